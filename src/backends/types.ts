@@ -1,0 +1,149 @@
+// State primitives, descriptors, key groups and snapshot handles shared by every backend.
+
+/** An inclusive range of key groups owned by one subtask. */
+export interface KeyGroupRange {
+  readonly start: number;
+  readonly end: number;
+}
+
+export interface ValueState<T> {
+  value(): T | undefined;
+  update(value: T): void;
+  clear(): void;
+}
+
+export interface ListState<T> {
+  get(): T[];
+  add(value: T): void;
+  addAll(values: Iterable<T>): void;
+  update(values: Iterable<T>): void;
+  clear(): void;
+}
+
+export interface MapState<K, V> {
+  get(key: K): V | undefined;
+  put(key: K, value: V): void;
+  putAll(entries: Iterable<[K, V]>): void;
+  remove(key: K): void;
+  contains(key: K): boolean;
+  entries(): IterableIterator<[K, V]>;
+  keys(): IterableIterator<K>;
+  values(): IterableIterator<V>;
+  isEmpty(): boolean;
+  clear(): void;
+}
+
+export interface ReducingState<T> {
+  get(): T | undefined;
+  add(value: T): void;
+  clear(): void;
+}
+
+export interface AggregatingState<IN, OUT> {
+  get(): OUT | undefined;
+  add(value: IN): void;
+  clear(): void;
+}
+
+export interface AggregateFunction<IN, ACC, OUT> {
+  createAccumulator(): ACC;
+  add(value: IN, accumulator: ACC): ACC;
+  getResult(accumulator: ACC): OUT;
+}
+
+export type StateKind = 'value' | 'list' | 'map' | 'reducing' | 'aggregating';
+
+export interface ValueStateDescriptor<T> { kind: 'value'; name: string; defaultValue?: T }
+export interface ListStateDescriptor<T> { kind: 'list'; name: string; _t?: T }
+export interface MapStateDescriptor<K, V> { kind: 'map'; name: string; _k?: K; _v?: V }
+export interface ReducingStateDescriptor<T> { kind: 'reducing'; name: string; reduce: (a: T, b: T) => T }
+export interface AggregatingStateDescriptor<IN, ACC, OUT> {
+  kind: 'aggregating';
+  name: string;
+  aggregate: AggregateFunction<IN, ACC, OUT>;
+}
+export type StateDescriptor =
+  | ValueStateDescriptor<any>
+  | ListStateDescriptor<any>
+  | MapStateDescriptor<any, any>
+  | ReducingStateDescriptor<any>
+  | AggregatingStateDescriptor<any, any, any>;
+
+/**
+ * Where snapshot bytes live. `bytes` stays in memory (memory backend: kept by the coordinator);
+ * `file` points into checkpoint storage (fs and level backends, later issue).
+ */
+export type StateHandle =
+  | { type: 'bytes'; bytes: Uint8Array; size: number }
+  | { type: 'file'; path: string; size: number; checksum: string };
+
+/**
+ * The canonical keyed-state snapshot: every backend writes and reads it, so snapshots can be
+ * split by key group (rescaling) and moved between backends. Encoded with msgpackr.
+ */
+export interface KeyedStateSnapshot {
+  format: 1;
+  maxParallelism: number;
+  /** state name -> kind, for every registered state */
+  states: Record<string, StateKind>;
+  /** one entry per non-empty key group, ascending */
+  groups: KeyGroupSnapshot[];
+}
+
+export interface KeyGroupSnapshot {
+  keyGroup: number;
+  /** state name -> [key, value] pairs; list state values are arrays, map state values are [k, v][] */
+  entries: Record<string, Array<[unknown, unknown]>>;
+}
+
+/** Operator (non-keyed) list state: `split` lists are redistributed evenly on rescale, `union` lists are broadcast. */
+export interface OperatorStateSnapshot {
+  [name: string]: { mode: 'split' | 'union'; items: unknown[] };
+}
+
+/** What a backend's synchronous snapshot phase returns: the asynchronous part, run while processing goes on. */
+export interface SnapshotRunner {
+  /** Serialises the captured view and writes it; resolves with the handle, or null for empty state. */
+  run(): Promise<StateHandle | null>;
+}
+
+export interface KeyedStateBackend {
+  readonly maxParallelism: number;
+  readonly keyGroupRange: KeyGroupRange;
+  /** Sets the key that state accessors read and write. `keyGroup` is computed when omitted. */
+  setCurrentKey(key: unknown, keyGroup?: number): void;
+  getCurrentKey(): unknown;
+  getState<T>(descriptor: ValueStateDescriptor<T>): ValueState<T>;
+  getListState<T>(descriptor: ListStateDescriptor<T>): ListState<T>;
+  getMapState<K, V>(descriptor: MapStateDescriptor<K, V>): MapState<K, V>;
+  getReducingState<T>(descriptor: ReducingStateDescriptor<T>): ReducingState<T>;
+  getAggregatingState<IN, ACC, OUT>(descriptor: AggregatingStateDescriptor<IN, ACC, OUT>): AggregatingState<IN, OUT>;
+  /** Called after every data batch: backends that buffer writes (level) flush here. */
+  endBatch(): void | Promise<void>;
+  /** Synchronous part of a snapshot: captures a consistent view; later writes do not change it. */
+  snapshot(checkpointId: number): SnapshotRunner;
+  /** Loads the key groups of this backend's range from snapshots of any parallelism. */
+  restore(handles: StateHandle[]): Promise<void>;
+  dispose(): Promise<void>;
+}
+
+export interface KeyedBackendOptions {
+  jobId: string;
+  operatorUid: string;
+  subtaskIndex: number;
+  maxParallelism: number;
+  keyGroupRange: KeyGroupRange;
+}
+
+export interface StateBackendFeatures {
+  incremental: boolean;
+  /** working state kept off the JS heap */
+  offHeap: boolean;
+}
+
+/** A state backend preset (`state.backend.type`): makes keyed backends for operator subtasks. */
+export interface StateBackend {
+  readonly name: string;
+  readonly features: StateBackendFeatures;
+  createKeyedBackend(options: KeyedBackendOptions): KeyedStateBackend;
+}

@@ -1,0 +1,33 @@
+// Errors a user can meet: each has a stable `code` (API) and a message that says what to do.
+
+export class FloeError extends Error {
+  readonly code: string;
+  /** one line telling the user how to fix it, printed by the CLI under the message */
+  readonly hint?: string;
+
+  constructor(code: string, message: string, options: { cause?: unknown; hint?: string } = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = new.target.name;
+    this.code = code;
+    this.hint = options.hint;
+  }
+}
+
+/** Bad configuration: an unknown key, a bad value, a missing required option. */
+export class ConfigError extends FloeError {}
+
+/** A job file that cannot be loaded or builds an invalid pipeline. */
+export class JobDefinitionError extends FloeError {}
+
+/** A checkpoint that could not be taken (declined, too large, timed out). */
+export class CheckpointError extends FloeError {}
+
+/** The job failed for good: the restart strategy gave up, or too many checkpoints failed. */
+export class JobExecutionError extends FloeError {}
+
+/** A task was canceled; thrown into pending work when a job is canceled or restarted. */
+export class CancellationError extends FloeError {
+  constructor(message = 'task canceled') {
+    super('FLOE_CANCELED', message);
+  }
+}

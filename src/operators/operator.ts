@@ -1,0 +1,69 @@
+// The operator contract: what a task's operator chain calls, record by record and at checkpoints.
+import type { KeyedStateBackend } from '../backends/types.ts';
+import type { OperatorStateStore } from '../backends/operator-state-store.ts';
+
+/** Where an operator emits its records (the next operator of the chain, or the task's output writer). */
+export interface Output<T> {
+  collect(record: T): void;
+}
+
+/** What user functions see of their runtime (Flink's RuntimeContext). */
+export interface RuntimeContext {
+  readonly jobId: string;
+  readonly taskName: string;
+  readonly operatorUid: string;
+  readonly subtaskIndex: number;
+  readonly parallelism: number;
+  readonly maxParallelism: number;
+  /** 0 on the first run, +1 on every restart of the job */
+  readonly attemptNumber: number;
+}
+
+export interface OperatorContext extends RuntimeContext {
+  /** present for operators after keyBy */
+  readonly keyedState: KeyedStateBackend | null;
+  readonly operatorState: OperatorStateStore;
+  /** id of the checkpoint this subtask was restored from, or null on a fresh start */
+  readonly restoredCheckpointId: number | null;
+  /** false when the job runs without checkpoints: sinks then commit at end of input */
+  readonly checkpointingEnabled: boolean;
+}
+
+export interface StreamOperator<IN, OUT> {
+  /** Called once state has been restored, before the first record. */
+  open(context: OperatorContext, output: Output<OUT>): void | Promise<void>;
+  processElement(record: IN): void;
+  /** Synchronous part of a checkpoint: write what must be kept into operator state (keyed state is snapshotted by the task). */
+  snapshotState?(checkpointId: number): void;
+  notifyCheckpointComplete?(checkpointId: number): void | Promise<void>;
+  notifyCheckpointAborted?(checkpointId: number): void | Promise<void>;
+  /** All input has been consumed (end of every input partition). */
+  endInput?(): void | Promise<void>;
+  /** The task stops: normally, on cancel, or after a failure. Must not throw for a half-open operator. */
+  close?(): void | Promise<void>;
+}
+
+export type PollResult = 'more' | 'end';
+
+/** A source's per-subtask reader. Its read position lives in operator state so it resumes exactly. */
+export interface SourceReader<T> {
+  open(context: OperatorContext): void | Promise<void>;
+  /** Emits at most `max` records. Returns 'end' once the source is exhausted. */
+  poll(output: Output<T>, max: number): PollResult;
+  /** Writes the read position into operator state (called at the checkpoint barrier). */
+  snapshotState(checkpointId: number): void;
+  close?(): void | Promise<void>;
+}
+
+export interface Source<T> {
+  readonly name: string;
+  /** Rejects bad configuration before the job starts (e.g. a missing input file). */
+  validate?(): void;
+  createReader(): SourceReader<T>;
+}
+
+export interface Sink<T> {
+  readonly name: string;
+  validate?(): void;
+  createWriter(): StreamOperator<T, never>;
+}
