@@ -1,0 +1,176 @@
+// The operators of one task, chained: each one's output is the next one's input, no queue between them.
+import { keyGroupRangeForSubtask } from '../backends/key-groups.ts';
+import { OperatorStateStore } from '../backends/operator-state-store.ts';
+import type { KeyedStateBackend, SnapshotRunner, StateBackend, StateHandle } from '../backends/types.ts';
+import type { OperatorState } from '../coordinator/types.ts';
+import type { KeySelector, Transformation } from '../graph/transformation.ts';
+import type { OperatorContext, Output, RuntimeContext, SourceReader, StreamOperator } from '../operators/operator.ts';
+import type { TaskStateSnapshot } from './types.ts';
+
+export interface ChainMember {
+  readonly uid: string;
+  readonly name: string;
+  readonly operator: StreamOperator<unknown, unknown>;
+  readonly keySelector: KeySelector | undefined;
+  readonly keyed: KeyedStateBackend | null;
+  readonly store: OperatorStateStore;
+}
+
+export interface ChainSetup {
+  runtime: Omit<RuntimeContext, 'operatorUid'>;
+  backend: StateBackend;
+  checkpointingEnabled: boolean;
+  restore: { checkpointId: number; operators: Record<string, OperatorState> } | null;
+}
+
+/** The synchronous part of a chain snapshot: operator state copied, keyed state captured. */
+export interface ChainSnapshot {
+  operators: Array<{ uid: string; operator: ReturnType<OperatorStateStore['snapshot']>; keyed: SnapshotRunner | null }>;
+}
+
+/** An input that sets the current key before the record reaches a keyed operator. */
+function keyedInput(member: ChainMember): Output<unknown> {
+  const { operator, keySelector, keyed } = member;
+  if (!keySelector || !keyed) return { collect: (r) => operator.processElement(r) };
+  return {
+    collect(record) {
+      keyed.setCurrentKey(keySelector(record));
+      operator.processElement(record);
+    },
+  };
+}
+
+export class OperatorChain {
+  readonly members: ChainMember[];
+  readonly source: { uid: string; reader: SourceReader<unknown>; store: OperatorStateStore } | null;
+  /** where the task feeds input records (or the source emits) */
+  head!: Output<unknown>;
+
+  constructor(transformations: Transformation[], setup: ChainSetup) {
+    const { runtime, backend } = setup;
+    const first = transformations[0]!;
+    this.source = first.kind === 'source' ? { uid: first.uid!, reader: first.source!.createReader(), store: new OperatorStateStore() } : null;
+    const ops = this.source ? transformations.slice(1) : transformations;
+    this.members = ops.map((t) => ({
+      uid: t.uid!,
+      name: t.name,
+      operator: t.kind === 'sink' ? t.sink!.createWriter() : t.createOperator!(),
+      keySelector: t.keySelector,
+      keyed: t.keySelector
+        ? backend.createKeyedBackend({
+            jobId: runtime.jobId,
+            operatorUid: t.uid!,
+            subtaskIndex: runtime.subtaskIndex,
+            maxParallelism: runtime.maxParallelism,
+            keyGroupRange: keyGroupRangeForSubtask(runtime.maxParallelism, runtime.parallelism, runtime.subtaskIndex),
+          })
+        : null,
+      store: new OperatorStateStore(),
+    }));
+  }
+
+  /** Restores state (matched by uid), then opens every operator, last first so outputs exist. */
+  async restoreAndOpen(setup: ChainSetup, output: Output<unknown>): Promise<void> {
+    const { runtime, restore } = setup;
+    const restoredCheckpointId = restore?.checkpointId ?? null;
+    const stateOf = (uid: string) => restore?.operators[uid];
+    if (this.source) {
+      const s = stateOf(this.source.uid);
+      if (s) this.source.store.restore(s.subtasks.map((x) => x?.operator ?? {}), runtime.subtaskIndex, runtime.parallelism);
+    }
+    for (const m of this.members) {
+      const s = stateOf(m.uid);
+      if (!s) continue;
+      m.store.restore(s.subtasks.map((x) => x?.operator ?? {}), runtime.subtaskIndex, runtime.parallelism);
+      if (m.keyed) {
+        // same parallelism: only this subtask's own snapshot holds its key groups
+        const own = s.parallelism === runtime.parallelism ? [s.subtasks[runtime.subtaskIndex]] : s.subtasks;
+        const handles = own.map((x) => x?.keyed).filter((h): h is StateHandle => !!h);
+        await m.keyed.restore(handles);
+      }
+    }
+    const context = (uid: string, keyed: KeyedStateBackend | null, store: OperatorStateStore): OperatorContext => ({
+      ...runtime,
+      operatorUid: uid,
+      keyedState: keyed,
+      operatorState: store,
+      restoredCheckpointId,
+      checkpointingEnabled: setup.checkpointingEnabled,
+    });
+    let next: Output<unknown> = output;
+    for (let i = this.members.length - 1; i >= 0; i--) {
+      const m = this.members[i]!;
+      await m.operator.open(context(m.uid, m.keyed, m.store), next);
+      next = keyedInput(m);
+    }
+    this.head = next;
+    if (this.source) await this.source.reader.open(context(this.source.uid, null, this.source.store));
+  }
+
+  /** Runs after every data batch: lets buffering backends write their batch. */
+  endBatch(): Promise<void> | undefined {
+    let pending: Promise<unknown>[] | undefined;
+    for (const m of this.members) {
+      const r = m.keyed?.endBatch();
+      if (r) (pending ??= []).push(r);
+    }
+    return pending && Promise.all(pending).then(() => undefined);
+  }
+
+  snapshot(checkpointId: number): ChainSnapshot {
+    const operators: ChainSnapshot['operators'] = [];
+    if (this.source) {
+      this.source.reader.snapshotState(checkpointId);
+      operators.push({ uid: this.source.uid, operator: this.source.store.snapshot(), keyed: null });
+    }
+    for (const m of this.members) {
+      m.operator.snapshotState?.(checkpointId);
+      operators.push({ uid: m.uid, operator: m.store.snapshot(), keyed: m.keyed?.snapshot(checkpointId) ?? null });
+    }
+    return { operators };
+  }
+
+  /** The asynchronous part: runs every keyed runner and assembles the task's state. */
+  static async complete(snapshot: ChainSnapshot): Promise<{ state: TaskStateSnapshot; size: number }> {
+    const handles = await Promise.all(snapshot.operators.map((o) => o.keyed?.run() ?? null));
+    const state: TaskStateSnapshot = {};
+    let size = 0;
+    snapshot.operators.forEach((o, i) => {
+      const keyed = handles[i] ?? null;
+      size += keyed?.size ?? 0;
+      state[o.uid] = { keyed, operator: o.operator };
+    });
+    return { state, size };
+  }
+
+  async notifyCheckpointComplete(checkpointId: number): Promise<void> {
+    for (const m of this.members) await m.operator.notifyCheckpointComplete?.(checkpointId);
+  }
+
+  async notifyCheckpointAborted(checkpointId: number): Promise<void> {
+    for (const m of this.members) await m.operator.notifyCheckpointAborted?.(checkpointId);
+  }
+
+  /** Input ended: operators flush, head first so what one emits reaches the next. */
+  async endInput(): Promise<void> {
+    for (const m of this.members) await m.operator.endInput?.();
+  }
+
+  /** Closes everything, collecting (not throwing) errors so every operator gets closed. */
+  async close(): Promise<unknown[]> {
+    const errors: unknown[] = [];
+    const attempt = async (fn: () => unknown) => {
+      try {
+        await fn();
+      } catch (e) {
+        errors.push(e);
+      }
+    };
+    if (this.source) await attempt(() => this.source!.reader.close?.());
+    for (const m of this.members) {
+      await attempt(() => m.operator.close?.());
+      if (m.keyed) await attempt(() => m.keyed!.dispose());
+    }
+    return errors;
+  }
+}

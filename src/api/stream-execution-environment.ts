@@ -1,0 +1,133 @@
+// The execution environment: configuration, sources, and execute()/executeAsync().
+import { nanoid } from 'nanoid';
+import { createStateBackend } from '../backends/state-backend-registry.ts';
+import { checkpointConfigFrom } from '../config/checkpoint-config.ts';
+import { Configuration } from '../config/configuration.ts';
+import { CollectionSource } from '../connectors/collection-source.ts';
+import { SequenceSource } from '../connectors/sequence-source.ts';
+import { TextFileSource } from '../connectors/text-file-source.ts';
+import { JobMaster, type JobResult } from '../coordinator/job-master.ts';
+import { restartStrategyFrom } from '../coordinator/restart-strategy.ts';
+import { buildJobGraph, type JobGraph } from '../graph/job-graph.ts';
+import type { Transformation } from '../graph/transformation.ts';
+import type { Source } from '../operators/operator.ts';
+import { DataStream, type TransformationRegistry } from './data-stream.ts';
+import { createInspection, type InspectOption } from './inspection.ts';
+import { JobClient } from './job-client.ts';
+
+export class StreamExecutionEnvironment implements TransformationRegistry {
+  readonly #transformations: Transformation[] = [];
+  #inspect: InspectOption | undefined;
+  config: Configuration;
+
+  constructor(config: Configuration | Record<string, unknown> = {}) {
+    this.config = config instanceof Configuration ? config : new Configuration(config);
+  }
+
+  /** Flink's entry point; `config` takes Flink's keys (`execution.checkpointing.interval`, ...). */
+  static getExecutionEnvironment(config?: Configuration | Record<string, unknown>): StreamExecutionEnvironment {
+    return new StreamExecutionEnvironment(config);
+  }
+
+  add(t: Omit<Transformation, 'id'>): Transformation {
+    const transformation = { ...t, id: this.#transformations.length } as Transformation;
+    this.#transformations.push(transformation);
+    return transformation;
+  }
+
+  get transformations(): readonly Transformation[] {
+    return this.#transformations;
+  }
+
+  /** Sets configuration keys; unknown keys and bad values throw a ConfigError. */
+  configure(entries: Record<string, unknown>): this {
+    for (const [k, v] of Object.entries(entries)) this.config.set(k, v);
+    return this;
+  }
+
+  setParallelism(parallelism: number): this {
+    return this.configure({ 'parallelism.default': parallelism });
+  }
+
+  getParallelism(): number {
+    return this.config.get('parallelism.default');
+  }
+
+  setMaxParallelism(maxParallelism: number): this {
+    return this.configure({ 'pipeline.max-parallelism': maxParallelism });
+  }
+
+  enableCheckpointing(intervalMs: number, mode: 'exactly-once' | 'at-least-once' = 'exactly-once'): this {
+    return this.configure({ 'execution.checkpointing.interval': intervalMs, 'execution.checkpointing.mode': mode });
+  }
+
+  setStateBackend(type: 'memory' | 'fs' | 'level'): this {
+    return this.configure({ 'state.backend.type': type });
+  }
+
+  /** Streams the task actors' inspection events to a callback or a websocket inspector URL. */
+  setInspector(inspect: InspectOption | undefined): this {
+    this.#inspect = inspect;
+    return this;
+  }
+
+  fromSource<T>(source: Source<T>, name = source.name): DataStream<T> {
+    const t = this.add({ kind: 'source', name, source: source as Source<unknown> });
+    return new DataStream<T>(this, t);
+  }
+
+  /** The numbers from `from` to `to`, inclusive, split among the source's subtasks. */
+  fromSequence(from: number, to: number): DataStream<number> {
+    return this.fromSource(new SequenceSource(from, to), 'Sequence Source');
+  }
+
+  /** The items, in order (a non-parallel source). */
+  fromCollection<T>(items: Iterable<T>): DataStream<T> {
+    const stream = this.fromSource(new CollectionSource<T>([...items]), 'Collection Source');
+    stream.transformation.fixedParallelism = 1;
+    return stream;
+  }
+
+  /** The file's lines; the read position is checkpointed, so a restore resumes exactly. */
+  readTextFile(path: string): DataStream<string> {
+    return this.fromSource(new TextFileSource(path), 'Text File Source');
+  }
+
+  /** The job graph this environment would run (operators chained into tasks). */
+  getJobGraph(): JobGraph {
+    return buildJobGraph(this.#transformations, this.getParallelism(), this.config.get('pipeline.max-parallelism'));
+  }
+
+  /** Validates the job and starts it; the client gives its id, status, checkpoints, cancel and result. */
+  async executeAsync(jobName = 'floe job'): Promise<JobClient> {
+    const graph = this.getJobGraph();
+    for (const t of this.#transformations) {
+      t.source?.validate?.();
+      t.sink?.validate?.();
+    }
+    const checkpoint = checkpointConfigFrom(this.config);
+    const backend = createStateBackend(this.config.get('state.backend.type'), {
+      maxSnapshotSize: this.config.get('state.backend.memory.max-snapshot-size'),
+      checkpointDir: this.config.get('state.checkpoints.dir'),
+    });
+    const inspection = this.#inspect === undefined ? undefined : createInspection(this.#inspect);
+    const master = new JobMaster(nanoid(), jobName, graph, {
+      checkpoint,
+      backend,
+      restartStrategy: restartStrategyFrom(this.config),
+      batchSize: this.config.get('taskmanager.network.batch-size'),
+      buffersPerChannel: this.config.get('taskmanager.network.memory.buffers-per-channel'),
+      inspect: inspection?.inspect,
+    });
+    const stop = () => inspection?.stop();
+    master.result.then(stop, stop);
+    master.start();
+    return new JobClient(master, graph.generatedUids);
+  }
+
+  /** Runs the job to the end (sources exhausted) and returns its result; rejects if it fails for good. */
+  async execute(jobName?: string): Promise<JobResult> {
+    const client = await this.executeAsync(jobName);
+    return client.getJobExecutionResult();
+  }
+}

@@ -1,0 +1,276 @@
+// The checkpoint coordinator actor: triggers checkpoints, collects acknowledgements, completes or aborts.
+import { assign, enqueueActions, setup } from 'xstate';
+import type { AcknowledgeCheckpoint, CheckpointOptions, DeclineCheckpoint } from '../actors/types.ts';
+import type { CheckpointConfig } from '../config/checkpoint-config.ts';
+import { CheckpointError, JobExecutionError } from '../errors.ts';
+import { CheckpointTracker } from './checkpoint-tracker.ts';
+import { PendingCheckpoint } from './pending-checkpoint.ts';
+import type { CompletedCheckpoint } from './types.ts';
+import { subtaskKey } from './types.ts';
+
+export interface CoordinatorHooks {
+  /** Sends TriggerCheckpoint to the tasks that start a checkpoint (sources, tasks whose input has ended). */
+  trigger(checkpointId: number, timestamp: number, options: CheckpointOptions): void;
+  notifyComplete(checkpoint: CompletedCheckpoint): void;
+  notifyAborted(checkpointId: number, reason: string): void;
+  /** More consecutive checkpoint failures than tolerated: fail the job. */
+  failJob(error: Error): void;
+}
+
+export interface CoordinatorInput {
+  config: CheckpointConfig;
+  maxParallelism: number;
+  hooks: CoordinatorHooks;
+  /** the clock the delays run on (a SimulatedClock's now() in specs) */
+  now?: () => number;
+  /** restore point carried across restarts */
+  latest?: CompletedCheckpoint | null;
+}
+
+export interface CheckpointRequest {
+  options: CheckpointOptions;
+  resolve(c: CompletedCheckpoint): void;
+  reject(e: Error): void;
+}
+
+export type CoordinatorEvent =
+  | { type: 'START'; expected: string[]; parallelism: Map<string, number> }
+  | { type: 'SUSPEND'; reason: string }
+  | { type: 'SHUTDOWN' }
+  | { type: 'TICK' }
+  | { type: 'TRIGGER'; request: CheckpointRequest }
+  | { type: 'ACK'; ack: AcknowledgeCheckpoint }
+  | { type: 'DECLINE'; decline: DeclineCheckpoint }
+  | { type: 'TIMEOUT'; checkpointId: number }
+  | { type: 'TASK_FINISHED'; subtask: string };
+
+interface Context {
+  config: CheckpointConfig;
+  maxParallelism: number;
+  hooks: CoordinatorHooks;
+  now: () => number;
+  tracker: CheckpointTracker;
+  queued: CheckpointRequest[];
+}
+
+/** Failures that count against `tolerable-failed-checkpoints` (as Flink: expiry and async/IO failures). */
+function counts(reason: string): boolean {
+  return !/^(subsumed|task failure|job suspended|canceled)/.test(reason);
+}
+
+type Enqueue = Parameters<Parameters<typeof enqueueActions<Context, CoordinatorEvent, any, CoordinatorEvent, any, any, any, any, any>>[0]>[0]['enqueue'];
+
+function scheduleTick(enqueue: Enqueue, delay: number): void {
+  enqueue.cancel('tick');
+  enqueue.raise({ type: 'TICK' }, { id: 'tick', delay: Math.max(0, delay) });
+}
+
+function trigger(context: Context, enqueue: Enqueue, options: CheckpointOptions, waiter?: CheckpointRequest): void {
+  const t = context.tracker;
+  const id = t.nextId++;
+  const pending = new PendingCheckpoint(id, context.now(), options, t.expected, t.parallelism);
+  if (waiter) pending.waiters.push(waiter);
+  t.pending.set(id, pending);
+  t.counts.triggered++;
+  t.record(pending.stats);
+  for (const [key, state] of t.finished) acknowledgeFinished(pending, key, state, context.now());
+  enqueue.raise({ type: 'TIMEOUT', checkpointId: id }, { id: `timeout-${id}`, delay: context.config.timeoutMs });
+  context.hooks.trigger(id, pending.timestamp, options);
+  if (pending.isFullyAcknowledged) complete(context, enqueue, pending);
+}
+
+function acknowledgeFinished(pending: PendingCheckpoint, key: string, state: import('../actors/types.ts').TaskStateSnapshot, now: number): void {
+  const [vertexId, index] = key.split('#') as [string, string];
+  pending.acknowledge(
+    {
+      checkpointId: pending.id,
+      subtask: { vertexId, subtaskIndex: Number(index) },
+      state,
+      metrics: { alignmentDurationMs: 0, startDelayMs: 0, syncDurationMs: 0, asyncDurationMs: 0, stateSize: 0, bufferedDuringAlignment: 0 },
+    },
+    now,
+  );
+}
+
+function complete(context: Context, enqueue: Enqueue, pending: PendingCheckpoint): void {
+  const t = context.tracker;
+  const now = context.now();
+  const checkpoint = pending.finalize(now, context.maxParallelism);
+  t.pending.delete(pending.id);
+  enqueue.cancel(`timeout-${pending.id}`);
+  t.counts.completed++;
+  // a savepoint does not subsume checkpoints nor become the restart point
+  if (checkpoint.kind === 'checkpoint') {
+    t.latest = checkpoint;
+    t.consecutiveFailures = 0;
+    for (const older of t.olderThan(pending.id)) abort(context, enqueue, older.id, `subsumed by checkpoint ${pending.id}`);
+  }
+  t.lastCompletedAt = now;
+  context.hooks.notifyComplete(checkpoint);
+  for (const w of pending.waiters) w.resolve(checkpoint);
+  afterPendingEnded(context, enqueue);
+}
+
+function abort(context: Context, enqueue: Enqueue, id: number, reason: string): void {
+  const t = context.tracker;
+  const pending = t.pending.get(id);
+  if (!pending) return;
+  pending.fail(reason, context.now());
+  t.pending.delete(id);
+  t.counts.failed++;
+  enqueue.cancel(`timeout-${id}`);
+  context.hooks.notifyAborted(id, reason);
+  const error = new CheckpointError('FLOE_CHECKPOINT_ABORTED', `checkpoint ${id} aborted: ${reason}`);
+  for (const w of pending.waiters) w.reject(error);
+  if (counts(reason) && pending.options.kind === 'checkpoint') {
+    t.consecutiveFailures++;
+    if (t.consecutiveFailures > context.config.tolerableFailures) {
+      context.hooks.failJob(
+        new JobExecutionError(
+          'FLOE_TOO_MANY_CHECKPOINT_FAILURES',
+          `${t.consecutiveFailures} consecutive checkpoints failed (tolerable: ${context.config.tolerableFailures}); last: ${reason}`,
+          { hint: 'raise execution.checkpointing.tolerable-failed-checkpoints or execution.checkpointing.timeout, or fix the cause above' },
+        ),
+      );
+    }
+  }
+}
+
+function afterPendingEnded(context: Context, enqueue: Enqueue): void {
+  const t = context.tracker;
+  while (context.queued.length > 0 && t.pending.size < context.config.maxConcurrent) {
+    const request = context.queued.shift()!;
+    trigger(context, enqueue, request.options, request);
+  }
+  if (t.tickDeferred && t.pending.size < context.config.maxConcurrent) {
+    t.tickDeferred = false;
+    scheduleTick(enqueue, context.config.minPauseMs);
+  }
+}
+
+export const checkpointCoordinatorMachine = setup({
+  types: {
+    context: {} as Context,
+    events: {} as CoordinatorEvent,
+    input: {} as CoordinatorInput,
+  },
+}).createMachine({
+  id: 'checkpoint-coordinator',
+  context: ({ input }) => {
+    const tracker = new CheckpointTracker();
+    tracker.latest = input.latest ?? null;
+    if (tracker.latest) tracker.nextId = tracker.latest.id + 1;
+    return {
+      config: input.config,
+      maxParallelism: input.maxParallelism,
+      hooks: input.hooks,
+      now: input.now ?? Date.now,
+      tracker,
+      queued: [],
+    };
+  },
+  initial: 'stopped',
+  states: {
+    stopped: {
+      on: {
+        START: {
+          target: 'running',
+          actions: enqueueActions(({ context, event, enqueue }) => {
+            context.tracker.expected = event.expected;
+            context.tracker.parallelism = event.parallelism;
+            context.tracker.finished.clear();
+            context.tracker.lastAcked.clear();
+            if (context.config.enabled) scheduleTick(enqueue, context.config.intervalMs);
+          }),
+        },
+        TRIGGER: {
+          actions: ({ event }) =>
+            event.request.reject(new CheckpointError('FLOE_JOB_NOT_RUNNING', 'cannot take a checkpoint: the job is not running', { hint: 'wait until the job is RUNNING' })),
+        },
+        SHUTDOWN: 'done',
+      },
+    },
+    running: {
+      on: {
+        TICK: {
+          actions: enqueueActions(({ context, enqueue }) => {
+            const t = context.tracker;
+            if (t.pending.size >= context.config.maxConcurrent) {
+              t.tickDeferred = true;
+              return;
+            }
+            const wait = t.lastCompletedAt + context.config.minPauseMs - context.now();
+            if (wait > 0) return scheduleTick(enqueue, wait);
+            trigger(context, enqueue, { kind: 'checkpoint', alignment: 'aligned' });
+            scheduleTick(enqueue, context.config.intervalMs);
+          }),
+        },
+        TRIGGER: {
+          actions: enqueueActions(({ context, event, enqueue }) => {
+            if (context.tracker.pending.size >= context.config.maxConcurrent) context.queued.push(event.request);
+            else trigger(context, enqueue, event.request.options, event.request);
+          }),
+        },
+        ACK: {
+          actions: enqueueActions(({ context, event, enqueue }) => {
+            const t = context.tracker;
+            const key = subtaskKey(event.ack.subtask);
+            t.lastAcked.set(key, event.ack.state);
+            const pending = t.pending.get(event.ack.checkpointId);
+            if (!pending) return; // late ack of an aborted or subsumed checkpoint
+            pending.acknowledge(event.ack, context.now());
+            if (pending.isFullyAcknowledged) complete(context, enqueue, pending);
+          }),
+        },
+        DECLINE: {
+          actions: enqueueActions(({ context, event, enqueue }) => {
+            const { checkpointId, subtask, reason } = event.decline;
+            abort(context, enqueue, checkpointId, `declined by ${subtaskKey(subtask)}: ${reason.message}`);
+          }),
+        },
+        TIMEOUT: {
+          actions: enqueueActions(({ context, event, enqueue }) => {
+            const pending = context.tracker.pending.get(event.checkpointId);
+            if (!pending) return;
+            const missing = [...pending.pendingSubtasks].slice(0, 5).join(', ');
+            abort(context, enqueue, event.checkpointId, `expired after ${context.config.timeoutMs} ms before every task acknowledged (waiting for ${missing})`);
+          }),
+        },
+        TASK_FINISHED: {
+          actions: enqueueActions(({ context, event, enqueue }) => {
+            const t = context.tracker;
+            const state = t.lastAcked.get(event.subtask) ?? {};
+            t.finished.set(event.subtask, state);
+            for (const pending of [...t.pending.values()]) {
+              if (pending.hasAcknowledged(event.subtask)) continue;
+              acknowledgeFinished(pending, event.subtask, state, context.now());
+              if (pending.isFullyAcknowledged) complete(context, enqueue, pending);
+            }
+          }),
+        },
+        SUSPEND: {
+          target: 'stopped',
+          actions: enqueueActions(({ context, event, enqueue }) => {
+            enqueue.cancel('tick');
+            context.tracker.tickDeferred = false;
+            for (const id of [...context.tracker.pending.keys()]) abort(context, enqueue, id, `job suspended: ${event.reason}`);
+            for (const r of context.queued.splice(0)) {
+              r.reject(new CheckpointError('FLOE_CHECKPOINT_ABORTED', `checkpoint request dropped: ${event.reason}`));
+            }
+          }),
+        },
+        SHUTDOWN: {
+          target: 'done',
+          actions: enqueueActions(({ context, enqueue }) => {
+            enqueue.cancel('tick');
+            for (const id of [...context.tracker.pending.keys()]) abort(context, enqueue, id, 'job suspended: shut down');
+          }),
+        },
+      },
+    },
+    done: { type: 'final' },
+  },
+});
+
+export type CheckpointCoordinatorMachine = typeof checkpointCoordinatorMachine;
+void assign;

@@ -1,0 +1,241 @@
+// The job master: deploys a job's tasks, runs its checkpoint coordinator, and restarts it after failures.
+import { EventEmitter } from 'node:events';
+import { createActor, type Actor, type InspectionEvent } from 'xstate';
+import type { Task } from '../actors/task.ts';
+import type { CheckpointOptions } from '../actors/types.ts';
+import type { StateBackend } from '../backends/types.ts';
+import type { CheckpointConfig } from '../config/checkpoint-config.ts';
+import { JobExecutionError } from '../errors.ts';
+import type { JobGraph } from '../graph/job-graph.ts';
+import { checkpointCoordinatorMachine, type CheckpointCoordinatorMachine } from './checkpoint-coordinator.ts';
+import { ExecutionGraph } from './execution-graph.ts';
+import { jobMasterMachine, type JobStatus } from './job-master-machine.ts';
+import type { RestartStrategy } from './restart-strategy.ts';
+import { subtaskKey, type CheckpointStats, type CompletedCheckpoint } from './types.ts';
+
+export interface JobSettings {
+  checkpoint: CheckpointConfig;
+  backend: StateBackend;
+  restartStrategy: RestartStrategy;
+  batchSize: number;
+  buffersPerChannel: number;
+  inspect?: (event: InspectionEvent) => void;
+}
+
+export interface JobResult {
+  jobId: string;
+  jobName: string;
+  status: JobStatus;
+  durationMs: number;
+  restarts: number;
+  checkpoints: { completed: number; failed: number };
+  error?: unknown;
+}
+
+export interface JobEvents {
+  status: [JobStatus];
+  'checkpoint-completed': [CompletedCheckpoint, CheckpointStats | undefined];
+  'checkpoint-failed': [number, string];
+  'task-failed': [{ task: string; error: unknown; attempt: number }];
+  restarting: [{ delayMs: number; attempt: number }];
+  running: [{ attempt: number; restoredFrom: number | null }];
+}
+
+export class JobMaster extends EventEmitter<JobEvents> {
+  readonly coordinator: Actor<CheckpointCoordinatorMachine>;
+  readonly actor;
+  #execution: ExecutionGraph | null = null;
+  #stopping: Promise<void> | null = null;
+  #attempt = -1;
+  #restarts = 0;
+  #lastError: unknown;
+  readonly #startedAt = Date.now();
+  readonly #result: Promise<JobResult>;
+  #settle!: { resolve(r: JobResult): void; reject(e: unknown): void };
+
+  constructor(
+    readonly jobId: string,
+    readonly jobName: string,
+    readonly graph: JobGraph,
+    readonly settings: JobSettings,
+  ) {
+    super();
+    this.#result = new Promise((resolve, reject) => (this.#settle = { resolve, reject }));
+    this.#result.catch(() => {}); // callers that never ask for the result must not crash the process
+    this.coordinator = createActor(checkpointCoordinatorMachine, {
+      input: {
+        config: settings.checkpoint,
+        maxParallelism: graph.maxParallelism,
+        hooks: {
+          trigger: (id, ts, options) => this.#execution?.triggerCheckpoint(id, ts, options),
+          notifyComplete: (cp) => {
+            this.#execution?.notifyCheckpointComplete(cp.id);
+            this.emit('checkpoint-completed', cp, this.checkpointHistory.find((s) => s.id === cp.id));
+          },
+          notifyAborted: (id, reason) => {
+            this.#execution?.notifyCheckpointAborted(id);
+            this.emit('checkpoint-failed', id, reason);
+          },
+          failJob: (error) => {
+            this.#lastError = error;
+            this.actor.send({ type: 'FAIL_JOB', error });
+          },
+        },
+      },
+      inspect: settings.inspect,
+    });
+    this.actor = createActor(jobMasterMachine, {
+      input: {
+        actions: {
+          deploy: () => this.#deploy(),
+          stopAttempt: (reason) => this.#stopAttempt(reason),
+          restartDelay: () => this.#restartDelay(),
+          finish: () => this.#end(),
+          fail: () => this.#end(),
+          canceled: () => this.#end(),
+        },
+      },
+      inspect: settings.inspect,
+    });
+    this.actor.subscribe((s) => this.emit('status', s.value as JobStatus));
+  }
+
+  get status(): JobStatus {
+    return this.actor.getSnapshot().value as JobStatus;
+  }
+
+  get result(): Promise<JobResult> {
+    return this.#result;
+  }
+
+  get execution(): ExecutionGraph | null {
+    return this.#execution;
+  }
+
+  get latestCheckpoint(): CompletedCheckpoint | null {
+    return this.coordinator.getSnapshot().context.tracker.latest;
+  }
+
+  get checkpointHistory(): CheckpointStats[] {
+    return this.coordinator.getSnapshot().context.tracker.history;
+  }
+
+  get checkpointCounts(): { triggered: number; completed: number; failed: number } {
+    return { ...this.coordinator.getSnapshot().context.tracker.counts };
+  }
+
+  start(): void {
+    this.coordinator.start();
+    this.actor.start();
+    this.actor.send({ type: 'START' });
+  }
+
+  cancel(): Promise<JobResult> {
+    this.actor.send({ type: 'CANCEL' });
+    return this.#result;
+  }
+
+  /** Takes a checkpoint (or savepoint) now; resolves when it completes. */
+  triggerCheckpoint(options: CheckpointOptions = { kind: 'checkpoint', alignment: 'aligned' }): Promise<CompletedCheckpoint> {
+    return new Promise((resolve, reject) => this.coordinator.send({ type: 'TRIGGER', request: { options, resolve, reject } }));
+  }
+
+  #deploy(): void {
+    const attempt = ++this.#attempt;
+    const restore = this.latestCheckpoint;
+    const execution = new ExecutionGraph(
+      {
+        jobId: this.jobId,
+        graph: this.graph,
+        attempt,
+        mode: this.settings.checkpoint.mode,
+        checkpointingEnabled: this.settings.checkpoint.enabled,
+        batchSize: this.settings.batchSize,
+        buffersPerChannel: this.settings.buffersPerChannel,
+        backend: this.settings.backend,
+        restore,
+        inspect: this.settings.inspect,
+      },
+      {
+        taskFailed: (task, error) => {
+          this.#lastError = error;
+          this.emit('task-failed', { task: task.name, error, attempt });
+          this.actor.send({ type: 'TASK_FAILED', error });
+        },
+        taskFinished: (task) => {
+          this.coordinator.send({ type: 'TASK_FINISHED', subtask: subtaskKey(task.id) });
+          if (execution.tasks.every((t) => t.phase === 'finished')) this.actor.send({ type: 'ALL_FINISHED' });
+        },
+        allRunning: () => {
+          this.coordinator.send({ type: 'START', expected: execution.subtaskKeys, parallelism: execution.parallelism });
+          this.emit('running', { attempt, restoredFrom: restore?.id ?? null });
+        },
+        endOfInput: (task) => this.#endOfInput(execution, task),
+        acknowledge: (ack) => this.coordinator.send({ type: 'ACK', ack }),
+        decline: (decline) => this.coordinator.send({ type: 'DECLINE', decline }),
+      },
+    );
+    this.#execution = execution;
+    this.#stopping = null;
+    void execution.deploy();
+  }
+
+  /** A task consumed all its input: make sure a checkpoint reaches it so it can finish. */
+  #endOfInput(execution: ExecutionGraph, task: Task): void {
+    if (!this.settings.checkpoint.enabled || execution !== this.#execution) return;
+    const tracker = this.coordinator.getSnapshot().context.tracker;
+    if (task.phase === 'finishing') {
+      // checkpoints whose barrier can no longer reach it (its input ended first): take them directly
+      for (const pending of tracker.pending.values()) {
+        if (!pending.hasAcknowledged(subtaskKey(task.id))) task.triggerCheckpoint(pending.id, pending.timestamp, pending.options);
+      }
+    }
+    const allEnded = execution.tasks.every((t) => !t.isSource || t.inputEnded);
+    if (task.isSource && allEnded) {
+      // every source is exhausted: take the final checkpoint now instead of waiting for the interval
+      this.triggerCheckpoint().catch(() => {});
+    }
+  }
+
+  #stopAttempt(reason: string): void {
+    this.coordinator.send({ type: 'SUSPEND', reason });
+    const execution = this.#execution;
+    this.#stopping ??= execution ? execution.cancel() : Promise.resolve();
+    this.#stopping.then(() => queueMicrotask(() => this.actor.send({ type: 'ATTEMPT_STOPPED' })));
+  }
+
+  #restartDelay(): number | null {
+    const delay = this.settings.restartStrategy.onFailure(Date.now());
+    if (delay !== null) {
+      this.#restarts++;
+      this.emit('restarting', { delayMs: delay, attempt: this.#attempt + 1 });
+    }
+    return delay;
+  }
+
+  #end(): void {
+    const status = this.status;
+    this.coordinator.send({ type: 'SHUTDOWN' });
+    this.#execution?.scheduler.stop();
+    const counts = this.checkpointCounts;
+    const result: JobResult = {
+      jobId: this.jobId,
+      jobName: this.jobName,
+      status,
+      durationMs: Date.now() - this.#startedAt,
+      restarts: this.#restarts,
+      checkpoints: { completed: counts.completed, failed: counts.failed },
+    };
+    if (status === 'FAILED') {
+      const cause = this.#lastError;
+      const error =
+        cause instanceof JobExecutionError
+          ? cause
+          : new JobExecutionError('FLOE_JOB_FAILED', `job '${this.jobName}' failed: ${cause instanceof Error ? cause.message : String(cause)} (restart strategy: ${this.settings.restartStrategy.description}, ${this.#restarts} restarts)`, { cause });
+      this.#settle.reject(Object.assign(error, { result: { ...result, error: cause } }));
+    } else {
+      this.#settle.resolve(result);
+    }
+  }
+}
+

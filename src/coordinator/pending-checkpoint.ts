@@ -1,0 +1,86 @@
+// A triggered checkpoint waiting for the acknowledgements of every subtask.
+import type { AcknowledgeCheckpoint, CheckpointOptions, TaskStateSnapshot } from '../actors/types.ts';
+import type { CheckpointStats, CompletedCheckpoint, OperatorState } from './types.ts';
+import { subtaskKey } from './types.ts';
+
+export type AckResult = 'ok' | 'duplicate' | 'unknown-subtask';
+
+export class PendingCheckpoint {
+  readonly #notYetAcked: Set<string>;
+  readonly #states = new Map<string, { vertexId: string; subtaskIndex: number; state: TaskStateSnapshot }>();
+  readonly stats: CheckpointStats;
+  readonly waiters: Array<{ resolve(c: CompletedCheckpoint): void; reject(e: Error): void }> = [];
+
+  constructor(
+    readonly id: number,
+    readonly timestamp: number,
+    readonly options: CheckpointOptions,
+    expected: Iterable<string>,
+    /** vertex id -> parallelism, to lay out operator state by subtask */
+    readonly parallelism: ReadonlyMap<string, number>,
+  ) {
+    this.#notYetAcked = new Set(expected);
+    this.stats = {
+      id,
+      kind: options.kind,
+      status: 'in-progress',
+      triggerTimestamp: timestamp,
+      stateSize: 0,
+      subtasks: [],
+      maxAlignmentMs: 0,
+    };
+  }
+
+  get isFullyAcknowledged(): boolean {
+    return this.#notYetAcked.size === 0;
+  }
+
+  get pendingSubtasks(): ReadonlySet<string> {
+    return this.#notYetAcked;
+  }
+
+  acknowledge(ack: AcknowledgeCheckpoint, now: number): AckResult {
+    const key = subtaskKey(ack.subtask);
+    if (!this.#notYetAcked.delete(key)) return this.#states.has(key) ? 'duplicate' : 'unknown-subtask';
+    this.#states.set(key, { ...ack.subtask, state: ack.state });
+    this.stats.stateSize += ack.metrics.stateSize;
+    this.stats.maxAlignmentMs = Math.max(this.stats.maxAlignmentMs, ack.metrics.alignmentDurationMs);
+    this.stats.subtasks.push({ subtask: ack.subtask, acknowledgedAt: now, metrics: ack.metrics });
+    return 'ok';
+  }
+
+  hasAcknowledged(key: string): boolean {
+    return this.#states.has(key);
+  }
+
+  /** Builds the completed checkpoint: operator uid -> state per subtask. */
+  finalize(now: number, maxParallelism: number): CompletedCheckpoint {
+    const operators: Record<string, OperatorState> = {};
+    for (const { vertexId, subtaskIndex, state } of this.#states.values()) {
+      for (const [uid, opState] of Object.entries(state)) {
+        const entry = (operators[uid] ??= { parallelism: this.parallelism.get(vertexId) ?? 1, subtasks: [] });
+        entry.subtasks[subtaskIndex] = opState;
+      }
+    }
+    this.stats.status = 'completed';
+    this.stats.endTimestamp = now;
+    this.stats.durationMs = now - this.timestamp;
+    return {
+      id: this.id,
+      kind: this.options.kind,
+      timestamp: this.timestamp,
+      completedAt: now,
+      durationMs: now - this.timestamp,
+      stateSize: this.stats.stateSize,
+      maxParallelism,
+      operators,
+    };
+  }
+
+  fail(reason: string, now: number): void {
+    this.stats.status = 'failed';
+    this.stats.failureReason = reason;
+    this.stats.endTimestamp = now;
+    this.stats.durationMs = now - this.timestamp;
+  }
+}

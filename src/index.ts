@@ -1,0 +1,20 @@
+// floe's public API: what `import ... from 'floe'` gives a job file or a program.
+export { StreamExecutionEnvironment } from './api/stream-execution-environment.ts';
+export { DataStream, KeyedStream, DataStreamSink } from './api/data-stream.ts';
+export { JobClient } from './api/job-client.ts';
+export { valueState, listState, mapState, reducingState, aggregatingState } from './api/state.ts';
+export type { InspectOption } from './api/inspection.ts';
+export { FileSink } from './connectors/file-sink.ts';
+export { CollectSink } from './connectors/collect-sink.ts';
+export { PrintSink } from './connectors/print-sink.ts';
+export { SequenceSource } from './connectors/sequence-source.ts';
+export { CollectionSource } from './connectors/collection-source.ts';
+export { TextFileSource } from './connectors/text-file-source.ts';
+export { Configuration } from './config/configuration.ts';
+export type { JobResult } from './coordinator/job-master.ts';
+export type { JobStatus } from './coordinator/job-master-machine.ts';
+export type { CheckpointStats, CompletedCheckpoint } from './coordinator/types.ts';
+export type { Output, RuntimeContext, Source, SourceReader, Sink, StreamOperator, OperatorContext } from './operators/operator.ts';
+export type { ProcessContext, ProcessFunction } from './operators/process-operator.ts';
+export type * from './backends/types.ts';
+export * from './errors.ts';
