@@ -1,0 +1,141 @@
+// Barrier alignment scripts: which channels block, what is snapshotted, when alignments abort.
+import t from 'tap';
+import { BarrierHandler, type Barrier, type BarrierHandlerHost } from '../../src/actors/barrier-handler.ts';
+import { Channel } from '../../src/actors/channel.ts';
+import { InputGate } from '../../src/actors/input-gate.ts';
+import type { ChannelMessage, CheckpointingMode } from '../../src/actors/types.ts';
+
+const barrier = (id: number): Barrier => ({ type: 'barrier', checkpointId: id, timestamp: 0, options: { kind: 'checkpoint', alignment: 'aligned' } });
+const data = (...batch: unknown[]): ChannelMessage => ({ type: 'data', batch });
+
+/** A recording task double: blocks channels on the gate and logs what the handler asks. */
+function setup(channels: number, mode: CheckpointingMode) {
+  const gate = new InputGate(Array.from({ length: channels }, (_, i) => new Channel(100, i)));
+  const log: string[] = [];
+  const processed: unknown[] = [];
+  let now = 0;
+  const host: BarrierHandlerHost = {
+    blockChannel: (c) => {
+      gate.block(c);
+      log.push(`block ${c}`);
+    },
+    unblockAll: () => {
+      gate.unblockAll();
+      log.push('unblock');
+    },
+    alignmentStarted: (b) => log.push(`start ${b.checkpointId}`),
+    alignmentCompleted: (b, ms) => log.push(`snapshot ${b.checkpointId} after ${ms}ms (processed ${processed.length})`),
+    alignmentAborted: (id, reason) => log.push(`abort ${id} ${reason}`),
+  };
+  const handler = new BarrierHandler(channels, mode, host, () => now);
+  const feed = (channel: number, ...messages: ChannelMessage[]) => {
+    for (const m of messages) gate.channels[channel]!.push(m);
+  };
+  /** drains the gate like a task does */
+  const run = () => {
+    for (let next = gate.pollNext(); next; next = gate.pollNext()) {
+      const { channel, message } = next;
+      if (message.type === 'data') processed.push(...message.batch.map((r) => `${channel}:${r}`));
+      else if (message.type === 'barrier') handler.processBarrier(channel, message);
+      else if (message.type === 'cancel-barrier') handler.processCancelBarrier(channel, message.checkpointId);
+      else handler.processEndOfPartition(channel);
+    }
+  };
+  return { gate, handler, log, processed, feed, run, tick: (ms: number) => (now += ms) };
+}
+
+t.test('exactly-once: a channel that delivered the barrier is blocked; its input waits until alignment ends, in order', async (t) => {
+  const s = setup(3, 'exactly-once');
+  s.feed(0, data('a1'), barrier(1), data('a2'), data('a3'));
+  s.feed(1, data('b1'));
+  s.run();
+  t.same(s.log, ['start 1', 'block 0']);
+  t.same(s.processed, ['0:a1', '1:b1'], 'a2, a3 stay queued behind the barrier');
+  t.ok(s.gate.isBlocked(0));
+  s.feed(1, barrier(1));
+  s.tick(7);
+  s.feed(2, data('c1'), barrier(1));
+  s.run();
+  t.same(s.log, ['start 1', 'block 0', 'block 1', 'block 2', 'snapshot 1 after 7ms (processed 3)', 'unblock']);
+  t.same(s.processed, ['0:a1', '1:b1', '2:c1', '0:a2', '0:a3'], 'buffered input processed after the snapshot, in order');
+  t.equal(s.handler.pendingCheckpointId, null);
+});
+
+t.test('at-least-once: never blocks, snapshots when the last barrier arrives', async (t) => {
+  const s = setup(2, 'at-least-once');
+  s.feed(0, barrier(1), data('a2'));
+  s.run();
+  t.same(s.processed, ['0:a2'], 'input after an early barrier flows on');
+  t.notOk(s.gate.isBlocked(0));
+  s.feed(1, data('b1'), barrier(1));
+  s.run();
+  t.same(s.log, ['start 1', 'snapshot 1 after 0ms (processed 2)']);
+  t.notOk(s.log.some((l) => l.startsWith('block')));
+});
+
+t.test('a barrier of a newer checkpoint aborts the alignment in progress as subsumed', async (t) => {
+  const s = setup(2, 'exactly-once');
+  s.feed(0, barrier(1));
+  s.run();
+  s.feed(1, barrier(2));
+  s.run();
+  t.same(s.log, ['start 1', 'block 0', 'unblock', 'abort 1 subsumed', 'start 2', 'block 1']);
+  s.feed(0, barrier(2));
+  s.run();
+  t.match(s.log.at(-2), /^snapshot 2/);
+});
+
+t.test('a stale barrier is ignored', async (t) => {
+  const s = setup(2, 'exactly-once');
+  s.feed(0, barrier(2));
+  s.feed(1, barrier(2));
+  s.run();
+  s.feed(0, barrier(1));
+  s.feed(1, barrier(2));
+  s.run();
+  t.equal(s.log.filter((l) => l.startsWith('snapshot')).length, 1);
+  t.equal(s.log.filter((l) => l.startsWith('start')).length, 1);
+});
+
+t.test('a cancel barrier aborts the alignment and unblocks; its checkpoint is not taken later', async (t) => {
+  const s = setup(2, 'exactly-once');
+  s.feed(0, barrier(1), data('a2'));
+  s.run();
+  s.feed(1, { type: 'cancel-barrier', checkpointId: 1 });
+  s.run();
+  t.same(s.log, ['start 1', 'block 0', 'unblock', 'abort 1 canceled-upstream']);
+  t.same(s.processed, ['0:a2']);
+  s.feed(1, barrier(1));
+  s.run();
+  t.equal(s.log.length, 4, 'a late barrier of the canceled checkpoint is stale');
+});
+
+t.test('a cancel barrier before any barrier is forwarded once', async (t) => {
+  const s = setup(2, 'exactly-once');
+  s.feed(0, { type: 'cancel-barrier', checkpointId: 3 });
+  s.feed(1, { type: 'cancel-barrier', checkpointId: 3 });
+  s.run();
+  t.same(s.log, ['abort 3 canceled-upstream']);
+});
+
+t.test('end of partition during alignment counts as an arrived barrier', async (t) => {
+  const s = setup(3, 'exactly-once');
+  s.feed(0, barrier(1));
+  s.feed(1, barrier(1));
+  s.run();
+  s.feed(2, data('c1'), { type: 'end-of-partition' });
+  s.run();
+  t.match(s.log.at(-2), /^snapshot 1/);
+  t.notOk(s.handler.allEnded);
+  s.feed(0, { type: 'end-of-partition' });
+  s.feed(1, barrier(2));
+  s.run();
+  t.match(s.log.at(-2), /^snapshot 2/, 'ended channels count for later checkpoints too');
+});
+
+t.test('at-least-once also takes a newer barrier over an older alignment', async (t) => {
+  const s = setup(2, 'at-least-once');
+  s.feed(0, barrier(1), barrier(2));
+  s.run();
+  t.same(s.log, ['start 1', 'abort 1 subsumed', 'start 2']);
+});

@@ -1,0 +1,39 @@
+// Prints what a running job does: checkpoints, failures, restarts, the end.
+import type { JobClient } from '../api/job-client.ts';
+
+export interface ReporterOptions {
+  /** print every completed checkpoint (default) or only failures and lifecycle */
+  checkpoints?: boolean;
+  write?: (line: string) => void;
+}
+
+export function formatBytes(n: number): string {
+  if (n < 1024) return `${n} B`;
+  if (n < 1024 * 1024) return `${(n / 1024).toFixed(1)} KiB`;
+  return `${(n / 1024 / 1024).toFixed(1)} MiB`;
+}
+
+const ms = (n: number) => (n < 10 ? n.toFixed(2) : n.toFixed(0));
+
+/** Prints the job's events as one line each; user errors keep their stack trace (they are the user's bug). */
+export function attachReporter(client: JobClient, options: ReporterOptions = {}): void {
+  const write = options.write ?? ((line: string) => process.stderr.write(`${line}\n`));
+  client.on('running', ({ attempt, restoredFrom }) => {
+    if (attempt === 0 && restoredFrom === null) write(`job '${client.jobName}' (${client.jobId}) running`);
+    else write(`attempt ${attempt} running, ${restoredFrom === null ? 'started from the beginning (no completed checkpoint)' : `restored from checkpoint ${restoredFrom}`}`);
+  });
+  if (options.checkpoints !== false) {
+    client.on('checkpoint-completed', (cp, stats) => {
+      const align = stats ? `, alignment max ${ms(stats.maxAlignmentMs)} ms` : '';
+      write(`checkpoint ${cp.id} completed in ${ms(cp.durationMs)} ms${align}, state ${formatBytes(cp.stateSize)}`);
+    });
+  }
+  client.on('checkpoint-failed', (id, reason) => {
+    if (!reason.startsWith('job suspended') && !reason.startsWith('subsumed')) write(`checkpoint ${id} failed: ${reason}`);
+  });
+  client.on('task-failed', ({ task, error, attempt }) => {
+    const detail = error instanceof Error ? (error.stack ?? error.message) : String(error);
+    write(`task ${task} failed in attempt ${attempt}: ${detail}`);
+  });
+  client.on('restarting', ({ delayMs, attempt }) => write(`restarting in ${delayMs} ms (attempt ${attempt})`));
+}
