@@ -1,5 +1,5 @@
 // readTextFile(path): the lines of a file, cut into byte-range splits that resume exactly after a restore.
-import { closeSync, constants, openSync, readSync, statSync, accessSync } from 'node:fs';
+import { accessSync, closeSync, constants, openSync, readSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { ListState } from '../backends/types.ts';
 import { JobDefinitionError } from '../errors.ts';
@@ -103,7 +103,7 @@ class TextFileReader implements SourceReader<string> {
     while (emitted < max) {
       const split = this.#splits[0];
       if (!split) return 'end';
-      if (!this.#begun && !this.#begin(split)) {
+      if (!this.#begun && (split.offset >= split.end || !this.#begin(split))) {
         this.#finishSplit();
         continue;
       }
@@ -207,9 +207,9 @@ class TextFileReader implements SourceReader<string> {
     this.#closeFile();
     try {
       this.#fd = openSync(path, 'r');
-    } catch {
-      checkReadableFile(path); // throws the user-facing error
-      throw new Error(`cannot open ${path}`); /* c8 ignore next */
+    } catch (error) {
+      checkReadableFile(path); // throws the user-facing error for a missing or unreadable file
+      throw error;
     }
     this.#fdPath = path;
   }
@@ -222,7 +222,7 @@ class TextFileReader implements SourceReader<string> {
     try {
       closeSync(fd);
     } catch {
-      /* c8 ignore next */ // close must not throw for a half-open reader
+      // close must not throw: the task may be tearing down after another failure
     }
   }
 }

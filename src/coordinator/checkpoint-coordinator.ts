@@ -1,5 +1,5 @@
 // The checkpoint coordinator actor: triggers checkpoints, collects acknowledgements, completes or aborts.
-import { assign, enqueueActions, setup } from 'xstate';
+import { enqueueActions, setup } from 'xstate';
 import type { AcknowledgeCheckpoint, CheckpointOptions, DeclineCheckpoint } from '../actors/types.ts';
 import type { CheckpointConfig } from '../config/checkpoint-config.ts';
 import { CheckpointError, JobExecutionError } from '../errors.ts';
@@ -53,12 +53,17 @@ interface Context {
   queued: CheckpointRequest[];
 }
 
-/** Failures that count against `tolerable-failed-checkpoints` (as Flink: expiry and async/IO failures). */
-function counts(reason: string): boolean {
-  return !/^(subsumed|task failure|job suspended|canceled)/.test(reason);
+/** Declines caused by another failure (subsumption, an upstream cancel, a task not running) are not counted. */
+const NOT_COUNTED = new Set(['FLOE_CHECKPOINT_SUBSUMED', 'FLOE_CHECKPOINT_CANCELED_UPSTREAM', 'FLOE_TASK_NOT_READY']);
+function countsAsFailure(reason: Error): boolean {
+  return !NOT_COUNTED.has((reason as { code?: string }).code ?? '');
 }
 
-type Enqueue = Parameters<Parameters<typeof enqueueActions<Context, CoordinatorEvent, any, CoordinatorEvent, any, any, any, any, any>>[0]>[0]['enqueue'];
+/** The part of xstate's action enqueuer the helpers below use: delayed self-events and their cancellation. */
+interface Enqueue {
+  raise(event: CoordinatorEvent, options: { id: string; delay: number }): void;
+  cancel(id: string): void;
+}
 
 function scheduleTick(enqueue: Enqueue, delay: number): void {
   enqueue.cancel('tick');
@@ -111,7 +116,8 @@ function complete(context: Context, enqueue: Enqueue, pending: PendingCheckpoint
   afterPendingEnded(context, enqueue);
 }
 
-function abort(context: Context, enqueue: Enqueue, id: number, reason: string): void {
+/** Aborts a pending checkpoint; `counted` failures count against tolerable-failed-checkpoints (as Flink: expiry, async and IO failures). */
+function abort(context: Context, enqueue: Enqueue, id: number, reason: string, counted = false): void {
   const t = context.tracker;
   const pending = t.pending.get(id);
   if (!pending) return;
@@ -122,7 +128,7 @@ function abort(context: Context, enqueue: Enqueue, id: number, reason: string): 
   context.hooks.notifyAborted(id, reason);
   const error = new CheckpointError('FLOE_CHECKPOINT_ABORTED', `checkpoint ${id} aborted: ${reason}`);
   for (const w of pending.waiters) w.reject(error);
-  if (counts(reason) && pending.options.kind === 'checkpoint') {
+  if (counted && pending.options.kind === 'checkpoint') {
     t.consecutiveFailures++;
     if (t.consecutiveFailures > context.config.tolerableFailures) {
       context.hooks.failJob(
@@ -225,7 +231,8 @@ export const checkpointCoordinatorMachine = setup({
         DECLINE: {
           actions: enqueueActions(({ context, event, enqueue }) => {
             const { checkpointId, subtask, reason } = event.decline;
-            abort(context, enqueue, checkpointId, `declined by ${subtaskKey(subtask)}: ${reason.message}`);
+            abort(context, enqueue, checkpointId, `declined by ${subtaskKey(subtask)}: ${reason.message}`, countsAsFailure(reason));
+            afterPendingEnded(context, enqueue);
           }),
         },
         TIMEOUT: {
@@ -233,7 +240,8 @@ export const checkpointCoordinatorMachine = setup({
             const pending = context.tracker.pending.get(event.checkpointId);
             if (!pending) return;
             const missing = [...pending.pendingSubtasks].slice(0, 5).join(', ');
-            abort(context, enqueue, event.checkpointId, `expired after ${context.config.timeoutMs} ms before every task acknowledged (waiting for ${missing})`);
+            abort(context, enqueue, event.checkpointId, `expired after ${context.config.timeoutMs} ms before every task acknowledged (waiting for ${missing})`, true);
+            afterPendingEnded(context, enqueue);
           }),
         },
         TASK_FINISHED: {
@@ -273,4 +281,3 @@ export const checkpointCoordinatorMachine = setup({
 });
 
 export type CheckpointCoordinatorMachine = typeof checkpointCoordinatorMachine;
-void assign;

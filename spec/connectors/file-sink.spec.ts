@@ -1,0 +1,234 @@
+// FileSink on real directories: two-phase commit, restore, abort of leftovers, no overwrite.
+import { readdirSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import t from 'tap';
+import { FileSink } from '../../src/connectors/file-sink.ts';
+import type { OperatorContext, StreamOperator } from '../../src/operators/operator.ts';
+import { freshContexts, operatorContext, restoredContexts, snapshotAll } from '../helpers/operator-context.ts';
+
+type Writer = StreamOperator<unknown, never>;
+
+function openWriters(sink: FileSink, contexts: OperatorContext[]): Writer[] {
+  sink.validate();
+  return contexts.map((ctx) => {
+    const w = sink.createWriter();
+    w.open(ctx, { collect() {} });
+    return w;
+  });
+}
+
+const visible = (dir: string) => readdirSync(dir).filter((n) => !n.startsWith('.')).sort();
+const hidden = (dir: string) => readdirSync(dir).filter((n) => n.startsWith('.')).sort();
+/** every committed line, in part order */
+const committed = (dir: string) =>
+  visible(dir)
+    .sort((a, b) => a.localeCompare(b, 'en', { numeric: true }))
+    .flatMap((n) => readFileSync(join(dir, n), 'utf8').split('\n').slice(0, -1));
+
+function write(w: Writer, records: unknown[]) {
+  for (const r of records) w.processElement(r);
+}
+
+t.test('parts become visible only when their checkpoint completes', async (t) => {
+  const dir = t.testdir();
+  const sink = new FileSink(dir);
+  const ctx = freshContexts(1);
+  const [w] = openWriters(sink, ctx);
+  t.same(readdirSync(dir), [], 'no empty file before the first record');
+  write(w!, ['a', { n: 1 }, 2, null]);
+  t.same(visible(dir), []);
+  t.same(hidden(dir), ['.part-0-0.inprogress']);
+  w!.snapshotState!(1);
+  t.same(visible(dir), []);
+  t.same(hidden(dir), ['.part-0-0.pending-1'], 'pre-committed under a name carrying the checkpoint');
+  write(w!, ['b']);
+  w!.snapshotState!(2);
+  w!.snapshotState!(3); // nothing new: no empty part
+  t.same(hidden(dir), ['.part-0-0.pending-1', '.part-0-1.pending-2']);
+  w!.notifyCheckpointComplete!(1);
+  t.same(visible(dir), ['part-0-0']);
+  t.same(readFileSync(join(dir, 'part-0-0'), 'utf8'), 'a\n{"n":1}\n2\nnull\n');
+  w!.notifyCheckpointComplete!(3); // completes everything up to 3 (checkpoint 2's notification got lost)
+  t.same(visible(dir), ['part-0-0', 'part-0-1']);
+  t.same(hidden(dir), []);
+  w!.close!();
+  t.same(committed(dir), ['a', '{"n":1}', '2', 'null', 'b']);
+});
+
+t.test('large output is written through the buffer in chunks', async (t) => {
+  const dir = t.testdir();
+  const ctx = freshContexts(1);
+  const [w] = openWriters(new FileSink(dir, { partSuffix: '.txt' }), ctx);
+  const records = Array.from({ length: 30_000 }, (_, i) => `record ${i} ✓`);
+  write(w!, records);
+  w!.snapshotState!(1);
+  w!.notifyCheckpointComplete!(1);
+  t.same(visible(dir), ['part-0-0.txt']);
+  t.same(committed(dir), records);
+});
+
+t.test('crash after an uncompleted checkpoint: restore keeps exactly the records up to the restored one', async (t) => {
+  const dir = t.testdir();
+  const sink = new FileSink(dir);
+  const ctx = freshContexts(1);
+  const [w] = openWriters(sink, ctx);
+  write(w!, ['r1', 'r2']);
+  w!.snapshotState!(1);
+  const snap1 = snapshotAll(ctx);
+  // checkpoint 1 completes at the coordinator, but the job fails before the sink hears of it
+  write(w!, ['r3']);
+  w!.snapshotState!(2); // checkpoint 2 never completes
+  write(w!, ['r4']);
+  w!.close!(); // failure
+  t.same(visible(dir), []);
+  t.same(hidden(dir), ['.part-0-0.pending-1', '.part-0-1.pending-2']);
+
+  const ctxB = restoredContexts(snap1, 1, 1);
+  const [w2] = openWriters(sink, ctxB);
+  t.same(visible(dir), ['part-0-0'], 'the restored checkpoint is committed at open');
+  t.same(hidden(dir), [], 'transactions after it are aborted');
+  write(w2!, ['r3', 'r4', 'r5']); // replayed by the sources
+  w2!.snapshotState!(2);
+  w2!.notifyCheckpointComplete!(2);
+  w2!.close!();
+  t.same(committed(dir), ['r1', 'r2', 'r3', 'r4', 'r5']);
+  t.same(visible(dir), ['part-0-0', 'part-0-1'], 'part names continue after the restored counter');
+});
+
+t.test('restore commits pending parts that were committed already without error (idempotent)', async (t) => {
+  const dir = t.testdir();
+  const sink = new FileSink(dir);
+  const ctx = freshContexts(1);
+  const [w] = openWriters(sink, ctx);
+  write(w!, ['x']);
+  w!.snapshotState!(1);
+  const snap = snapshotAll(ctx);
+  w!.notifyCheckpointComplete!(1);
+  w!.notifyCheckpointComplete!(1);
+  write(w!, ['y']); // in progress when the job fails
+  w!.close!();
+  t.same(hidden(dir), [], 'close deletes the uncommitted in-progress part');
+  const [again] = openWriters(sink, restoredContexts(snap, 1, 1));
+  t.same(committed(dir), ['x']);
+  write(again!, ['y']);
+  again!.snapshotState!(2);
+  again!.notifyCheckpointComplete!(2);
+  t.same(committed(dir), ['x', 'y']);
+  t.same(visible(dir), ['part-0-0', 'part-0-1']);
+});
+
+t.test('a commit whose files are both gone is an error with a code', async (t) => {
+  const dir = t.testdir();
+  const ctx = freshContexts(1);
+  const [w] = openWriters(new FileSink(dir), ctx);
+  write(w!, ['x']);
+  w!.snapshotState!(1);
+  writeFileSync(join(dir, 'unrelated'), '');
+  for (const name of hidden(dir)) unlinkSync(join(dir, name));
+  t.throws(() => w!.notifyCheckpointComplete!(1), { code: 'FLOE_SINK_COMMIT_FAILED' });
+});
+
+t.test('fresh start: leftovers of a failed first attempt are deleted and nothing is overwritten', async (t) => {
+  const dir = t.testdir({
+    'part-0-0': 'old 0\n',
+    'part-0-4': 'old 4\n',
+    'part-1-9': 'other subtask\n',
+    '.part-0-5.inprogress': 'half\n',
+    '.part-0-6.pending-3': 'never completed\n',
+    '.part-1-2.inprogress': 'subtask 1 half\n',
+    'notes.txt': 'not ours\n',
+  });
+  const sink = new FileSink(dir);
+  const [w0] = openWriters(sink, [operatorContext({ subtaskIndex: 0, parallelism: 1 })]);
+  t.same(hidden(dir), [], 'subtask 0 of 1 aborts the hidden files of every name');
+  write(w0!, ['new']);
+  w0!.snapshotState!(1);
+  w0!.notifyCheckpointComplete!(1);
+  t.same(visible(dir), ['notes.txt', 'part-0-0', 'part-0-4', 'part-0-5', 'part-1-9']);
+  t.equal(readFileSync(join(dir, 'part-0-4'), 'utf8'), 'old 4\n');
+  t.equal(readFileSync(join(dir, 'part-0-5'), 'utf8'), 'new\n');
+});
+
+t.test('endInput without checkpointing commits at once; with checkpointing it waits', async (t) => {
+  const dir = t.testdir();
+  const sink = new FileSink(join(dir, 'out', 'nested'));
+  const [w] = openWriters(sink, freshContexts(1, { checkpointingEnabled: false }));
+  write(w!, ['a', 'b']);
+  w!.endInput!();
+  w!.close!();
+  t.same(committed(sink.dir), ['a', 'b']);
+  t.same(hidden(sink.dir), []);
+
+  const dir2 = t.testdir();
+  const [c] = openWriters(new FileSink(dir2), freshContexts(1, { checkpointingEnabled: true }));
+  write(c!, ['z']);
+  c!.endInput!();
+  t.same(visible(dir2), []);
+  c!.snapshotState!(7); // the final checkpoint
+  c!.notifyCheckpointComplete!(7);
+  c!.close!();
+  t.same(committed(dir2), ['z']);
+
+  const dir3 = t.testdir();
+  const [e] = openWriters(new FileSink(dir3), freshContexts(1, { checkpointingEnabled: false }));
+  e!.endInput!();
+  e!.close!();
+  t.same(readdirSync(dir3), [], 'no records, no file');
+});
+
+t.test('subtasks share the directory; a rescale restore loses nothing and leaves nothing', async (t) => {
+  const dir = t.testdir();
+  const sink = new FileSink(dir);
+  const ctx2 = freshContexts(2);
+  const w2 = openWriters(sink, ctx2);
+  write(w2[0]!, ['a0', 'a1']);
+  write(w2[1]!, ['b0']);
+  w2.forEach((w) => w.snapshotState!(1));
+  w2[0]!.notifyCheckpointComplete!(1); // subtask 1 does not hear of it: two parts pending there
+  write(w2[0]!, ['a2']);
+  write(w2[1]!, ['b1', 'b2']);
+  w2.forEach((w) => w.snapshotState!(2));
+  const snap2 = snapshotAll(ctx2); // checkpoint 2 completes, but no sink hears of it
+  write(w2[0]!, ['a3']);
+  write(w2[1]!, ['b3']);
+  w2.forEach((w) => w.snapshotState!(3)); // never completes
+  write(w2[1]!, ['b4']);
+  w2.forEach((w) => w.close!());
+  t.same(visible(dir), ['part-0-0']);
+
+  // 2 → 3: split state gives part-1-0 to new subtask 1 and part-1-1 to new subtask 2; new subtask 1
+  // opens first and must not delete part-1-1 (pre-committed at 2, so it is not an aborted transaction)
+  const ctx3 = restoredContexts(snap2, 3, 2);
+  t.same(ctx3[2]!.operatorState.getListState<{ final: string }>('pending').get().map((x) => x.final), ['part-1-1']);
+  const w3 = openWriters(sink, ctx3);
+  t.same(hidden(dir), [], 'checkpoint 3 is aborted for every old subtask');
+  t.same(committed(dir).sort(), ['a0', 'a1', 'a2', 'b0', 'b1', 'b2']);
+  write(w3[0]!, ['a3']);
+  write(w3[1]!, ['b3', 'b4']);
+  write(w3[2]!, ['c0']);
+  w3.forEach((w) => w.snapshotState!(3));
+  w3.forEach((w) => w.notifyCheckpointComplete!(3));
+  const snap3 = snapshotAll(ctx3);
+  write(w3[2]!, ['c1']);
+  w3[2]!.snapshotState!(4);
+  w3.forEach((w) => w.close!());
+  t.same(visible(dir), ['part-0-0', 'part-0-1', 'part-0-2', 'part-1-0', 'part-1-1', 'part-1-2', 'part-2-0']);
+
+  // 3 → 1: subtask 0 cleans up the hidden files of all old names
+  const [w1] = openWriters(sink, restoredContexts(snap3, 1, 3));
+  t.same(hidden(dir), []);
+  write(w1!, ['c1']);
+  w1!.snapshotState!(4);
+  w1!.notifyCheckpointComplete!(4);
+  t.same(committed(dir).sort(), ['a0', 'a1', 'a2', 'a3', 'b0', 'b1', 'b2', 'b3', 'b4', 'c0', 'c1']);
+  t.ok(visible(dir).includes('part-0-3'));
+});
+
+t.test('validate creates the directory or fails with a code', async (t) => {
+  const dir = t.testdir({ file: 'x' });
+  new FileSink(join(dir, 'a', 'b')).validate();
+  t.same(readdirSync(join(dir, 'a')), ['b']);
+  t.throws(() => new FileSink(join(dir, 'file')).validate(), { code: 'FLOE_SINK_DIR_NOT_WRITABLE' });
+  t.throws(() => new FileSink(join(dir, 'file', 'below')).validate(), { code: 'FLOE_SINK_DIR_NOT_WRITABLE' });
+  t.throws(() => new FileSink(dir, { partPrefix: 'a/b' }), TypeError);
+});

@@ -1,0 +1,221 @@
+// FileSink: writes records as lines to part files in a directory, exactly once by two-phase commit.
+import {
+  accessSync, closeSync, constants, existsSync, fdatasyncSync, mkdirSync, openSync, readdirSync, renameSync,
+  statSync, unlinkSync, writeSync,
+} from 'node:fs';
+import { join, resolve } from 'node:path';
+import type { ListState } from '../backends/types.ts';
+import { FloeError, JobDefinitionError } from '../errors.ts';
+import type { OperatorContext, Sink, StreamOperator } from '../operators/operator.ts';
+import { formatRecord } from './format-record.ts';
+import { parsePartName, partNames } from './part-files.ts';
+import type { PartNaming } from './part-files.ts';
+
+export interface FileSinkOptions {
+  /** start of every part file name (Flink's OutputFileConfig partPrefix); default 'part' */
+  partPrefix?: string;
+  /** end of every part file name, e.g. '.txt'; default '' */
+  partSuffix?: string;
+}
+
+/** A part file that was pre-committed at `checkpointId`: renaming `tmp` to `final` (names in the sink's directory) commits it. */
+export interface FileTransaction {
+  checkpointId: number;
+  tmp: string;
+  final: string;
+}
+
+/** Union state, so a restored subtask finds the counter of the old subtask with its index whatever the rescale. */
+interface PartCounter {
+  subtask: number;
+  nextPart: number;
+}
+
+/** write once this many characters are buffered */
+const FLUSH_AT = 64 * 1024;
+
+export class FileSink<T = unknown> implements Sink<T> {
+  readonly name: string;
+  readonly dir: string;
+  readonly naming: PartNaming;
+
+  constructor(dir: string, options: FileSinkOptions = {}) {
+    if (typeof dir !== 'string' || dir === '') throw new TypeError('FileSink needs a directory path');
+    const naming = { prefix: options.partPrefix ?? 'part', suffix: options.partSuffix ?? '' };
+    if (/[/\\]/.test(naming.prefix + naming.suffix) || naming.prefix === '') {
+      throw new TypeError('FileSink partPrefix must be non-empty and partPrefix/partSuffix must not contain path separators');
+    }
+    this.dir = resolve(dir);
+    this.naming = naming;
+    this.name = `FileSink(${this.dir})`;
+  }
+
+  /** Creates the directory if it is missing; FLOE_SINK_DIR_NOT_WRITABLE if that fails or it cannot be written. */
+  validate(): void {
+    ensureWritableDir(this.dir);
+  }
+
+  createWriter(): StreamOperator<T, never> {
+    return new FileSinkWriter<T>(this.dir, this.naming);
+  }
+}
+
+function ensureWritableDir(dir: string): void {
+  try {
+    mkdirSync(dir, { recursive: true });
+    if (!statSync(dir).isDirectory()) throw new Error(`${dir} is not a directory`);
+    accessSync(dir, constants.W_OK);
+  } catch (error) {
+    throw new JobDefinitionError('FLOE_SINK_DIR_NOT_WRITABLE', `the FileSink directory ${dir} cannot be created or written: ${(error as Error).message}`, {
+      cause: error,
+      hint: 'give the sink a directory path you may write to (it is created if missing)',
+    });
+  }
+}
+
+class FileSinkWriter<T> implements StreamOperator<T, never> {
+  #subtask = 0;
+  #checkpointing = false;
+  #pendingState!: ListState<FileTransaction>;
+  #counterState!: ListState<PartCounter>;
+  /** pre-committed part files waiting for their checkpoint to complete */
+  #pending: FileTransaction[] = [];
+  #nextPart = 0;
+  /** the part being written: -1 until the first record after open or a checkpoint (no empty files) */
+  #fd = -1;
+  #current = { tmp: '', final: '' };
+  #buffer = '';
+
+  constructor(readonly dir: string, readonly naming: PartNaming) {}
+
+  open(context: OperatorContext): void {
+    const { subtaskIndex, parallelism, restoredCheckpointId } = context;
+    this.#subtask = subtaskIndex;
+    this.#checkpointing = context.checkpointingEnabled;
+    this.#pendingState = context.operatorState.getListState<FileTransaction>('pending');
+    this.#counterState = context.operatorState.getUnionListState<PartCounter>('part-counters');
+    ensureWritableDir(this.dir);
+    if (restoredCheckpointId !== null) {
+      // pending in the restored snapshot = pre-committed at or before the restored checkpoint, which completed
+      for (const txn of this.#pendingState.get()) commit(this.dir, txn);
+      for (const c of this.#counterState.get()) if (c.subtask === subtaskIndex) this.#nextPart = Math.max(this.#nextPart, c.nextPart);
+    }
+    this.#pendingState.clear();
+    this.#abortLeftovers(parallelism, restoredCheckpointId);
+  }
+
+  processElement(record: T): void {
+    if (this.#fd === -1) this.#openPart();
+    this.#buffer += formatRecord(record) + '\n';
+    if (this.#buffer.length >= FLUSH_AT) this.#flush();
+  }
+
+  /** Pre-commit: the current part is made durable, closed and renamed to a pending name that carries the checkpoint id. */
+  snapshotState(checkpointId: number): void {
+    if (this.#fd !== -1) {
+      this.#closePart();
+      const { tmp, final } = this.#current;
+      const pendingName = partNames(this.naming).pending(final, checkpointId);
+      renameSync(join(this.dir, tmp), join(this.dir, pendingName));
+      this.#pending.push({ checkpointId, tmp: pendingName, final });
+    }
+    this.#pendingState.update(this.#pending);
+    this.#counterState.update([{ subtask: this.#subtask, nextPart: this.#nextPart }]);
+  }
+
+  notifyCheckpointComplete(checkpointId: number): void {
+    const still: FileTransaction[] = [];
+    for (const txn of this.#pending) {
+      if (txn.checkpointId <= checkpointId) commit(this.dir, txn);
+      else still.push(txn);
+    }
+    this.#pending = still;
+  }
+
+  endInput(): void {
+    // with checkpoints, the final checkpoint pre-commits and commits the last part
+    if (this.#checkpointing || this.#fd === -1) return;
+    this.#closePart();
+    commit(this.dir, { checkpointId: 0, ...this.#current });
+  }
+
+  /** Cancel or failure: the current part is aborted; pre-committed parts stay for a restore to commit. */
+  close(): void {
+    this.#buffer = '';
+    if (this.#fd === -1) return;
+    const fd = this.#fd;
+    this.#fd = -1;
+    try {
+      closeSync(fd);
+    } catch {
+      // close must not throw while a task tears down
+    }
+    try {
+      unlinkSync(join(this.dir, this.#current.tmp));
+    } catch {
+      // already gone: nothing to abort
+    }
+  }
+
+  #openPart(): void {
+    const names = partNames(this.naming);
+    const final = names.final(this.#subtask, this.#nextPart++);
+    this.#current = { tmp: names.inProgress(final), final };
+    this.#fd = openSync(join(this.dir, this.#current.tmp), 'w');
+  }
+
+  #flush(): void {
+    if (this.#buffer === '') return;
+    const bytes = Buffer.from(this.#buffer, 'utf8');
+    this.#buffer = '';
+    let written = 0;
+    while (written < bytes.length) written += writeSync(this.#fd, bytes, written, bytes.length - written);
+  }
+
+  #closePart(): void {
+    this.#flush();
+    fdatasyncSync(this.#fd);
+    closeSync(this.#fd);
+    this.#fd = -1;
+  }
+
+  /**
+   * Deletes the hidden files that no checkpoint will commit: in-progress parts (never pre-committed)
+   * and parts pre-committed after the restored checkpoint (all of them on a fresh start). Subtask k
+   * takes care of the names of every old subtask s with s % parallelism == k, so after a rescale
+   * down nothing is left behind, and no two subtasks delete the same file. Parts pre-committed at or
+   * before the restored checkpoint are kept: the subtask that got them in its state commits them,
+   * whatever its index. Also moves the part counter past every part this subtask's name still has,
+   * so nothing is overwritten.
+   */
+  #abortLeftovers(parallelism: number, restoredCheckpointId: number | null): void {
+    for (const name of readdirSync(this.dir)) {
+      const part = parsePartName(this.naming, name);
+      if (!part) continue;
+      const aborted = part.kind === 'in-progress'
+        || (part.kind === 'pending' && (restoredCheckpointId === null || part.checkpointId > restoredCheckpointId));
+      if (aborted && part.subtask % parallelism === this.#subtask) {
+        try {
+          unlinkSync(join(this.dir, name));
+        } catch {
+          // gone already
+        }
+      } else if (part.subtask === this.#subtask && !aborted) {
+        this.#nextPart = Math.max(this.#nextPart, part.part + 1);
+      }
+    }
+  }
+}
+
+/** Renames a pre-committed part to its final name. Idempotent: tmp gone and final present means committed before. */
+function commit(dir: string, txn: FileTransaction): void {
+  try {
+    renameSync(join(dir, txn.tmp), join(dir, txn.final));
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT' && existsSync(join(dir, txn.final))) return;
+    throw new FloeError('FLOE_SINK_COMMIT_FAILED', `cannot commit ${txn.tmp} as ${txn.final} in ${dir}: ${(error as Error).message}`, {
+      cause: error,
+      hint: 'a pre-committed part file was removed or the directory changed; its records are lost for this checkpoint',
+    });
+  }
+}
