@@ -68,12 +68,14 @@ export class Task implements BarrierHandlerHost {
   #lastSample = 0;
   #backpressured = false;
   readonly #setup: ChainSetup;
+  readonly #pollSize: number;
 
   constructor(readonly spec: TaskSpec, readonly host: TaskHost) {
     const { vertex, subtaskIndex } = spec;
     this.id = { vertexId: vertex.id, subtaskIndex };
     this.name = `${vertex.name} (${subtaskIndex + 1}/${vertex.parallelism})`;
     this.gate = new InputGate(spec.inputs);
+    this.#pollSize = Math.max(1, Math.ceil(spec.batchSize / 4));
     this.output = new OutputWriter(spec.outputs);
     this.barriers = new BarrierHandler(spec.inputs.length, spec.mode, this);
     this.#setup = {
@@ -149,7 +151,8 @@ export class Task implements BarrierHandlerHost {
 
   #stepSource(): boolean {
     if (this.#sourceEnded) return false;
-    const result = this.chain.source!.reader.poll(this.chain.head, this.spec.batchSize);
+    // a quarter buffer per poll: a barrier waits at most one poll, whatever the chain does per record
+    const result = this.chain.source!.reader.poll(this.chain.head, this.#pollSize);
     this.#dirty = true;
     if (result === 'end') {
       this.#sourceEnded = true;

@@ -90,9 +90,9 @@ export class JobMaster extends EventEmitter<JobEvents> {
           deploy: () => this.#deploy(),
           stopAttempt: (reason) => this.#stopAttempt(reason),
           restartDelay: () => this.#restartDelay(),
-          finish: () => this.#end(),
-          fail: () => this.#end(),
-          canceled: () => this.#end(),
+          finish: () => this.#end('FINISHED'),
+          fail: () => this.#end('FAILED'),
+          canceled: () => this.#end('CANCELED'),
         },
       },
       inspect: settings.inspect,
@@ -213,8 +213,7 @@ export class JobMaster extends EventEmitter<JobEvents> {
     return delay;
   }
 
-  #end(): void {
-    const status = this.status;
+  #end(status: JobStatus): void {
     this.coordinator.send({ type: 'SHUTDOWN' });
     this.#execution?.scheduler.stop();
     const counts = this.checkpointCounts;

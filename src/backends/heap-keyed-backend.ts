@@ -1,0 +1,303 @@
+// Keyed state on the JS heap, per key group, with copy-on-write snapshots (memory and fs presets).
+import { setImmediate as yieldToLoop } from 'node:timers/promises';
+import { CheckpointError } from '../errors.ts';
+import { assignToKeyGroup, canonicalKey } from './key-groups.ts';
+import { decodeSnapshot, encodeSnapshot } from './snapshot-codec.ts';
+import type {
+  AggregatingState,
+  AggregatingStateDescriptor,
+  KeyedBackendOptions,
+  KeyedStateBackend,
+  KeyedStateSnapshot,
+  KeyGroupRange,
+  ListState,
+  ListStateDescriptor,
+  MapState,
+  MapStateDescriptor,
+  ReducingState,
+  ReducingStateDescriptor,
+  SnapshotRunner,
+  StateDescriptor,
+  StateHandle,
+  StateKind,
+  ValueState,
+  ValueStateDescriptor,
+} from './types.ts';
+
+/** An entry keeps the original key (for snapshots) beside the value. */
+interface Entry {
+  key: unknown;
+  value: unknown;
+}
+
+type Group = Map<unknown, Entry>;
+
+/** One registered state: a map per key group of the backend's range, copied on the first write after a snapshot. */
+class StateTable {
+  groups: Group[];
+  /** groups[i] is shared with a snapshot when copiedAt[i] < the backend's epoch */
+  copiedAt: number[];
+  constructor(readonly name: string, readonly kind: StateKind, size: number) {
+    this.groups = Array.from({ length: size }, () => new Map());
+    this.copiedAt = new Array(size).fill(0);
+  }
+}
+
+const lookupKey = (key: unknown): unknown => (key !== null && typeof key === 'object' ? canonicalKey(key) : key);
+
+export interface HeapSnapshotSink {
+  /** turns the encoded bytes into a handle (memory: keep them; fs: write a file) */
+  (bytes: Uint8Array, checkpointId: number): Promise<StateHandle>;
+}
+
+export class HeapKeyedBackend implements KeyedStateBackend {
+  readonly maxParallelism: number;
+  readonly keyGroupRange: KeyGroupRange;
+  readonly #tables = new Map<string, StateTable>();
+  readonly #accessors = new Map<string, unknown>();
+  #epoch = 1;
+  /** containers (lists, maps) created or copied since the last snapshot: safe to mutate in place */
+  #owned = new WeakSet<object>();
+  #key: unknown;
+  #lookup: unknown;
+  #group = 0;
+
+  constructor(readonly options: KeyedBackendOptions, readonly sink: HeapSnapshotSink) {
+    this.maxParallelism = options.maxParallelism;
+    this.keyGroupRange = options.keyGroupRange;
+  }
+
+  setCurrentKey(key: unknown, keyGroup?: number): void {
+    this.#key = key;
+    this.#lookup = lookupKey(key);
+    const kg = keyGroup ?? assignToKeyGroup(key, this.maxParallelism);
+    const local = kg - this.keyGroupRange.start;
+    if (local < 0 || kg > this.keyGroupRange.end) {
+      throw new CheckpointError('FLOE_KEY_GROUP_OUT_OF_RANGE', `key ${String(key)} is in key group ${kg}, outside this subtask's range ${this.keyGroupRange.start}-${this.keyGroupRange.end}`, {
+        hint: 'the key selector must return the same key for a record every time it is called',
+      });
+    }
+    this.#group = local;
+  }
+
+  getCurrentKey(): unknown {
+    return this.#key;
+  }
+
+  #table(descriptor: StateDescriptor): StateTable {
+    let table = this.#tables.get(descriptor.name);
+    if (!table) {
+      table = new StateTable(descriptor.name, descriptor.kind, this.keyGroupRange.end - this.keyGroupRange.start + 1);
+      this.#tables.set(descriptor.name, table);
+    } else if (table.kind !== descriptor.kind) {
+      throw new TypeError(`state '${descriptor.name}' is ${table.kind} state, not ${descriptor.kind}`);
+    }
+    return table;
+  }
+
+  #read(table: StateTable): unknown {
+    return table.groups[this.#group]!.get(this.#lookup)?.value;
+  }
+
+  /** The group map, copied first if a snapshot still holds it. */
+  #writable(table: StateTable): Group {
+    const g = this.#group;
+    if (table.copiedAt[g]! < this.#epoch) {
+      table.groups[g] = new Map(table.groups[g]);
+      table.copiedAt[g] = this.#epoch;
+    }
+    return table.groups[g]!;
+  }
+
+  #write(table: StateTable, value: unknown): void {
+    this.#writable(table).set(this.#lookup, { key: this.#key, value });
+  }
+
+  #clear(table: StateTable): void {
+    if (table.groups[this.#group]!.has(this.#lookup)) this.#writable(table).delete(this.#lookup);
+  }
+
+  /** A container value that may be mutated in place: copied once per snapshot epoch. */
+  #mutable<C extends object>(table: StateTable, create: () => C, copy: (c: C) => C): C {
+    const current = this.#read(table) as C | undefined;
+    if (current !== undefined && this.#owned.has(current)) return current;
+    const fresh = current === undefined ? create() : copy(current);
+    this.#owned.add(fresh);
+    this.#write(table, fresh);
+    return fresh;
+  }
+
+  #accessor<S>(descriptor: StateDescriptor, make: (table: StateTable) => S): S {
+    const table = this.#table(descriptor);
+    let accessor = this.#accessors.get(descriptor.name) as S | undefined;
+    if (!accessor) {
+      accessor = make(table);
+      this.#accessors.set(descriptor.name, accessor);
+    }
+    return accessor;
+  }
+
+  getState<T>(descriptor: ValueStateDescriptor<T>): ValueState<T> {
+    return this.#accessor(descriptor, (table) => ({
+      value: () => {
+        const v = this.#read(table) as T | undefined;
+        return v === undefined ? descriptor.defaultValue : v;
+      },
+      update: (value: T) => (value === undefined ? this.#clear(table) : this.#write(table, value)),
+      clear: () => this.#clear(table),
+    }));
+  }
+
+  getListState<T>(descriptor: ListStateDescriptor<T>): ListState<T> {
+    return this.#accessor(descriptor, (table) => {
+      const list = () => this.#mutable<T[]>(table, () => [], (c) => [...c]);
+      return {
+        get: () => [...((this.#read(table) as T[] | undefined) ?? [])],
+        add: (value: T) => void list().push(value),
+        addAll: (values: Iterable<T>) => void list().push(...values),
+        update: (values: Iterable<T>) => {
+          const fresh = [...values];
+          if (fresh.length === 0) return this.#clear(table);
+          this.#owned.add(fresh);
+          this.#write(table, fresh);
+        },
+        clear: () => this.#clear(table),
+      };
+    });
+  }
+
+  getMapState<K, V>(descriptor: MapStateDescriptor<K, V>): MapState<K, V> {
+    return this.#accessor(descriptor, (table) => {
+      // user keys may be tuples: look up by canonical form, keep the original beside the value
+      type Inner = Map<unknown, [K, V]>;
+      const read = () => this.#read(table) as Inner | undefined;
+      const write = () => this.#mutable<Inner>(table, () => new Map(), (c) => new Map(c));
+      const state: MapState<K, V> = {
+        get: (k) => read()?.get(lookupKey(k))?.[1],
+        put: (k, v) => void write().set(lookupKey(k), [k, v]),
+        putAll: (entries) => {
+          const m = write();
+          for (const [k, v] of entries) m.set(lookupKey(k), [k, v]);
+        },
+        remove: (k) => {
+          const m = read();
+          if (!m?.has(lookupKey(k))) return;
+          const w = write();
+          w.delete(lookupKey(k));
+          if (w.size === 0) this.#clear(table);
+        },
+        contains: (k) => read()?.has(lookupKey(k)) ?? false,
+        entries: () => (read() ?? new Map()).values() as IterableIterator<[K, V]>,
+        keys: () => [...(read() ?? new Map()).values()].map((e) => e[0])[Symbol.iterator](),
+        values: () => [...(read() ?? new Map()).values()].map((e) => e[1])[Symbol.iterator](),
+        isEmpty: () => (read()?.size ?? 0) === 0,
+        clear: () => this.#clear(table),
+      };
+      return state;
+    });
+  }
+
+  getReducingState<T>(descriptor: ReducingStateDescriptor<T>): ReducingState<T> {
+    return this.#accessor(descriptor, (table) => ({
+      get: () => this.#read(table) as T | undefined,
+      add: (value: T) => {
+        const current = this.#read(table) as T | undefined;
+        this.#write(table, current === undefined ? value : descriptor.reduce(current, value));
+      },
+      clear: () => this.#clear(table),
+    }));
+  }
+
+  getAggregatingState<IN, ACC, OUT>(descriptor: AggregatingStateDescriptor<IN, ACC, OUT>): AggregatingState<IN, OUT> {
+    const agg = descriptor.aggregate;
+    return this.#accessor(descriptor, (table) => ({
+      get: () => {
+        const acc = this.#read(table) as ACC | undefined;
+        return acc === undefined ? undefined : agg.getResult(acc);
+      },
+      add: (value: IN) => {
+        const acc = this.#read(table) as ACC | undefined;
+        // accumulators may be mutated by `add`: give it a private copy when a snapshot may hold it
+        const base = acc === undefined ? agg.createAccumulator() : this.#owned.has(acc as object) || typeof acc !== 'object' || acc === null ? acc : structuredClone(acc);
+        const next = agg.add(value, base);
+        if (next !== null && typeof next === 'object') this.#owned.add(next as object);
+        this.#write(table, next);
+      },
+      clear: () => this.#clear(table),
+    }));
+  }
+
+  endBatch(): void {}
+
+  snapshot(checkpointId: number): SnapshotRunner {
+    // capture: the current group maps, which later writes copy instead of changing (O(groups))
+    const captured = [...this.#tables.values()].map((t) => ({ name: t.name, kind: t.kind, groups: [...t.groups] }));
+    this.#epoch++;
+    this.#owned = new WeakSet();
+    const { start } = this.keyGroupRange;
+    const size = this.keyGroupRange.end - start + 1;
+    const maxParallelism = this.maxParallelism;
+    return {
+      run: async () => {
+        const snapshot: KeyedStateSnapshot = { format: 1, maxParallelism, states: {}, groups: [] };
+        for (const t of captured) snapshot.states[t.name] = t.kind;
+        let budget = performance.now() + 4;
+        for (let g = 0; g < size; g++) {
+          const entries: Record<string, Array<[unknown, unknown]>> = {};
+          let any = false;
+          for (const t of captured) {
+            const group = t.groups[g]!;
+            if (group.size === 0) continue;
+            const list: Array<[unknown, unknown]> = [];
+            for (const e of group.values()) list.push([e.key, t.kind === 'map' ? [...(e.value as Map<unknown, unknown>).values()] : e.value]);
+            entries[t.name] = list;
+            any = true;
+          }
+          if (any) snapshot.groups.push({ keyGroup: start + g, entries });
+          if (performance.now() > budget) {
+            await yieldToLoop(); // big snapshots must not block the run loop
+            budget = performance.now() + 4;
+          }
+        }
+        if (snapshot.groups.length === 0) return null;
+        return this.sink(encodeSnapshot(snapshot), checkpointId);
+      },
+    };
+  }
+
+  async restore(handles: StateHandle[]): Promise<void> {
+    const { start, end } = this.keyGroupRange;
+    for (const handle of handles) {
+      if (handle.type !== 'bytes') throw new CheckpointError('FLOE_UNSUPPORTED_HANDLE', `the heap backend cannot read a ${handle.type} handle yet`);
+      const snap = decodeSnapshot(handle.bytes);
+      if (snap.maxParallelism !== this.maxParallelism) {
+        throw new CheckpointError('FLOE_MAX_PARALLELISM_MISMATCH', `state was written with max parallelism ${snap.maxParallelism}, the job has ${this.maxParallelism}`, {
+          hint: 'keep pipeline.max-parallelism unchanged across restores',
+        });
+      }
+      for (const group of snap.groups) {
+        if (group.keyGroup < start || group.keyGroup > end) continue;
+        const local = group.keyGroup - start;
+        for (const [name, list] of Object.entries(group.entries)) {
+          const kind = snap.states[name]!;
+          let table = this.#tables.get(name);
+          if (!table) {
+            table = new StateTable(name, kind, end - start + 1);
+            this.#tables.set(name, table);
+          }
+          const map = table.groups[local]!;
+          for (const [key, value] of list) {
+            const v = kind === 'map' ? new Map((value as Array<[unknown, unknown]>).map((e) => [lookupKey(e[0]), e])) : value;
+            map.set(lookupKey(key), { key, value: v });
+          }
+        }
+      }
+    }
+    for (const t of this.#tables.values()) t.copiedAt.fill(this.#epoch);
+  }
+
+  async dispose(): Promise<void> {
+    this.#tables.clear();
+    this.#accessors.clear();
+  }
+}

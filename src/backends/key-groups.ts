@@ -1,0 +1,79 @@
+// Key groups (Flink's KeyGroupRangeAssignment): key -> murmur hash -> key group -> subtask by range.
+import type { KeyGroupRange } from './types.ts';
+
+function mix(h: number, k: number): number {
+  k = Math.imul(k, 0xcc9e2d51);
+  k = (k << 15) | (k >>> 17);
+  k = Math.imul(k, 0x1b873593);
+  h ^= k;
+  h = (h << 13) | (h >>> 19);
+  return (Math.imul(h, 5) + 0xe6546b64) | 0;
+}
+
+function murmurString(s: string): number {
+  let h = 0;
+  const n = s.length;
+  let i = 0;
+  for (; i + 1 < n; i += 2) h = mix(h, s.charCodeAt(i) | (s.charCodeAt(i + 1) << 16));
+  if (i < n) {
+    let k = Math.imul(s.charCodeAt(i), 0xcc9e2d51);
+    k = (k << 15) | (k >>> 17);
+    h ^= Math.imul(k, 0x1b873593);
+  }
+  h ^= n * 2;
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  h ^= h >>> 16;
+  return h >>> 0;
+}
+
+/** A canonical string form of a key: strings as they are, other values tagged so types do not collide. */
+export function canonicalKey(key: unknown): string {
+  switch (typeof key) {
+    case 'string':
+      return key;
+    case 'number':
+      return `\u0000n${Object.is(key, -0) ? 0 : key}`;
+    case 'bigint':
+      return `\u0000b${key}`;
+    case 'boolean':
+      return `\u0000${key ? 't' : 'f'}`;
+    case 'undefined':
+      return '\u0000u';
+    default:
+      return key === null ? '\u0000z' : `\u0000j${JSON.stringify(key)}`;
+  }
+}
+
+/** 32-bit murmur3 of the key's canonical form (UTF-16 code units; no encoding on the hot path). */
+export function murmurHash(key: unknown): number {
+  return murmurString(typeof key === 'string' ? key : canonicalKey(key));
+}
+
+function checkMaxParallelism(maxParallelism: number): void {
+  if (!Number.isInteger(maxParallelism) || maxParallelism < 1 || maxParallelism > 32768) {
+    throw new RangeError(`maxParallelism must be an integer in 1..32768, got ${maxParallelism}`);
+  }
+}
+
+export function computeKeyGroupForKeyHash(hash: number, maxParallelism: number): number {
+  return hash % maxParallelism;
+}
+
+export function assignToKeyGroup(key: unknown, maxParallelism: number): number {
+  return murmurHash(key) % maxParallelism;
+}
+
+export function keyGroupRangeForSubtask(maxParallelism: number, parallelism: number, subtaskIndex: number): KeyGroupRange {
+  checkMaxParallelism(maxParallelism);
+  if (parallelism < 1 || parallelism > maxParallelism) throw new RangeError(`parallelism ${parallelism} must be in 1..${maxParallelism}`);
+  const start = Math.ceil((subtaskIndex * maxParallelism) / parallelism);
+  const end = Math.ceil(((subtaskIndex + 1) * maxParallelism) / parallelism) - 1;
+  return { start, end };
+}
+
+export function subtaskForKeyGroup(maxParallelism: number, parallelism: number, keyGroup: number): number {
+  return Math.floor((keyGroup * parallelism) / maxParallelism);
+}
