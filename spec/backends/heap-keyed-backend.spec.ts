@@ -1,0 +1,152 @@
+// The heap keyed backend (memory preset): state primitives, copy-on-write snapshots, key-group restore, the size cap.
+import t from 'tap';
+import { keyGroupRangeForSubtask, assignToKeyGroup } from '../../src/backends/key-groups.ts';
+import { MemoryStateBackend } from '../../src/backends/memory-backend.ts';
+import { decodeSnapshot } from '../../src/backends/snapshot-codec.ts';
+import type { KeyedStateBackend, StateHandle } from '../../src/backends/types.ts';
+
+const make = (p = 1, i = 0, max = 128, cap?: number): KeyedStateBackend =>
+  new MemoryStateBackend({ maxSnapshotSize: cap }).createKeyedBackend({
+    jobId: 'j',
+    operatorUid: 'op',
+    subtaskIndex: i,
+    maxParallelism: max,
+    keyGroupRange: keyGroupRangeForSubtask(max, p, i),
+  });
+
+t.test('every state primitive, per key', async (t) => {
+  const b = make();
+  const value = b.getState<number>({ kind: 'value', name: 'v', defaultValue: 7 });
+  const list = b.getListState<string>({ kind: 'list', name: 'l' });
+  const map = b.getMapState<[string, number], string>({ kind: 'map', name: 'm' });
+  const sum = b.getReducingState<number>({ kind: 'reducing', name: 'r', reduce: (a, c) => a + c });
+  const avg = b.getAggregatingState<number, { n: number; s: number }, number>({
+    kind: 'aggregating',
+    name: 'a',
+    aggregate: { createAccumulator: () => ({ n: 0, s: 0 }), add: (v, acc) => ((acc.n++, (acc.s += v)), acc), getResult: (acc) => acc.s / acc.n },
+  });
+  b.setCurrentKey('ключ 🔑');
+  t.equal(value.value(), 7, 'default value');
+  value.update(1);
+  list.add('x');
+  list.addAll(['y', 'z']);
+  map.put(['a', 1], 'tuple key');
+  sum.add(2);
+  sum.add(3);
+  avg.add(1);
+  avg.add(3);
+  b.setCurrentKey(['tuple', 2]);
+  t.equal(value.value(), 7, 'keys are isolated');
+  t.same(list.get(), []);
+  value.update(99);
+  b.setCurrentKey('ключ 🔑');
+  t.equal(value.value(), 1);
+  t.same(list.get(), ['x', 'y', 'z']);
+  t.equal(map.get(['a', 1]), 'tuple key');
+  t.ok(map.contains(['a', 1]));
+  t.same([...map.entries()], [[['a', 1], 'tuple key']]);
+  t.equal(sum.get(), 5);
+  t.equal(avg.get(), 2);
+  list.update(['only']);
+  t.same(list.get(), ['only']);
+  map.remove(['a', 1]);
+  t.ok(map.isEmpty());
+  value.clear();
+  t.equal(value.value(), 7);
+  b.setCurrentKey(['tuple', 2]);
+  t.equal(value.value(), 99, 'tuple keys round-trip through canonical form');
+  t.throws(() => b.getListState({ kind: 'list', name: 'v' }), TypeError, 'a name keeps its kind');
+});
+
+t.test('a snapshot holds the state as it was, while writing continues (copy-on-write)', async (t) => {
+  const b = make();
+  const value = b.getState<number>({ kind: 'value', name: 'v' });
+  const list = b.getListState<number>({ kind: 'list', name: 'l' });
+  const map = b.getMapState<string, number>({ kind: 'map', name: 'm' });
+  for (let k = 0; k < 1000; k++) {
+    b.setCurrentKey(k);
+    value.update(k);
+    list.add(k);
+    map.put('a', k);
+  }
+  const first = b.snapshot(1);
+  for (let k = 0; k < 1000; k++) {
+    b.setCurrentKey(k);
+    value.update(-k);
+    list.add(-k);
+    map.put('a', -k);
+    map.put('b', 0);
+  }
+  const second = b.snapshot(2);
+  b.setCurrentKey(5);
+  list.add(12345);
+  const h1 = (await first.run())!;
+  const h2 = (await second.run())!;
+  const restored1 = make();
+  await restored1.restore([h1]);
+  const restored2 = make();
+  await restored2.restore([h2]);
+  for (const k of [0, 5, 999]) {
+    restored1.setCurrentKey(k);
+    t.equal(restored1.getState({ kind: 'value', name: 'v' }).value(), k);
+    t.same(restored1.getListState({ kind: 'list', name: 'l' }).get(), [k]);
+    t.same([...restored1.getMapState<string, number>({ kind: 'map', name: 'm' }).entries()], [['a', k]]);
+    restored2.setCurrentKey(k);
+    t.equal(restored2.getState({ kind: 'value', name: 'v' }).value(), -k);
+    t.same(restored2.getListState({ kind: 'list', name: 'l' }).get(), [k, -k], 'later add after snapshot 2 not included');
+  }
+});
+
+t.test('restore splits by key group: every key lands once, in the subtask owning its group', async (t) => {
+  const b = make();
+  const v = b.getState<string>({ kind: 'value', name: 'v' });
+  const keys = Array.from({ length: 5000 }, (_, i) => `k${i}`);
+  for (const k of keys) {
+    b.setCurrentKey(k);
+    v.update(k.toUpperCase());
+  }
+  const handle = (await b.snapshot(1).run())!;
+  for (const p of [2, 3]) {
+    const found = new Map<string, number>();
+    for (let i = 0; i < p; i++) {
+      const sub = make(p, i);
+      await sub.restore([handle]);
+      const range = sub.keyGroupRange;
+      for (const k of keys) {
+        const kg = assignToKeyGroup(k, 128);
+        if (kg < range.start || kg > range.end) continue;
+        sub.setCurrentKey(k);
+        if (sub.getState<string>({ kind: 'value', name: 'v' }).value() === k.toUpperCase()) found.set(k, (found.get(k) ?? 0) + 1);
+      }
+    }
+    t.equal(found.size, keys.length, `parallelism ${p}: all keys found`);
+    t.ok([...found.values()].every((n) => n === 1));
+  }
+  // and back: merge the snapshots of 3 subtasks into 1
+  const handles: StateHandle[] = [];
+  for (let i = 0; i < 3; i++) {
+    const sub = make(3, i);
+    await sub.restore([handle]);
+    const h = await sub.snapshot(2).run();
+    if (h) handles.push(h);
+  }
+  const one = make();
+  await one.restore(handles);
+  one.setCurrentKey('k4321');
+  t.equal(one.getState<string>({ kind: 'value', name: 'v' }).value(), 'K4321');
+  t.equal(decodeSnapshot((handles[0] as { bytes: Uint8Array }).bytes).format, 1);
+});
+
+t.test('empty state snapshots to null; a max-parallelism change is refused; over the cap declines', async (t) => {
+  t.equal(await make().snapshot(1).run(), null);
+  const b = make(1, 0, 128, 1000);
+  b.setCurrentKey('big');
+  b.getState<string>({ kind: 'value', name: 'v' }).update('x'.repeat(5000));
+  await t.rejects(b.snapshot(1).run(), { code: 'FLOE_STATE_TOO_LARGE', message: /cap/, hint: /fs or level/ });
+  const ok = make();
+  ok.setCurrentKey('a');
+  ok.getState<number>({ kind: 'value', name: 'v' }).update(1);
+  const h = (await ok.snapshot(1).run())!;
+  await t.rejects(make(1, 0, 64).restore([h]), { code: 'FLOE_MAX_PARALLELISM_MISMATCH' });
+  await t.rejects(make().restore([{ type: 'bytes', bytes: new Uint8Array([1, 2, 3, 255]), size: 4 }]), { code: /FLOE_SNAPSHOT_(CORRUPT|UNSUPPORTED_FORMAT)/ });
+});
