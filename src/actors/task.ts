@@ -63,6 +63,7 @@ export class Task implements BarrierHandlerHost {
   #finalCheckpointId = Number.POSITIVE_INFINITY;
   #firstBarrierAt = 0;
   #lastSnapshotId = 0;
+  #deferredTrigger: { checkpointId: number; timestamp: number; options: CheckpointOptions } | null = null;
   #startDelayMs = 0;
   #recordsIn = 0;
   #lastSample = 0;
@@ -238,6 +239,9 @@ export class Task implements BarrierHandlerHost {
         this.#busy = false;
         if (!this.spec.checkpointingEnabled) return this.#finish();
         if (!this.#dirty) this.#finalCheckpointId = this.#lastSnapshotId;
+        const deferred = this.#deferredTrigger;
+        this.#deferredTrigger = null;
+        if (deferred) this.triggerCheckpoint(deferred.checkpointId, deferred.timestamp, deferred.options);
         this.host.endOfInput(this);
       })
       .catch((error) => this.fail(error));
@@ -247,7 +251,12 @@ export class Task implements BarrierHandlerHost {
 
   /** TriggerCheckpoint from the coordinator: sources start a checkpoint; tasks whose input ended snapshot directly. */
   triggerCheckpoint(checkpointId: number, timestamp: number, options: CheckpointOptions): void {
-    if (this.#phase === 'finishing' && !this.#busy) {
+    if (this.#phase === 'finishing' && this.#busy) {
+      // still flushing end of input: take this checkpoint right after
+      this.#deferredTrigger = { checkpointId, timestamp, options };
+      return;
+    }
+    if (this.#phase === 'finishing') {
       if (checkpointId <= this.#lastSnapshotId) return;
       this.actor.send({ type: 'SNAPSHOT', checkpointId });
       this.#performCheckpoint({ type: 'barrier', checkpointId, timestamp, options }, 0, false);
