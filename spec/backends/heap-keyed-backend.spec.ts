@@ -2,16 +2,18 @@
 import t from 'tap';
 import { keyGroupRangeForSubtask, assignToKeyGroup } from '../../src/backends/key-groups.ts';
 import { MemoryStateBackend } from '../../src/backends/memory-backend.ts';
+import { MemoryCheckpointStorage } from '../../src/storage/memory-checkpoint-storage.ts';
 import { decodeSnapshot } from '../../src/backends/snapshot-codec.ts';
 import type { KeyedStateBackend, StateHandle } from '../../src/backends/types.ts';
 
 const make = (p = 1, i = 0, max = 128, cap?: number): KeyedStateBackend =>
-  new MemoryStateBackend({ maxSnapshotSize: cap }).createKeyedBackend({
+  new MemoryStateBackend().createKeyedBackend({
     jobId: 'j',
     operatorUid: 'op',
     subtaskIndex: i,
     maxParallelism: max,
     keyGroupRange: keyGroupRangeForSubtask(max, p, i),
+    storage: new MemoryCheckpointStorage({ maxSnapshotSize: cap }).forSubtask('op', i),
   });
 
 t.test('every state primitive, per key', async (t) => {

@@ -3,6 +3,7 @@ import { keyGroupRangeForSubtask } from '../backends/key-groups.ts';
 import { OperatorStateStore } from '../backends/operator-state-store.ts';
 import type { KeyedStateBackend, SnapshotRunner, StateBackend, StateHandle } from '../backends/types.ts';
 import type { OperatorState } from '../coordinator/types.ts';
+import type { CheckpointStorage } from '../storage/types.ts';
 import type { KeySelector, Transformation } from '../graph/transformation.ts';
 import type { OperatorContext, Output, RuntimeContext, SourceReader, StreamOperator } from '../operators/operator.ts';
 import type { TaskStateSnapshot } from './types.ts';
@@ -19,6 +20,7 @@ export interface ChainMember {
 export interface ChainSetup {
   runtime: Omit<RuntimeContext, 'operatorUid'>;
   backend: StateBackend;
+  storage: CheckpointStorage;
   checkpointingEnabled: boolean;
   restore: { checkpointId: number; operators: Record<string, OperatorState> } | null;
 }
@@ -47,7 +49,7 @@ export class OperatorChain {
   head!: Output<unknown>;
 
   constructor(transformations: Transformation[], setup: ChainSetup) {
-    const { runtime, backend } = setup;
+    const { runtime, backend, storage } = setup;
     const first = transformations[0]!;
     this.source = first.kind === 'source' ? { uid: first.uid!, reader: first.source!.createReader(), store: new OperatorStateStore() } : null;
     const ops = this.source ? transformations.slice(1) : transformations;
@@ -63,6 +65,7 @@ export class OperatorChain {
             subtaskIndex: runtime.subtaskIndex,
             maxParallelism: runtime.maxParallelism,
             keyGroupRange: keyGroupRangeForSubtask(runtime.maxParallelism, runtime.parallelism, runtime.subtaskIndex),
+            storage: storage.forSubtask(t.uid!, runtime.subtaskIndex),
           })
         : null,
       store: new OperatorStateStore(),

@@ -1,6 +1,7 @@
 // A task: one subtask of a job vertex — its actor, input gate, barrier handler, operator chain and output.
 import { createActor, type Actor, type InspectionEvent } from 'xstate';
 import type { StateBackend } from '../backends/types.ts';
+import type { CheckpointStorage } from '../storage/types.ts';
 import type { OperatorState } from '../coordinator/types.ts';
 import { CheckpointError } from '../errors.ts';
 import type { JobVertex } from '../graph/job-graph.ts';
@@ -37,6 +38,7 @@ export interface TaskSpec {
   inputs: Channel[];
   outputs: EdgeWriter[];
   backend: StateBackend;
+  storage: CheckpointStorage;
   restore: { checkpointId: number; operators: Record<string, OperatorState> } | null;
   inspect?: (event: InspectionEvent) => void;
 }
@@ -89,6 +91,7 @@ export class Task implements BarrierHandlerHost {
         attemptNumber: spec.attempt,
       },
       backend: spec.backend,
+      storage: spec.storage,
       checkpointingEnabled: spec.checkpointingEnabled,
       restore: spec.restore,
     };

@@ -6,6 +6,7 @@ import { Configuration } from '../config/configuration.ts';
 import { CollectionSource } from '../connectors/collection-source.ts';
 import { SequenceSource } from '../connectors/sequence-source.ts';
 import { TextFileSource } from '../connectors/text-file-source.ts';
+import { MemoryCheckpointStorage } from '../storage/memory-checkpoint-storage.ts';
 import { JobMaster, type JobResult } from '../coordinator/job-master.ts';
 import { restartStrategyFrom } from '../coordinator/restart-strategy.ts';
 import { buildJobGraph, type JobGraph } from '../graph/job-graph.ts';
@@ -106,14 +107,13 @@ export class StreamExecutionEnvironment implements TransformationRegistry {
       t.sink?.validate?.();
     }
     const checkpoint = checkpointConfigFrom(this.config);
-    const backend = createStateBackend(this.config.get('state.backend.type'), {
-      maxSnapshotSize: this.config.get('state.backend.memory.max-snapshot-size'),
-      checkpointDir: this.config.get('state.checkpoints.dir'),
-    });
+    const backend = createStateBackend(this.config.get('state.backend.type'));
+    const storage = new MemoryCheckpointStorage({ maxSnapshotSize: this.config.get('state.backend.memory.max-snapshot-size') });
     const inspection = this.#inspect === undefined ? undefined : createInspection(this.#inspect);
     const master = new JobMaster(nanoid(), jobName, graph, {
       checkpoint,
       backend,
+      storage,
       restartStrategy: restartStrategyFrom(this.config),
       batchSize: this.config.get('taskmanager.network.batch-size'),
       buffersPerChannel: this.config.get('taskmanager.network.memory.buffers-per-channel'),

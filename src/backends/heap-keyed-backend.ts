@@ -45,11 +45,6 @@ class StateTable {
 
 const lookupKey = (key: unknown): unknown => (key !== null && typeof key === 'object' ? canonicalKey(key) : key);
 
-export interface HeapSnapshotSink {
-  /** turns the encoded bytes into a handle (memory: keep them; fs: write a file) */
-  (bytes: Uint8Array, checkpointId: number): Promise<StateHandle>;
-}
-
 export class HeapKeyedBackend implements KeyedStateBackend {
   readonly maxParallelism: number;
   readonly keyGroupRange: KeyGroupRange;
@@ -62,7 +57,7 @@ export class HeapKeyedBackend implements KeyedStateBackend {
   #lookup: unknown;
   #group = 0;
 
-  constructor(readonly options: KeyedBackendOptions, readonly sink: HeapSnapshotSink) {
+  constructor(readonly options: KeyedBackendOptions) {
     this.maxParallelism = options.maxParallelism;
     this.keyGroupRange = options.keyGroupRange;
   }
@@ -260,7 +255,7 @@ export class HeapKeyedBackend implements KeyedStateBackend {
           }
         }
         if (snapshot.groups.length === 0) return null;
-        return this.sink(encodeSnapshot(snapshot), checkpointId);
+        return this.options.storage.write(checkpointId, 'exclusive', encodeSnapshot(snapshot));
       },
     };
   }
@@ -268,8 +263,8 @@ export class HeapKeyedBackend implements KeyedStateBackend {
   async restore(handles: StateHandle[]): Promise<void> {
     const { start, end } = this.keyGroupRange;
     for (const handle of handles) {
-      if (handle.type !== 'bytes') throw new CheckpointError('FLOE_UNSUPPORTED_HANDLE', `the heap backend cannot read a ${handle.type} handle yet`);
-      const snap = decodeSnapshot(handle.bytes);
+      if (handle.type === 'incremental') throw new CheckpointError('FLOE_UNSUPPORTED_HANDLE', 'the heap backend cannot read an incremental handle yet');
+      const snap = decodeSnapshot(await this.options.storage.read(handle));
       if (snap.maxParallelism !== this.maxParallelism) {
         throw new CheckpointError('FLOE_MAX_PARALLELISM_MISMATCH', `state was written with max parallelism ${snap.maxParallelism}, the job has ${this.maxParallelism}`, {
           hint: 'keep pipeline.max-parallelism unchanged across restores',

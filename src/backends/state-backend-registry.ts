@@ -3,10 +3,10 @@ import { ConfigError } from '../errors.ts';
 import { MemoryStateBackend } from './memory-backend.ts';
 import type { StateBackend } from './types.ts';
 
-export function createStateBackend(type: string, options: { maxSnapshotSize?: number; checkpointDir?: string } = {}): StateBackend {
+export function createStateBackend(type: string): StateBackend {
   switch (type) {
     case 'memory':
-      return new MemoryStateBackend({ maxSnapshotSize: options.maxSnapshotSize });
+      return new MemoryStateBackend();
     case 'fs':
     case 'level':
       throw new ConfigError('FLOE_BACKEND_UNAVAILABLE', `the '${type}' state backend is not available in this version of floe`, {

@@ -70,12 +70,31 @@ export type StateDescriptor =
   | AggregatingStateDescriptor<any, any, any>;
 
 /**
- * Where snapshot bytes live. `bytes` stays in memory (memory backend: kept by the coordinator);
- * `file` points into checkpoint storage (fs and level backends, later issue).
+ * Where snapshot bytes live. `bytes` stays in memory (memory storage, or state under the fs
+ * storage's memory threshold, inlined into `_metadata`); `file` points into checkpoint storage,
+ * its `path` relative to the job's checkpoint directory (`chk-3/...`, `shared/...`) or to a
+ * savepoint's directory; `incremental` is a full materialisation plus changelog deltas applied in
+ * order (incremental checkpoints: the base and the deltas live in `shared/`, reference-counted).
  */
 export type StateHandle =
   | { type: 'bytes'; bytes: Uint8Array; size: number }
-  | { type: 'file'; path: string; size: number; checksum: string };
+  | { type: 'file'; path: string; size: number; checksum: string }
+  | { type: 'incremental'; base: StateHandle; deltas: StateHandle[]; size: number };
+
+/** Who owns snapshot bytes: one checkpoint (`exclusive`, deleted with it) or possibly later ones too (`shared`, reference-counted). */
+export type SnapshotScope = 'exclusive' | 'shared';
+
+/**
+ * A subtask's access to checkpoint storage, one per operator subtask: backends write the bytes of
+ * their snapshots through it and read them back on restore. The memory storage keeps bytes (capped);
+ * the file storage writes files under the checkpoint directory (small ones inlined).
+ */
+export interface TaskStateStorage {
+  /** Writes one snapshot part; `data` may be streamed in chunks. Resolves when it is durable. */
+  write(checkpointId: number, scope: SnapshotScope, data: Uint8Array | AsyncIterable<Uint8Array>): Promise<StateHandle>;
+  /** Reads a `bytes` or `file` handle back (checksum verified); `incremental` handles are resolved by the backend. */
+  read(handle: StateHandle): Promise<Uint8Array>;
+}
 
 /**
  * The canonical keyed-state snapshot: every backend writes and reads it, so snapshots can be
@@ -133,6 +152,8 @@ export interface KeyedBackendOptions {
   subtaskIndex: number;
   maxParallelism: number;
   keyGroupRange: KeyGroupRange;
+  /** where this subtask's snapshots go */
+  storage: TaskStateStorage;
 }
 
 export interface StateBackendFeatures {

@@ -6,6 +6,7 @@ import { Scheduler } from '../actors/scheduler.ts';
 import { Task, type TaskHost } from '../actors/task.ts';
 import type { AcknowledgeCheckpoint, CheckpointOptions, CheckpointingMode, DeclineCheckpoint } from '../actors/types.ts';
 import type { StateBackend } from '../backends/types.ts';
+import type { CheckpointStorage } from '../storage/types.ts';
 import type { JobGraph } from '../graph/job-graph.ts';
 import { subtaskKey, type CompletedCheckpoint } from './types.ts';
 
@@ -18,6 +19,7 @@ export interface ExecutionOptions {
   batchSize: number;
   buffersPerChannel: number;
   backend: StateBackend;
+  storage: CheckpointStorage;
   restore: CompletedCheckpoint | null;
   inspect?: (event: InspectionEvent) => void;
 }
@@ -96,6 +98,7 @@ export class ExecutionGraph {
             inputs: inputsOf.get(v.id)![i]!,
             outputs: outputsOf.get(v.id)![i]!,
             backend: options.backend,
+            storage: options.storage,
             restore,
             inspect: options.inspect,
           },

@@ -4,6 +4,7 @@ import { createActor, type Actor, type InspectionEvent } from 'xstate';
 import type { Task } from '../actors/task.ts';
 import type { CheckpointOptions } from '../actors/types.ts';
 import type { StateBackend } from '../backends/types.ts';
+import type { CheckpointStorage } from '../storage/types.ts';
 import type { CheckpointConfig } from '../config/checkpoint-config.ts';
 import { JobExecutionError } from '../errors.ts';
 import type { JobGraph } from '../graph/job-graph.ts';
@@ -16,6 +17,7 @@ import { subtaskKey, type CheckpointStats, type CompletedCheckpoint } from './ty
 export interface JobSettings {
   checkpoint: CheckpointConfig;
   backend: StateBackend;
+  storage: CheckpointStorage;
   restartStrategy: RestartStrategy;
   batchSize: number;
   buffersPerChannel: number;
@@ -153,6 +155,7 @@ export class JobMaster extends EventEmitter<JobEvents> {
         batchSize: this.settings.batchSize,
         buffersPerChannel: this.settings.buffersPerChannel,
         backend: this.settings.backend,
+        storage: this.settings.storage,
         restore,
         inspect: this.settings.inspect,
       },
