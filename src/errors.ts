@@ -31,3 +31,9 @@ export class CancellationError extends FloeError {
     super('FLOE_CANCELED', message);
   }
 }
+
+/** A savepoint that cannot be taken, found, read or matched to the job (codes FLOE_SAVEPOINT_*). */
+export class SavepointError extends FloeError {}
+
+/** A REST request or a CLI call to the REST API that cannot be served (codes FLOE_REST_*). */
+export class RestError extends FloeError {}

@@ -1,5 +1,7 @@
-// JobClient: a handle on a submitted job — id, status, checkpoints, cancel, result.
+// JobClient: a handle on a submitted job — id, status, checkpoints, savepoints, stop, cancel, result.
 import type { CheckpointOptions } from '../actors/types.ts';
+import { endWithSavepoint, triggerSavepoint, type StopOptions } from '../savepoints/savepoint-operations.ts';
+import type { RestorePoint } from '../savepoints/restore-point.ts';
 import type { JobEvents, JobMaster, JobResult } from '../coordinator/job-master.ts';
 import type { JobStatus } from '../coordinator/job-master-machine.ts';
 import type { CheckpointStats, CompletedCheckpoint } from '../coordinator/types.ts';
@@ -10,7 +12,13 @@ export class JobClient {
     /** operators that got generated uids: the job's state cannot be matched safely after changes */
     readonly generatedUids: string[],
     readonly onEnd: () => void = () => {},
+    readonly options: JobClientOptions = {},
   ) {}
+
+  /** the savepoint the job started from, if any */
+  get restoredFrom(): RestorePoint | null {
+    return this.options.restoredFrom ?? null;
+  }
 
   get jobId(): string {
     return this.master.jobId;
@@ -41,6 +49,24 @@ export class JobClient {
     return this.master.triggerCheckpoint(options);
   }
 
+  /** Takes a savepoint under `targetDirectory` (default state.savepoints.dir); resolves with its path. */
+  triggerSavepoint(targetDirectory?: string): Promise<string> {
+    return triggerSavepoint(this.master, targetDirectory ?? this.options.savepointsDir);
+  }
+
+  /**
+   * Takes a savepoint, then stops the job (it ends FINISHED; sinks committed everything up to the
+   * savepoint). If the savepoint fails, the job keeps running and the promise rejects with the cause.
+   */
+  async stopWithSavepoint(targetDirectory?: string, options: StopOptions = {}): Promise<string> {
+    return (await endWithSavepoint(this.master, targetDirectory ?? this.options.savepointsDir, 'stop', options)).path;
+  }
+
+  /** Takes a savepoint, then cancels the job; all-or-nothing as stopWithSavepoint. */
+  async cancelWithSavepoint(targetDirectory?: string): Promise<string> {
+    return (await endWithSavepoint(this.master, targetDirectory ?? this.options.savepointsDir, 'cancel')).path;
+  }
+
   /** Recent checkpoints, oldest first, with per-subtask alignment, delay, sync/async durations, sizes. */
   getCheckpointHistory(): CheckpointStats[] {
     return [...this.master.checkpointHistory];
@@ -54,4 +80,10 @@ export class JobClient {
     this.master.on(event, listener as never);
     return this;
   }
+}
+
+export interface JobClientOptions {
+  /** state.savepoints.dir: the default savepoint target */
+  savepointsDir?: string;
+  restoredFrom?: RestorePoint | null;
 }

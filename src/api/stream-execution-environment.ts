@@ -7,6 +7,9 @@ import { CollectionSource } from '../connectors/collection-source.ts';
 import { SequenceSource } from '../connectors/sequence-source.ts';
 import { TextFileSource } from '../connectors/text-file-source.ts';
 import { MemoryCheckpointStorage } from '../storage/memory-checkpoint-storage.ts';
+import { withAbsoluteFileReads } from '../savepoints/absolute-file-reads.ts';
+import { loadRestorePoint } from '../savepoints/restore-point.ts';
+import { claimSavepoint } from '../savepoints/savepoint-operations.ts';
 import { JobMaster, type JobResult } from '../coordinator/job-master.ts';
 import { restartStrategyFrom } from '../coordinator/restart-strategy.ts';
 import { buildJobGraph, type JobGraph } from '../graph/job-graph.ts';
@@ -108,7 +111,13 @@ export class StreamExecutionEnvironment implements TransformationRegistry {
     }
     const checkpoint = checkpointConfigFrom(this.config);
     const backend = createStateBackend(this.config.get('state.backend.type'));
-    const storage = new MemoryCheckpointStorage({ maxSnapshotSize: this.config.get('state.backend.memory.max-snapshot-size') });
+    let storage = new MemoryCheckpointStorage({ maxSnapshotSize: this.config.get('state.backend.memory.max-snapshot-size') });
+    // a savepoint is validated against the job before any task starts; its state files are read from where they are
+    const savepointPath = this.config.get('execution.savepoint.path');
+    const restore = savepointPath
+      ? await loadRestorePoint(savepointPath, graph, { allowNonRestoredState: this.config.get('execution.savepoint.ignore-unclaimed-state') })
+      : null;
+    if (restore) storage = withAbsoluteFileReads(storage);
     const inspection = this.#inspect === undefined ? undefined : createInspection(this.#inspect);
     const master = new JobMaster(nanoid(), jobName, graph, {
       checkpoint,
@@ -118,11 +127,13 @@ export class StreamExecutionEnvironment implements TransformationRegistry {
       batchSize: this.config.get('taskmanager.network.batch-size'),
       buffersPerChannel: this.config.get('taskmanager.network.memory.buffers-per-channel'),
       inspect: inspection?.inspect,
+      restore: restore?.checkpoint ?? null,
     });
     const stop = () => inspection?.stop();
     master.result.then(stop, stop);
+    if (restore && this.config.get('execution.savepoint-restore-mode') === 'claim') claimSavepoint(master, restore.path);
     master.start();
-    return new JobClient(master, graph.generatedUids);
+    return new JobClient(master, graph.generatedUids, undefined, { savepointsDir: this.config.get('state.savepoints.dir'), restoredFrom: restore });
   }
 
   /** Runs the job to the end (sources exhausted) and returns its result; rejects if it fails for good. */

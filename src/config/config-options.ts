@@ -4,6 +4,7 @@ export type OptionType = 'int' | 'number' | 'boolean' | 'duration' | 'memory' | 
 
 export type CheckpointingMode = 'exactly-once' | 'at-least-once';
 export type StateBackendType = 'memory' | 'fs' | 'level';
+export type SavepointRestoreMode = 'no-claim' | 'claim';
 export type RestartStrategyType = 'none' | 'fixed-delay' | 'failure-rate' | 'exponential-delay';
 
 /** Each key's parsed value: durations in ms, memory sizes in bytes, enums normalized. */
@@ -38,6 +39,13 @@ export interface ConfigValues {
   'restart-strategy.exponential-delay.attempts-before-reset-backoff': number;
   'rest.address': string;
   'rest.port': number;
+  // savepoints and job operations (issue 5)
+  'execution.savepoint.path': string | undefined;
+  'execution.savepoint.ignore-unclaimed-state': boolean;
+  'execution.savepoint-restore-mode': SavepointRestoreMode;
+  'rest.auth-token': string | undefined;
+  'rest.savepoints.allowed-dirs': string | undefined;
+  'rest.server.max-content-length': number;
 }
 
 export type ConfigKey = keyof ConfigValues;
@@ -200,6 +208,32 @@ export const CONFIG_OPTIONS: { readonly [K in ConfigKey]: ConfigOption<ConfigVal
   'rest.port': {
     type: 'int', default: 8081, min: 0, max: 65535,
     description: 'Port of the REST server; 0 picks a free one.',
+  },
+  // savepoints and job operations (issue 5)
+  'execution.savepoint.path': {
+    type: 'string', aliases: ['execution.state-recovery.path'],
+    description: 'Savepoint directory the job restores from when it starts (floe run -s).',
+  },
+  'execution.savepoint.ignore-unclaimed-state': {
+    type: 'boolean', default: false, aliases: ['execution.state-recovery.ignore-unclaimed-state'],
+    description: 'Skip savepoint state whose uid matches no operator of the job (--allow-non-restored-state).',
+  },
+  'execution.savepoint-restore-mode': {
+    type: 'enum', default: 'no-claim', aliases: ['execution.state-recovery.claim-mode'],
+    values: { 'no-claim': 'no-claim', no_claim: 'no-claim', claim: 'claim' },
+    description: 'no-claim: the savepoint stays the user\'s; claim: the job owns it and deletes it once a checkpoint subsumes it.',
+  },
+  'rest.auth-token': {
+    type: 'string',
+    description: 'Bearer token required for mutating REST requests; required when rest.address is not loopback.',
+  },
+  'rest.savepoints.allowed-dirs': {
+    type: 'string',
+    description: 'Comma-separated directories REST savepoint targets must be inside (default: state.savepoints.dir, else the working directory).',
+  },
+  'rest.server.max-content-length': {
+    type: 'memory', default: 64 * 1024, min: 1,
+    description: 'Largest REST request body accepted.',
   },
 };
 

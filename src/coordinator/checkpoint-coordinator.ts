@@ -42,7 +42,10 @@ export type CoordinatorEvent =
   | { type: 'ACK'; ack: AcknowledgeCheckpoint }
   | { type: 'DECLINE'; decline: DeclineCheckpoint }
   | { type: 'TIMEOUT'; checkpointId: number }
-  | { type: 'TASK_FINISHED'; subtask: string };
+  | { type: 'TASK_FINISHED'; subtask: string }
+  /** stop/cancel with a savepoint: no periodic checkpoint may complete after the savepoint; RESUME if it fails */
+  | { type: 'HOLD' }
+  | { type: 'RESUME' };
 
 interface Context {
   config: CheckpointConfig;
@@ -51,6 +54,8 @@ interface Context {
   now: () => number;
   tracker: CheckpointTracker;
   queued: CheckpointRequest[];
+  /** periodic triggers are held (a stop-with-savepoint is under way) */
+  held: boolean;
 }
 
 /** Declines caused by another failure (subsumption, an upstream cancel, a task not running) are not counted. */
@@ -173,6 +178,7 @@ export const checkpointCoordinatorMachine = setup({
       now: input.now ?? Date.now,
       tracker,
       queued: [],
+      held: false,
     };
   },
   initial: 'stopped',
@@ -194,6 +200,8 @@ export const checkpointCoordinatorMachine = setup({
             event.request.reject(new CheckpointError('FLOE_JOB_NOT_RUNNING', 'cannot take a checkpoint: the job is not running', { hint: 'wait until the job is RUNNING' })),
         },
         SHUTDOWN: 'done',
+        HOLD: { actions: ({ context }) => void (context.held = true) },
+        RESUME: { actions: ({ context }) => void (context.held = false) },
       },
     },
     running: {
@@ -201,7 +209,7 @@ export const checkpointCoordinatorMachine = setup({
         TICK: {
           actions: enqueueActions(({ context, enqueue }) => {
             const t = context.tracker;
-            if (t.pending.size >= context.config.maxConcurrent) {
+            if (t.pending.size >= context.config.maxConcurrent || context.held) {
               t.tickDeferred = true;
               return;
             }
@@ -254,6 +262,13 @@ export const checkpointCoordinatorMachine = setup({
               acknowledgeFinished(pending, event.subtask, state, context.now());
               if (pending.isFullyAcknowledged) complete(context, enqueue, pending);
             }
+          }),
+        },
+        HOLD: { actions: ({ context }) => void (context.held = true) },
+        RESUME: {
+          actions: enqueueActions(({ context, enqueue }) => {
+            context.held = false;
+            if (context.tracker.tickDeferred) afterPendingEnded(context, enqueue);
           }),
         },
         SUSPEND: {

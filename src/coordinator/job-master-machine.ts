@@ -1,7 +1,7 @@
 // The job master's state machine: job status (Flink's JobStatus) across failures and restarts.
 import { setup } from 'xstate';
 
-export type JobStatus = 'CREATED' | 'RUNNING' | 'RESTARTING' | 'FAILING' | 'FAILED' | 'CANCELLING' | 'CANCELED' | 'FINISHED';
+export type JobStatus = 'CREATED' | 'RUNNING' | 'RESTARTING' | 'FAILING' | 'FAILED' | 'CANCELLING' | 'CANCELED' | 'STOPPING' | 'FINISHED';
 
 export interface JobMasterActions {
   deploy(): void;
@@ -20,7 +20,9 @@ export type JobMasterEvent =
   | { type: 'FAIL_JOB'; error: unknown }
   | { type: 'ALL_FINISHED' }
   | { type: 'ATTEMPT_STOPPED' }
-  | { type: 'CANCEL' };
+  | { type: 'CANCEL' }
+  /** stop with a savepoint: the savepoint is taken, the attempt is stopped, the job ends FINISHED */
+  | { type: 'STOP' };
 
 interface Context {
   actions: JobMasterActions;
@@ -59,7 +61,12 @@ export const jobMasterMachine = setup({
         FAIL_JOB: 'FAILING',
         ALL_FINISHED: 'FINISHED',
         CANCEL: 'CANCELLING',
+        STOP: 'STOPPING',
       },
+    },
+    STOPPING: {
+      entry: ({ context }) => context.actions.stopAttempt('job stopped with a savepoint'),
+      on: { ATTEMPT_STOPPED: 'FINISHED', TASK_FAILED: {}, FAIL_JOB: {}, CANCEL: {}, STOP: {} },
     },
     // cancel every task, wait, then redeploy from the latest completed checkpoint
     RESTARTING: {
@@ -69,7 +76,7 @@ export const jobMasterMachine = setup({
         stopping: { on: { ATTEMPT_STOPPED: 'waiting' } },
         waiting: { after: { restartDelay: '#job-master.RUNNING' } },
       },
-      on: { CANCEL: 'CANCELLING', TASK_FAILED: {}, FAIL_JOB: 'FAILING' },
+      on: { CANCEL: 'CANCELLING', STOP: 'STOPPING', TASK_FAILED: {}, FAIL_JOB: 'FAILING' },
     },
     FAILING: {
       entry: ({ context }) => context.actions.stopAttempt('job failing'),

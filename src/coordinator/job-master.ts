@@ -22,6 +22,8 @@ export interface JobSettings {
   batchSize: number;
   buffersPerChannel: number;
   inspect?: (event: InspectionEvent) => void;
+  /** the first attempt restores from here (a savepoint): later restarts use newer checkpoints */
+  restore?: CompletedCheckpoint | null;
 }
 
 export interface JobResult {
@@ -51,6 +53,7 @@ export class JobMaster extends EventEmitter<JobEvents> {
   #attempt = -1;
   #restarts = 0;
   #lastError: unknown;
+  #held = false;
   readonly #startedAt = Date.now();
   readonly #result: Promise<JobResult>;
   #settle!: { resolve(r: JobResult): void; reject(e: unknown): void };
@@ -68,6 +71,7 @@ export class JobMaster extends EventEmitter<JobEvents> {
       input: {
         config: settings.checkpoint,
         maxParallelism: graph.maxParallelism,
+        latest: settings.restore ?? null,
         hooks: {
           trigger: (id, ts, options) => this.#execution?.triggerCheckpoint(id, ts, options),
           notifyComplete: (cp) => {
@@ -106,6 +110,11 @@ export class JobMaster extends EventEmitter<JobEvents> {
     return this.actor.getSnapshot().value as JobStatus;
   }
 
+  /** wall clock when the job was submitted, ms */
+  get startedAt(): number {
+    return this.#startedAt;
+  }
+
   get result(): Promise<JobResult> {
     return this.#result;
   }
@@ -135,6 +144,23 @@ export class JobMaster extends EventEmitter<JobEvents> {
   cancel(): Promise<JobResult> {
     this.actor.send({ type: 'CANCEL' });
     return this.#result;
+  }
+
+  /** Stops the job after a savepoint was taken (see JobClient.stopWithSavepoint); the job ends FINISHED. */
+  stop(): Promise<JobResult> {
+    this.actor.send({ type: 'STOP' });
+    return this.#result;
+  }
+
+  /** Holds periodic and end-of-input checkpoints (while a stop-with-savepoint runs), or lets them go again. */
+  holdCheckpoints(held: boolean): void {
+    this.#held = held;
+    this.coordinator.send({ type: held ? 'HOLD' : 'RESUME' });
+    // sources that ended while held still need their final checkpoint
+    const execution = this.#execution;
+    if (!held && execution && this.settings.checkpoint.enabled && execution.tasks.every((t) => !t.isSource || t.inputEnded)) {
+      this.triggerCheckpoint().catch(() => {});
+    }
   }
 
   /** Takes a checkpoint (or savepoint) now; resolves when it completes. */
@@ -185,7 +211,7 @@ export class JobMaster extends EventEmitter<JobEvents> {
 
   /** A task consumed all its input: make sure a checkpoint reaches it so it can finish. */
   #endOfInput(execution: ExecutionGraph, task: Task): void {
-    if (!this.settings.checkpoint.enabled || execution !== this.#execution) return;
+    if (!this.settings.checkpoint.enabled || execution !== this.#execution || this.#held) return;
     const tracker = this.coordinator.getSnapshot().context.tracker;
     if (task.phase === 'finishing') {
       // checkpoints whose barrier can no longer reach it (its input ended first): take them directly

@@ -1,0 +1,100 @@
+// Turns a savepoint (or, with the file checkpoint storage, a checkpoint directory) into the job's first restore point.
+import { basename } from 'node:path';
+import type { CompletedCheckpoint, OperatorState } from '../coordinator/types.ts';
+import { SavepointError } from '../errors.ts';
+import type { JobGraph } from '../graph/job-graph.ts';
+import { loadSavepoint, savepointDirOf, stateFilePath, type LoadedSavepoint } from './savepoint-loader.ts';
+import type { SavepointOperator } from './savepoint-metadata.ts';
+
+export type RestoreMode = 'no-claim' | 'claim';
+
+export interface RestoreOptions {
+  /** skip savepoint state whose uid is no operator of the job (`--allow-non-restored-state`) */
+  allowNonRestoredState: boolean;
+}
+
+export interface RestorePoint {
+  /** where it came from, absolute */
+  path: string;
+  checkpoint: CompletedCheckpoint;
+  /** uids in the savepoint that the job does not have (skipped) */
+  nonRestored: string[];
+}
+
+function hasState(op: SavepointOperator): boolean {
+  return op.subtasks.some((s) => s.keyed !== null || Object.values(s.operator).some((l) => l.items.length > 0));
+}
+
+/** The operator uids of a job graph. */
+export function operatorUids(graph: JobGraph): Set<string> {
+  return new Set(graph.vertices.flatMap((v) => v.chain.map((t) => t.uid!)));
+}
+
+/** Checks that the savepoint fits the job: same max parallelism, every stateful uid matched (unless allowed). */
+export function matchToJob(loaded: LoadedSavepoint, graph: JobGraph, options: RestoreOptions): string[] {
+  const { metadata, dir } = loaded;
+  if (metadata.maxParallelism !== graph.maxParallelism) {
+    throw new SavepointError(
+      'FLOE_SAVEPOINT_MAX_PARALLELISM_CHANGED',
+      `savepoint ${dir} was taken with max parallelism ${metadata.maxParallelism}; the job has ${graph.maxParallelism}`,
+      { hint: `keyed state is split into max-parallelism key groups and cannot be regrouped: set pipeline.max-parallelism=${metadata.maxParallelism}` },
+    );
+  }
+  const uids = operatorUids(graph);
+  const unmatched = Object.entries(metadata.operators).filter(([uid, op]) => !uids.has(uid) && hasState(op)).map(([uid]) => uid);
+  if (unmatched.length > 0 && !options.allowNonRestoredState) {
+    throw new SavepointError(
+      'FLOE_SAVEPOINT_UNMATCHED_STATE',
+      `savepoint ${dir} has state for operator uid(s) ${unmatched.map((u) => `'${u}'`).join(', ')} that the job does not have (job uids: ${[...uids].join(', ')})`,
+      { hint: 'give those operators the same .uid(...) as before, repair the savepoint with `floe savepoint rename-uid`, or skip that state with --allow-non-restored-state' },
+    );
+  }
+  return unmatched;
+}
+
+/** A restore point with `file` handles at absolute paths, so any checkpoint storage can read them. */
+export function toCompletedCheckpoint(loaded: LoadedSavepoint, skip: ReadonlySet<string> = new Set()): CompletedCheckpoint {
+  const { metadata, dir } = loaded;
+  const operators: Record<string, OperatorState> = {};
+  let stateSize = 0;
+  for (const [uid, op] of Object.entries(metadata.operators)) {
+    if (skip.has(uid)) continue;
+    operators[uid] = {
+      parallelism: op.parallelism,
+      subtasks: op.subtasks.map((s) => {
+        stateSize += s.keyed?.size ?? 0;
+        return {
+          operator: s.operator,
+          keyed: s.keyed ? { type: 'file', path: stateFilePath(dir, s.keyed), size: s.keyed.size, checksum: s.keyed.checksum } : null,
+        };
+      }),
+    };
+  }
+  return {
+    id: metadata.checkpointId,
+    kind: 'savepoint',
+    timestamp: metadata.timestamp,
+    completedAt: metadata.timestamp,
+    durationMs: 0,
+    stateSize,
+    maxParallelism: metadata.maxParallelism,
+    operators,
+  };
+}
+
+/**
+ * Validates `path` against the job before any task starts and returns the restore point.
+ * A checkpoint directory (`chk-<n>`) is the file checkpoint storage's to read: that loader plugs in here.
+ */
+export async function loadRestorePoint(path: string, graph: JobGraph, options: RestoreOptions): Promise<RestorePoint> {
+  const dir = savepointDirOf(path);
+  if (/^chk-\d+$/.test(basename(dir))) {
+    // seam for the file checkpoint storage: loadCheckpoint(dir) from src/storage/checkpoint-metadata.ts goes here
+    throw new SavepointError('FLOE_CHECKPOINT_RESTORE_UNAVAILABLE', `${dir} is a checkpoint directory; restoring from retained checkpoints needs the file checkpoint storage`, {
+      hint: 'restore from a savepoint directory (savepoint-<job>-<id>), or use a floe version with file checkpoint storage',
+    });
+  }
+  const loaded = await loadSavepoint(dir);
+  const nonRestored = matchToJob(loaded, graph, options);
+  return { path: loaded.dir, checkpoint: toCompletedCheckpoint(loaded, new Set(nonRestored)), nonRestored };
+}

@@ -1,0 +1,125 @@
+// The savepoint `_metadata` file: magic, format version, operators by uid, relative state-file references, checksum.
+import { createHash } from 'node:crypto';
+import { closeSync, fsyncSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
+import { join } from 'node:path';
+import { Packr } from 'msgpackr';
+import type { OperatorStateSnapshot } from '../backends/types.ts';
+import { SavepointError } from '../errors.ts';
+
+export const METADATA_FILE = '_metadata';
+export const SAVEPOINT_FORMAT_VERSION = 1;
+/** the first bytes of every savepoint `_metadata`; a checkpoint's `_metadata` (or anything else) does not start with them */
+const MAGIC = Buffer.from('FLOESAVE', 'ascii');
+const HEADER = MAGIC.length + 2;
+const CHECKSUM = 32;
+
+/** A keyed-state file of one operator subtask: path relative to the savepoint directory. */
+export interface KeyedFileRef {
+  path: string;
+  size: number;
+  /** sha256 of the file, hex */
+  checksum: string;
+}
+
+export interface SavepointSubtask {
+  operator: OperatorStateSnapshot;
+  keyed: KeyedFileRef | null;
+}
+
+export interface SavepointOperator {
+  parallelism: number;
+  maxParallelism: number;
+  /** indexed by subtask */
+  subtasks: SavepointSubtask[];
+}
+
+export interface SavepointMetadata {
+  version: number;
+  jobId: string;
+  jobName: string;
+  /** the checkpoint id the savepoint was taken as; a restored job continues after it */
+  checkpointId: number;
+  timestamp: number;
+  maxParallelism: number;
+  /** operator uid -> state */
+  operators: Record<string, SavepointOperator>;
+}
+
+const packr = new Packr({ structuredClone: true, useRecords: false, moreTypes: true });
+
+export function sha256(bytes: Uint8Array): string {
+  return createHash('sha256').update(bytes).digest('hex');
+}
+
+/** magic, version (uint16 BE), msgpack body, sha256 of the body: a truncated or edited file is detected, not misread */
+export function encodeMetadata(metadata: SavepointMetadata): Buffer {
+  const body = packr.pack(metadata);
+  const header = Buffer.alloc(HEADER);
+  MAGIC.copy(header);
+  header.writeUInt16BE(metadata.version, MAGIC.length);
+  return Buffer.concat([header, body, createHash('sha256').update(body).digest()]);
+}
+
+export function decodeMetadata(bytes: Buffer, where: string): SavepointMetadata {
+  const corrupt = (why: string, cause?: unknown) =>
+    new SavepointError('FLOE_SAVEPOINT_METADATA_CORRUPT', `${where} is damaged: ${why}`, {
+      cause,
+      hint: 'the savepoint was truncated or changed after it was written; restore from another savepoint or checkpoint',
+    });
+  if (bytes.length < MAGIC.length || !bytes.subarray(0, MAGIC.length).equals(MAGIC)) {
+    throw new SavepointError('FLOE_NOT_A_SAVEPOINT', `${where} is not a floe savepoint's _metadata`, {
+      hint: 'pass the directory of a savepoint (savepoint-<job>-<id>/), as printed by `floe savepoint` or `floe stop`',
+    });
+  }
+  if (bytes.length < HEADER + CHECKSUM) throw corrupt(`only ${bytes.length} bytes`);
+  const version = bytes.readUInt16BE(MAGIC.length);
+  if (version !== SAVEPOINT_FORMAT_VERSION) {
+    throw new SavepointError('FLOE_SAVEPOINT_VERSION_UNSUPPORTED', `${where} has savepoint format version ${version}; this floe reads version ${SAVEPOINT_FORMAT_VERSION}`, {
+      hint: 'restore it with the floe version that wrote it',
+    });
+  }
+  const body = bytes.subarray(HEADER, bytes.length - CHECKSUM);
+  if (!createHash('sha256').update(body).digest().equals(bytes.subarray(bytes.length - CHECKSUM))) throw corrupt('checksum mismatch');
+  let value: SavepointMetadata;
+  try {
+    value = packr.unpack(body) as SavepointMetadata;
+  } catch (cause) {
+    throw corrupt((cause as Error).message, cause);
+  }
+  if (!value || typeof value !== 'object' || typeof value.operators !== 'object' || value.version !== version) throw corrupt('unexpected content');
+  return value;
+}
+
+/** Writes `_metadata` last and atomically (temp file, fsync, rename): until it exists the directory is no savepoint. */
+export function writeMetadataFile(dir: string, metadata: SavepointMetadata): void {
+  const tmp = join(dir, `.${METADATA_FILE}.inprogress`);
+  const fd = openSync(tmp, 'w');
+  try {
+    const bytes = encodeMetadata(metadata);
+    let written = 0;
+    while (written < bytes.length) written += writeSync(fd, bytes, written);
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+  renameSync(tmp, join(dir, METADATA_FILE));
+  syncDir(dir);
+}
+
+export function readMetadataFile(dir: string): SavepointMetadata {
+  const file = join(dir, METADATA_FILE);
+  return decodeMetadata(readFileSync(file), file);
+}
+
+/** makes a rename durable: fsync the directory (where the platform allows it) */
+export function syncDir(dir: string): void {
+  let fd = -1;
+  try {
+    fd = openSync(dir, 'r');
+    fsyncSync(fd);
+  } catch {
+    // some platforms cannot fsync a directory; the rename is still atomic
+  } finally {
+    if (fd !== -1) closeSync(fd);
+  }
+}
