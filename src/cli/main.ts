@@ -8,6 +8,12 @@ import { loadConfigFile } from '../config/load-config.ts';
 import { FloeError } from '../errors.ts';
 import { loadJob } from './load-job.ts';
 import { attachReporter } from './reporter.ts';
+import { serveRest } from './serve-rest.ts';
+import { registerCancelCommand } from './cancel-command.ts';
+import { registerCheckpointsCommand } from './checkpoints-command.ts';
+import { registerListCommand } from './list-command.ts';
+import { registerSavepointCommand } from './savepoint-command.ts';
+import { registerStopCommand } from './stop-command.ts';
 
 interface RunOptions {
   parallelism?: string;
@@ -18,6 +24,10 @@ interface RunOptions {
   define: string[];
   inspect?: string | true;
   quiet?: boolean;
+  fromSavepoint?: string;
+  allowNonRestoredState?: boolean;
+  restoreMode?: string;
+  restPort?: string;
 }
 
 const collect = (value: string, previous: string[]) => [...previous, value];
@@ -34,6 +44,10 @@ async function configurationFrom(options: RunOptions): Promise<Configuration> {
     'execution.checkpointing.interval': options.checkpointInterval,
     'execution.checkpointing.mode': options.checkpointingMode,
     'state.backend.type': options.stateBackend,
+    'execution.savepoint.path': options.fromSavepoint,
+    'execution.savepoint.ignore-unclaimed-state': options.allowNonRestoredState ? 'true' : undefined,
+    'execution.savepoint-restore-mode': options.restoreMode,
+    'rest.port': options.restPort,
   };
   for (const [key, value] of Object.entries(flags)) if (value !== undefined) conf.set(key, value);
   return conf;
@@ -50,6 +64,11 @@ async function run(jobPath: string, options: RunOptions, out: (line: string) => 
     out(`warning: ${client.generatedUids.length} operator(s) have no .uid(...): ${client.generatedUids.join(', ')} — their state cannot be matched safely once the job changes`);
   }
   attachReporter(client, { checkpoints: !options.quiet, write: out });
+  if (client.restoredFrom) {
+    const skipped = client.restoredFrom.nonRestored;
+    out(`restoring from savepoint ${client.restoredFrom.path}${skipped.length ? ` (state of ${skipped.join(', ')} not restored)` : ''}`);
+  }
+  const closeRest = await serveRest(client, conf, out);
   const stop = () => void client.cancel();
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
@@ -58,6 +77,7 @@ async function run(jobPath: string, options: RunOptions, out: (line: string) => 
     out(`job ${result.status} in ${(result.durationMs / 1000).toFixed(2)} s: ${result.checkpoints.completed} checkpoints completed, ${result.checkpoints.failed} failed, ${result.restarts} restarts`);
     return result.status === 'FINISHED' ? 0 : 1;
   } finally {
+    await closeRest();
     process.off('SIGINT', stop);
     process.off('SIGTERM', stop);
   }
@@ -82,7 +102,17 @@ export function buildProgram(out: (line: string) => void, setExit: (code: number
     .option('-D, --define <key=value>', 'set a configuration key, e.g. -D execution.checkpointing.timeout=1min (repeatable)', collect, [])
     .option('--inspect [url]', `stream the task actors' state changes to an xstate inspector (default ${DEFAULT_INSPECT_URL})`)
     .option('-q, --quiet', 'do not print every completed checkpoint')
+    .option('-s, --from-savepoint <path>', 'restore from a savepoint directory (execution.savepoint.path)')
+    .option('--allow-non-restored-state', 'skip savepoint state that matches no operator uid of the job')
+    .addOption(new Option('--restore-mode <mode>', 'execution.savepoint-restore-mode').choices(['no-claim', 'claim']))
+    .option('--rest-port <n>', 'port of the REST API (rest.port, default 8081; 0 picks a free one)')
     .action(async (job: string, options: RunOptions) => setExit(await run(job, options, out)));
+  const print = (line: string) => process.stdout.write(`${line}\n`);
+  registerListCommand(program, print);
+  registerSavepointCommand(program, print);
+  registerStopCommand(program, print);
+  registerCancelCommand(program, print);
+  registerCheckpointsCommand(program, print);
   return program;
 }
 

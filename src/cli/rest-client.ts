@@ -1,0 +1,64 @@
+// The CLI's side of the REST API: finds the server (-m host:port), sends requests, turns errors into FloeErrors.
+import { setTimeout as sleep } from 'node:timers/promises';
+import { FloeError, RestError } from '../errors.ts';
+
+export interface RemoteOptions {
+  jobmanager?: string;
+  token?: string;
+}
+
+export const DEFAULT_JOBMANAGER = '127.0.0.1:8081';
+
+export class RestClient {
+  readonly base: string;
+  readonly #token: string | undefined;
+
+  constructor(options: RemoteOptions) {
+    const target = options.jobmanager ?? process.env.FLOE_JOBMANAGER ?? DEFAULT_JOBMANAGER;
+    this.base = /^https?:\/\//.test(target) ? target.replace(/\/$/, '') : `http://${target}`;
+    this.#token = options.token ?? process.env.FLOE_REST_TOKEN;
+  }
+
+  async request<T>(method: string, path: string, body?: unknown): Promise<T> {
+    const headers: Record<string, string> = {};
+    if (body !== undefined) headers['content-type'] = 'application/json';
+    if (this.#token) headers.authorization = `Bearer ${this.#token}`;
+    let response: Response;
+    try {
+      response = await fetch(`${this.base}${path}`, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+    } catch (cause) {
+      throw new RestError('FLOE_REST_UNREACHABLE', `cannot reach the floe REST API at ${this.base}: ${((cause as Error).cause as Error | undefined)?.message ?? (cause as Error).message}`, {
+        cause,
+        hint: 'is `floe run` running? point the CLI at it with -m host:port (it prints the port when it starts)',
+      });
+    }
+    const text = await response.text();
+    const json = text ? (JSON.parse(text) as Record<string, unknown>) : {};
+    if (!response.ok) {
+      const errors = (json.errors as string[] | undefined) ?? [response.statusText];
+      throw new RestError((json.code as string | undefined) ?? `FLOE_REST_HTTP_${response.status}`, errors.join('; '), { hint: json.hint as string | undefined });
+    }
+    return json as T;
+  }
+
+  /** Polls an asynchronous savepoint operation until it completes; resolves with the savepoint path. */
+  async awaitSavepoint(jobId: string, requestId: string): Promise<string> {
+    for (let delay = 50; ; delay = Math.min(delay * 2, 500)) {
+      const state = await this.request<{ status: { id: string }; operation?: { location?: string; 'failure-cause'?: { code: string; message: string; hint?: string } } }>(
+        'GET', `/jobs/${encodeURIComponent(jobId)}/savepoints/${requestId}`,
+      );
+      if (state.status.id === 'COMPLETED') {
+        const failure = state.operation?.['failure-cause'];
+        if (failure) throw new FloeError(failure.code, failure.message, { hint: failure.hint });
+        return state.operation!.location!;
+      }
+      await sleep(delay);
+    }
+  }
+}
+
+export function addRemoteOptions<C extends { option(flags: string, description: string): C }>(command: C): C {
+  return command
+    .option('-m, --jobmanager <host:port>', `REST address of the floe run serving the job (default $FLOE_JOBMANAGER or ${DEFAULT_JOBMANAGER})`)
+    .option('--token <token>', 'rest.auth-token of the server, for stop/cancel/savepoint (default $FLOE_REST_TOKEN)');
+}

@@ -1,0 +1,66 @@
+// `floe savepoint`: trigger (REST), --dispose, and offline `inspect` / `rename-uid` of savepoint directories.
+import type { Command } from 'commander';
+import { FloeError } from '../errors.ts';
+import { Savepoint } from '../savepoints/savepoint.ts';
+import { formatBytes } from './reporter.ts';
+import { addRemoteOptions, RestClient, type RemoteOptions } from './rest-client.ts';
+
+/** JSON that keeps Maps, Sets and bigints readable */
+function toJson(value: unknown): string {
+  return JSON.stringify(value, (_k, v) => (v instanceof Map ? [...v] : v instanceof Set ? [...v] : typeof v === 'bigint' ? v.toString() : v));
+}
+
+async function inspect(path: string, options: { dump?: string; state?: string }, print: (line: string) => void): Promise<void> {
+  const sp = await Savepoint.load(path);
+  if (options.dump !== undefined) {
+    for (const [name, { mode, items }] of Object.entries(sp.operatorState(options.dump))) {
+      if (options.state === undefined || options.state === name) for (const item of items) print(toJson({ state: name, kind: `operator-${mode}`, value: item }));
+    }
+    for await (const e of sp.keyedEntries(options.dump, options.state)) print(toJson(e));
+    return;
+  }
+  const m = sp.metadata;
+  print(`savepoint ${sp.path}`);
+  print(`  job ${m.jobName} (${m.jobId}), checkpoint ${m.checkpointId}, taken ${new Date(m.timestamp).toISOString()}, max parallelism ${m.maxParallelism}, format ${m.version}`);
+  for (const op of await sp.operators()) {
+    print(`  operator ${op.uid}: parallelism ${op.parallelism}, ${formatBytes(op.bytes)} keyed state`);
+    if (op.states.length === 0) print('    (no state)');
+    for (const s of op.states) print(`    ${s.name} (${s.kind}): ${s.keys} ${s.kind.startsWith('operator') ? 'items' : 'keys'}, ${s.entries} entries`);
+  }
+}
+
+export function registerSavepointCommand(program: Command, print: (line: string) => void): void {
+  const savepoint = addRemoteOptions(
+    program
+      .command('savepoint')
+      .description('take a savepoint of a running job (prints its path), or --dispose one; see also `savepoint inspect` and `savepoint rename-uid`')
+      .argument('[job-id]')
+      .argument('[target-dir]', 'default: state.savepoints.dir of the server')
+      .option('--dispose <path>', 'delete a savepoint directory (refuses anything that is not one)'),
+  ).action(async (jobId: string | undefined, targetDir: string | undefined, options: RemoteOptions & { dispose?: string }) => {
+    if (options.dispose !== undefined) return print(`Disposed savepoint ${await Savepoint.dispose(options.dispose)}.`);
+    if (!jobId) throw new FloeError('FLOE_USAGE', 'floe savepoint needs a job id (or --dispose <path>)', { hint: 'floe savepoint <job-id> [target-dir]; floe list shows the ids' });
+    const client = new RestClient(options);
+    const body = targetDir ? { 'target-directory': targetDir } : {};
+    const { 'request-id': id } = await client.request<{ 'request-id': string }>('POST', `/jobs/${encodeURIComponent(jobId)}/savepoints`, body);
+    print(`Savepoint completed. Path: ${await client.awaitSavepoint(jobId, id)}`);
+  });
+  savepoint
+    .command('inspect')
+    .description('show a savepoint offline: operators, uids, parallelism, state names and kinds, keys, entries, bytes')
+    .argument('<path>')
+    .option('--dump <uid>', 'print the state of one operator as JSON lines')
+    .option('--state <name>', 'with --dump: only this state')
+    .action((path: string, options: { dump?: string; state?: string }) => inspect(path, options, print));
+  savepoint
+    .command('rename-uid')
+    .description('copy a savepoint with one operator uid renamed (for a job whose uids changed)')
+    .argument('<path>')
+    .argument('<old-uid>')
+    .argument('<new-uid>')
+    .requiredOption('-o, --output <new-path>', 'where the repaired copy goes (the original is left as it is)')
+    .action(async (path: string, from: string, to: string, options: { output: string }) => {
+      const repaired = await (await Savepoint.load(path)).renameUid(from, to, options.output);
+      print(`Wrote ${repaired.path} with operator '${from}' renamed to '${to}'.`);
+    });
+}

@@ -1,0 +1,20 @@
+// `floe stop [--drain] --savepoint-path <dir> <job-id>`: savepoint, then stop; the job runs on if the savepoint fails.
+import type { Command } from 'commander';
+import { addRemoteOptions, RestClient, type RemoteOptions } from './rest-client.ts';
+
+export function registerStopCommand(program: Command, print: (line: string) => void): void {
+  addRemoteOptions(
+    program
+      .command('stop')
+      .description('take a savepoint, then stop the job (sinks commit); if the savepoint fails the job keeps running')
+      .argument('<job-id>')
+      .option('-p, --savepoint-path <dir>', 'target directory (default state.savepoints.dir of the server)')
+      .option('-d, --drain', 'end the sources first (Flink --drain)'),
+  ).action(async (jobId: string, options: RemoteOptions & { savepointPath?: string; drain?: boolean }) => {
+    const client = new RestClient(options);
+    const body: Record<string, unknown> = { drain: options.drain ?? false };
+    if (options.savepointPath) body.targetDirectory = options.savepointPath;
+    const { 'request-id': id } = await client.request<{ 'request-id': string }>('POST', `/jobs/${encodeURIComponent(jobId)}/stop`, body);
+    print(`Savepoint completed. Path: ${await client.awaitSavepoint(jobId, id)}`);
+  });
+}
