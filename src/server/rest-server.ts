@@ -60,7 +60,8 @@ export function createRestServer(jobs: JobRegistry, options: RestServerOptions):
       hint: 'set rest.auth-token (-D rest.auth-token=...) or keep rest.address on 127.0.0.1',
     });
   }
-  const app = Fastify({ bodyLimit: options.bodyLimit ?? 64 * 1024 });
+  // strict validation: no type coercion, unknown fields are an error (not silently dropped)
+  const app = Fastify({ bodyLimit: options.bodyLimit ?? 64 * 1024, ajv: { customOptions: { coerceTypes: false, removeAdditional: false } } });
   const triggers = new SavepointTriggers();
   app.decorate('savepointTriggers', triggers);
   const roots = options.allowedDirs.map((d) => resolve(d));

@@ -1,0 +1,94 @@
+// The REST API with fastify inject: Flink's paths and shapes, validation, allowed dirs, body limit, token off loopback.
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import t from 'tap';
+import { createRestServer, isLoopback, JobRegistry } from '../../src/server/rest-server.ts';
+import { generateText } from '../fixtures/generate-text.ts';
+import { wordCountEnv } from '../savepoints/wordcount-job.ts';
+
+t.test('REST API over a running job', async (t) => {
+  const dir = t.testdir({ 'in.txt': generateText(40_000, { seed: 3, vocabulary: 800 }), sp: {} });
+  const client = await wordCountEnv({ input: join(dir, 'in.txt'), out: join(dir, 'out'), parallelism: 2, slowMs: 0.3 }).executeAsync('rest wc');
+  const jobs = new JobRegistry();
+  jobs.add(client);
+  const app = createRestServer(jobs, { allowedDirs: [join(dir, 'sp')], savepointsDir: join(dir, 'sp'), bodyLimit: 1024 });
+  t.teardown(() => app.close());
+  await new Promise<void>((r) => client.on('checkpoint-completed', () => r()));
+  const id = client.jobId;
+
+  const list = await app.inject({ method: 'GET', url: '/jobs' });
+  t.equal(list.statusCode, 200);
+  t.match(list.json(), { jobs: [{ id, status: 'RUNNING', name: 'rest wc' }] });
+  const details = (await app.inject({ method: 'GET', url: `/jobs/${id}` })).json();
+  t.match(details, { jid: id, state: 'RUNNING', 'end-time': -1 });
+  t.ok(details.vertices.length >= 2 && details.vertices[0].operators.some((o: { uid: string }) => o.uid === 'source'));
+  t.equal((await app.inject({ method: 'GET', url: '/jobs/nope' })).statusCode, 404, 'unknown job: 404');
+  t.equal((await app.inject({ method: 'GET', url: '/jobs/nope' })).json().code, 'FLOE_JOB_NOT_FOUND');
+
+  const cps = (await app.inject({ method: 'GET', url: `/jobs/${id}/checkpoints` })).json();
+  t.ok(cps.counts.completed >= 1);
+  const done = cps.history.find((h: { status: string }) => h.status === 'COMPLETED');
+  t.ok(done.subtasks.length > 0 && 'alignment_duration' in done.subtasks[0], 'per-subtask alignment');
+  t.match((await app.inject({ method: 'GET', url: `/jobs/${id}/checkpoints/details/${done.id}` })).json(), { id: done.id, status: 'COMPLETED' });
+  t.equal((await app.inject({ method: 'GET', url: `/jobs/${id}/checkpoints/details/99999` })).statusCode, 404);
+  t.equal((await app.inject({ method: 'GET', url: `/jobs/${id}/checkpoints/details/abc` })).statusCode, 400);
+  t.match((await app.inject({ method: 'GET', url: `/jobs/${id}/checkpoints/config` })).json(), { mode: 'exactly_once', interval: 40, state_backend: 'memory' });
+
+  // bad requests
+  const post = (url: string, payload: string) => app.inject({ method: 'POST', url, payload, headers: { 'content-type': 'application/json' } });
+  t.equal((await post(`/jobs/${id}/savepoints`, '{"target-directory": ')).statusCode, 400, 'malformed JSON');
+  t.equal((await post(`/jobs/${id}/savepoints`, '{"target-directory": 5}')).statusCode, 400, 'wrong type');
+  t.equal((await post(`/jobs/${id}/savepoints`, '{"unknown": true}')).statusCode, 400, 'unknown field');
+  const outside = await post(`/jobs/${id}/savepoints`, JSON.stringify({ 'target-directory': '/tmp/elsewhere' }));
+  t.equal(outside.statusCode, 403);
+  t.equal(outside.json().code, 'FLOE_REST_TARGET_NOT_ALLOWED');
+  const big = await post(`/jobs/${id}/savepoints`, JSON.stringify({ 'target-directory': 'x'.repeat(5000) }));
+  t.equal(big.statusCode, 413, 'body over the limit');
+  t.equal((await post(`/jobs/nope/savepoints`, '{}')).statusCode, 404);
+  t.equal((await app.inject({ method: 'GET', url: `/jobs/${id}/savepoints/nope` })).statusCode, 404);
+
+  // trigger, poll, completed
+  const trig = await post(`/jobs/${id}/savepoints`, JSON.stringify({ 'target-directory': join(dir, 'sp', 'a') }));
+  t.equal(trig.statusCode, 202);
+  const requestId = trig.json()['request-id'];
+  let state;
+  do state = (await app.inject({ method: 'GET', url: `/jobs/${id}/savepoints/${requestId}` })).json();
+  while (state.status.id === 'IN_PROGRESS' && (await new Promise((r) => setTimeout(r, 20)), true));
+  t.ok(existsSync(join(state.operation.location, '_metadata')), 'savepoint written where the request said');
+  t.equal(client.getJobStatus(), 'RUNNING');
+
+  // stop: default target, job ends FINISHED
+  const stop = await post(`/jobs/${id}/stop`, '{"drain": false}');
+  t.equal(stop.statusCode, 202);
+  do state = (await app.inject({ method: 'GET', url: `/jobs/${id}/savepoints/${stop.json()['request-id']}` })).json();
+  while (state.status.id === 'IN_PROGRESS' && (await new Promise((r) => setTimeout(r, 20)), true));
+  t.match(state.operation.location, join(dir, 'sp'));
+  t.equal((await client.getJobExecutionResult()).status, 'FINISHED');
+  t.match((await app.inject({ method: 'GET', url: `/jobs/${id}` })).json(), { state: 'FINISHED' });
+  // a savepoint of an ended job fails with a cause
+  const late = await post(`/jobs/${id}/savepoints`, '{}');
+  do state = (await app.inject({ method: 'GET', url: `/jobs/${id}/savepoints/${late.json()['request-id']}` })).json();
+  while (state.status.id === 'IN_PROGRESS' && (await new Promise((r) => setTimeout(r, 20)), true));
+  t.match(state.operation['failure-cause'], { code: 'FLOE_JOB_NOT_RUNNING' });
+});
+
+t.test('off loopback: a token is required for mutating requests, not for reads', async (t) => {
+  t.ok(isLoopback('127.0.0.1') && isLoopback('::1') && !isLoopback('0.0.0.0'));
+  t.throws(() => createRestServer(new JobRegistry(), { address: '0.0.0.0', allowedDirs: ['/tmp'] }), { code: 'FLOE_REST_TOKEN_REQUIRED' });
+  const dir = t.testdir({ 'in.txt': generateText(20_000, { seed: 4 }) });
+  const client = await wordCountEnv({ input: join(dir, 'in.txt'), out: join(dir, 'out'), parallelism: 1, slowMs: 0.2 }).executeAsync('tok');
+  const jobs = new JobRegistry();
+  jobs.add(client);
+  const app = createRestServer(jobs, { address: '0.0.0.0', authToken: 's3cret', allowedDirs: [dir] });
+  t.teardown(() => app.close());
+  t.equal((await app.inject({ method: 'GET', url: '/jobs' })).statusCode, 200);
+  const denied = await app.inject({ method: 'PATCH', url: `/jobs/${client.jobId}?mode=cancel` });
+  t.equal(denied.statusCode, 401);
+  t.equal(denied.json().code, 'FLOE_REST_UNAUTHORIZED');
+  t.equal(client.getJobStatus(), 'RUNNING', 'an unauthorised cancel does nothing');
+  const wrong = await app.inject({ method: 'PATCH', url: `/jobs/${client.jobId}?mode=cancel`, headers: { authorization: 'Bearer nope' } });
+  t.equal(wrong.statusCode, 401);
+  const ok = await app.inject({ method: 'PATCH', url: `/jobs/${client.jobId}?mode=cancel`, headers: { authorization: 'Bearer s3cret' } });
+  t.equal(ok.statusCode, 202);
+  t.equal((await client.getJobExecutionResult()).status, 'CANCELED');
+});
