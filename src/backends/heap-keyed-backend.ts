@@ -138,10 +138,8 @@ export class HeapKeyedBackend implements KeyedStateBackend {
   /** A container value that may be mutated in place: copied once per snapshot epoch. */
   #mutable<C extends object>(table: StateTable, create: () => C, copy: (c: C) => C): C {
     const current = this.#read(table) as C | undefined;
-    if (current !== undefined && this.#owned.has(current)) {
-      this.#track(table); // mutated in place by the caller
-      return current;
-    }
+    // owned containers were written (and so tracked as changed) since the last snapshot
+    if (current !== undefined && this.#owned.has(current)) return current;
     const fresh = current === undefined ? create() : copy(current);
     this.#owned.add(fresh);
     this.#write(table, fresh);
