@@ -39,11 +39,16 @@ export interface LevelBackendOptions extends IncrementalOptions {
 type Db = Level<Buffer, Buffer>;
 type DbSnapshot = ReturnType<Db['snapshot']>;
 
-/** One key's state in the overlay: what the batch read or wrote; `undefined` value = absent/deleted. */
+/** One key's state in the overlay: what recent batches read or wrote; `undefined` value = absent/deleted. */
 interface Slot {
+  table: LevelTable;
+  tag: string;
   dbKey: Buffer;
   value: unknown;
+  /** written since its last flush */
   dirty: boolean;
+  /** the flush generation that last covered it: the slot leaves the overlay when that write is on disk */
+  gen: number;
 }
 
 /** A registered state: its id in the key prefix and its overlay for the current batch. */
@@ -59,10 +64,12 @@ const toStored = (kind: StateKind, value: unknown): unknown => (kind === 'map' ?
 const fromStored = (kind: StateKind, stored: unknown): unknown =>
   kind === 'map' ? new Map((stored as Array<[unknown, unknown]>).map((e) => [lookupKey(e[0]), e])) : stored;
 
-/** Changed keys since the previous snapshot: state id + tag -> LevelDB key. */
-type Changes = Map<string, Buffer>;
+/** Changed keys since the previous snapshot: per state, tag -> LevelDB key. */
+type Changes = Map<LevelTable, Map<string, Buffer>>;
 
 const RESTORE_BATCH = 10_000;
+/** slots gathered in the overlay while a write is in flight before the task waits for it */
+const MAX_GATHERED = 16_384;
 
 export class LevelKeyedBackend implements KeyedStateBackend {
   readonly maxParallelism: number;
@@ -76,10 +83,14 @@ export class LevelKeyedBackend implements KeyedStateBackend {
   readonly #tables = new Map<string, LevelTable>();
   readonly #byId: LevelTable[] = [];
   readonly #accessors = new Map<string, unknown>();
-  #dirty: Slot[] = [];
+  /** slots created or written since the last flush (generation `#gen`) */
+  #touched: Slot[] = [];
+  #gen = 0;
   /** the last queued LevelDB operation (writes and snapshot creation run in order) */
   #tail: Promise<unknown> = Promise.resolve();
-  #inFlight = 0;
+  /** the batch write still on its way to disk, if any: the next flush waits for it (one write in flight) */
+  #pendingWrite: Promise<void> | null = null;
+  #writeError: unknown = null;
   #key: unknown;
   #tag = '';
   #kg = 0;
@@ -101,7 +112,11 @@ export class LevelKeyedBackend implements KeyedStateBackend {
         });
       },
     );
-    this.#inc = new IncrementalSnapshots<Changes>(backendOptions, () => new Map(), (c) => c.size);
+    this.#inc = new IncrementalSnapshots<Changes>(backendOptions, () => new Map(), (c) => {
+      let n = 0;
+      for (const m of c.values()) n += m.size;
+      return n;
+    });
   }
 
   async #ready(): Promise<void> {
@@ -139,28 +154,32 @@ export class LevelKeyedBackend implements KeyedStateBackend {
   }
 
   /** The current key's slot in `table`, read through from LevelDB on a miss. */
-  #slot(table: LevelTable): Slot {
-    let slot = table.overlay.get(this.#tag);
+  #slot(table: LevelTable, read: boolean): Slot {
+    const tag = this.#tag;
+    let slot = table.overlay.get(tag);
     if (slot) return slot;
-    const dbKey = encodeKey(this.#kg, table.id, this.#tag);
-    const stored = this.#open ? this.#db.getSync(dbKey) : undefined;
-    slot = { dbKey, value: stored === undefined ? undefined : fromStored(table.kind, packr.unpack(stored)), dirty: false };
-    table.overlay.set(this.#tag, slot);
+    const dbKey = encodeKey(this.#kg, table.id, tag);
+    // a blind write needs no read; until the database is open it is new and empty
+    const stored = read && this.#open ? this.#db.getSync(dbKey) : undefined;
+    slot = { table, tag, dbKey, value: stored === undefined ? undefined : fromStored(table.kind, packr.unpack(stored)), dirty: false, gen: this.#gen };
+    table.overlay.set(tag, slot);
+    this.#touched.push(slot);
     return slot;
   }
 
   #read(table: LevelTable): unknown {
-    return this.#slot(table).value;
+    return this.#slot(table, true).value;
   }
 
   #write(table: LevelTable, value: unknown): void {
-    const slot = this.#slot(table);
+    const slot = this.#slot(table, false);
     slot.value = value;
-    if (!slot.dirty) {
-      slot.dirty = true;
-      this.#dirty.push(slot);
+    if (slot.dirty) return;
+    slot.dirty = true;
+    if (slot.gen !== this.#gen) {
+      slot.gen = this.#gen;
+      this.#touched.push(slot);
     }
-    this.#inc.current?.set(table.id + ':' + this.#tag, slot.dbKey);
   }
 
   #clear(table: LevelTable): void {
@@ -269,41 +288,66 @@ export class LevelKeyedBackend implements KeyedStateBackend {
     }));
   }
 
-  /** Queues `op` after every earlier LevelDB operation; failures reach the caller, not the queue. */
+  /** Queues `op` after every earlier LevelDB operation (after the database is open). */
   #enqueue<T>(op: () => Promise<T> | T): Promise<T> {
-    this.#inFlight++;
     const p = this.#tail.then(async () => {
       await this.#ready();
       return op();
     });
-    this.#tail = p.then(
-      () => this.#inFlight--,
-      () => this.#inFlight--,
-    );
+    this.#tail = p.catch(() => {});
     return p;
   }
 
-  /** Writes the overlay's dirty slots in one batch; the overlay is dropped once everything is on disk. */
-  #flush(): Promise<void> | undefined {
-    if (this.#dirty.length === 0) {
-      if (this.#inFlight === 0) this.#dropOverlay();
+  /**
+   * Writes the slots touched since the last flush in one batch. The write overlaps the next data
+   * batches: its slots stay in the overlay (read-your-writes) until it is on disk. One write is in
+   * flight at a time; batches that end meanwhile gather and go in the next write (group commit),
+   * and past MAX_GATHERED slots the task waits (backpressure). A snapshot forces a flush.
+   */
+  #flush(force = false): Promise<void> | undefined {
+    if (this.#writeError) return Promise.reject(this.#writeError);
+    if (this.#touched.length === 0) return undefined;
+    if (this.#pendingWrite && !force) {
+      // group commit: while a write is on its way, batches gather in the overlay, up to a bound
+      if (this.#touched.length < MAX_GATHERED) return undefined;
+      return this.#pendingWrite.then(() => this.#flush());
+    }
+    const slots = this.#touched;
+    const gen = this.#gen++;
+    this.#touched = [];
+    const changes = this.#inc.current;
+    const ops: Array<{ type: 'put'; key: Buffer; value: Buffer } | { type: 'del'; key: Buffer }> = [];
+    for (const slot of slots) {
+      if (!slot.dirty) continue;
+      slot.dirty = false;
+      ops.push(slot.value === undefined ? { type: 'del', key: slot.dbKey } : { type: 'put', key: slot.dbKey, value: packr.pack(toStored(slot.table.kind, slot.value)) });
+      if (changes) {
+        let m = changes.get(slot.table);
+        if (!m) changes.set(slot.table, (m = new Map()));
+        m.set(slot.tag, slot.dbKey);
+      }
+    }
+    const drop = () => {
+      for (const slot of slots) if (slot.gen === gen && slot.table.overlay.get(slot.tag) === slot) slot.table.overlay.delete(slot.tag);
+    };
+    if (ops.length === 0 && !this.#pendingWrite) {
+      drop(); // only reads: nothing to wait for
       return undefined;
     }
-    const ops: Array<{ type: 'put'; key: Buffer; value: Buffer } | { type: 'del'; key: Buffer }> = [];
-    for (const slot of this.#dirty) {
-      slot.dirty = false;
-      const table = this.#byId[slot.dbKey.readUInt16BE(2)]!;
-      ops.push(slot.value === undefined ? { type: 'del', key: slot.dbKey } : { type: 'put', key: slot.dbKey, value: packr.pack(toStored(table.kind, slot.value)) });
-    }
-    this.#dirty = [];
-    return this.#enqueue(() => this.#db.batch(ops as never)).then(() => {
-      // later writes may be queued behind this one: keep their slots readable until they land
-      if (this.#inFlight === 0 && this.#dirty.length === 0) this.#dropOverlay();
+    const write: Promise<void> = this.#enqueue(() => (ops.length ? this.#db.batch(ops as never) : undefined)).then(drop, (error) => {
+      this.#writeError ??= error;
+      throw error;
     });
-  }
-
-  #dropOverlay(): void {
-    for (const t of this.#byId) if (t.overlay.size) t.overlay = new Map();
+    const pending: Promise<void> = write.then(
+      () => void (this.#pendingWrite === pending && (this.#pendingWrite = null)),
+      (error) => {
+        if (this.#pendingWrite === pending) this.#pendingWrite = null;
+        throw error;
+      },
+    );
+    this.#pendingWrite = pending;
+    pending.catch(() => {}); // surfaced by the next flush or snapshot
+    return undefined;
   }
 
   endBatch(): void | Promise<void> {
@@ -312,8 +356,11 @@ export class LevelKeyedBackend implements KeyedStateBackend {
 
   snapshot(checkpointId: number): SnapshotRunner {
     // the overlay goes to LevelDB first; the LevelDB snapshot is opened right after that write, before any later one
-    void this.#flush()?.catch(() => {}); // a failed write fails the snapshot below too
-    const view: Promise<DbSnapshot> = this.#enqueue(() => this.#db.snapshot());
+    void this.#flush(true)?.catch(() => {}); // a failed write fails the snapshot below too
+    const view: Promise<DbSnapshot> = this.#enqueue(() => {
+      if (this.#writeError) throw this.#writeError;
+      return this.#db.snapshot();
+    });
     const plan = this.#inc.plan(checkpointId);
     const states: Record<string, StateKind> = {};
     for (const t of this.#byId) states[t.name] = t.kind;
@@ -379,7 +426,7 @@ export class LevelKeyedBackend implements KeyedStateBackend {
     counts: { keys: number; chunks: number },
   ): AsyncGenerator<SnapshotChunk> {
     const keys = new Map<string, Buffer>();
-    for (const seg of plan.segments) for (const [id, dbKey] of seg) keys.set(id, dbKey);
+    for (const seg of plan.segments) for (const [table, changed] of seg) for (const [tag, dbKey] of changed) keys.set(`${table.id}:${tag}`, dbKey);
     // sorted, so chunks come out by key group and state like a full scan
     const sorted = [...keys.values()].sort(Buffer.compare);
     let chunk: SnapshotChunk | null = null;
@@ -434,7 +481,7 @@ export class LevelKeyedBackend implements KeyedStateBackend {
         if (ops.length) await this.#db.batch(ops as never);
       });
     }
-    this.#dropOverlay();
+    for (const t of this.#byId) t.overlay.clear();
     this.#inc.reset();
   }
 
