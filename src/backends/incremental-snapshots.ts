@@ -41,8 +41,12 @@ export class IncrementalSnapshots<S> {
   readonly enabled: boolean;
   readonly interval: number;
   readonly ratio: number;
-  /** changes since the previous snapshot; null when incremental checkpoints are off */
-  current: S | null;
+  /**
+   * changes since the previous snapshot; null when incremental checkpoints are off or no chain
+   * could use them yet (before the first full materialisation: tracking every key of a bulk load
+   * would cost heap for nothing)
+   */
+  current: S | null = null;
   #segments: Array<{ id: number; changes: S; size: number }> = [];
   #confirmed: (Chain & { id: number }) | null = null;
   /** chains written but not yet confirmed; a full materialisation drops them (their segments are gone) */
@@ -58,15 +62,14 @@ export class IncrementalSnapshots<S> {
     this.enabled = options.incremental ?? false;
     this.interval = Math.max(1, options.materializationInterval ?? DEFAULT_MATERIALIZATION_INTERVAL);
     this.ratio = options.maxDeltaRatio ?? DEFAULT_MAX_DELTA_RATIO;
-    this.current = this.enabled ? newSegment() : null;
   }
 
   /** Synchronous part of a snapshot: closes the current segment and decides full or delta. */
   plan(checkpointId: number): SnapshotPlan<S> {
     if (!this.enabled) return { kind: 'full', checkpointId };
-    const closed = this.current!;
+    const closed = this.current;
     this.current = this.newSegment();
-    this.#segments.push({ id: checkpointId, changes: closed, size: this.sizeOf(closed) });
+    if (closed) this.#segments.push({ id: checkpointId, changes: closed, size: this.sizeOf(closed) });
     const chain = this.#confirmed;
     const changed = this.#segments.reduce((n, s) => n + s.size, 0);
     const full =
@@ -112,6 +115,6 @@ export class IncrementalSnapshots<S> {
     this.#confirmed = null;
     this.#pending.clear();
     this.#lastFull = -Infinity;
-    if (this.enabled) this.current = this.newSegment();
+    this.current = null;
   }
 }

@@ -101,7 +101,7 @@ export class LevelKeyedBackend implements KeyedStateBackend {
     this.keyGroupRange = options.keyGroupRange;
     const safe = (s: string) => s.replace(/[^\w.-]/g, '_');
     this.location = join(backendOptions.localDir ?? join(tmpdir(), 'floe-level'), safe(options.jobId), `${safe(options.operatorUid)}-${options.subtaskIndex}-${nanoid(8)}`);
-    this.#db = new Level<Buffer, Buffer>(this.location, { keyEncoding: 'buffer', valueEncoding: 'buffer', writeBufferSize: 16 << 20 } as never);
+    this.#db = new Level<Buffer, Buffer>(this.location, { keyEncoding: 'buffer', valueEncoding: 'buffer', writeBufferSize: 16 << 20, cacheSize: 64 << 20 } as never);
     // the directory is new and empty: until it is open, a read that misses the overlay finds nothing
     this.#opening = this.#db.open({ createIfMissing: true, errorIfExists: true }).then(
       () => void (this.#open = true),
