@@ -147,7 +147,10 @@ export class OperatorChain {
   }
 
   async notifyCheckpointComplete(checkpointId: number): Promise<void> {
-    for (const m of this.members) await m.operator.notifyCheckpointComplete?.(checkpointId);
+    for (const m of this.members) {
+      m.keyed?.notifyCheckpointComplete?.(checkpointId); // incremental backends build the next delta on this checkpoint
+      await m.operator.notifyCheckpointComplete?.(checkpointId);
+    }
   }
 
   async notifyCheckpointAborted(checkpointId: number): Promise<void> {

@@ -1,14 +1,15 @@
 // Keyed state on the JS heap, per key group, with copy-on-write snapshots (memory and fs presets).
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import { CheckpointError } from '../errors.ts';
-import { assignToKeyGroup, canonicalKey } from './key-groups.ts';
-import { decodeSnapshot, encodeSnapshot } from './snapshot-codec.ts';
+import { IncrementalSnapshots, type IncrementalOptions, type SnapshotPlan } from './incremental-snapshots.ts';
+import { assignToKeyGroup } from './key-groups.ts';
+import { forEachSnapshotPart, lookupKey } from './keyed-snapshot-reader.ts';
+import { CHUNK_ENTRIES, encodeSnapshotStream, prepend, type SnapshotChunk } from './snapshot-codec.ts';
 import type {
   AggregatingState,
   AggregatingStateDescriptor,
   KeyedBackendOptions,
   KeyedStateBackend,
-  KeyedStateSnapshot,
   KeyGroupRange,
   ListState,
   ListStateDescriptor,
@@ -43,7 +44,15 @@ class StateTable {
   }
 }
 
-const lookupKey = (key: unknown): unknown => (key !== null && typeof key === 'object' ? canonicalKey(key) : key);
+/** Changed keys since the previous snapshot: per state, per local key group, lookup key -> key. */
+type Changes = Map<StateTable, Array<Map<unknown, unknown> | undefined>>;
+
+const changeCount = (c: Changes): number => {
+  let n = 0;
+  for (const groups of c.values()) for (const g of groups) n += g?.size ?? 0;
+  return n;
+};
+
 
 export class HeapKeyedBackend implements KeyedStateBackend {
   readonly maxParallelism: number;
@@ -56,10 +65,21 @@ export class HeapKeyedBackend implements KeyedStateBackend {
   #key: unknown;
   #lookup: unknown;
   #group = 0;
+  readonly #inc: IncrementalSnapshots<Changes>;
 
-  constructor(readonly options: KeyedBackendOptions) {
+  constructor(readonly options: KeyedBackendOptions, incremental: IncrementalOptions = {}) {
     this.maxParallelism = options.maxParallelism;
     this.keyGroupRange = options.keyGroupRange;
+    this.#inc = new IncrementalSnapshots<Changes>(incremental, () => new Map(), changeCount);
+  }
+
+  /** Records the current key of `table` as changed (incremental checkpoints only). */
+  #track(table: StateTable): void {
+    const changes = this.#inc.current;
+    if (!changes) return;
+    let groups = changes.get(table);
+    if (!groups) changes.set(table, (groups = []));
+    (groups[this.#group] ??= new Map()).set(this.#lookup, this.#key);
   }
 
   setCurrentKey(key: unknown, keyGroup?: number): void {
@@ -106,15 +126,19 @@ export class HeapKeyedBackend implements KeyedStateBackend {
 
   #write(table: StateTable, value: unknown): void {
     this.#writable(table).set(this.#lookup, { key: this.#key, value });
+    this.#track(table);
   }
 
   #clear(table: StateTable): void {
-    if (table.groups[this.#group]!.has(this.#lookup)) this.#writable(table).delete(this.#lookup);
+    if (!table.groups[this.#group]!.has(this.#lookup)) return;
+    this.#writable(table).delete(this.#lookup);
+    this.#track(table);
   }
 
   /** A container value that may be mutated in place: copied once per snapshot epoch. */
   #mutable<C extends object>(table: StateTable, create: () => C, copy: (c: C) => C): C {
     const current = this.#read(table) as C | undefined;
+    // owned containers were written (and so tracked as changed) since the last snapshot
     if (current !== undefined && this.#owned.has(current)) return current;
     const fresh = current === undefined ? create() : copy(current);
     this.#owned.add(fresh);
@@ -226,69 +250,137 @@ export class HeapKeyedBackend implements KeyedStateBackend {
 
   snapshot(checkpointId: number): SnapshotRunner {
     // capture: the current group maps, which later writes copy instead of changing (O(groups))
-    const captured = [...this.#tables.values()].map((t) => ({ name: t.name, kind: t.kind, groups: [...t.groups] }));
+    const captured = [...this.#tables.values()].map((t) => ({ table: t, groups: [...t.groups] }));
     this.#epoch++;
     this.#owned = new WeakSet();
-    const { start } = this.keyGroupRange;
-    const size = this.keyGroupRange.end - start + 1;
-    const maxParallelism = this.maxParallelism;
+    const plan = this.#inc.plan(checkpointId);
+    const states: Record<string, StateKind> = {};
+    for (const t of this.#tables.values()) states[t.name] = t.kind;
+    const header = { kind: plan.kind, maxParallelism: this.maxParallelism, states };
+    const storage = this.options.storage;
+    const scope = this.#inc.enabled ? 'shared' : 'exclusive';
     return {
       run: async () => {
-        const snapshot: KeyedStateSnapshot = { format: 1, maxParallelism, states: {}, groups: [] };
-        for (const t of captured) snapshot.states[t.name] = t.kind;
-        let budget = performance.now() + 4;
-        for (let g = 0; g < size; g++) {
-          const entries: Record<string, Array<[unknown, unknown]>> = {};
-          let any = false;
-          for (const t of captured) {
-            const group = t.groups[g]!;
-            if (group.size === 0) continue;
-            const list: Array<[unknown, unknown]> = [];
-            for (const e of group.values()) list.push([e.key, t.kind === 'map' ? [...(e.value as Map<unknown, unknown>).values()] : e.value]);
-            entries[t.name] = list;
-            any = true;
-          }
-          if (any) snapshot.groups.push({ keyGroup: start + g, entries });
-          if (performance.now() > budget) {
-            await yieldToLoop(); // big snapshots must not block the run loop
-            budget = performance.now() + 4;
-          }
-        }
-        if (snapshot.groups.length === 0) return null;
-        return this.options.storage.write(checkpointId, 'exclusive', encodeSnapshot(snapshot));
+        const counts = { keys: 0, chunks: 0 };
+        const chunks = plan.kind === 'full' ? this.#fullChunks(captured, counts) : this.#deltaChunks(captured, plan, counts);
+        // encode the first frames before writing: an empty full snapshot is no snapshot at all
+        const stream = encodeSnapshotStream(header, chunks);
+        const first = await stream.next();
+        if (plan.kind === 'full' && counts.chunks === 0) return null;
+        if (plan.kind === 'delta' && counts.chunks === 0) return this.#inc.written(plan, null, 0);
+        const part = await storage.write(checkpointId, scope, prepend(first.value as Uint8Array, stream));
+        return this.#inc.enabled ? this.#inc.written(plan, part, counts.keys) : part;
       },
     };
+  }
+
+  async *#fullChunks(captured: Array<{ table: StateTable; groups: Group[] }>, counts: { keys: number; chunks: number }): AsyncGenerator<SnapshotChunk> {
+    const { start } = this.keyGroupRange;
+    const size = this.keyGroupRange.end - start + 1;
+    let budget = performance.now() + 4;
+    for (let g = 0; g < size; g++) {
+      for (const { table, groups } of captured) {
+        const group = groups[g]!;
+        if (group.size === 0) continue;
+        let puts: Array<[unknown, unknown]> = [];
+        for (const e of group.values()) {
+          puts.push([e.key, table.kind === 'map' ? [...(e.value as Map<unknown, unknown>).values()] : e.value]);
+          if (puts.length === CHUNK_ENTRIES) {
+            counts.keys += puts.length;
+            counts.chunks++;
+            yield { keyGroup: start + g, state: table.name, puts };
+            puts = [];
+          }
+        }
+        if (puts.length) {
+          counts.keys += puts.length;
+          counts.chunks++;
+          yield { keyGroup: start + g, state: table.name, puts };
+        }
+      }
+      if (performance.now() > budget) {
+        await yieldToLoop(); // big snapshots must not block the run loop
+        budget = performance.now() + 4;
+      }
+    }
+  }
+
+  /** Every key changed since the confirmed chain, as it is in the captured view: a put, or a delete if gone. */
+  async *#deltaChunks(
+    captured: Array<{ table: StateTable; groups: Group[] }>,
+    plan: Extract<SnapshotPlan<Changes>, { kind: 'delta' }>,
+    counts: { keys: number; chunks: number },
+  ): AsyncGenerator<SnapshotChunk> {
+    const { start } = this.keyGroupRange;
+    for (const { table, groups } of captured) {
+      const perGroup: Array<Map<unknown, unknown> | undefined> = [];
+      for (const seg of plan.segments) {
+        const changed = seg.get(table);
+        if (!changed) continue;
+        changed.forEach((keys, g) => {
+          if (!keys) return;
+          const into = (perGroup[g] ??= new Map());
+          for (const [lookup, key] of keys) into.set(lookup, key);
+        });
+      }
+      for (let g = 0; g < perGroup.length; g++) {
+        const keys = perGroup[g];
+        if (!keys) continue;
+        let chunk: SnapshotChunk = { keyGroup: start + g, state: table.name, puts: [], deletes: [] };
+        for (const [lookup, key] of keys) {
+          const e = groups[g]!.get(lookup);
+          if (e) chunk.puts.push([e.key, table.kind === 'map' ? [...(e.value as Map<unknown, unknown>).values()] : e.value]);
+          else chunk.deletes!.push(key);
+          if (chunk.puts.length + chunk.deletes!.length === CHUNK_ENTRIES) {
+            counts.keys += CHUNK_ENTRIES;
+            counts.chunks++;
+            yield chunk;
+            chunk = { keyGroup: start + g, state: table.name, puts: [], deletes: [] };
+          }
+        }
+        const n = chunk.puts.length + chunk.deletes!.length;
+        if (n) {
+          counts.keys += n;
+          counts.chunks++;
+          yield chunk;
+        }
+        await yieldToLoop();
+      }
+    }
+  }
+
+  notifyCheckpointComplete(checkpointId: number): void {
+    this.#inc.confirm(checkpointId);
   }
 
   async restore(handles: StateHandle[]): Promise<void> {
     const { start, end } = this.keyGroupRange;
     for (const handle of handles) {
-      if (handle.type === 'incremental') throw new CheckpointError('FLOE_UNSUPPORTED_HANDLE', 'the heap backend cannot read an incremental handle yet');
-      const snap = decodeSnapshot(await this.options.storage.read(handle));
-      if (snap.maxParallelism !== this.maxParallelism) {
-        throw new CheckpointError('FLOE_MAX_PARALLELISM_MISMATCH', `state was written with max parallelism ${snap.maxParallelism}, the job has ${this.maxParallelism}`, {
-          hint: 'keep pipeline.max-parallelism unchanged across restores',
-        });
-      }
-      for (const group of snap.groups) {
-        if (group.keyGroup < start || group.keyGroup > end) continue;
-        const local = group.keyGroup - start;
-        for (const [name, list] of Object.entries(group.entries)) {
-          const kind = snap.states[name]!;
-          let table = this.#tables.get(name);
+      await forEachSnapshotPart(handle, this.options.storage, (header, chunks) => {
+        if (header.maxParallelism !== this.maxParallelism) {
+          throw new CheckpointError('FLOE_MAX_PARALLELISM_MISMATCH', `state was written with max parallelism ${header.maxParallelism}, the job has ${this.maxParallelism}`, {
+            hint: 'keep pipeline.max-parallelism unchanged across restores',
+          });
+        }
+        for (const chunk of chunks) {
+          if (chunk.keyGroup < start || chunk.keyGroup > end) continue;
+          const kind = header.states[chunk.state]!;
+          let table = this.#tables.get(chunk.state);
           if (!table) {
-            table = new StateTable(name, kind, end - start + 1);
-            this.#tables.set(name, table);
+            table = new StateTable(chunk.state, kind, end - start + 1);
+            this.#tables.set(chunk.state, table);
           }
-          const map = table.groups[local]!;
-          for (const [key, value] of list) {
+          const map = table.groups[chunk.keyGroup - start]!;
+          for (const key of chunk.deletes ?? []) map.delete(lookupKey(key));
+          for (const [key, value] of chunk.puts) {
             const v = kind === 'map' ? new Map((value as Array<[unknown, unknown]>).map((e) => [lookupKey(e[0]), e])) : value;
             map.set(lookupKey(key), { key, value: v });
           }
         }
-      }
+      });
     }
     for (const t of this.#tables.values()) t.copiedAt.fill(this.#epoch);
+    this.#inc.reset();
   }
 
   async dispose(): Promise<void> {

@@ -1,17 +1,30 @@
 // Makes the state backend a job's configuration names (`state.backend.type`).
 import { ConfigError } from '../errors.ts';
+import { FsStateBackend } from './fs-backend.ts';
+import { LevelStateBackend } from './level-backend.ts';
 import { MemoryStateBackend } from './memory-backend.ts';
 import type { StateBackend } from './types.ts';
 
-export function createStateBackend(type: string): StateBackend {
+export interface StateBackendOptions {
+  /** `state.backend.incremental`: fs and level take incremental checkpoints (memory ignores it) */
+  incremental?: boolean;
+  /** `state.backend.level.localdir`: parent of the level backend's working directories (default under the OS temp dir) */
+  localDir?: string;
+  /** full materialisation at least every this many checkpoints of an incremental chain (default 10) */
+  materializationInterval?: number;
+}
+
+export const STATE_BACKEND_TYPES = ['memory', 'fs', 'level'] as const;
+
+export function createStateBackend(type: string, options: StateBackendOptions = {}): StateBackend {
+  const { incremental, materializationInterval } = options;
   switch (type) {
     case 'memory':
       return new MemoryStateBackend();
     case 'fs':
+      return new FsStateBackend({ incremental, materializationInterval });
     case 'level':
-      throw new ConfigError('FLOE_BACKEND_UNAVAILABLE', `the '${type}' state backend is not available in this version of floe`, {
-        hint: 'use --state-backend memory',
-      });
+      return new LevelStateBackend({ incremental, materializationInterval, localDir: options.localDir });
     default:
       throw new ConfigError('FLOE_CONFIG_BAD_VALUE', `unknown state backend '${type}'`, { hint: 'state.backend.type is one of memory, fs, level' });
   }

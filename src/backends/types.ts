@@ -141,6 +141,11 @@ export interface KeyedStateBackend {
   endBatch(): void | Promise<void>;
   /** Synchronous part of a snapshot: captures a consistent view; later writes do not change it. */
   snapshot(checkpointId: number): SnapshotRunner;
+  /**
+   * The coordinator completed `checkpointId`: incremental backends build their next delta on its
+   * chain (without these calls every snapshot is a full materialisation). Optional for old callers.
+   */
+  notifyCheckpointComplete?(checkpointId: number): void;
   /** Loads the key groups of this backend's range from snapshots of any parallelism. */
   restore(handles: StateHandle[]): Promise<void>;
   dispose(): Promise<void>;

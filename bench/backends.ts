@@ -1,0 +1,166 @@
+// Backends: the same keyed workload on memory, fs and level — records/s, checkpoint time and size, full against incremental (1% of keys changed).
+//
+// `npm run bench -- backends` runs 100 thousand and 1 million keys (a few minutes);
+// `FLOE_BENCH_KEYS=100000,1000000,10000000 npm run bench -- backends` adds 10 million (level only
+// by default at that size: heap backends need `FLOE_BENCH_HEAP_MAX` raised and several GB of heap).
+// Each backend × size runs in its own process (`--expose-gc`), so heap figures do not mix.
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { keyGroupRangeForSubtask } from '../src/backends/key-groups.ts';
+import { createStateBackend } from '../src/backends/state-backend-registry.ts';
+import type { KeyedStateBackend, TaskStateStorage } from '../src/backends/types.ts';
+import { MemoryCheckpointStorage } from '../src/storage/memory-checkpoint-storage.ts';
+import { FileTaskStateStorage } from '../spec/helpers/file-task-state-storage.ts';
+import { printTable, writeResults } from './report.ts';
+
+const BATCH = 512;
+const UPDATES = Number(process.env.FLOE_BENCH_UPDATES ?? 1_000_000);
+const CHANGED = 0.01;
+
+interface CaseResult {
+  backend: string;
+  keys: number;
+  loadPerSec: number;
+  updatePerSec: number;
+  heapMB: number;
+  fullMs: number;
+  fullBytes: number;
+  incrementalMs: number | null;
+  incrementalBytes: number | null;
+}
+
+/** xorshift: the same key sequence for every backend */
+function random(seed: number): () => number {
+  let x = seed;
+  return () => {
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    return (x >>> 0) / 2 ** 32;
+  };
+}
+
+const gc = () => (globalThis as { gc?: () => void }).gc?.();
+
+async function runCase(name: string, keys: number): Promise<CaseResult> {
+  const dir = mkdtempSync(join(tmpdir(), 'floe-bench-backends-'));
+  try {
+    const files = new FileTaskStateStorage(join(dir, 'checkpoints'));
+    // the memory preset keeps snapshots in memory: the cap is lifted to measure it at every size
+    const storage: TaskStateStorage = name === 'memory' ? new MemoryCheckpointStorage({ maxSnapshotSize: Infinity }).forSubtask('count', 0) : files;
+    const backend = createStateBackend(name, { incremental: true, localDir: join(dir, 'local') });
+    const b: KeyedStateBackend = backend.createKeyedBackend({
+      jobId: 'bench',
+      operatorUid: 'count',
+      subtaskIndex: 0,
+      maxParallelism: 128,
+      keyGroupRange: keyGroupRangeForSubtask(128, 1, 0),
+      storage,
+    });
+    const count = b.getState<number>({ kind: 'value', name: 'count' });
+    const key = (i: number) => `user-${i}`;
+    // load: one update per key, as a keyed operator does on first sight of each key
+    let t0 = performance.now();
+    for (let i = 0; i < keys; i++) {
+      b.setCurrentKey(key(i));
+      count.update(1);
+      if ((i + 1) % BATCH === 0) await b.endBatch();
+    }
+    await b.endBatch();
+    const loadMs = performance.now() - t0;
+    // steady state: read-modify-write on random keys
+    const rnd = random(1);
+    const updates = Math.min(UPDATES, keys);
+    t0 = performance.now();
+    for (let i = 0; i < updates; i++) {
+      b.setCurrentKey(key(Math.floor(rnd() * keys)));
+      count.update((count.value() ?? 0) + 1);
+      if ((i + 1) % BATCH === 0) await b.endBatch();
+    }
+    await b.endBatch();
+    const updateMs = performance.now() - t0;
+    gc();
+    const heapMB = process.memoryUsage().heapUsed / 1e6;
+    // full checkpoint (for fs and level: the base of the incremental chain)
+    const size = (h: Awaited<ReturnType<ReturnType<KeyedStateBackend['snapshot']>['run']>>) =>
+      name === 'memory' ? (h?.size ?? 0) : files.bytesWritten(currentId);
+    let currentId = 1;
+    t0 = performance.now();
+    const full = await b.snapshot(1).run();
+    const fullMs = performance.now() - t0;
+    const fullBytes = size(full);
+    let incrementalMs: number | null = null;
+    let incrementalBytes: number | null = null;
+    if (backend.features.incremental) {
+      b.notifyCheckpointComplete?.(1);
+      const changed = Math.floor(keys * CHANGED);
+      for (let i = 0; i < changed; i++) {
+        b.setCurrentKey(key(Math.floor(rnd() * keys)));
+        count.update((count.value() ?? 0) + 1);
+        if ((i + 1) % BATCH === 0) await b.endBatch();
+      }
+      await b.endBatch();
+      currentId = 2;
+      t0 = performance.now();
+      const delta = await b.snapshot(2).run();
+      incrementalMs = performance.now() - t0;
+      incrementalBytes = size(delta);
+      if (delta?.type !== 'incremental' || delta.deltas.length !== 1) throw new Error(`expected a delta, got ${JSON.stringify(delta?.type)}`);
+    }
+    await b.dispose();
+    return { backend: name, keys, loadPerSec: keys / (loadMs / 1000), updatePerSec: updates / (updateMs / 1000), heapMB, fullMs, fullBytes, incrementalMs, incrementalBytes };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+const caseArg = process.argv.indexOf('--case');
+if (caseArg > 0) {
+  const [name, keys] = process.argv[caseArg + 1]!.split(':');
+  console.log(JSON.stringify(await runCase(name!, Number(keys))));
+} else {
+  const sizes = (process.env.FLOE_BENCH_KEYS ?? '100000,1000000').split(',').map(Number);
+  const heapMax = Number(process.env.FLOE_BENCH_HEAP_MAX ?? 1_000_000);
+  const results: CaseResult[] = [];
+  const script = fileURLToPath(import.meta.url);
+  for (const keys of sizes) {
+    for (const name of ['memory', 'fs', 'level']) {
+      if (name !== 'level' && keys > heapMax) continue;
+      process.stdout.write(`${name} × ${keys.toLocaleString()} keys... `);
+      const out = execFileSync(process.execPath, ['--expose-gc', '--max-old-space-size=8192', '--import=tsx', script, '--case', `${name}:${keys}`], {
+        encoding: 'utf8',
+        maxBuffer: 1 << 20,
+      });
+      const r = JSON.parse(out.trim().split('\n').pop()!) as CaseResult;
+      console.log(`${Math.round(r.updatePerSec).toLocaleString()} updates/s`);
+      results.push(r);
+    }
+  }
+  console.log();
+  const k = (n: number) => (n >= 1e6 ? `${n / 1e6}M` : `${n / 1e3}k`);
+  const mb = (n: number) => (n / 1e6).toFixed(2);
+  printTable(
+    results.map((r) => {
+      const memory = results.find((m) => m.backend === 'memory' && m.keys === r.keys);
+      return {
+        backend: r.backend,
+        keys: k(r.keys),
+        'load rec/s': Math.round(r.loadPerSec).toLocaleString(),
+        'update rec/s': Math.round(r.updatePerSec).toLocaleString(),
+        'vs memory': memory ? (r.updatePerSec / memory.updatePerSec).toFixed(2) : '-',
+        'heap MB': r.heapMB.toFixed(0),
+        'full ms': r.fullMs.toFixed(0),
+        'full MB': mb(r.fullBytes),
+        'incr (1%) ms': r.incrementalMs === null ? '-' : r.incrementalMs.toFixed(0),
+        'incr MB': r.incrementalBytes === null ? '-' : mb(r.incrementalBytes),
+        'incr/full bytes': r.incrementalBytes === null ? '-' : (r.incrementalBytes / r.fullBytes).toFixed(3),
+        'incr/full time': r.incrementalMs === null ? '-' : (r.incrementalMs / r.fullMs).toFixed(3),
+      };
+    }),
+  );
+  console.log(`\nrecords: setCurrentKey + ValueState read-modify-write, endBatch every ${BATCH}; incremental: ${CHANGED * 100}% of keys changed after a confirmed full checkpoint`);
+  console.log(`written to ${writeResults('backends', { batch: BATCH, updates: UPDATES, changed: CHANGED, results })}`);
+}
