@@ -6,7 +6,9 @@ import { Configuration } from '../config/configuration.ts';
 import { CollectionSource } from '../connectors/collection-source.ts';
 import { SequenceSource } from '../connectors/sequence-source.ts';
 import { TextFileSource } from '../connectors/text-file-source.ts';
-import { MemoryCheckpointStorage } from '../storage/memory-checkpoint-storage.ts';
+import type { StateBackend } from '../backends/types.ts';
+import { createCheckpointStorage } from '../storage/checkpoint-storage-factory.ts';
+import { restoreCandidates } from '../storage/checkpoint-recovery.ts';
 import { JobMaster, type JobResult } from '../coordinator/job-master.ts';
 import { restartStrategyFrom } from '../coordinator/restart-strategy.ts';
 import { buildJobGraph, type JobGraph } from '../graph/job-graph.ts';
@@ -19,6 +21,7 @@ import { JobClient } from './job-client.ts';
 export class StreamExecutionEnvironment implements TransformationRegistry {
   readonly #transformations: Transformation[] = [];
   #inspect: InspectOption | undefined;
+  #backend: StateBackend | undefined;
   config: Configuration;
 
   constructor(config: Configuration | Record<string, unknown> = {}) {
@@ -62,8 +65,14 @@ export class StreamExecutionEnvironment implements TransformationRegistry {
     return this.configure({ 'execution.checkpointing.interval': intervalMs, 'execution.checkpointing.mode': mode });
   }
 
-  setStateBackend(type: 'memory' | 'fs' | 'level'): this {
-    return this.configure({ 'state.backend.type': type });
+  /** A preset by name, or a backend object (its snapshots go to files when state.checkpoints.dir is set). */
+  setStateBackend(backend: 'memory' | 'fs' | 'level' | StateBackend): this {
+    if (typeof backend !== 'string') {
+      this.#backend = backend;
+      return this;
+    }
+    this.#backend = undefined;
+    return this.configure({ 'state.backend.type': backend });
   }
 
   /** Streams the task actors' inspection events to a callback or a websocket inspector URL. */
@@ -107,10 +116,19 @@ export class StreamExecutionEnvironment implements TransformationRegistry {
       t.sink?.validate?.();
     }
     const checkpoint = checkpointConfigFrom(this.config);
-    const backend = createStateBackend(this.config.get('state.backend.type'));
-    const storage = new MemoryCheckpointStorage({ maxSnapshotSize: this.config.get('state.backend.memory.max-snapshot-size') });
+    const type = this.config.get('state.backend.type');
+    const backend = this.#backend ?? createStateBackend(type, {
+      incremental: this.config.get('execution.checkpointing.incremental'),
+      localDir: this.config.get('state.backend.level.localdir'),
+    });
+    const restoreFrom = this.config.get('execution.state-recovery.path');
+    if (restoreFrom) restoreCandidates(restoreFrom); // a path that does not exist fails now, not after deploying
+    const jobId = nanoid();
+    const files = this.#backend ? this.config.get('state.checkpoints.dir') !== undefined : type !== 'memory';
+    const storage = createCheckpointStorage(this.config, jobId, files);
     const inspection = this.#inspect === undefined ? undefined : createInspection(this.#inspect);
-    const master = new JobMaster(nanoid(), jobName, graph, {
+    const master = new JobMaster(jobId, jobName, graph, {
+      restoreFrom,
       checkpoint,
       backend,
       storage,
