@@ -15,8 +15,8 @@ const MAGIC = Buffer.from('FLOECKPT', 'latin1');
 const HEADER = MAGIC.length + 8;
 const TRAILER = 32;
 
-// the same plain MessagePack the keyed snapshots use: operator state may hold Map, Set, Date
-const packr = new Packr({ structuredClone: true, useRecords: false, moreTypes: true });
+// records keep plain objects and Maps apart (operator state may hold Map, Set, Date); the structures travel inside the file
+const packr = new Packr({ structuredClone: true, moreTypes: true });
 
 /** A file the metadata references, its path relative to the metadata's directory. */
 export interface ReferencedFile {
@@ -75,7 +75,8 @@ function decodeMetadata(bytes: Buffer, file: string): MetadataPayload {
     new CheckpointError('FLOE_CHECKPOINT_METADATA_CORRUPT', `${file} is damaged: ${why}`, {
       hint: 'restore from an older checkpoint of the job (floe checkpoints <dir> lists them)',
     });
-  if (bytes.length < HEADER || !bytes.subarray(0, MAGIC.length).equals(MAGIC)) throw corrupt('it is not a floe checkpoint metadata file');
+  if (bytes.length < MAGIC.length || !bytes.subarray(0, MAGIC.length).equals(MAGIC)) throw corrupt('it is not a floe checkpoint metadata file');
+  if (bytes.length < HEADER) throw corrupt(`only ${bytes.length} bytes (truncated)`);
   const version = bytes.readUInt32BE(MAGIC.length);
   if (version !== METADATA_VERSION) {
     throw new CheckpointError('FLOE_CHECKPOINT_METADATA_VERSION', `${file} has format version ${version}; this floe reads version ${METADATA_VERSION}`, {
