@@ -30,8 +30,11 @@ export async function syncDir(dir: string): Promise<void> {
   }
 }
 
-/** Writes chunks to a new file (fails if it exists), fsyncs it and its directory; returns size and checksum. */
-export async function writeDurable(path: string, chunks: Iterable<Uint8Array> | AsyncIterable<Uint8Array>): Promise<{ size: number; checksum: string }> {
+/**
+ * Writes chunks to a new file (fails if it exists) and fsyncs it, and its directory unless the
+ * caller syncs that once for many files; returns size and checksum.
+ */
+export async function writeDurable(path: string, chunks: Iterable<Uint8Array> | AsyncIterable<Uint8Array>, options: { syncDirectory?: boolean } = {}): Promise<{ size: number; checksum: string }> {
   const handle = await open(path, 'wx');
   const hash = newChecksum();
   let size = 0;
@@ -49,7 +52,7 @@ export async function writeDurable(path: string, chunks: Iterable<Uint8Array> | 
     throw error;
   }
   await handle.close();
-  await syncDir(dirname(path));
+  if (options.syncDirectory !== false) await syncDir(dirname(path));
   return { size, checksum: hash.digest() };
 }
 

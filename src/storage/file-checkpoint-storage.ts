@@ -7,7 +7,7 @@ import type { SnapshotScope, StateHandle, TaskStateStorage } from '../backends/t
 import type { CompletedCheckpoint } from '../coordinator/types.ts';
 import { CheckpointError, ConfigError, JobExecutionError } from '../errors.ts';
 import { loadCheckpoint, writeMetadata } from './checkpoint-metadata.ts';
-import { writeDurable } from './durable-files.ts';
+import { syncDir, writeDurable } from './durable-files.ts';
 import { LocalRecovery } from './local-recovery.ts';
 import { readStateFile } from './read-state-file.ts';
 import { SharedStateRegistry } from './shared-state-registry.ts';
@@ -68,6 +68,8 @@ export class FileCheckpointStorage implements CheckpointStorage {
   readonly #retained: Retained[] = [];
   /** persist, discard, restore and shutdown run one at a time, in order */
   #queue: Promise<unknown> = Promise.resolve();
+  /** directories this storage created (a write skips mkdir for them) */
+  readonly #made = new Set<string>();
 
   constructor(options: FileCheckpointStorageOptions) {
     if (!options.dir) {
@@ -162,9 +164,15 @@ export class FileCheckpointStorage implements CheckpointStorage {
     }
     let written: { size: number; checksum: string };
     try {
-      await mkdir(join(path, '..'), { recursive: true });
-      written = await writeDurable(path, all());
+      const parent = join(path, '..');
+      if (!this.#made.has(parent)) {
+        await mkdir(parent, { recursive: true });
+        this.#made.add(parent);
+      }
+      // the directory entry is synced once per checkpoint, before _metadata (persist)
+      written = await writeDurable(path, all(), { syncDirectory: false });
     } catch (cause) {
+      this.#made.clear(); // the directory may have gone: create it again next time
       throw new CheckpointError('FLOE_CHECKPOINT_WRITE_FAILED', `cannot write the state of ${who} for checkpoint ${checkpointId} to ${path}: ${(cause as Error).message}`, {
         cause,
         hint: 'check that state.checkpoints.dir exists, is writable and has free space; the next checkpoint will try again',
@@ -206,6 +214,8 @@ export class FileCheckpointStorage implements CheckpointStorage {
     return this.#serial(async () => {
       const dir = this.checkpointDir(checkpoint.id);
       await mkdir(dir, { recursive: true });
+      // the parts' directory entries become durable before _metadata makes the checkpoint count
+      await Promise.all([syncDir(dir), syncDir(this.sharedDir)]);
       await writeMetadata(dir, checkpoint, this.jobDir);
       // register the new checkpoint's references before older ones release theirs: a file both need never drops to zero
       this.registry.register(checkpoint.id, this.#sharedFiles(checkpoint));
@@ -223,6 +233,7 @@ export class FileCheckpointStorage implements CheckpointStorage {
   async #drop(entry: Retained): Promise<void> {
     for (const path of this.registry.unregister(entry.id)) await rm(path, { force: true });
     await rm(entry.dir, { recursive: true, force: true });
+    this.#made.delete(entry.dir);
   }
 
   discard(checkpointId: number): Promise<void> {
@@ -231,6 +242,7 @@ export class FileCheckpointStorage implements CheckpointStorage {
       if (i >= 0) await this.#drop(this.#retained.splice(i, 1)[0]!);
       // a half-written checkpoint: never taken for a complete one, so its files go
       else await rm(this.checkpointDir(checkpointId), { recursive: true, force: true }).catch(() => {});
+      this.#made.delete(this.checkpointDir(checkpointId));
     });
   }
 
