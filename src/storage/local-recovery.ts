@@ -9,9 +9,13 @@ import { checksumOf } from './durable-files.ts';
  * storage stays the truth, and a copy is used only when its checksum matches the handle's.
  */
 export class LocalRecovery {
+  /** the job ended: snapshots still finishing must not leave copies behind */
+  #closed = false;
+
   constructor(readonly root: string) {}
 
   async save(relativePath: string, chunks: Uint8Array[]): Promise<void> {
+    if (this.#closed) return;
     const path = join(this.root, relativePath);
     try {
       await mkdir(dirname(path), { recursive: true });
@@ -45,6 +49,7 @@ export class LocalRecovery {
   }
 
   async clear(): Promise<void> {
+    this.#closed = true;
     await rm(this.root, { recursive: true, force: true });
   }
 }
