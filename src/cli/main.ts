@@ -6,6 +6,7 @@ import { DEFAULT_INSPECT_URL } from '../api/inspection.ts';
 import { Configuration, parseDynamicProperty } from '../config/configuration.ts';
 import { loadConfigFile } from '../config/load-config.ts';
 import { FloeError } from '../errors.ts';
+import { registerCheckpointsCommand } from './checkpoints-command.ts';
 import { loadJob } from './load-job.ts';
 import { attachReporter } from './reporter.ts';
 
@@ -14,6 +15,8 @@ interface RunOptions {
   checkpointInterval?: string;
   checkpointingMode?: string;
   stateBackend?: string;
+  checkpointDir?: string;
+  fromCheckpoint?: string;
   config?: string;
   define: string[];
   inspect?: string | true;
@@ -34,6 +37,8 @@ async function configurationFrom(options: RunOptions): Promise<Configuration> {
     'execution.checkpointing.interval': options.checkpointInterval,
     'execution.checkpointing.mode': options.checkpointingMode,
     'state.backend.type': options.stateBackend,
+    'state.checkpoints.dir': options.checkpointDir,
+    'execution.state-recovery.path': options.fromCheckpoint,
   };
   for (const [key, value] of Object.entries(flags)) if (value !== undefined) conf.set(key, value);
   return conf;
@@ -78,11 +83,14 @@ export function buildProgram(out: (line: string) => void, setExit: (code: number
     .option('--checkpoint-interval <duration>', 'checkpoint every 500ms, 1s, ... (execution.checkpointing.interval); off when not set')
     .addOption(new Option('--checkpointing-mode <mode>', 'execution.checkpointing.mode').choices(['exactly-once', 'at-least-once']))
     .addOption(new Option('--state-backend <type>', 'state.backend.type').choices(['memory', 'fs', 'level']))
+    .option('--checkpoint-dir <dir>', 'where checkpoint files go (state.checkpoints.dir); required for fs and level')
+    .option('-s, --from-checkpoint <dir>', 'start from a checkpoint (<checkpoint-dir>/<job-id>/chk-<n>, or a job\'s directory: its newest usable one) or a savepoint')
     .option('-c, --config <file>', 'YAML file with configuration keys (Flink\'s names)')
     .option('-D, --define <key=value>', 'set a configuration key, e.g. -D execution.checkpointing.timeout=1min (repeatable)', collect, [])
     .option('--inspect [url]', `stream the task actors' state changes to an xstate inspector (default ${DEFAULT_INSPECT_URL})`)
     .option('-q, --quiet', 'do not print every completed checkpoint')
     .action(async (job: string, options: RunOptions) => setExit(await run(job, options, out)));
+  registerCheckpointsCommand(program, (line) => process.stdout.write(`${line}\n`));
   return program;
 }
 

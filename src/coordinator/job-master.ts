@@ -84,7 +84,7 @@ export class JobMaster extends EventEmitter<JobEvents> {
           },
           notifyAborted: (id, reason) => {
             this.#execution?.notifyCheckpointAborted(id);
-            settings.storage.discard(id).catch(() => {}); // best effort: a leftover directory has no _metadata, so it is never restored
+            settings.storage.discard(id).catch(() => {}); // best effort: a leftover directory without _metadata is never restored
             this.emit('checkpoint-failed', id, reason);
           },
           failJob: (error) => {

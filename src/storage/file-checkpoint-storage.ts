@@ -238,10 +238,11 @@ export class FileCheckpointStorage implements CheckpointStorage {
 
   discard(checkpointId: number): Promise<void> {
     return this.#serial(async () => {
-      const i = this.#retained.findIndex((r) => r.id === checkpointId);
-      if (i >= 0) await this.#drop(this.#retained.splice(i, 1)[0]!);
+      // aborted after its _metadata was written (the job ended or failed meanwhile): every task acknowledged
+      // it and it is durable, so it stays a valid restore point (sinks commit its transactions on restore)
+      if (this.#retained.some((r) => r.id === checkpointId)) return;
       // a half-written checkpoint: never taken for a complete one, so its files go
-      else await rm(this.checkpointDir(checkpointId), { recursive: true, force: true }).catch(() => {});
+      await rm(this.checkpointDir(checkpointId), { recursive: true, force: true }).catch(() => {});
       this.#made.delete(this.checkpointDir(checkpointId));
     });
   }

@@ -20,6 +20,7 @@ export class LocalRecovery {
     try {
       await mkdir(dirname(path), { recursive: true });
       await writeFile(path, chunks);
+      if (this.#closed) await rm(this.root, { recursive: true, force: true });
     } catch {
       await rm(path, { force: true }).catch(() => {});
     }

@@ -58,9 +58,8 @@ export class MemoryCheckpointStorage implements CheckpointStorage {
     while (this.#retained.length > this.numRetained) this.#retained.shift();
   }
 
-  async discard(checkpointId: number): Promise<void> {
-    const i = this.#retained.findIndex((c) => c.id === checkpointId);
-    if (i >= 0) this.#retained.splice(i, 1);
+  async discard(): Promise<void> {
+    // nothing half-written is kept in memory; a persisted checkpoint stays a valid restore point
   }
 
   async restorePoint(): Promise<CompletedCheckpoint | null> {

@@ -22,7 +22,7 @@ export interface CheckpointStorage {
   forSubtask(operatorUid: string, subtaskIndex: number): TaskStateStorage;
   /** Makes a completed checkpoint durable and retained (drops what retention no longer keeps); it counts only once this resolves. */
   persist(checkpoint: CompletedCheckpoint): Promise<void>;
-  /** Checkpoint `id` was aborted: removes what was written for it, also if a persist of it is still under way. */
+  /** Checkpoint `id` was aborted: removes what was written for it, unless it was persisted already (then it is a valid restore point). */
   discard(checkpointId: number): Promise<void>;
   /** What a restart restores from: the newest retained checkpoint that validates; damaged ones are reported and dropped. */
   restorePoint(report: (warning: RestoreWarning) => void): Promise<CompletedCheckpoint | null>;
