@@ -3,12 +3,12 @@ import t from 'tap';
 import { createActor, SimulatedClock } from 'xstate';
 import type { AcknowledgeCheckpoint } from '../../src/actors/types.ts';
 import type { CheckpointConfig } from '../../src/config/checkpoint-config.ts';
-import { checkpointCoordinatorMachine } from '../../src/coordinator/checkpoint-coordinator.ts';
+import { checkpointCoordinatorMachine, type CoordinatorHooks } from '../../src/coordinator/checkpoint-coordinator.ts';
 import { CheckpointError } from '../../src/errors.ts';
 
 const SUBTASKS = ['v0#0', 'v1#0'];
 
-function setup(config: Partial<CheckpointConfig> = {}) {
+function setup(config: Partial<CheckpointConfig> = {}, extraHooks: Partial<CoordinatorHooks> = {}) {
   const clock = new SimulatedClock();
   const log: string[] = [];
   const failures: Error[] = [];
@@ -32,6 +32,7 @@ function setup(config: Partial<CheckpointConfig> = {}) {
         notifyComplete: (cp) => log.push(`complete ${cp.id} @${cp.completedAt}`),
         notifyAborted: (id, reason) => log.push(`abort ${id}: ${reason.split(':')[0]}`),
         failJob: (e) => failures.push(e),
+        ...extraHooks,
       },
     },
   });
@@ -185,4 +186,83 @@ t.test('manual trigger resolves with the completed checkpoint; rejected when not
     new Promise((resolve, reject) => s.actor.send({ type: 'TRIGGER', request: { options: { kind: 'checkpoint', alignment: 'aligned' }, resolve, reject } })),
     { code: 'FLOE_JOB_NOT_RUNNING' },
   );
+});
+
+/** A persist step the spec settles by hand. */
+function manualPersist(log: string[]) {
+  const calls = new Map<number, { resolve(): void; reject(e: Error): void }>();
+  return {
+    calls,
+    persist: (cp: { id: number }) => new Promise<void>((resolve, reject) => {
+      log.push(`persist ${cp.id}`);
+      calls.set(cp.id, { resolve, reject });
+    }),
+  };
+}
+
+const flush = () => new Promise((r) => setImmediate(r));
+
+t.test('persist step: a fully acknowledged checkpoint completes only once it is durable', async (t) => {
+  const log: string[] = [];
+  const p = manualPersist(log);
+  const s = setup({}, { persist: p.persist, notifyComplete: (cp) => log.push(`complete ${cp.id}`) });
+  s.log.length = 0;
+  s.advance(100);
+  s.ackAll(1);
+  t.same(log, ['persist 1'], 'persisting, not complete');
+  t.equal(s.tracker().latest, null);
+  t.equal(s.tracker().history[0]!.status, 'in-progress');
+  s.advance(100);
+  t.same(s.log, ['trigger 1 @100'], 'still pending: max-concurrent 1 holds the next trigger back');
+  s.clock.increment(0);
+  p.calls.get(1)!.resolve();
+  await flush();
+  t.same(log, ['persist 1', 'complete 1']);
+  t.equal(s.tracker().latest!.id, 1);
+  t.equal(s.tracker().history[0]!.status, 'completed');
+  s.advance(0);
+  t.match(s.log.at(-1), /^trigger 2/, 'the deferred trigger runs once it completed');
+});
+
+t.test('persist step: a failed persist aborts the checkpoint as a counted failure; the next one can complete', async (t) => {
+  const log: string[] = [];
+  const p = manualPersist(log);
+  const s = setup({ tolerableFailures: 1 }, { persist: p.persist });
+  s.advance(100);
+  s.ackAll(1);
+  p.calls.get(1)!.reject(new Error('ENOSPC: no space left on device'));
+  await flush();
+  t.match(s.log.at(-1), /^abort 1: could not be made durable/);
+  t.match(s.tracker().history[0]!.failureReason, /ENOSPC/);
+  t.equal(s.tracker().consecutiveFailures, 1);
+  t.equal(s.tracker().latest, null, 'never the restart point');
+  t.same(s.failures, []);
+  s.advance(100);
+  s.ackAll(2);
+  p.calls.get(2)!.resolve();
+  await flush();
+  t.match(s.log.at(-1), /^complete 2/);
+  t.equal(s.tracker().consecutiveFailures, 0);
+});
+
+t.test('persist step: a checkpoint that times out while persisting stays aborted when the persist resolves late', async (t) => {
+  const log: string[] = [];
+  const p = manualPersist(log);
+  const s = setup({ timeoutMs: 300, tolerableFailures: 5 }, { persist: p.persist });
+  s.advance(100);
+  s.ackAll(1);
+  s.advance(300);
+  t.match(s.log.at(-1), /^abort 1: expired/);
+  p.calls.get(1)!.resolve();
+  await flush();
+  t.notOk(s.log.some((l) => l.startsWith('complete')), 'not completed after its abort');
+  t.equal(s.tracker().latest, null);
+});
+
+t.test('RESTORED makes a checkpoint loaded from disk the restart point and moves ids past it', async (t) => {
+  const s = setup();
+  s.actor.send({ type: 'RESTORED', checkpoint: { id: 41, kind: 'checkpoint', timestamp: 0, completedAt: 0, durationMs: 0, stateSize: 0, maxParallelism: 128, operators: {} } });
+  t.equal(s.tracker().latest!.id, 41);
+  s.advance(100);
+  t.same(s.log, ['trigger 42 @100']);
 });

@@ -28,7 +28,8 @@ t.test('savepoint validation, inspection and repair', async (t) => {
     await t.rejects(env.executeAsync('wc'), { code }, code);
     t.same(visibleLines(out), [], `${code}: nothing ran`);
   };
-  await restoreFails('FLOE_SAVEPOINT_NOT_FOUND', (c) => join(c, 'nope'));
+  // a path that does not exist: the loader cannot tell a savepoint from a checkpoint, so one code serves both
+  await restoreFails('FLOE_CHECKPOINT_NOT_FOUND', (c) => join(c, 'nope'));
   await restoreFails('FLOE_SAVEPOINT_METADATA_MISSING', (c) => rmSync(join(c, '_metadata')));
   await restoreFails('FLOE_SAVEPOINT_METADATA_CORRUPT', (c) => truncateSync(join(c, '_metadata'), readFileSync(join(c, '_metadata')).length - 7));
   await restoreFails('FLOE_SAVEPOINT_FILE_MISSING', (c) => rmSync(join(c, files[0]!)));
@@ -44,10 +45,15 @@ t.test('savepoint validation, inspection and repair', async (t) => {
   });
   await restoreFails('FLOE_NOT_A_SAVEPOINT', (c) => writeFileSync(join(c, '_metadata'), 'a checkpoint, maybe'));
   await restoreFails('FLOE_SAVEPOINT_MAX_PARALLELISM_CHANGED', () => undefined, { 'pipeline.max-parallelism': 64 });
-  await restoreFails('FLOE_CHECKPOINT_RESTORE_UNAVAILABLE', (c) => {
-    mkdirSync(join(c, 'chk-3'));
-    return join(c, 'chk-3');
-  });
+  // a retained checkpoint directory goes to the checkpoint loader, which validates it at deploy: the job fails and writes nothing
+  {
+    const chk = join(dir, `copy-${n++}`, 'chk-3');
+    mkdirSync(chk, { recursive: true });
+    const out = join(dir, `out-${n}`);
+    const client = await wordCountEnv({ input, out, parallelism: 2, config: { 'execution.savepoint.path': chk } }).executeAsync('wc');
+    await t.rejects(client.getJobExecutionResult(), { code: 'FLOE_NO_USABLE_CHECKPOINT' }, 'an empty chk-3 is no usable checkpoint');
+    t.same(visibleLines(out), [], 'nothing ran');
+  }
   await restoreFails('FLOE_SAVEPOINT_UNMATCHED_STATE', () => undefined, {}, 'counter');
   const err = await wordCountEnv({ input, out: join(dir, 'x'), parallelism: 1, countUid: 'counter', config: { 'execution.savepoint.path': original } })
     .executeAsync('wc').catch((e: Error & { hint?: string }) => e);

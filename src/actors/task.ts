@@ -46,6 +46,8 @@ export interface TaskSpec {
 type Phase = 'created' | 'deploying' | 'running' | 'finishing' | 'finished' | 'failed' | 'canceled';
 
 const METRICS_INTERVAL_MS = 1000;
+/** how long one source poll should take at most */
+const POLL_BUDGET_MS = 1;
 
 export class Task implements BarrierHandlerHost {
   readonly id: SubtaskId;
@@ -71,14 +73,17 @@ export class Task implements BarrierHandlerHost {
   #lastSample = 0;
   #backpressured = false;
   readonly #setup: ChainSetup;
-  readonly #pollSize: number;
+  /** records per source poll: adapted so one poll takes about POLL_BUDGET_MS, whatever the chain costs per record */
+  #pollSize: number;
+  readonly #maxPollSize: number;
 
   constructor(readonly spec: TaskSpec, readonly host: TaskHost) {
     const { vertex, subtaskIndex } = spec;
     this.id = { vertexId: vertex.id, subtaskIndex };
     this.name = `${vertex.name} (${subtaskIndex + 1}/${vertex.parallelism})`;
     this.gate = new InputGate(spec.inputs);
-    this.#pollSize = Math.max(1, Math.ceil(spec.batchSize / 4));
+    this.#maxPollSize = Math.max(1, Math.ceil(spec.batchSize / 4));
+    this.#pollSize = this.#maxPollSize;
     this.output = new OutputWriter(spec.outputs);
     this.barriers = new BarrierHandler(spec.inputs.length, spec.mode, this);
     this.#setup = {
@@ -155,8 +160,13 @@ export class Task implements BarrierHandlerHost {
 
   #stepSource(): boolean {
     if (this.#sourceEnded) return false;
-    // a quarter buffer per poll: a barrier waits at most one poll, whatever the chain does per record
+    // at most a quarter buffer per poll, and less when the chain is slow: a barrier (and every other task of
+    // the run loop) waits at most about one poll budget for this source
+    const t0 = performance.now();
     const result = this.chain.source!.reader.poll(this.chain.head, this.#pollSize);
+    const took = performance.now() - t0;
+    if (took > POLL_BUDGET_MS) this.#pollSize = Math.max(1, this.#pollSize >> 1);
+    else if (took < POLL_BUDGET_MS / 4 && this.#pollSize < this.#maxPollSize) this.#pollSize = Math.min(this.#maxPollSize, this.#pollSize * 2);
     this.#dirty = true;
     if (result === 'end') {
       this.#sourceEnded = true;

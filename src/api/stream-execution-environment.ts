@@ -6,10 +6,12 @@ import { Configuration } from '../config/configuration.ts';
 import { CollectionSource } from '../connectors/collection-source.ts';
 import { SequenceSource } from '../connectors/sequence-source.ts';
 import { TextFileSource } from '../connectors/text-file-source.ts';
-import { MemoryCheckpointStorage } from '../storage/memory-checkpoint-storage.ts';
 import { withAbsoluteFileReads } from '../savepoints/absolute-file-reads.ts';
-import { loadRestorePoint } from '../savepoints/restore-point.ts';
+import { isSavepointPath, loadRestorePoint, type RestorePoint } from '../savepoints/restore-point.ts';
 import { claimSavepoint } from '../savepoints/savepoint-operations.ts';
+import type { StateBackend } from '../backends/types.ts';
+import { createCheckpointStorage } from '../storage/checkpoint-storage-factory.ts';
+import { restoreCandidates } from '../storage/checkpoint-recovery.ts';
 import { JobMaster, type JobResult } from '../coordinator/job-master.ts';
 import { restartStrategyFrom } from '../coordinator/restart-strategy.ts';
 import { buildJobGraph, type JobGraph } from '../graph/job-graph.ts';
@@ -22,6 +24,7 @@ import { JobClient } from './job-client.ts';
 export class StreamExecutionEnvironment implements TransformationRegistry {
   readonly #transformations: Transformation[] = [];
   #inspect: InspectOption | undefined;
+  #backend: StateBackend | undefined;
   config: Configuration;
 
   constructor(config: Configuration | Record<string, unknown> = {}) {
@@ -65,8 +68,14 @@ export class StreamExecutionEnvironment implements TransformationRegistry {
     return this.configure({ 'execution.checkpointing.interval': intervalMs, 'execution.checkpointing.mode': mode });
   }
 
-  setStateBackend(type: 'memory' | 'fs' | 'level'): this {
-    return this.configure({ 'state.backend.type': type });
+  /** A preset by name, or a backend object (its snapshots go to files when state.checkpoints.dir is set). */
+  setStateBackend(backend: 'memory' | 'fs' | 'level' | StateBackend): this {
+    if (typeof backend !== 'string') {
+      this.#backend = backend;
+      return this;
+    }
+    this.#backend = undefined;
+    return this.configure({ 'state.backend.type': backend });
   }
 
   /** Streams the task actors' inspection events to a callback or a websocket inspector URL. */
@@ -110,16 +119,29 @@ export class StreamExecutionEnvironment implements TransformationRegistry {
       t.sink?.validate?.();
     }
     const checkpoint = checkpointConfigFrom(this.config);
-    const backend = createStateBackend(this.config.get('state.backend.type'));
-    let storage = new MemoryCheckpointStorage({ maxSnapshotSize: this.config.get('state.backend.memory.max-snapshot-size') });
-    // a savepoint is validated against the job before any task starts; its state files are read from where they are
-    const savepointPath = this.config.get('execution.savepoint.path');
-    const restore = savepointPath
-      ? await loadRestorePoint(savepointPath, graph, { allowNonRestoredState: this.config.get('execution.savepoint.ignore-unclaimed-state') })
-      : null;
+    const type = this.config.get('state.backend.type');
+    const backend = this.#backend ?? createStateBackend(type, {
+      incremental: this.config.get('execution.checkpointing.incremental'),
+      localDir: this.config.get('state.backend.level.localdir'),
+    });
+    // a savepoint is validated against the job before any task starts; its state files are read from where they are.
+    // A retained checkpoint is resolved at deploy, falling back to older retained ones when it is damaged.
+    const recoveryPath = this.config.get('execution.state-recovery.path');
+    let restore: RestorePoint | null = null;
+    let restoreFrom: string | undefined;
+    if (recoveryPath && isSavepointPath(recoveryPath)) {
+      restore = await loadRestorePoint(recoveryPath, graph, { allowNonRestoredState: this.config.get('execution.savepoint.ignore-unclaimed-state') });
+    } else if (recoveryPath) {
+      restoreCandidates(recoveryPath); // a path that does not exist fails now, not after deploying
+      restoreFrom = recoveryPath;
+    }
+    const jobId = nanoid();
+    const files = this.#backend ? this.config.get('state.checkpoints.dir') !== undefined : type !== 'memory';
+    let storage = createCheckpointStorage(this.config, jobId, files);
     if (restore) storage = withAbsoluteFileReads(storage);
     const inspection = this.#inspect === undefined ? undefined : createInspection(this.#inspect);
-    const master = new JobMaster(nanoid(), jobName, graph, {
+    const master = new JobMaster(jobId, jobName, graph, {
+      restoreFrom,
       checkpoint,
       backend,
       storage,

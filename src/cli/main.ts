@@ -6,11 +6,11 @@ import { DEFAULT_INSPECT_URL } from '../api/inspection.ts';
 import { Configuration, parseDynamicProperty } from '../config/configuration.ts';
 import { loadConfigFile } from '../config/load-config.ts';
 import { FloeError } from '../errors.ts';
+import { registerCheckpointsCommand } from './checkpoints-command.ts';
 import { loadJob } from './load-job.ts';
 import { attachReporter } from './reporter.ts';
 import { serveRest } from './serve-rest.ts';
 import { registerCancelCommand } from './cancel-command.ts';
-import { registerCheckpointsCommand } from './checkpoints-command.ts';
 import { registerListCommand } from './list-command.ts';
 import { registerSavepointCommand } from './savepoint-command.ts';
 import { registerStopCommand } from './stop-command.ts';
@@ -20,6 +20,8 @@ interface RunOptions {
   checkpointInterval?: string;
   checkpointingMode?: string;
   stateBackend?: string;
+  checkpointDir?: string;
+  fromCheckpoint?: string;
   config?: string;
   define: string[];
   inspect?: string | true;
@@ -44,7 +46,8 @@ async function configurationFrom(options: RunOptions): Promise<Configuration> {
     'execution.checkpointing.interval': options.checkpointInterval,
     'execution.checkpointing.mode': options.checkpointingMode,
     'state.backend.type': options.stateBackend,
-    'execution.savepoint.path': options.fromSavepoint,
+    'state.checkpoints.dir': options.checkpointDir,
+    'execution.state-recovery.path': options.fromSavepoint ?? options.fromCheckpoint,
     'execution.savepoint.ignore-unclaimed-state': options.allowNonRestoredState ? 'true' : undefined,
     'execution.savepoint-restore-mode': options.restoreMode,
     'rest.port': options.restPort,
@@ -98,11 +101,13 @@ export function buildProgram(out: (line: string) => void, setExit: (code: number
     .option('--checkpoint-interval <duration>', 'checkpoint every 500ms, 1s, ... (execution.checkpointing.interval); off when not set')
     .addOption(new Option('--checkpointing-mode <mode>', 'execution.checkpointing.mode').choices(['exactly-once', 'at-least-once']))
     .addOption(new Option('--state-backend <type>', 'state.backend.type').choices(['memory', 'fs', 'level']))
+    .option('--checkpoint-dir <dir>', 'where checkpoint files go (state.checkpoints.dir); required for fs and level')
+    .option('-s, --from-savepoint <path>', 'start from a savepoint directory, or a retained checkpoint (execution.state-recovery.path)')
+    .option('--from-checkpoint <dir>', 'start from a retained checkpoint: <checkpoint-dir>/<job-id>/chk-<n>, or a job\'s directory (its newest usable one)')
     .option('-c, --config <file>', 'YAML file with configuration keys (Flink\'s names)')
     .option('-D, --define <key=value>', 'set a configuration key, e.g. -D execution.checkpointing.timeout=1min (repeatable)', collect, [])
     .option('--inspect [url]', `stream the task actors' state changes to an xstate inspector (default ${DEFAULT_INSPECT_URL})`)
     .option('-q, --quiet', 'do not print every completed checkpoint')
-    .option('-s, --from-savepoint <path>', 'restore from a savepoint directory (execution.savepoint.path)')
     .option('--allow-non-restored-state', 'skip savepoint state that matches no operator uid of the job')
     .addOption(new Option('--restore-mode <mode>', 'execution.savepoint-restore-mode').choices(['no-claim', 'claim']))
     .option('--rest-port <n>', 'port of the REST API (rest.port, default 8081; 0 picks a free one)')

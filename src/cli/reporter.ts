@@ -35,5 +35,6 @@ export function attachReporter(client: JobClient, options: ReporterOptions = {})
     const detail = error instanceof Error ? (error.stack ?? error.message) : String(error);
     write(`task ${task} failed in attempt ${attempt}: ${detail}`);
   });
+  client.on('restore-fallback', ({ checkpoint, reason }) => write(`warning: cannot restore ${checkpoint}: ${reason}; trying an older checkpoint`));
   client.on('restarting', ({ delayMs, attempt }) => write(`restarting in ${delayMs} ms (attempt ${attempt})`));
 }

@@ -5,6 +5,7 @@ export type OptionType = 'int' | 'number' | 'boolean' | 'duration' | 'memory' | 
 export type CheckpointingMode = 'exactly-once' | 'at-least-once';
 export type StateBackendType = 'memory' | 'fs' | 'level';
 export type SavepointRestoreMode = 'no-claim' | 'claim';
+export type ExternalizedRetention = 'DELETE_ON_CANCELLATION' | 'RETAIN_ON_CANCELLATION' | 'NO_EXTERNALIZED_CHECKPOINTS';
 export type RestartStrategyType = 'none' | 'fixed-delay' | 'failure-rate' | 'exponential-delay';
 
 /** Each key's parsed value: durations in ms, memory sizes in bytes, enums normalized. */
@@ -40,12 +41,18 @@ export interface ConfigValues {
   'rest.address': string;
   'rest.port': number;
   // savepoints and job operations (issue 5)
-  'execution.savepoint.path': string | undefined;
   'execution.savepoint.ignore-unclaimed-state': boolean;
   'execution.savepoint-restore-mode': SavepointRestoreMode;
   'rest.auth-token': string | undefined;
   'rest.savepoints.allowed-dirs': string | undefined;
   'rest.server.max-content-length': number;
+  // durable checkpoint storage, retention and recovery (issue 3)
+  'execution.checkpointing.externalized-checkpoint-retention': ExternalizedRetention;
+  'state.storage.fs.memory-threshold': number;
+  'state.backend.local-recovery': boolean;
+  'taskmanager.state.local.root-dirs': string | undefined;
+  'state.backend.level.localdir': string | undefined;
+  'execution.state-recovery.path': string | undefined;
 }
 
 export type ConfigKey = keyof ConfigValues;
@@ -210,10 +217,6 @@ export const CONFIG_OPTIONS: { readonly [K in ConfigKey]: ConfigOption<ConfigVal
     description: 'Port of the REST server; 0 picks a free one.',
   },
   // savepoints and job operations (issue 5)
-  'execution.savepoint.path': {
-    type: 'string', aliases: ['execution.state-recovery.path'],
-    description: 'Savepoint directory the job restores from when it starts (floe run -s).',
-  },
   'execution.savepoint.ignore-unclaimed-state': {
     type: 'boolean', default: false, aliases: ['execution.state-recovery.ignore-unclaimed-state'],
     description: 'Skip savepoint state whose uid matches no operator of the job (--allow-non-restored-state).',
@@ -234,6 +237,36 @@ export const CONFIG_OPTIONS: { readonly [K in ConfigKey]: ConfigOption<ConfigVal
   'rest.server.max-content-length': {
     type: 'memory', default: 64 * 1024, min: 1,
     description: 'Largest REST request body accepted.',
+  },
+  // durable checkpoint storage, retention and recovery (issue 3)
+  'execution.checkpointing.externalized-checkpoint-retention': {
+    type: 'enum', default: 'NO_EXTERNALIZED_CHECKPOINTS', aliases: ['execution.externalized-checkpoint-retention'],
+    values: {
+      delete_on_cancellation: 'DELETE_ON_CANCELLATION', 'delete-on-cancellation': 'DELETE_ON_CANCELLATION',
+      retain_on_cancellation: 'RETAIN_ON_CANCELLATION', 'retain-on-cancellation': 'RETAIN_ON_CANCELLATION',
+      no_externalized_checkpoints: 'NO_EXTERNALIZED_CHECKPOINTS', 'no-externalized-checkpoints': 'NO_EXTERNALIZED_CHECKPOINTS',
+    },
+    description: 'What stays in state.checkpoints.dir when the job ends: deleted on cancel or finish (kept on failure), always kept, or never kept.',
+  },
+  'state.storage.fs.memory-threshold': {
+    type: 'memory', default: 20 * 1024, min: 0, max: 1024 * 1024, aliases: ['state.backend.fs.memory-threshold'],
+    description: 'State parts smaller than this are inlined into _metadata instead of written as files.',
+  },
+  'state.backend.local-recovery': {
+    type: 'boolean', default: false, aliases: ['execution.state-recovery.from-local'],
+    description: 'Keep a task-local copy of the last snapshot and restore from it first when a task restarts in the same process.',
+  },
+  'taskmanager.state.local.root-dirs': {
+    type: 'string',
+    description: 'Where task-local snapshot copies go (local recovery); default a floe folder in the OS temp directory.',
+  },
+  'state.backend.level.localdir': {
+    type: 'string', aliases: ['state.backend.rocksdb.localdir'],
+    description: "Directory of the level backend's working LevelDB databases; default a floe folder in the OS temp directory.",
+  },
+  'execution.state-recovery.path': {
+    type: 'string', aliases: ['execution.savepoint.path'],
+    description: 'Checkpoint or savepoint directory to start the job from (floe run --from-checkpoint / -s).',
   },
 };
 

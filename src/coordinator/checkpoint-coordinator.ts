@@ -11,6 +11,11 @@ import { subtaskKey } from './types.ts';
 export interface CoordinatorHooks {
   /** Sends TriggerCheckpoint to the tasks that start a checkpoint (sources, tasks whose input has ended). */
   trigger(checkpointId: number, timestamp: number, options: CheckpointOptions): void;
+  /**
+   * Makes a fully acknowledged checkpoint durable (writes `_metadata`); it completes only when this
+   * resolves, and is aborted (a counted failure) when it rejects. Without it, completion is immediate.
+   */
+  persist?(checkpoint: CompletedCheckpoint): Promise<void>;
   notifyComplete(checkpoint: CompletedCheckpoint): void;
   notifyAborted(checkpointId: number, reason: string): void;
   /** More consecutive checkpoint failures than tolerated: fail the job. */
@@ -45,7 +50,11 @@ export type CoordinatorEvent =
   | { type: 'TASK_FINISHED'; subtask: string }
   /** stop/cancel with a savepoint: no periodic checkpoint may complete after the savepoint; RESUME if it fails */
   | { type: 'HOLD' }
-  | { type: 'RESUME' };
+  | { type: 'RESUME' }
+  | { type: 'PERSISTED'; checkpointId: number }
+  | { type: 'PERSIST_FAILED'; checkpointId: number; error: Error }
+  /** the job restored from `checkpoint` (a fallback, or a checkpoint loaded from disk): it is the restart point now */
+  | { type: 'RESTORED'; checkpoint: CompletedCheckpoint };
 
 interface Context {
   config: CheckpointConfig;
@@ -70,12 +79,17 @@ interface Enqueue {
   cancel(id: string): void;
 }
 
+/** Where the persist step reports back (the coordinator actor itself). */
+interface Self {
+  send(event: CoordinatorEvent): void;
+}
+
 function scheduleTick(enqueue: Enqueue, delay: number): void {
   enqueue.cancel('tick');
   enqueue.raise({ type: 'TICK' }, { id: 'tick', delay: Math.max(0, delay) });
 }
 
-function trigger(context: Context, enqueue: Enqueue, options: CheckpointOptions, waiter?: CheckpointRequest): void {
+function trigger(context: Context, enqueue: Enqueue, self: Self, options: CheckpointOptions, waiter?: CheckpointRequest): void {
   const t = context.tracker;
   const id = t.nextId++;
   const pending = new PendingCheckpoint(id, context.now(), options, t.expected, t.parallelism);
@@ -86,7 +100,7 @@ function trigger(context: Context, enqueue: Enqueue, options: CheckpointOptions,
   for (const [key, state] of t.finished) acknowledgeFinished(pending, key, state, context.now());
   enqueue.raise({ type: 'TIMEOUT', checkpointId: id }, { id: `timeout-${id}`, delay: context.config.timeoutMs });
   context.hooks.trigger(id, pending.timestamp, options);
-  if (pending.isFullyAcknowledged) complete(context, enqueue, pending);
+  if (pending.isFullyAcknowledged) acknowledged(context, enqueue, self, pending);
 }
 
 function acknowledgeFinished(pending: PendingCheckpoint, key: string, state: import('../actors/types.ts').TaskStateSnapshot, now: number): void {
@@ -102,10 +116,26 @@ function acknowledgeFinished(pending: PendingCheckpoint, key: string, state: imp
   );
 }
 
-function complete(context: Context, enqueue: Enqueue, pending: PendingCheckpoint): void {
+/** Every subtask acknowledged: persist first when there is a persist step (the checkpoint stays pending meanwhile), else complete. */
+function acknowledged(context: Context, enqueue: Enqueue, self: Self, pending: PendingCheckpoint): void {
+  const checkpoint = pending.finalize(context.now(), context.maxParallelism);
+  const persist = context.hooks.persist;
+  if (!persist) return complete(context, enqueue, self, pending, checkpoint);
+  pending.persisting = checkpoint;
+  persist(checkpoint).then(
+    () => self.send({ type: 'PERSISTED', checkpointId: pending.id }),
+    (error: unknown) => self.send({ type: 'PERSIST_FAILED', checkpointId: pending.id, error: error instanceof Error ? error : new Error(String(error)) }),
+  );
+}
+
+function complete(context: Context, enqueue: Enqueue, self: Self, pending: PendingCheckpoint, checkpoint: CompletedCheckpoint): void {
   const t = context.tracker;
   const now = context.now();
-  const checkpoint = pending.finalize(now, context.maxParallelism);
+  checkpoint.completedAt = now;
+  checkpoint.durationMs = now - checkpoint.timestamp;
+  pending.stats.status = 'completed';
+  pending.stats.endTimestamp = now;
+  pending.stats.durationMs = checkpoint.durationMs;
   t.pending.delete(pending.id);
   enqueue.cancel(`timeout-${pending.id}`);
   t.counts.completed++;
@@ -118,7 +148,7 @@ function complete(context: Context, enqueue: Enqueue, pending: PendingCheckpoint
   t.lastCompletedAt = now;
   context.hooks.notifyComplete(checkpoint);
   for (const w of pending.waiters) w.resolve(checkpoint);
-  afterPendingEnded(context, enqueue);
+  afterPendingEnded(context, enqueue, self);
 }
 
 /** Aborts a pending checkpoint; `counted` failures count against tolerable-failed-checkpoints (as Flink: expiry, async and IO failures). */
@@ -147,11 +177,11 @@ function abort(context: Context, enqueue: Enqueue, id: number, reason: string, c
   }
 }
 
-function afterPendingEnded(context: Context, enqueue: Enqueue): void {
+function afterPendingEnded(context: Context, enqueue: Enqueue, self: Self): void {
   const t = context.tracker;
   while (context.queued.length > 0 && t.pending.size < context.config.maxConcurrent) {
     const request = context.queued.shift()!;
-    trigger(context, enqueue, request.options, request);
+    trigger(context, enqueue, self, request.options, request);
   }
   if (t.tickDeferred && t.pending.size < context.config.maxConcurrent) {
     t.tickDeferred = false;
@@ -187,7 +217,7 @@ export const checkpointCoordinatorMachine = setup({
       on: {
         START: {
           target: 'running',
-          actions: enqueueActions(({ context, event, enqueue }) => {
+          actions: enqueueActions(({ context, event, enqueue, self }) => {
             context.tracker.expected = event.expected;
             context.tracker.parallelism = event.parallelism;
             context.tracker.finished.clear();
@@ -202,12 +232,19 @@ export const checkpointCoordinatorMachine = setup({
         SHUTDOWN: 'done',
         HOLD: { actions: ({ context }) => void (context.held = true) },
         RESUME: { actions: ({ context }) => void (context.held = false) },
+        RESTORED: {
+          actions: ({ context, event }) => {
+            const t = context.tracker;
+            t.latest = event.checkpoint;
+            t.nextId = Math.max(t.nextId, event.checkpoint.id + 1);
+          },
+        },
       },
     },
     running: {
       on: {
         TICK: {
-          actions: enqueueActions(({ context, enqueue }) => {
+          actions: enqueueActions(({ context, enqueue, self }) => {
             const t = context.tracker;
             if (t.pending.size >= context.config.maxConcurrent || context.held) {
               t.tickDeferred = true;
@@ -215,65 +252,85 @@ export const checkpointCoordinatorMachine = setup({
             }
             const wait = t.lastCompletedAt + context.config.minPauseMs - context.now();
             if (wait > 0) return scheduleTick(enqueue, wait);
-            trigger(context, enqueue, { kind: 'checkpoint', alignment: 'aligned' });
+            trigger(context, enqueue, self, { kind: 'checkpoint', alignment: 'aligned' });
             scheduleTick(enqueue, context.config.intervalMs);
           }),
         },
         TRIGGER: {
-          actions: enqueueActions(({ context, event, enqueue }) => {
+          actions: enqueueActions(({ context, event, enqueue, self }) => {
             if (context.tracker.pending.size >= context.config.maxConcurrent) context.queued.push(event.request);
-            else trigger(context, enqueue, event.request.options, event.request);
+            else trigger(context, enqueue, self, event.request.options, event.request);
           }),
         },
         ACK: {
-          actions: enqueueActions(({ context, event, enqueue }) => {
+          actions: enqueueActions(({ context, event, enqueue, self }) => {
             const t = context.tracker;
             const key = subtaskKey(event.ack.subtask);
             t.lastAcked.set(key, event.ack.state);
             const pending = t.pending.get(event.ack.checkpointId);
             if (!pending) return; // late ack of an aborted or subsumed checkpoint
             pending.acknowledge(event.ack, context.now());
-            if (pending.isFullyAcknowledged) complete(context, enqueue, pending);
+            if (pending.isFullyAcknowledged && !pending.persisting) acknowledged(context, enqueue, self, pending);
           }),
         },
         DECLINE: {
-          actions: enqueueActions(({ context, event, enqueue }) => {
+          actions: enqueueActions(({ context, event, enqueue, self }) => {
             const { checkpointId, subtask, reason } = event.decline;
             abort(context, enqueue, checkpointId, `declined by ${subtaskKey(subtask)}: ${reason.message}`, countsAsFailure(reason));
-            afterPendingEnded(context, enqueue);
+            afterPendingEnded(context, enqueue, self);
           }),
         },
         TIMEOUT: {
-          actions: enqueueActions(({ context, event, enqueue }) => {
+          actions: enqueueActions(({ context, event, enqueue, self }) => {
             const pending = context.tracker.pending.get(event.checkpointId);
             if (!pending) return;
             const missing = [...pending.pendingSubtasks].slice(0, 5).join(', ');
             abort(context, enqueue, event.checkpointId, `expired after ${context.config.timeoutMs} ms before every task acknowledged (waiting for ${missing})`, true);
-            afterPendingEnded(context, enqueue);
+            afterPendingEnded(context, enqueue, self);
           }),
         },
         TASK_FINISHED: {
-          actions: enqueueActions(({ context, event, enqueue }) => {
+          actions: enqueueActions(({ context, event, enqueue, self }) => {
             const t = context.tracker;
             const state = t.lastAcked.get(event.subtask) ?? {};
             t.finished.set(event.subtask, state);
             for (const pending of [...t.pending.values()]) {
               if (pending.hasAcknowledged(event.subtask)) continue;
               acknowledgeFinished(pending, event.subtask, state, context.now());
-              if (pending.isFullyAcknowledged) complete(context, enqueue, pending);
+              if (pending.isFullyAcknowledged && !pending.persisting) acknowledged(context, enqueue, self, pending);
             }
           }),
         },
         HOLD: { actions: ({ context }) => void (context.held = true) },
         RESUME: {
-          actions: enqueueActions(({ context, enqueue }) => {
+          actions: enqueueActions(({ context, enqueue, self }) => {
             context.held = false;
-            if (context.tracker.tickDeferred) afterPendingEnded(context, enqueue);
+            if (context.tracker.tickDeferred) afterPendingEnded(context, enqueue, self);
           }),
+        },
+        PERSISTED: {
+          actions: enqueueActions(({ context, event, enqueue, self }) => {
+            const pending = context.tracker.pending.get(event.checkpointId);
+            // aborted meanwhile (timeout, suspend): the job master told the storage to discard it
+            if (pending?.persisting) complete(context, enqueue, self, pending, pending.persisting);
+          }),
+        },
+        PERSIST_FAILED: {
+          actions: enqueueActions(({ context, event, enqueue, self }) => {
+            abort(context, enqueue, event.checkpointId, `could not be made durable: ${event.error.message}`, true);
+            afterPendingEnded(context, enqueue, self);
+          }),
+        },
+        RESTORED: {
+          actions: ({ context, event }) => {
+            const t = context.tracker;
+            t.latest = event.checkpoint;
+            t.nextId = Math.max(t.nextId, event.checkpoint.id + 1);
+          },
         },
         SUSPEND: {
           target: 'stopped',
-          actions: enqueueActions(({ context, event, enqueue }) => {
+          actions: enqueueActions(({ context, event, enqueue, self }) => {
             enqueue.cancel('tick');
             context.tracker.tickDeferred = false;
             for (const id of [...context.tracker.pending.keys()]) abort(context, enqueue, id, `job suspended: ${event.reason}`);
@@ -284,7 +341,7 @@ export const checkpointCoordinatorMachine = setup({
         },
         SHUTDOWN: {
           target: 'done',
-          actions: enqueueActions(({ context, enqueue }) => {
+          actions: enqueueActions(({ context, enqueue, self }) => {
             enqueue.cancel('tick');
             for (const id of [...context.tracker.pending.keys()]) abort(context, enqueue, id, 'job suspended: shut down');
           }),

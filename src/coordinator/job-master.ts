@@ -4,7 +4,8 @@ import { createActor, type Actor, type InspectionEvent } from 'xstate';
 import type { Task } from '../actors/task.ts';
 import type { CheckpointOptions } from '../actors/types.ts';
 import type { StateBackend } from '../backends/types.ts';
-import type { CheckpointStorage } from '../storage/types.ts';
+import { resolveRestorePath } from '../storage/checkpoint-recovery.ts';
+import type { CheckpointStorage, JobEndStatus, RestoreWarning } from '../storage/types.ts';
 import type { CheckpointConfig } from '../config/checkpoint-config.ts';
 import { JobExecutionError } from '../errors.ts';
 import type { JobGraph } from '../graph/job-graph.ts';
@@ -22,8 +23,10 @@ export interface JobSettings {
   batchSize: number;
   buffersPerChannel: number;
   inspect?: (event: InspectionEvent) => void;
-  /** the first attempt restores from here (a savepoint): later restarts use newer checkpoints */
+  /** the first attempt restores from here (a validated savepoint): later restarts use newer checkpoints */
   restore?: CompletedCheckpoint | null;
+  /** a checkpoint directory (or a job's checkpoint directory) to start from, resolved at deploy with fallback */
+  restoreFrom?: string;
 }
 
 export interface JobResult {
@@ -43,6 +46,8 @@ export interface JobEvents {
   'task-failed': [{ task: string; error: unknown; attempt: number }];
   restarting: [{ delayMs: number; attempt: number }];
   running: [{ attempt: number; restoredFrom: number | null }];
+  /** a checkpoint could not be restored (damaged, missing files): the restore fell back to an older one */
+  'restore-fallback': [RestoreWarning];
 }
 
 export class JobMaster extends EventEmitter<JobEvents> {
@@ -54,6 +59,8 @@ export class JobMaster extends EventEmitter<JobEvents> {
   #restarts = 0;
   #lastError: unknown;
   #held = false;
+  /** the savepoint or checkpoint the job was started from, the restart point until the job completes its own */
+  #initialRestore: CompletedCheckpoint | null | undefined;
   readonly #startedAt = Date.now();
   readonly #result: Promise<JobResult>;
   #settle!: { resolve(r: JobResult): void; reject(e: unknown): void };
@@ -65,6 +72,7 @@ export class JobMaster extends EventEmitter<JobEvents> {
     readonly settings: JobSettings,
   ) {
     super();
+    if (settings.restore) this.#initialRestore = settings.restore;
     this.#result = new Promise((resolve, reject) => (this.#settle = { resolve, reject }));
     this.#result.catch(() => {}); // callers that never ask for the result must not crash the process
     this.coordinator = createActor(checkpointCoordinatorMachine, {
@@ -74,12 +82,14 @@ export class JobMaster extends EventEmitter<JobEvents> {
         latest: settings.restore ?? null,
         hooks: {
           trigger: (id, ts, options) => this.#execution?.triggerCheckpoint(id, ts, options),
+          persist: (cp) => settings.storage.persist(cp),
           notifyComplete: (cp) => {
             this.#execution?.notifyCheckpointComplete(cp.id);
             this.emit('checkpoint-completed', cp, this.checkpointHistory.find((s) => s.id === cp.id));
           },
           notifyAborted: (id, reason) => {
             this.#execution?.notifyCheckpointAborted(id);
+            settings.storage.discard(id).catch(() => {}); // best effort: a leftover directory without _metadata is never restored
             this.emit('checkpoint-failed', id, reason);
           },
           failJob: (error) => {
@@ -170,7 +180,34 @@ export class JobMaster extends EventEmitter<JobEvents> {
 
   #deploy(): void {
     const attempt = ++this.#attempt;
-    const restore = this.latestCheckpoint;
+    this.#execution = null;
+    this.#stopping = null;
+    this.#restorePoint().then(
+      (restore) => {
+        if (attempt !== this.#attempt || this.status !== 'RUNNING') return; // canceled or failed meanwhile
+        if (restore) this.coordinator.send({ type: 'RESTORED', checkpoint: restore });
+        this.#startAttempt(attempt, restore);
+      },
+      (error: unknown) => {
+        if (attempt !== this.#attempt) return;
+        this.#lastError = error;
+        this.actor.send({ type: 'FAIL_JOB', error });
+      },
+    );
+  }
+
+  /** The newest retained checkpoint that validates (damaged ones reported), else the one the job was started from. */
+  async #restorePoint(): Promise<CompletedCheckpoint | null> {
+    const report = (warning: RestoreWarning) => this.emit('restore-fallback', warning);
+    const retained = await this.settings.storage.restorePoint(report);
+    if (retained) return retained;
+    if (this.#initialRestore === undefined) {
+      this.#initialRestore = this.settings.restoreFrom ? await resolveRestorePath(this.settings.restoreFrom, report) : null;
+    }
+    return this.#initialRestore;
+  }
+
+  #startAttempt(attempt: number, restore: CompletedCheckpoint | null): void {
     const execution = new ExecutionGraph(
       {
         jobId: this.jobId,
@@ -245,6 +282,11 @@ export class JobMaster extends EventEmitter<JobEvents> {
   #end(status: JobStatus): void {
     this.coordinator.send({ type: 'SHUTDOWN' });
     this.#execution?.scheduler.stop();
+    // externalized retention decides what stays on disk; the result is settled once that is done
+    this.settings.storage.shutdown(status as JobEndStatus).catch(() => {}).then(() => this.#settleResult(status));
+  }
+
+  #settleResult(status: JobStatus): void {
     const counts = this.checkpointCounts;
     const result: JobResult = {
       jobId: this.jobId,

@@ -10,6 +10,8 @@ export class PendingCheckpoint {
   readonly #states = new Map<string, { vertexId: string; subtaskIndex: number; state: TaskStateSnapshot }>();
   readonly stats: CheckpointStats;
   readonly waiters: Array<{ resolve(c: CompletedCheckpoint): void; reject(e: Error): void }> = [];
+  /** fully acknowledged and being made durable: the checkpoint it will complete as */
+  persisting: CompletedCheckpoint | null = null;
 
   constructor(
     readonly id: number,
@@ -62,9 +64,6 @@ export class PendingCheckpoint {
         entry.subtasks[subtaskIndex] = opState;
       }
     }
-    this.stats.status = 'completed';
-    this.stats.endTimestamp = now;
-    this.stats.durationMs = now - this.timestamp;
     return {
       id: this.id,
       kind: this.options.kind,

@@ -1,9 +1,11 @@
 // Turns a savepoint (or, with the file checkpoint storage, a checkpoint directory) into the job's first restore point.
-import { basename } from 'node:path';
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import { basename, join } from 'node:path';
 import type { CompletedCheckpoint, OperatorState } from '../coordinator/types.ts';
 import { SavepointError } from '../errors.ts';
 import type { JobGraph } from '../graph/job-graph.ts';
 import { loadSavepoint, savepointDirOf, stateFilePath, type LoadedSavepoint } from './savepoint-loader.ts';
+import { isCheckpointMetadataFile } from '../storage/checkpoint-metadata.ts';
 import type { SavepointOperator } from './savepoint-metadata.ts';
 
 export type RestoreMode = 'no-claim' | 'claim';
@@ -83,17 +85,23 @@ export function toCompletedCheckpoint(loaded: LoadedSavepoint, skip: ReadonlySet
 }
 
 /**
+ * Whether `path` names a savepoint rather than a retained checkpoint: anything but a `chk-<n>` directory,
+ * a job's checkpoint directory (it holds `chk-<n>`), a `_metadata` of a checkpoint, or a path that does
+ * not exist (the checkpoint loader reports it for both kinds).
+ */
+export function isSavepointPath(path: string): boolean {
+  const dir = savepointDirOf(path);
+  if (!existsSync(dir) || /^chk-\d+$/.test(basename(dir))) return false;
+  const metadata = join(dir, '_metadata');
+  if (!existsSync(metadata)) return !(statSync(dir).isDirectory() && readdirSync(dir).some((n) => /^chk-\d+$/.test(n)));
+  return !isCheckpointMetadataFile(metadata);
+}
+
+/**
  * Validates `path` against the job before any task starts and returns the restore point.
- * A checkpoint directory (`chk-<n>`) is the file checkpoint storage's to read: that loader plugs in here.
  */
 export async function loadRestorePoint(path: string, graph: JobGraph, options: RestoreOptions): Promise<RestorePoint> {
   const dir = savepointDirOf(path);
-  if (/^chk-\d+$/.test(basename(dir))) {
-    // seam for the file checkpoint storage: loadCheckpoint(dir) from src/storage/checkpoint-metadata.ts goes here
-    throw new SavepointError('FLOE_CHECKPOINT_RESTORE_UNAVAILABLE', `${dir} is a checkpoint directory; restoring from retained checkpoints needs the file checkpoint storage`, {
-      hint: 'restore from a savepoint directory (savepoint-<job>-<id>), or use a floe version with file checkpoint storage',
-    });
-  }
   const loaded = await loadSavepoint(dir);
   const nonRestored = matchToJob(loaded, graph, options);
   return { path: loaded.dir, checkpoint: toCompletedCheckpoint(loaded, new Set(nonRestored)), nonRestored };

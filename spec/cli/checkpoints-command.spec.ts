@@ -1,0 +1,75 @@
+// The CLI's checkpoint storage: `floe checkpoints <dir> [job-id]` offline, and `floe run --state-backend fs --checkpoint-dir ... -s ...`.
+import { readdirSync, truncateSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import t from 'tap';
+import type { StateHandle } from '../../src/backends/types.ts';
+import { isDirectoryArgument, printCheckpoints } from '../../src/cli/checkpoints-command.ts';
+import { main } from '../../src/cli/main.ts';
+import { FileCheckpointStorage } from '../../src/storage/file-checkpoint-storage.ts';
+
+const checkpoint = (id: number, keyed: StateHandle) => ({
+  id, kind: 'checkpoint' as const, timestamp: Date.UTC(2025, 0, 1, 0, 0, id), completedAt: 0, durationMs: 0, stateSize: 0, maxParallelism: 128,
+  operators: { count: { parallelism: 1, subtasks: [{ keyed, operator: {} }] } },
+});
+
+t.test('floe checkpoints lists id, time, size, full or incremental, and the shared files of each checkpoint', async (t) => {
+  const dir = t.testdir();
+  const storage = new FileCheckpointStorage({ dir, jobId: 'job-a', memoryThreshold: 0, numRetained: 3 });
+  const sub = storage.forSubtask('count', 0);
+  const base = await sub.write(1, 'shared', Buffer.alloc(2048, 1));
+  await storage.persist(checkpoint(1, base));
+  const delta = await sub.write(2, 'shared', Buffer.alloc(100, 2));
+  await storage.persist(checkpoint(2, { type: 'incremental', base, deltas: [delta], size: 2148 }));
+  await storage.persist(checkpoint(3, await sub.write(3, 'exclusive', Buffer.alloc(10, 3))));
+  truncateSync(join(storage.checkpointDir(3), '_metadata'), 20);
+  const lines: string[] = [];
+  await printCheckpoints(dir, undefined, (l) => lines.push(l));
+  const names = readdirSync(storage.sharedDir).sort();
+  t.equal(lines[0], 'job job-a: 3 checkpoint(s)');
+  t.match(lines[1], /^ {2}chk-3 {2}unusable: .*truncated/);
+  t.match(lines[2], new RegExp(`^  chk-2  2025-01-01T00:00:02.000Z +2\\.\\d KiB  incremental  shared: ${names.join(', ')}$`));
+  t.match(lines[3], new RegExp(`^  chk-1  2025-01-01T00:00:01.000Z .*  full  shared: ${names.find((n) => readdirSync(storage.sharedDir).includes(n) && base.type === 'file' && base.path.endsWith(n))}$`));
+  t.ok(isDirectoryArgument(dir));
+  t.notOk(isDirectoryArgument('a1b2c3-job-id'), 'a job id is not taken for a directory (the REST form of issue 5)');
+  const out: string[] = [];
+  t.equal(await main(['node', 'floe', 'checkpoints', join(dir, 'nowhere')], (l) => out.push(l)), 1);
+  t.match(out, [/^error FLOE_CHECKPOINT_NOT_FOUND/, /^hint: /]);
+  await t.rejects(printCheckpoints(dir, 'job-b', () => {}), { code: 'FLOE_CHECKPOINT_NOT_FOUND' });
+});
+
+t.test('floe run: --state-backend fs writes checkpoints under --checkpoint-dir; -s resumes from them; no dir is a clear error', async (t) => {
+  const dir = t.testdir({ 'in.txt': Array.from({ length: 3000 }, (_, i) => `w${i % 50} x${i % 7}`).join('\n') + '\n' });
+  const index = resolve('src/index.ts');
+  writeFileSync(join(dir, 'job.ts'), `
+import { FileSink } from ${JSON.stringify(index)};
+export default function job(env: any) {
+  env.readTextFile(${JSON.stringify(join(dir, 'in.txt'))}).uid('source')
+    .flatMap((l: string) => l.split(' ')).uid('split')
+    .map((w: string) => [w, 1]).uid('tag')
+    .keyBy((x: [string, number]) => x[0])
+    .reduce((a: [string, number], b: [string, number]) => [a[0], a[1] + b[1]]).uid('count')
+    .sinkTo(new FileSink(${JSON.stringify(join(dir, 'out'))})).uid('sink');
+}
+`);
+  const chk = join(dir, 'chk');
+  const run = async (...args: string[]) => {
+    const out: string[] = [];
+    const code = await main(['node', 'floe', 'run', join(dir, 'job.ts'), '-q', ...args], (l) => out.push(l));
+    return { code, out };
+  };
+  const missing = await run('--state-backend', 'fs', '--checkpoint-interval', '20ms');
+  t.equal(missing.code, 1);
+  t.match(missing.out, [/^error FLOE_CHECKPOINT_DIR_MISSING/, /--checkpoint-dir/]);
+
+  const first = await run('--state-backend', 'fs', '--checkpoint-dir', chk, '--checkpoint-interval', '20ms', '-D', 'execution.checkpointing.externalized-checkpoint-retention=RETAIN_ON_CANCELLATION');
+  t.equal(first.code, 0, first.out.join('\n'));
+  const [jobId] = readdirSync(chk);
+  const chks = readdirSync(join(chk, jobId!)).filter((f) => f.startsWith('chk-'));
+  t.equal(chks.length, 1, 'num-retained 1, kept when the job finished (RETAIN_ON_CANCELLATION)');
+  const second = await run('--state-backend', 'fs', '--checkpoint-dir', chk, '--checkpoint-interval', '20ms', '-s', join(chk, jobId!, chks[0]!));
+  t.equal(second.code, 0, second.out.join('\n'));
+  t.match(second.out.join('\n'), new RegExp(`restored from checkpoint ${chks[0]!.slice(4)}`));
+  const bad = await run('--state-backend', 'fs', '--checkpoint-dir', chk, '--from-checkpoint', join(dir, 'none'));
+  t.equal(bad.code, 1);
+  t.match(bad.out, [/^error FLOE_CHECKPOINT_NOT_FOUND/]);
+});

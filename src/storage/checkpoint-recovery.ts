@@ -1,0 +1,59 @@
+// Finding a restorable checkpoint on disk: the one named, else older retained ones beside it, newest first.
+import { existsSync, readdirSync } from 'node:fs';
+import { basename, dirname, join, resolve } from 'node:path';
+import type { CompletedCheckpoint } from '../coordinator/types.ts';
+import { CheckpointError, JobExecutionError } from '../errors.ts';
+import { loadCheckpoint, METADATA_FILE } from './checkpoint-metadata.ts';
+import type { RestoreWarning } from './types.ts';
+
+const CHK = /^chk-(\d+)$/;
+
+/** `chk-<n>` directories in a job's checkpoint directory, newest first. */
+export function checkpointDirs(jobDir: string): Array<{ id: number; dir: string }> {
+  let names: string[];
+  try {
+    names = readdirSync(jobDir);
+  } catch {
+    return [];
+  }
+  return names
+    .map((name) => ({ m: CHK.exec(name), name }))
+    .filter((x) => x.m !== null)
+    .map((x) => ({ id: Number(x.m![1]), dir: join(jobDir, x.name) }))
+    .sort((a, b) => b.id - a.id);
+}
+
+/**
+ * The directories to try for `path`, in order: a `chk-<n>` directory and then the older
+ * `chk-<m>` beside it; a job directory's checkpoints newest first; a savepoint directory alone.
+ */
+export function restoreCandidates(path: string): string[] {
+  const abs = resolve(path);
+  if (!existsSync(abs)) {
+    throw new CheckpointError('FLOE_CHECKPOINT_NOT_FOUND', `no checkpoint or savepoint at ${abs}`, {
+      hint: 'pass <checkpoint-dir>/<job-id>/chk-<n>, a job\'s checkpoint directory, or a savepoint directory (floe checkpoints <checkpoint-dir> lists them)',
+    });
+  }
+  const m = CHK.exec(basename(abs));
+  if (m) return [abs, ...checkpointDirs(dirname(abs)).filter((c) => c.id < Number(m[1])).map((c) => c.dir)];
+  if (existsSync(join(abs, METADATA_FILE))) return [abs];
+  const inside = checkpointDirs(abs);
+  return inside.length > 0 ? inside.map((c) => c.dir) : [abs];
+}
+
+/** Loads the first candidate of `path` that validates; reports each damaged one; fails listing all that were tried. */
+export async function resolveRestorePath(path: string, report: (w: RestoreWarning) => void = () => {}): Promise<CompletedCheckpoint> {
+  const tried: string[] = [];
+  for (const dir of restoreCandidates(path)) {
+    try {
+      return (await loadCheckpoint(dir)).checkpoint;
+    } catch (error) {
+      const reason = error instanceof Error ? error.message : String(error);
+      tried.push(`${dir}: ${reason}`);
+      report({ checkpoint: dir, reason });
+    }
+  }
+  throw new JobExecutionError('FLOE_NO_USABLE_CHECKPOINT', `no usable checkpoint at ${resolve(path)}; tried ${tried.join('; ')}`, {
+    hint: 'pass another checkpoint or savepoint directory, or start the job without --from-checkpoint',
+  });
+}
