@@ -54,5 +54,15 @@ export function registerCheckpointsCommand(program: Command, print: (line: strin
       throw new CheckpointError('FLOE_CHECKPOINT_NOT_FOUND', `${target} is not a checkpoint directory`, { hint: 'pass the directory given as --checkpoint-dir (state.checkpoints.dir), or a running job\'s id' });
     }
     const jobId = target;
+    const view = await new RestClient(options).request<{ counts: Record<string, number>; history: CheckpointRow[] }>('GET', `/jobs/${encodeURIComponent(jobId)}/checkpoints`);
+    const c = view.counts;
+    print(`checkpoints of ${jobId}: ${c.completed} completed, ${c.failed} failed, ${c.in_progress} in progress, ${c.restored} restored`);
+    for (const cp of view.history) {
+      const kind = cp.checkpoint_type === 'SAVEPOINT' ? 'savepoint' : 'checkpoint';
+      print(`${kind} ${cp.id} ${cp.status}: ${ms(cp.end_to_end_duration)}, ${formatBytes(cp.state_size)}, max alignment ${ms(cp.max_alignment_duration)}${cp.failure_message ? ` — ${cp.failure_message}` : ''}`);
+      for (const s of cp.subtasks) {
+        print(`  ${s.vertex}#${s.index}: alignment ${ms(s.alignment_duration)}, start delay ${ms(s.start_delay)}, sync ${ms(s.sync_duration)}, async ${ms(s.async_duration)}, ${formatBytes(s.state_size)}`);
+      }
+    }
   });
 }
