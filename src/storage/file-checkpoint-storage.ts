@@ -70,6 +70,8 @@ export class FileCheckpointStorage implements CheckpointStorage {
   #queue: Promise<unknown> = Promise.resolve();
   /** checkpoints discarded (aborted): a task's late write for one must not leave a directory behind */
   readonly #discarded = new Set<number>();
+  /** writes under way: the job's end waits for them, so a late write of an aborted checkpoint cleans up first */
+  readonly #writing = new Set<Promise<StateHandle>>();
   /** directories this storage created (a write skips mkdir for them) */
   readonly #made = new Set<string>();
 
@@ -123,7 +125,13 @@ export class FileCheckpointStorage implements CheckpointStorage {
   forSubtask(operatorUid: string, subtaskIndex: number): TaskStateStorage {
     const prefix = `${safeName(operatorUid)}-${subtaskIndex}`;
     return {
-      write: (checkpointId, scope, data) => this.#write(checkpointId, scope, `${prefix}-${nanoid(10)}`, data, `'${operatorUid}' (subtask ${subtaskIndex})`),
+      write: (checkpointId, scope, data) => {
+        const writing = this.#write(checkpointId, scope, `${prefix}-${nanoid(10)}`, data, `'${operatorUid}' (subtask ${subtaskIndex})`);
+        this.#writing.add(writing);
+        const done = () => this.#writing.delete(writing);
+        writing.then(done, done);
+        return writing;
+      },
       read: (handle) => this.#read(handle),
     };
   }
@@ -284,6 +292,7 @@ export class FileCheckpointStorage implements CheckpointStorage {
 
   shutdown(status: JobEndStatus): Promise<void> {
     return this.#serial(async () => {
+      await Promise.allSettled([...this.#writing]);
       await this.local?.clear();
       if (RETAIN[this.retention][status]) return;
       for (const entry of this.#retained.splice(0)) await this.#drop(entry);
