@@ -104,6 +104,7 @@ t.test('aligned with a timeout that is not reached stays aligned', async (t) => 
   const b = barrier(1, { alignedTimeoutMs: 50 });
   s.feed(0, data('a1'), b);
   s.feed(1, b);
+  s.priorityPass();
   s.tick(10);
   s.run();
   s.tick(100);
