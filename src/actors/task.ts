@@ -226,6 +226,11 @@ export class Task implements BarrierHandlerHost {
       return false;
     }
     if (!this.#awaitBatch()) return false;
+    if (result === 'idle') {
+      this.output.flush();
+      setTimeout(() => this.host.wake(this), 1);
+      return false;
+    }
     return this.output.hasCredit();
   }
 

@@ -8,6 +8,7 @@ import { loadConfigFile } from '../config/load-config.ts';
 import { FloeError } from '../errors.ts';
 import { loadJob } from './load-job.ts';
 import { attachReporter } from './reporter.ts';
+import { registerBenchCommand } from './bench-command.ts';
 
 interface RunOptions {
   parallelism?: string;
@@ -83,6 +84,7 @@ export function buildProgram(out: (line: string) => void, setExit: (code: number
     .option('--inspect [url]', `stream the task actors' state changes to an xstate inspector (default ${DEFAULT_INSPECT_URL})`)
     .option('-q, --quiet', 'do not print every completed checkpoint')
     .action(async (job: string, options: RunOptions) => setExit(await run(job, options, out)));
+  registerBenchCommand(program, (line) => process.stdout.write(`${line}\n`), setExit);
   return program;
 }
 

@@ -48,7 +48,8 @@ export interface StreamOperator<IN, OUT> {
   close?(): void | Promise<void>;
 }
 
-export type PollResult = 'more' | 'end';
+/** 'idle': nothing to emit yet (a rate-limited or waiting source): the task sleeps a millisecond instead of spinning */
+export type PollResult = 'more' | 'end' | 'idle';
 
 /** A source's per-subtask reader. Its read position lives in operator state so it resumes exactly. */
 export interface SourceReader<T> {
