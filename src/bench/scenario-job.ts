@@ -167,6 +167,7 @@ class ProbeSink implements Sink<BenchRecord> {
 export function buildScenarioJob(env: StreamExecutionEnvironment, scenario: Scenario, probe: RunProbe, level = 1): void {
   const streams = new Map<string, DataStream<BenchRecord>>();
   const consumed = new Set<string>();
+  const parallelismOf = (id: string) => streams.get(id)!.transformation.parallelism ?? 1;
   for (const s of scenario.sources) {
     streams.set(s.id, env.fromSource(new ScenarioSource(s, probe)).uid(s.id).setParallelism(s.parallelism));
   }
@@ -174,7 +175,7 @@ export function buildScenarioJob(env: StreamExecutionEnvironment, scenario: Scen
     for (const input of op.inputs) consumed.add(input);
     let input: DataStream<BenchRecord>;
     if (op.type === 'join') {
-      const [left, right] = op.inputs.map((id, side) => streams.get(id)!.map((r: BenchRecord) => ({ ...r, s: side as 0 | 1 })).uid(`${op.id}-tag-${side}`));
+      const [left, right] = op.inputs.map((id, side) => streams.get(id)!.map((r: BenchRecord) => ({ ...r, s: side as 0 | 1 })).uid(`${op.id}-tag-${side}`).setParallelism(parallelismOf(id)));
       input = left!.union(right!).uid(`${op.id}-union`).setParallelism(op.parallelism);
     } else {
       input = streams.get(op.inputs[0]!)!;
