@@ -186,3 +186,40 @@ t.test('unaligned checkpoints need exactly-once mode', async (t) => {
   env.fromSequence(1, 3).sinkTo(new CollectSink([]));
   await t.rejects(env.executeAsync(), { code: 'FLOE_UNALIGNED_NEEDS_EXACTLY_ONCE' });
 });
+
+t.test('in-flight data is replayed to its own subtask; a rescaled job refuses it', async (t) => {
+  const { ExecutionGraph } = await import('../../src/coordinator/execution-graph.ts');
+  const { MemoryStateBackend } = await import('../../src/backends/memory-backend.ts');
+  const { MemoryCheckpointStorage } = await import('../../src/storage/memory-checkpoint-storage.ts');
+  const { encodeBatch } = await import('../../src/actors/in-flight-data.ts');
+  const attempt = (parallelism: number, channelParallelism: number) => {
+    const env = StreamExecutionEnvironment.getExecutionEnvironment({ 'parallelism.default': parallelism });
+    env.fromSequence(1, 10).uid('src').rebalance().map((n: number) => n).uid('m').sinkTo(new CollectSink([])).uid('s');
+    const restore: CompletedCheckpoint = {
+      id: 4, kind: 'checkpoint', timestamp: 0, completedAt: 0, durationMs: 0, stateSize: 0, maxParallelism: 128, operators: {},
+      channelState: {
+        'm#1': { operatorUid: 'm', subtaskIndex: 1, parallelism: channelParallelism, inputChannels: channelParallelism, inputs: [[], [encodeBatch([41, 42])]], bytes: 10 },
+      },
+    };
+    const failures: unknown[] = [];
+    const graph = new ExecutionGraph(
+      { jobId: 'j', graph: env.getJobGraph(), attempt: 0, mode: 'exactly-once', checkpointingEnabled: true, batchSize: 8, buffersPerChannel: 2, backend: new MemoryStateBackend(), storage: new MemoryCheckpointStorage(), restore },
+      { taskFailed: (_task, e) => failures.push(e), taskFinished() {}, allRunning() {}, endOfInput() {}, acknowledge() {}, decline() {} },
+    );
+    return { graph, failures };
+  };
+  const same = attempt(2, 2);
+  const m1 = same.graph.task('v1#1')!;
+  void same.graph.deploy();
+  t.same([...m1.gate.channels[1]!.queued()], [{ type: 'data', batch: [41, 42] }], 'queued in the channel it was read from before any task runs');
+  t.same([...same.graph.task('v1#0')!.gate.channels[1]!.queued()], [], 'only at its own subtask');
+  await new Promise((r) => setTimeout(r, 20));
+  t.same(same.failures, []);
+  await same.graph.cancel();
+
+  const rescaled = attempt(3, 2);
+  void rescaled.graph.deploy();
+  await new Promise((r) => setTimeout(r, 20));
+  t.match(rescaled.failures[0], { code: 'FLOE_CHANNEL_STATE_RESCALE', message: /parallelism 2 with 2 input channels; the job now has 3 with 3/ });
+  await rescaled.graph.cancel();
+});
