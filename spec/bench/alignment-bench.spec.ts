@@ -55,7 +55,7 @@ t.test('a short real run: a slow subtask makes unaligned checkpoints persist in-
   t.ok(unaligned.inFlightBytesPersisted.p99 > 0, 'unaligned persists the overtaken buffers');
   const svg = sweepChart('tiny', [...results, { ...aligned, level: 2 }, { ...unaligned, level: 2 }], 5);
   t.match(svg, /^<svg/);
-  t.equal(svg.match(/<polyline/g)?.length, 4, 'a line per mode in each of the two panels');
+  t.equal(svg.match(/<polyline/g)?.length, 8, 'a p50 and a p99 line per mode in each of the two panels');
 });
 
 t.test('union merges streams into one operator with several inputs', async (t) => {

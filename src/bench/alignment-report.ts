@@ -1,5 +1,5 @@
 // What the alignment benchmark shows: a table per scenario and mode, per-subtask alignment, target checks, SVG charts.
-import type { BenchMode, ModeResult } from './alignment-bench.ts';
+import type { BenchMode, ModeResult, Percentiles } from './alignment-bench.ts';
 
 const ms = (n: number) => (n < 10 ? n.toFixed(2) : n.toFixed(0));
 const bytes = (n: number) => (n < 1024 ? `${Math.round(n)} B` : n < 1024 * 1024 ? `${(n / 1024).toFixed(1)} KiB` : `${(n / 1024 / 1024).toFixed(1)} MiB`);
@@ -77,8 +77,8 @@ const COLORS: Record<BenchMode, string> = {
   'aligned-timeout': '#2ca02c',
 };
 
-/** One panel: a line per mode over the backpressure levels, log-scaled y (durations span orders of magnitude). */
-function panel(results: ModeResult[], metric: (r: ModeResult) => number, title: string, x0: number, levelLabel: (l: number) => string): string {
+/** One panel: per mode a solid p99 line and a dashed p50 line over the backpressure levels, log-scaled y (durations span orders of magnitude). */
+function panel(results: ModeResult[], metric: (r: ModeResult) => Percentiles, title: string, x0: number, levelLabel: (l: number) => string): string {
   const W = 420;
   const H = 300;
   const left = x0 + 60;
@@ -86,7 +86,7 @@ function panel(results: ModeResult[], metric: (r: ModeResult) => number, title: 
   const plotW = W - 80;
   const plotH = H - 90;
   const levels = [...new Set(results.map((r) => r.level))].sort((a, b) => a - b);
-  const values = results.map(metric).map((v) => Math.max(v, 0.1));
+  const values = results.flatMap((r) => [metric(r).p50, metric(r).p99]).map((v) => Math.max(v, 0.1));
   const lo = Math.pow(10, Math.floor(Math.log10(Math.min(...values))));
   const hi = Math.pow(10, Math.ceil(Math.log10(Math.max(...values, lo * 10))));
   const x = (level: number) => left + (levels.length === 1 ? plotW / 2 : (levels.indexOf(level) / (levels.length - 1)) * plotW);
@@ -102,9 +102,11 @@ function panel(results: ModeResult[], metric: (r: ModeResult) => number, title: 
   const modes = [...new Set(results.map((r) => r.mode))];
   for (const mode of modes) {
     const points = results.filter((r) => r.mode === mode).sort((a, b) => a.level - b.level);
-    const path = points.map((r) => `${x(r.level).toFixed(1)},${y(metric(r)).toFixed(1)}`).join(' ');
-    parts.push(`<polyline points="${path}" fill="none" stroke="${COLORS[mode]}" stroke-width="2"/>`);
-    for (const r of points) parts.push(`<circle cx="${x(r.level).toFixed(1)}" cy="${y(metric(r)).toFixed(1)}" r="3" fill="${COLORS[mode]}"><title>${mode}: ${ms(metric(r))} ms</title></circle>`);
+    for (const q of ['p99', 'p50'] as const) {
+      const path = points.map((r) => `${x(r.level).toFixed(1)},${y(metric(r)[q]).toFixed(1)}`).join(' ');
+      parts.push(`<polyline points="${path}" fill="none" stroke="${COLORS[mode]}" stroke-width="2"${q === 'p50' ? ' stroke-dasharray="4 3" opacity="0.7"' : ''}/>`);
+      for (const r of points) parts.push(`<circle cx="${x(r.level).toFixed(1)}" cy="${y(metric(r)[q]).toFixed(1)}" r="${q === 'p99' ? 3 : 2}" fill="${COLORS[mode]}"><title>${mode} ${q}: ${ms(metric(r)[q])} ms</title></circle>`);
+    }
   }
   return parts.join('\n');
 }
@@ -119,9 +121,9 @@ export function sweepChart(scenario: string, results: ModeResult[], baseDelayMs:
   return [
     `<svg xmlns="http://www.w3.org/2000/svg" width="860" height="330" font-family="sans-serif" viewBox="0 0 860 330">`,
     `<rect width="860" height="330" fill="white"/>`,
-    `<text x="430" y="16" text-anchor="middle" font-size="13">floe alignment benchmark — ${scenario} (p99, log scale)</text>`,
-    panel(results, (r) => r.checkpointDuration.p99, 'checkpoint duration p99', 0, label),
-    panel(results, (r) => r.alignmentDuration.p99, 'alignment time p99', 430, label),
+    `<text x="430" y="16" text-anchor="middle" font-size="13">floe alignment benchmark — ${scenario} (solid p99, dashed p50, log scale)</text>`,
+    panel(results, (r) => r.checkpointDuration, 'checkpoint duration', 0, label),
+    panel(results, (r) => r.alignmentDuration, 'alignment time (subtasks with inputs)', 430, label),
     legend,
     `</svg>`,
   ].join('\n');
