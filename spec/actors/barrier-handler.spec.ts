@@ -1,48 +1,9 @@
 // Barrier alignment scripts: which channels block, what is snapshotted, when alignments abort.
 import t from 'tap';
-import { BarrierHandler, type Barrier, type BarrierHandlerHost } from '../../src/actors/barrier-handler.ts';
-import { Channel } from '../../src/actors/channel.ts';
-import { InputGate } from '../../src/actors/input-gate.ts';
-import type { ChannelMessage, CheckpointingMode } from '../../src/actors/types.ts';
+import type { CheckpointingMode } from '../../src/actors/types.ts';
+import { barrier, barrierScript, data } from '../helpers/barrier-script.ts';
 
-const barrier = (id: number): Barrier => ({ type: 'barrier', checkpointId: id, timestamp: 0, options: { kind: 'checkpoint', alignment: 'aligned' } });
-const data = (...batch: unknown[]): ChannelMessage => ({ type: 'data', batch });
-
-/** A recording task double: blocks channels on the gate and logs what the handler asks. */
-function setup(channels: number, mode: CheckpointingMode) {
-  const gate = new InputGate(Array.from({ length: channels }, (_, i) => new Channel(100, i)));
-  const log: string[] = [];
-  const processed: unknown[] = [];
-  let now = 0;
-  const host: BarrierHandlerHost = {
-    blockChannel: (c) => {
-      gate.block(c);
-      log.push(`block ${c}`);
-    },
-    unblockAll: () => {
-      gate.unblockAll();
-      log.push('unblock');
-    },
-    alignmentStarted: (b) => log.push(`start ${b.checkpointId}`),
-    alignmentCompleted: (b, ms) => log.push(`snapshot ${b.checkpointId} after ${ms}ms (processed ${processed.length})`),
-    alignmentAborted: (id, reason) => log.push(`abort ${id} ${reason}`),
-  };
-  const handler = new BarrierHandler(channels, mode, host, () => now);
-  const feed = (channel: number, ...messages: ChannelMessage[]) => {
-    for (const m of messages) gate.channels[channel]!.push(m);
-  };
-  /** drains the gate like a task does */
-  const run = () => {
-    for (let next = gate.pollNext(); next; next = gate.pollNext()) {
-      const { channel, message } = next;
-      if (message.type === 'data') processed.push(...message.batch.map((r) => `${channel}:${r}`));
-      else if (message.type === 'barrier') handler.processBarrier(channel, message);
-      else if (message.type === 'cancel-barrier') handler.processCancelBarrier(channel, message.checkpointId);
-      else handler.processEndOfPartition(channel);
-    }
-  };
-  return { gate, handler, log, processed, feed, run, tick: (ms: number) => (now += ms) };
-}
+const setup = (channels: number, mode: CheckpointingMode) => barrierScript(channels, mode);
 
 t.test('exactly-once: a channel that delivered the barrier is blocked; its input waits until alignment ends, in order', async (t) => {
   const s = setup(3, 'exactly-once');

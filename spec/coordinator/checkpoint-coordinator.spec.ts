@@ -23,6 +23,8 @@ function setup(config: Partial<CheckpointConfig> = {}, extraHooks: Partial<Coord
         minPauseMs: 0,
         maxConcurrent: 1,
         tolerableFailures: 0,
+        unaligned: false,
+        alignedTimeoutMs: 0,
         ...config,
       },
       maxParallelism: 128,

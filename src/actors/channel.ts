@@ -16,6 +16,12 @@ export class Channel {
   onMessage: () => void = () => {};
   /** called when a credit comes back (wakes a producer waiting for credit) */
   onCredit: () => void = () => {};
+  /**
+   * called when a barrier that may overtake arrives (unaligned, or aligned with a timeout): the
+   * consumer learns of it at once, as Flink's priority events and barrier announcements, even
+   * when data queued ahead of it keeps it from being read
+   */
+  onPriorityBarrier: () => void = () => {};
 
   constructor(
     readonly capacity: number,
@@ -40,8 +46,48 @@ export class Channel {
     if (message.type === 'data') {
       this.#queuedData++;
       if (this.#queuedData > this.maxQueuedData) this.maxQueuedData = this.#queuedData;
+    } else if (message.type === 'barrier' && (message.options.alignment === 'unaligned' || message.options.alignedTimeoutMs)) {
+      this.onPriorityBarrier();
     }
     this.onMessage();
+  }
+
+  /** Puts messages in front of everything queued (restored channel state is replayed before new input). */
+  prepend(messages: ChannelMessage[]): void {
+    this.#queue = [...messages, ...this.#queue.slice(this.#head)];
+    this.#head = 0;
+    for (const m of messages) if (m.type === 'data') this.#queuedData++;
+    if (messages.length > 0) this.onMessage();
+  }
+
+  /**
+   * An unaligned barrier overtakes: removes barrier `checkpointId` from the queue and returns the
+   * data batches queued ahead of it (they stay queued, to be processed after the snapshot), or
+   * null when the barrier is not queued or another event is ahead of it (events keep their order).
+   */
+  takeBarrier(checkpointId: number): unknown[][] | null {
+    const ahead: unknown[][] = [];
+    for (let i = this.#head; i < this.#queue.length; i++) {
+      const m = this.#queue[i]!;
+      if (m.type === 'data') {
+        ahead.push(m.batch);
+        continue;
+      }
+      if (m.type !== 'barrier' || m.checkpointId !== checkpointId) return null;
+      this.#queue.splice(i, 1);
+      return ahead;
+    }
+    return null;
+  }
+
+  /** Barriers queued now, oldest first (the consumer scans them when a priority barrier arrives). */
+  queuedBarriers(): Array<Extract<ChannelMessage, { type: 'barrier' }>> {
+    const out: Array<Extract<ChannelMessage, { type: 'barrier' }>> = [];
+    for (let i = this.#head; i < this.#queue.length; i++) {
+      const m = this.#queue[i]!;
+      if (m.type === 'barrier') out.push(m);
+    }
+    return out;
   }
 
   peek(): ChannelMessage | undefined {

@@ -49,6 +49,14 @@ export class InputGate {
     return undefined;
   }
 
+  /** Data batches queued in blocked channels (alignment metrics). */
+  *blockedBatches(): IterableIterator<unknown[]> {
+    for (let i = 0; i < this.channels.length; i++) {
+      if (!this.#blocked[i]) continue;
+      for (const m of this.channels[i]!.queued()) if (m.type === 'data') yield m.batch;
+    }
+  }
+
   /** Records left queued in blocked channels (alignment metrics). */
   bufferedInBlocked(): number {
     let records = 0;

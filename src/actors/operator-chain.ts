@@ -110,12 +110,14 @@ export class OperatorChain {
     if (this.source) await this.source.reader.open(context(this.source.uid, null, this.source.store));
   }
 
-  /** Runs after every data batch: lets buffering backends write their batch. */
+  /** Runs after every data batch: lets buffering backends write their batch and busy operators finish. */
   endBatch(): Promise<void> | undefined {
     let pending: Promise<unknown>[] | undefined;
     for (const m of this.members) {
       const r = m.keyed?.endBatch();
       if (r) (pending ??= []).push(r);
+      const o = m.operator.endBatch?.();
+      if (o) (pending ??= []).push(o);
     }
     return pending && Promise.all(pending).then(() => undefined);
   }

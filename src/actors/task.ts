@@ -2,16 +2,17 @@
 import { createActor, type Actor, type InspectionEvent } from 'xstate';
 import type { StateBackend } from '../backends/types.ts';
 import type { CheckpointStorage } from '../storage/types.ts';
-import type { OperatorState } from '../coordinator/types.ts';
+import { channelStateKey, type OperatorState } from '../coordinator/types.ts';
 import { CheckpointError } from '../errors.ts';
 import type { JobVertex } from '../graph/job-graph.ts';
 import { BarrierHandler, type AbortReason, type Barrier, type BarrierHandlerHost } from './barrier-handler.ts';
+import { decodeBatch, estimateBytes, type InFlightData } from './in-flight-data.ts';
 import type { Channel } from './channel.ts';
 import { InputGate } from './input-gate.ts';
 import { OperatorChain, type ChainSetup } from './operator-chain.ts';
 import { OutputWriter, type EdgeWriter } from './output-writer.ts';
 import { taskMachine, type TaskMachine } from './task-machine.ts';
-import type { AcknowledgeCheckpoint, CheckpointOptions, CheckpointingMode, DeclineCheckpoint, SubtaskId } from './types.ts';
+import type { AcknowledgeCheckpoint, ChannelStateSnapshot, CheckpointOptions, CheckpointingMode, DeclineCheckpoint, SubtaskId, TaskStateSnapshot } from './types.ts';
 
 /** What a task reports to, and asks of, its job. */
 export interface TaskHost {
@@ -39,7 +40,7 @@ export interface TaskSpec {
   outputs: EdgeWriter[];
   backend: StateBackend;
   storage: CheckpointStorage;
-  restore: { checkpointId: number; operators: Record<string, OperatorState> } | null;
+  restore: { checkpointId: number; operators: Record<string, OperatorState>; channelState?: Record<string, ChannelStateSnapshot> } | null;
   inspect?: (event: InspectionEvent) => void;
 }
 
@@ -48,6 +49,19 @@ type Phase = 'created' | 'deploying' | 'running' | 'finishing' | 'finished' | 'f
 const METRICS_INTERVAL_MS = 1000;
 /** how long one source poll should take at most */
 const POLL_BUDGET_MS = 1;
+
+/** The synchronous part of a snapshot, waiting for its asynchronous part (and, unaligned, its in-flight data). */
+interface TakenSnapshot {
+  checkpointId: number;
+  completion: Promise<{ state: TaskStateSnapshot; size: number }>;
+  alignmentDurationMs: number;
+  startDelayMs: number;
+  syncDurationMs: number;
+  /** when the asynchronous part started */
+  asyncStart: number;
+  bufferedDuringAlignment: number;
+  bytesHeldDuringAlignment: number;
+}
 
 export class Task implements BarrierHandlerHost {
   readonly id: SubtaskId;
@@ -72,6 +86,12 @@ export class Task implements BarrierHandlerHost {
   #recordsIn = 0;
   #lastSample = 0;
   #backpressured = false;
+  /** a barrier that may overtake was sent to one of the input channels */
+  #priorityBarrier = false;
+  /** the aligned-checkpoint timeout fired for this checkpoint id */
+  #alignmentTimedOut: number | null = null;
+  /** an unaligned snapshot waiting for its in-flight data */
+  #unalignedSnapshot: TakenSnapshot | null = null;
   readonly #setup: ChainSetup;
   /** records per source poll: adapted so one poll takes about POLL_BUDGET_MS, whatever the chain costs per record */
   #pollSize: number;
@@ -106,7 +126,10 @@ export class Task implements BarrierHandlerHost {
       input: { taskName: vertex.name, vertexId: vertex.id, subtaskIndex, parallelism: vertex.parallelism, attempt: spec.attempt },
       inspect: spec.inspect,
     });
-    for (const ch of spec.inputs) ch.onMessage = () => this.host.wake(this);
+    for (const ch of spec.inputs) {
+      ch.onMessage = () => this.host.wake(this);
+      ch.onPriorityBarrier = () => (this.#priorityBarrier = true);
+    }
     for (const edge of spec.outputs) for (const ch of edge.channels) ch.onCredit = () => this.host.wake(this);
   }
 
@@ -130,6 +153,8 @@ export class Task implements BarrierHandlerHost {
     this.actor.send({ type: 'DEPLOY' });
     try {
       this.actor.send({ type: 'RESTORE', checkpointId: this.spec.restore?.checkpointId ?? null });
+      // before the first await: every task replays its channel state before any producer sends new data
+      this.#restoreChannelState();
       await this.chain.restoreAndOpen(this.#setup, this.output);
       if (this.#phase !== 'deploying') return; // canceled meanwhile
       this.actor.send({ type: 'RESTORED' });
@@ -141,10 +166,34 @@ export class Task implements BarrierHandlerHost {
     }
   }
 
+  /** Puts the in-flight data of the restored checkpoint in front of each input channel. */
+  #restoreChannelState(): void {
+    const all = this.spec.restore?.channelState;
+    if (!all) return;
+    const { vertex, subtaskIndex, inputs } = this.spec;
+    const uid = vertex.chain[0]!.uid!;
+    for (const cs of Object.values(all)) {
+      if (cs.operatorUid !== uid) continue;
+      if (cs.parallelism !== vertex.parallelism || cs.inputChannels !== inputs.length) {
+        throw new CheckpointError(
+          'FLOE_CHANNEL_STATE_RESCALE',
+          `checkpoint ${this.spec.restore!.checkpointId} holds in-flight data of '${uid}' at parallelism ${cs.parallelism} with ${cs.inputChannels} input channels; the job now has ${vertex.parallelism} with ${inputs.length}`,
+          { hint: 'change parallelism from a savepoint (always aligned) or from an aligned checkpoint, not from an unaligned one' },
+        );
+      }
+    }
+    const own = all[channelStateKey(uid, subtaskIndex)];
+    if (!own) return;
+    own.inputs.forEach((buffers, i) => inputs[i]!.prepend(buffers.map((b) => ({ type: 'data', batch: decodeBatch(b) }))));
+  }
+
   /** Runs one unit of work (one input message or one source batch); returns whether more can run now. */
   step(): boolean {
     if (this.#busy || this.#phase !== 'running') return false;
     try {
+      // overtaking barriers do not wait for credit: that is what makes them fast under backpressure
+      if (this.#priorityBarrier || this.#alignmentTimedOut !== null) this.#processPriority();
+      if (this.#phase !== 'running') return false;
       if (!this.output.hasCredit()) {
         this.#backpressured = true;
         return false;
@@ -155,6 +204,17 @@ export class Task implements BarrierHandlerHost {
     } catch (error) {
       this.fail(error);
       return false;
+    }
+  }
+
+  #processPriority(): void {
+    this.#priorityBarrier = false;
+    const timedOut = this.#alignmentTimedOut;
+    this.#alignmentTimedOut = null;
+    if (timedOut !== null) this.barriers.alignmentTimedOut(timedOut);
+    const channels = this.gate.channels;
+    for (let c = 0; c < channels.length; c++) {
+      for (const barrier of channels[c]!.queuedBarriers()) this.barriers.processPriorityBarrier(c, barrier);
     }
   }
 
@@ -176,6 +236,11 @@ export class Task implements BarrierHandlerHost {
       return false;
     }
     if (!this.#awaitBatch()) return false;
+    if (result === 'idle') {
+      this.output.flush();
+      setTimeout(() => this.host.wake(this), 1);
+      return false;
+    }
     return this.output.hasCredit();
   }
 
@@ -189,6 +254,7 @@ export class Task implements BarrierHandlerHost {
     switch (message.type) {
       case 'data': {
         const batch = message.batch;
+        if (this.barriers.capturing) this.barriers.processData(channel, batch);
         const head = this.chain.head;
         for (let i = 0; i < batch.length; i++) head.collect(batch[i]);
         this.#recordsIn += batch.length;
@@ -313,7 +379,42 @@ export class Task implements BarrierHandlerHost {
     this.#performCheckpoint(barrier, alignmentDurationMs, true);
   }
 
+  snapshotUnaligned(barrier: Barrier, alignmentDurationMs: number): void {
+    this.actor.send({ type: 'ALIGNED', checkpointId: barrier.checkpointId });
+    this.#unalignedSnapshot = this.#takeSnapshot(barrier, alignmentDurationMs, true);
+  }
+
+  channelStateCompleted(barrier: Barrier, inFlight: InFlightData): void {
+    const taken = this.#unalignedSnapshot;
+    if (!taken || taken.checkpointId !== barrier.checkpointId) return;
+    this.#unalignedSnapshot = null;
+    const { vertex, subtaskIndex, inputs } = this.spec;
+    const channelState: ChannelStateSnapshot = {
+      operatorUid: vertex.chain[0]!.uid!,
+      subtaskIndex,
+      parallelism: vertex.parallelism,
+      inputChannels: inputs.length,
+      inputs: inFlight.buffers,
+      bytes: inFlight.bytes,
+    };
+    this.#acknowledge(taken, channelState);
+  }
+
+  takeBarrier(channel: number, checkpointId: number): unknown[][] | null {
+    return this.gate.channels[channel]!.takeBarrier(checkpointId);
+  }
+
+  startAlignmentTimer(checkpointId: number, ms: number): void {
+    const timer = setTimeout(() => {
+      if (this.#phase !== 'running' || this.barriers.pendingCheckpointId !== checkpointId) return;
+      this.#alignmentTimedOut = checkpointId;
+      this.host.wake(this);
+    }, ms);
+    timer.unref();
+  }
+
   alignmentAborted(checkpointId: number, reason: AbortReason): void {
+    if (this.#unalignedSnapshot?.checkpointId === checkpointId) this.#unalignedSnapshot = null;
     this.actor.send({ type: 'ALIGNMENT_ABORTED', checkpointId, reason });
     this.output.broadcastEvent({ type: 'cancel-barrier', checkpointId });
     const code = reason === 'subsumed' ? 'FLOE_CHECKPOINT_SUBSUMED' : 'FLOE_CHECKPOINT_CANCELED_UPSTREAM';
@@ -321,8 +422,14 @@ export class Task implements BarrierHandlerHost {
   }
 
   #performCheckpoint(barrier: Barrier, alignmentDurationMs: number, forward: boolean): void {
+    this.#acknowledge(this.#takeSnapshot(barrier, alignmentDurationMs, forward));
+  }
+
+  /** The synchronous part: snapshot the chain, forward the barrier; the asynchronous part starts. */
+  #takeSnapshot(barrier: Barrier, alignmentDurationMs: number, forward: boolean): TakenSnapshot {
     const { checkpointId } = barrier;
     const buffered = this.gate.bufferedInBlocked();
+    const bytesHeld = buffered > 0 ? estimateBytes(this.gate.blockedBatches()) : 0;
     const t0 = performance.now();
     const snapshot = this.chain.snapshot(checkpointId); // throws: a sync-phase failure fails the task (as Flink)
     const syncDurationMs = performance.now() - t0;
@@ -331,9 +438,23 @@ export class Task implements BarrierHandlerHost {
     this.#dirty = false;
     if (forward) this.output.broadcastEvent(barrier);
     if (this.#phase === 'running') this.actor.send({ type: 'SNAPSHOT_TAKEN', checkpointId });
-    const startDelayMs = this.#startDelayMs;
-    const t1 = performance.now();
-    OperatorChain.complete(snapshot).then(
+    const asyncStart = performance.now();
+    return {
+      checkpointId,
+      completion: OperatorChain.complete(snapshot),
+      alignmentDurationMs,
+      startDelayMs: this.#startDelayMs,
+      syncDurationMs,
+      asyncStart,
+      bufferedDuringAlignment: buffered,
+      bytesHeldDuringAlignment: bytesHeld,
+    };
+  }
+
+  /** Acknowledges once the asynchronous part is done (with the in-flight data of an unaligned checkpoint). */
+  #acknowledge(taken: TakenSnapshot, channelState?: ChannelStateSnapshot): void {
+    const { checkpointId } = taken;
+    taken.completion.then(
       ({ state, size }) => {
         if (this.#phase === 'failed' || this.#phase === 'canceled') return;
         this.host.acknowledge({
@@ -341,13 +462,17 @@ export class Task implements BarrierHandlerHost {
           subtask: this.id,
           state,
           metrics: {
-            alignmentDurationMs,
-            startDelayMs,
-            syncDurationMs,
-            asyncDurationMs: performance.now() - t1,
-            stateSize: size,
-            bufferedDuringAlignment: buffered,
+            alignmentDurationMs: taken.alignmentDurationMs,
+            startDelayMs: taken.startDelayMs,
+            syncDurationMs: taken.syncDurationMs,
+            asyncDurationMs: performance.now() - taken.asyncStart,
+            stateSize: size + (channelState?.bytes ?? 0),
+            bufferedDuringAlignment: taken.bufferedDuringAlignment,
+            bytesHeldDuringAlignment: taken.bytesHeldDuringAlignment,
+            unaligned: channelState !== undefined,
+            persistedInFlightBytes: channelState?.bytes ?? 0,
           },
+          ...(channelState ? { channelState } : {}),
         });
       },
       (error) => {

@@ -10,6 +10,11 @@ export interface CheckpointOptions {
   alignment: Alignment;
   /** savepoints only: where the savepoint goes */
   targetDirectory?: string;
+  /**
+   * aligned checkpoints only: a task whose alignment lasts longer than this switches the
+   * checkpoint to unaligned (Flink's execution.checkpointing.aligned-checkpoint-timeout)
+   */
+  alignedTimeoutMs?: number;
 }
 
 /** Messages that travel on a channel, producer subtask -> consumer subtask. */
@@ -36,6 +41,12 @@ export interface SubtaskCheckpointMetrics {
   stateSize: number;
   /** records of blocked channels left queued during alignment */
   bufferedDuringAlignment: number;
+  /** estimated bytes of those records (first record's encoded size x records) */
+  bytesHeldDuringAlignment?: number;
+  /** the snapshot was taken unaligned (from the start, or after the aligned timeout) */
+  unaligned?: boolean;
+  /** encoded bytes of the in-flight records persisted as channel state */
+  persistedInFlightBytes?: number;
 }
 
 /** The state of one operator of a chain in one subtask's snapshot. */
@@ -49,11 +60,30 @@ export interface TaskStateSnapshot {
   [operatorUid: string]: OperatorSubtaskState;
 }
 
+/**
+ * The in-flight records an unaligned checkpoint overtook at one subtask (Flink's channel state):
+ * per input channel, the data buffers that were sent before the barrier but not yet part of the
+ * subtask's operator state. Each buffer is one msgpackr-encoded batch, replayed before new input.
+ */
+export interface ChannelStateSnapshot {
+  /** uid of the head operator of the subtask's chain: channel state is matched by it on restore */
+  operatorUid: string;
+  subtaskIndex: number;
+  /** the vertex's parallelism and input channel count when taken: a rescaled job cannot replay it */
+  parallelism: number;
+  inputChannels: number;
+  /** indexed by input channel; encoded batches, oldest first */
+  inputs: Uint8Array[][];
+  bytes: number;
+}
+
 export interface AcknowledgeCheckpoint {
   checkpointId: number;
   subtask: SubtaskId;
   state: TaskStateSnapshot;
   metrics: SubtaskCheckpointMetrics;
+  /** unaligned checkpoints: the in-flight data this subtask persisted, if any */
+  channelState?: ChannelStateSnapshot;
 }
 
 export interface DeclineCheckpoint {

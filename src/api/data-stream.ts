@@ -90,6 +90,22 @@ export class DataStream<T> extends Configurable {
     return this.transform('Process', () => new ProcessOperator<T, R>(fn));
   }
 
+  /**
+   * Merges this stream with others of the same type into one (Flink's union): the next operator
+   * reads every input, and its barrier handler aligns them all. Tag records first to tell them apart.
+   */
+  union(...others: DataStream<T>[]): DataStream<T> {
+    if (others.length === 0) throw new TypeError('union needs at least one other stream');
+    const t = this.registry.add({
+      kind: 'operator',
+      name: 'Union',
+      input: { transformation: this.transformation, partitioning: this.partitioning },
+      extraInputs: others.map((o) => ({ transformation: o.transformation, partitioning: o.partitioning })),
+      createOperator: () => new MapOperator((x: T) => x),
+    });
+    return new DataStream<T>(this.registry, t);
+  }
+
   /** Partitions by key: records with equal keys go to the same subtask, which keeps their state. */
   keyBy<K>(keySelector: KeySelector<T, K>): KeyedStream<T, K> {
     if (typeof keySelector !== 'function') throw new TypeError('keyBy needs a function that returns the key of a record');

@@ -14,6 +14,7 @@ import { registerCancelCommand } from './cancel-command.ts';
 import { registerListCommand } from './list-command.ts';
 import { registerSavepointCommand } from './savepoint-command.ts';
 import { registerStopCommand } from './stop-command.ts';
+import { registerBenchCommand } from './bench-command.ts';
 
 interface RunOptions {
   parallelism?: string;
@@ -118,6 +119,7 @@ export function buildProgram(out: (line: string) => void, setExit: (code: number
   registerStopCommand(program, print);
   registerCancelCommand(program, print);
   registerCheckpointsCommand(program, print);
+  registerBenchCommand(program, (line) => process.stdout.write(`${line}\n`), setExit);
   return program;
 }
 

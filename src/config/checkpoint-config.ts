@@ -1,4 +1,6 @@
 // The checkpoint coordinator's settings, read from the execution.checkpointing.* keys.
+import type { CheckpointOptions } from '../actors/types.ts';
+import { ConfigError } from '../errors.ts';
 import type { CheckpointingMode, Configuration } from './configuration.ts';
 
 export interface CheckpointConfig {
@@ -12,17 +14,38 @@ export interface CheckpointConfig {
   maxConcurrent: number;
   /** consecutive failed checkpoints tolerated before the job fails */
   tolerableFailures: number;
+  /** checkpoints (not savepoints) start unaligned */
+  unaligned: boolean;
+  /** aligned checkpoints switch to unaligned at a task aligning longer than this; 0 = never */
+  alignedTimeoutMs: number;
 }
 
 export function checkpointConfigFrom(conf: Configuration): CheckpointConfig {
   const interval = conf.get('execution.checkpointing.interval') ?? 0;
+  const mode = conf.get('execution.checkpointing.mode');
+  const unaligned = conf.get('execution.checkpointing.unaligned');
+  const alignedTimeoutMs = conf.get('execution.checkpointing.aligned-checkpoint-timeout');
+  if ((unaligned || alignedTimeoutMs > 0) && mode !== 'exactly-once') {
+    // as Flink: only aligned barriers can be merely counted; overtaking needs exactly-once
+    throw new ConfigError('FLOE_UNALIGNED_NEEDS_EXACTLY_ONCE', 'unaligned checkpoints and the aligned-checkpoint timeout need execution.checkpointing.mode exactly-once', {
+      hint: 'set execution.checkpointing.mode=exactly-once, or drop execution.checkpointing.unaligned / aligned-checkpoint-timeout',
+    });
+  }
   return {
     enabled: interval > 0,
     intervalMs: interval,
-    mode: conf.get('execution.checkpointing.mode'),
+    mode,
     timeoutMs: conf.get('execution.checkpointing.timeout'),
     minPauseMs: conf.get('execution.checkpointing.min-pause'),
     maxConcurrent: conf.get('execution.checkpointing.max-concurrent-checkpoints'),
     tolerableFailures: conf.get('execution.checkpointing.tolerable-failed-checkpoints'),
+    unaligned,
+    alignedTimeoutMs,
   };
+}
+
+/** The barrier options of a periodic checkpoint (savepoints are always aligned). */
+export function periodicCheckpointOptions(config: CheckpointConfig): CheckpointOptions {
+  if (config.unaligned) return { kind: 'checkpoint', alignment: 'unaligned' };
+  return config.alignedTimeoutMs > 0 ? { kind: 'checkpoint', alignment: 'aligned', alignedTimeoutMs: config.alignedTimeoutMs } : { kind: 'checkpoint', alignment: 'aligned' };
 }

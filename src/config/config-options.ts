@@ -19,6 +19,8 @@ export interface ConfigValues {
   'execution.checkpointing.max-concurrent-checkpoints': number;
   'execution.checkpointing.tolerable-failed-checkpoints': number;
   'execution.checkpointing.incremental': boolean;
+  'execution.checkpointing.unaligned': boolean;
+  'execution.checkpointing.aligned-checkpoint-timeout': number;
   'state.backend.type': StateBackendType;
   'state.backend.memory.max-snapshot-size': number;
   'state.checkpoints.dir': string | undefined;
@@ -121,6 +123,14 @@ export const CONFIG_OPTIONS: { readonly [K in ConfigKey]: ConfigOption<ConfigVal
   'execution.checkpointing.incremental': {
     type: 'boolean', default: false, aliases: ['state.backend.incremental'],
     description: 'Write only what changed since the previous checkpoint, where the backend can (level).',
+  },
+  'execution.checkpointing.unaligned': {
+    type: 'boolean', default: false, aliases: ['execution.checkpointing.unaligned.enabled'],
+    description: 'exactly-once only: barriers overtake in-flight data, which is persisted as channel state (FLIP-76).',
+  },
+  'execution.checkpointing.aligned-checkpoint-timeout': {
+    type: 'duration', default: 0, min: 0, aliases: ['execution.checkpointing.alignment-timeout'],
+    description: 'exactly-once only: a task aligning longer than this switches the checkpoint to unaligned; 0 never switches.',
   },
   'state.backend.type': {
     type: 'enum', default: 'memory', aliases: ['state.backend'],

@@ -1,7 +1,7 @@
 // The checkpoint coordinator actor: triggers checkpoints, collects acknowledgements, completes or aborts.
 import { enqueueActions, setup } from 'xstate';
 import type { AcknowledgeCheckpoint, CheckpointOptions, DeclineCheckpoint } from '../actors/types.ts';
-import type { CheckpointConfig } from '../config/checkpoint-config.ts';
+import { periodicCheckpointOptions, type CheckpointConfig } from '../config/checkpoint-config.ts';
 import { CheckpointError, JobExecutionError } from '../errors.ts';
 import { CheckpointTracker } from './checkpoint-tracker.ts';
 import { PendingCheckpoint } from './pending-checkpoint.ts';
@@ -252,7 +252,7 @@ export const checkpointCoordinatorMachine = setup({
             }
             const wait = t.lastCompletedAt + context.config.minPauseMs - context.now();
             if (wait > 0) return scheduleTick(enqueue, wait);
-            trigger(context, enqueue, self, { kind: 'checkpoint', alignment: 'aligned' });
+            trigger(context, enqueue, self, periodicCheckpointOptions(context.config));
             scheduleTick(enqueue, context.config.intervalMs);
           }),
         },

@@ -82,7 +82,7 @@ export class ExecutionGraph {
         if (!this.#stopped) listener.decline(decline);
       },
     };
-    const restore = options.restore ? { checkpointId: options.restore.id, operators: options.restore.operators } : null;
+    const restore = options.restore ? { checkpointId: options.restore.id, operators: options.restore.operators, channelState: options.restore.channelState } : null;
     for (const v of graph.vertices) {
       for (let i = 0; i < v.parallelism; i++) {
         const task = new Task(

@@ -1,13 +1,14 @@
 // A triggered checkpoint waiting for the acknowledgements of every subtask.
-import type { AcknowledgeCheckpoint, CheckpointOptions, TaskStateSnapshot } from '../actors/types.ts';
+import type { AcknowledgeCheckpoint, ChannelStateSnapshot, CheckpointOptions, TaskStateSnapshot } from '../actors/types.ts';
 import type { CheckpointStats, CompletedCheckpoint, OperatorState } from './types.ts';
-import { subtaskKey } from './types.ts';
+import { channelStateKey, subtaskKey } from './types.ts';
 
 export type AckResult = 'ok' | 'duplicate' | 'unknown-subtask';
 
 export class PendingCheckpoint {
   readonly #notYetAcked: Set<string>;
   readonly #states = new Map<string, { vertexId: string; subtaskIndex: number; state: TaskStateSnapshot }>();
+  readonly #channelState: Record<string, ChannelStateSnapshot> = {};
   readonly stats: CheckpointStats;
   readonly waiters: Array<{ resolve(c: CompletedCheckpoint): void; reject(e: Error): void }> = [];
   /** fully acknowledged and being made durable: the checkpoint it will complete as */
@@ -45,6 +46,8 @@ export class PendingCheckpoint {
     const key = subtaskKey(ack.subtask);
     if (!this.#notYetAcked.delete(key)) return this.#states.has(key) ? 'duplicate' : 'unknown-subtask';
     this.#states.set(key, { ...ack.subtask, state: ack.state });
+    const cs = ack.channelState;
+    if (cs && cs.inputs.some((buffers) => buffers.length > 0)) this.#channelState[channelStateKey(cs.operatorUid, cs.subtaskIndex)] = cs;
     this.stats.stateSize += ack.metrics.stateSize;
     this.stats.maxAlignmentMs = Math.max(this.stats.maxAlignmentMs, ack.metrics.alignmentDurationMs);
     this.stats.subtasks.push({ subtask: ack.subtask, acknowledgedAt: now, metrics: ack.metrics });
@@ -73,6 +76,7 @@ export class PendingCheckpoint {
       stateSize: this.stats.stateSize,
       maxParallelism,
       operators,
+      ...(Object.keys(this.#channelState).length > 0 ? { channelState: this.#channelState } : {}),
     };
   }
 

@@ -1,5 +1,5 @@
 // Checkpoint records the coordinator keeps: completed checkpoints (what a restore reads) and stats.
-import type { CheckpointKind, OperatorSubtaskState, SubtaskCheckpointMetrics, SubtaskId } from '../actors/types.ts';
+import type { ChannelStateSnapshot, CheckpointKind, OperatorSubtaskState, SubtaskCheckpointMetrics, SubtaskId } from '../actors/types.ts';
 
 export function subtaskKey(subtask: SubtaskId): string {
   return `${subtask.vertexId}#${subtask.subtaskIndex}`;
@@ -23,6 +23,13 @@ export interface CompletedCheckpoint {
   maxParallelism: number;
   /** operator uid -> state */
   operators: Record<string, OperatorState>;
+  /** unaligned checkpoints: in-flight data by `<head operator uid>#<subtask index>` (see channelStateKey) */
+  channelState?: Record<string, ChannelStateSnapshot>;
+}
+
+/** Where a subtask's channel state lives in a completed checkpoint. */
+export function channelStateKey(operatorUid: string, subtaskIndex: number): string {
+  return `${operatorUid}#${subtaskIndex}`;
 }
 
 export interface SubtaskCheckpointStats {

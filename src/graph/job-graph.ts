@@ -58,15 +58,17 @@ export function buildJobGraph(
   };
   const consumers = new Map<Transformation, Transformation[]>();
   for (const t of transformations) {
-    if (t.input) consumers.set(t.input.transformation, [...(consumers.get(t.input.transformation) ?? []), t]);
+    for (const input of [t.input, ...(t.extraInputs ?? [])]) {
+      if (input) consumers.set(input.transformation, [...(consumers.get(input.transformation) ?? []), t]);
+    }
   }
-  const edgeOf = (t: Transformation): Partitioning => {
-    const input = t.input!;
+  const edgeOf = (t: Transformation, input = t.input!): Partitioning => {
     if (input.partitioning) return input.partitioning;
     return parallelism(input.transformation) === parallelism(t) ? { type: 'forward' } : { type: 'rebalance' };
   };
   const chainsWithInput = (t: Transformation): boolean =>
     !!t.input &&
+    !t.extraInputs &&
     edgeOf(t).type === 'forward' &&
     parallelism(t.input.transformation) === parallelism(t) &&
     consumers.get(t.input.transformation)!.length === 1;
@@ -96,14 +98,16 @@ export function buildJobGraph(
   for (const v of vertices) for (const t of v.chain) vertexByMember.set(t, v);
   for (const v of vertices) {
     const head = v.chain[0]!;
-    if (!head.input) continue;
-    const source = vertexByMember.get(head.input.transformation)!;
-    const edge: JobEdge = { source, target: v, partitioning: edgeOf(head) };
-    if (edge.partitioning.type === 'forward' && source.parallelism !== v.parallelism) {
-      throw new JobDefinitionError('FLOE_FORWARD_PARALLELISM', `forward edge between '${source.name}' and '${v.name}' with different parallelism`);
+    for (const input of [head.input, ...(head.extraInputs ?? [])]) {
+      if (!input) continue;
+      const source = vertexByMember.get(input.transformation)!;
+      const edge: JobEdge = { source, target: v, partitioning: edgeOf(head, input) };
+      if (edge.partitioning.type === 'forward' && source.parallelism !== v.parallelism) {
+        throw new JobDefinitionError('FLOE_FORWARD_PARALLELISM', `forward edge between '${source.name}' and '${v.name}' with different parallelism`);
+      }
+      v.inputs.push(edge);
+      source.outputs.push(edge);
     }
-    v.inputs.push(edge);
-    source.outputs.push(edge);
   }
   return { vertices, maxParallelism, generatedUids: generated };
 }

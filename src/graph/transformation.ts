@@ -20,6 +20,8 @@ export interface Transformation {
   /** sources that cannot run in parallel (a collection) pin this to 1 */
   fixedParallelism?: number;
   input?: { transformation: Transformation; partitioning?: Partitioning };
+  /** union: the inputs after the first; their records reach the operator as if from one stream */
+  extraInputs?: Array<{ transformation: Transformation; partitioning?: Partitioning }>;
   /** set on operators after keyBy: the key they read and write state under */
   keySelector?: KeySelector;
   source?: Source<unknown>;

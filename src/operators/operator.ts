@@ -33,6 +33,11 @@ export interface StreamOperator<IN, OUT> {
   /** Called once state has been restored, before the first record. */
   open(context: OperatorContext, output: Output<OUT>): void | Promise<void>;
   processElement(record: IN): void;
+  /**
+   * After each input batch: an operator that is busy (async I/O, a slow external system) returns
+   * a promise, and the task reads no more input until it settles — backpressure, not a blocked thread.
+   */
+  endBatch?(): void | Promise<void>;
   /** Synchronous part of a checkpoint: write what must be kept into operator state (keyed state is snapshotted by the task). */
   snapshotState?(checkpointId: number): void;
   notifyCheckpointComplete?(checkpointId: number): void | Promise<void>;
@@ -43,7 +48,8 @@ export interface StreamOperator<IN, OUT> {
   close?(): void | Promise<void>;
 }
 
-export type PollResult = 'more' | 'end';
+/** 'idle': nothing to emit yet (a rate-limited or waiting source): the task sleeps a millisecond instead of spinning */
+export type PollResult = 'more' | 'end' | 'idle';
 
 /** A source's per-subtask reader. Its read position lives in operator state so it resumes exactly. */
 export interface SourceReader<T> {

@@ -1,0 +1,225 @@
+// Unaligned checkpoints end to end: exactly-once word count with failures and restored in-flight data, and a stalled subtask.
+import t, { type Test } from 'tap';
+import { createStateBackend } from '../../src/backends/state-backend-registry.ts';
+import { CollectSink, StreamExecutionEnvironment, type CompletedCheckpoint, type OperatorContext, type Output, type StreamOperator } from '../../src/index.ts';
+import { countWords, generateText } from '../fixtures/generate-text.ts';
+
+const TEXT = generateText(30_000, { seed: 5, vocabulary: 800 });
+const EXPECTED = countWords(TEXT);
+
+/** Every backend this build has: fs and level join the list as soon as they exist. */
+const BACKENDS = ['memory', 'fs', 'level'].filter((type) => {
+  try {
+    createStateBackend(type);
+    return true;
+  } catch {
+    return false;
+  }
+});
+
+/** A pass-through that is busy for `delayMs` after each batch on the chosen subtasks (a slow consumer that still takes barriers between batches). */
+class SlowOperator<T> implements StreamOperator<T, T> {
+  #out!: Output<T>;
+  #subtask = 0;
+  #attempt = 0;
+  constructor(
+    readonly delayMs: (subtask: number) => number,
+    readonly onRecord: (record: T, subtask: number, attempt: number) => void = () => {},
+  ) {}
+  open(context: OperatorContext, output: Output<T>): void {
+    this.#out = output;
+    this.#subtask = context.subtaskIndex;
+    this.#attempt = context.attemptNumber;
+  }
+  processElement(record: T): void {
+    this.onRecord(record, this.#subtask, this.#attempt);
+    this.#out.collect(record);
+  }
+  endBatch(): Promise<void> | void {
+    const ms = this.delayMs(this.#subtask);
+    if (ms > 0) return new Promise((resolve) => setTimeout(resolve, ms));
+  }
+}
+
+/** The first difference between two sorted lists, or null (tap's deep compare is slow on 100k items). */
+function firstDifference<T>(actual: T[], expected: T[]): string | null {
+  for (let i = 0; i < Math.max(actual.length, expected.length); i++) {
+    if (actual[i] !== expected[i]) return `at ${i}: got ${String(actual[i])}, expected ${String(expected[i])}`;
+  }
+  return null;
+}
+
+const hasInFlight = (cp: CompletedCheckpoint | null | undefined) =>
+  !!cp?.channelState && Object.values(cp.channelState).some((cs) => cs.bytes > 0);
+
+async function wordCountWithFailure(t: Test, backend: string, checkpointing: Record<string, unknown>) {
+  const env = StreamExecutionEnvironment.getExecutionEnvironment({
+    'parallelism.default': 3,
+    'execution.checkpointing.interval': '30ms',
+    ...checkpointing,
+    'state.backend.type': backend,
+    'state.checkpoints.dir': t.testdir(),
+    'taskmanager.network.batch-size': 64,
+    'restart-strategy.type': 'fixed-delay',
+    'restart-strategy.fixed-delay.attempts': 3,
+    'restart-strategy.fixed-delay.delay': '20ms',
+  });
+  const results: Array<[string, number]> = [];
+  const completed = new Map<number, CompletedCheckpoint>();
+  let latest: CompletedCheckpoint | null = null;
+  let completedThisAttempt = 0;
+  let thrown = 0;
+  env.fromCollection(TEXT.split('\n')).uid('lines')
+    .flatMap((line: string) => line.split(' ').filter(Boolean)).uid('split')
+    .map((w: string) => [w, 1] as [string, number]).uid('tag')
+    .keyBy((x) => x[0])
+    .reduce((a, b) => [a[0], a[1] + b[1]]).uid('count')
+    // slow after the hash edge: its input channels stay full, so unaligned barriers overtake data
+    .transform('slow', () => new SlowOperator<[string, number]>(() => 1, (_r, subtask, attempt) => {
+      // fail once a checkpoint holding in-flight data completed: the restore must replay it
+      if (attempt === 0 && subtask === 0 && thrown === 0 && completedThisAttempt >= 2 && hasInFlight(latest)) {
+        thrown++;
+        throw new Error('injected failure after a checkpoint with in-flight data');
+      }
+    })).uid('slow')
+    .sinkTo(new CollectSink(results)).uid('sink');
+  const client = await env.executeAsync('unaligned wordcount');
+  const restoredFrom: Array<number | null> = [];
+  client.on('running', ({ restoredFrom: id }) => {
+    completedThisAttempt = 0;
+    restoredFrom.push(id);
+  });
+  client.on('checkpoint-completed', (cp) => {
+    completed.set(cp.id, cp);
+    latest = cp;
+    completedThisAttempt++;
+  });
+  const result = await client.getJobExecutionResult();
+  t.equal(result.status, 'FINISHED');
+  t.equal(thrown, 1, 'the failure was injected');
+  t.equal(result.restarts, 1);
+  const restoredId = restoredFrom[1];
+  t.ok(restoredId != null && hasInFlight(completed.get(restoredId)), `restored from checkpoint ${restoredId}, which holds in-flight data`);
+  const expected = [...EXPECTED].flatMap(([w, c]) => Array.from({ length: c }, (_, i) => JSON.stringify([w, i + 1]))).sort();
+  const actual = results.map((r) => JSON.stringify(r)).sort();
+  t.equal(actual.length, expected.length, 'as many results as words');
+  t.equal(firstDifference(actual, expected), null, 'every ["w",i] exactly once');
+  return client;
+}
+
+for (const backend of BACKENDS) {
+  t.test(`${backend} backend: exactly-once word count with a failure, unaligned checkpoints`, async (t) => {
+    const client = await wordCountWithFailure(t, backend, { 'execution.checkpointing.unaligned': true });
+    const subtasks = client.getCheckpointHistory().filter((s) => s.status === 'completed').flatMap((s) => s.subtasks);
+    t.ok(subtasks.some((s) => s.metrics.unaligned && (s.metrics.persistedInFlightBytes ?? 0) > 0), 'acks report persisted in-flight bytes');
+  });
+
+  t.test(`${backend} backend: exactly-once word count with a failure, aligned checkpoints with a 1 ms alignment timeout`, async (t) => {
+    const client = await wordCountWithFailure(t, backend, { 'execution.checkpointing.aligned-checkpoint-timeout': '1ms' });
+    const acks = client.getCheckpointHistory().flatMap((s) => s.subtasks);
+    t.ok(acks.some((s) => s.metrics.unaligned), 'some alignments timed out and switched to unaligned');
+  });
+}
+
+/**
+ * A keyed pipeline whose downstream subtask 0 trickles (one batch of 32 per 150 ms) for 1.5 s, while
+ * checkpoints are triggered every 50 ms; its 2 input channels hold 8 buffers each, so an aligned
+ * barrier queued behind them needs 16 x 150 ms to get through.
+ */
+async function stalledRun(t: Test, checkpointing: Record<string, unknown>) {
+  const N = 150_000;
+  let stall: { start: number; end: number } | null = null;
+  const env = StreamExecutionEnvironment.getExecutionEnvironment({
+    'parallelism.default': 2,
+    'execution.checkpointing.interval': '50ms',
+    ...checkpointing,
+    'taskmanager.network.batch-size': 32,
+    'taskmanager.network.memory.buffers-per-channel': 8,
+  });
+  const results: number[] = [];
+  const stalled = (subtask: number) => {
+    if (subtask !== 0) return 0;
+    // the stall starts with the first batch, so the source cannot finish before it
+    stall ??= { start: Date.now(), end: Date.now() + 1500 };
+    return Date.now() < stall.end ? 150 : 0;
+  };
+  env.fromSequence(1, N).uid('numbers')
+    .map((n: number) => n * 2).uid('double')
+    .keyBy((n: number) => n % 16)
+    .transform('stalled', () => new SlowOperator<number>(stalled)).uid('stalled')
+    .sinkTo(new CollectSink(results)).uid('sink');
+  const client = await env.executeAsync('stalled downstream');
+  const completed: CompletedCheckpoint[] = [];
+  client.on('checkpoint-completed', (cp) => completed.push(cp));
+  const result = await client.getJobExecutionResult();
+  t.equal(result.status, 'FINISHED');
+  t.equal(firstDifference(results.sort((a, b) => a - b), Array.from({ length: N }, (_, i) => (i + 1) * 2)), null, 'every number exactly once');
+  const window = stall as { start: number; end: number } | null;
+  t.ok(window, 'the stall happened');
+  const history = client.getCheckpointHistory();
+  // queues fill within milliseconds of the stall; a barrier already on its way may pass in the first 300 ms
+  const completedInStall = history.filter((s) => s.status === 'completed' && s.endTimestamp! > window!.start + 300 && s.endTimestamp! < window!.end);
+  const spanningStall = history.filter((s) => s.triggerTimestamp < window!.end && (s.endTimestamp ?? Infinity) >= window!.end);
+  return { window: window!, completedInStall, spanningStall, completed };
+}
+
+t.test('a stalled downstream subtask: aligned checkpoints last as long as the stall, unaligned ones complete during it', async (t) => {
+  const aligned = await stalledRun(t, {});
+  t.same(aligned.completedInStall.map((s) => s.id), [], 'aligned: no checkpoint completes while the stall lasts');
+  t.equal(aligned.spanningStall.length, 1, 'aligned: the checkpoint in progress lasts until the stall is over');
+
+  for (const mode of [{ 'execution.checkpointing.unaligned': true }, { 'execution.checkpointing.aligned-checkpoint-timeout': '20ms' }]) {
+    const run = await stalledRun(t, mode);
+    const inStall = run.completedInStall;
+    t.ok(inStall.length >= 2, `${JSON.stringify(mode)}: ${inStall.length} checkpoints completed while the stall lasted`);
+    t.ok(inStall.some((s) => s.subtasks.some((x) => (x.metrics.persistedInFlightBytes ?? 0) > 0)), 'their in-flight data was persisted');
+    t.ok(run.completed.some(hasInFlight), 'completed checkpoints carry channel state');
+  }
+});
+
+t.test('unaligned checkpoints need exactly-once mode', async (t) => {
+  const env = StreamExecutionEnvironment.getExecutionEnvironment({
+    'execution.checkpointing.interval': '1s',
+    'execution.checkpointing.mode': 'at-least-once',
+    'execution.checkpointing.unaligned': true,
+  });
+  env.fromSequence(1, 3).sinkTo(new CollectSink([]));
+  await t.rejects(env.executeAsync(), { code: 'FLOE_UNALIGNED_NEEDS_EXACTLY_ONCE' });
+});
+
+t.test('in-flight data is replayed to its own subtask; a rescaled job refuses it', async (t) => {
+  const { ExecutionGraph } = await import('../../src/coordinator/execution-graph.ts');
+  const { MemoryStateBackend } = await import('../../src/backends/memory-backend.ts');
+  const { MemoryCheckpointStorage } = await import('../../src/storage/memory-checkpoint-storage.ts');
+  const { encodeBatch } = await import('../../src/actors/in-flight-data.ts');
+  const attempt = (parallelism: number, channelParallelism: number) => {
+    const env = StreamExecutionEnvironment.getExecutionEnvironment({ 'parallelism.default': parallelism });
+    env.fromSequence(1, 10).uid('src').rebalance().map((n: number) => n).uid('m').sinkTo(new CollectSink([])).uid('s');
+    const restore: CompletedCheckpoint = {
+      id: 4, kind: 'checkpoint', timestamp: 0, completedAt: 0, durationMs: 0, stateSize: 0, maxParallelism: 128, operators: {},
+      channelState: {
+        'm#1': { operatorUid: 'm', subtaskIndex: 1, parallelism: channelParallelism, inputChannels: channelParallelism, inputs: [[], [encodeBatch([41, 42])]], bytes: 10 },
+      },
+    };
+    const failures: unknown[] = [];
+    const graph = new ExecutionGraph(
+      { jobId: 'j', graph: env.getJobGraph(), attempt: 0, mode: 'exactly-once', checkpointingEnabled: true, batchSize: 8, buffersPerChannel: 2, backend: new MemoryStateBackend(), storage: new MemoryCheckpointStorage(), restore },
+      { taskFailed: (_task, e) => failures.push(e), taskFinished() {}, allRunning() {}, endOfInput() {}, acknowledge() {}, decline() {} },
+    );
+    return { graph, failures };
+  };
+  const same = attempt(2, 2);
+  const m1 = same.graph.task('v1#1')!;
+  void same.graph.deploy();
+  t.same([...m1.gate.channels[1]!.queued()], [{ type: 'data', batch: [41, 42] }], 'queued in the channel it was read from before any task runs');
+  t.same([...same.graph.task('v1#0')!.gate.channels[1]!.queued()], [], 'only at its own subtask');
+  await new Promise((r) => setTimeout(r, 20));
+  t.same(same.failures, []);
+  await same.graph.cancel();
+
+  const rescaled = attempt(3, 2);
+  void rescaled.graph.deploy();
+  await new Promise((r) => setTimeout(r, 20));
+  t.match(rescaled.failures[0], { code: 'FLOE_CHANNEL_STATE_RESCALE', message: /parallelism 2 with 2 input channels; the job now has 3 with 3/ });
+  await rescaled.graph.cancel();
+});

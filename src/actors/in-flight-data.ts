@@ -1,0 +1,50 @@
+// In-flight data of an unaligned checkpoint: the overtaken input buffers of one subtask, encoded as they are captured.
+import { Packr } from 'msgpackr';
+
+// the snapshot codec's settings: Maps, Sets, Dates and undefined survive; plain MessagePack otherwise
+const packr = new Packr({ structuredClone: true, useRecords: false, moreTypes: true });
+
+/** Encodes one data batch; done at capture, so later in-place changes by user functions cannot leak in. */
+export function encodeBatch(batch: unknown[]): Uint8Array {
+  return packr.pack(batch);
+}
+
+export function decodeBatch(bytes: Uint8Array): unknown[] {
+  return packr.unpack(bytes) as unknown[];
+}
+
+/** Estimated encoded size of queued batches: the first record's size times the records (cheap enough per checkpoint). */
+export function estimateBytes(batches: Iterable<unknown[]>): number {
+  let perRecord = -1;
+  let bytes = 0;
+  for (const batch of batches) {
+    if (batch.length === 0) continue;
+    if (perRecord < 0) perRecord = packr.pack(batch[0]).length;
+    bytes += perRecord * batch.length;
+  }
+  return bytes;
+}
+
+/** Per input channel, the encoded buffers a pending unaligned checkpoint must persist. */
+export class InFlightData {
+  readonly buffers: Uint8Array[][];
+  bytes = 0;
+  records = 0;
+
+  constructor(channels: number) {
+    this.buffers = Array.from({ length: channels }, () => []);
+  }
+
+  add(channel: number, batch: unknown[]): void {
+    if (batch.length === 0) return;
+    const bytes = encodeBatch(batch);
+    this.buffers[channel]!.push(bytes);
+    this.bytes += bytes.length;
+    this.records += batch.length;
+  }
+
+  /** The decoded batches of one channel, oldest first (specs and restore). */
+  batches(channel: number): unknown[][] {
+    return this.buffers[channel]!.map(decodeBatch);
+  }
+}
