@@ -67,8 +67,7 @@ export function buildProgram(out: (line: string) => void, setExit: (code: number
   const program = new Command('floe')
     .description('Stream processing for Node.js with Flink\'s fault tolerance: task actors, barrier checkpoints, exactly-once recovery')
     .version('0.1.0')
-    .exitOverride()
-    .showHelpAfterError('(run with --help for usage)');
+    .exitOverride();
 
   program
     .command('run')
@@ -90,12 +89,19 @@ export function buildProgram(out: (line: string) => void, setExit: (code: number
 export async function main(argv: string[], out: (line: string) => void = (l) => process.stderr.write(`${l}\n`)): Promise<number> {
   let code = 0;
   const program = buildProgram(out, (c) => (code = c));
-  program.configureOutput({ writeErr: (s) => out(s.trimEnd()), writeOut: (s) => process.stdout.write(s) });
+  // commander's own errors (unknown option, missing argument) are printed in the catch below, in floe's format
+  const output = { writeErr: (s: string) => out(s.trimEnd()), writeOut: (s: string) => void process.stdout.write(s), outputError: () => {} };
+  for (const command of [program, ...program.commands]) command.configureOutput(output);
   try {
     await program.parseAsync(argv);
     return code;
   } catch (error) {
-    if (error instanceof CommanderError) return error.exitCode === 0 ? 0 : 2;
+    if (error instanceof CommanderError) {
+      if (error.exitCode === 0 || error.code === 'commander.help' || error.code === 'commander.helpDisplayed') return error.exitCode;
+      out(`error FLOE_USAGE: ${error.message.replace(/^error: /, '')}`);
+      out(argv[2] === 'run' ? 'hint: `floe run --help` lists its options' : 'hint: `floe --help` lists the commands');
+      return 2;
+    }
     if (error instanceof FloeError) {
       out(`error ${error.code}: ${error.message}`);
       if (error.hint) out(`hint: ${error.hint}`);
