@@ -14,8 +14,9 @@ writeFileSync(input, generateText(WORDS, { seed: 3, vocabulary: 5000 }));
 console.log(`input: ${(statSync(input).size / 1e6).toFixed(1)} MB\n`);
 
 /** The same work without floe: read lines, split words, count per word in a Map, write each running count as a JSON line. */
-function handWritten(out: string): number {
+function handWritten(out: string): { ms: number; cpuMs: number } {
   const t0 = performance.now();
+  const c0 = process.cpuUsage();
   const fd = openSync(out, 'w');
   const counts = new Map<string, number>();
   let buffer = '';
@@ -33,10 +34,16 @@ function handWritten(out: string): number {
   }
   writeSync(fd, buffer);
   closeSync(fd);
-  return performance.now() - t0;
+  return { ms: performance.now() - t0, cpuMs: cpuMsSince(c0) };
 }
 
-async function floe(out: string, checkpointMs: number | undefined): Promise<{ ms: number; checkpoints: number }> {
+/** CPU time of the whole process (all threads: GC helpers, the I/O pool) since `start`: less sensitive than wall time to other processes on the machine. */
+function cpuMsSince(start: NodeJS.CpuUsage): number {
+  const d = process.cpuUsage(start);
+  return (d.user + d.system) / 1000;
+}
+
+async function floe(out: string, checkpointMs: number | undefined): Promise<{ ms: number; cpuMs: number; checkpoints: number }> {
   const env = StreamExecutionEnvironment.getExecutionEnvironment({
     'parallelism.default': 1,
     ...(checkpointMs ? { 'execution.checkpointing.interval': checkpointMs, 'execution.checkpointing.mode': 'exactly-once' } : {}),
@@ -48,8 +55,9 @@ async function floe(out: string, checkpointMs: number | undefined): Promise<{ ms
     .reduce((a, b) => [a[0], a[1] + b[1]]).uid('count')
     .sinkTo(new FileSink(out)).uid('sink');
   const t0 = performance.now();
+  const c0 = process.cpuUsage();
   const result = await env.execute('throughput');
-  return { ms: performance.now() - t0, checkpoints: result.checkpoints.completed };
+  return { ms: performance.now() - t0, cpuMs: cpuMsSince(c0), checkpoints: result.checkpoints.completed };
 }
 
 function lines(path: string): number {
@@ -65,14 +73,14 @@ function lines(path: string): number {
 const RUNS = Number(process.env.FLOE_BENCH_RUNS ?? 5);
 interface Case {
   name: string;
-  run(round: number): Promise<{ ms: number; checkpoints?: number }>;
+  run(round: number): Promise<{ ms: number; cpuMs: number; checkpoints?: number }>;
 }
 const CASES: Case[] = [
   { name: 'hand-written loop', run: async (i: number) => {
     const out = join(dir, `hand-${i}.txt`);
-    const ms = handWritten(out);
+    const r = handWritten(out);
     if (lines(out) !== WORDS) throw new Error('hand-written loop lost records');
-    return { ms };
+    return r;
   } },
   ...([['floe, checkpoints off', undefined], ['floe, exactly-once every 1 s', 1000]] as const).map(([name, interval]) => ({
     name,
@@ -86,6 +94,7 @@ const CASES: Case[] = [
   })),
 ];
 const times = new Map<string, number[]>(CASES.map((c) => [c.name, []]));
+const cpuTimes = new Map<string, number[]>(CASES.map((c) => [c.name, []]));
 const checkpoints: number[] = [];
 for (let round = 0; round < RUNS; round++) {
   const order = CASES.map((_, k) => CASES[(k + round) % CASES.length]!);
@@ -93,8 +102,9 @@ for (let round = 0; round < RUNS; round++) {
   for (const c of order) {
     const r = await c.run(round);
     times.get(c.name)!.push(r.ms);
+    cpuTimes.get(c.name)!.push(r.cpuMs);
     if (r.checkpoints !== undefined && c.name.includes('every')) checkpoints.push(r.checkpoints);
-    msThisRound.push(`${c.name} ${(r.ms / 1000).toFixed(2)} s`);
+    msThisRound.push(`${c.name} ${(r.ms / 1000).toFixed(2)} s (cpu ${(r.cpuMs / 1000).toFixed(2)} s)`);
   }
   console.log(`round ${round + 1}/${RUNS}: ${msThisRound.join(', ')}`);
 }
@@ -105,10 +115,16 @@ const median = (xs: number[]) => {
   return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 };
 const rate = (ms: number) => (WORDS / ms) * 1000;
-const results: Record<string, { medianMs: number; recordsPerSec: number; runsMs: number[]; checkpoints?: number }> = {};
+const results: Record<string, { medianMs: number; recordsPerSec: number; runsMs: number[]; medianCpuMs: number; recordsPerCpuSec: number; runsCpuMs: number[]; checkpoints?: number }> = {};
 for (const [name, ms] of times) {
-  results[name] = { medianMs: median(ms), recordsPerSec: rate(median(ms)), runsMs: ms, ...(name.includes('every') ? { checkpoints: median(checkpoints) } : {}) };
+  const cpu = cpuTimes.get(name)!;
+  results[name] = {
+    medianMs: median(ms), recordsPerSec: rate(median(ms)), runsMs: ms,
+    medianCpuMs: median(cpu), recordsPerCpuSec: rate(median(cpu)), runsCpuMs: cpu,
+    ...(name.includes('every') ? { checkpoints: median(checkpoints) } : {}),
+  };
 }
+const baseCpu = results['hand-written loop']!.recordsPerCpuSec;
 const base = results['hand-written loop']!.recordsPerSec;
 const rows: Array<Record<string, string | number>> = [];
 for (const [name, r] of Object.entries(results)) {
@@ -120,6 +136,8 @@ for (const [name, r] of Object.entries(results)) {
     'spread': `${(spread * 100).toFixed(0)}%`,
     checkpoints: r.checkpoints ?? '-',
     'vs hand-written': (r.recordsPerSec / base).toFixed(2),
+    'words/cpu-s (median)': Math.round(r.recordsPerCpuSec).toLocaleString(),
+    'vs hand-written (cpu)': (r.recordsPerCpuSec / baseCpu).toFixed(2),
   });
 }
 console.log(`\n${RUNS} interleaved rounds; spread = (slowest - fastest) / median\n`);
@@ -127,9 +145,17 @@ printTable(rows);
 const off = times.get('floe, checkpoints off')!;
 const on = times.get('floe, exactly-once every 1 s')!;
 const ratio = results['floe, checkpoints off']!.recordsPerSec / base;
-const perRound = off.map((o, i) => 1 - o / on[i]!); // throughput lost in the round: 1 - rate(on) / rate(off)
+const ratioCpu = results['floe, checkpoints off']!.recordsPerCpuSec / baseCpu;
+// throughput lost in a round: 1 - rate(on) / rate(off), from the two runs measured back to back
+const perRound = off.map((o, i) => 1 - o / on[i]!);
+const offCpu = cpuTimes.get('floe, checkpoints off')!;
+const onCpu = cpuTimes.get('floe, exactly-once every 1 s')!;
+const perRoundCpu = offCpu.map((o, i) => 1 - o / onCpu[i]!);
 const cost = median(perRound);
-console.log(`\nfloe / hand-written: ${ratio.toFixed(2)} (target >= 0.50)`);
-console.log(`checkpointing every 1 s costs ${(cost * 100).toFixed(1)}% against checkpointing off (target < 5%; median of per-round costs ${perRound.map((c) => `${(c * 100).toFixed(1)}%`).join(', ')})`);
-console.log(`results: ${writeResults('throughput', { words: WORDS, runs: RUNS, results, ratio, checkpointCost: cost, checkpointCostPerRound: perRound })}`);
+const costCpu = median(perRoundCpu);
+const pct = (xs: number[]) => xs.map((c) => `${(c * 100).toFixed(1)}%`).join(', ');
+console.log(`\nfloe / hand-written: ${ratio.toFixed(2)} wall, ${ratioCpu.toFixed(2)} cpu (target >= 0.50)`);
+console.log(`checkpointing every 1 s costs ${(cost * 100).toFixed(1)}% wall (rounds: ${pct(perRound)})`);
+console.log(`                            and ${(costCpu * 100).toFixed(1)}% cpu (rounds: ${pct(perRoundCpu)}) against checkpointing off (target < 5%)`);
+console.log(`results: ${writeResults('throughput', { words: WORDS, runs: RUNS, results, ratio, ratioCpu, checkpointCost: cost, checkpointCostCpu: costCpu, checkpointCostPerRound: perRound, checkpointCostPerRoundCpu: perRoundCpu })}`);
 rmSync(dir, { recursive: true, force: true });
