@@ -119,7 +119,7 @@ t.test('a failure inside a user function keeps its stack trace', async (t) => {
 
 t.test('TypeScript and JavaScript job files run, and import from floe resolves', async (t) => {
   const [ts, js] = await Promise.all([
-    floe(['run', join(dir, 'ts-job.ts'), '--checkpoint-interval', '50ms', '-q']),
+    floe(['run', join(dir, 'ts-job.ts'), '--checkpoint-interval', '50ms', '-q', '-D', 'execution.checkpointing.min-pause=10ms', '-D', 'restart-strategy.type=none']),
     floe(['run', join(dir, 'js-job.js'), '-p', '2']),
   ]);
   t.equal(ts.code, 0, ts.stderr);
@@ -141,6 +141,14 @@ t.test('a job in a project that installs floe, outside any ES-module package', a
   const elsewhere = t.testdir({ 'package.json': '{"name": "not-floe"}', 'job.js': "import { FileSink } from 'floe';\nexport default function job(env) {}\n" });
   const missing = await floe(['run', 'job.js'], elsewhere);
   userError(t, missing, 'FLOE_JOB_CANNOT_IMPORT_FLOE', /imports 'floe'/, /npm install floe/);
+});
+
+t.test('--inspect with no inspector listening: a warning, and the process still exits', async (t) => {
+  // port 9 (discard) on loopback: nothing listens there in a test environment
+  const run = await floe(['run', join(dir, 'js-job.js'), '--inspect=ws://127.0.0.1:9']);
+  t.equal(run.code, 0, 'the job runs and the process ends (no reconnect loop keeps it alive)');
+  t.match(run.stderr, /FLOE_INSPECTOR_UNREACHABLE.*ws:\/\/127\.0\.0\.1:9/);
+  t.match(run.stderr, /job FINISHED/);
 });
 
 t.test('help', async (t) => {

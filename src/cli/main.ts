@@ -15,17 +15,17 @@ interface RunOptions {
   checkpointingMode?: string;
   stateBackend?: string;
   config?: string;
-  define: string[];
+  define?: string[];
   inspect?: string | true;
   quiet?: boolean;
 }
 
-const collect = (value: string, previous: string[]) => [...previous, value];
+const collect = (value: string, previous: string[] = []) => [...previous, value];
 
 /** Builds the configuration: config file, then -D properties, then flags (later wins). */
 async function configurationFrom(options: RunOptions): Promise<Configuration> {
   let conf = options.config ? await loadConfigFile(options.config) : new Configuration();
-  for (const property of options.define) {
+  for (const property of options.define ?? []) {
     const [key, value] = parseDynamicProperty(property);
     conf.set(key, value);
   }
@@ -78,9 +78,17 @@ export function buildProgram(out: (line: string) => void, setExit: (code: number
     .addOption(new Option('--checkpointing-mode <mode>', 'execution.checkpointing.mode').choices(['exactly-once', 'at-least-once']))
     .addOption(new Option('--state-backend <type>', 'state.backend.type').choices(['memory', 'fs', 'level']))
     .option('-c, --config <file>', 'YAML file with configuration keys (Flink\'s names)')
-    .option('-D, --define <key=value>', 'set a configuration key, e.g. -D execution.checkpointing.timeout=1min (repeatable)', collect, [])
+    .option('-D, --define <key=value>', 'set a configuration key, e.g. -D execution.checkpointing.timeout=1min (repeatable)', collect)
     .option('--inspect [url]', `stream the task actors' state changes to an xstate inspector (default ${DEFAULT_INSPECT_URL})`)
     .option('-q, --quiet', 'do not print every completed checkpoint')
+    .addHelpText('after', `
+Examples:
+  floe run examples/wordcount/job.ts --checkpoint-interval 500ms -p 2
+  floe run job.ts -D restart-strategy.type=fixed-delay -D restart-strategy.fixed-delay.attempts=3
+  floe run job.ts -c floe.yaml --inspect=ws://localhost:8080
+
+Configuration keys are Flink's (execution.checkpointing.*, state.backend.*, restart-strategy.*):
+see "Options" in floe's README. Unknown keys and bad values are refused before the job starts.`)
     .action(async (job: string, options: RunOptions) => setExit(await run(job, options, out)));
   return program;
 }
