@@ -131,12 +131,17 @@ t.test('TypeScript and JavaScript job files run, and import from floe resolves',
 
 t.test('a job in a project that installs floe, outside any ES-module package', async (t) => {
   // a plain folder: no "type": "module", floe reached through node_modules as after `npm install floe`
-  const project = t.testdir({ 'package.json': '{"name": "my-jobs"}', 'job.ts': readFileSync(join(dir, 'js-job.js'), 'utf8') });
+  const project = t.testdir({
+    'package.json': '{"name": "my-jobs"}',
+    'job.ts': readFileSync(join(dir, 'js-job.js'), 'utf8'),
+    'awaits.ts': 'await Promise.resolve();\nexport default function job() {}\n',
+  });
   mkdirSync(join(project, 'node_modules'));
   symlinkSync(root, join(project, 'node_modules', 'floe'), 'dir');
-  const run = await floe(['run', 'job.ts'], project);
+  const [run, awaits] = await Promise.all([floe(['run', 'job.ts'], project), floe(['run', 'awaits.ts'], project)]);
   t.equal(run.code, 0, run.stderr);
   t.equal(committed(join(project, 'out-js')).length, 100);
+  userError(t, awaits, 'FLOE_JOB_TOP_LEVEL_AWAIT', /top-level await/, /\.mts.*"type": "module"/);
 
   const elsewhere = t.testdir({ 'package.json': '{"name": "not-floe"}', 'job.js': "import { FileSink } from 'floe';\nexport default function job(env) {}\n" });
   const missing = await floe(['run', 'job.js'], elsewhere);

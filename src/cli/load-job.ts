@@ -38,6 +38,12 @@ export async function loadJob(path: string): Promise<JobFunction> {
         hint: 'run `npm install floe` in the job\'s project, or keep the job file inside a project that has floe in node_modules',
       });
     }
+    if (/Top-level await is currently not supported with the "cjs" output format/.test((error as Error)?.message ?? '')) {
+      throw new JobDefinitionError('FLOE_JOB_TOP_LEVEL_AWAIT', `${file} uses top-level await but is loaded as CommonJS (no "type": "module" in the package.json next to it)`, {
+        cause: error,
+        hint: 'rename the job file to .mts (or .mjs), or add "type": "module" to its package.json',
+      });
+    }
     // any other failure while importing (syntax error, a throw at top level) is the user's bug: it keeps its stack
     throw error;
   }
