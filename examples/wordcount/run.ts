@@ -11,21 +11,21 @@ rmSync(outDir, { recursive: true, force: true });
 
 const env = StreamExecutionEnvironment.getExecutionEnvironment({
   'parallelism.default': 2,
-  'execution.checkpointing.interval': '200ms',
+  'execution.checkpointing.interval': '100ms',
   'execution.checkpointing.mode': 'exactly-once',
   'restart-strategy.type': 'fixed-delay',
   'restart-strategy.fixed-delay.attempts': 3,
   'restart-strategy.fixed-delay.delay': '100ms',
 });
 
-const FAIL_AT_LINE = 2500;
+const FAIL_AT_LINE = 3000;
 let linesSeen = 0;
 
 env
   .readTextFile(input).uid('source')
   .map((line: string, ctx) => {
     // per-line work so the run spans several checkpoints (the file is small)
-    const until = performance.now() + 0.4;
+    const until = performance.now() + 0.2;
     while (performance.now() < until);
     if (ctx.attemptNumber === 0 && ++linesSeen === FAIL_AT_LINE) {
       throw new Error(`injected failure at line ${FAIL_AT_LINE} (attempt 0 only)`);

@@ -1,5 +1,6 @@
 // Live inspection of task actors: xstate's inspection protocol, filtered so it never floods.
-import { createWebSocketInspector } from '@statelyai/inspect';
+import { createInspector, type StatelyInspectionEvent } from '@statelyai/inspect';
+import WebSocket from 'ws';
 import type { InspectionEvent } from 'xstate';
 
 /** A callback receiving inspection events, or the websocket URL of an inspector (e.g. @statelyai/inspect's server). */
@@ -9,8 +10,15 @@ export const DEFAULT_INSPECT_URL = 'ws://localhost:8080';
 
 export interface Inspection {
   inspect: (event: InspectionEvent) => void;
-  stop(): void;
+  /** Delivers what is still buffered, then disconnects; resolves when done. */
+  stop(): Promise<void>;
 }
+
+/** Events kept while the inspector is not connected yet; past this the newest are dropped (memory stays bounded). */
+const MAX_PENDING = 10_000;
+const RECONNECT_MS = 1000;
+/** How long stop() waits for a connection still being opened, to deliver the buffered events. */
+const STOP_GRACE_MS = 2000;
 
 /**
  * Keeps actor registrations, events and snapshots; drops microsteps and action records, which
@@ -21,16 +29,105 @@ export function isShown(event: InspectionEvent): boolean {
   return event.type === '@xstate.actor' || event.type === '@xstate.event' || event.type === '@xstate.snapshot';
 }
 
+/** JSON that survives cycles (xstate snapshots serialise through their toJSON; anything else cyclic is cut). */
+function stringify(value: unknown): string {
+  const seen = new WeakSet<object>();
+  return JSON.stringify(value, (_key, v: unknown) => {
+    if (typeof v !== 'object' || v === null) return v;
+    if (seen.has(v)) return '[Circular]';
+    seen.add(v);
+    return v;
+  });
+}
+
+/**
+ * Sends @statelyai/inspect's events over one websocket. Unlike the package's own adapter it
+ * never keeps the process alive (its reconnect timer is unref'd, it gives up on stop) and it
+ * delivers what was buffered before closing, so the last states of a short job are not lost.
+ */
+class WebSocketAdapter {
+  #ws: WebSocket | null = null;
+  #pending: string[] = [];
+  #stopped = false;
+  #warned = false;
+  #retry: NodeJS.Timeout | undefined;
+
+  constructor(readonly url: string) {}
+
+  start(): void {
+    if (this.#stopped) return;
+    const ws = new WebSocket(this.url);
+    this.#ws = ws;
+    ws.on('open', () => this.#flush());
+    ws.on('error', (error) => {
+      if (!this.#warned) {
+        this.#warned = true;
+        process.emitWarning(`cannot reach the inspector at ${this.url} (${error.message}); start one (e.g. @statelyai/inspect's createInspectorServer()) or pass --inspect=ws://host:port — retrying while the job runs`, { code: 'FLOE_INSPECTOR_UNREACHABLE' });
+      }
+    });
+    ws.on('close', () => {
+      if (this.#ws !== ws || this.#stopped) return;
+      this.#ws = null;
+      this.#retry = setTimeout(() => this.start(), RECONNECT_MS).unref();
+    });
+  }
+
+  send(event: StatelyInspectionEvent): void {
+    const text = stringify(event);
+    if (this.#ws?.readyState === WebSocket.OPEN) this.#ws.send(text);
+    else if (this.#pending.length < MAX_PENDING) this.#pending.push(text);
+  }
+
+  #flush(): void {
+    const ws = this.#ws!;
+    for (const text of this.#pending) ws.send(text);
+    this.#pending = [];
+  }
+
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    clearTimeout(this.#retry);
+    const ws = this.#ws;
+    if (!ws) return;
+    if (ws.readyState === WebSocket.CONNECTING) {
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, STOP_GRACE_MS);
+        const done = () => (clearTimeout(timer), resolve());
+        ws.once('open', done);
+        ws.once('close', done);
+      });
+    }
+    if (ws.readyState === WebSocket.OPEN) {
+      this.#flush();
+      // a close frame goes out after the queued messages: the inspector receives every event first
+      await new Promise<void>((resolve) => {
+        ws.once('close', () => resolve());
+        ws.close(1000, 'job ended');
+      });
+    } else {
+      ws.terminate();
+    }
+  }
+}
+
 export function createInspection(option: InspectOption): Inspection {
   if (typeof option === 'function') {
-    return { inspect: (e) => isShown(e) && option(e), stop() {} };
+    return { inspect: (e) => isShown(e) && option(e), stop: async () => {} };
   }
   const url = option === true ? DEFAULT_INSPECT_URL : option;
-  const inspector = createWebSocketInspector({ url, filter: (e) => e.type !== '@xstate.event' || !String((e.event as { type?: string }).type).startsWith('xstate.') });
+  const adapter = new WebSocketAdapter(url);
+  const inspector = createInspector(adapter, {
+    filter: (e) => e.type !== '@xstate.event' || !String((e.event as { type?: string }).type).startsWith('xstate.'),
+  });
+  inspector.start();
   return {
     inspect: (e) => {
       if (isShown(e)) inspector.inspect.next?.(e);
     },
-    stop: () => inspector.stop(),
+    async stop() {
+      // the inspector converts events on a zero timeout: let those already scheduled run first
+      await new Promise((resolve) => setTimeout(resolve, 0));
+      await adapter.stop();
+    },
   };
 }

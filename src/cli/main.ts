@@ -24,7 +24,7 @@ interface RunOptions {
   checkpointDir?: string;
   fromCheckpoint?: string;
   config?: string;
-  define: string[];
+  define?: string[];
   inspect?: string | true;
   quiet?: boolean;
   fromSavepoint?: string;
@@ -33,12 +33,12 @@ interface RunOptions {
   restPort?: string;
 }
 
-const collect = (value: string, previous: string[]) => [...previous, value];
+const collect = (value: string, previous: string[] = []) => [...previous, value];
 
 /** Builds the configuration: config file, then -D properties, then flags (later wins). */
 async function configurationFrom(options: RunOptions): Promise<Configuration> {
   let conf = options.config ? await loadConfigFile(options.config) : new Configuration();
-  for (const property of options.define) {
+  for (const property of options.define ?? []) {
     const [key, value] = parseDynamicProperty(property);
     conf.set(key, value);
   }
@@ -91,8 +91,7 @@ export function buildProgram(out: (line: string) => void, setExit: (code: number
   const program = new Command('floe')
     .description('Stream processing for Node.js with Flink\'s fault tolerance: task actors, barrier checkpoints, exactly-once recovery')
     .version('0.1.0')
-    .exitOverride()
-    .showHelpAfterError('(run with --help for usage)');
+    .exitOverride();
 
   program
     .command('run')
@@ -106,12 +105,20 @@ export function buildProgram(out: (line: string) => void, setExit: (code: number
     .option('-s, --from-savepoint <path>', 'start from a savepoint directory, or a retained checkpoint (execution.state-recovery.path)')
     .option('--from-checkpoint <dir>', 'start from a retained checkpoint: <checkpoint-dir>/<job-id>/chk-<n>, or a job\'s directory (its newest usable one)')
     .option('-c, --config <file>', 'YAML file with configuration keys (Flink\'s names)')
-    .option('-D, --define <key=value>', 'set a configuration key, e.g. -D execution.checkpointing.timeout=1min (repeatable)', collect, [])
+    .option('-D, --define <key=value>', 'set a configuration key, e.g. -D execution.checkpointing.timeout=1min (repeatable)', collect)
     .option('--inspect [url]', `stream the task actors' state changes to an xstate inspector (default ${DEFAULT_INSPECT_URL})`)
     .option('-q, --quiet', 'do not print every completed checkpoint')
     .option('--allow-non-restored-state', 'skip savepoint state that matches no operator uid of the job')
     .addOption(new Option('--restore-mode <mode>', 'execution.savepoint-restore-mode').choices(['no-claim', 'claim']))
     .option('--rest-port <n>', 'port of the REST API (rest.port, default 8081; 0 picks a free one)')
+    .addHelpText('after', `
+Examples:
+  floe run examples/wordcount/job.ts --checkpoint-interval 500ms -p 2
+  floe run job.ts -D restart-strategy.type=fixed-delay -D restart-strategy.fixed-delay.attempts=3
+  floe run job.ts -c floe.yaml --inspect=ws://localhost:8080
+
+Configuration keys are Flink's (execution.checkpointing.*, state.backend.*, restart-strategy.*):
+see "Options" in floe's README. Unknown keys and bad values are refused before the job starts.`)
     .action(async (job: string, options: RunOptions) => setExit(await run(job, options, out)));
   const print = (line: string) => process.stdout.write(`${line}\n`);
   registerListCommand(program, print);
@@ -127,12 +134,19 @@ export function buildProgram(out: (line: string) => void, setExit: (code: number
 export async function main(argv: string[], out: (line: string) => void = (l) => process.stderr.write(`${l}\n`)): Promise<number> {
   let code = 0;
   const program = buildProgram(out, (c) => (code = c));
-  program.configureOutput({ writeErr: (s) => out(s.trimEnd()), writeOut: (s) => process.stdout.write(s) });
+  // commander's own errors (unknown option, missing argument) are printed in the catch below, in floe's format
+  const output = { writeErr: (s: string) => out(s.trimEnd()), writeOut: (s: string) => void process.stdout.write(s), outputError: () => {} };
+  for (const command of [program, ...program.commands]) command.configureOutput(output);
   try {
     await program.parseAsync(argv);
     return code;
   } catch (error) {
-    if (error instanceof CommanderError) return error.exitCode === 0 ? 0 : 2;
+    if (error instanceof CommanderError) {
+      if (error.exitCode === 0 || error.code === 'commander.help' || error.code === 'commander.helpDisplayed') return error.exitCode;
+      out(`error FLOE_USAGE: ${error.message.replace(/^error: /, '')}`);
+      out(argv[2] === 'run' ? 'hint: `floe run --help` lists its options' : 'hint: `floe --help` lists the commands');
+      return 2;
+    }
     if (error instanceof FloeError) {
       out(`error ${error.code}: ${error.message}`);
       if (error.hint) out(`hint: ${error.hint}`);

@@ -230,7 +230,8 @@ export class JobMaster extends EventEmitter<JobEvents> {
         },
         taskFinished: (task) => {
           this.coordinator.send({ type: 'TASK_FINISHED', subtask: subtaskKey(task.id) });
-          if (execution.tasks.every((t) => t.phase === 'finished')) this.actor.send({ type: 'ALL_FINISHED' });
+          // the actor state, not the phase: a task's phase turns 'finished' before its operators have closed
+          if (execution.tasks.every((t) => t.actor.getSnapshot().value === 'finished')) this.actor.send({ type: 'ALL_FINISHED' });
         },
         allRunning: () => {
           this.coordinator.send({ type: 'START', expected: execution.subtaskKeys, parallelism: execution.parallelism });
