@@ -21,7 +21,7 @@ async function inspect(path: string, options: { dump?: string; state?: string },
   }
   const m = sp.metadata;
   print(`savepoint ${sp.path}`);
-  print(`  job ${m.jobName} (${m.jobId}), checkpoint ${m.checkpointId}, taken ${new Date(m.timestamp).toISOString()}, max parallelism ${m.maxParallelism}, format ${m.version}`);
+  print(`  job ${m.jobName} (${m.jobId}), checkpoint ${m.checkpointId}, taken ${new Date(m.timestamp).toISOString()}, max parallelism ${m.maxParallelism}, format ${m.version}${m.drained ? ', drained (stop --drain)' : ''}`);
   for (const op of await sp.operators()) {
     print(`  operator ${op.uid}: parallelism ${op.parallelism}, ${formatBytes(op.bytes)} keyed state`);
     if (op.states.length === 0) print('    (no state)');

@@ -43,6 +43,8 @@ export interface JobEvents {
   'task-failed': [{ task: string; error: unknown; attempt: number }];
   restarting: [{ delayMs: number; attempt: number }];
   running: [{ attempt: number; restoredFrom: number | null }];
+  /** a task consumed all its input (stop --drain waits for every task's) */
+  'end-of-input': [Task];
 }
 
 export class JobMaster extends EventEmitter<JobEvents> {
@@ -199,7 +201,10 @@ export class JobMaster extends EventEmitter<JobEvents> {
           this.coordinator.send({ type: 'START', expected: execution.subtaskKeys, parallelism: execution.parallelism });
           this.emit('running', { attempt, restoredFrom: restore?.id ?? null });
         },
-        endOfInput: (task) => this.#endOfInput(execution, task),
+        endOfInput: (task) => {
+          this.#endOfInput(execution, task);
+          this.emit('end-of-input', task);
+        },
         acknowledge: (ack) => this.coordinator.send({ type: 'ACK', ack }),
         decline: (decline) => this.coordinator.send({ type: 'DECLINE', decline }),
       },
