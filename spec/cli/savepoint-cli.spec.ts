@@ -4,7 +4,9 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import t from 'tap';
 import { generateText } from '../fixtures/generate-text.ts';
-import { expectedLines, visibleLines } from '../savepoints/wordcount-job.ts';
+import { Savepoint } from '../../src/savepoints/savepoint.ts';
+import type { TextFileSplit } from '../../src/connectors/text-file-source.ts';
+import { expectedLines, linesRead, visibleLines } from '../savepoints/wordcount-job.ts';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const FLOE = join(root, 'bin/floe.js');
@@ -88,4 +90,27 @@ t.test('floe run + CLI + HTTP: stop with a savepoint, restore with floe run -s',
   t.equal(await resumed.exited, 0, resumed.log());
   t.match(resumed.log(), /restoring from savepoint/);
   t.same(visibleLines(join(dir, 'out')).sort(), expectedLines(TEXT), 'stop + restore at another parallelism: exact');
+});
+
+t.test('floe stop --drain: the job ends FINISHED with everything read committed; a restore from it warns', async (t) => {
+  const dir = t.testdir({ 'in.txt': TEXT, sp: {} });
+  const env = { WC_INPUT: join(dir, 'in.txt'), WC_OUT: join(dir, 'out'), WC_SLOW_MS: '2.5' };
+  const run = floeRun(['--rest-port', '0', '--checkpoint-interval', '50ms', '-q', '-p', '2', '-D', `state.savepoints.dir=${join(dir, 'sp')}`], env);
+  t.teardown(() => run.child.kill());
+  const m = ['-m', `127.0.0.1:${await run.port}`];
+  const jobId = / : (\S+) : slow-wordcount-job \(RUNNING\)/.exec((await floe(['list', ...m])).stdout)?.[1];
+  const stop = await floe(['stop', '--drain', jobId!, ...m]);
+  t.equal(stop.code, 0, stop.stderr);
+  const path = /Path: (\S+)/.exec(stop.stdout)![1]!;
+  t.equal(await run.exited, 0, 'floe run exits 0');
+  t.match(run.log(), /job FINISHED/);
+  const splits = (await Savepoint.load(path)).operatorState('source').splits!.items as TextFileSplit[];
+  const read = linesRead(TEXT, splits, 2);
+  t.ok(read.length < TEXT.length, 'drained in the middle');
+  t.same(visibleLines(join(dir, 'out')).sort(), expectedLines(read), 'exactly the counts of the lines read, all committed');
+  t.match((await floe(['savepoint', 'inspect', path])).stdout, /drained \(stop --drain\)/);
+  const resumed = floeRun(['--rest-port', '0', '--checkpoint-interval', '50ms', '-q', '-s', path], { ...env, WC_SLOW_MS: '0' });
+  t.teardown(() => resumed.child.kill());
+  t.equal(await resumed.exited, 0, resumed.log());
+  t.match(resumed.log(), /warning: this savepoint was taken by `stop --drain`/);
 });

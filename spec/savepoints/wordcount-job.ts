@@ -53,3 +53,24 @@ export function expectedLines(text: string): string[] {
   for (const [w, c] of countWords(text)) for (let i = 1; i <= c; i++) lines.push(JSON.stringify([w, i]));
   return lines.sort();
 }
+
+/**
+ * The lines a text-file source had read when its state was taken: a line belongs to the split its
+ * first byte lies in; an unfinished split (in `splits`) has read the lines before its offset, a
+ * finished one (gone from the state) all of them.
+ */
+export function linesRead(text: string, splits: Array<{ start: number; end: number; offset: number }>, parallelism: number): string {
+  const bytes = Buffer.from(text);
+  const size = bytes.length;
+  const read: string[] = [];
+  for (let pos = 0; pos < size;) {
+    const nl = bytes.indexOf(10, pos);
+    const end = nl === -1 ? size : nl + 1;
+    let i = 0;
+    while (pos >= Math.floor(((i + 1) * size) / parallelism)) i++;
+    const split = splits.find((s) => s.start === Math.floor((i * size) / parallelism));
+    if (!split || pos < split.offset) read.push(bytes.subarray(pos, end).toString());
+    pos = end;
+  }
+  return read.join('');
+}

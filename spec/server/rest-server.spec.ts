@@ -1,7 +1,8 @@
 // The REST API with fastify inject: Flink's paths and shapes, validation, allowed dirs, body limit, token off loopback.
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
+import { Savepoint } from '../../src/savepoints/savepoint.ts';
 import { createRestServer, isLoopback, JobRegistry } from '../../src/server/rest-server.ts';
 import { generateText } from '../fixtures/generate-text.ts';
 import { wordCountEnv } from '../savepoints/wordcount-job.ts';
@@ -57,13 +58,15 @@ t.test('REST API over a running job', async (t) => {
   t.ok(existsSync(join(state.operation.location, '_metadata')), 'savepoint written where the request said');
   t.equal(client.getJobStatus(), 'RUNNING');
 
-  // stop: default target, job ends FINISHED
-  const stop = await post(`/jobs/${id}/stop`, '{"drain": false}');
+  // stop --drain: default target, sources end, sinks commit everything read, job ends FINISHED
+  const stop = await post(`/jobs/${id}/stop`, '{"drain": true}');
   t.equal(stop.statusCode, 202);
   do state = (await app.inject({ method: 'GET', url: `/jobs/${id}/savepoints/${stop.json()['request-id']}` })).json();
   while (state.status.id === 'IN_PROGRESS' && (await new Promise((r) => setTimeout(r, 20)), true));
   t.match(state.operation.location, join(dir, 'sp'));
   t.equal((await client.getJobExecutionResult()).status, 'FINISHED');
+  t.equal((await Savepoint.load(state.operation.location)).metadata.drained, true, 'a drained savepoint');
+  t.same(readdirSync(join(dir, 'out')).filter((f) => f.startsWith('.')), [], 'the sinks committed everything');
   t.match((await app.inject({ method: 'GET', url: `/jobs/${id}` })).json(), { state: 'FINISHED' });
   // a savepoint of an ended job fails with a cause
   const late = await post(`/jobs/${id}/savepoints`, '{}');

@@ -75,6 +75,8 @@ export class Task implements BarrierHandlerHost {
   /** an async step (endBatch write, end of input) is under way: do not run */
   #busy = false;
   #sourceEnded = false;
+  /** stop --drain asked this source to end its input at its next step */
+  #drainRequested = false;
   /** data was processed since the last snapshot: the final checkpoint must come later */
   #dirty = false;
   /** the task finishes when a checkpoint >= this completes */
@@ -219,6 +221,14 @@ export class Task implements BarrierHandlerHost {
   }
 
   #stepSource(): boolean {
+    if (this.#drainRequested) {
+      // drained: end of input goes downstream now, ahead of the final savepoint (Flink's stop --drain order)
+      this.#drainRequested = false;
+      this.#sourceEnded = true;
+      this.output.flush();
+      this.#endOfInput();
+      return false;
+    }
     if (this.#sourceEnded) return false;
     // at most a quarter buffer per poll, and less when the chain is slow: a barrier (and every other task of
     // the run loop) waits at most about one poll budget for this source
@@ -324,6 +334,18 @@ export class Task implements BarrierHandlerHost {
         this.host.endOfInput(this);
       })
       .catch((error) => this.fail(error));
+  }
+
+  /**
+   * stop --drain: a running source treats its input as exhausted at its next step and ends it at
+   * once (flush, end of partition), without waiting for a checkpoint barrier, so every operator
+   * downstream flushes too; the final savepoint is then taken at the finishing tasks. Other tasks
+   * ignore it (their input ends when their upstream's does).
+   */
+  drain(): void {
+    if (!this.chain.source || this.#phase !== 'running') return;
+    this.#drainRequested = true;
+    this.host.wake(this);
   }
 
   // ---- checkpoints ----

@@ -71,6 +71,7 @@ async function run(jobPath: string, options: RunOptions, out: (line: string) => 
   if (client.restoredFrom) {
     const skipped = client.restoredFrom.nonRestored;
     out(`restoring from savepoint ${client.restoredFrom.path}${skipped.length ? ` (state of ${skipped.join(', ')} not restored)` : ''}`);
+    if (client.restoredFrom.drained) out('warning: this savepoint was taken by `stop --drain`: its operators already flushed their end of input, so results they emitted then may be emitted again');
   }
   const closeRest = await serveRest(client, conf, out);
   const stop = () => void client.cancel();

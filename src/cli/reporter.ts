@@ -20,12 +20,13 @@ export function attachReporter(client: JobClient, options: ReporterOptions = {})
   const write = options.write ?? ((line: string) => process.stderr.write(`${line}\n`));
   client.on('running', ({ attempt, restoredFrom }) => {
     if (attempt === 0 && restoredFrom === null) write(`job '${client.jobName}' (${client.jobId}) running`);
+    else if (attempt === 0 && client.restoredFrom) write(`job '${client.jobName}' (${client.jobId}) running, restored from savepoint ${client.restoredFrom.path}`);
     else write(`attempt ${attempt} running, ${restoredFrom === null ? 'started from the beginning (no completed checkpoint)' : `restored from checkpoint ${restoredFrom}`}`);
   });
   if (options.checkpoints !== false) {
     client.on('checkpoint-completed', (cp, stats) => {
       const align = stats ? `, alignment max ${ms(stats.maxAlignmentMs)} ms` : '';
-      write(`checkpoint ${cp.id} completed in ${ms(cp.durationMs)} ms${align}, state ${formatBytes(cp.stateSize)}`);
+      write(`${cp.kind} ${cp.id} completed in ${ms(cp.durationMs)} ms${align}, state ${formatBytes(cp.stateSize)}`);
     });
   }
   client.on('checkpoint-failed', (id, reason) => {

@@ -12,6 +12,17 @@ function toJson(value: unknown): string {
 
 async function inspect(path: string, options: { dump?: string; state?: string }, print: (line: string) => void): Promise<void> {
   const sp = await Savepoint.load(path);
+  if (options.state !== undefined && options.dump === undefined) {
+    throw new FloeError('FLOE_USAGE', '--state only works with --dump <uid>', { hint: `floe savepoint inspect ${path} --dump <uid> --state ${options.state}` });
+  }
+  if (options.dump !== undefined && options.state !== undefined) {
+    const names = (await sp.operators()).find((o) => o.uid === options.dump)?.states.map((s) => s.name) ?? [];
+    if (names.length > 0 && !names.includes(options.state)) {
+      throw new FloeError('FLOE_SAVEPOINT_UNKNOWN_STATE', `operator '${options.dump}' in savepoint ${sp.path} has no state named '${options.state}'`, {
+        hint: `its states are: ${names.join(', ')}`,
+      });
+    }
+  }
   if (options.dump !== undefined) {
     for (const [name, { mode, items }] of Object.entries(sp.operatorState(options.dump))) {
       if (options.state === undefined || options.state === name) for (const item of items) print(toJson({ state: name, kind: `operator-${mode}`, value: item }));
@@ -21,9 +32,9 @@ async function inspect(path: string, options: { dump?: string; state?: string },
   }
   const m = sp.metadata;
   print(`savepoint ${sp.path}`);
-  print(`  job ${m.jobName} (${m.jobId}), checkpoint ${m.checkpointId}, taken ${new Date(m.timestamp).toISOString()}, max parallelism ${m.maxParallelism}, format ${m.version}`);
+  print(`  job ${m.jobName} (${m.jobId}), checkpoint ${m.checkpointId}, taken ${new Date(m.timestamp).toISOString()}, max parallelism ${m.maxParallelism}, format ${m.version}${m.drained ? ', drained (stop --drain)' : ''}`);
   for (const op of await sp.operators()) {
-    print(`  operator ${op.uid}: parallelism ${op.parallelism}, ${formatBytes(op.bytes)} keyed state`);
+    print(`  operator ${op.uid}: parallelism ${op.parallelism}${op.bytes > 0 ? `, ${formatBytes(op.bytes)} keyed state` : ''}`);
     if (op.states.length === 0) print('    (no state)');
     for (const s of op.states) print(`    ${s.name} (${s.kind}): ${s.keys} ${s.kind.startsWith('operator') ? 'items' : 'keys'}, ${s.entries} entries`);
   }
@@ -34,8 +45,8 @@ export function registerSavepointCommand(program: Command, print: (line: string)
     program
       .command('savepoint')
       .description('take a savepoint of a running job (prints its path), or --dispose one; see also `savepoint inspect` and `savepoint rename-uid`')
-      .argument('[job-id]')
-      .argument('[target-dir]', 'default: state.savepoints.dir of the server')
+      .argument('[job-id]', 'id of a running job (floe list shows it)')
+      .argument('[target-dir]', 'where the savepoint directory goes (default: state.savepoints.dir of the server)')
       .option('--dispose <path>', 'delete a savepoint directory (refuses anything that is not one)'),
   ).action(async (jobId: string | undefined, targetDir: string | undefined, options: RemoteOptions & { dispose?: string }) => {
     if (options.dispose !== undefined) return print(`Disposed savepoint ${await Savepoint.dispose(options.dispose)}.`);
@@ -48,7 +59,7 @@ export function registerSavepointCommand(program: Command, print: (line: string)
   savepoint
     .command('inspect')
     .description('show a savepoint offline: operators, uids, parallelism, state names and kinds, keys, entries, bytes')
-    .argument('<path>')
+    .argument('<path>', 'a savepoint directory (savepoint-<job>-<id>) or its _metadata file')
     .option('--dump <uid>', 'print the state of one operator as JSON lines')
     .option('--state <name>', 'with --dump: only this state')
     .action((path: string, options: { dump?: string; state?: string }) => inspect(path, options, print));

@@ -7,9 +7,9 @@ export function registerStopCommand(program: Command, print: (line: string) => v
     program
       .command('stop')
       .description('take a savepoint, then stop the job (sinks commit); if the savepoint fails the job keeps running')
-      .argument('<job-id>')
+      .argument('<job-id>', 'id of a running job (floe list shows it)')
       .option('-p, --savepoint-path <dir>', 'target directory (default state.savepoints.dir of the server)')
-      .option('-d, --drain', 'end the sources first (Flink --drain)'),
+      .option('-d, --drain', 'end the input first: sources stop reading, every operator flushes, then the final savepoint; sinks commit everything read and the job ends FINISHED (use it to end a job for good, not to resume it)'),
   ).action(async (jobId: string, options: RemoteOptions & { savepointPath?: string; drain?: boolean }) => {
     const client = new RestClient(options);
     const body: Record<string, unknown> = { drain: options.drain ?? false };

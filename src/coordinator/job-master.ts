@@ -48,6 +48,8 @@ export interface JobEvents {
   running: [{ attempt: number; restoredFrom: number | null }];
   /** a checkpoint could not be restored (damaged, missing files): the restore fell back to an older one */
   'restore-fallback': [RestoreWarning];
+  /** a task consumed all its input (stop --drain waits for every task's) */
+  'end-of-input': [Task];
 }
 
 export class JobMaster extends EventEmitter<JobEvents> {
@@ -237,7 +239,10 @@ export class JobMaster extends EventEmitter<JobEvents> {
           this.coordinator.send({ type: 'START', expected: execution.subtaskKeys, parallelism: execution.parallelism });
           this.emit('running', { attempt, restoredFrom: restore?.id ?? null });
         },
-        endOfInput: (task) => this.#endOfInput(execution, task),
+        endOfInput: (task) => {
+          this.#endOfInput(execution, task);
+          this.emit('end-of-input', task);
+        },
         acknowledge: (ack) => this.coordinator.send({ type: 'ACK', ack }),
         decline: (decline) => this.coordinator.send({ type: 'DECLINE', decline }),
       },

@@ -21,6 +21,8 @@ export interface RestorePoint {
   checkpoint: CompletedCheckpoint;
   /** uids in the savepoint that the job does not have (skipped) */
   nonRestored: string[];
+  /** taken by stop --drain: operators already flushed their end of input (see the README) */
+  drained: boolean;
 }
 
 function hasState(op: SavepointOperator): boolean {
@@ -104,5 +106,5 @@ export async function loadRestorePoint(path: string, graph: JobGraph, options: R
   const dir = savepointDirOf(path);
   const loaded = await loadSavepoint(dir);
   const nonRestored = matchToJob(loaded, graph, options);
-  return { path: loaded.dir, checkpoint: toCompletedCheckpoint(loaded, new Set(nonRestored)), nonRestored };
+  return { path: loaded.dir, checkpoint: toCompletedCheckpoint(loaded, new Set(nonRestored)), nonRestored, drained: loaded.metadata.drained === true };
 }

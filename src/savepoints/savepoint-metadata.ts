@@ -43,6 +43,8 @@ export interface SavepointMetadata {
   maxParallelism: number;
   /** operator uid -> state */
   operators: Record<string, SavepointOperator>;
+  /** taken by stop --drain: every source had ended its input (an end state, not a place to resume) */
+  drained?: boolean;
 }
 
 const packr = new Packr({ structuredClone: true, useRecords: false, moreTypes: true });

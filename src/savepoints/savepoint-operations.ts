@@ -1,11 +1,17 @@
 // Job operations that take a savepoint: trigger, stop-with-savepoint, cancel-with-savepoint (all-or-nothing).
 import { rm } from 'node:fs/promises';
+import type { Task } from '../actors/task.ts';
 import type { JobMaster, JobResult } from '../coordinator/job-master.ts';
+import type { ExecutionGraph } from '../coordinator/execution-graph.ts';
 import { SavepointError } from '../errors.ts';
 import { checkTargetDirectory, writeSavepoint } from './savepoint-writer.ts';
 
 export interface StopOptions {
-  /** Flink's --drain: sources end first and event-time timers fire before the savepoint */
+  /**
+   * Flink's --drain: sources end their input first, every operator flushes (floe has no event time
+   * yet, so "timers fire" is end of input), then the final savepoint is taken, sinks commit and the
+   * job ends FINISHED. The savepoint is marked drained: it is an end state, not a place to resume.
+   */
   drain?: boolean;
 }
 
@@ -22,7 +28,7 @@ function failed(master: JobMaster, cause: unknown): SavepointError {
  * Takes a savepoint through the barrier protocol (kind savepoint, always aligned) and writes it under
  * `root`; resolves with its absolute path. The target is checked before any barrier is sent.
  */
-export async function triggerSavepoint(master: JobMaster, root: string | undefined): Promise<string> {
+export async function triggerSavepoint(master: JobMaster, root: string | undefined, options: { drained?: boolean } = {}): Promise<string> {
   const dir = await checkTargetDirectory(root);
   if (master.status !== 'RUNNING') {
     throw new SavepointError('FLOE_JOB_NOT_RUNNING', `job ${master.jobId} is ${master.status}, not RUNNING: no savepoint can be taken`, {
@@ -31,7 +37,7 @@ export async function triggerSavepoint(master: JobMaster, root: string | undefin
   }
   try {
     const checkpoint = await master.triggerCheckpoint({ kind: 'savepoint', alignment: 'aligned', targetDirectory: dir });
-    return await writeSavepoint(checkpoint, dir, { jobId: master.jobId, jobName: master.jobName, storage: master.settings.storage });
+    return await writeSavepoint(checkpoint, dir, { jobId: master.jobId, jobName: master.jobName, storage: master.settings.storage, drained: options.drained });
   } catch (cause) {
     throw failed(master, cause);
   }
@@ -48,11 +54,7 @@ export async function endWithSavepoint(
   end: 'stop' | 'cancel',
   options: StopOptions = {},
 ): Promise<{ path: string; result: JobResult }> {
-  if (options.drain) {
-    throw new SavepointError('FLOE_STOP_DRAIN_UNSUPPORTED', 'stop --drain is not supported yet: floe has no event time, so there are no timers to fire', {
-      hint: 'stop without --drain: the savepoint holds every record read so far and a restore continues from it',
-    });
-  }
+  if (options.drain && end === 'stop') return drainWithSavepoint(master, root);
   await checkTargetDirectory(root);
   master.holdCheckpoints(true);
   let path: string;
@@ -64,6 +66,90 @@ export async function endWithSavepoint(
   }
   const result = await (end === 'stop' ? master.stop() : master.cancel());
   return { path, result };
+}
+
+function notRunning(master: JobMaster): SavepointError {
+  return new SavepointError('FLOE_JOB_NOT_RUNNING', `job ${master.jobId} is ${master.status}, not RUNNING: it cannot be stopped with a savepoint`, {
+    hint: 'wait until every task of the job runs (floe list shows its status)',
+  });
+}
+
+/** Resolves once `ready()` holds, checked after each of `events`; rejects when the job leaves RUNNING or a task fails. */
+function waitFor(master: JobMaster, events: Array<'end-of-input' | 'checkpoint-completed' | 'checkpoint-failed'>, ready: () => boolean, what: string): Promise<void> {
+  if (ready()) return Promise.resolve();
+  return new Promise((resolve, reject) => {
+    const timeoutMs = master.settings.checkpoint.timeoutMs;
+    const done = (error?: Error) => {
+      clearTimeout(timer);
+      for (const e of events) master.off(e, check);
+      master.off('status', onStatus);
+      master.off('task-failed', onFailure);
+      if (error) reject(error);
+      else resolve();
+    };
+    const check = () => void (ready() && done());
+    const onStatus = () => void (master.status !== 'RUNNING' && done(notRunning(master)));
+    const onFailure = ({ task, error }: { task: string; error: unknown }) =>
+      done(new SavepointError('FLOE_SAVEPOINT_FAILED', `task ${task} failed while the job was draining: ${error instanceof Error ? error.message : String(error)}`, {
+        cause: error,
+        hint: 'the job restarts from its latest checkpoint and keeps running; fix the cause and stop it again',
+      }));
+    const timer = setTimeout(() => done(new SavepointError('FLOE_SAVEPOINT_FAILED', `the job did not ${what} within ${timeoutMs} ms`, {
+      hint: 'raise execution.checkpointing.timeout, or look for a task that does not end its input',
+    })), timeoutMs);
+    for (const e of events) master.on(e, check);
+    master.on('status', onStatus);
+    master.on('task-failed', onFailure);
+  });
+}
+
+const inputEnded = (t: Task) => t.phase === 'finishing' || t.phase === 'finished';
+
+/**
+ * stop --drain, in Flink's order: hold periodic checkpoints and let one in flight settle (it must not
+ * complete after the sources ended and finish tasks early), end every source's input, wait until every
+ * task has flushed its end of input, then take the savepoint at the finishing tasks. Its completion
+ * commits the sinks and lets every task finish, so the job ends FINISHED on its own.
+ * Until the sources are told to end, a failure leaves the job running as it was. After that there is
+ * no way back: if the savepoint then fails, checkpoints are released, the final checkpoint commits
+ * everything drained and the job finishes without a savepoint; the command still fails with the cause.
+ */
+async function drainWithSavepoint(master: JobMaster, root: string | undefined): Promise<{ path: string; result: JobResult }> {
+  const dir = await checkTargetDirectory(root);
+  const execution = master.execution;
+  if (master.status !== 'RUNNING' || !execution || !execution.tasks.every((t) => t.phase === 'running')) throw notRunning(master);
+  if (!master.settings.checkpoint.enabled) {
+    throw new SavepointError('FLOE_STOP_DRAIN_NEEDS_CHECKPOINTING', `job ${master.jobId} runs without checkpointing: a drained job would finish before its savepoint could be taken`, {
+      hint: 'stop it without --drain, or run it with --checkpoint-interval so sinks commit through checkpoints',
+    });
+  }
+  master.holdCheckpoints(true);
+  try {
+    const tracker = () => master.coordinator.getSnapshot().context.tracker;
+    await waitFor(master, ['checkpoint-completed', 'checkpoint-failed'], () => tracker().pending.size === 0, 'settle its checkpoint in flight');
+    if (master.execution !== execution) throw notRunning(master);
+  } catch (cause) {
+    master.holdCheckpoints(false);
+    throw failed(master, cause);
+  }
+  for (const task of execution.tasks) task.drain();
+  try {
+    await waitFor(master, ['end-of-input'], () => allEnded(execution), 'end its input');
+    const path = await triggerSavepoint(master, dir, { drained: true });
+    return { path, result: await master.result };
+  } catch (cause) {
+    // the sources have ended: let the final checkpoint commit what was drained so nothing is lost
+    master.holdCheckpoints(false);
+    const error = failed(master, cause);
+    throw new SavepointError(error.code, error.message, {
+      cause,
+      hint: 'the sources had already ended: the job finishes with everything read so far committed, but without this savepoint',
+    });
+  }
+}
+
+function allEnded(execution: ExecutionGraph): boolean {
+  return execution.tasks.every(inputEnded);
 }
 
 /** Restore mode claim: the job owns the savepoint and deletes it once a checkpoint of its own completes. */

@@ -18,6 +18,8 @@ export interface SavepointSource {
   jobName: string;
   /** the storage the savepoint's checkpoint wrote to: its handles are read back through it */
   storage: CheckpointStorage;
+  /** stop --drain took it: recorded in `_metadata` so a restore can warn */
+  drained?: boolean;
 }
 
 /** `savepoint-<first 6 of job id>-<12 hex>`, as Flink names savepoint directories. */
@@ -100,6 +102,7 @@ export async function writeSavepoint(checkpoint: CompletedCheckpoint, root: stri
       timestamp: checkpoint.timestamp,
       maxParallelism: checkpoint.maxParallelism,
       operators,
+      ...(source.drained ? { drained: true } : {}),
     };
     writeMetadataFile(dir, metadata);
     return dir;

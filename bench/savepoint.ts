@@ -1,0 +1,206 @@
+// Savepoints: time and size of a savepoint, and restore time, at 100 thousand and 1 million keys per backend, against a plain fsync'd write.
+import { mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { Session } from 'node:inspector/promises';
+import { mkdir, open } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { CollectSink, Savepoint, StreamExecutionEnvironment, valueState, type JobClient } from '../src/index.ts';
+import type { ListState } from '../src/backends/types.ts';
+import type { OperatorContext, Output, PollResult, Source, SourceReader } from '../src/operators/operator.ts';
+import { syncDir } from '../src/savepoints/savepoint-metadata.ts';
+import { printTable, writeResults } from './report.ts';
+
+const BACKENDS = (process.env.FLOE_BENCH_BACKENDS ?? 'memory,fs,level').split(',').map((b) => b.trim()).filter(Boolean);
+const KEYS = (process.env.FLOE_BENCH_KEYS ?? '100000,1000000').split(',').map(Number);
+const PARALLELISM = Number(process.env.FLOE_BENCH_PARALLELISM ?? 2);
+const RUNS = Number(process.env.FLOE_BENCH_RUNS ?? 2);
+const root = mkdtempSync(join(tmpdir(), 'floe-bench-savepoint-'));
+
+/** Emits the keys 0..n-1 once, split over the subtasks; its position is operator state, so a restore emits nothing again. */
+class KeySource implements Source<number> {
+  readonly name = 'keys';
+  constructor(readonly n: number) {}
+  createReader(): SourceReader<number> {
+    const n = this.n;
+    let state: ListState<{ next: number; end: number }>;
+    let next = 0;
+    let end = -1;
+    return {
+      open(context: OperatorContext) {
+        state = context.operatorState.getListState('position');
+        const restored = state.get()[0];
+        if (restored) ({ next, end } = restored);
+        else {
+          next = Math.floor((context.subtaskIndex * n) / context.parallelism);
+          end = Math.floor(((context.subtaskIndex + 1) * n) / context.parallelism) - 1;
+        }
+      },
+      poll(output: Output<number>, max: number): PollResult {
+        const stop = Math.min(end, next + max - 1);
+        for (; next <= stop; next++) output.collect(next);
+        return next > end ? 'end' : 'more';
+      },
+      snapshotState() {
+        state.update([{ next, end }]);
+      },
+    };
+  }
+}
+
+let processed = 0;
+
+/** FLOE_BENCH_PROFILE=<dir>: a CPU profile of each savepoint and each restore alone (open in Chrome DevTools) */
+const PROFILE_DIR = process.env.FLOE_BENCH_PROFILE;
+const session = PROFILE_DIR ? new Session() : null;
+if (session) {
+  session.connect();
+  await session.post('Profiler.enable');
+}
+async function profiled<T>(name: string, fn: () => Promise<T>): Promise<T> {
+  if (!session) return fn();
+  await session.post('Profiler.start');
+  try {
+    return await fn();
+  } finally {
+    const { profile } = await session.post('Profiler.stop');
+    writeFileSync(join(PROFILE_DIR!, `${name}.cpuprofile`), JSON.stringify(profile));
+  }
+}
+
+function environment(backend: string, keys: number, extra: Record<string, unknown>): StreamExecutionEnvironment {
+  const env = StreamExecutionEnvironment.getExecutionEnvironment({
+    'parallelism.default': PARALLELISM,
+    // no periodic checkpoint during the measurement: the savepoint is the only snapshot
+    'execution.checkpointing.interval': '1h',
+    'restart-strategy.type': 'none',
+    'state.backend.type': backend,
+    'state.backend.memory.max-snapshot-size': 1 << 30,
+    'state.checkpoints.dir': join(root, 'checkpoints'),
+    ...extra,
+  });
+  env.fromSource(new KeySource(keys), 'keys').uid('keys')
+    .keyBy((n: number) => `user-${n}`)
+    .process((n: number, ctx) => {
+      const count = ctx.getState(valueState<number>('count', 0));
+      count.update(count.value()! + n);
+      processed++;
+    }).uid('count')
+    .sinkTo(new CollectSink<never>([])).uid('sink');
+  return env;
+}
+
+async function until(ready: () => boolean): Promise<void> {
+  while (!ready()) await new Promise((r) => setTimeout(r, 10));
+}
+
+/** Writes `sizes` bytes into as many files, each fsync'd, then the directory: what the savepoint writes, without floe. */
+async function plainWrite(dir: string, sizes: number[]): Promise<number> {
+  const buffers = sizes.map((s) => Buffer.alloc(s, 7));
+  const t0 = performance.now();
+  for (let i = 0; i < sizes.length; i++) {
+    const fh = await open(join(dir, `file-${i}`), 'wx');
+    await fh.writeFile(buffers[i]!);
+    await fh.sync();
+    await fh.close();
+  }
+  syncDir(dir);
+  return performance.now() - t0;
+}
+
+interface Measured {
+  backend: string;
+  keys: number;
+  bytes: number;
+  files: number;
+  savepointMs: number;
+  snapshotMs: number;
+  writeMs: number;
+  plainWriteMs: number;
+  restoreMs: number;
+  validateMs: number;
+}
+
+async function measure(backend: string, keys: number, run: number): Promise<Measured> {
+  const dir = join(root, `${backend}-${keys}-${run}`);
+  processed = 0;
+  const client: JobClient = await environment(backend, keys, {}).executeAsync(`savepoint bench ${backend}`);
+  // sources that end wait for a checkpoint instead of finishing the job: the job stays up, idle
+  client.master.holdCheckpoints(true);
+  await until(() => processed === keys);
+  let completedAt = 0;
+  client.on('checkpoint-completed', (cp) => void (cp.kind === 'savepoint' && (completedAt = performance.now())));
+  const t0 = performance.now();
+  const path = await profiled(`savepoint-${backend}-${keys}`, () => client.triggerSavepoint(join(dir, 'savepoints')));
+  const savepointMs = performance.now() - t0;
+  await client.getJobExecutionResult();
+
+  const files = readdirSync(path).filter((f) => f !== '_metadata');
+  const sizes = files.map((f) => statSync(join(path, f)).size);
+  const bytes = sizes.reduce((a, b) => a + b, 0) + statSync(join(path, '_metadata')).size;
+  const plainDir = join(dir, 'plain');
+  await mkdir(plainDir, { recursive: true });
+  const plainWriteMs = await plainWrite(plainDir, [...sizes, statSync(join(path, '_metadata')).size]);
+
+  // restore: from submitting the job to every task running with its state loaded (validation included)
+  const r0 = performance.now();
+  let validateMs = 0;
+  const restored = await profiled(`restore-${backend}-${keys}`, async () => {
+    // executeAsync resolves once the savepoint is validated (every file read, checksummed) and the tasks deploy
+    const job = await environment(backend, keys, { 'execution.savepoint.path': path }).executeAsync(`restore bench ${backend}`);
+    validateMs = performance.now() - r0;
+    await new Promise<void>((resolve) => job.on('running', () => resolve()));
+    return job;
+  });
+  const restoreMs = performance.now() - r0;
+  await restored.cancel();
+
+  // the savepoint holds every key (checked offline, not timed)
+  const [count] = (await (await Savepoint.load(path)).operators()).filter((o) => o.uid === 'count');
+  if (count?.states[0]?.keys !== keys) throw new Error(`savepoint of ${backend} holds ${count?.states[0]?.keys} keys, expected ${keys}`);
+  rmSync(dir, { recursive: true, force: true });
+  return { backend, keys, bytes, files: files.length + 1, savepointMs, snapshotMs: completedAt - t0, writeMs: savepointMs - (completedAt - t0), plainWriteMs, restoreMs, validateMs };
+}
+
+const results: Measured[] = [];
+const skipped: Record<string, string> = {};
+for (const backend of BACKENDS) {
+  for (const keys of KEYS) {
+    let best: Measured | undefined;
+    try {
+      for (let run = 0; run < RUNS; run++) {
+        const m = await measure(backend, keys, run);
+        if (!best || m.savepointMs < best.savepointMs) best = m;
+      }
+    } catch (error) {
+      const code = (error as { code?: string }).code;
+      if (code !== 'FLOE_BACKEND_UNAVAILABLE' && code !== 'FLOE_CONFIG_BAD_VALUE') throw error;
+      skipped[backend] = `${code}: ${(error as Error).message}`;
+      break;
+    }
+    results.push(best!);
+    console.log(`${backend}, ${keys.toLocaleString()} keys: savepoint ${best!.savepointMs.toFixed(0)} ms`);
+  }
+}
+
+const mb = (bytes: number, ms: number) => bytes / 1e6 / (ms / 1000);
+printTable(results.map((r) => ({
+  case: `${r.backend}, ${r.keys.toLocaleString()} keys (p=${PARALLELISM})`,
+  'size MB': (r.bytes / 1e6).toFixed(1),
+  'savepoint ms': r.savepointMs.toFixed(0),
+  'snapshot ms': r.snapshotMs.toFixed(0),
+  'write ms': r.writeMs.toFixed(0),
+  'savepoint MB/s': mb(r.bytes, r.savepointMs).toFixed(0),
+  'plain write MB/s': mb(r.bytes, r.plainWriteMs).toFixed(0),
+  'savepoint / plain': (r.plainWriteMs / r.savepointMs).toFixed(2),
+  'write stage / plain': (r.plainWriteMs / r.writeMs).toFixed(2),
+  'restore ms': r.restoreMs.toFixed(0),
+  'of it validate ms': r.validateMs.toFixed(0),
+  'restore MB/s': mb(r.bytes, r.restoreMs).toFixed(0),
+})));
+for (const [backend, why] of Object.entries(skipped)) console.log(`skipped backend ${backend}: ${why}`);
+const worst = Math.min(...results.map((r) => r.plainWriteMs / r.savepointMs));
+const worstWrite = Math.min(...results.map((r) => r.plainWriteMs / r.writeMs));
+console.log(`\nsavepoint speed / plain fsync'd write of the same bytes, slowest case: ${worst.toFixed(2)} end to end, ${worstWrite.toFixed(2)} for the savepoint writer alone (target >= 0.33)`);
+console.log('snapshot = barrier + the backend serialising its state (src/backends); write = the savepoint writer copying the canonical bytes to files, checksummed and fsync\'d');
+console.log(`results: ${writeResults('savepoint', { parallelism: PARALLELISM, runs: RUNS, results, skipped, target: 1 / 3, worstRatio: worst, worstWriterRatio: worstWrite })}`);
+rmSync(root, { recursive: true, force: true });
