@@ -82,6 +82,8 @@ export class Task implements BarrierHandlerHost {
   /** the task finishes when a checkpoint >= this completes */
   #finalCheckpointId = Number.POSITIVE_INFINITY;
   #firstBarrierAt = 0;
+  /** asynchronous snapshot parts under way */
+  readonly #asyncParts = new Set<Promise<unknown>>();
   #lastSnapshotId = 0;
   #deferredTrigger: { checkpointId: number; timestamp: number; options: CheckpointOptions } | null = null;
   #startDelayMs = 0;
@@ -461,9 +463,13 @@ export class Task implements BarrierHandlerHost {
     if (forward) this.output.broadcastEvent(barrier);
     if (this.#phase === 'running') this.actor.send({ type: 'SNAPSHOT_TAKEN', checkpointId });
     const asyncStart = performance.now();
+    const completion = OperatorChain.complete(snapshot);
+    this.#asyncParts.add(completion);
+    const settled = () => this.#asyncParts.delete(completion);
+    completion.then(settled, settled);
     return {
       checkpointId,
-      completion: OperatorChain.complete(snapshot),
+      completion,
       alignmentDurationMs,
       startDelayMs: this.#startDelayMs,
       syncDurationMs,
@@ -526,6 +532,8 @@ export class Task implements BarrierHandlerHost {
   async #finish(): Promise<void> {
     if (this.#phase !== 'finishing') return;
     this.#phase = 'finished';
+    // snapshots still being written read the operators' state (a LevelDB iterator): close only after them
+    await Promise.allSettled([...this.#asyncParts]);
     const errors = await this.chain.close();
     if (errors.length > 0) {
       this.#phase = 'finishing';

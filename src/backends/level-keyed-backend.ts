@@ -489,6 +489,7 @@ export class LevelKeyedBackend implements KeyedStateBackend {
     await this.#tail;
     await this.#opening;
     if (this.#open) await this.#db.close();
-    await rm(this.location, { recursive: true, force: true });
+    // LevelDB may still be finishing a background file when close() resolves: retry instead of failing on ENOTEMPTY
+    await rm(this.location, { recursive: true, force: true, maxRetries: 5, retryDelay: 20 });
   }
 }
