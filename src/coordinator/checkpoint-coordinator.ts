@@ -152,13 +152,14 @@ function complete(context: Context, enqueue: Enqueue, self: Self, pending: Pendi
 }
 
 /** Aborts a pending checkpoint; `counted` failures count against tolerable-failed-checkpoints (as Flink: expiry, async and IO failures). */
-function abort(context: Context, enqueue: Enqueue, id: number, reason: string, counted = false): void {
+function abort(context: Context, enqueue: Enqueue, id: number, reason: string, counted = false, discarded = false): void {
   const t = context.tracker;
   const pending = t.pending.get(id);
   if (!pending) return;
   pending.fail(reason, context.now());
   t.pending.delete(id);
-  t.counts.failed++;
+  // a checkpoint still pending when the job ends is discarded, not failed: nothing went wrong with it
+  if (!discarded) t.counts.failed++;
   enqueue.cancel(`timeout-${id}`);
   context.hooks.notifyAborted(id, reason);
   const error = new CheckpointError('FLOE_CHECKPOINT_ABORTED', `checkpoint ${id} aborted: ${reason}`);
@@ -343,7 +344,7 @@ export const checkpointCoordinatorMachine = setup({
           target: 'done',
           actions: enqueueActions(({ context, enqueue, self }) => {
             enqueue.cancel('tick');
-            for (const id of [...context.tracker.pending.keys()]) abort(context, enqueue, id, 'job suspended: shut down');
+            for (const id of [...context.tracker.pending.keys()]) abort(context, enqueue, id, 'discarded: the job ended first', false, true);
           }),
         },
       },
