@@ -19,6 +19,7 @@ export interface ConfigValues {
   'execution.checkpointing.max-concurrent-checkpoints': number;
   'execution.checkpointing.tolerable-failed-checkpoints': number;
   'execution.checkpointing.incremental': boolean;
+  'state.backend.incremental.materialization-interval': number;
   'execution.checkpointing.unaligned': boolean;
   'execution.checkpointing.aligned-checkpoint-timeout': number;
   'state.backend.type': StateBackendType;
@@ -122,7 +123,11 @@ export const CONFIG_OPTIONS: { readonly [K in ConfigKey]: ConfigOption<ConfigVal
   },
   'execution.checkpointing.incremental': {
     type: 'boolean', default: false, aliases: ['state.backend.incremental'],
-    description: 'Write only what changed since the previous checkpoint, where the backend can (level).',
+    description: 'Write only what changed since the previous checkpoint (a changelog delta), for the fs and level backends.',
+  },
+  'state.backend.incremental.materialization-interval': {
+    type: 'int', default: 10, min: 1,
+    description: 'Incremental checkpoints: take a full materialisation every this many checkpoints (sooner when the deltas outgrow half of it), bounding the chain a restore reads.',
   },
   'execution.checkpointing.unaligned': {
     type: 'boolean', default: false, aliases: ['execution.checkpointing.unaligned.enabled'],
