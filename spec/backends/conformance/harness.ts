@@ -32,13 +32,15 @@ export interface Harness {
 }
 
 export function harness(t: Test, subject: ConformanceSubject): Harness {
-  const dir = t.testdir();
-  const storage = new FileTaskStateStorage(`${dir}/checkpoints`);
-  let n = 0;
   const made: KeyedStateBackend[] = [];
+  // registered before t.testdir(): tap runs the hook registered last first, and the test directory
+  // must outlive the backends (removing it under an open LevelDB fails with ENOTEMPTY)
   t.teardown(async () => {
     for (const b of made) await b.dispose();
   });
+  const dir = t.testdir();
+  const storage = new FileTaskStateStorage(`${dir}/checkpoints`);
+  let n = 0;
   const build = (s: ConformanceSubject, o: MakeOptions = {}) => {
     const p = o.parallelism ?? 1;
     const i = o.subtask ?? 0;
