@@ -5,7 +5,7 @@
 // by default at that size: heap backends need `FLOE_BENCH_HEAP_MAX` raised and several GB of heap).
 // Each backend × size runs in its own process (`--expose-gc`), so heap figures do not mix.
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -25,6 +25,10 @@ interface CaseResult {
   keys: number;
   loadPerSec: number;
   updatePerSec: number;
+  /** updates per second of main-thread CPU time */
+  updatePerCpuSec: number;
+  /** reads served by the level backend's value cache (null for heap backends) */
+  cacheHitRate: number | null;
   heapMB: number;
   fullMs: number;
   fullBytes: number;
@@ -45,13 +49,28 @@ function random(seed: number): () => number {
 
 const gc = () => (globalThis as { gc?: () => void }).gc?.();
 
+/**
+ * CPU milliseconds of the main (JS) thread alone: LevelDB compacts and writes on other threads, and
+ * the machine is shared, so records per main-thread CPU second is the "on one core" figure that
+ * wall-clock rates under load cannot give. Linux /proc (100 ticks/s); elsewhere all threads.
+ */
+function mainThreadCpuMs(): number {
+  try {
+    const fields = readFileSync(`/proc/self/task/${process.pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    return (Number(fields[11]) + Number(fields[12])) * 10;
+  } catch {
+    const u = process.cpuUsage();
+    return (u.user + u.system) / 1000;
+  }
+}
+
 async function runCase(name: string, keys: number): Promise<CaseResult> {
   const dir = mkdtempSync(join(tmpdir(), 'floe-bench-backends-'));
   try {
     const files = new FileTaskStateStorage(join(dir, 'checkpoints'));
     // the memory preset keeps snapshots in memory: the cap is lifted to measure it at every size
     const storage: TaskStateStorage = name === 'memory' ? new MemoryCheckpointStorage({ maxSnapshotSize: Infinity }).forSubtask('count', 0) : files;
-    const backend = createStateBackend(name, { incremental: true, localDir: join(dir, 'local') });
+    const backend = createStateBackend(name, { incremental: true, localDir: join(dir, 'local'), cacheBytes: process.env.FLOE_BENCH_CACHE ? Number(process.env.FLOE_BENCH_CACHE) : undefined });
     const b: KeyedStateBackend = backend.createKeyedBackend({
       jobId: 'bench',
       operatorUid: 'count',
@@ -74,6 +93,10 @@ async function runCase(name: string, keys: number): Promise<CaseResult> {
     // steady state: read-modify-write on random keys
     const rnd = random(1);
     const updates = Math.min(UPDATES, keys);
+    const stats = (b as { stats?: { hits: number; misses: number } }).stats;
+    const hits0 = stats ? stats.hits : 0;
+    const misses0 = stats ? stats.misses : 0;
+    const cpu0 = mainThreadCpuMs();
     t0 = performance.now();
     for (let i = 0; i < updates; i++) {
       b.setCurrentKey(key(Math.floor(rnd() * keys)));
@@ -82,6 +105,8 @@ async function runCase(name: string, keys: number): Promise<CaseResult> {
     }
     await b.endBatch();
     const updateMs = performance.now() - t0;
+    const updateCpuMs = mainThreadCpuMs() - cpu0;
+    const cacheHitRate = stats ? (stats.hits - hits0) / (stats.hits - hits0 + stats.misses - misses0) : null;
     gc();
     const heapMB = process.memoryUsage().heapUsed / 1e6;
     // full checkpoint (for fs and level: the base of the incremental chain)
@@ -111,7 +136,7 @@ async function runCase(name: string, keys: number): Promise<CaseResult> {
       if (delta?.type !== 'incremental' || delta.deltas.length !== 1) throw new Error(`expected a delta, got ${JSON.stringify(delta?.type)}`);
     }
     await b.dispose();
-    return { backend: name, keys, loadPerSec: keys / (loadMs / 1000), updatePerSec: updates / (updateMs / 1000), heapMB, fullMs, fullBytes, incrementalMs, incrementalBytes };
+    return { backend: name, keys, loadPerSec: keys / (loadMs / 1000), updatePerSec: updates / (updateMs / 1000), updatePerCpuSec: updates / (updateCpuMs / 1000), cacheHitRate, heapMB, fullMs, fullBytes, incrementalMs, incrementalBytes };
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -151,6 +176,8 @@ if (caseArg > 0) {
         'load rec/s': Math.round(r.loadPerSec).toLocaleString(),
         'update rec/s': Math.round(r.updatePerSec).toLocaleString(),
         'vs memory': memory ? (r.updatePerSec / memory.updatePerSec).toFixed(2) : '-',
+        'update rec/CPU-s': Math.round(r.updatePerCpuSec).toLocaleString(),
+        'cache hits': r.cacheHitRate === null ? '-' : `${(100 * r.cacheHitRate).toFixed(0)}%`,
         'heap MB': r.heapMB.toFixed(0),
         'full ms': r.fullMs.toFixed(0),
         'full MB': mb(r.fullBytes),

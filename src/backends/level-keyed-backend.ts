@@ -60,8 +60,12 @@ interface Slot {
   dirty: boolean;
   /** the flush generation that last wrote it (0: never); the slot may leave the cache once that write is on disk */
   gen: number;
-  /** used since the clock hand last passed (second chance) */
+  /** used since eviction last looked at it (second chance) */
   hot: boolean;
+  /** in the eviction queue */
+  queued: boolean;
+  /** in the cache (an evicted slot may still sit in the queue) */
+  cached: boolean;
   /** estimated heap bytes, for the cache bound */
   size: number;
 }
@@ -69,6 +73,27 @@ interface Slot {
 /** Rough heap cost of a cached slot beyond its key and value (map entry, slot object, string headers). */
 const SLOT_BYTES = 160;
 const estimate = (key: string, valueChars: number) => SLOT_BYTES + 2 * key.length + 2 * valueChars;
+
+/** A FIFO of slots (an array with a moving head, compacted as it drains). */
+class SlotQueue {
+  #items: Slot[] = [];
+  #head = 0;
+  get length(): number {
+    return this.#items.length - this.#head;
+  }
+  push(slot: Slot): void {
+    this.#items.push(slot);
+  }
+  shift(): Slot | undefined {
+    if (this.#head === this.#items.length) return undefined;
+    const slot = this.#items[this.#head++];
+    if (this.#head >= 4096 && this.#head * 2 >= this.#items.length) {
+      this.#items = this.#items.slice(this.#head);
+      this.#head = 0;
+    }
+    return slot;
+  }
+}
 
 /** A registered state: its id in the key prefix, and its key prefixes per local key group. */
 class LevelTable {
@@ -105,12 +130,15 @@ export class LevelKeyedBackend implements KeyedStateBackend {
   readonly #tables = new Map<string, LevelTable>();
   readonly #byId: LevelTable[] = [];
   readonly #accessors = new Map<string, unknown>();
-  /** overlay + decoded-value cache, by LevelDB key; insertion order is the clock's order */
+  /** overlay + decoded-value cache, by LevelDB key */
   readonly #cache = new Map<string, Slot>();
   #cacheBytes = 0;
   readonly #cacheLimit: number;
-  /** the clock hand: a live iterator over the cache (survives inserts and deletes) */
-  #hand: Iterator<Slot> | null = null;
+  /**
+   * slots that may leave the cache, oldest first (clean, their last write on disk): eviction only
+   * looks at these, so its work is proportional to what it evicts, however many slots are dirty
+   */
+  #evictable = new SlotQueue();
   /** slots written since the last flush */
   #dirty: Slot[] = [];
   #gen = 0;
@@ -201,9 +229,12 @@ export class LevelKeyedBackend implements KeyedStateBackend {
       // a blind write needs no read; until the database is open it is new and empty
       const stored = read && this.#open ? this.#get(key) : undefined;
       if (read) this.stats.misses++;
-      slot = { table, key, value: stored === undefined ? undefined : fromStored(table.kind, decodeValue(stored)), dirty: false, gen: 0, hot: false, size: estimate(key, stored?.length ?? 0) };
+      const value = stored === undefined ? undefined : fromStored(table.kind, decodeValue(stored));
+      slot = { table, key, value, dirty: false, gen: 0, hot: false, queued: read, cached: true, size: estimate(key, stored?.length ?? 0) };
       this.#cache.set(key, slot);
       this.#cacheBytes += slot.size;
+      // a slot read from LevelDB may leave again at once; a blind write's slot once its write is on disk
+      if (read) this.#evictable.push(slot);
     }
     last.stamp = this.#stamp;
     last.table = table;
@@ -392,7 +423,15 @@ export class LevelKeyedBackend implements KeyedStateBackend {
       changes?.add(slot.key);
     }
     const write: Promise<void> = this.#enqueue(() => (chained ? chained.write() : this.#db.batch(ops))).then(
-      () => void (this.#durable = gen),
+      () => {
+        this.#durable = gen;
+        for (const slot of slots) {
+          if (slot.gen === gen && slot.cached && !slot.queued) {
+            slot.queued = true;
+            this.#evictable.push(slot);
+          }
+        }
+      },
       (error) => {
         this.#writeError ??= error;
         throw error;
@@ -417,25 +456,25 @@ export class LevelKeyedBackend implements KeyedStateBackend {
   }
 
   /**
-   * Brings the cache back under its bound (CLOCK: the hand sweeps in insertion order; a slot used
-   * since the last sweep gets a second chance). Only clean slots whose write is on disk leave:
-   * LevelDB then answers for them with the same value.
+   * Brings the cache back under its bound: the oldest evictable slot leaves unless it was used
+   * since it was queued (then it gets a second chance at the back). A slot written again since it
+   * was queued is skipped here and queued anew when that write is on disk: LevelDB answers for an
+   * evicted slot with the same value.
    */
   #evict(): void {
-    let steps = 2 * this.#cache.size; // at most two sweeps (the first may only clear hot bits)
-    while (this.#cacheBytes > this.#cacheLimit && steps-- > 0) {
-      let next = this.#hand?.next();
-      if (!next || next.done) {
-        this.#hand = this.#cache.values();
-        next = this.#hand.next();
-        if (next.done) return;
-      }
-      const slot = next.value;
-      if (slot.dirty || slot.gen > this.#durable) continue;
-      if (slot.hot) {
+    let chances = this.#evictable.length; // each slot gets at most one second chance per call
+    while (this.#cacheBytes > this.#cacheLimit) {
+      const slot = this.#evictable.shift();
+      if (!slot) return;
+      slot.queued = false;
+      if (!slot.cached || slot.dirty || slot.gen > this.#durable) continue;
+      if (slot.hot && chances-- > 0) {
         slot.hot = false;
+        slot.queued = true;
+        this.#evictable.push(slot);
         continue;
       }
+      slot.cached = false;
       this.#cache.delete(slot.key);
       this.#cacheBytes -= slot.size;
     }
@@ -588,9 +627,10 @@ export class LevelKeyedBackend implements KeyedStateBackend {
       });
     }
     // the cache held the state before the restore
+    for (const slot of this.#cache.values()) slot.cached = false;
     this.#cache.clear();
     this.#cacheBytes = 0;
-    this.#hand = null;
+    this.#evictable = new SlotQueue();
     this.#dirty = [];
     this.#stamp++;
     this.#inc.reset();
