@@ -116,7 +116,7 @@ type Changes = Set<string>;
 
 const RESTORE_BATCH = 10_000;
 /** dirty slots gathered while a write is in flight before the task waits for it */
-const MAX_GATHERED = 16_384;
+export const MAX_GATHERED = 4096;
 
 export class LevelKeyedBackend implements KeyedStateBackend {
   readonly maxParallelism: number;
