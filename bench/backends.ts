@@ -4,6 +4,8 @@
 // `FLOE_BENCH_KEYS=100000,1000000,10000000 npm run bench -- backends` adds 10 million (level only
 // by default at that size: heap backends need `FLOE_BENCH_HEAP_MAX` raised and several GB of heap).
 // Each backend × size runs in its own process (`--expose-gc`), so heap figures do not mix.
+// `FLOE_BENCH_BASELINE=<dir>` also runs each fs/level case in another checkout (with this bench
+// file copied in) just before this tree's, and prints the ratios: before/after in one run.
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
@@ -167,17 +169,24 @@ if (caseArg > 0) {
   const heapMax = Number(process.env.FLOE_BENCH_HEAP_MAX ?? 1_000_000);
   const results: CaseResult[] = [];
   const script = fileURLToPath(import.meta.url);
+  // FLOE_BENCH_BASELINE=<another checkout with this bench file>: each case also runs there, right
+  // before this tree's, so a before/after comparison shares the machine's moment
+  const baseline = process.env.FLOE_BENCH_BASELINE;
+  const trees: Array<[string, string]> = baseline ? [['@baseline', join(baseline, 'bench/backends.ts')], ['', script]] : [['', script]];
   for (const keys of sizes) {
     for (const name of ['memory', 'fs', 'level']) {
       if (name !== 'level' && keys > heapMax) continue;
-      process.stdout.write(`${name} × ${keys.toLocaleString()} keys... `);
-      const out = execFileSync(process.execPath, ['--expose-gc', '--max-old-space-size=8192', '--import=tsx', script, '--case', `${name}:${keys}`], {
-        encoding: 'utf8',
-        maxBuffer: 1 << 20,
-      });
-      const r = JSON.parse(out.trim().split('\n').pop()!) as CaseResult;
-      console.log(`${Math.round(r.updatePerSec).toLocaleString()} updates/s`);
-      results.push(r);
+      for (const [label, file] of trees) {
+        if (label && name === 'memory') continue;
+        process.stdout.write(`${name}${label} × ${keys.toLocaleString()} keys... `);
+        const out = execFileSync(process.execPath, ['--expose-gc', '--max-old-space-size=8192', '--import=tsx', file, '--case', `${name}:${keys}`], {
+          encoding: 'utf8',
+          maxBuffer: 1 << 20,
+        });
+        const r = JSON.parse(out.trim().split('\n').pop()!) as CaseResult;
+        console.log(`${Math.round(r.updatePerSec).toLocaleString()} updates/s`);
+        results.push({ ...r, backend: r.backend + label });
+      }
     }
   }
   console.log();
@@ -186,6 +195,7 @@ if (caseArg > 0) {
   printTable(
     results.map((r) => {
       const memory = results.find((m) => m.backend === 'memory' && m.keys === r.keys);
+      const base = results.find((m) => m.backend === `${r.backend}@baseline` && m.keys === r.keys);
       return {
         backend: r.backend,
         keys: k(r.keys),
@@ -193,6 +203,7 @@ if (caseArg > 0) {
         'update rec/s': Math.round(r.updatePerSec).toLocaleString(),
         'vs memory': memory ? (r.updatePerSec / memory.updatePerSec).toFixed(2) : '-',
         'update rec/CPU-s': Math.round(r.updatePerCpuSec).toLocaleString(),
+        ...(baseline ? { 'vs baseline (CPU-s)': base ? (r.updatePerCpuSec / base.updatePerCpuSec).toFixed(2) : '-' } : {}),
         'cache hits': r.cacheHitRate === null ? '-' : `${(100 * r.cacheHitRate).toFixed(0)}%`,
         'heap MB': r.heapMB.toFixed(0),
         'full ms': r.fullMs.toFixed(0),
