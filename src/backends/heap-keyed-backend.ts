@@ -29,6 +29,8 @@ import type {
 interface Entry {
   key: unknown;
   value: unknown;
+  /** the snapshot epoch that created it: no snapshot holds an entry of the current epoch, so it may change in place */
+  epoch: number;
 }
 
 type Group = Map<unknown, Entry>;
@@ -140,7 +142,11 @@ export class HeapKeyedBackend implements KeyedStateBackend {
   }
 
   #write(table: StateTable, value: unknown): void {
-    this.#writable(table).set(this.#lookup, { key: this.#key, value });
+    const group = this.#writable(table);
+    // updating in place spares an allocation per update (and the collection of the old entry)
+    const e = group.get(this.#lookup);
+    if (e !== undefined && e.epoch === this.#epoch) e.value = value;
+    else group.set(this.#lookup, { key: this.#key, value, epoch: this.#epoch });
     this.#track(table);
   }
 
@@ -389,7 +395,7 @@ export class HeapKeyedBackend implements KeyedStateBackend {
           for (const key of chunk.deletes ?? []) map.delete(lookupKey(key));
           for (const [key, value] of chunk.puts) {
             const v = kind === 'map' ? new Map((value as Array<[unknown, unknown]>).map((e) => [lookupKey(e[0]), e])) : value;
-            map.set(lookupKey(key), { key, value: v });
+            map.set(lookupKey(key), { key, value: v, epoch: this.#epoch });
           }
         }
       });
