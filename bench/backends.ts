@@ -4,9 +4,11 @@
 // `FLOE_BENCH_KEYS=100000,1000000,10000000 npm run bench -- backends` adds 10 million (level only
 // by default at that size: heap backends need `FLOE_BENCH_HEAP_MAX` raised and several GB of heap).
 // Each backend × size runs in its own process (`--expose-gc`), so heap figures do not mix.
+// `FLOE_BENCH_BASELINE=<dir>` also runs each fs/level case in another checkout (with this bench
+// file copied in) just before this tree's, and prints the ratios: before/after in one run.
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { keyGroupRangeForSubtask } from '../src/backends/key-groups.ts';
@@ -19,16 +21,25 @@ import { printTable, writeResults } from './report.ts';
 const BATCH = 512;
 const UPDATES = Number(process.env.FLOE_BENCH_UPDATES ?? 1_000_000);
 const CHANGED = 0.01;
+/** incremental checkpoints per case, each after another 1% of keys changed (the first runs cold code) */
+const ROUNDS = Number(process.env.FLOE_BENCH_INCR_ROUNDS ?? 3);
 
 interface CaseResult {
   backend: string;
   keys: number;
   loadPerSec: number;
   updatePerSec: number;
+  /** updates per second of main-thread CPU time */
+  updatePerCpuSec: number;
+  /** reads served by the level backend's value cache (null for heap backends) */
+  cacheHitRate: number | null;
   heapMB: number;
   fullMs: number;
   fullBytes: number;
+  /** median over the rounds */
   incrementalMs: number | null;
+  /** the first round (cold code) */
+  incrementalFirstMs: number | null;
   incrementalBytes: number | null;
 }
 
@@ -45,13 +56,28 @@ function random(seed: number): () => number {
 
 const gc = () => (globalThis as { gc?: () => void }).gc?.();
 
+/**
+ * CPU milliseconds of the main (JS) thread alone: LevelDB compacts and writes on other threads, and
+ * the machine is shared, so records per main-thread CPU second is the "on one core" figure that
+ * wall-clock rates under load cannot give. Linux /proc (100 ticks/s); elsewhere all threads.
+ */
+function mainThreadCpuMs(): number {
+  try {
+    const fields = readFileSync(`/proc/self/task/${process.pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    return (Number(fields[11]) + Number(fields[12])) * 10;
+  } catch {
+    const u = process.cpuUsage();
+    return (u.user + u.system) / 1000;
+  }
+}
+
 async function runCase(name: string, keys: number): Promise<CaseResult> {
   const dir = mkdtempSync(join(tmpdir(), 'floe-bench-backends-'));
   try {
     const files = new FileTaskStateStorage(join(dir, 'checkpoints'));
     // the memory preset keeps snapshots in memory: the cap is lifted to measure it at every size
     const storage: TaskStateStorage = name === 'memory' ? new MemoryCheckpointStorage({ maxSnapshotSize: Infinity }).forSubtask('count', 0) : files;
-    const backend = createStateBackend(name, { incremental: true, localDir: join(dir, 'local') });
+    const backend = createStateBackend(name, { incremental: true, localDir: join(dir, 'local'), cacheBytes: process.env.FLOE_BENCH_CACHE ? Number(process.env.FLOE_BENCH_CACHE) : undefined });
     const b: KeyedStateBackend = backend.createKeyedBackend({
       jobId: 'bench',
       operatorUid: 'count',
@@ -74,6 +100,10 @@ async function runCase(name: string, keys: number): Promise<CaseResult> {
     // steady state: read-modify-write on random keys
     const rnd = random(1);
     const updates = Math.min(UPDATES, keys);
+    const stats = (b as { stats?: { hits: number; misses: number } }).stats;
+    const hits0 = stats ? stats.hits : 0;
+    const misses0 = stats ? stats.misses : 0;
+    const cpu0 = mainThreadCpuMs();
     t0 = performance.now();
     for (let i = 0; i < updates; i++) {
       b.setCurrentKey(key(Math.floor(rnd() * keys)));
@@ -82,6 +112,8 @@ async function runCase(name: string, keys: number): Promise<CaseResult> {
     }
     await b.endBatch();
     const updateMs = performance.now() - t0;
+    const updateCpuMs = mainThreadCpuMs() - cpu0;
+    const cacheHitRate = stats ? (stats.hits - hits0) / (stats.hits - hits0 + stats.misses - misses0) : null;
     gc();
     const heapMB = process.memoryUsage().heapUsed / 1e6;
     // full checkpoint (for fs and level: the base of the incremental chain)
@@ -93,25 +125,36 @@ async function runCase(name: string, keys: number): Promise<CaseResult> {
     const fullMs = performance.now() - t0;
     const fullBytes = size(full);
     let incrementalMs: number | null = null;
+    let incrementalFirstMs: number | null = null;
     let incrementalBytes: number | null = null;
     if (backend.features.incremental) {
       b.notifyCheckpointComplete?.(1);
-      const changed = Math.floor(keys * CHANGED);
-      for (let i = 0; i < changed; i++) {
-        b.setCurrentKey(key(Math.floor(rnd() * keys)));
-        count.update((count.value() ?? 0) + 1);
-        if ((i + 1) % BATCH === 0) await b.endBatch();
+      const times: number[] = [];
+      const bytes: number[] = [];
+      for (let round = 0; round < ROUNDS; round++) {
+        const changed = Math.floor(keys * CHANGED);
+        for (let i = 0; i < changed; i++) {
+          b.setCurrentKey(key(Math.floor(rnd() * keys)));
+          count.update((count.value() ?? 0) + 1);
+          if ((i + 1) % BATCH === 0) await b.endBatch();
+        }
+        await b.endBatch();
+        currentId = 2 + round;
+        gc(); // as before the full checkpoint: the checkpoint is timed, not the collection of the work before it
+        t0 = performance.now();
+        const delta = await b.snapshot(currentId).run();
+        times.push(performance.now() - t0);
+        bytes.push(size(delta));
+        if (delta?.type !== 'incremental' || delta.deltas.length !== round + 1) throw new Error(`expected a delta, got ${JSON.stringify(delta?.type)}`);
+        b.notifyCheckpointComplete?.(currentId);
       }
-      await b.endBatch();
-      currentId = 2;
-      t0 = performance.now();
-      const delta = await b.snapshot(2).run();
-      incrementalMs = performance.now() - t0;
-      incrementalBytes = size(delta);
-      if (delta?.type !== 'incremental' || delta.deltas.length !== 1) throw new Error(`expected a delta, got ${JSON.stringify(delta?.type)}`);
+      const median = (xs: number[]) => [...xs].sort((x, y) => x - y)[Math.floor(xs.length / 2)]!;
+      incrementalMs = median(times);
+      incrementalFirstMs = times[0]!;
+      incrementalBytes = median(bytes);
     }
     await b.dispose();
-    return { backend: name, keys, loadPerSec: keys / (loadMs / 1000), updatePerSec: updates / (updateMs / 1000), heapMB, fullMs, fullBytes, incrementalMs, incrementalBytes };
+    return { backend: name, keys, loadPerSec: keys / (loadMs / 1000), updatePerSec: updates / (updateMs / 1000), updatePerCpuSec: updates / (updateCpuMs / 1000), cacheHitRate, heapMB, fullMs, fullBytes, incrementalMs, incrementalFirstMs, incrementalBytes };
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -126,17 +169,24 @@ if (caseArg > 0) {
   const heapMax = Number(process.env.FLOE_BENCH_HEAP_MAX ?? 1_000_000);
   const results: CaseResult[] = [];
   const script = fileURLToPath(import.meta.url);
+  // FLOE_BENCH_BASELINE=<another checkout with this bench file>: each case also runs there, right
+  // before this tree's, so a before/after comparison shares the machine's moment
+  const baseline = process.env.FLOE_BENCH_BASELINE;
+  const trees: Array<[string, string]> = baseline ? [['@baseline', join(baseline, 'bench/backends.ts')], ['', script]] : [['', script]];
   for (const keys of sizes) {
     for (const name of ['memory', 'fs', 'level']) {
       if (name !== 'level' && keys > heapMax) continue;
-      process.stdout.write(`${name} × ${keys.toLocaleString()} keys... `);
-      const out = execFileSync(process.execPath, ['--expose-gc', '--max-old-space-size=8192', '--import=tsx', script, '--case', `${name}:${keys}`], {
-        encoding: 'utf8',
-        maxBuffer: 1 << 20,
-      });
-      const r = JSON.parse(out.trim().split('\n').pop()!) as CaseResult;
-      console.log(`${Math.round(r.updatePerSec).toLocaleString()} updates/s`);
-      results.push(r);
+      for (const [label, file] of trees) {
+        if (label && name === 'memory') continue;
+        process.stdout.write(`${name}${label} × ${keys.toLocaleString()} keys... `);
+        const out = execFileSync(process.execPath, ['--expose-gc', '--max-old-space-size=8192', '--import=tsx', file, '--case', `${name}:${keys}`], {
+          encoding: 'utf8',
+          maxBuffer: 1 << 20,
+        });
+        const r = JSON.parse(out.trim().split('\n').pop()!) as CaseResult;
+        console.log(`${Math.round(r.updatePerSec).toLocaleString()} updates/s`);
+        results.push({ ...r, backend: r.backend + label });
+      }
     }
   }
   console.log();
@@ -145,22 +195,30 @@ if (caseArg > 0) {
   printTable(
     results.map((r) => {
       const memory = results.find((m) => m.backend === 'memory' && m.keys === r.keys);
+      const base = results.find((m) => m.backend === `${r.backend}@baseline` && m.keys === r.keys);
       return {
         backend: r.backend,
         keys: k(r.keys),
         'load rec/s': Math.round(r.loadPerSec).toLocaleString(),
         'update rec/s': Math.round(r.updatePerSec).toLocaleString(),
         'vs memory': memory ? (r.updatePerSec / memory.updatePerSec).toFixed(2) : '-',
+        'update rec/CPU-s': Math.round(r.updatePerCpuSec).toLocaleString(),
+        ...(baseline ? { 'vs baseline (CPU-s)': base ? (r.updatePerCpuSec / base.updatePerCpuSec).toFixed(2) : '-' } : {}),
+        'cache hits': r.cacheHitRate === null ? '-' : `${(100 * r.cacheHitRate).toFixed(0)}%`,
         'heap MB': r.heapMB.toFixed(0),
         'full ms': r.fullMs.toFixed(0),
         'full MB': mb(r.fullBytes),
         'incr (1%) ms': r.incrementalMs === null ? '-' : r.incrementalMs.toFixed(0),
+        'first incr ms': r.incrementalFirstMs === null ? '-' : r.incrementalFirstMs.toFixed(0),
         'incr MB': r.incrementalBytes === null ? '-' : mb(r.incrementalBytes),
         'incr/full bytes': r.incrementalBytes === null ? '-' : (r.incrementalBytes / r.fullBytes).toFixed(3),
         'incr/full time': r.incrementalMs === null ? '-' : (r.incrementalMs / r.fullMs).toFixed(3),
+        'first/full time': r.incrementalFirstMs === null ? '-' : (r.incrementalFirstMs / r.fullMs).toFixed(3),
       };
     }),
   );
-  console.log(`\nrecords: setCurrentKey + ValueState read-modify-write, endBatch every ${BATCH}; incremental: ${CHANGED * 100}% of keys changed after a confirmed full checkpoint`);
-  console.log(`written to ${writeResults('backends', { batch: BATCH, updates: UPDATES, changed: CHANGED, results })}`);
+  console.log(`\nrecords: setCurrentKey + ValueState read-modify-write, endBatch every ${BATCH}; rec/CPU-s: per second of main-thread CPU`);
+  console.log(`incremental: ${ROUNDS} rounds of ${CHANGED * 100}% of keys changed then a checkpoint, each on a confirmed chain (median; "first" is round 1, cold code)`);
+  console.log(`load average at the end: ${loadavg().map((l) => l.toFixed(2)).join(' ')} on ${cpus().length} cores`);
+  console.log(`written to ${writeResults('backends', { batch: BATCH, updates: UPDATES, changed: CHANGED, rounds: ROUNDS, loadavg: loadavg(), results })}`);
 }

@@ -124,6 +124,7 @@ export class StreamExecutionEnvironment implements TransformationRegistry {
       incremental: this.config.get('execution.checkpointing.incremental'),
       localDir: this.config.get('state.backend.level.localdir'),
       materializationInterval: this.config.get('state.backend.incremental.materialization-interval'),
+      cacheBytes: this.config.get('state.backend.level.cache-size'),
     });
     // a savepoint is validated against the job before any task starts; its state files are read from where they are.
     // A retained checkpoint is resolved at deploy, falling back to older retained ones when it is damaged.

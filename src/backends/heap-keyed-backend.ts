@@ -29,6 +29,8 @@ import type {
 interface Entry {
   key: unknown;
   value: unknown;
+  /** the snapshot epoch that created it: no snapshot holds an entry of the current epoch, so it may change in place */
+  epoch: number;
 }
 
 type Group = Map<unknown, Entry>;
@@ -46,6 +48,21 @@ class StateTable {
 
 /** Changed keys since the previous snapshot: per state, per local key group, lookup key -> key. */
 type Changes = Map<StateTable, Array<Map<unknown, unknown> | undefined>>;
+
+/** The changed keys of `table` per local key group over `segments` (one segment is used as it is, not copied). */
+function changedKeys(segments: Changes[], table: StateTable): Array<Map<unknown, unknown> | undefined> {
+  const tracked = segments.map((seg) => seg.get(table)).filter((groups) => groups !== undefined);
+  if (tracked.length <= 1) return tracked[0] ?? [];
+  const merged: Array<Map<unknown, unknown> | undefined> = [];
+  for (const groups of tracked) {
+    groups.forEach((keys, g) => {
+      if (!keys) return;
+      const into = (merged[g] ??= new Map());
+      for (const [lookup, key] of keys) into.set(lookup, key);
+    });
+  }
+  return merged;
+}
 
 const changeCount = (c: Changes): number => {
   let n = 0;
@@ -125,7 +142,11 @@ export class HeapKeyedBackend implements KeyedStateBackend {
   }
 
   #write(table: StateTable, value: unknown): void {
-    this.#writable(table).set(this.#lookup, { key: this.#key, value });
+    const group = this.#writable(table);
+    // updating in place spares an allocation per update (and the collection of the old entry)
+    const e = group.get(this.#lookup);
+    if (e !== undefined && e.epoch === this.#epoch) e.value = value;
+    else group.set(this.#lookup, { key: this.#key, value, epoch: this.#epoch });
     this.#track(table);
   }
 
@@ -312,39 +333,39 @@ export class HeapKeyedBackend implements KeyedStateBackend {
     counts: { keys: number; chunks: number },
   ): AsyncGenerator<SnapshotChunk> {
     const { start } = this.keyGroupRange;
+    let budget = performance.now() + 4;
     for (const { table, groups } of captured) {
-      const perGroup: Array<Map<unknown, unknown> | undefined> = [];
-      for (const seg of plan.segments) {
-        const changed = seg.get(table);
-        if (!changed) continue;
-        changed.forEach((keys, g) => {
-          if (!keys) return;
-          const into = (perGroup[g] ??= new Map());
-          for (const [lookup, key] of keys) into.set(lookup, key);
-        });
-      }
+      const perGroup = changedKeys(plan.segments, table);
       for (let g = 0; g < perGroup.length; g++) {
         const keys = perGroup[g];
         if (!keys) continue;
-        let chunk: SnapshotChunk = { keyGroup: start + g, state: table.name, puts: [], deletes: [] };
+        const group = groups[g]!;
+        const map = table.kind === 'map';
+        let puts: Array<[unknown, unknown]> = [];
+        let deletes: unknown[] = [];
         for (const [lookup, key] of keys) {
-          const e = groups[g]!.get(lookup);
-          if (e) chunk.puts.push([e.key, table.kind === 'map' ? [...(e.value as Map<unknown, unknown>).values()] : e.value]);
-          else chunk.deletes!.push(key);
-          if (chunk.puts.length + chunk.deletes!.length === CHUNK_ENTRIES) {
+          const e = group.get(lookup);
+          if (e) puts.push([e.key, map ? [...(e.value as Map<unknown, unknown>).values()] : e.value]);
+          else deletes.push(key);
+          if (puts.length + deletes.length === CHUNK_ENTRIES) {
             counts.keys += CHUNK_ENTRIES;
             counts.chunks++;
-            yield chunk;
-            chunk = { keyGroup: start + g, state: table.name, puts: [], deletes: [] };
+            yield { keyGroup: start + g, state: table.name, puts, deletes };
+            puts = [];
+            deletes = [];
           }
         }
-        const n = chunk.puts.length + chunk.deletes!.length;
+        const n = puts.length + deletes.length;
         if (n) {
           counts.keys += n;
           counts.chunks++;
-          yield chunk;
+          yield { keyGroup: start + g, state: table.name, puts, deletes };
         }
-        await yieldToLoop();
+        // like a full snapshot, yield by time, not per key group: a small delta finishes in one go
+        if (performance.now() > budget) {
+          await yieldToLoop();
+          budget = performance.now() + 4;
+        }
       }
     }
   }
@@ -374,7 +395,7 @@ export class HeapKeyedBackend implements KeyedStateBackend {
           for (const key of chunk.deletes ?? []) map.delete(lookupKey(key));
           for (const [key, value] of chunk.puts) {
             const v = kind === 'map' ? new Map((value as Array<[unknown, unknown]>).map((e) => [lookupKey(e[0]), e])) : value;
-            map.set(lookupKey(key), { key, value: v });
+            map.set(lookupKey(key), { key, value: v, epoch: this.#epoch });
           }
         }
       });

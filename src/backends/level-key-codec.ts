@@ -1,7 +1,15 @@
 // LevelDB keys of the level backend: key group, then state id, then the serialised user key (so key-group ranges are one scan).
 
-/** Bytes before the user key: key group (u16) and state id (u16), big-endian so keys sort by group, then state. */
-export const KEY_PREFIX_BYTES = 4;
+/**
+ * Keys are JS strings stored as UTF-8 (classic-level writes them into one reused native buffer, so
+ * a read allocates no key Buffer). The prefix is key group then state id, each as three 7-bit
+ * characters (0x00-0x7f are one UTF-8 byte each, so byte order is numeric order: a key-group range
+ * is one scan, and the local layout never leaves the working directory).
+ */
+export const KEY_PREFIX_CHARS = 6;
+
+const ascii3 = (n: number) => String.fromCharCode(n >> 14, (n >> 7) & 127, n & 127);
+const read3 = (s: string, at: number) => (s.charCodeAt(at) << 14) | (s.charCodeAt(at + 1) << 7) | s.charCodeAt(at + 2);
 
 /**
  * The serialised form of a key: strings as `s` + the string; other keys by a tagged canonical
@@ -47,23 +55,20 @@ export function keyFromTag(tag: string): unknown {
   }
 }
 
-export function encodeKey(keyGroup: number, stateId: number, tag: string): Buffer {
-  const n = Buffer.byteLength(tag);
-  const b = Buffer.allocUnsafe(KEY_PREFIX_BYTES + n);
-  b.writeUInt16BE(keyGroup, 0);
-  b.writeUInt16BE(stateId, 2);
-  b.write(tag, KEY_PREFIX_BYTES, n, 'utf8');
-  return b;
+/** The prefix of every key of one state in one key group (the backend caches these per state). */
+export function statePrefix(keyGroup: number, stateId: number): string {
+  return ascii3(keyGroup) + ascii3(stateId);
+}
+
+export function encodeKey(keyGroup: number, stateId: number, tag: string): string {
+  return statePrefix(keyGroup, stateId) + tag;
 }
 
 /** The first key of `keyGroup` (exclusive upper bound of the group before it). */
-export function keyGroupPrefix(keyGroup: number): Buffer {
-  const b = Buffer.alloc(2);
-  b.writeUInt16BE(keyGroup);
-  return b;
+export function keyGroupPrefix(keyGroup: number): string {
+  return ascii3(keyGroup);
 }
 
-export function decodeKey(b: Uint8Array): { keyGroup: number; stateId: number; tag: string } {
-  const buf = Buffer.from(b.buffer, b.byteOffset, b.byteLength);
-  return { keyGroup: buf.readUInt16BE(0), stateId: buf.readUInt16BE(2), tag: buf.toString('utf8', KEY_PREFIX_BYTES) };
+export function decodeKey(key: string): { keyGroup: number; stateId: number; tag: string } {
+  return { keyGroup: read3(key, 0), stateId: read3(key, 3), tag: key.slice(KEY_PREFIX_CHARS) };
 }

@@ -9,8 +9,9 @@ import { CheckpointError } from '../errors.ts';
 import { IncrementalSnapshots, type IncrementalOptions, type SnapshotPlan } from './incremental-snapshots.ts';
 import { assignToKeyGroup } from './key-groups.ts';
 import { forEachSnapshotPart, lookupKey } from './keyed-snapshot-reader.ts';
-import { decodeKey, encodeKey, keyFromTag, keyGroupPrefix, keyTag } from './level-key-codec.ts';
-import { CHUNK_ENTRIES, encodeSnapshotStream, packr, prepend, type SnapshotChunk } from './snapshot-codec.ts';
+import { decodeKey, KEY_PREFIX_CHARS, keyFromTag, keyGroupPrefix, keyTag, statePrefix } from './level-key-codec.ts';
+import { decodeValue, encodeValue, VALUE_ENCODING } from './level-value-codec.ts';
+import { CHUNK_ENTRIES, encodeSnapshotStream, prepend, type SnapshotChunk } from './snapshot-codec.ts';
 import type {
   AggregatingState,
   AggregatingStateDescriptor,
@@ -34,42 +35,88 @@ import type {
 export interface LevelBackendOptions extends IncrementalOptions {
   /** parent of the working directories (default `<os tmpdir>/floe-level`); each subtask attempt gets its own, removed on dispose */
   localDir?: string;
+  /**
+   * bound of the decoded-value cache in estimated bytes of JS heap (default 16 MiB; 0 keeps only
+   * what the current and the in-flight write batches touched): recently used keys skip LevelDB
+   */
+  cacheBytes?: number;
 }
 
-type Db = Level<Buffer, Buffer>;
+export const DEFAULT_CACHE_BYTES = 16 << 20;
+
+type Db = Level<string, string>;
 type DbSnapshot = ReturnType<Db['snapshot']>;
 
-/** One key's state in the overlay: what recent batches read or wrote; `undefined` value = absent/deleted. */
+/**
+ * One key's state as the backend last saw it: the overlay of the write path (dirty, or on its way
+ * to disk) and the decoded-value cache in one map entry. `undefined` value = absent/deleted.
+ */
 interface Slot {
   table: LevelTable;
-  tag: string;
-  dbKey: Buffer;
+  /** the LevelDB key */
+  key: string;
   value: unknown;
-  /** written since its last flush */
+  /** written since the last flush */
   dirty: boolean;
-  /** the flush generation that last covered it: the slot leaves the overlay when that write is on disk */
+  /** the flush generation that last wrote it (0: never); the slot may leave the cache once that write is on disk */
   gen: number;
+  /** used since eviction last looked at it (second chance) */
+  hot: boolean;
+  /** in the eviction queue */
+  queued: boolean;
+  /** in the cache (an evicted slot may still sit in the queue) */
+  cached: boolean;
+  /** estimated heap bytes, for the cache bound */
+  size: number;
 }
 
-/** A registered state: its id in the key prefix and its overlay for the current batch. */
+/** Rough heap cost of a cached slot beyond its key and value (map entry, slot object, string headers). */
+const SLOT_BYTES = 160;
+const estimate = (key: string, valueChars: number) => SLOT_BYTES + 2 * key.length + 2 * valueChars;
+
+/** A FIFO of slots (an array with a moving head, compacted as it drains). */
+class SlotQueue {
+  #items: Slot[] = [];
+  #head = 0;
+  get length(): number {
+    return this.#items.length - this.#head;
+  }
+  push(slot: Slot): void {
+    this.#items.push(slot);
+  }
+  shift(): Slot | undefined {
+    if (this.#head === this.#items.length) return undefined;
+    const slot = this.#items[this.#head++];
+    if (this.#head >= 4096 && this.#head * 2 >= this.#items.length) {
+      this.#items = this.#items.slice(this.#head);
+      this.#head = 0;
+    }
+    return slot;
+  }
+}
+
+/** A registered state: its id in the key prefix, and its key prefixes per local key group. */
 class LevelTable {
-  overlay = new Map<string, Slot>();
+  readonly prefixes: string[] = [];
   constructor(readonly id: number, readonly name: string, readonly kind: StateKind) {}
+  prefix(keyGroup: number, local: number): string {
+    return (this.prefixes[local] ??= statePrefix(keyGroup, this.id));
+  }
 }
 
-/** Map state lives in LevelDB as [k, v][] and in the overlay as lookup key -> [k, v]. */
+/** Map state lives in LevelDB as [k, v][] and in the cache as lookup key -> [k, v]. */
 type InnerMap = Map<unknown, [unknown, unknown]>;
 
 const toStored = (kind: StateKind, value: unknown): unknown => (kind === 'map' ? [...(value as InnerMap).values()] : value);
 const fromStored = (kind: StateKind, stored: unknown): unknown =>
   kind === 'map' ? new Map((stored as Array<[unknown, unknown]>).map((e) => [lookupKey(e[0]), e])) : stored;
 
-/** Changed keys since the previous snapshot: per state, tag -> LevelDB key. */
-type Changes = Map<LevelTable, Map<string, Buffer>>;
+/** Changed keys since the previous snapshot: their LevelDB keys (state and key group are in the prefix). */
+type Changes = Set<string>;
 
 const RESTORE_BATCH = 10_000;
-/** slots gathered in the overlay while a write is in flight before the task waits for it */
-const MAX_GATHERED = 16_384;
+/** dirty slots gathered while a write is in flight before the task waits for it */
+export const MAX_GATHERED = 4096;
 
 export class LevelKeyedBackend implements KeyedStateBackend {
   readonly maxParallelism: number;
@@ -83,9 +130,20 @@ export class LevelKeyedBackend implements KeyedStateBackend {
   readonly #tables = new Map<string, LevelTable>();
   readonly #byId: LevelTable[] = [];
   readonly #accessors = new Map<string, unknown>();
-  /** slots created or written since the last flush (generation `#gen`) */
-  #touched: Slot[] = [];
+  /** overlay + decoded-value cache, by LevelDB key */
+  readonly #cache = new Map<string, Slot>();
+  #cacheBytes = 0;
+  readonly #cacheLimit: number;
+  /**
+   * slots that may leave the cache, oldest first (clean, their last write on disk): eviction only
+   * looks at these, so its work is proportional to what it evicts, however many slots are dirty
+   */
+  #evictable = new SlotQueue();
+  /** slots written since the last flush */
+  #dirty: Slot[] = [];
   #gen = 0;
+  /** the last flush generation whose write is on disk */
+  #durable = 0;
   /** the last queued LevelDB operation (writes and snapshot creation run in order) */
   #tail: Promise<unknown> = Promise.resolve();
   /** the batch write still on its way to disk, if any: the next flush waits for it (one write in flight) */
@@ -94,15 +152,22 @@ export class LevelKeyedBackend implements KeyedStateBackend {
   #key: unknown;
   #tag = '';
   #kg = 0;
+  /** bumped by setCurrentKey and endBatch: the remembered slot is valid only within one stamp */
+  #stamp = 0;
+  #last: { stamp: number; table: LevelTable | null; slot: Slot | null } = { stamp: -1, table: null, slot: null };
   readonly #inc: IncrementalSnapshots<Changes>;
+  /** reads that found the key in the cache / that went to LevelDB (observability and specs) */
+  readonly stats = { hits: 0, misses: 0 };
 
   constructor(readonly options: KeyedBackendOptions, backendOptions: LevelBackendOptions = {}) {
     this.maxParallelism = options.maxParallelism;
     this.keyGroupRange = options.keyGroupRange;
+    this.#cacheLimit = Math.max(0, backendOptions.cacheBytes ?? DEFAULT_CACHE_BYTES);
     const safe = (s: string) => s.replace(/[^\w.-]/g, '_');
     this.location = join(backendOptions.localDir ?? join(tmpdir(), 'floe-level'), safe(options.jobId), `${safe(options.operatorUid)}-${options.subtaskIndex}-${nanoid(8)}`);
-    this.#db = new Level<Buffer, Buffer>(this.location, { keyEncoding: 'buffer', valueEncoding: 'buffer', writeBufferSize: 16 << 20, cacheSize: 64 << 20 } as never);
-    // the directory is new and empty: until it is open, a read that misses the overlay finds nothing
+    // 16 MiB memtables and a 64 MiB block cache; LevelDB's bloom filters (10 bits/key) are on in classic-level
+    this.#db = new Level<string, string>(this.location, { keyEncoding: 'utf8', valueEncoding: VALUE_ENCODING, writeBufferSize: 16 << 20, cacheSize: 64 << 20 } as never);
+    // the directory is new and empty: until it is open, a read that misses the cache finds nothing
     this.#opening = this.#db.open({ createIfMissing: true, errorIfExists: true }).then(
       () => void (this.#open = true),
       (cause) => {
@@ -112,11 +177,7 @@ export class LevelKeyedBackend implements KeyedStateBackend {
         });
       },
     );
-    this.#inc = new IncrementalSnapshots<Changes>(backendOptions, () => new Map(), (c) => {
-      let n = 0;
-      for (const m of c.values()) n += m.size;
-      return n;
-    });
+    this.#inc = new IncrementalSnapshots<Changes>(backendOptions, () => new Set(), (c) => c.size);
   }
 
   async #ready(): Promise<void> {
@@ -132,8 +193,9 @@ export class LevelKeyedBackend implements KeyedStateBackend {
       });
     }
     this.#key = key;
-    this.#tag = keyTag(key);
+    this.#tag = typeof key === 'string' ? 's' + key : keyTag(key);
     this.#kg = kg;
+    this.#stamp++;
   }
 
   getCurrentKey(): unknown {
@@ -155,16 +217,43 @@ export class LevelKeyedBackend implements KeyedStateBackend {
 
   /** The current key's slot in `table`, read through from LevelDB on a miss. */
   #slot(table: LevelTable, read: boolean): Slot {
-    const tag = this.#tag;
-    let slot = table.overlay.get(tag);
-    if (slot) return slot;
-    const dbKey = encodeKey(this.#kg, table.id, tag);
-    // a blind write needs no read; until the database is open it is new and empty
-    const stored = read && this.#open ? this.#db.getSync(dbKey) : undefined;
-    slot = { table, tag, dbKey, value: stored === undefined ? undefined : fromStored(table.kind, packr.unpack(stored)), dirty: false, gen: this.#gen };
-    table.overlay.set(tag, slot);
-    this.#touched.push(slot);
+    // a read-modify-write touches the same slot twice: remember it for the current key
+    const last = this.#last;
+    if (last.stamp === this.#stamp && last.table === table) return last.slot!;
+    const key = table.prefix(this.#kg, this.#kg - this.keyGroupRange.start) + this.#tag;
+    let slot = this.#cache.get(key);
+    if (slot) {
+      slot.hot = true;
+      if (read) this.stats.hits++;
+    } else {
+      // a blind write needs no read; until the database is open it is new and empty
+      const stored = read && this.#open ? this.#get(key) : undefined;
+      if (read) this.stats.misses++;
+      const value = stored === undefined ? undefined : fromStored(table.kind, decodeValue(stored));
+      slot = { table, key, value, dirty: false, gen: 0, hot: false, queued: read, cached: true, size: estimate(key, stored?.length ?? 0) };
+      this.#cache.set(key, slot);
+      this.#cacheBytes += slot.size;
+      // a slot read from LevelDB may leave again at once; a blind write's slot once its write is on disk
+      if (read) this.#evictable.push(slot);
+    }
+    last.stamp = this.#stamp;
+    last.table = table;
+    last.slot = slot;
     return slot;
+  }
+
+  /**
+   * `getSync` of a key. classic-level writes string keys into one reused buffer and detects a key
+   * that does not fit only when it fills the buffer exactly, which a multi-byte character can
+   * miss (the key would be cut short): keys that could reach the buffer's end (its first size is
+   * at least 64 bytes) and are not plain ASCII go as Buffers instead.
+   */
+  #get(key: string, options?: { snapshot: DbSnapshot }): string | undefined {
+    if (key.length > 21 && Buffer.byteLength(key) !== key.length) {
+      return this.#db.getSync(Buffer.from(key) as never, { keyEncoding: 'buffer', valueEncoding: VALUE_ENCODING, snapshot: options?.snapshot });
+    }
+    // encodings named by their formats: abstract-level then passes the options on without copying them
+    return options ? this.#db.getSync(key, { keyEncoding: 'utf8', valueEncoding: VALUE_ENCODING, snapshot: options.snapshot }) : this.#db.getSync(key);
   }
 
   #read(table: LevelTable): unknown {
@@ -176,10 +265,7 @@ export class LevelKeyedBackend implements KeyedStateBackend {
     slot.value = value;
     if (slot.dirty) return;
     slot.dirty = true;
-    if (slot.gen !== this.#gen) {
-      slot.gen = this.#gen;
-      this.#touched.push(slot);
-    }
+    this.#dirty.push(slot);
   }
 
   #clear(table: LevelTable): void {
@@ -299,45 +385,58 @@ export class LevelKeyedBackend implements KeyedStateBackend {
   }
 
   /**
-   * Writes the slots touched since the last flush in one batch. The write overlaps the next data
-   * batches: its slots stay in the overlay (read-your-writes) until it is on disk. One write is in
-   * flight at a time; batches that end meanwhile gather and go in the next write (group commit),
-   * and past MAX_GATHERED slots the task waits (backpressure). A snapshot forces a flush.
+   * Writes the slots written since the last flush in one batch. The write overlaps the next data
+   * batches: its slots stay in the cache (read-your-writes) until it is on disk, and only then may
+   * the cache evict them. One write is in flight at a time; batches that end meanwhile gather and
+   * go in the next write (group commit), and past MAX_GATHERED slots the task waits
+   * (backpressure). A snapshot forces a flush.
    */
   #flush(force = false): Promise<void> | undefined {
     if (this.#writeError) return Promise.reject(this.#writeError);
-    if (this.#touched.length === 0) return undefined;
+    if (this.#dirty.length === 0) return undefined;
     if (this.#pendingWrite && !force) {
-      // group commit: while a write is on its way, batches gather in the overlay, up to a bound
-      if (this.#touched.length < MAX_GATHERED) return undefined;
+      // group commit: while a write is on its way, batches gather in the cache, up to a bound
+      if (this.#dirty.length < MAX_GATHERED) return undefined;
       return this.#pendingWrite.then(() => this.#flush());
     }
-    const slots = this.#touched;
-    const gen = this.#gen++;
-    this.#touched = [];
+    const slots = this.#dirty;
+    const gen = ++this.#gen;
+    this.#dirty = [];
     const changes = this.#inc.current;
-    const ops: Array<{ type: 'put'; key: Buffer; value: Buffer } | { type: 'del'; key: Buffer }> = [];
+    // a chained batch hands each operation to LevelDB's native WriteBatch at once (no op objects to
+    // clone and re-read); before the database is open the operations wait in an array
+    const chained = this.#open ? this.#db.batch() : null;
+    const ops: Array<{ type: 'put'; key: string; value: string } | { type: 'del'; key: string }> = [];
     for (const slot of slots) {
-      if (!slot.dirty) continue;
       slot.dirty = false;
-      ops.push(slot.value === undefined ? { type: 'del', key: slot.dbKey } : { type: 'put', key: slot.dbKey, value: packr.pack(toStored(slot.table.kind, slot.value)) });
-      if (changes) {
-        let m = changes.get(slot.table);
-        if (!m) changes.set(slot.table, (m = new Map()));
-        m.set(slot.tag, slot.dbKey);
+      slot.gen = gen;
+      if (slot.value === undefined) {
+        if (chained) chained.del(slot.key);
+        else ops.push({ type: 'del', key: slot.key });
+        this.#resize(slot, 0);
+      } else {
+        const value = encodeValue(toStored(slot.table.kind, slot.value));
+        if (chained) chained.put(slot.key, value);
+        else ops.push({ type: 'put', key: slot.key, value });
+        this.#resize(slot, value.length);
       }
+      changes?.add(slot.key);
     }
-    const drop = () => {
-      for (const slot of slots) if (slot.gen === gen && slot.table.overlay.get(slot.tag) === slot) slot.table.overlay.delete(slot.tag);
-    };
-    if (ops.length === 0 && !this.#pendingWrite) {
-      drop(); // only reads: nothing to wait for
-      return undefined;
-    }
-    const write: Promise<void> = this.#enqueue(() => (ops.length ? this.#db.batch(ops as never) : undefined)).then(drop, (error) => {
-      this.#writeError ??= error;
-      throw error;
-    });
+    const write: Promise<void> = this.#enqueue(() => (chained ? chained.write() : this.#db.batch(ops))).then(
+      () => {
+        this.#durable = gen;
+        for (const slot of slots) {
+          if (slot.gen === gen && slot.cached && !slot.queued) {
+            slot.queued = true;
+            this.#evictable.push(slot);
+          }
+        }
+      },
+      (error) => {
+        this.#writeError ??= error;
+        throw error;
+      },
+    );
     const pending: Promise<void> = write.then(
       () => void (this.#pendingWrite === pending && (this.#pendingWrite = null)),
       (error) => {
@@ -350,12 +449,51 @@ export class LevelKeyedBackend implements KeyedStateBackend {
     return undefined;
   }
 
+  #resize(slot: Slot, valueChars: number): void {
+    const size = estimate(slot.key, valueChars);
+    this.#cacheBytes += size - slot.size;
+    slot.size = size;
+  }
+
+  /**
+   * Brings the cache back under its bound: the oldest evictable slot leaves unless it was used
+   * since it was queued (then it gets a second chance at the back). A slot written again since it
+   * was queued is skipped here and queued anew when that write is on disk: LevelDB answers for an
+   * evicted slot with the same value.
+   */
+  #evict(): void {
+    let chances = this.#evictable.length; // each slot gets at most one second chance per call
+    while (this.#cacheBytes > this.#cacheLimit) {
+      const slot = this.#evictable.shift();
+      if (!slot) return;
+      slot.queued = false;
+      if (!slot.cached || slot.dirty || slot.gen > this.#durable) continue;
+      if (slot.hot && chances-- > 0) {
+        slot.hot = false;
+        slot.queued = true;
+        this.#evictable.push(slot);
+        continue;
+      }
+      slot.cached = false;
+      this.#cache.delete(slot.key);
+      this.#cacheBytes -= slot.size;
+    }
+  }
+
   endBatch(): void | Promise<void> {
-    return this.#flush();
+    this.#stamp++; // eviction below may drop the remembered slot
+    const flushed = this.#flush();
+    if (this.#cacheBytes > this.#cacheLimit) this.#evict();
+    return flushed;
+  }
+
+  /** Slots in the decoded-value cache and their estimated heap bytes (observability and specs). */
+  cacheSize(): { entries: number; bytes: number } {
+    return { entries: this.#cache.size, bytes: this.#cacheBytes };
   }
 
   snapshot(checkpointId: number): SnapshotRunner {
-    // the overlay goes to LevelDB first; the LevelDB snapshot is opened right after that write, before any later one
+    // the dirty slots go to LevelDB first; the LevelDB snapshot is opened right after that write, before any later one
     void this.#flush(true)?.catch(() => {}); // a failed write fails the snapshot below too
     const view: Promise<DbSnapshot> = this.#enqueue(() => {
       if (this.#writeError) throw this.#writeError;
@@ -395,20 +533,20 @@ export class LevelKeyedBackend implements KeyedStateBackend {
       lt: keyGroupPrefix(this.keyGroupRange.end + 1),
     });
     let chunk: SnapshotChunk | null = null;
-    let stateId = -1;
+    let prefix = '';
     try {
       for (;;) {
         const entries = await it.nextv(CHUNK_ENTRIES);
         if (entries.length === 0) break;
         for (const [k, v] of entries) {
-          const { keyGroup, stateId: id, tag } = decodeKey(k);
-          if (!chunk || chunk.keyGroup !== keyGroup || stateId !== id || chunk.puts.length === CHUNK_ENTRIES) {
+          if (!chunk || !k.startsWith(prefix) || chunk.puts.length === CHUNK_ENTRIES) {
             if (chunk) yield chunk;
-            chunk = { keyGroup, state: tables[id]!.name, puts: [] };
-            stateId = id;
+            const { keyGroup, stateId } = decodeKey(k);
+            chunk = { keyGroup, state: tables[stateId]!.name, puts: [] };
+            prefix = k.slice(0, KEY_PREFIX_CHARS);
             counts.chunks++;
           }
-          chunk.puts.push([keyFromTag(tag), packr.unpack(v)]);
+          chunk.puts.push([keyFromTag(k.slice(KEY_PREFIX_CHARS)), decodeValue(v)]);
           counts.keys++;
         }
       }
@@ -425,27 +563,32 @@ export class LevelKeyedBackend implements KeyedStateBackend {
     plan: Extract<SnapshotPlan<Changes>, { kind: 'delta' }>,
     counts: { keys: number; chunks: number },
   ): AsyncGenerator<SnapshotChunk> {
-    const keys = new Map<string, Buffer>();
-    for (const seg of plan.segments) for (const [table, changed] of seg) for (const [tag, dbKey] of changed) keys.set(`${table.id}:${tag}`, dbKey);
-    // sorted, so chunks come out by key group and state like a full scan
-    const sorted = [...keys.values()].sort(Buffer.compare);
+    let keys = plan.segments[0] ?? new Set<string>();
+    if (plan.segments.length > 1) {
+      keys = new Set(keys);
+      for (const seg of plan.segments.slice(1)) for (const k of seg) keys.add(k);
+    }
+    // sorted, so chunks come out by key group and state like a full scan (the prefix is ASCII)
+    const sorted = [...keys].sort();
+    const at = { snapshot: snap };
     let chunk: SnapshotChunk | null = null;
-    let stateId = -1;
+    let prefix = '';
     let budget = performance.now() + 4;
-    for (const dbKey of sorted) {
-      const { keyGroup, stateId: id, tag } = decodeKey(dbKey);
-      if (!chunk || chunk.keyGroup !== keyGroup || stateId !== id || chunk.puts.length + chunk.deletes!.length === CHUNK_ENTRIES) {
+    for (let i = 0; i < sorted.length; i++) {
+      const k = sorted[i]!;
+      if (!chunk || !k.startsWith(prefix) || chunk.puts.length + chunk.deletes!.length === CHUNK_ENTRIES) {
         if (chunk) yield chunk;
-        chunk = { keyGroup, state: tables[id]!.name, puts: [], deletes: [] };
-        stateId = id;
+        const { keyGroup, stateId } = decodeKey(k);
+        chunk = { keyGroup, state: tables[stateId]!.name, puts: [], deletes: [] };
+        prefix = k.slice(0, KEY_PREFIX_CHARS);
         counts.chunks++;
       }
-      const stored = this.#db.getSync(dbKey, { snapshot: snap });
-      if (stored === undefined) chunk.deletes!.push(keyFromTag(tag));
-      else chunk.puts.push([keyFromTag(tag), packr.unpack(stored)]);
+      const stored = this.#get(k, at);
+      if (stored === undefined) chunk.deletes!.push(keyFromTag(k.slice(KEY_PREFIX_CHARS)));
+      else chunk.puts.push([keyFromTag(k.slice(KEY_PREFIX_CHARS)), decodeValue(stored)]);
       counts.keys++;
-      if (performance.now() > budget) {
-        await yieldToLoop();
+      if ((i & 255) === 255 && performance.now() > budget) {
+        await yieldToLoop(); // a big delta must not block the run loop
         budget = performance.now() + 4;
       }
     }
@@ -467,21 +610,29 @@ export class LevelKeyedBackend implements KeyedStateBackend {
             hint: 'keep pipeline.max-parallelism unchanged across restores',
           });
         }
-        let ops: Array<{ type: 'put'; key: Buffer; value: Buffer } | { type: 'del'; key: Buffer }> = [];
+        let batch = this.#db.batch();
         for (const chunk of chunks) {
           if (chunk.keyGroup < start || chunk.keyGroup > end) continue;
           const table = this.#table(chunk.state, header.states[chunk.state]!);
-          for (const key of chunk.deletes ?? []) ops.push({ type: 'del', key: encodeKey(chunk.keyGroup, table.id, keyTag(key)) });
-          for (const [key, value] of chunk.puts) ops.push({ type: 'put', key: encodeKey(chunk.keyGroup, table.id, keyTag(key)), value: packr.pack(value) });
-          if (ops.length >= RESTORE_BATCH) {
-            await this.#db.batch(ops as never);
-            ops = [];
+          const prefix = table.prefix(chunk.keyGroup, chunk.keyGroup - start);
+          for (const key of chunk.deletes ?? []) batch.del(prefix + keyTag(key));
+          for (const [key, value] of chunk.puts) batch.put(prefix + keyTag(key), encodeValue(value));
+          if (batch.length >= RESTORE_BATCH) {
+            await batch.write();
+            batch = this.#db.batch();
           }
         }
-        if (ops.length) await this.#db.batch(ops as never);
+        if (batch.length) await batch.write();
+        else await batch.close();
       });
     }
-    for (const t of this.#byId) t.overlay.clear();
+    // the cache held the state before the restore
+    for (const slot of this.#cache.values()) slot.cached = false;
+    this.#cache.clear();
+    this.#cacheBytes = 0;
+    this.#evictable = new SlotQueue();
+    this.#dirty = [];
+    this.#stamp++;
     this.#inc.reset();
   }
 

@@ -12,6 +12,8 @@ export interface StateBackendOptions {
   localDir?: string;
   /** full materialisation at least every this many checkpoints of an incremental chain (default 10) */
   materializationInterval?: number;
+  /** level: bound of the decoded-value cache in estimated heap bytes (default 16 MiB, 0 = no cache beyond the write overlay) */
+  cacheBytes?: number;
 }
 
 export const STATE_BACKEND_TYPES = ['memory', 'fs', 'level'] as const;
@@ -24,7 +26,7 @@ export function createStateBackend(type: string, options: StateBackendOptions = 
     case 'fs':
       return new FsStateBackend({ incremental, materializationInterval });
     case 'level':
-      return new LevelStateBackend({ incremental, materializationInterval, localDir: options.localDir });
+      return new LevelStateBackend({ incremental, materializationInterval, localDir: options.localDir, cacheBytes: options.cacheBytes });
     default:
       throw new ConfigError('FLOE_CONFIG_BAD_VALUE', `unknown state backend '${type}'`, { hint: 'state.backend.type is one of memory, fs, level' });
   }

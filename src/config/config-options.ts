@@ -20,6 +20,7 @@ export interface ConfigValues {
   'execution.checkpointing.tolerable-failed-checkpoints': number;
   'execution.checkpointing.incremental': boolean;
   'state.backend.incremental.materialization-interval': number;
+  'state.backend.level.cache-size': number;
   'execution.checkpointing.unaligned': boolean;
   'execution.checkpointing.aligned-checkpoint-timeout': number;
   'state.backend.type': StateBackendType;
@@ -124,6 +125,10 @@ export const CONFIG_OPTIONS: { readonly [K in ConfigKey]: ConfigOption<ConfigVal
   'execution.checkpointing.incremental': {
     type: 'boolean', default: false, aliases: ['state.backend.incremental'],
     description: 'Write only what changed since the previous checkpoint (a changelog delta), for the fs and level backends.',
+  },
+  'state.backend.level.cache-size': {
+    type: 'memory', default: 16 * 1024 * 1024, min: 0, aliases: ['state.backend.rocksdb.block.cache-size'],
+    description: "Bound of the level backend's cache of decoded values per subtask (estimated heap bytes); 0 keeps only the current batch's writes.",
   },
   'state.backend.incremental.materialization-interval': {
     type: 'int', default: 10, min: 1,

@@ -33,7 +33,8 @@ export interface Harness {
 
 export function harness(t: Test, subject: ConformanceSubject): Harness {
   const made: KeyedStateBackend[] = [];
-  // registered before t.testdir(): teardowns run in order, so the databases close before their directory goes
+  // registered before t.testdir(): tap runs the hook registered last first, and the test directory
+  // must outlive the backends (removing it under an open LevelDB fails with ENOTEMPTY)
   t.teardown(async () => {
     for (const b of made) await b.dispose();
   });
