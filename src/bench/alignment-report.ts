@@ -91,7 +91,7 @@ function panel(results: ModeResult[], metric: (r: ModeResult) => Percentiles, ti
   const hi = Math.pow(10, Math.ceil(Math.log10(Math.max(...values, lo * 10))));
   const x = (level: number) => left + (levels.length === 1 ? plotW / 2 : (levels.indexOf(level) / (levels.length - 1)) * plotW);
   const y = (v: number) => top + plotH - ((Math.log10(Math.max(v, 0.1)) - Math.log10(lo)) / (Math.log10(hi) - Math.log10(lo))) * plotH;
-  const parts: string[] = [`<text x="${left + plotW / 2}" y="${top - 16}" text-anchor="middle" font-size="14" font-weight="bold">${title}</text>`];
+  const parts: string[] = [`<text x="${left + plotW / 2}" y="${top - 9}" text-anchor="middle" font-size="14" font-weight="bold">${title}</text>`];
   for (let d = lo; d <= hi; d *= 10) {
     parts.push(`<line x1="${left}" x2="${left + plotW}" y1="${y(d)}" y2="${y(d)}" stroke="#ddd"/>`);
     parts.push(`<text x="${left - 6}" y="${y(d) + 4}" text-anchor="end" font-size="11">${d >= 1 ? d : d.toFixed(1)} ms</text>`);
@@ -121,7 +121,7 @@ export function sweepChart(scenario: string, results: ModeResult[], baseDelayMs:
   return [
     `<svg xmlns="http://www.w3.org/2000/svg" width="860" height="330" font-family="sans-serif" viewBox="0 0 860 330">`,
     `<rect width="860" height="330" fill="white"/>`,
-    `<text x="430" y="16" text-anchor="middle" font-size="13">floe alignment benchmark — ${scenario} (solid p99, dashed p50, log scale)</text>`,
+    `<text x="430" y="12" text-anchor="middle" font-size="12">floe alignment benchmark — ${scenario} (solid p99, dashed p50, log scale)</text>`,
     panel(results, (r) => r.checkpointDuration, 'checkpoint duration', 0, label),
     panel(results, (r) => r.alignmentDuration, 'alignment time (subtasks with inputs)', 430, label),
     legend,
