@@ -121,6 +121,12 @@ t.test('killed with SIGKILL, resumed with -s <checkpoint-dir>/<job-id> (incremen
   const dir = t.testdir();
   const job = await startAndKill(t, dir, ['-D', 'state.backend.incremental=true']);
   const ids = completed(job);
+  // a first try many users make: the --checkpoint-dir itself; refused, naming what to pass instead
+  const wrong = new FloeRun(dir, ['-s', join(dir, 'chk')]);
+  t.not((await wrong.exited).code, 0, '-s <checkpoint-dir> is refused');
+  t.match(wrong.log, /^error FLOE_RESTORE_PATH_IS_CHECKPOINT_DIR: .* is a checkpoint directory holding 1 job/m);
+  t.match(wrong.log, new RegExp(`^hint: pass a job's directory, e\\.g\\. -s ${job}`, 'm'), 'the hint names the job directory to pass');
+  t.same(completed(job), ids, 'nothing was touched');
   const { restoredId } = await resume(t, dir, ['-s', job, '-D', 'state.backend.incremental=true']);
   t.equal(restoredId, ids.at(-1), `restored the newest retained checkpoint of ${ids.join(', ')}`);
 });

@@ -38,6 +38,7 @@ export function attachReporter(client: JobClient, options: ReporterOptions = {})
     const detail = error instanceof Error ? (error.stack ?? error.message) : String(error);
     write(`task ${task} failed in attempt ${attempt}: ${detail}`);
   });
-  client.on('restore-fallback', ({ checkpoint, reason }) => write(`warning: cannot restore ${checkpoint}: ${reason}; trying an older checkpoint`));
+  // the next line says what happened instead: restored from an older checkpoint, or no usable one (an error listing what was tried)
+  client.on('restore-fallback', ({ checkpoint, reason }) => write(`warning: cannot restore ${checkpoint}: ${reason}`));
   client.on('restarting', ({ delayMs, attempt }) => write(`restarting in ${delayMs} ms (attempt ${attempt})`));
 }
