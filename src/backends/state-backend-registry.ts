@@ -12,19 +12,21 @@ export interface StateBackendOptions {
   localDir?: string;
   /** full materialisation at least every this many checkpoints of an incremental chain (default 10) */
   materializationInterval?: number;
+  /** changed keys an incremental backend tracks on the heap before the next checkpoint is full instead (default 250,000) */
+  maxTrackedChanges?: number;
 }
 
 export const STATE_BACKEND_TYPES = ['memory', 'fs', 'level'] as const;
 
 export function createStateBackend(type: string, options: StateBackendOptions = {}): StateBackend {
-  const { incremental, materializationInterval } = options;
+  const { incremental, materializationInterval, maxTrackedChanges } = options;
   switch (type) {
     case 'memory':
       return new MemoryStateBackend();
     case 'fs':
-      return new FsStateBackend({ incremental, materializationInterval });
+      return new FsStateBackend({ incremental, materializationInterval, maxTrackedChanges });
     case 'level':
-      return new LevelStateBackend({ incremental, materializationInterval, localDir: options.localDir });
+      return new LevelStateBackend({ incremental, materializationInterval, maxTrackedChanges, localDir: options.localDir });
     default:
       throw new ConfigError('FLOE_CONFIG_BAD_VALUE', `unknown state backend '${type}'`, { hint: 'state.backend.type is one of memory, fs, level' });
   }
