@@ -11,7 +11,7 @@ import { isSavepointPath, loadRestorePoint, type RestorePoint } from '../savepoi
 import { claimSavepoint } from '../savepoints/savepoint-operations.ts';
 import type { StateBackend } from '../backends/types.ts';
 import { createCheckpointStorage } from '../storage/checkpoint-storage-factory.ts';
-import { restoreCandidates } from '../storage/checkpoint-recovery.ts';
+import { refuseCheckpointRoot, restoreCandidates } from '../storage/checkpoint-recovery.ts';
 import { JobMaster, type JobResult } from '../coordinator/job-master.ts';
 import { restartStrategyFrom } from '../coordinator/restart-strategy.ts';
 import { buildJobGraph, type JobGraph } from '../graph/job-graph.ts';
@@ -131,6 +131,7 @@ export class StreamExecutionEnvironment implements TransformationRegistry {
     const recoveryPath = this.config.get('execution.state-recovery.path');
     let restore: RestorePoint | null = null;
     let restoreFrom: string | undefined;
+    if (recoveryPath) refuseCheckpointRoot(recoveryPath);
     if (recoveryPath && isSavepointPath(recoveryPath)) {
       restore = await loadRestorePoint(recoveryPath, graph, { allowNonRestoredState: this.config.get('execution.savepoint.ignore-unclaimed-state') });
     } else if (recoveryPath) {

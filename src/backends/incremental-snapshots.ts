@@ -8,10 +8,18 @@ export interface IncrementalOptions {
   materializationInterval?: number;
   /** materialise when the changes since the base exceed this fraction of the base (keys or bytes); default 0.5 */
   maxDeltaRatio?: number;
+  /**
+   * changed keys tracked (on the heap) before tracking stops and the next checkpoint is a full
+   * materialisation instead; default 250,000
+   */
+  maxTrackedChanges?: number;
 }
 
 export const DEFAULT_MATERIALIZATION_INTERVAL = 10;
 export const DEFAULT_MAX_DELTA_RATIO = 0.5;
+export const DEFAULT_MAX_TRACKED_CHANGES = 250_000;
+/** `current` is read on the write path (per record on the heap, per batch in level): its size is checked at most every this many reads */
+const MAX_CHECK_EVERY = 256;
 
 /** A chain a later delta can extend: the base, its deltas so far, and how big they are. */
 interface Chain {
@@ -41,13 +49,16 @@ export class IncrementalSnapshots<S> {
   readonly enabled: boolean;
   readonly interval: number;
   readonly ratio: number;
-  /**
-   * changes since the previous snapshot; null when incremental checkpoints are off or no chain
-   * could use them yet (before the first full materialisation: tracking every key of a bulk load
-   * would cost heap for nothing)
-   */
-  current: S | null = null;
+  readonly maxTracked: number;
+  #current: S | null = null;
+  /** tracking stopped (too many changes to keep): the next snapshot must be a full materialisation */
+  #overflowed = false;
+  /** reads of `current` until its size is checked again, and the size and spacing at the last check */
+  #untilCheck = 1;
+  #checkEvery = 1;
+  #lastSize = 0;
   #segments: Array<{ id: number; changes: S; size: number }> = [];
+  #segmentsSize = 0;
   #confirmed: (Chain & { id: number }) | null = null;
   /** chains written but not yet confirmed; a full materialisation drops them (their segments are gone) */
   #pending = new Map<number, Chain>();
@@ -62,17 +73,50 @@ export class IncrementalSnapshots<S> {
     this.enabled = options.incremental ?? false;
     this.interval = Math.max(1, options.materializationInterval ?? DEFAULT_MATERIALIZATION_INTERVAL);
     this.ratio = options.maxDeltaRatio ?? DEFAULT_MAX_DELTA_RATIO;
+    this.maxTracked = options.maxTrackedChanges ?? DEFAULT_MAX_TRACKED_CHANGES;
+  }
+
+  /**
+   * Changes since the previous snapshot, for the backend to record into; null when incremental
+   * checkpoints are off, when no chain could use them yet (before the first full materialisation:
+   * tracking every key of a bulk load would cost heap for nothing), or when so many keys changed
+   * that the next checkpoint will be full anyway: a load phase with incremental checkpoints on
+   * would otherwise hold millions of changed keys on the heap (1.4 GB at 10 million keys).
+   */
+  get current(): S | null {
+    const c = this.#current;
+    if (c === null || --this.#untilCheck > 0) return c;
+    const chain = this.#confirmed;
+    const limit = Math.min(this.maxTracked, chain ? this.ratio * Math.max(1, chain.baseKeys) : Infinity);
+    const size = this.#segmentsSize + this.sizeOf(c);
+    if (size > limit) {
+      this.#current = null;
+      this.#overflowed = true;
+      return null;
+    }
+    // check again before the changelog could pass the limit at the growth per read seen since the last check
+    const perRead = Math.max(1, (size - this.#lastSize) / this.#checkEvery);
+    this.#checkEvery = Math.max(1, Math.min(MAX_CHECK_EVERY, Math.floor((limit - size) / perRead / 2)));
+    this.#untilCheck = this.#checkEvery;
+    this.#lastSize = size;
+    return c;
   }
 
   /** Synchronous part of a snapshot: closes the current segment and decides full or delta. */
   plan(checkpointId: number): SnapshotPlan<S> {
     if (!this.enabled) return { kind: 'full', checkpointId };
-    const closed = this.current;
-    this.current = this.newSegment();
-    if (closed) this.#segments.push({ id: checkpointId, changes: closed, size: this.sizeOf(closed) });
+    const closed = this.#current;
+    const overflowed = this.#overflowed;
+    this.#current = this.newSegment();
+    this.#overflowed = false;
+    if (closed && !overflowed) this.#segments.push({ id: checkpointId, changes: closed, size: this.sizeOf(closed) });
     const chain = this.#confirmed;
-    const changed = this.#segments.reduce((n, s) => n + s.size, 0);
+    const changed = (this.#segmentsSize = this.#segments.reduce((n, s) => n + s.size, 0));
+    this.#lastSize = changed;
+    this.#untilCheck = this.#checkEvery = 1;
     const full =
+      overflowed ||
+      changed > this.maxTracked || // recorded before a read of `current` could see it pass the cap
       !chain ||
       chain.deltas.length + 1 >= this.interval ||
       changed > this.ratio * Math.max(1, chain.baseKeys) ||
@@ -80,6 +124,7 @@ export class IncrementalSnapshots<S> {
     if (full) {
       // nothing before this materialisation is needed again; older chains cannot be extended
       this.#segments = [];
+      this.#segmentsSize = 0;
       this.#confirmed = null;
       this.#pending.clear();
       this.#lastFull = checkpointId;
@@ -106,6 +151,7 @@ export class IncrementalSnapshots<S> {
     if (!chain) return;
     // segments up to this checkpoint are in the chain now; later ones stay for the next delta
     this.#segments = this.#segments.filter((s) => s.id > checkpointId);
+    this.#segmentsSize = this.#segments.reduce((n, s) => n + s.size, 0);
     this.#confirmed = { id: checkpointId, ...chain };
   }
 
@@ -115,6 +161,8 @@ export class IncrementalSnapshots<S> {
     this.#confirmed = null;
     this.#pending.clear();
     this.#lastFull = -Infinity;
-    this.current = null;
+    this.#current = null;
+    this.#overflowed = false;
+    this.#segmentsSize = 0;
   }
 }

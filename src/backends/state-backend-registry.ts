@@ -14,19 +14,21 @@ export interface StateBackendOptions {
   materializationInterval?: number;
   /** level: bound of the decoded-value cache in estimated heap bytes (default 16 MiB, 0 = no cache beyond the write overlay) */
   cacheBytes?: number;
+  /** changed keys an incremental backend tracks on the heap before the next checkpoint is full instead (default 250,000) */
+  maxTrackedChanges?: number;
 }
 
 export const STATE_BACKEND_TYPES = ['memory', 'fs', 'level'] as const;
 
 export function createStateBackend(type: string, options: StateBackendOptions = {}): StateBackend {
-  const { incremental, materializationInterval } = options;
+  const { incremental, materializationInterval, maxTrackedChanges } = options;
   switch (type) {
     case 'memory':
       return new MemoryStateBackend();
     case 'fs':
-      return new FsStateBackend({ incremental, materializationInterval });
+      return new FsStateBackend({ incremental, materializationInterval, maxTrackedChanges });
     case 'level':
-      return new LevelStateBackend({ incremental, materializationInterval, localDir: options.localDir, cacheBytes: options.cacheBytes });
+      return new LevelStateBackend({ incremental, materializationInterval, maxTrackedChanges, localDir: options.localDir, cacheBytes: options.cacheBytes });
     default:
       throw new ConfigError('FLOE_CONFIG_BAD_VALUE', `unknown state backend '${type}'`, { hint: 'state.backend.type is one of memory, fs, level' });
   }

@@ -101,7 +101,7 @@ export function buildProgram(out: (line: string) => void, setExit: (code: number
     .option('-p, --parallelism <n>', 'default parallelism (parallelism.default)')
     .option('--checkpoint-interval <duration>', 'checkpoint every 500ms, 1s, ... (execution.checkpointing.interval); off when not set')
     .addOption(new Option('--checkpointing-mode <mode>', 'execution.checkpointing.mode').choices(['exactly-once', 'at-least-once']))
-    .addOption(new Option('--state-backend <type>', 'state.backend.type').choices(['memory', 'fs', 'level']))
+    .addOption(new Option('--state-backend <type>', 'where keyed state lives: memory or fs (JS heap), level (LevelDB on disk, for state larger than the heap) (state.backend.type)').choices(['memory', 'fs', 'level']))
     .option('--checkpoint-dir <dir>', 'where checkpoint files go (state.checkpoints.dir); required for fs and level')
     .option('-s, --from-savepoint <path>', 'start from a savepoint directory, or a retained checkpoint (execution.state-recovery.path)')
     .option('--from-checkpoint <dir>', 'start from a retained checkpoint: <checkpoint-dir>/<job-id>/chk-<n>, or a job\'s directory (its newest usable one)')
@@ -117,6 +117,8 @@ Examples:
   floe run examples/wordcount/job.ts --checkpoint-interval 500ms -p 2
   floe run job.ts -D restart-strategy.type=fixed-delay -D restart-strategy.fixed-delay.attempts=3
   floe run job.ts -c floe.yaml --inspect=ws://localhost:8080
+  floe run job.ts --state-backend level --checkpoint-dir chk/ --checkpoint-interval 10s -D state.backend.incremental=true
+  floe run job.ts --state-backend level --checkpoint-dir chk/ -s chk/<job-id>   # resume a killed run (floe checkpoints chk/ lists them)
 
 Configuration keys are Flink's (execution.checkpointing.*, state.backend.*, restart-strategy.*):
 see "Options" in floe's README. Unknown keys and bad values are refused before the job starts.`)

@@ -21,6 +21,8 @@ export function attachReporter(client: JobClient, options: ReporterOptions = {})
   client.on('running', ({ attempt, restoredFrom }) => {
     if (attempt === 0 && restoredFrom === null) write(`job '${client.jobName}' (${client.jobId}) running`);
     else if (attempt === 0 && client.restoredFrom) write(`job '${client.jobName}' (${client.jobId}) running, restored from savepoint ${client.restoredFrom.path}`);
+    // a new run started with -s/--from-checkpoint: say which job this is and what it resumed from, not "attempt 0"
+    else if (attempt === 0) write(`job '${client.jobName}' (${client.jobId}) running, restored from checkpoint ${restoredFrom} (${client.master.settings.restoreFrom ?? 'retained checkpoint'})`);
     else write(`attempt ${attempt} running, ${restoredFrom === null ? 'started from the beginning (no completed checkpoint)' : `restored from checkpoint ${restoredFrom}`}`);
   });
   if (options.checkpoints !== false) {
@@ -36,6 +38,7 @@ export function attachReporter(client: JobClient, options: ReporterOptions = {})
     const detail = error instanceof Error ? (error.stack ?? error.message) : String(error);
     write(`task ${task} failed in attempt ${attempt}: ${detail}`);
   });
-  client.on('restore-fallback', ({ checkpoint, reason }) => write(`warning: cannot restore ${checkpoint}: ${reason}; trying an older checkpoint`));
+  // the next line says what happened instead: restored from an older checkpoint, or no usable one (an error listing what was tried)
+  client.on('restore-fallback', ({ checkpoint, reason }) => write(`warning: cannot restore ${checkpoint}: ${reason}`));
   client.on('restarting', ({ delayMs, attempt }) => write(`restarting in ${delayMs} ms (attempt ${attempt})`));
 }

@@ -1,5 +1,5 @@
 // Finding a restorable checkpoint on disk: the one named, else older retained ones beside it, newest first.
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import type { CompletedCheckpoint } from '../coordinator/types.ts';
 import { CheckpointError, JobExecutionError } from '../errors.ts';
@@ -21,6 +21,32 @@ export function checkpointDirs(jobDir: string): Array<{ id: number; dir: string 
     .filter((x) => x.m !== null)
     .map((x) => ({ id: Number(x.m![1]), dir: join(jobDir, x.name) }))
     .sort((a, b) => b.id - a.id);
+}
+
+/**
+ * Refuses the directory given as --checkpoint-dir itself (a common first try): it holds one
+ * directory per job, and which job to resume is the user's choice. Names the paths to pass instead.
+ */
+export function refuseCheckpointRoot(path: string): void {
+  const abs = resolve(path);
+  let names: string[];
+  try {
+    names = readdirSync(abs);
+  } catch {
+    return; // missing or a file: the restore path check reports it
+  }
+  if (names.includes(METADATA_FILE) || names.some((n) => CHK.test(n))) return;
+  const jobs = names
+    .map((name) => ({ name, newest: checkpointDirs(join(abs, name))[0] }))
+    .filter((j) => j.newest !== undefined)
+    // the most recently written job first: checkpoint ids of different jobs do not compare
+    .map((j) => ({ ...j, at: statSync(j.newest!.dir).mtimeMs }))
+    .sort((a, b) => b.at - a.at);
+  if (jobs.length === 0) return;
+  const example = jobs[0]!;
+  throw new CheckpointError('FLOE_RESTORE_PATH_IS_CHECKPOINT_DIR', `${abs} is a checkpoint directory holding ${jobs.length} job(s): ${jobs.map((j) => j.name).join(', ')}; name the job to resume`, {
+    hint: `pass a job's directory, e.g. -s ${join(abs, example.name)} (its newest usable checkpoint), or one checkpoint, e.g. -s ${example.newest!.dir}; floe checkpoints ${path} lists them`,
+  });
 }
 
 /**

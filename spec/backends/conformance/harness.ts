@@ -19,6 +19,7 @@ export interface MakeOptions {
   maxParallelism?: number;
   incremental?: boolean;
   materializationInterval?: number;
+  maxTrackedChanges?: number;
   storage?: TaskStateStorage;
 }
 
@@ -45,7 +46,7 @@ export function harness(t: Test, subject: ConformanceSubject): Harness {
     const p = o.parallelism ?? 1;
     const i = o.subtask ?? 0;
     const max = o.maxParallelism ?? 128;
-    const preset = s.backend({ incremental: o.incremental, materializationInterval: o.materializationInterval, localDir: `${dir}/local` });
+    const preset = s.backend({ incremental: o.incremental, materializationInterval: o.materializationInterval, maxTrackedChanges: o.maxTrackedChanges, localDir: `${dir}/local` });
     const b = preset.createKeyedBackend({
       jobId: 'job',
       operatorUid: `op`,

@@ -72,6 +72,42 @@ export function incremental(t: Test, subject: ConformanceSubject, reference: Con
     t.ok(last);
   });
 
+  t.test('more changed keys than maxTrackedChanges: tracking stops, the next checkpoint is full and complete, deltas resume after it', async (t) => {
+    const h = harness(t, subject);
+    const b = h.make({ incremental: true, materializationInterval: 100, maxTrackedChanges: 500 });
+    const mirror = h.makeOther(reference);
+    const rnd = random(3);
+    // the base: 4000 keys, so ~800 changes stay under half of it (the ratio rule) and only the cap decides
+    await writeValues(b, Array.from({ length: 4000 }, (_, k) => k), (k) => k);
+    await writeValues(mirror, Array.from({ length: 4000 }, (_, k) => k), (k) => k);
+    const kinds = [kind(await snap(b, 1))];
+    b.notifyCheckpointComplete?.(1);
+    await mutate([b, mirror], rnd, 2000, 0.05); // ~100 changed keys: a delta
+    kinds.push(kind(await snap(b, 2)));
+    b.notifyCheckpointComplete?.(2);
+    // ~700 changed keys (under half the base, over the cap), in small batches as a slow stream writes them
+    const v = b.getState<number>({ kind: 'value', name: 'v' });
+    const mv = mirror.getState<number>({ kind: 'value', name: 'v' });
+    for (let k = 0; k < 700; k++) {
+      for (const [backend, state] of [[b, v], [mirror, mv]] as const) {
+        backend.setCurrentKey(k * 2);
+        state.update(-k);
+        if (k % 2 === 1) await backend.endBatch();
+      }
+    }
+    const third = await snap(b, 3);
+    kinds.push(kind(third));
+    t.same(await contents(third, h.storage), await contents(await snap(mirror, 103), h.storage), 'the full checkpoint holds every change, tracked or not');
+    b.notifyCheckpointComplete?.(3);
+    await mutate([b, mirror], rnd, 2000, 0.05);
+    const fourth = await snap(b, 4);
+    kinds.push(kind(fourth));
+    t.same(kinds, ['base+0', 'base+1', 'base+0', 'base+1'], 'full, delta, full (cap passed), delta again');
+    const r = h.make({ incremental: true });
+    await r.restore([fourth!]);
+    t.same(await contents(await snap(r, 5), h.storage), await contents(await snap(mirror, 104), h.storage), 'the chain after the capped checkpoint restores the live state');
+  });
+
   t.test('an aborted checkpoint loses nothing: its changes go with the next delta, its files may be gone', async (t) => {
     const h = harness(t, subject);
     const b = h.make({ incremental: true, materializationInterval: 100 });
