@@ -170,7 +170,7 @@ class FastWriter {
 
   /** Forgets the objects seen: called per entry, so references shared within one entry are detected. */
   entry(): void {
-    this.#seen.clear();
+    if (this.#seen.size > 0) this.#seen.clear();
   }
 
   /** A whole value (a key or a state value); false if it needs packr. */
