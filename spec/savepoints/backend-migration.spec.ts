@@ -87,6 +87,7 @@ t.test('restore into another FileSink directory: the old output keeps what was c
   t.equal(error!.result.restarts, 0, 'once: the restart strategy is not consulted for a failure restarting cannot fix');
   t.match(error!.message, /neither .*pending-\d+ nor part-\d+-\d+ is in .*out-1 nor in .*out-3/, 'names both directories');
   t.match(error!.message, /not restarted/);
+  t.match((error as { hint?: string }).hint, /skipMissingPendingFiles/, 'the CLI prints the fix');
   t.equal(((error as { cause?: { code?: string } }).cause)?.code, 'FLOE_SINK_PENDING_FILE_MISSING');
   t.ok(failures.length >= 1);
 });

@@ -308,7 +308,7 @@ export class JobMaster extends EventEmitter<JobEvents> {
       const error =
         cause instanceof JobExecutionError
           ? cause
-          : new JobExecutionError('FLOE_JOB_FAILED', `job '${this.jobName}' failed: ${cause instanceof Error ? cause.message : String(cause)} (${cause instanceof UnrecoverableError ? 'not restarted: restarting cannot fix this' : `restart strategy: ${this.settings.restartStrategy.description}`}, ${this.#restarts} restarts)`, { cause });
+          : new JobExecutionError('FLOE_JOB_FAILED', `job '${this.jobName}' failed: ${cause instanceof Error ? cause.message : String(cause)} (${cause instanceof UnrecoverableError ? 'not restarted: restarting cannot fix this' : `restart strategy: ${this.settings.restartStrategy.description}`}, ${this.#restarts} restarts)`, { cause, hint: (cause as { hint?: string } | undefined)?.hint });
       this.#settle.reject(Object.assign(error, { result: { ...result, error: cause } }));
     } else {
       this.#settle.resolve(result);
