@@ -137,7 +137,7 @@ export class StreamExecutionEnvironment implements TransformationRegistry {
     }
     const jobId = nanoid();
     const files = this.#backend ? this.config.get('state.checkpoints.dir') !== undefined : type !== 'memory';
-    const storage = withSavepoints(createCheckpointStorage(this.config, jobId, files), { jobId, jobName });
+    const storage = withSavepoints(createCheckpointStorage(this.config, jobId, files), { jobId, jobName, restoresSavepoint: restore !== null });
     const inspection = this.#inspect === undefined ? undefined : createInspection(this.#inspect);
     const master = new JobMaster(jobId, jobName, graph, {
       restoreFrom,

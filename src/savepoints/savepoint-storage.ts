@@ -39,36 +39,46 @@ export function savepointOutcomes(storage: CheckpointStorage): SavepointOutcomes
 }
 
 /**
- * `storage`, except that (1) absolute `file` handles (the state of a savepoint a job restores from)
- * are read from their path, checksum verified, and (2) persisting a savepoint writes its directory
+ * `storage`, except that (1) in a job restored from a savepoint, absolute `file` handles (the
+ * savepoint's state) are read from their path, checksum verified, and (2) persisting a savepoint writes its directory
  * (state files, then `_metadata`) instead of retaining it as a checkpoint. As in Flink, the savepoint
  * is complete only once that is done: the coordinator notifies tasks (sinks commit, a stopping job
  * ends) after it, so the job cannot end, nor its checkpoint files go, while the savepoint is written,
  * and a savepoint that cannot be written aborts like any checkpoint that cannot be made durable.
  * A proxy, so whatever else the storage offers still reaches it, bound to itself.
  */
-export function withSavepoints<S extends CheckpointStorage>(storage: S, job: { jobId: string; jobName: string }): S {
+export function withSavepoints<S extends CheckpointStorage>(storage: S, job: { jobId: string; jobName: string; restoresSavepoint: boolean }): S {
   const outcomes: SavepointOutcomes = { written: new Map(), failed: new Map() };
   const forSubtask = (operatorUid: string, subtaskIndex: number): TaskStateStorage => {
     const inner = storage.forSubtask(operatorUid, subtaskIndex);
     return {
       write: (checkpointId, scope, data) => inner.write(checkpointId, scope, data),
-      read: (handle) => (handle.type === 'file' && isAbsolute(handle.path) ? readVerified(handle) : inner.read(handle)),
+      // only a job started from a savepoint has its files at absolute paths; the file storage's own absolute
+      // handles (a checkpoint loaded from disk) stay with it, its codes and its fallback
+      read: (handle) => (job.restoresSavepoint && handle.type === 'file' && isAbsolute(handle.path) ? readVerified(handle) : inner.read(handle)),
     };
   };
+  const persistCheckpoint = storage.persist.bind(storage);
   const persist = async (checkpoint: CompletedCheckpoint): Promise<void> => {
-    if (checkpoint.kind !== 'savepoint' || !checkpoint.savepoint) return storage.persist(checkpoint);
+    if (checkpoint.kind !== 'savepoint' || !checkpoint.savepoint) return persistCheckpoint(checkpoint);
     const { targetDirectory, drained } = checkpoint.savepoint;
     try {
-      const path = await writeSavepoint(checkpoint, targetDirectory, { ...job, storage, drained });
+      const path = await writeSavepoint(checkpoint, targetDirectory, { jobId: job.jobId, jobName: job.jobName, storage, drained });
       outcomes.written.set(checkpoint.id, path);
     } catch (error) {
       outcomes.failed.set(targetDirectory, error);
       throw error;
     }
   };
+  // properties assigned to the wrapper (a spec wrapping persist) take precedence and leave the storage as it is
+  const assigned = new Map<string | symbol, unknown>();
   return new Proxy(storage, {
+    set(_target, prop, value) {
+      assigned.set(prop, value);
+      return true;
+    },
     get(target, prop) {
+      if (assigned.has(prop)) return assigned.get(prop);
       if (prop === 'forSubtask') return forSubtask;
       if (prop === 'persist') return persist;
       if (prop === OUTCOMES) return outcomes;
