@@ -25,6 +25,12 @@ export class CheckpointError extends FloeError {}
 /** The job failed for good: the restart strategy gave up, or too many checkpoints failed. */
 export class JobExecutionError extends FloeError {}
 
+/**
+ * A failure that restarting cannot fix (Flink's SuppressRestartsException): the job fails at once
+ * with it, whatever the restart strategy, instead of restarting into the same failure again.
+ */
+export class UnrecoverableError extends FloeError {}
+
 /** A task was canceled; thrown into pending work when a job is canceled or restarted. */
 export class CancellationError extends FloeError {
   constructor(message = 'task canceled') {

@@ -1,5 +1,6 @@
 // FileSink on real directories: two-phase commit, restore, abort of leftovers, no overwrite.
-import { readdirSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, renameSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
+import { UnrecoverableError } from '../../src/errors.ts';
 import { join } from 'node:path';
 import t from 'tap';
 import { FileSink } from '../../src/connectors/file-sink.ts';
@@ -126,6 +127,71 @@ t.test('a commit whose files are both gone is an error with a code', async (t) =
   writeFileSync(join(dir, 'unrelated'), '');
   for (const name of hidden(dir)) unlinkSync(join(dir, name));
   t.throws(() => w!.notifyCheckpointComplete!(1), { code: 'FLOE_SINK_COMMIT_FAILED' });
+});
+
+t.test('restore into another directory (a savepoint restored with a new output): pending parts are found where they were pre-committed', async (t) => {
+  const root = t.testdir({ old: {}, new: {} });
+  const oldDir = join(root, 'old');
+  const newDir = join(root, 'new');
+  const ctx = freshContexts(2);
+  const [a, b] = openWriters(new FileSink(oldDir), ctx);
+  write(a!, ['a1']);
+  write(b!, ['b1']);
+  a!.snapshotState!(1);
+  b!.snapshotState!(1);
+  const snap = snapshotAll(ctx); // the savepoint: both parts pre-committed at 1
+  a!.notifyCheckpointComplete!(1); // only subtask 0 heard of the completion before the job went down
+  a!.close!();
+  b!.close!();
+  t.same(visible(oldDir), ['part-0-0']);
+  t.same(hidden(oldDir), ['.part-1-0.pending-1']);
+
+  const [c] = openWriters(new FileSink(newDir), restoredContexts(snap, 2, 1));
+  t.same(visible(oldDir), ['part-0-0', 'part-1-0'], 'the pending part is committed where it was pre-committed; the committed one is left as it is');
+  t.same(hidden(oldDir), []);
+  t.same(readdirSync(newDir), [], 'nothing of the old run appears in the new directory');
+  write(c!, ['after']);
+  c!.snapshotState!(2);
+  c!.notifyCheckpointComplete!(2);
+  t.same(committed(newDir), ['after'], 'the restored job writes to its own directory');
+});
+
+t.test('restore after the output was moved: pending parts are committed in the sink\'s directory', async (t) => {
+  const root = t.testdir({ old: {} });
+  const oldDir = join(root, 'old');
+  const ctx = freshContexts(1);
+  const [w] = openWriters(new FileSink(oldDir), ctx);
+  write(w!, ['x']);
+  w!.snapshotState!(1);
+  const snap = snapshotAll(ctx);
+  w!.close!();
+  renameSync(oldDir, join(root, 'moved'));
+  openWriters(new FileSink(join(root, 'moved')), restoredContexts(snap, 1, 1));
+  t.same(committed(join(root, 'moved')), ['x']);
+});
+
+t.test('restore whose pre-committed part is gone everywhere: an unrecoverable error naming the paths and the fix, once', async (t) => {
+  const root = t.testdir({ old: {}, new: {} });
+  const oldDir = join(root, 'old');
+  const ctx = freshContexts(1);
+  const [w] = openWriters(new FileSink(oldDir), ctx);
+  write(w!, ['x']);
+  w!.snapshotState!(1);
+  const snap = snapshotAll(ctx);
+  w!.close!();
+  rmSync(oldDir, { recursive: true }); // the user deleted the old output
+  const error = t.throws(() => openWriters(new FileSink(join(root, 'new')), restoredContexts(snap, 1, 1))) as UnrecoverableError;
+  t.ok(error instanceof UnrecoverableError, 'restarting cannot fix it');
+  t.equal(error.code, 'FLOE_SINK_PENDING_FILE_MISSING');
+  t.match(error.message, oldDir);
+  t.match(error.message, join(root, 'new'));
+  t.match(error.message, '.part-0-0.pending-1');
+  t.match(error.hint, 'skipMissingPendingFiles');
+  const [goOn] = openWriters(new FileSink(join(root, 'new'), { skipMissingPendingFiles: true }), restoredContexts(snap, 1, 1));
+  write(goOn!, ['y']);
+  goOn!.snapshotState!(2);
+  goOn!.notifyCheckpointComplete!(2);
+  t.same(committed(join(root, 'new')), ['y'], 'with skipMissingPendingFiles the job goes on without the lost part');
 });
 
 t.test('fresh start: leftovers of a failed first attempt are deleted and nothing is overwritten', async (t) => {

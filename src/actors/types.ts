@@ -10,6 +10,8 @@ export interface CheckpointOptions {
   alignment: Alignment;
   /** savepoints only: where the savepoint goes */
   targetDirectory?: string;
+  /** savepoints only: taken by stop --drain (recorded in the savepoint, which warns on restore) */
+  drained?: boolean;
   /**
    * aligned checkpoints only: a task whose alignment lasts longer than this switches the
    * checkpoint to unaligned (Flink's execution.checkpointing.aligned-checkpoint-timeout)

@@ -6,7 +6,7 @@ import { Configuration } from '../config/configuration.ts';
 import { CollectionSource } from '../connectors/collection-source.ts';
 import { SequenceSource } from '../connectors/sequence-source.ts';
 import { TextFileSource } from '../connectors/text-file-source.ts';
-import { withAbsoluteFileReads } from '../savepoints/absolute-file-reads.ts';
+import { withSavepoints } from '../savepoints/savepoint-storage.ts';
 import { isSavepointPath, loadRestorePoint, type RestorePoint } from '../savepoints/restore-point.ts';
 import { claimSavepoint } from '../savepoints/savepoint-operations.ts';
 import type { StateBackend } from '../backends/types.ts';
@@ -140,8 +140,7 @@ export class StreamExecutionEnvironment implements TransformationRegistry {
     }
     const jobId = nanoid();
     const files = this.#backend ? this.config.get('state.checkpoints.dir') !== undefined : type !== 'memory';
-    let storage = createCheckpointStorage(this.config, jobId, files);
-    if (restore) storage = withAbsoluteFileReads(storage);
+    const storage = withSavepoints(createCheckpointStorage(this.config, jobId, files), { jobId, jobName, restoresSavepoint: restore !== null });
     const inspection = this.#inspect === undefined ? undefined : createInspection(this.#inspect);
     const master = new JobMaster(jobId, jobName, graph, {
       restoreFrom,

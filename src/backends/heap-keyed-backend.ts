@@ -4,7 +4,7 @@ import { CheckpointError } from '../errors.ts';
 import { IncrementalSnapshots, type IncrementalOptions, type SnapshotPlan } from './incremental-snapshots.ts';
 import { assignToKeyGroup } from './key-groups.ts';
 import { forEachSnapshotPart, lookupKey } from './keyed-snapshot-reader.ts';
-import { CHUNK_ENTRIES, encodeSnapshotStream, prepend, type SnapshotChunk } from './snapshot-codec.ts';
+import { CHUNK_ENTRIES, encodeSnapshotStream, prepend, type EntryChunk, type SnapshotChunk } from './snapshot-codec.ts';
 import type {
   AggregatingState,
   AggregatingStateDescriptor,
@@ -295,28 +295,32 @@ export class HeapKeyedBackend implements KeyedStateBackend {
     };
   }
 
-  async *#fullChunks(captured: Array<{ table: StateTable; groups: Group[] }>, counts: { keys: number; chunks: number }): AsyncGenerator<SnapshotChunk> {
+  async *#fullChunks(captured: Array<{ table: StateTable; groups: Group[] }>, counts: { keys: number; chunks: number }): AsyncGenerator<EntryChunk> {
     const { start } = this.keyGroupRange;
     const size = this.keyGroupRange.end - start + 1;
     let budget = performance.now() + 4;
+    // the entries themselves go to the encoder (no [key, value] pairs); one array, refilled per chunk
+    // (the encoder is done with a chunk before it asks for the next)
+    const entries: Entry[] = [];
     for (let g = 0; g < size; g++) {
       for (const { table, groups } of captured) {
         const group = groups[g]!;
         if (group.size === 0) continue;
-        let puts: Array<[unknown, unknown]> = [];
+        const chunk: EntryChunk = { keyGroup: start + g, state: table.name, entries, mapValues: table.kind === 'map' };
+        entries.length = 0;
         for (const e of group.values()) {
-          puts.push([e.key, table.kind === 'map' ? [...(e.value as Map<unknown, unknown>).values()] : e.value]);
-          if (puts.length === CHUNK_ENTRIES) {
-            counts.keys += puts.length;
+          entries.push(e);
+          if (entries.length === CHUNK_ENTRIES) {
+            counts.keys += CHUNK_ENTRIES;
             counts.chunks++;
-            yield { keyGroup: start + g, state: table.name, puts };
-            puts = [];
+            yield chunk;
+            entries.length = 0;
           }
         }
-        if (puts.length) {
-          counts.keys += puts.length;
+        if (entries.length) {
+          counts.keys += entries.length;
           counts.chunks++;
-          yield { keyGroup: start + g, state: table.name, puts };
+          yield chunk;
         }
       }
       if (performance.now() > budget) {

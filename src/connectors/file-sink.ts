@@ -5,7 +5,7 @@ import {
 } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { ListState } from '../backends/types.ts';
-import { FloeError, JobDefinitionError } from '../errors.ts';
+import { FloeError, JobDefinitionError, UnrecoverableError } from '../errors.ts';
 import type { OperatorContext, Sink, StreamOperator } from '../operators/operator.ts';
 import { formatRecord } from './format-record.ts';
 import { parsePartName, partNames } from './part-files.ts';
@@ -16,6 +16,12 @@ export interface FileSinkOptions {
   partPrefix?: string;
   /** end of every part file name, e.g. '.txt'; default '' */
   partSuffix?: string;
+  /**
+   * On restore, go on when a part file the restored state holds as pre-committed is gone (neither
+   * its pending nor its committed file exists: the output was deleted or moved elsewhere). Its
+   * records are then lost. Default false: the job fails once with FLOE_SINK_PENDING_FILE_MISSING.
+   */
+  skipMissingPendingFiles?: boolean;
 }
 
 /** A part file that was pre-committed at `checkpointId`: renaming `tmp` to `final` (names in the sink's directory) commits it. */
@@ -23,6 +29,8 @@ export interface FileTransaction {
   checkpointId: number;
   tmp: string;
   final: string;
+  /** the sink's directory when it was pre-committed (absent in state of older floe versions) */
+  dir?: string;
 }
 
 /** Union state, so a restored subtask finds the counter of the old subtask with its index whatever the rescale. */
@@ -38,6 +46,7 @@ export class FileSink<T = unknown> implements Sink<T> {
   readonly name: string;
   readonly dir: string;
   readonly naming: PartNaming;
+  readonly skipMissingPendingFiles: boolean;
 
   constructor(dir: string, options: FileSinkOptions = {}) {
     if (typeof dir !== 'string' || dir === '') throw new TypeError('FileSink needs a directory path');
@@ -47,6 +56,7 @@ export class FileSink<T = unknown> implements Sink<T> {
     }
     this.dir = resolve(dir);
     this.naming = naming;
+    this.skipMissingPendingFiles = options.skipMissingPendingFiles === true;
     this.name = `FileSink(${this.dir})`;
   }
 
@@ -56,7 +66,7 @@ export class FileSink<T = unknown> implements Sink<T> {
   }
 
   createWriter(): StreamOperator<T, never> {
-    return new FileSinkWriter<T>(this.dir, this.naming);
+    return new FileSinkWriter<T>(this.dir, this.naming, this.skipMissingPendingFiles);
   }
 }
 
@@ -86,7 +96,7 @@ class FileSinkWriter<T> implements StreamOperator<T, never> {
   #current = { tmp: '', final: '' };
   #buffer = '';
 
-  constructor(readonly dir: string, readonly naming: PartNaming) {}
+  constructor(readonly dir: string, readonly naming: PartNaming, readonly skipMissingPendingFiles: boolean) {}
 
   open(context: OperatorContext): void {
     const { subtaskIndex, parallelism, restoredCheckpointId } = context;
@@ -97,7 +107,7 @@ class FileSinkWriter<T> implements StreamOperator<T, never> {
     ensureWritableDir(this.dir);
     if (restoredCheckpointId !== null) {
       // pending in the restored snapshot = pre-committed at or before the restored checkpoint, which completed
-      for (const txn of this.#pendingState.get()) commit(this.dir, txn);
+      for (const txn of this.#pendingState.get()) commitRestored(this.dir, txn, this.skipMissingPendingFiles);
       for (const c of this.#counterState.get()) if (c.subtask === subtaskIndex) this.#nextPart = Math.max(this.#nextPart, c.nextPart);
     }
     this.#pendingState.clear();
@@ -117,7 +127,7 @@ class FileSinkWriter<T> implements StreamOperator<T, never> {
       const { tmp, final } = this.#current;
       const pendingName = partNames(this.naming).pending(final, checkpointId);
       renameSync(join(this.dir, tmp), join(this.dir, pendingName));
-      this.#pending.push({ checkpointId, tmp: pendingName, final });
+      this.#pending.push({ checkpointId, tmp: pendingName, final, dir: this.dir });
     }
     this.#pendingState.update(this.#pending);
     this.#counterState.update([{ subtask: this.#subtask, nextPart: this.#nextPart }]);
@@ -218,4 +228,27 @@ function commit(dir: string, txn: FileTransaction): void {
       hint: 'a pre-committed part file was removed or the directory changed; its records are lost for this checkpoint',
     });
   }
+}
+
+/**
+ * Commits a transaction of restored state, as Flink's FileSink recovers its pending files: it was
+ * pre-committed in the directory recorded with it (the sink may now write elsewhere: a job restored
+ * from a savepoint with another output directory), or in the sink's directory if the output was
+ * moved there. A pending file present is committed where it is; a committed file present means it
+ * was committed before. Neither anywhere means the output was deleted or moved away: restarting
+ * cannot bring it back, so the job fails once with the paths and the fix instead of restarting forever.
+ */
+function commitRestored(sinkDir: string, txn: FileTransaction, skipMissing: boolean): void {
+  const dirs = [...new Set([txn.dir ?? sinkDir, sinkDir])];
+  const at = dirs.find((d) => existsSync(join(d, txn.tmp)));
+  if (at !== undefined) return commit(at, txn);
+  if (dirs.some((d) => existsSync(join(d, txn.final))) || skipMissing) return;
+  const where = dirs.join(' nor in ');
+  throw new UnrecoverableError(
+    'FLOE_SINK_PENDING_FILE_MISSING',
+    `the restored state holds part file ${txn.final}, pre-committed at checkpoint ${txn.checkpointId}, but neither ${txn.tmp} nor ${txn.final} is in ${where}: the output it was written to was moved or deleted`,
+    {
+      hint: `put that output back in ${dirs[0]} (the FileSink directory of the run that took the savepoint) and run again, or build the FileSink with { skipMissingPendingFiles: true } to go on without those records`,
+    },
+  );
 }

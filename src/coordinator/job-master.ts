@@ -7,7 +7,7 @@ import type { StateBackend } from '../backends/types.ts';
 import { resolveRestorePath } from '../storage/checkpoint-recovery.ts';
 import type { CheckpointStorage, JobEndStatus, RestoreWarning } from '../storage/types.ts';
 import type { CheckpointConfig } from '../config/checkpoint-config.ts';
-import { JobExecutionError } from '../errors.ts';
+import { JobExecutionError, UnrecoverableError } from '../errors.ts';
 import type { JobGraph } from '../graph/job-graph.ts';
 import { checkpointCoordinatorMachine, type CheckpointCoordinatorMachine } from './checkpoint-coordinator.ts';
 import { ExecutionGraph } from './execution-graph.ts';
@@ -277,6 +277,7 @@ export class JobMaster extends EventEmitter<JobEvents> {
   }
 
   #restartDelay(): number | null {
+    if (this.#lastError instanceof UnrecoverableError) return null; // a restart would fail the same way
     const delay = this.settings.restartStrategy.onFailure(Date.now());
     if (delay !== null) {
       this.#restarts++;
@@ -307,7 +308,7 @@ export class JobMaster extends EventEmitter<JobEvents> {
       const error =
         cause instanceof JobExecutionError
           ? cause
-          : new JobExecutionError('FLOE_JOB_FAILED', `job '${this.jobName}' failed: ${cause instanceof Error ? cause.message : String(cause)} (restart strategy: ${this.settings.restartStrategy.description}, ${this.#restarts} restarts)`, { cause });
+          : new JobExecutionError('FLOE_JOB_FAILED', `job '${this.jobName}' failed: ${cause instanceof Error ? cause.message : String(cause)} (${cause instanceof UnrecoverableError ? 'not restarted: restarting cannot fix this' : `restart strategy: ${this.settings.restartStrategy.description}`}, ${this.#restarts} restarts)`, { cause, hint: (cause as { hint?: string } | undefined)?.hint });
       this.#settle.reject(Object.assign(error, { result: { ...result, error: cause } }));
     } else {
       this.#settle.resolve(result);

@@ -76,6 +76,9 @@ export class PendingCheckpoint {
       stateSize: this.stats.stateSize,
       maxParallelism,
       operators,
+      ...(this.options.kind === 'savepoint' && this.options.targetDirectory
+        ? { savepoint: { targetDirectory: this.options.targetDirectory, drained: this.options.drained === true } }
+        : {}),
       ...(Object.keys(this.#channelState).length > 0 ? { channelState: this.#channelState } : {}),
     };
   }

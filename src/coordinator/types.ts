@@ -23,6 +23,8 @@ export interface CompletedCheckpoint {
   maxParallelism: number;
   /** operator uid -> state */
   operators: Record<string, OperatorState>;
+  /** savepoints: the request, so the persist step writes the savepoint directory before the savepoint completes */
+  savepoint?: { targetDirectory: string; drained: boolean };
   /** unaligned checkpoints: in-flight data by `<head operator uid>#<subtask index>` (see channelStateKey) */
   channelState?: Record<string, ChannelStateSnapshot>;
 }

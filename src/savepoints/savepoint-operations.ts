@@ -4,7 +4,8 @@ import type { Task } from '../actors/task.ts';
 import type { JobMaster, JobResult } from '../coordinator/job-master.ts';
 import type { ExecutionGraph } from '../coordinator/execution-graph.ts';
 import { SavepointError } from '../errors.ts';
-import { checkTargetDirectory, writeSavepoint } from './savepoint-writer.ts';
+import { checkTargetDirectory } from './savepoint-writer.ts';
+import { savepointOutcomes } from './savepoint-storage.ts';
 
 export interface StopOptions {
   /**
@@ -35,11 +36,19 @@ export async function triggerSavepoint(master: JobMaster, root: string | undefin
       hint: 'savepoints are taken of running jobs; wait until it runs again',
     });
   }
+  const outcomes = savepointOutcomes(master.settings.storage);
+  if (!outcomes) throw new TypeError('savepoints need the job\'s checkpoint storage wrapped by withSavepoints');
+  outcomes.failed.delete(dir);
   try {
-    const checkpoint = await master.triggerCheckpoint({ kind: 'savepoint', alignment: 'aligned', targetDirectory: dir });
-    return await writeSavepoint(checkpoint, dir, { jobId: master.jobId, jobName: master.jobName, storage: master.settings.storage, drained: options.drained });
+    // the persist step of the savepoint's checkpoint writes the directory (see withSavepoints)
+    const checkpoint = await master.triggerCheckpoint({ kind: 'savepoint', alignment: 'aligned', targetDirectory: dir, drained: options.drained === true });
+    const path = outcomes.written.get(checkpoint.id)!;
+    outcomes.written.delete(checkpoint.id);
+    return path;
   } catch (cause) {
-    throw failed(master, cause);
+    const writeFailure = outcomes.failed.get(dir);
+    outcomes.failed.delete(dir);
+    throw failed(master, writeFailure ?? cause);
   }
 }
 

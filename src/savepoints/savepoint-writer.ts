@@ -1,16 +1,17 @@
 // Writes a completed savepoint to its own directory: one canonical keyed snapshot file per operator subtask, `_metadata` last.
 import { randomBytes } from 'node:crypto';
-import { access, constants, mkdir, open, rm } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { access, constants, mkdir, rename, rm } from 'node:fs/promises';
+import { isAbsolute, join, normalize, resolve, sep } from 'node:path';
 import { readKeyedSnapshot } from '../backends/keyed-snapshot-reader.ts';
-import { encodeSnapshot } from '../backends/snapshot-codec.ts';
+import { CHUNK_ENTRIES, encodeSnapshotStream, type SnapshotChunk } from '../backends/snapshot-codec.ts';
 import type { StateHandle } from '../backends/types.ts';
 import type { CompletedCheckpoint } from '../coordinator/types.ts';
 import { SavepointError } from '../errors.ts';
+import { writeDurable } from '../storage/durable-files.ts';
 import type { CheckpointStorage } from '../storage/types.ts';
 import {
-  SAVEPOINT_FORMAT_VERSION, sha256, syncDir, writeMetadataFile,
-  type SavepointMetadata, type SavepointOperator,
+  SAVEPOINT_FORMAT_VERSION, syncDir, writeMetadataFile,
+  type SavepointMetadata, type SavepointOperator, type SavepointSubtask,
 } from './savepoint-metadata.ts';
 
 export interface SavepointSource {
@@ -50,20 +51,44 @@ export async function checkTargetDirectory(root: string | undefined): Promise<st
   return dir;
 }
 
-/** Full handles already hold the canonical encoding: copy the bytes. Incremental ones are materialised first. */
-async function canonicalBytes(handle: StateHandle, read: (h: StateHandle) => Promise<Uint8Array>): Promise<Uint8Array> {
-  if (handle.type === 'incremental') return encodeSnapshot(await readKeyedSnapshot(handle, { read }));
-  return read(handle);
+/** A keyed-state file of the savepoint, with what `_metadata` records of it. */
+type Written = { path: string; size: number; checksum: string };
+
+/** An incremental handle materialised into one full canonical snapshot, streamed (format 2). */
+async function* materialised(handle: StateHandle, read: (h: StateHandle) => Promise<Uint8Array>): AsyncGenerator<Uint8Array> {
+  const snapshot = await readKeyedSnapshot(handle, { read });
+  const chunks = function* (): Generator<SnapshotChunk> {
+    for (const g of snapshot.groups) {
+      for (const [state, puts] of Object.entries(g.entries)) {
+        for (let i = 0; i < puts.length; i += CHUNK_ENTRIES) yield { keyGroup: g.keyGroup, state, puts: puts.slice(i, i + CHUNK_ENTRIES) };
+      }
+    }
+  };
+  yield* encodeSnapshotStream({ kind: 'full', maxParallelism: snapshot.maxParallelism, states: snapshot.states }, chunks());
 }
 
-async function writeDurably(file: string, bytes: Uint8Array): Promise<void> {
-  const fh = await open(file, 'wx');
-  try {
-    await fh.writeFile(bytes);
-    await fh.sync();
-  } finally {
-    await fh.close();
+/**
+ * Puts one subtask's keyed state into the savepoint as `dir/name`. A full snapshot already is the
+ * canonical encoding: its file in the savepoint's own `chk-<id>` directory of the checkpoint storage
+ * (written, fsync'd and checksummed moments ago, referenced by nothing else) is moved, not copied;
+ * bytes kept in memory are written. An incremental one is materialised first.
+ */
+async function placeKeyedState(handle: StateHandle, checkpointId: number, dir: string, name: string, storage: CheckpointStorage, read: (h: StateHandle) => Promise<Uint8Array>): Promise<Written> {
+  const file = join(dir, name);
+  if (handle.type === 'incremental') return { path: name, ...(await writeDurable(file, materialised(handle, read), { syncDirectory: false })) };
+  if (handle.type === 'bytes') return { path: name, ...(await writeDurable(file, [handle.bytes], { syncDirectory: false })) };
+  const jobDir = (storage as { jobDir?: unknown }).jobDir;
+  const own = typeof jobDir === 'string' && !isAbsolute(handle.path) && normalize(handle.path).startsWith(`chk-${checkpointId}${sep}`);
+  if (own) {
+    try {
+      await rename(join(jobDir, handle.path), file);
+      return { path: name, size: handle.size, checksum: handle.checksum };
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EXDEV') throw error;
+      // another file system: copied below
+    }
   }
+  return { path: name, ...(await writeDurable(file, [await read(handle)], { syncDirectory: false })) };
 }
 
 /**
@@ -76,23 +101,25 @@ export async function writeSavepoint(checkpoint: CompletedCheckpoint, root: stri
   await mkdir(dir);
   try {
     const operators: Record<string, SavepointOperator> = {};
+    const placing: Array<Promise<void>> = [];
     let fileIndex = 0;
     for (const [uid, state] of Object.entries(checkpoint.operators)) {
       const op: SavepointOperator = { parallelism: state.parallelism, maxParallelism: checkpoint.maxParallelism, subtasks: [] };
+      const index = fileIndex++;
       for (let i = 0; i < state.parallelism; i++) {
         const subtask = state.subtasks[i];
-        let keyed = null;
-        if (subtask?.keyed) {
-          const storage = source.storage.forSubtask(uid, i);
-          const bytes = await canonicalBytes(subtask.keyed, (h) => storage.read(h));
-          const path = `keyed-${fileIndex++}-${i}.msgpack`;
-          await writeDurably(join(dir, path), bytes);
-          keyed = { path, size: bytes.length, checksum: sha256(bytes) };
-        }
-        op.subtasks.push({ operator: subtask?.operator ?? {}, keyed });
+        const entry: SavepointSubtask = { operator: subtask?.operator ?? {}, keyed: null };
+        op.subtasks.push(entry);
+        if (!subtask?.keyed) continue;
+        const storage = source.storage.forSubtask(uid, i);
+        // subtasks in parallel: their fsyncs overlap
+        placing.push(placeKeyedState(subtask.keyed, checkpoint.id, dir, `keyed-${index}-${i}.msgpack`, source.storage, (h) => storage.read(h)).then((w) => void (entry.keyed = w)));
       }
       operators[uid] = op;
     }
+    const settled = await Promise.allSettled(placing);
+    const failure = settled.find((r) => r.status === 'rejected');
+    if (failure) throw (failure as PromiseRejectedResult).reason;
     syncDir(dir);
     const metadata: SavepointMetadata = {
       version: SAVEPOINT_FORMAT_VERSION,
