@@ -1,5 +1,5 @@
 // The execution environment: configuration, sources, and execute()/executeAsync().
-import { nanoid } from 'nanoid';
+import { customAlphabet } from 'nanoid';
 import { createStateBackend } from '../backends/state-backend-registry.ts';
 import { checkpointConfigFrom } from '../config/checkpoint-config.ts';
 import { Configuration } from '../config/configuration.ts';
@@ -20,6 +20,9 @@ import type { Source } from '../operators/operator.ts';
 import { DataStream, type TransformationRegistry } from './data-stream.ts';
 import { createInspection, type InspectOption } from './inspection.ts';
 import { JobClient } from './job-client.ts';
+
+/** Job ids as Flink's: 32 hex digits (never starting with '-', which a CLI would read as an option). */
+const newJobId = customAlphabet('0123456789abcdef', 32);
 
 export class StreamExecutionEnvironment implements TransformationRegistry {
   readonly #transformations: Transformation[] = [];
@@ -138,7 +141,7 @@ export class StreamExecutionEnvironment implements TransformationRegistry {
       restoreCandidates(recoveryPath); // a path that does not exist fails now, not after deploying
       restoreFrom = recoveryPath;
     }
-    const jobId = nanoid();
+    const jobId = newJobId();
     const files = this.#backend ? this.config.get('state.checkpoints.dir') !== undefined : type !== 'memory';
     const storage = withSavepoints(createCheckpointStorage(this.config, jobId, files), { jobId, jobName, restoresSavepoint: restore !== null });
     const inspection = this.#inspect === undefined ? undefined : createInspection(this.#inspect);
