@@ -115,6 +115,9 @@ const fromStored = (kind: StateKind, stored: unknown): unknown =>
 type Changes = Set<string>;
 
 const RESTORE_BATCH = 10_000;
+/** entries and bytes one `nextv` of a full snapshot's scan may read (see #fullChunks) */
+const SCAN_ENTRIES = 32_768;
+const SCAN_BYTES = 2 << 20;
 /** dirty slots gathered while a write is in flight before the task waits for it */
 export const MAX_GATHERED = 4096;
 
@@ -525,19 +528,31 @@ export class LevelKeyedBackend implements KeyedStateBackend {
     };
   }
 
-  /** Scans the key-group range at the snapshot: runs of one state in one key group become chunks. */
+  /**
+   * Scans the key-group range at the snapshot: runs of one state in one key group become chunks.
+   * Each `nextv` is a trip through libuv's thread pool that completes only when the event loop
+   * comes round, and while records flow the run loop hands the event loop a turn once per slice
+   * (src/actors/scheduler.ts): so the scan reads big batches (classic-level stops a `nextv` at
+   * `highWaterMarkBytes`, 16 KiB by default, about 800 of this backend's small entries) and asks
+   * for the next batch before it encodes the current one, so that LevelDB reads while the
+   * encoder and the records run.
+   */
   async *#fullChunks(snap: DbSnapshot, tables: LevelTable[], counts: { keys: number; chunks: number }): AsyncGenerator<SnapshotChunk> {
     const it = this.#db.iterator({
       snapshot: snap,
       gte: keyGroupPrefix(this.keyGroupRange.start),
       lt: keyGroupPrefix(this.keyGroupRange.end + 1),
-    });
+      highWaterMarkBytes: SCAN_BYTES,
+    } as never);
     let chunk: SnapshotChunk | null = null;
     let prefix = '';
+    let reading: Promise<Array<[string, string]>> | null = it.nextv(SCAN_ENTRIES);
     try {
       for (;;) {
-        const entries = await it.nextv(CHUNK_ENTRIES);
+        const entries = await reading;
+        reading = null;
         if (entries.length === 0) break;
+        reading = it.nextv(SCAN_ENTRIES);
         for (const [k, v] of entries) {
           if (!chunk || !k.startsWith(prefix) || chunk.puts.length === CHUNK_ENTRIES) {
             if (chunk) yield chunk;
@@ -552,6 +567,8 @@ export class LevelKeyedBackend implements KeyedStateBackend {
       }
       if (chunk) yield chunk;
     } finally {
+      // a read still under way (the consumer stopped early) must end before the iterator closes
+      await reading?.catch(() => {});
       await it.close();
     }
   }
