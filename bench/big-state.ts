@@ -1,10 +1,11 @@
 // End to end at large state: records/s and checkpoint duration while records flow, for examples/big-state on the level backend.
 //
-//   npm run bench -- big-state                                   # 1.5M keys, 2 rounds
+//   npm run bench -- big-state                                   # 1.5M keys, 2 rounds, checkpoints every 3s and every hour
 //   FLOE_BENCH_KEYS=1000000,2000000 FLOE_BENCH_BASELINE=/path/to/other/checkout npm run bench -- big-state
 //
 // Each case is a real `floe run` in a child process (the example's keyed count, FileSink output,
-// checkpoints every FLOE_BENCH_INTERVAL). `FLOE_BENCH_BASELINE=<dir>` runs the same case in another
+// checkpoints every interval of FLOE_BENCH_INTERVALS: 3s takes checkpoints while records flow, 1h
+// only the final one, so records/s there is the record path alone). `FLOE_BENCH_BASELINE=<dir>` runs the same case in another
 // checkout right before this tree's, so before/after share the machine's moment. A checkpoint
 // counts as "while processing" if it completed before the job finished its input (the last
 // completed one may be the final checkpoint after input ended, and is reported apart).
@@ -17,6 +18,7 @@ import { printTable, writeResults } from './report.ts';
 
 interface CaseResult {
   tree: string;
+  interval: string;
   keys: number;
   rounds: number;
   records: number;
@@ -29,9 +31,9 @@ interface CaseResult {
 
 const here = fileURLToPath(new URL('..', import.meta.url));
 const rounds = Number(process.env.FLOE_BENCH_ROUNDS ?? 2);
-const interval = process.env.FLOE_BENCH_INTERVAL ?? '3s';
+const intervals = (process.env.FLOE_BENCH_INTERVALS ?? '3s,1h').split(',');
 
-function runCase(tree: string, root: string, keys: number): CaseResult {
+function runCase(tree: string, root: string, keys: number, interval: string): CaseResult {
   const dir = mkdtempSync(join(tmpdir(), 'floe-bench-big-'));
   try {
     const out = execFileSync(
@@ -57,7 +59,7 @@ function runCase(tree: string, root: string, keys: number): CaseResult {
       return m ? Number(m[1]) * 60 + Number(m[2]) : 0;
     });
     const seconds = Number(finished[1]);
-    return { tree, keys, rounds, records: keys * rounds, seconds, recordsPerSec: (keys * rounds) / seconds, cpuSeconds: cpu[0]! + cpu[1]!, checkpoints };
+    return { tree, interval, keys, rounds, records: keys * rounds, seconds, recordsPerSec: (keys * rounds) / seconds, cpuSeconds: cpu[0]! + cpu[1]!, checkpoints };
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -68,9 +70,9 @@ const baseline = process.env.FLOE_BENCH_BASELINE;
 const trees: Array<[string, string]> = baseline ? [['baseline', baseline], ['this tree', here]] : [['this tree', here]];
 const results: CaseResult[] = [];
 for (const keys of sizes) {
-  for (const [tree, root] of trees) {
-    process.stdout.write(`${tree} × ${keys.toLocaleString()} keys × ${rounds} rounds... `);
-    const r = runCase(tree, root, keys);
+  for (const interval of intervals) for (const [tree, root] of trees) {
+    process.stdout.write(`${tree} × ${keys.toLocaleString()} keys × ${rounds} rounds, checkpoints every ${interval}... `);
+    const r = runCase(tree, root, keys, interval);
     console.log(`${Math.round(r.recordsPerSec).toLocaleString()} records/s, checkpoints ${r.checkpoints.map((c) => `${c.ms} ms`).join(', ')}`);
     results.push(r);
   }
@@ -81,12 +83,14 @@ const median = (xs: number[]) => (xs.length ? [...xs].sort((a, b) => a - b)[Math
 const during = (r: CaseResult) => r.checkpoints.slice(0, -1);
 printTable(
   results.map((r) => {
-    const base = results.find((b) => b.tree === 'baseline' && b.keys === r.keys);
+    const base = results.find((b) => b.tree === 'baseline' && b.keys === r.keys && b.interval === r.interval);
     const ms = median(during(r).map((c) => c.ms));
     const mibPerSec = median(during(r).map((c) => c.mib / (c.ms / 1000)));
     return {
       tree: r.tree,
       keys: r.keys.toLocaleString(),
+      interval: r.interval,
+      checkpoints: r.checkpoints.length,
       'records/s': Math.round(r.recordsPerSec).toLocaleString(),
       'vs baseline': base && base !== r ? (r.recordsPerSec / base.recordsPerSec).toFixed(2) : '-',
       'records/CPU-s': Math.round(r.records / r.cpuSeconds).toLocaleString(),
@@ -98,6 +102,6 @@ printTable(
     };
   }),
 );
-console.log(`\nexamples/big-state on level, ${rounds} rounds, checkpoint interval ${interval}; records/CPU-s: per CPU second of the floe process (all threads)`);
+console.log(`\nexamples/big-state on level, ${rounds} rounds; checkpoints: completed ones, each a full snapshot; records/CPU-s: per CPU second of the floe process (all threads)`);
 console.log(`load average at the end: ${loadavg().map((l) => l.toFixed(2)).join(' ')} on ${cpus().length} cores`);
-console.log(`written to ${writeResults('big-state', { rounds, interval, loadavg: loadavg(), results })}`);
+console.log(`written to ${writeResults('big-state', { rounds, intervals, loadavg: loadavg(), results })}`);
