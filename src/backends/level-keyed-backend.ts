@@ -115,9 +115,10 @@ const fromStored = (kind: StateKind, stored: unknown): unknown =>
 type Changes = Set<string>;
 
 const RESTORE_BATCH = 10_000;
-/** entries and bytes one `nextv` of a full snapshot's scan may read (see #fullChunks) */
+/** entries one `nextv` of a full snapshot's scan may read (see #fullChunks) */
 const SCAN_ENTRIES = 32_768;
-const SCAN_BYTES = 2 << 20;
+/** and bytes: classic-level's own iterator option, which the `level` typings (abstract-level's options) do not name */
+const CLASSIC_SCAN_OPTIONS: { highWaterMarkBytes: number } = { highWaterMarkBytes: 2 << 20 };
 /** dirty slots gathered while a write is in flight before the task waits for it */
 export const MAX_GATHERED = 4096;
 
@@ -542,8 +543,8 @@ export class LevelKeyedBackend implements KeyedStateBackend {
       snapshot: snap,
       gte: keyGroupPrefix(this.keyGroupRange.start),
       lt: keyGroupPrefix(this.keyGroupRange.end + 1),
-      highWaterMarkBytes: SCAN_BYTES,
-    } as never);
+      ...CLASSIC_SCAN_OPTIONS,
+    });
     let chunk: SnapshotChunk | null = null;
     let prefix = '';
     let reading: Promise<Array<[string, string]>> | null = it.nextv(SCAN_ENTRIES);
