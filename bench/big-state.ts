@@ -97,7 +97,7 @@ printTable(
       'ckpts while processing': during(r).map((c) => `${c.ms}ms/${c.mib.toFixed(1)}MiB`).join(' '),
       'median ms': Number.isNaN(ms) ? '-' : ms.toFixed(0),
       'MiB/s': Number.isNaN(mibPerSec) ? '-' : mibPerSec.toFixed(1),
-      'vs baseline MiB/s': base && base !== r ? (mibPerSec / median(during(base).map((c) => c.mib / (c.ms / 1000)))).toFixed(2) : '-',
+      'vs baseline MiB/s': base && base !== r && during(r).length && during(base).length ? (mibPerSec / median(during(base).map((c) => c.mib / (c.ms / 1000)))).toFixed(2) : '-',
       'last ckpt': r.checkpoints.length ? `${r.checkpoints.at(-1)!.ms}ms/${r.checkpoints.at(-1)!.mib.toFixed(1)}MiB` : '-',
     };
   }),
