@@ -125,16 +125,13 @@ function writeChunk(w: ValueWriter, chunk: SnapshotChunk | EntryChunk): boolean 
  */
 function asPairs(chunk: SnapshotChunk | EntryChunk): SnapshotChunk {
   const what = `state "${chunk.state}"`;
-  const entry = (k: unknown, v: unknown, i: number): [unknown, unknown] => [
-    prepare(k, what, `key of entry ${i}`, new Map(), new Set()),
-    prepare(v, what, `value of entry ${i}`, new Map(), new Set()),
-  ];
+  const entry = (k: unknown, v: unknown): [unknown, unknown] => [prepare(k, what, 'key', new Map(), new Set()), prepare(v, what, 'value', new Map(), new Set())];
   if ('puts' in chunk) {
-    const out: SnapshotChunk = { keyGroup: chunk.keyGroup, state: chunk.state, puts: chunk.puts.map(([k, v], i) => entry(k, v, i)) };
-    if (chunk.deletes) out.deletes = chunk.deletes.map((k, i) => prepare(k, what, `deleted key ${i}`, new Map(), new Set()));
+    const out: SnapshotChunk = { keyGroup: chunk.keyGroup, state: chunk.state, puts: chunk.puts.map(([k, v]) => entry(k, v)) };
+    if (chunk.deletes) out.deletes = chunk.deletes.map((k) => prepare(k, what, 'key', new Map(), new Set()));
     return out;
   }
-  const puts = chunk.entries.map((e, i) => entry(e.key, chunk.mapValues ? [...(e.value as Map<unknown, unknown>).values()] : e.value, i));
+  const puts = chunk.entries.map((e) => entry(e.key, chunk.mapValues ? [...(e.value as Map<unknown, unknown>).values()] : e.value));
   return { keyGroup: chunk.keyGroup, state: chunk.state, puts };
 }
 

@@ -110,7 +110,7 @@ export function prepare(v: unknown, what: string, path: string, seen: Map<object
 }
 
 function notSerializable(what: string, path: string, type: string): StateValueError {
-  return new StateValueError('FLOE_STATE_VALUE_NOT_SERIALIZABLE', `${what} holds a ${type} at ${path}, which cannot be written to a snapshot`, {
+  return new StateValueError('FLOE_STATE_VALUE_NOT_SERIALIZABLE', `${what} holds ${type} at ${path}, which cannot be written to a snapshot`, {
     hint: 'keep plain data in state (numbers, strings, BigInt, plain objects, arrays, Map, Set, Date, typed arrays): store a class instance as its fields and rebuild it after reading',
   });
 }
