@@ -19,8 +19,13 @@ let scratch = Buffer.allocUnsafe(4096);
 
 /** `state` names the state in the error for a value that cannot be encoded (a function, a class instance). */
 export function encodeValue(value: unknown, state = '?'): string {
-  return packStateValue(value, `state "${state}"`).toString('latin1');
+  let what = labels.get(state);
+  if (what === undefined) labels.set(state, (what = `state "${state}"`));
+  return packStateValue(value, what).toString('latin1');
 }
+
+/** error labels by state name: not a new string per write */
+const labels = new Map<string, string>();
 
 /** `text` is what a read returned: one Latin-1 character per MessagePack byte. */
 export function decodeValue(text: string): unknown {

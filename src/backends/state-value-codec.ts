@@ -6,20 +6,30 @@ import { isPackedLeaf, MAP_TAG, ValueWriter } from './value-writer.ts';
 /**
  * Plain MessagePack plus extensions: `undefined` (msgpackr's ext 0), Set (`s`), Date (timestamp),
  * typed arrays, RegExp and big BigInts (msgpackr's structured-clone types), shared and cyclic
- * references (msgpackr's `i`/`p`), and floe's own two: Map (`m`, over an array of `[k, v]` pairs)
+ * references (msgpackr's `i`/`p`), and floe's own two: Map (`m`, over one array of keys and values)
  * and -0 (`z`, only from the slow path; the fast writer writes -0 as a float). Maps need their own
  * tag because msgpackr with `useRecords: false` reads every MessagePack map as a plain object (so
  * `new Map([[1, 2]])` came back as `{ '1': 2 }`), and packs a Map before it looks at extensions:
  * the slow path hands msgpackr a `MapTag` wrapper instead.
  */
 class MapTag {
-  constructor(readonly pairs: Array<[unknown, unknown]>) {}
+  /** keys and values interleaved: no array per entry to allocate when decoding */
+  constructor(readonly flat: unknown[]) {}
 }
 class NegativeZero {}
 const NEGATIVE_ZERO_TAG = 0x7a;
 
 // msgpackr's extensions are global to the module: registered once, they apply to every Packr
-addExtension({ Class: MapTag, type: MAP_TAG, write: (t: MapTag) => t.pairs, read: (pairs: Array<[unknown, unknown]>) => new Map(pairs) });
+addExtension({
+  Class: MapTag,
+  type: MAP_TAG,
+  write: (t: MapTag) => t.flat,
+  read: (flat: unknown[]) => {
+    const m = new Map();
+    for (let i = 0; i + 1 < flat.length; i += 2) m.set(flat[i], flat[i + 1]);
+    return m;
+  },
+});
 addExtension({ Class: NegativeZero, type: NEGATIVE_ZERO_TAG, write: () => 0, read: () => -0 });
 
 const options = { structuredClone: true, useRecords: false, moreTypes: true } as const;
@@ -77,7 +87,7 @@ export function prepare(v: unknown, what: string, path: string, seen: Map<object
   }
   const proto = Object.getPrototypeOf(v);
   if (proto === Object.prototype || proto === null) {
-    if (Object.getOwnPropertySymbols(v).length > 0) throw notSerializable(what, path, 'an object with symbol keys');
+    // symbol keys are left out, as structuredClone leaves them out
     const copy: Record<string, unknown> = {};
     seen.set(v, copy);
     for (const k of Object.keys(v)) copy[k] = prepare((v as Record<string, unknown>)[k], what, `${path}.${k}`, seen, open);
@@ -89,7 +99,7 @@ export function prepare(v: unknown, what: string, path: string, seen: Map<object
     open.add(v);
     let i = 0;
     for (const [k, x] of v as Map<unknown, unknown>) {
-      tag.pairs.push([prepare(k, what, `${path}<key ${i}>`, seen, open), prepare(x, what, `${path}<value ${i}>`, seen, open)]);
+      tag.flat.push(prepare(k, what, `${path}<key ${i}>`, seen, open), prepare(x, what, `${path}<value ${i}>`, seen, open));
       i++;
     }
     open.delete(v);

@@ -1,7 +1,7 @@
 // The state value format's fast writer: MessagePack written straight into a buffer for the values state holds.
 import { Packr } from 'msgpackr';
 
-/** Extension types of the format: `m` is floe's own (a Map as `[k, v]` pairs), `s` is msgpackr's Set. */
+/** Extension types of the format: `m` is floe's own (a Map as one array `[k0, v0, k1, v1, ...]`), `s` is msgpackr's Set. */
 export const MAP_TAG = 0x6d;
 export const SET_TAG = 0x73;
 
@@ -17,8 +17,8 @@ export function isPackedLeaf(v: object): boolean {
 /**
  * Writes the state value format straight into one buffer, with no intermediate arrays and no
  * reference tracking: null, booleans, numbers (-0 as a float), strings, undefined, BigInt, arrays,
- * plain objects (map16, which the decoder reads as an object), Map (the `m` tag over `[k, v]`
- * pairs), Set (msgpackr's `s` tag over its elements), and Date, RegExp and binary data as msgpackr
+ * plain objects (map16, which the decoder reads as an object), Map (the `m` tag over its keys and
+ * values, interleaved), Set (msgpackr's `s` tag over its elements), and Date, RegExp and binary data as msgpackr
  * packs them alone. `value` returns false for anything else (shared or cyclic references, sparse
  * arrays, functions, symbols, class instances, nesting past 32): the caller then goes through
  * `packStateValue`'s slow path, which either encodes it faithfully or names what cannot be.
@@ -147,19 +147,27 @@ export class ValueWriter {
       default: return false;
     }
     if (v === null) { this.byte(0xc0); return true; }
-    if (depth > 32 || this.#seen.has(v)) return false;
-    this.#seen.add(v);
+    if (depth > 32) return false; // deep, or a cycle through the top value: the slow path
+    // the top value can only be met again through a cycle, which the depth bound catches: not tracked
+    if (depth > 0) {
+      if (this.#seen.has(v)) return false;
+      this.#seen.add(v);
+    }
     if (Array.isArray(v)) {
+      if (v.constructor !== Array) return false;
       this.arrayHeader(v.length);
-      for (let i = 0; i < v.length; i++) if (!(i in v) || !this.#any(v[i], depth + 1)) return false; // holes: the slow path
+      // a hole reads as undefined and is written as one: restored dense, as the slow path does
+      for (let i = 0; i < v.length; i++) if (!this.#any(v[i], depth + 1)) return false;
       return true;
     }
     const proto = Object.getPrototypeOf(v);
     if (proto !== Object.prototype && proto !== null) return this.#special(v, depth);
+    // symbol keys are left out, as structuredClone leaves them out
     const keys = Object.keys(v);
-    if (keys.length >= 65536 || Object.getOwnPropertySymbols(v).length > 0) return false;
+    if (keys.length >= 65536) return false;
     this.objectHeader(keys.length);
-    for (const k of keys) {
+    for (let i = 0; i < keys.length; i++) {
+      const k = keys[i]!;
       this.string(k);
       if (!this.#any((v as Record<string, unknown>)[k], depth + 1)) return false;
     }
@@ -171,11 +179,8 @@ export class ValueWriter {
     if (v instanceof Map) {
       if (v.constructor !== Map) return false;
       this.tag(MAP_TAG);
-      this.arrayHeader(v.size);
-      for (const [k, x] of v) {
-        this.byte(0x92);
-        if (!this.#any(k, depth + 1) || !this.#any(x, depth + 1)) return false;
-      }
+      this.arrayHeader(v.size * 2);
+      for (const [k, x] of v) if (!this.#any(k, depth + 1) || !this.#any(x, depth + 1)) return false;
       return true;
     }
     if (v instanceof Set) {
@@ -183,6 +188,10 @@ export class ValueWriter {
       this.tag(SET_TAG);
       this.arrayHeader(v.size);
       for (const x of v) if (!this.#any(x, depth + 1)) return false;
+      return true;
+    }
+    if (v.constructor === Date) {
+      this.date(v as Date);
       return true;
     }
     if (!isPackedLeaf(v)) return false;
@@ -206,6 +215,35 @@ export class ValueWriter {
     else { this.buf[this.pos] = 0xcf; this.buf.writeBigUInt64BE(v, this.pos + 1); }
     this.pos += 9;
     return true;
+  }
+
+  /** A MessagePack timestamp (ext -1), as msgpackr reads it: 64-bit from 1970 to 2514, 96-bit otherwise; an invalid Date as msgpackr writes it. */
+  date(d: Date): void {
+    const t = d.getTime();
+    if (Number.isNaN(t)) {
+      const bytes = leafPackr.pack(d);
+      this.ensure(bytes.length);
+      this.pos += bytes.copy(this.buf, this.pos);
+      return;
+    }
+    const sec = Math.floor(t / 1000);
+    const nsec = (t - sec * 1000) * 1e6;
+    this.ensure(15);
+    const b = this.buf;
+    if (sec >= 0 && sec < 0x400000000) {
+      b[this.pos] = 0xd7;
+      b[this.pos + 1] = 0xff;
+      b.writeUInt32BE(((nsec << 2) | Math.floor(sec / 0x100000000)) >>> 0, this.pos + 2);
+      b.writeUInt32BE(sec >>> 0, this.pos + 6);
+      this.pos += 10;
+    } else {
+      b[this.pos] = 0xc7;
+      b[this.pos + 1] = 12;
+      b[this.pos + 2] = 0xff;
+      b.writeUInt32BE(nsec, this.pos + 3);
+      b.writeBigInt64BE(BigInt(sec), this.pos + 7);
+      this.pos += 15;
+    }
   }
 
   /** A tag extension: the value written next is its data (msgpackr's `d4 type 00`). */
