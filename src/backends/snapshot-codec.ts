@@ -1,4 +1,4 @@
-// Encodes keyed-state snapshots with msgpackr: the canonical object (format 1) and the streamed full/delta form (format 2).
+// Keyed-state snapshots: the streamed full/delta form (stream versions 2 and 3) written and read, the canonical object (format 1) read.
 import { CheckpointError } from '../errors.ts';
 import { prepare, valuePackr } from './state-value-codec.ts';
 import type { KeyedStateSnapshot, StateKind } from './types.ts';
@@ -8,7 +8,7 @@ import { ValueWriter } from './value-writer.ts';
 export const packr = valuePackr;
 
 /**
- * Format 2 is a stream of frames so that a snapshot of millions of keys is written and read in
+ * Format 2 is a stream of frames (values in the state value format, see state-value-codec.ts) so that a snapshot of millions of keys is written and read in
  * pieces, never as one object: `FLKS` + version byte, then frames `[u32 length][msgpack]` — a
  * header, chunks of one state in one key group, and a trailer that counts them (a truncated file
  * fails to decode instead of restoring half the state). A `delta` stream holds the changes since
@@ -18,7 +18,7 @@ const MAGIC = Buffer.from([0x46, 0x4c, 0x4b, 0x53, 3]);
 /**
  * Version 2 wrote a Map value as a MessagePack map, read back as a plain object: its bytes still
  * decode (to what version 2 always restored, objects where Maps were — the Map-ness is not in
- * the bytes), every other value as before. Version 3 tags Maps (and writes -0, BigInt as exactly).
+ * the bytes), every other value as before. Version 3 tags Maps (and keeps -0 off the fast path too).
  */
 const READABLE_VERSIONS = [2, 3];
 export const SNAPSHOT_STREAM_VERSION = 3;
@@ -41,10 +41,6 @@ export interface SnapshotChunk {
 interface Trailer {
   end: true;
   chunks: number;
-}
-
-export function encodeSnapshot(snapshot: KeyedStateSnapshot): Uint8Array {
-  return packr.pack(snapshot);
 }
 
 const corrupt = (why: string, cause?: unknown) =>
