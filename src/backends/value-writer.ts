@@ -133,6 +133,9 @@ export class ValueWriter {
 
   /** A whole value (a key or a state value); false if it needs packr. */
   value(v: unknown): boolean {
+    // most keys and values are one string or number: no trip through the general case
+    if (typeof v === 'string') { this.string(v); return true; }
+    if (typeof v === 'number') { this.number(v); return true; }
     return this.#any(v, 0);
   }
 
