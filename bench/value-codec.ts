@@ -3,7 +3,12 @@
 // `npm run bench -- value-codec`: encodes and decodes each shape many times with both codecs, one
 // after the other in the same process (alternating rounds, best of FLOE_BENCH_RUNS, default 5),
 // as the level backend does on every write to LevelDB and every read back.
+// `FLOE_BENCH_BASELINE=<another checkout>` also encodes and decodes a snapshot stream of 500
+// thousand entries (number values, then small objects) with that checkout's snapshot codec and
+// this one's, alternating: the heap backends' checkpoint and savepoint path, before/after in one run.
 import { Packr } from 'msgpackr';
+import { join } from 'node:path';
+import * as current from '../src/backends/snapshot-codec.ts';
 import { packStateValue, valuePackr } from '../src/backends/state-value-codec.ts';
 import { printTable, writeResults } from './report.ts';
 
@@ -63,3 +68,53 @@ for (const [shape, make] of Object.entries(shapes)) {
 printTable(rows);
 console.log(`\n${N.toLocaleString('en')} values per round, best of ${RUNS}; "before": msgpackr as the codecs used it (a Map came back as a plain object)`);
 console.log(`written to ${writeResults('value-codec', { runs: RUNS, values: N, results })}`);
+
+type Codec = Pick<typeof current, 'encodeSnapshotStream' | 'readSnapshotStream'>;
+
+async function streamTimes(codec: Codec, chunks: current.EntryChunk[]): Promise<{ encodeMs: number; decodeMs: number }> {
+  const header = { kind: 'full' as const, maxParallelism: 128, states: { v: 'value' as const } };
+  const parts: Uint8Array[] = [];
+  const encodeMs = await (async () => {
+    const start = performance.now();
+    for await (const b of codec.encodeSnapshotStream(header, chunks)) parts.push(b);
+    return performance.now() - start;
+  })();
+  const bytes = Buffer.concat(parts);
+  const decodeMs = time(() => {
+    let n = 0;
+    for (const c of codec.readSnapshotStream(bytes).chunks) n += c.puts.length;
+    if (n !== chunks.length * 1000) throw new Error('decoded entries missing');
+  });
+  return { encodeMs, decodeMs };
+}
+
+const baselineDir = process.env.FLOE_BENCH_BASELINE;
+if (baselineDir) {
+  const baseline = (await import(join(baselineDir, 'src/backends/snapshot-codec.ts'))) as Codec;
+  const ENTRIES = 500_000;
+  const streamRows: Array<Record<string, string | number>> = [];
+  const streamResults: unknown[] = [];
+  for (const [shape, make] of [['number values', (i: number) => i * 3], ['small object values', (i: number) => ({ n: i, s: 'abc', l: [1, 2] })]] as const) {
+    const chunks: current.EntryChunk[] = [];
+    for (let i = 0; i < ENTRIES; i += 1000) {
+      chunks.push({ keyGroup: (i / 1000) % 128, state: 'v', mapValues: false, entries: Array.from({ length: 1000 }, (_, k) => ({ key: `key-${i + k}`, value: make(i + k) })) });
+    }
+    const best = { be: Infinity, bd: Infinity, ne: Infinity, nd: Infinity };
+    for (let r = 0; r < RUNS + 2; r++) {
+      const b = await streamTimes(baseline, chunks);
+      const n = await streamTimes(current, chunks);
+      best.be = Math.min(best.be, b.encodeMs); best.bd = Math.min(best.bd, b.decodeMs);
+      best.ne = Math.min(best.ne, n.encodeMs); best.nd = Math.min(best.nd, n.decodeMs);
+    }
+    streamRows.push({
+      'snapshot stream, 500k entries': shape,
+      'encode ms baseline': best.be.toFixed(1), 'encode ms now': best.ne.toFixed(1), 'encode baseline/now': (best.be / best.ne).toFixed(2),
+      'decode ms baseline': best.bd.toFixed(1), 'decode ms now': best.nd.toFixed(1), 'decode baseline/now': (best.bd / best.nd).toFixed(2),
+    });
+    streamResults.push({ shape, entries: ENTRIES, ...best });
+  }
+  console.log('');
+  printTable(streamRows);
+  console.log(`baseline: ${baselineDir}; best of ${RUNS + 2} alternating rounds; ratios above 1: this checkout is faster`);
+  console.log(`written to ${writeResults('value-codec-stream', { baseline: baselineDir, results: streamResults })}`);
+}
