@@ -1,4 +1,7 @@
 // The state value format: fast and slow paths agree, in-flight batches and metadata files keep values exactly, version 2 snapshots still read.
+import { createHash } from 'node:crypto';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { isDeepStrictEqual, inspect } from 'node:util';
 import { Packr } from 'msgpackr';
 import t, { type Test } from 'tap';
@@ -74,6 +77,19 @@ t.test('operator state in checkpoint and savepoint _metadata keeps Maps, Sets, -
   await writeMetadata(dir, checkpoint);
   const loaded = await loadCheckpoint(dir);
   exact(t, (loaded.checkpoint as any).operators.src.subtasks[0].operator.s.items, items, 'checkpoint _metadata');
+
+  // a version 1 checkpoint _metadata (msgpackr records, as the previous floe wrote it) still loads
+  const payload = { checkpoint, files: [], writtenAt: 5 };
+  const body = new Packr({ structuredClone: true, moreTypes: true }).pack(payload);
+  const header = Buffer.alloc(16);
+  header.write('FLOECKPT', 0, 'latin1');
+  header.writeUInt32BE(1, 8);
+  header.writeUInt32BE(body.length, 12);
+  const v1 = join(dir, 'v1');
+  mkdirSync(v1);
+  writeFileSync(join(v1, '_metadata'), Buffer.concat([header, body, createHash('sha256').update(body).digest()]));
+  const old = await loadCheckpoint(v1);
+  exact(t, (old.checkpoint as any).operators.src.subtasks[0].operator.s.items, [items[0], { offsets: new Map([['p0', 0]]) }, items[2]], 'version 1 checkpoint _metadata (it kept Maps, not -0)');
 
   const metadata = { version: SAVEPOINT_FORMAT_VERSION, jobId: 'j', jobName: 'n', checkpointId: 7, timestamp: 1, maxParallelism: 128, operators: { src: { parallelism: 1, maxParallelism: 128, subtasks: [{ operator: operatorState, keyed: null }] } } };
   const back = decodeMetadata(encodeMetadata(metadata), 'test');
