@@ -31,6 +31,12 @@ export class JobExecutionError extends FloeError {}
  */
 export class UnrecoverableError extends FloeError {}
 
+/**
+ * A state value (or an in-flight record) of a type that cannot be written to a snapshot: a
+ * function, a symbol, a class instance. Unrecoverable: restoring would meet the same value again.
+ */
+export class StateValueError extends UnrecoverableError {}
+
 /** A task was canceled; thrown into pending work when a job is canceled or restarted. */
 export class CancellationError extends FloeError {
   constructor(message = 'task canceled') {

@@ -6,6 +6,7 @@ import { presets, runConformance } from './conformance.ts';
 import { primitives } from './conformance/primitives.ts';
 import { incremental } from './conformance/incremental.ts';
 import { snapshots } from './conformance/snapshots.ts';
+import { valueTypes } from './conformance/value-types.ts';
 import { contents, harness, snap, writeValues, type ConformanceSubject } from './conformance/harness.ts';
 import { Scheduler } from '../../src/actors/scheduler.ts';
 
@@ -17,6 +18,7 @@ t.test('with a cache of a few slots', async (t) => {
   primitives(t, tinyCache);
   snapshots(t, tinyCache);
   incremental(t, tinyCache, presets.find((p) => p.name === 'memory')!);
+  valueTypes(t, tinyCache, presets.filter((p) => p.name === 'memory'));
 });
 
 const cached = (limit: number): ConformanceSubject => ({ name: 'level', backend: (o) => createStateBackend('level', { ...o, cacheBytes: limit }) });

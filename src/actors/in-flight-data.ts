@@ -1,16 +1,16 @@
 // In-flight data of an unaligned checkpoint: the overtaken input buffers of one subtask, encoded as they are captured.
-import { Packr } from 'msgpackr';
+import { packStateValue, valuePackr } from '../backends/state-value-codec.ts';
 
-// the snapshot codec's settings: Maps, Sets, Dates and undefined survive; plain MessagePack otherwise
-const packr = new Packr({ structuredClone: true, useRecords: false, moreTypes: true });
+// records are encoded in the state value format: Maps, Sets, Dates, undefined, -0, BigInt survive
+const WHAT = 'an in-flight record batch';
 
 /** Encodes one data batch; done at capture, so later in-place changes by user functions cannot leak in. */
 export function encodeBatch(batch: unknown[]): Uint8Array {
-  return packr.pack(batch);
+  return Uint8Array.prototype.slice.call(packStateValue(batch, WHAT)); // a copy: the writer's buffer is reused
 }
 
 export function decodeBatch(bytes: Uint8Array): unknown[] {
-  return packr.unpack(bytes) as unknown[];
+  return valuePackr.unpack(bytes) as unknown[];
 }
 
 /** Estimated encoded size of queued batches: the first record's size times the records (cheap enough per checkpoint). */
@@ -19,7 +19,7 @@ export function estimateBytes(batches: Iterable<unknown[]>): number {
   let bytes = 0;
   for (const batch of batches) {
     if (batch.length === 0) continue;
-    if (perRecord < 0) perRecord = packr.pack(batch[0]).length;
+    if (perRecord < 0) perRecord = packStateValue(batch[0], WHAT).length;
     bytes += perRecord * batch.length;
   }
   return bytes;

@@ -419,7 +419,7 @@ export class LevelKeyedBackend implements KeyedStateBackend {
         else ops.push({ type: 'del', key: slot.key });
         this.#resize(slot, 0);
       } else {
-        const value = encodeValue(toStored(slot.table.kind, slot.value));
+        const value = encodeValue(toStored(slot.table.kind, slot.value), slot.table.name);
         if (chained) chained.put(slot.key, value);
         else ops.push({ type: 'put', key: slot.key, value });
         this.#resize(slot, value.length);

@@ -1,25 +1,31 @@
-// Values of the level backend: MessagePack (msgpackr, the snapshot codec's format) carried through LevelDB as Latin-1 text.
-import { Packr } from 'msgpackr';
+// Values of the level backend: the state value format (MessagePack, as in snapshots) carried through LevelDB as Latin-1 text.
+import { copyingValuePackr, packStateValue } from './state-value-codec.ts';
 
 /**
  * Why text: classic-level hands a read value back either as a Buffer (a fresh external backing
  * store per read, which costs about a microsecond and pushes V8 into extra full GCs) or as a
  * string (an ordinary young-generation V8 string). Every MessagePack byte maps to one Latin-1
  * character, so the bytes survive exactly; LevelDB stores the characters as UTF-8 (bytes >= 0x80
- * take two). The value format inside is plain MessagePack with the snapshot codec's options.
+ * take two). The value format inside is the state value format (state-value-codec.ts): a Map
+ * value evicted from the cache and read back from LevelDB is a Map again, not a plain object.
  */
 export const VALUE_ENCODING = 'utf8';
 
-// the snapshot codec's options, plus copyBuffers: decoded binary data must not be a view of the
-// reused read buffer below
-const packr = new Packr({ structuredClone: true, useRecords: false, moreTypes: true, copyBuffers: true });
+// copyBuffers: decoded binary data must not be a view of the reused read buffer below
+const packr = copyingValuePackr;
 
 /** one buffer that every read's text is copied into before decoding (msgpackr reads a Uint8Array) */
 let scratch = Buffer.allocUnsafe(4096);
 
-export function encodeValue(value: unknown): string {
-  return packr.pack(value).toString('latin1');
+/** `state` names the state in the error for a value that cannot be encoded (a function, a class instance). */
+export function encodeValue(value: unknown, state = '?'): string {
+  let what = labels.get(state);
+  if (what === undefined) labels.set(state, (what = `state "${state}"`));
+  return packStateValue(value, what).toString('latin1');
 }
+
+/** error labels by state name: not a new string per write */
+const labels = new Map<string, string>();
 
 /** `text` is what a read returned: one Latin-1 character per MessagePack byte. */
 export function decodeValue(text: string): unknown {

@@ -2,12 +2,18 @@
 import { createHash } from 'node:crypto';
 import { closeSync, fsyncSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
-import { Packr } from 'msgpackr';
+import { packStateValue, valuePackr } from '../backends/state-value-codec.ts';
 import type { OperatorStateSnapshot } from '../backends/types.ts';
 import { SavepointError } from '../errors.ts';
 
 export const METADATA_FILE = '_metadata';
-export const SAVEPOINT_FORMAT_VERSION = 1;
+/**
+ * 2: the state value format (a Map in operator state is a Map again, -0 kept). Version 1 wrote Maps
+ * as MessagePack maps, read back as plain objects (keys 1 and '1' collapsed): its files still read,
+ * with what they hold.
+ */
+export const SAVEPOINT_FORMAT_VERSION = 2;
+const READABLE_VERSIONS = [1, 2];
 /** the first bytes of every savepoint `_metadata`; a checkpoint's `_metadata` (or anything else) does not start with them */
 const MAGIC = Buffer.from('FLOESAVE', 'ascii');
 const HEADER = MAGIC.length + 2;
@@ -47,7 +53,6 @@ export interface SavepointMetadata {
   drained?: boolean;
 }
 
-const packr = new Packr({ structuredClone: true, useRecords: false, moreTypes: true });
 
 export function sha256(bytes: Uint8Array): string {
   return createHash('sha256').update(bytes).digest('hex');
@@ -55,7 +60,7 @@ export function sha256(bytes: Uint8Array): string {
 
 /** magic, version (uint16 BE), msgpack body, sha256 of the body: a truncated or edited file is detected, not misread */
 export function encodeMetadata(metadata: SavepointMetadata): Buffer {
-  const body = packr.pack(metadata);
+  const body = Buffer.from(packStateValue(metadata, 'operator state in the savepoint'));
   const header = Buffer.alloc(HEADER);
   MAGIC.copy(header);
   header.writeUInt16BE(metadata.version, MAGIC.length);
@@ -75,8 +80,8 @@ export function decodeMetadata(bytes: Buffer, where: string): SavepointMetadata 
   }
   if (bytes.length < HEADER + CHECKSUM) throw corrupt(`only ${bytes.length} bytes`);
   const version = bytes.readUInt16BE(MAGIC.length);
-  if (version !== SAVEPOINT_FORMAT_VERSION) {
-    throw new SavepointError('FLOE_SAVEPOINT_VERSION_UNSUPPORTED', `${where} has savepoint format version ${version}; this floe reads version ${SAVEPOINT_FORMAT_VERSION}`, {
+  if (!READABLE_VERSIONS.includes(version)) {
+    throw new SavepointError('FLOE_SAVEPOINT_VERSION_UNSUPPORTED', `${where} has savepoint format version ${version}; this floe reads versions ${READABLE_VERSIONS.join(' and ')}`, {
       hint: 'restore it with the floe version that wrote it',
     });
   }
@@ -84,7 +89,7 @@ export function decodeMetadata(bytes: Buffer, where: string): SavepointMetadata 
   if (!createHash('sha256').update(body).digest().equals(bytes.subarray(bytes.length - CHECKSUM))) throw corrupt('checksum mismatch');
   let value: SavepointMetadata;
   try {
-    value = packr.unpack(body) as SavepointMetadata;
+    value = valuePackr.unpack(body) as SavepointMetadata; // reads version 1 too (a superset of its encoding)
   } catch (cause) {
     throw corrupt((cause as Error).message, cause);
   }

@@ -3,13 +3,15 @@ import { closeSync, createReadStream, openSync, readSync } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
 import { isAbsolute, join, relative, resolve } from 'node:path';
 import { Packr } from 'msgpackr';
+import { packStateValue, valuePackr } from '../backends/state-value-codec.ts';
 import type { CompletedCheckpoint } from '../coordinator/types.ts';
 import { CheckpointError } from '../errors.ts';
 import { checksumOf, newChecksum, writeAtomic } from './durable-files.ts';
 import { fileHandlesOf, mapFileHandles } from './state-handles.ts';
 
 export const METADATA_FILE = '_metadata';
-export const METADATA_VERSION = 1;
+/** 2: the state value format (operator state keeps -0 and refuses functions); 1 (msgpackr records) still read */
+export const METADATA_VERSION = 2;
 const MAGIC = Buffer.from('FLOECKPT', 'latin1');
 /** magic, u32 version, u32 payload length, payload, 32-byte sha256 of the payload */
 const HEADER = MAGIC.length + 8;
@@ -26,8 +28,8 @@ export function isCheckpointMetadataFile(path: string): boolean {
 }
 const TRAILER = 32;
 
-// records keep plain objects and Maps apart (operator state may hold Map, Set, Date); the structures travel inside the file
-const packr = new Packr({ structuredClone: true, moreTypes: true });
+// version 1's encoding: records kept plain objects and Maps apart, the structures inside the file
+const version1 = new Packr({ structuredClone: true, moreTypes: true });
 
 /** A file the metadata references, its path relative to the metadata's directory. */
 export interface ReferencedFile {
@@ -73,7 +75,7 @@ export async function writeMetadata(dir: string, checkpoint: CompletedCheckpoint
 }
 
 function encodeMetadata(payload: MetadataPayload): Uint8Array {
-  const body = packr.pack(payload);
+  const body = Buffer.from(packStateValue(payload, 'operator state in the checkpoint'));
   const header = Buffer.alloc(HEADER);
   MAGIC.copy(header, 0);
   header.writeUInt32BE(METADATA_VERSION, MAGIC.length);
@@ -89,8 +91,8 @@ function decodeMetadata(bytes: Buffer, file: string): MetadataPayload {
   if (bytes.length < MAGIC.length || !bytes.subarray(0, MAGIC.length).equals(MAGIC)) throw corrupt('it is not a floe checkpoint metadata file');
   if (bytes.length < HEADER) throw corrupt(`only ${bytes.length} bytes (truncated)`);
   const version = bytes.readUInt32BE(MAGIC.length);
-  if (version !== METADATA_VERSION) {
-    throw new CheckpointError('FLOE_CHECKPOINT_METADATA_VERSION', `${file} has format version ${version}; this floe reads version ${METADATA_VERSION}`, {
+  if (version !== METADATA_VERSION && version !== 1) {
+    throw new CheckpointError('FLOE_CHECKPOINT_METADATA_VERSION', `${file} has format version ${version}; this floe reads versions 1 to ${METADATA_VERSION}`, {
       hint: 'restore it with the floe version that wrote it',
     });
   }
@@ -99,7 +101,7 @@ function decodeMetadata(bytes: Buffer, file: string): MetadataPayload {
   const body = bytes.subarray(HEADER, HEADER + length);
   if (checksumOf(body) !== bytes.subarray(HEADER + length).toString('hex')) throw corrupt('its checksum does not match its content');
   try {
-    return packr.unpack(body) as MetadataPayload;
+    return (version === 1 ? version1 : valuePackr).unpack(body) as MetadataPayload;
   } catch (cause) {
     throw corrupt(`it cannot be decoded (${(cause as Error).message})`);
   }

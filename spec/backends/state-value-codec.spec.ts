@@ -1,0 +1,97 @@
+// The state value format: fast and slow paths agree, in-flight batches and metadata files keep values exactly, version 2 snapshots still read.
+import { createHash } from 'node:crypto';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { isDeepStrictEqual, inspect } from 'node:util';
+import { Packr } from 'msgpackr';
+import t, { type Test } from 'tap';
+import { decodeBatch, encodeBatch, InFlightData } from '../../src/actors/in-flight-data.ts';
+import { decodeValue, encodeValue } from '../../src/backends/level-value-codec.ts';
+import { decodeSnapshot, encodeSnapshotStream, readSnapshotStream } from '../../src/backends/snapshot-codec.ts';
+import { packStateValue, valuePackr } from '../../src/backends/state-value-codec.ts';
+import { decodeMetadata, encodeMetadata, SAVEPOINT_FORMAT_VERSION } from '../../src/savepoints/savepoint-metadata.ts';
+import { loadCheckpoint, writeMetadata } from '../../src/storage/checkpoint-metadata.ts';
+import { sampleValues } from './conformance/value-types.ts';
+
+const show = (v: unknown) => inspect(v, { depth: 6, breakLength: Infinity }).slice(0, 300);
+const exact = (t: Test, got: unknown, want: unknown, what: string) =>
+  isDeepStrictEqual(got, want) ? t.pass(what) : t.fail(what, { found: show(got), wanted: show(want) });
+
+t.test('every sample decodes exactly from the fast writer and from the slow path', async (t) => {
+  for (const [name, value] of Object.entries(sampleValues())) {
+    exact(t, valuePackr.unpack(packStateValue(value, 'x')), value, `${name} alone`);
+    // a second reference to the same array sends the whole value down the slow path (reference tracking)
+    const twice = [value, value];
+    const back = valuePackr.unpack(packStateValue(twice, 'x')) as unknown[];
+    exact(t, back, twice, `${name} shared twice (slow path)`);
+    exact(t, decodeValue(encodeValue(value, 'x')), value, `${name} through the level value codec`);
+  }
+});
+
+t.test('in-flight batches keep records exactly (a Map in a record is still a Map after restore)', async (t) => {
+  const records = Object.values(sampleValues());
+  exact(t, decodeBatch(encodeBatch(records)), records, 'one batch of every sample');
+  const data = new InFlightData(2);
+  const batch: Array<{ user: string; events: Map<unknown, unknown> }> = [{ user: 'u1', events: new Map([[1, new Date(5)]]) }, { user: 'u2', events: new Map([[2n, new Set([-0])]]) }];
+  data.add(1, batch);
+  batch[0]!.events.set(9, new Date(9)); // changed by user code after capture: not in the captured bytes
+  exact(t, data.batches(1), [[{ user: 'u1', events: new Map([[1, new Date(5)]]) }, { user: 'u2', events: new Map([[2n, new Set([-0])]]) }]], 'captured as it was');
+  t.throws(() => encodeBatch([{ callback: () => 1 }]), { code: 'FLOE_STATE_VALUE_NOT_SERIALIZABLE', message: /in-flight record batch holds a function at value\[0\]\.callback/ });
+});
+
+t.test('snapshot streams: version 3 written, version 2 bytes still decode as they always did', async (t) => {
+  const chunks = [{ keyGroup: 3, state: 'v', puts: [['k', new Map([[1, 2]])], ['j', { plain: -0 }]] as Array<[unknown, unknown]> }];
+  const parts: Uint8Array[] = [];
+  for await (const p of encodeSnapshotStream({ kind: 'full', maxParallelism: 128, states: { v: 'value' } }, chunks)) parts.push(p);
+  const bytes = Buffer.concat(parts);
+  t.equal(bytes[4], 3, 'version byte');
+  exact(t, [...readSnapshotStream(bytes).chunks][0]!.puts, chunks[0]!.puts, 'version 3 exact');
+
+  // version 2 as the previous floe wrote it: msgpackr with useRecords false, a Map packed as a MessagePack map
+  const old = new Packr({ structuredClone: true, useRecords: false, moreTypes: true });
+  const frame = (v: unknown) => {
+    const body = old.pack(v);
+    const len = Buffer.alloc(4);
+    len.writeUInt32BE(body.length);
+    return Buffer.concat([len, body]);
+  };
+  const v2 = Buffer.concat([
+    Buffer.from([0x46, 0x4c, 0x4b, 0x53, 2]),
+    frame({ floe: 'keyed-state', kind: 'full', maxParallelism: 128, states: { v: 'value' } }),
+    frame({ keyGroup: 3, state: 'v', puts: [['k', new Map([[1, 2]])], ['s', new Set([new Date(1)])], ['n', [1n, undefined]]] }),
+    frame({ end: true, chunks: 1 }),
+  ]);
+  const snap = decodeSnapshot(v2);
+  exact(t, snap.groups[0]!.entries.v, [['k', { 1: 2 }], ['s', new Set([new Date(1)])], ['n', [1n, undefined]]], 'version 2: a Map is the plain object it always restored as, the rest exact');
+
+  const v9 = Buffer.from(v2);
+  v9[4] = 9;
+  t.throws(() => decodeSnapshot(v9), { code: 'FLOE_SNAPSHOT_UNSUPPORTED_FORMAT' });
+});
+
+t.test('operator state in checkpoint and savepoint _metadata keeps Maps, Sets, -0 and BigInt', async (t) => {
+  const dir = t.testdir();
+  const items = [new Map<unknown, unknown>([[1, 'a'], ['1', new Set([2n])]]), { offsets: new Map([['p0', -0]]) }, new Date(3)];
+  const operatorState = { s: { mode: 'split' as const, items } };
+  const checkpoint = { id: 7, kind: 'checkpoint', timestamp: 1, completedAt: 2, durationMs: 1, stateSize: 0, maxParallelism: 128, operators: { src: { parallelism: 1, subtasks: [{ operator: operatorState, keyed: null }] } } } as never;
+  await writeMetadata(dir, checkpoint);
+  const loaded = await loadCheckpoint(dir);
+  exact(t, (loaded.checkpoint as any).operators.src.subtasks[0].operator.s.items, items, 'checkpoint _metadata');
+
+  // a version 1 checkpoint _metadata (msgpackr records, as the previous floe wrote it) still loads
+  const payload = { checkpoint, files: [], writtenAt: 5 };
+  const body = new Packr({ structuredClone: true, moreTypes: true }).pack(payload);
+  const header = Buffer.alloc(16);
+  header.write('FLOECKPT', 0, 'latin1');
+  header.writeUInt32BE(1, 8);
+  header.writeUInt32BE(body.length, 12);
+  const v1 = join(dir, 'v1');
+  mkdirSync(v1);
+  writeFileSync(join(v1, '_metadata'), Buffer.concat([header, body, createHash('sha256').update(body).digest()]));
+  const old = await loadCheckpoint(v1);
+  exact(t, (old.checkpoint as any).operators.src.subtasks[0].operator.s.items, [items[0], { offsets: new Map([['p0', 0]]) }, items[2]], 'version 1 checkpoint _metadata (it kept Maps, not -0)');
+
+  const metadata = { version: SAVEPOINT_FORMAT_VERSION, jobId: 'j', jobName: 'n', checkpointId: 7, timestamp: 1, maxParallelism: 128, operators: { src: { parallelism: 1, maxParallelism: 128, subtasks: [{ operator: operatorState, keyed: null }] } } };
+  const back = decodeMetadata(encodeMetadata(metadata), 'test');
+  exact(t, back.operators.src!.subtasks[0]!.operator.s!.items, items, 'savepoint _metadata');
+});

@@ -1,0 +1,126 @@
+// The state value format: the one MessagePack encoding of values in working state, snapshots, savepoints and in-flight data.
+import { addExtension, Packr } from 'msgpackr';
+import { StateValueError } from '../errors.ts';
+import { isPackedLeaf, MAP_TAG, ValueWriter } from './value-writer.ts';
+
+/**
+ * Plain MessagePack plus extensions: `undefined` (msgpackr's ext 0), Set (`s`), Date (timestamp),
+ * typed arrays, RegExp and big BigInts (msgpackr's structured-clone types), shared and cyclic
+ * references (msgpackr's `i`/`p`), and floe's own two: Map (`m`, over one array of keys and values)
+ * and -0 (`z`, only from the slow path; the fast writer writes -0 as a float). Maps need their own
+ * tag because msgpackr with `useRecords: false` reads every MessagePack map as a plain object (so
+ * `new Map([[1, 2]])` came back as `{ '1': 2 }`), and packs a Map before it looks at extensions:
+ * the slow path hands msgpackr a `MapTag` wrapper instead.
+ */
+class MapTag {
+  /** keys and values interleaved: no array per entry to allocate when decoding */
+  constructor(readonly flat: unknown[]) {}
+}
+class NegativeZero {}
+const NEGATIVE_ZERO_TAG = 0x7a;
+
+// msgpackr's extensions are global to the module: registered once, they apply to every Packr
+addExtension({
+  Class: MapTag,
+  type: MAP_TAG,
+  write: (t: MapTag) => t.flat,
+  read: (flat: unknown[]) => {
+    const m = new Map();
+    for (let i = 0; i + 1 < flat.length; i += 2) m.set(flat[i], flat[i + 1]);
+    return m;
+  },
+});
+addExtension({ Class: NegativeZero, type: NEGATIVE_ZERO_TAG, write: () => 0, read: () => -0 });
+
+const options = { structuredClone: true, useRecords: false, moreTypes: true } as const;
+/** Decodes the format (and packs the slow path's prepared values). */
+export const valuePackr = new Packr(options);
+/** The same, with decoded binary data copied out of the source (the source buffer is reused). */
+export const copyingValuePackr = new Packr({ ...options, copyBuffers: true });
+
+/**
+ * Encodes `value` into `w` at its position; `what` names it in errors (`state "counts"`, `an
+ * in-flight record`). Fast path first; on anything it does not write, the slow path.
+ */
+export function writeStateValue(w: ValueWriter, value: unknown, what: string, path = 'value'): void {
+  const start = w.pos;
+  w.entry();
+  if (w.value(value)) return;
+  w.pos = start;
+  const bytes = valuePackr.pack(prepare(value, what, path, new Map(), new Set()));
+  w.ensure(bytes.length);
+  w.pos += bytes.copy(w.buf, w.pos);
+}
+
+let shared = new ValueWriter(4096);
+
+/** One value's bytes; a view of a reused buffer, valid until the next call (copy or convert it at once). */
+export function packStateValue(value: unknown, what: string): Buffer {
+  shared.pos = 0;
+  writeStateValue(shared, value, what);
+  // one huge value must not keep a huge buffer alive
+  const out = shared.buf.subarray(0, shared.pos);
+  if (shared.buf.length > 1 << 24) shared = new ValueWriter(4096);
+  return out;
+}
+
+/** A copy of `value` that msgpackr encodes exactly (Maps as MapTag, -0 tagged), or a StateValueError naming what cannot be. */
+export function prepare(v: unknown, what: string, path: string, seen: Map<object, unknown>, open: Set<object>): unknown {
+  switch (typeof v) {
+    case 'number': return Object.is(v, -0) ? new NegativeZero() : v;
+    case 'string': case 'boolean': case 'undefined': case 'bigint': return v;
+    case 'object': break;
+    default: throw notSerializable(what, path, `a ${typeof v}`);
+  }
+  if (v === null) return null;
+  if (seen.has(v)) {
+    // msgpackr rebuilds a cycle only through an array, an object or a Set
+    if (open.has(v) && v instanceof Map) throw notSerializable(what, path, 'a Map that contains itself');
+    return seen.get(v);
+  }
+  if (Array.isArray(v) && v.constructor === Array) {
+    const copy: unknown[] = new Array(v.length);
+    seen.set(v, copy);
+    // holes become undefined (a sparse array is restored dense)
+    for (let i = 0; i < v.length; i++) copy[i] = prepare(v[i], what, `${path}[${i}]`, seen, open);
+    return copy;
+  }
+  const proto = Object.getPrototypeOf(v);
+  if (proto === Object.prototype || proto === null) {
+    // symbol keys are left out, as structuredClone leaves them out
+    const copy: Record<string, unknown> = {};
+    seen.set(v, copy);
+    for (const k of Object.keys(v)) copy[k] = prepare((v as Record<string, unknown>)[k], what, `${path}.${k}`, seen, open);
+    return copy;
+  }
+  if (v.constructor === Map) {
+    const tag = new MapTag([]);
+    seen.set(v, tag);
+    open.add(v);
+    let i = 0;
+    for (const [k, x] of v as Map<unknown, unknown>) {
+      tag.flat.push(prepare(k, what, `${path}<key ${i}>`, seen, open), prepare(x, what, `${path}<value ${i}>`, seen, open));
+      i++;
+    }
+    open.delete(v);
+    return tag;
+  }
+  if (v.constructor === Set) {
+    const copy = new Set<unknown>();
+    seen.set(v, copy);
+    let i = 0;
+    for (const x of v as Set<unknown>) copy.add(prepare(x, what, `${path}<element ${i++}>`, seen, open));
+    return copy;
+  }
+  if (isPackedLeaf(v)) {
+    seen.set(v, v);
+    return v;
+  }
+  throw notSerializable(what, path, `an instance of ${(v.constructor as { name?: string } | undefined)?.name || 'a class'}`);
+}
+
+function notSerializable(what: string, path: string, type: string): StateValueError {
+  return new StateValueError('FLOE_STATE_VALUE_NOT_SERIALIZABLE', `${what} holds ${type} at ${path}, which cannot be written to a snapshot`, {
+    hint: 'keep plain data in state (numbers, strings, BigInt, plain objects, arrays, Map, Set, Date, typed arrays): store a class instance as its fields and rebuild it after reading',
+  });
+}
