@@ -70,6 +70,8 @@ export class FileCheckpointStorage implements CheckpointStorage {
   #queue: Promise<unknown> = Promise.resolve();
   /** checkpoints discarded (aborted): a task's late write for one must not leave a directory behind */
   readonly #discarded = new Set<number>();
+  /** the job ended (shutdown called): nothing may be written any more */
+  #closed = false;
   /** writes under way: the job's end waits for them, so a late write of an aborted checkpoint cleans up first */
   readonly #writing = new Set<Promise<StateHandle>>();
   /** directories this storage created (a write skips mkdir for them) */
@@ -126,6 +128,7 @@ export class FileCheckpointStorage implements CheckpointStorage {
     const prefix = `${safeName(operatorUid)}-${subtaskIndex}`;
     return {
       write: (checkpointId, scope, data) => {
+        if (this.#closed) return Promise.reject(new CheckpointError('FLOE_CHECKPOINT_ABORTED', `checkpoint ${checkpointId} was not written: the job has ended`));
         const writing = this.#write(checkpointId, scope, `${prefix}-${nanoid(10)}`, data, `'${operatorUid}' (subtask ${subtaskIndex})`);
         this.#writing.add(writing);
         const done = () => this.#writing.delete(writing);
@@ -227,6 +230,8 @@ export class FileCheckpointStorage implements CheckpointStorage {
   persist(checkpoint: CompletedCheckpoint): Promise<void> {
     // a savepoint goes to its own directory (issue 5); it is never retained or deleted as a checkpoint
     if (checkpoint.kind !== 'checkpoint') return Promise.resolve();
+    // completed after the job ended (a late acknowledgement): the job's directory is no longer ours to write
+    if (this.#closed) return Promise.reject(new CheckpointError('FLOE_CHECKPOINT_ABORTED', `checkpoint ${checkpoint.id} was not persisted: the job has ended`));
     return this.#serial(async () => {
       const dir = this.checkpointDir(checkpoint.id);
       await mkdir(dir, { recursive: true });
@@ -291,6 +296,7 @@ export class FileCheckpointStorage implements CheckpointStorage {
   }
 
   shutdown(status: JobEndStatus): Promise<void> {
+    this.#closed = true;
     return this.#serial(async () => {
       await Promise.allSettled([...this.#writing]);
       await this.local?.clear();
