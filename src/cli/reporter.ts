@@ -32,7 +32,8 @@ export function attachReporter(client: JobClient, options: ReporterOptions = {})
     });
   }
   client.on('checkpoint-failed', (id, reason) => {
-    if (!reason.startsWith('job suspended') && !reason.startsWith('subsumed')) write(`checkpoint ${id} failed: ${reason}`);
+    // suspended (a restart), subsumed (a newer one completed) and discarded (the job ended first) are no failures
+    if (!/^(job suspended|subsumed|discarded)/.test(reason)) write(`checkpoint ${id} failed: ${reason}`);
   });
   client.on('task-failed', ({ task, error, attempt }) => {
     const detail = error instanceof Error ? (error.stack ?? error.message) : String(error);
