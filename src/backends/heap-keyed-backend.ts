@@ -46,14 +46,23 @@ class StateTable {
   }
 }
 
-/** Changed keys since the previous snapshot: per state, per local key group, lookup key -> key. */
-type Changes = Map<StateTable, Array<Map<unknown, unknown> | undefined>>;
+/** A key removed since the previous snapshot (a tombstone in the changelog). */
+class Removed {
+  constructor(readonly key: unknown) {}
+}
 
-/** The changed keys of `table` per local key group over `segments` (one segment is used as it is, not copied). */
-function changedKeys(segments: Changes[], table: StateTable): Array<Map<unknown, unknown> | undefined> {
+/**
+ * Changes since the previous snapshot: per state, per local key group, lookup key -> the entry last
+ * written (or a tombstone). Entries of an ended epoch never change again (writes after a snapshot
+ * make new ones), so a delta reads them directly instead of looking every key up again.
+ */
+type Changes = Map<StateTable, Array<Map<unknown, Entry | Removed> | undefined>>;
+
+/** The changes of `table` per local key group over `segments`, latest first wins (one segment is used as it is, not copied). */
+function changedKeys(segments: Changes[], table: StateTable): Array<Map<unknown, Entry | Removed> | undefined> {
   const tracked = segments.map((seg) => seg.get(table)).filter((groups) => groups !== undefined);
   if (tracked.length <= 1) return tracked[0] ?? [];
-  const merged: Array<Map<unknown, unknown> | undefined> = [];
+  const merged: Array<Map<unknown, Entry | Removed> | undefined> = [];
   for (const groups of tracked) {
     groups.forEach((keys, g) => {
       if (!keys) return;
@@ -91,12 +100,12 @@ export class HeapKeyedBackend implements KeyedStateBackend {
   }
 
   /** Records the current key of `table` as changed (incremental checkpoints only). */
-  #track(table: StateTable): void {
+  #track(table: StateTable, change: Entry | Removed): void {
     const changes = this.#inc.current;
     if (!changes) return;
     let groups = changes.get(table);
     if (!groups) changes.set(table, (groups = []));
-    (groups[this.#group] ??= new Map()).set(this.#lookup, this.#key);
+    (groups[this.#group] ??= new Map()).set(this.#lookup, change);
   }
 
   setCurrentKey(key: unknown, keyGroup?: number): void {
@@ -144,16 +153,16 @@ export class HeapKeyedBackend implements KeyedStateBackend {
   #write(table: StateTable, value: unknown): void {
     const group = this.#writable(table);
     // updating in place spares an allocation per update (and the collection of the old entry)
-    const e = group.get(this.#lookup);
+    let e = group.get(this.#lookup);
     if (e !== undefined && e.epoch === this.#epoch) e.value = value;
-    else group.set(this.#lookup, { key: this.#key, value, epoch: this.#epoch });
-    this.#track(table);
+    else group.set(this.#lookup, (e = { key: this.#key, value, epoch: this.#epoch }));
+    this.#track(table, e);
   }
 
   #clear(table: StateTable): void {
     if (!table.groups[this.#group]!.has(this.#lookup)) return;
     this.#writable(table).delete(this.#lookup);
-    this.#track(table);
+    this.#track(table, new Removed(this.#key));
   }
 
   /** A container value that may be mutated in place: copied once per snapshot epoch. */
@@ -330,7 +339,7 @@ export class HeapKeyedBackend implements KeyedStateBackend {
     }
   }
 
-  /** Every key changed since the confirmed chain, as it is in the captured view: a put, or a delete if gone. */
+  /** Every key changed since the confirmed chain, as it was at the snapshot: a put, or a delete if gone. */
   async *#deltaChunks(
     captured: Array<{ table: StateTable; groups: Group[] }>,
     plan: Extract<SnapshotPlan<Changes>, { kind: 'delta' }>,
@@ -338,19 +347,17 @@ export class HeapKeyedBackend implements KeyedStateBackend {
   ): AsyncGenerator<SnapshotChunk> {
     const { start } = this.keyGroupRange;
     let budget = performance.now() + 4;
-    for (const { table, groups } of captured) {
+    for (const { table } of captured) {
       const perGroup = changedKeys(plan.segments, table);
       for (let g = 0; g < perGroup.length; g++) {
         const keys = perGroup[g];
         if (!keys) continue;
-        const group = groups[g]!;
         const map = table.kind === 'map';
         let puts: Array<[unknown, unknown]> = [];
         let deletes: unknown[] = [];
-        for (const [lookup, key] of keys) {
-          const e = group.get(lookup);
-          if (e) puts.push([e.key, map ? [...(e.value as Map<unknown, unknown>).values()] : e.value]);
-          else deletes.push(key);
+        for (const e of keys.values()) {
+          if (e instanceof Removed) deletes.push(e.key);
+          else puts.push([e.key, map ? [...(e.value as Map<unknown, unknown>).values()] : e.value]);
           if (puts.length + deletes.length === CHUNK_ENTRIES) {
             counts.keys += CHUNK_ENTRIES;
             counts.chunks++;
