@@ -4,7 +4,7 @@ import { CheckpointError } from '../errors.ts';
 import { IncrementalSnapshots, type IncrementalOptions, type SnapshotPlan } from './incremental-snapshots.ts';
 import { assignToKeyGroup } from './key-groups.ts';
 import { forEachSnapshotPart, lookupKey } from './keyed-snapshot-reader.ts';
-import { CHUNK_ENTRIES, encodeSnapshotStream, prepend, type EntryChunk, type SnapshotChunk } from './snapshot-codec.ts';
+import { CHUNK_ENTRIES, type EntryChunk, type SnapshotChunk } from './snapshot-codec.ts';
 import type {
   AggregatingState,
   AggregatingStateDescriptor,
@@ -286,20 +286,11 @@ export class HeapKeyedBackend implements KeyedStateBackend {
     const plan = this.#inc.plan(checkpointId);
     const states: Record<string, StateKind> = {};
     for (const t of this.#tables.values()) states[t.name] = t.kind;
-    const header = { kind: plan.kind, maxParallelism: this.maxParallelism, states };
-    const storage = this.options.storage;
-    const scope = this.#inc.enabled ? 'shared' : 'exclusive';
     return {
-      run: async () => {
+      run: () => {
         const counts = { keys: 0, chunks: 0 };
         const chunks = plan.kind === 'full' ? this.#fullChunks(captured, counts) : this.#deltaChunks(captured, plan, counts);
-        // encode the first frames before writing: an empty full snapshot is no snapshot at all
-        const stream = encodeSnapshotStream(header, chunks);
-        const first = await stream.next();
-        if (plan.kind === 'full' && counts.chunks === 0) return null;
-        if (plan.kind === 'delta' && counts.chunks === 0) return this.#inc.written(plan, null, 0);
-        const part = await storage.write(checkpointId, scope, prepend(first.value as Uint8Array, stream));
-        return this.#inc.enabled ? this.#inc.written(plan, part, counts.keys) : part;
+        return this.#inc.writeSnapshot(this.options.storage, plan, { maxParallelism: this.maxParallelism, states }, chunks, counts);
       },
     };
   }

@@ -1,5 +1,6 @@
 // Incremental checkpoints: a changelog of changed keys per checkpoint, deltas on a confirmed chain, periodic full materialisation.
-import type { StateHandle } from './types.ts';
+import { encodeSnapshotStream, prepend, type EntryChunk, type SnapshotChunk } from './snapshot-codec.ts';
+import type { StateHandle, StateKind, TaskStateStorage } from './types.ts';
 
 export interface IncrementalOptions {
   /** take incremental checkpoints (false: every snapshot is full and `exclusive`) */
@@ -134,6 +135,27 @@ export class IncrementalSnapshots<S> {
   }
 
   /** Asynchronous part done: the handle the checkpoint acknowledges with. */
+  /**
+   * The asynchronous part every backend shares: encodes `chunks` (which count themselves into
+   * `counts`) after the header, writes them to storage and returns the handle — null for an empty
+   * full snapshot, the unchanged chain for an empty delta.
+   */
+  async writeSnapshot(
+    storage: TaskStateStorage,
+    plan: SnapshotPlan<S>,
+    header: { maxParallelism: number; states: Record<string, StateKind> },
+    chunks: AsyncIterable<SnapshotChunk | EntryChunk>,
+    counts: { keys: number; chunks: number },
+  ): Promise<StateHandle | null> {
+    const stream = encodeSnapshotStream({ kind: plan.kind, ...header }, chunks);
+    // encode the first frames before writing: an empty full snapshot is no snapshot at all
+    const first = await stream.next();
+    if (plan.kind === 'full' && counts.chunks === 0) return null;
+    if (plan.kind === 'delta' && counts.chunks === 0) return this.written(plan, null, 0);
+    const part = await storage.write(plan.checkpointId, this.enabled ? 'shared' : 'exclusive', prepend(first.value as Uint8Array, stream));
+    return this.enabled ? this.written(plan, part, counts.keys) : part;
+  }
+
   /** `part` is null for a delta without changes: the checkpoint shares the chain as it is. */
   written(plan: SnapshotPlan<S>, part: StateHandle | null, keys: number): StateHandle {
     let chain: Chain;

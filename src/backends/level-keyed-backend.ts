@@ -11,7 +11,7 @@ import { assignToKeyGroup } from './key-groups.ts';
 import { forEachSnapshotPart, lookupKey } from './keyed-snapshot-reader.ts';
 import { decodeKey, KEY_PREFIX_CHARS, keyFromTag, keyGroupPrefix, keyTag, statePrefix } from './level-key-codec.ts';
 import { decodeValue, encodeValue, VALUE_ENCODING } from './level-value-codec.ts';
-import { CHUNK_ENTRIES, encodeSnapshotStream, prepend, type SnapshotChunk } from './snapshot-codec.ts';
+import { CHUNK_ENTRIES, type SnapshotChunk } from './snapshot-codec.ts';
 import type {
   AggregatingState,
   AggregatingStateDescriptor,
@@ -506,9 +506,7 @@ export class LevelKeyedBackend implements KeyedStateBackend {
     const plan = this.#inc.plan(checkpointId);
     const states: Record<string, StateKind> = {};
     for (const t of this.#byId) states[t.name] = t.kind;
-    const header = { kind: plan.kind, maxParallelism: this.maxParallelism, states };
     const tables = [...this.#byId];
-    const scope = this.#inc.enabled ? 'shared' : 'exclusive';
     view.catch(() => {}); // awaited in run()
     return {
       run: async () => {
@@ -516,12 +514,7 @@ export class LevelKeyedBackend implements KeyedStateBackend {
         try {
           const counts = { keys: 0, chunks: 0 };
           const chunks = plan.kind === 'full' ? this.#fullChunks(snap, tables, counts) : this.#deltaChunks(snap, tables, plan, counts);
-          const stream = encodeSnapshotStream(header, chunks);
-          const first = await stream.next();
-          if (plan.kind === 'full' && counts.chunks === 0) return null;
-          if (plan.kind === 'delta' && counts.chunks === 0) return this.#inc.written(plan, null, 0);
-          const part = await this.options.storage.write(checkpointId, scope, prepend(first.value as Uint8Array, stream));
-          return this.#inc.enabled ? this.#inc.written(plan, part, counts.keys) : part;
+          return await this.#inc.writeSnapshot(this.options.storage, plan, { maxParallelism: this.maxParallelism, states }, chunks, counts);
         } finally {
           await snap.close();
         }
