@@ -17,6 +17,7 @@ import type { KeyedStateBackend, TaskStateStorage } from '../src/backends/types.
 import { MemoryCheckpointStorage } from '../src/storage/memory-checkpoint-storage.ts';
 import { FileTaskStateStorage } from '../spec/helpers/file-task-state-storage.ts';
 import { printTable, writeResults } from './report.ts';
+import { seeded as random } from '../src/bench/seeded-random.ts';
 
 const BATCH = 512;
 const UPDATES = Number(process.env.FLOE_BENCH_UPDATES ?? 1_000_000);
@@ -41,17 +42,6 @@ interface CaseResult {
   /** the first round (cold code) */
   incrementalFirstMs: number | null;
   incrementalBytes: number | null;
-}
-
-/** xorshift: the same key sequence for every backend */
-function random(seed: number): () => number {
-  let x = seed;
-  return () => {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    return (x >>> 0) / 2 ** 32;
-  };
 }
 
 const gc = () => (globalThis as { gc?: () => void }).gc?.();

@@ -5,6 +5,7 @@ import { valueState } from '../api/state.ts';
 import type { ListState, ValueState } from '../backends/types.ts';
 import type { OperatorContext, Output, PollResult, Sink, Source, SourceReader, StreamOperator } from '../operators/operator.ts';
 import type { OperatorSpec, Scenario, SourceSpec } from './scenario.ts';
+import { seeded } from './seeded-random.ts';
 
 /** A benchmark record: key, emit time (performance.now() at the source), payload; `s` tags a join side. */
 export interface BenchRecord {
@@ -34,18 +35,6 @@ export class RunProbe {
     // every 8th record: enough for p99 without a sample per record
     if ((++this.#sample & 7) === 0 && r.t >= this.measureFrom) this.latencies.push(performance.now() - r.t);
   }
-}
-
-/** mulberry32: seeded, so runs of every mode see the same keys */
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /** Key sampler: Zipf with exponent `skew` over `keys` keys (uniform at 0). */

@@ -2,17 +2,7 @@
 import type { Test } from 'tap';
 import type { KeyedStateBackend, StateHandle } from '../../../src/backends/types.ts';
 import { contents, harness, snap, writeValues, type ConformanceSubject } from './harness.ts';
-
-/** A small deterministic random generator (xorshift), so a failing run can be replayed. */
-function random(seed: number): () => number {
-  let x = seed;
-  return () => {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    return (x >>> 0) / 2 ** 32;
-  };
-}
+import { seeded as random } from '../../../src/bench/seeded-random.ts';
 
 /** Applies one round of random changes (updates, clears, list adds, map puts and removes) to every backend. */
 async function mutate(backends: KeyedStateBackend[], rnd: () => number, keys: number, share: number): Promise<void> {
