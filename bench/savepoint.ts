@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { CollectSink, Savepoint, StreamExecutionEnvironment, valueState, type JobClient } from '../src/index.ts';
 import type { ListState } from '../src/backends/types.ts';
 import type { OperatorContext, Output, PollResult, Source, SourceReader } from '../src/operators/operator.ts';
-import { syncDir } from '../src/savepoints/savepoint-metadata.ts';
+import { syncDir } from '../src/storage/durable-files.ts';
 import { printTable, writeResults } from './report.ts';
 
 const BACKENDS = (process.env.FLOE_BENCH_BACKENDS ?? 'memory,fs,level').split(',').map((b) => b.trim()).filter(Boolean);
@@ -103,7 +103,7 @@ async function plainWrite(dir: string, sizes: number[]): Promise<number> {
     await fh.sync();
     await fh.close();
   }
-  syncDir(dir);
+  await syncDir(dir);
   return performance.now() - t0;
 }
 

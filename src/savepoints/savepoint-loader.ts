@@ -3,7 +3,8 @@ import { existsSync, statSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { basename, dirname, isAbsolute, join, normalize, resolve } from 'node:path';
 import { SavepointError } from '../errors.ts';
-import { METADATA_FILE, readMetadataFile, sha256, type KeyedFileRef, type SavepointMetadata } from './savepoint-metadata.ts';
+import { checksumOf } from '../storage/durable-files.ts';
+import { METADATA_FILE, readMetadataFile, type KeyedFileRef, type SavepointMetadata } from './savepoint-metadata.ts';
 
 export interface LoadedSavepoint {
   /** the savepoint directory, absolute */
@@ -61,7 +62,7 @@ export async function readStateFile(dir: string, ref: KeyedFileRef, uid: string)
       hint: 'copy or move a savepoint as a whole directory; this one is incomplete',
     });
   }
-  if (bytes.length !== ref.size || sha256(bytes) !== ref.checksum) {
+  if (bytes.length !== ref.size || checksumOf(bytes) !== ref.checksum) {
     throw new SavepointError('FLOE_SAVEPOINT_CHECKSUM_MISMATCH', `state file ${ref.path} of operator '${uid}' in ${dir} does not match its checksum (${bytes.length} bytes, expected ${ref.size})`, {
       hint: 'the file was changed or damaged after the savepoint was written; restore from another savepoint',
     });

@@ -1,10 +1,11 @@
 // The savepoint `_metadata` file: magic, format version, operators by uid, relative state-file references, checksum.
 import { createHash } from 'node:crypto';
-import { closeSync, fsyncSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { packStateValue, valuePackr } from '../backends/state-value-codec.ts';
 import type { OperatorStateSnapshot } from '../backends/types.ts';
 import { SavepointError } from '../errors.ts';
+import { writeAtomic } from '../storage/durable-files.ts';
 
 export const METADATA_FILE = '_metadata';
 /**
@@ -54,9 +55,6 @@ export interface SavepointMetadata {
 }
 
 
-export function sha256(bytes: Uint8Array): string {
-  return createHash('sha256').update(bytes).digest('hex');
-}
 
 /** magic, version (uint16 BE), msgpack body, sha256 of the body: a truncated or edited file is detected, not misread */
 export function encodeMetadata(metadata: SavepointMetadata): Buffer {
@@ -97,20 +95,9 @@ export function decodeMetadata(bytes: Buffer, where: string): SavepointMetadata 
   return value;
 }
 
-/** Writes `_metadata` last and atomically (temp file, fsync, rename): until it exists the directory is no savepoint. */
-export function writeMetadataFile(dir: string, metadata: SavepointMetadata): void {
-  const tmp = join(dir, `.${METADATA_FILE}.inprogress`);
-  const fd = openSync(tmp, 'w');
-  try {
-    const bytes = encodeMetadata(metadata);
-    let written = 0;
-    while (written < bytes.length) written += writeSync(fd, bytes, written);
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-  renameSync(tmp, join(dir, METADATA_FILE));
-  syncDir(dir);
+/** Writes `_metadata` last and atomically (temp file, fsync, rename, directory fsync): until it exists the directory is no savepoint. */
+export async function writeMetadataFile(dir: string, metadata: SavepointMetadata): Promise<void> {
+  await writeAtomic(join(dir, METADATA_FILE), encodeMetadata(metadata));
 }
 
 export function readMetadataFile(dir: string): SavepointMetadata {
@@ -118,15 +105,3 @@ export function readMetadataFile(dir: string): SavepointMetadata {
   return decodeMetadata(readFileSync(file), file);
 }
 
-/** makes a rename durable: fsync the directory (where the platform allows it) */
-export function syncDir(dir: string): void {
-  let fd = -1;
-  try {
-    fd = openSync(dir, 'r');
-    fsyncSync(fd);
-  } catch {
-    // some platforms cannot fsync a directory; the rename is still atomic
-  } finally {
-    if (fd !== -1) closeSync(fd);
-  }
-}

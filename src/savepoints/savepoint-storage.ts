@@ -5,7 +5,7 @@ import type { StateHandle, TaskStateStorage } from '../backends/types.ts';
 import type { CompletedCheckpoint } from '../coordinator/types.ts';
 import { SavepointError } from '../errors.ts';
 import type { CheckpointStorage } from '../storage/types.ts';
-import { sha256 } from './savepoint-metadata.ts';
+import { checksumOf } from '../storage/durable-files.ts';
 import { writeSavepoint } from './savepoint-writer.ts';
 
 async function readVerified(handle: Extract<StateHandle, { type: 'file' }>): Promise<Uint8Array> {
@@ -15,7 +15,7 @@ async function readVerified(handle: Extract<StateHandle, { type: 'file' }>): Pro
       hint: 'a savepoint must stay in place (and whole) while a job restores from it',
     });
   });
-  if (sha256(bytes) !== handle.checksum) {
+  if (checksumOf(bytes) !== handle.checksum) {
     throw new SavepointError('FLOE_SAVEPOINT_CHECKSUM_MISMATCH', `state file ${handle.path} does not match its checksum`, {
       hint: 'the file changed after the savepoint was written; restore from another savepoint',
     });

@@ -7,10 +7,10 @@ import { CHUNK_ENTRIES, encodeSnapshotStream, type SnapshotChunk } from '../back
 import type { StateHandle } from '../backends/types.ts';
 import type { CompletedCheckpoint } from '../coordinator/types.ts';
 import { SavepointError } from '../errors.ts';
-import { writeDurable } from '../storage/durable-files.ts';
+import { syncDir, writeDurable } from '../storage/durable-files.ts';
 import type { CheckpointStorage } from '../storage/types.ts';
 import {
-  SAVEPOINT_FORMAT_VERSION, syncDir, writeMetadataFile,
+  SAVEPOINT_FORMAT_VERSION, writeMetadataFile,
   type SavepointMetadata, type SavepointOperator, type SavepointSubtask,
 } from './savepoint-metadata.ts';
 
@@ -120,7 +120,7 @@ export async function writeSavepoint(checkpoint: CompletedCheckpoint, root: stri
     const settled = await Promise.allSettled(placing);
     const failure = settled.find((r) => r.status === 'rejected');
     if (failure) throw (failure as PromiseRejectedResult).reason;
-    syncDir(dir);
+    await syncDir(dir);
     const metadata: SavepointMetadata = {
       version: SAVEPOINT_FORMAT_VERSION,
       jobId: source.jobId,
@@ -131,7 +131,7 @@ export async function writeSavepoint(checkpoint: CompletedCheckpoint, root: stri
       operators,
       ...(source.drained ? { drained: true } : {}),
     };
-    writeMetadataFile(dir, metadata);
+    await writeMetadataFile(dir, metadata);
     return dir;
   } catch (cause) {
     await rm(dir, { recursive: true, force: true }).catch(() => {});

@@ -129,7 +129,7 @@ export class Savepoint {
     await cp(this.path, target, { recursive: true, filter: (src) => !src.endsWith(`/${METADATA_FILE}`) });
     const operators: SavepointMetadata['operators'] = {};
     for (const [uid, state] of Object.entries(this.metadata.operators)) operators[uid === from ? to : uid] = uid === from ? op : state;
-    writeMetadataFile(target, { ...this.metadata, operators });
+    await writeMetadataFile(target, { ...this.metadata, operators });
     return Savepoint.load(target);
   }
 
