@@ -4,9 +4,9 @@ import { basename, join } from 'node:path';
 import type { CompletedCheckpoint, OperatorState } from '../coordinator/types.ts';
 import { SavepointError } from '../errors.ts';
 import type { JobGraph } from '../graph/job-graph.ts';
-import { loadSavepoint, savepointDirOf, stateFilePath, type LoadedSavepoint } from './savepoint-loader.ts';
+import { keyedHandle, loadSavepoint, savepointDirOf, type LoadedSavepoint } from './savepoint-loader.ts';
 import { isCheckpointMetadataFile } from '../storage/checkpoint-metadata.ts';
-import type { SavepointOperator } from './savepoint-metadata.ts';
+import { keyedBytes, type SavepointOperator } from './savepoint-metadata.ts';
 
 export type RestoreMode = 'no-claim' | 'claim';
 
@@ -66,11 +66,8 @@ export function toCompletedCheckpoint(loaded: LoadedSavepoint, skip: ReadonlySet
     operators[uid] = {
       parallelism: op.parallelism,
       subtasks: op.subtasks.map((s) => {
-        stateSize += s.keyed?.size ?? 0;
-        return {
-          operator: s.operator,
-          keyed: s.keyed ? { type: 'file', path: stateFilePath(dir, s.keyed), size: s.keyed.size, checksum: s.keyed.checksum } : null,
-        };
+        stateSize += keyedBytes(s.keyed);
+        return { operator: s.operator, keyed: s.keyed ? keyedHandle(dir, s.keyed) : null };
       }),
     };
   }

@@ -2,9 +2,10 @@
 import { existsSync, statSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { basename, dirname, isAbsolute, join, normalize, resolve } from 'node:path';
+import type { StateHandle } from '../backends/types.ts';
 import { SavepointError } from '../errors.ts';
 import { checksumOf } from '../storage/durable-files.ts';
-import { METADATA_FILE, readMetadataFile, type KeyedFileRef, type SavepointMetadata } from './savepoint-metadata.ts';
+import { keyedFiles, METADATA_FILE, readMetadataFile, type KeyedFileRef, type SavepointMetadata } from './savepoint-metadata.ts';
 
 export interface LoadedSavepoint {
   /** the savepoint directory, absolute */
@@ -40,7 +41,7 @@ export function readSavepointMetadata(path: string): LoadedSavepoint {
 }
 
 /** A state file path from `_metadata`, resolved inside the savepoint directory (never outside it). */
-export function stateFilePath(dir: string, ref: KeyedFileRef): string {
+export function stateFilePath(dir: string, ref: Pick<KeyedFileRef, 'path'>): string {
   const rel = normalize(ref.path);
   if (isAbsolute(rel) || rel.startsWith('..')) {
     throw new SavepointError('FLOE_SAVEPOINT_METADATA_CORRUPT', `${join(dir, METADATA_FILE)} references ${ref.path}, outside the savepoint directory`, {
@@ -51,7 +52,7 @@ export function stateFilePath(dir: string, ref: KeyedFileRef): string {
 }
 
 /** Checks one state file: present, the recorded size and sha256. Returns its bytes. */
-export async function readStateFile(dir: string, ref: KeyedFileRef, uid: string): Promise<Uint8Array> {
+export async function readStateFile(dir: string, ref: Omit<KeyedFileRef, 'deltas'>, uid: string): Promise<Uint8Array> {
   const file = stateFilePath(dir, ref);
   let bytes: Buffer;
   try {
@@ -70,11 +71,19 @@ export async function readStateFile(dir: string, ref: KeyedFileRef, uid: string)
   return bytes;
 }
 
-/** Reads `_metadata` and verifies every state file it references (presence, size, sha256). */
+/** Reads `_metadata` and verifies every state file it references (presence, size, sha256), deltas included. */
 export async function loadSavepoint(path: string): Promise<LoadedSavepoint> {
   const loaded = readSavepointMetadata(path);
   for (const [uid, op] of Object.entries(loaded.metadata.operators)) {
-    for (const subtask of op.subtasks) if (subtask.keyed) await readStateFile(loaded.dir, subtask.keyed, uid);
+    for (const subtask of op.subtasks) if (subtask.keyed) for (const file of keyedFiles(subtask.keyed)) await readStateFile(loaded.dir, file, uid);
   }
   return loaded;
+}
+
+/** The state handle of a keyed-state reference, at absolute paths: a file, or a chain of the full file and its deltas. */
+export function keyedHandle(dir: string, ref: KeyedFileRef): StateHandle {
+  const file = (f: Omit<KeyedFileRef, 'deltas'>): StateHandle => ({ type: 'file', path: stateFilePath(dir, f), size: f.size, checksum: f.checksum });
+  if (!ref.deltas?.length) return file(ref);
+  const deltas = ref.deltas.map(file);
+  return { type: 'incremental', base: file(ref), deltas, size: keyedFiles(ref).reduce((n, f) => n + f.size, 0) };
 }

@@ -11,10 +11,17 @@ export const METADATA_FILE = '_metadata';
 /**
  * 2: the state value format (a Map in operator state is a Map again, -0 kept). Version 1 wrote Maps
  * as MessagePack maps, read back as plain objects (keys 1 and '1' collapsed): its files still read,
- * with what they hold.
+ * with what they hold. 3: a keyed-state file may carry `deltas` (written only then: version 2 readers would
+ * restore the base without them, so they must refuse it).
  */
-export const SAVEPOINT_FORMAT_VERSION = 2;
-const READABLE_VERSIONS = [1, 2];
+export const SAVEPOINT_FORMAT_VERSION = 3;
+const READABLE_VERSIONS = [1, 2, 3];
+
+/** The version a savepoint of `operators` is written with: 2 unless a keyed-state file has deltas, so older floe still reads it. */
+export function formatVersionFor(operators: Record<string, SavepointOperator>): number {
+  for (const op of Object.values(operators)) for (const s of op.subtasks) if (s.keyed?.deltas?.length) return 3;
+  return 2;
+}
 /** the first bytes of every savepoint `_metadata`; a checkpoint's `_metadata` (or anything else) does not start with them */
 const MAGIC = Buffer.from('FLOESAVE', 'ascii');
 const HEADER = MAGIC.length + 2;
@@ -26,7 +33,17 @@ export interface KeyedFileRef {
   size: number;
   /** sha256 of the file, hex */
   checksum: string;
+  /**
+   * Delta snapshots (canonical format too) applied in order on top of this full one: a savepoint of an
+   * incremental backend copies its checkpoint chain instead of decoding and re-encoding every key.
+   */
+  deltas?: Array<Omit<KeyedFileRef, 'deltas'>>;
 }
+
+/** The files of a keyed-state reference, the full snapshot first. */
+export const keyedFiles = (ref: KeyedFileRef): Array<Omit<KeyedFileRef, 'deltas'>> => [ref, ...(ref.deltas ?? [])];
+/** Bytes of a keyed-state reference, deltas included. */
+export const keyedBytes = (ref: KeyedFileRef | null): number => (ref ? keyedFiles(ref).reduce((n, f) => n + f.size, 0) : 0);
 
 export interface SavepointSubtask {
   operator: OperatorStateSnapshot;

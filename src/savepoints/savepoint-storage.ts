@@ -8,7 +8,10 @@ import type { CheckpointStorage } from '../storage/types.ts';
 import { checksumOf } from '../storage/durable-files.ts';
 import { writeSavepoint } from './savepoint-writer.ts';
 
-async function readVerified(handle: Extract<StateHandle, { type: 'file' }>): Promise<Uint8Array> {
+/** A savepoint's state file read from its absolute path and checked against its handle's checksum. */
+export async function readVerified(handle: StateHandle): Promise<Uint8Array> {
+  if (handle.type === 'bytes') return handle.bytes;
+  if (handle.type !== 'file') throw new TypeError('readVerified reads one part of a snapshot: a file or bytes handle');
   const bytes = await readFile(handle.path).catch((cause: Error) => {
     throw new SavepointError('FLOE_SAVEPOINT_FILE_MISSING', `state file ${handle.path} cannot be read: ${cause.message}`, {
       cause,

@@ -2,16 +2,15 @@
 import { randomBytes } from 'node:crypto';
 import { access, constants, mkdir, rename, rm } from 'node:fs/promises';
 import { isAbsolute, join, normalize, resolve, sep } from 'node:path';
-import { readKeyedSnapshot } from '../backends/keyed-snapshot-reader.ts';
-import { CHUNK_ENTRIES, encodeSnapshotStream, type SnapshotChunk } from '../backends/snapshot-codec.ts';
+import { snapshotParts } from '../backends/keyed-snapshot-reader.ts';
 import type { StateHandle } from '../backends/types.ts';
 import type { CompletedCheckpoint } from '../coordinator/types.ts';
 import { SavepointError } from '../errors.ts';
 import { syncDir, writeDurable } from '../storage/durable-files.ts';
 import type { CheckpointStorage } from '../storage/types.ts';
 import {
-  SAVEPOINT_FORMAT_VERSION, writeMetadataFile,
-  type SavepointMetadata, type SavepointOperator, type SavepointSubtask,
+  formatVersionFor, writeMetadataFile,
+  type KeyedFileRef, type SavepointMetadata, type SavepointOperator, type SavepointSubtask,
 } from './savepoint-metadata.ts';
 
 export interface SavepointSource {
@@ -52,30 +51,30 @@ export async function checkTargetDirectory(root: string | undefined): Promise<st
 }
 
 /** A keyed-state file of the savepoint, with what `_metadata` records of it. */
-type Written = { path: string; size: number; checksum: string };
-
-/** An incremental handle materialised into one full canonical snapshot, streamed (format 2). */
-async function* materialised(handle: StateHandle, read: (h: StateHandle) => Promise<Uint8Array>): AsyncGenerator<Uint8Array> {
-  const snapshot = await readKeyedSnapshot(handle, { read });
-  const chunks = function* (): Generator<SnapshotChunk> {
-    for (const g of snapshot.groups) {
-      for (const [state, puts] of Object.entries(g.entries)) {
-        for (let i = 0; i < puts.length; i += CHUNK_ENTRIES) yield { keyGroup: g.keyGroup, state, puts: puts.slice(i, i + CHUNK_ENTRIES) };
-      }
-    }
-  };
-  yield* encodeSnapshotStream({ kind: 'full', maxParallelism: snapshot.maxParallelism, states: snapshot.states }, chunks());
-}
+type Written = KeyedFileRef;
 
 /**
  * Puts one subtask's keyed state into the savepoint as `dir/name`. A full snapshot already is the
  * canonical encoding: its file in the savepoint's own `chk-<id>` directory of the checkpoint storage
  * (written, fsync'd and checksummed moments ago, referenced by nothing else) is moved, not copied;
- * bytes kept in memory are written. An incremental one is materialised first.
+ * bytes kept in memory are written. An incremental one (a full snapshot and deltas, each in the
+ * canonical format) is copied part by part, as Flink's native savepoints copy an incremental
+ * checkpoint's files: the chain is read and checked once, never decoded and encoded again.
  */
 async function placeKeyedState(handle: StateHandle, checkpointId: number, dir: string, name: string, storage: CheckpointStorage, read: (h: StateHandle) => Promise<Uint8Array>): Promise<Written> {
+  if (handle.type === 'incremental') {
+    const [base, ...deltas] = snapshotParts(handle) as Array<Exclude<StateHandle, { type: 'incremental' }>>;
+    const names = [name, ...deltas.map((_, i) => name.replace(/\.msgpack$/, `.delta-${i + 1}.msgpack`))];
+    const files = await Promise.all([base!, ...deltas].map((part, i) => placePart(part, checkpointId, dir, names[i]!, storage, read)));
+    return deltas.length ? { ...files[0]!, deltas: files.slice(1) } : files[0]!;
+  }
+  return placePart(handle, checkpointId, dir, name, storage, read);
+}
+
+async function placePart(
+  handle: Exclude<StateHandle, { type: 'incremental' }>, checkpointId: number, dir: string, name: string, storage: CheckpointStorage, read: (h: StateHandle) => Promise<Uint8Array>,
+): Promise<Omit<KeyedFileRef, 'deltas'>> {
   const file = join(dir, name);
-  if (handle.type === 'incremental') return { path: name, ...(await writeDurable(file, materialised(handle, read), { syncDirectory: false })) };
   if (handle.type === 'bytes') return { path: name, ...(await writeDurable(file, [handle.bytes], { syncDirectory: false })) };
   const jobDir = (storage as { jobDir?: unknown }).jobDir;
   const own = typeof jobDir === 'string' && !isAbsolute(handle.path) && normalize(handle.path).startsWith(`chk-${checkpointId}${sep}`);
@@ -88,7 +87,9 @@ async function placeKeyedState(handle: StateHandle, checkpointId: number, dir: s
       // another file system: copied below
     }
   }
-  return { path: name, ...(await writeDurable(file, [await read(handle)], { syncDirectory: false })) };
+  // read checks the bytes against the handle's checksum: it is theirs, no need to hash them again
+  const bytes = await read(handle);
+  return { path: name, ...(await writeDurable(file, [bytes], { syncDirectory: false, checksum: handle.checksum })) };
 }
 
 /**
@@ -122,7 +123,7 @@ export async function writeSavepoint(checkpoint: CompletedCheckpoint, root: stri
     if (failure) throw (failure as PromiseRejectedResult).reason;
     await syncDir(dir);
     const metadata: SavepointMetadata = {
-      version: SAVEPOINT_FORMAT_VERSION,
+      version: formatVersionFor(operators),
       jobId: source.jobId,
       jobName: source.jobName,
       checkpointId: checkpoint.id,

@@ -2,11 +2,12 @@
 import { cp, readdir, rm } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { decodeSnapshot } from '../backends/snapshot-codec.ts';
+import { readKeyedSnapshot } from '../backends/keyed-snapshot-reader.ts';
 import type { KeyedStateSnapshot, StateKind } from '../backends/types.ts';
 import { SavepointError } from '../errors.ts';
-import { loadSavepoint, readSavepointMetadata, readStateFile } from './savepoint-loader.ts';
-import { METADATA_FILE, writeMetadataFile, type SavepointMetadata } from './savepoint-metadata.ts';
+import { keyedHandle, loadSavepoint, readSavepointMetadata } from './savepoint-loader.ts';
+import { formatVersionFor, keyedBytes, METADATA_FILE, writeMetadataFile, type SavepointMetadata } from './savepoint-metadata.ts';
+import { readVerified } from './savepoint-storage.ts';
 
 export interface StateSummary {
   name: string;
@@ -63,7 +64,8 @@ export class Savepoint {
   /** The keyed snapshots of one operator, one per subtask that had keyed state. */
   async *#snapshots(uid: string): AsyncGenerator<KeyedStateSnapshot> {
     for (const subtask of this.#operator(uid).subtasks) {
-      if (subtask.keyed) yield decodeSnapshot(await readStateFile(this.path, subtask.keyed, uid));
+      // a chain (a full file and its deltas) is applied in order, as a restore applies it
+      if (subtask.keyed) yield await readKeyedSnapshot(keyedHandle(this.path, subtask.keyed), { read: readVerified });
     }
   }
 
@@ -108,7 +110,7 @@ export class Savepoint {
           }
         }
       }
-      const bytes = op.subtasks.reduce((n, s) => n + (s.keyed?.size ?? 0), 0);
+      const bytes = op.subtasks.reduce((n, s) => n + keyedBytes(s.keyed), 0);
       result.push({ uid, parallelism: op.parallelism, maxParallelism: op.maxParallelism, bytes, states: [...states.values()] });
     }
     return result;
@@ -129,7 +131,7 @@ export class Savepoint {
     await cp(this.path, target, { recursive: true, filter: (src) => !src.endsWith(`/${METADATA_FILE}`) });
     const operators: SavepointMetadata['operators'] = {};
     for (const [uid, state] of Object.entries(this.metadata.operators)) operators[uid === from ? to : uid] = uid === from ? op : state;
-    await writeMetadataFile(target, { ...this.metadata, operators });
+    await writeMetadataFile(target, { ...this.metadata, version: formatVersionFor(operators), operators });
     return Savepoint.load(target);
   }
 

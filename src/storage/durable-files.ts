@@ -32,11 +32,15 @@ export async function syncDir(dir: string): Promise<void> {
 
 /**
  * Writes chunks to a new file (fails if it exists) and fsyncs it, and its directory unless the
- * caller syncs that once for many files; returns size and checksum.
+ * caller syncs that once for many files; returns size and checksum (`checksum` when the caller
+ * has just verified the bytes against it: not computed again).
  */
-export async function writeDurable(path: string, chunks: Iterable<Uint8Array> | AsyncIterable<Uint8Array>, options: { syncDirectory?: boolean } = {}): Promise<{ size: number; checksum: string }> {
+export async function writeDurable(
+  path: string, chunks: Iterable<Uint8Array> | AsyncIterable<Uint8Array>, options: { syncDirectory?: boolean; checksum?: string } = {},
+): Promise<{ size: number; checksum: string }> {
   const handle = await open(path, 'wx');
-  const hash = newChecksum();
+  const known = options.checksum;
+  const hash = known === undefined ? newChecksum() : { update() {}, digest: () => known };
   let size = 0;
   try {
     for await (const chunk of chunks) {
