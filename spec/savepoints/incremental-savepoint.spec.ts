@@ -1,5 +1,5 @@
 // Savepoints of incremental backends: the checkpoint chain (a full snapshot and deltas, puts and deletes) copied, restored exactly elsewhere, checked like any state file.
-import { readdirSync, rmSync, writeFileSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
 import { CollectSink, Savepoint, StreamExecutionEnvironment, valueState, type JobClient } from '../../src/index.ts';
@@ -148,4 +148,26 @@ t.test('a damaged or missing delta of a chained savepoint: its own error, nothin
   t.same(started, []);
   rmSync(delta);
   await t.rejects(Savepoint.load(path), { code: 'FLOE_SAVEPOINT_FILE_MISSING', message: /keyed-1-1\.delta-1\.msgpack/ });
+});
+
+t.test('a chain file that changed size since its checkpoint fails the savepoint, leaves nothing, and the job runs on', async (t) => {
+  const dir = t.testdir({});
+  const gate = { open: false };
+  processed = 0;
+  const checkpoints = join(dir, 'checkpoints');
+  // every part a file (none inlined into _metadata): the base is one to damage
+  const config = { 'state.backend.type': 'fs', 'execution.checkpointing.incremental': true, 'state.checkpoints.dir': checkpoints, 'state.storage.fs.memory-threshold': 0 };
+  const client = await job(config, gate, 2).executeAsync('chain');
+  t.teardown(() => client.cancel().catch(() => {}));
+  client.master.holdCheckpoints(true);
+  await until(() => processed === PHASE_1.length);
+  await client.master.triggerCheckpoint();
+  const shared = join(checkpoints, client.jobId, 'shared');
+  const [base] = readdirSync(shared);
+  truncateSync(join(shared, base!), 10);
+  const error = await client.triggerSavepoint(join(dir, 'sp')).then(() => null, (e: { code?: string; cause?: { code?: string } }) => e);
+  t.equal(error?.code, 'FLOE_SAVEPOINT_WRITE_FAILED');
+  t.equal(error?.cause?.code, 'FLOE_CHECKPOINT_FILE_CORRUPT', 'the cause: the file is not the size its checkpoint recorded');
+  t.same(readdirSync(join(dir, 'sp')), [], 'no savepoint directory left behind');
+  t.equal(client.getJobStatus(), 'RUNNING', 'the job runs on');
 });

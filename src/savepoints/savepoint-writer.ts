@@ -6,7 +6,7 @@ import { snapshotParts } from '../backends/keyed-snapshot-reader.ts';
 import type { StateHandle } from '../backends/types.ts';
 import type { CompletedCheckpoint } from '../coordinator/types.ts';
 import { SavepointError } from '../errors.ts';
-import { syncDir, writeDurable } from '../storage/durable-files.ts';
+import { copyDurable, syncDir, writeDurable } from '../storage/durable-files.ts';
 import type { CheckpointStorage } from '../storage/types.ts';
 import {
   formatVersionFor, writeMetadataFile,
@@ -86,6 +86,12 @@ async function placePart(
       if ((error as NodeJS.ErrnoException).code !== 'EXDEV') throw error;
       // another file system: copied below
     }
+  }
+  if (typeof jobDir === 'string') {
+    // a file of the chain: copied by the kernel (no pass through the main thread), fsync'd; its checksum
+    // travels with it and every restore checks it, and a size that differs fails the savepoint now
+    await copyDurable(isAbsolute(handle.path) ? handle.path : join(jobDir, handle.path), file, handle.size);
+    return { path: name, size: handle.size, checksum: handle.checksum };
   }
   // read checks the bytes against the handle's checksum: it is theirs, no need to hash them again
   const bytes = await read(handle);

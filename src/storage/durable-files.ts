@@ -1,6 +1,7 @@
 // Durable file writes for checkpoint storage: fsync'd files, atomic replace, checksums, directory sync.
 import { createHash } from 'node:crypto';
-import { open, rename, rm } from 'node:fs/promises';
+import { constants, copyFile, open, rename, rm } from 'node:fs/promises';
+import { CheckpointError } from '../errors.ts';
 import { dirname } from 'node:path';
 
 /** The checksum every checkpoint file carries (sha256: fast enough in OpenSSL, and a flipped byte never passes). */
@@ -58,6 +59,27 @@ export async function writeDurable(
   await handle.close();
   if (options.syncDirectory !== false) await syncDir(dirname(path));
   return { size, checksum: hash.digest() };
+}
+
+/**
+ * Copies `from` to the new file `to` (the kernel copies where it can) and fsyncs it; fails, leaving
+ * nothing, when the source is not `size` bytes long (a truncated or replaced state file).
+ */
+export async function copyDurable(from: string, to: string, size: number): Promise<void> {
+  await copyFile(from, to, constants.COPYFILE_EXCL);
+  const handle = await open(to, 'r+');
+  try {
+    const { size: copied } = await handle.stat();
+    if (copied !== size) throw new CheckpointError('FLOE_CHECKPOINT_FILE_CORRUPT', `state file ${from} has ${copied} bytes, its handle says ${size}`, {
+      hint: 'a checkpoint file of this job changed after it was written (check the disk and what else writes there)',
+    });
+    await handle.sync();
+  } catch (error) {
+    await handle.close().catch(() => {});
+    await rm(to, { force: true }).catch(() => {});
+    throw error;
+  }
+  await handle.close();
 }
 
 /** Replaces `path` atomically: write a temporary file, fsync, rename over, fsync the directory. */
