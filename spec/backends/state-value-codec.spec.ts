@@ -7,7 +7,7 @@ import { Packr } from 'msgpackr';
 import t, { type Test } from 'tap';
 import { decodeBatch, encodeBatch, InFlightData } from '../../src/actors/in-flight-data.ts';
 import { decodeValue, encodeValue } from '../../src/backends/level-value-codec.ts';
-import { decodeSnapshot, encodeSnapshotStream, readSnapshotStream } from '../../src/backends/snapshot-codec.ts';
+import { decodeSnapshot, encodeSnapshotStream, isPackedScalar, readSnapshotStream } from '../../src/backends/snapshot-codec.ts';
 import { packStateValue, valuePackr } from '../../src/backends/state-value-codec.ts';
 import { decodeMetadata, encodeMetadata, SAVEPOINT_FORMAT_VERSION } from '../../src/savepoints/savepoint-metadata.ts';
 import { loadCheckpoint, writeMetadata } from '../../src/storage/checkpoint-metadata.ts';
@@ -67,6 +67,35 @@ t.test('snapshot streams: version 3 written, version 2 bytes still decode as the
   const v9 = Buffer.from(v2);
   v9[4] = 9;
   t.throws(() => decodeSnapshot(v9), { code: 'FLOE_SNAPSHOT_UNSUPPORTED_FORMAT' });
+});
+
+t.test('snapshot chunks with packed values: scalars copied as stored, on the fast and the slow path, equal to decoded ones', async (t) => {
+  const samples: Array<[string, unknown]> = [
+    ...Object.entries(sampleValues()),
+    ['ascii', 'user-1'], ['unicode', 'zoë 🌊'], ['long string', 'x'.repeat(70_000)], ['empty string', ''],
+    ['small int', 7], ['negative', -40_000], ['uint32', 4_000_000_000], ['float', 0.1], ['big', 2 ** 60], ['true', true], ['false', false],
+    ['bigint', 12n], ['buffer', Buffer.from([1, 2, 3])],
+  ];
+  const scalars = samples.filter(([, v]) => isPackedScalar(packStateValue(v, 'x')[0]!));
+  t.ok(scalars.length >= 12, `${scalars.length} samples are scalars: ${scalars.map(([n]) => n).join(', ')}`);
+  t.ok(samples.some(([, v]) => !isPackedScalar(packStateValue(v, 'x')[0]!)), 'and some are not');
+  const shared = ['shared'];
+  for (const [path, key] of [['fast', 'k'], ['slow', [shared, shared]]] as const) {
+    // as the level backend hands them over: scalars packed, the rest decoded
+    const puts: Array<[unknown, unknown]> = [];
+    const packed: string[] = [];
+    for (const [, v] of samples) {
+      const text = encodeValue(v, 'x');
+      const scalar = isPackedScalar(text.charCodeAt(0));
+      puts.push([key, scalar ? undefined : decodeValue(text)]);
+      packed.push(scalar ? text : '');
+    }
+    const parts: Uint8Array[] = [];
+    for await (const p of encodeSnapshotStream({ kind: 'full', maxParallelism: 128, states: { v: 'value' } }, [{ keyGroup: 1, state: 'v', puts, packed }])) parts.push(p);
+    const back = [...readSnapshotStream(Buffer.concat(parts)).chunks][0]!.puts;
+    exact(t, back.map((e) => e[1]), samples.map(([, v]) => v), `${path} path: every value exact`);
+    exact(t, back[0]![0], key, `${path} path: keys as given`);
+  }
 });
 
 t.test('operator state in checkpoint and savepoint _metadata keeps Maps, Sets, -0 and BigInt', async (t) => {

@@ -5,6 +5,13 @@ export interface Runnable {
   step(): boolean;
 }
 
+/**
+ * Whether the process's run loop is busy: the last slice of any scheduler ended with tasks still
+ * ready, so the event loop gets one turn per slice and every I/O completion waits for one. Long
+ * background reads (a LevelDB snapshot scan) read in big batches then, in small ones otherwise.
+ */
+export const runLoop = { busy: false };
+
 export class Scheduler {
   readonly #ready = new Set<Runnable>();
   #scheduled = false;
@@ -47,6 +54,7 @@ export class Scheduler {
       }
       if (performance.now() >= deadline) break;
     }
+    runLoop.busy = ready.size > 0;
     if (ready.size > 0 && !this.#scheduled) {
       this.#scheduled = true;
       setImmediate(this.#run);

@@ -36,6 +36,21 @@ export interface SnapshotChunk {
   puts: Array<[unknown, unknown]>;
   /** keys whose value was removed (delta streams only) */
   deletes?: unknown[];
+  /**
+   * Values handed over encoded, for the encoder only: where `packed[i]` is not '', it is entry i's
+   * value in the state value format (one Latin-1 character per byte), copied into the stream instead
+   * of decoded and encoded again. Only scalars (see isPackedScalar): a value with references inside
+   * is encoded in the scope of its own frame.
+   */
+  packed?: string[];
+}
+
+/** Node's Buffer writes Latin-1 without `write`'s encoding lookup (a method of every Buffer, not in its typings) */
+type LatinWriter = Buffer & { latin1Write(text: string, offset: number): number };
+
+/** Whether a value whose encoding starts with `byte` is a scalar (no array, map or extension, so no reference inside). */
+export function isPackedScalar(byte: number): boolean {
+  return byte <= 0x7f || byte >= 0xe0 || (byte >= 0xa0 && byte <= 0xc6 && byte !== 0xc1) || (byte >= 0xca && byte <= 0xd3) || (byte >= 0xd9 && byte <= 0xdb);
 }
 
 interface Trailer {
@@ -87,11 +102,18 @@ function writeChunk(w: ValueWriter, chunk: SnapshotChunk | EntryChunk): boolean 
   w.string(chunk.state);
   w.pos += PUTS.copy(w.buf, w.pos);
   if ('puts' in chunk) {
-    w.arrayHeader(chunk.puts.length);
-    for (const e of chunk.puts) {
+    const { puts, packed } = chunk;
+    w.arrayHeader(puts.length);
+    for (let i = 0; i < puts.length; i++) {
+      const e = puts[i]!;
       w.entry();
       w.byte(0x92);
-      if (!w.value(e[0]) || !w.value(e[1])) return false;
+      if (!w.value(e[0])) return false;
+      const p = packed?.[i];
+      if (p) {
+        w.ensure(p.length);
+        w.pos += (w.buf as LatinWriter).latin1Write(p, w.pos);
+      } else if (!w.value(e[1])) return false;
     }
     if (deletes) {
       w.ensure(DELETES.length);
@@ -123,7 +145,9 @@ function asPairs(chunk: SnapshotChunk | EntryChunk): SnapshotChunk {
   const what = `state "${chunk.state}"`;
   const entry = (k: unknown, v: unknown): [unknown, unknown] => [prepare(k, what, 'key', new Map(), new Set()), prepare(v, what, 'value', new Map(), new Set())];
   if ('puts' in chunk) {
-    const out: SnapshotChunk = { keyGroup: chunk.keyGroup, state: chunk.state, puts: chunk.puts.map(([k, v]) => entry(k, v)) };
+    const { packed } = chunk;
+    const value = (v: unknown, i: number) => (packed?.[i] ? packr.unpack(Buffer.from(packed[i]!, 'latin1')) : v);
+    const out: SnapshotChunk = { keyGroup: chunk.keyGroup, state: chunk.state, puts: chunk.puts.map(([k, v], i) => entry(k, value(v, i))) };
     if (chunk.deletes) out.deletes = chunk.deletes.map((k) => prepare(k, what, 'key', new Map(), new Set()));
     return out;
   }
