@@ -9,6 +9,7 @@ import { decodeBatch, encodeBatch, InFlightData } from '../../src/actors/in-flig
 import { decodeValue, encodeValue } from '../../src/backends/level-value-codec.ts';
 import { decodeSnapshot, encodeSnapshotStream, isPackedScalar, readSnapshotStream } from '../../src/backends/snapshot-codec.ts';
 import { packStateValue, valuePackr } from '../../src/backends/state-value-codec.ts';
+import { ValueWriter } from '../../src/backends/value-writer.ts';
 import { decodeMetadata, encodeMetadata, SAVEPOINT_FORMAT_VERSION } from '../../src/savepoints/savepoint-metadata.ts';
 import { loadCheckpoint, writeMetadata } from '../../src/storage/checkpoint-metadata.ts';
 import { sampleValues } from './conformance/value-types.ts';
@@ -96,6 +97,40 @@ t.test('snapshot chunks with packed values: scalars copied as stored, on the fas
     exact(t, back.map((e) => e[1]), samples.map(([, v]) => v), `${path} path: every value exact`);
     exact(t, back[0]![0], key, `${path} path: keys as given`);
   }
+});
+
+t.test('the inline [key, value] pair writes the bytes of the general path, and full chunks of entries encode as their pairs', async (t) => {
+  const keys: unknown[] = ['', 'a', 'user-1', 'x'.repeat(31), 'x'.repeat(32), 'zoë', 'abcé', 7, -0, null, ['t', 1]];
+  const values: unknown[] = [0, 1, 127, 128, 255, 256, 65_535, 65_536, 2 ** 32 - 1, 2 ** 32, -0, -1, 1.5, NaN, Infinity, 'v', new Map([[1, 2]])];
+  let same = 0;
+  for (const k of keys) {
+    for (const v of values) {
+      const fast = new ValueWriter(8);
+      fast.pos = 3; // not at the start, and a buffer that must grow
+      t.ok(fast.pair(k, v));
+      const general = new ValueWriter(64);
+      general.pos = 3;
+      general.entry();
+      general.byte(0x92);
+      t.ok(general.value(k) && general.value(v));
+      if (Buffer.compare(fast.buf.subarray(3, fast.pos), general.buf.subarray(3, general.pos)) === 0) same++;
+      else t.fail(`pair(${show(k)}, ${show(v)}) differs from the general path`);
+      exact(t, valuePackr.unpack(fast.buf.subarray(3, fast.pos)), [k, v], `pair(${show(k)}, ${show(v)}) decodes to itself`);
+    }
+  }
+  t.equal(same, keys.length * values.length, 'every pair byte for byte');
+
+  // a heap backend hands its entries over as { key, value } objects, more than one chunk per key group
+  const entries = Array.from({ length: 2500 }, (_, i) => ({ key: i % 7 === 0 ? `ü-${i}` : `k-${i}`, value: i % 5 === 0 ? -i : i * 1000 }));
+  const encode = async (chunks: Array<Record<string, unknown>>) => {
+    const parts: Uint8Array[] = [];
+    for await (const p of encodeSnapshotStream({ kind: 'full', maxParallelism: 128, states: { v: 'value' } }, chunks as never)) parts.push(p);
+    return Buffer.concat(parts);
+  };
+  const asEntries = await encode([{ keyGroup: 4, state: 'v', entries, mapValues: false }]);
+  const asPuts = await encode([{ keyGroup: 4, state: 'v', puts: entries.map((e) => [e.key, e.value]) }]);
+  t.equal(Buffer.compare(asEntries, asPuts), 0, 'entries encode to the bytes of their pairs');
+  exact(t, [...readSnapshotStream(asEntries).chunks][0]!.puts, entries.map((e) => [e.key, e.value]), 'and decode to them');
 });
 
 t.test('operator state in checkpoint and savepoint _metadata keeps Maps, Sets, -0 and BigInt', async (t) => {

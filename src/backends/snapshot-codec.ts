@@ -106,14 +106,16 @@ function writeChunk(w: ValueWriter, chunk: SnapshotChunk | EntryChunk): boolean 
     w.arrayHeader(puts.length);
     for (let i = 0; i < puts.length; i++) {
       const e = puts[i]!;
+      const p = packed?.[i];
+      if (!p) {
+        if (!w.pair(e[0], e[1])) return false;
+        continue;
+      }
       w.entry();
       w.byte(0x92);
       if (!w.value(e[0])) return false;
-      const p = packed?.[i];
-      if (p) {
-        w.ensure(p.length);
-        w.pos += (w.buf as LatinWriter).latin1Write(p, w.pos);
-      } else if (!w.value(e[1])) return false;
+      w.ensure(p.length);
+      w.pos += (w.buf as LatinWriter).latin1Write(p, w.pos);
     }
     if (deletes) {
       w.ensure(DELETES.length);
@@ -127,11 +129,14 @@ function writeChunk(w: ValueWriter, chunk: SnapshotChunk | EntryChunk): boolean 
     return true;
   }
   w.arrayHeader(chunk.entries.length);
+  if (!chunk.mapValues) {
+    for (const e of chunk.entries) if (!w.pair(e.key, e.value)) return false;
+    return true;
+  }
   for (const e of chunk.entries) {
     w.entry();
     w.byte(0x92);
-    if (!w.value(e.key)) return false;
-    if (chunk.mapValues ? !w.mapEntries(e.value as Map<unknown, [unknown, unknown]>) : !w.value(e.value)) return false;
+    if (!w.value(e.key) || !w.mapEntries(e.value as Map<unknown, [unknown, unknown]>)) return false;
   }
   return true;
 }

@@ -126,6 +126,40 @@ export class ValueWriter {
     this.buf[this.pos++] = x;
   }
 
+  /**
+   * A `[key, value]` pair, as `entry()`, a fixarray header and two `value`s write it. The most common
+   * pair (a short ASCII string key, a non-negative integer below 2^32) is written inline: a full
+   * snapshot writes millions of them.
+   */
+  pair(k: unknown, v: unknown): boolean {
+    if (typeof k === 'string' && typeof v === 'number' && k.length < 32 && v >= 0 && v <= 0xffffffff && Math.floor(v) === v && !Object.is(v, -0)) {
+      const len = k.length;
+      if (this.pos + len + 7 > this.buf.length) this.ensure(len + 7);
+      const b = this.buf;
+      let at = this.pos + 2;
+      let i = 0;
+      for (; i < len; i++) {
+        const c = k.charCodeAt(i);
+        if (c >= 0x80) break;
+        b[at + i] = c;
+      }
+      if (i === len) {
+        b[at - 2] = 0x92;
+        b[at - 1] = 0xa0 | len;
+        at += len;
+        if (v < 0x80) b[at++] = v;
+        else if (v < 0x100) { b[at] = 0xcc; b[at + 1] = v; at += 2; }
+        else if (v < 0x10000) { b[at] = 0xcd; b[at + 1] = v >>> 8; b[at + 2] = v & 0xff; at += 3; }
+        else { b[at] = 0xce; b[at + 1] = v >>> 24; b[at + 2] = (v >>> 16) & 0xff; b[at + 3] = (v >>> 8) & 0xff; b[at + 4] = v & 0xff; at += 5; }
+        this.pos = at;
+        return true;
+      }
+    }
+    this.entry();
+    this.byte(0x92);
+    return this.value(k) && this.value(v);
+  }
+
   /** Forgets the objects seen: called per entry, so references shared within one entry are detected. */
   entry(): void {
     if (this.#seen.size > 0) this.#seen.clear();
