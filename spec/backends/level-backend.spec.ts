@@ -21,6 +21,14 @@ t.test('with a cache of a few slots', async (t) => {
   valueTypes(t, tinyCache, presets.filter((p) => p.name === 'memory'));
 });
 
+// deltas write the values the changelog kept; with none kept (or a few) they read them at the snapshot
+for (const chars of [0, 64]) {
+  const subject: ConformanceSubject = { name: 'level', backend: (o) => createStateBackend('level', { ...o, changelogValueChars: chars }) };
+  t.test(`incremental chains with ${chars} characters of changed values kept`, async (t) => {
+    incremental(t, subject, presets.find((p) => p.name === 'memory')!);
+  });
+}
+
 const cached = (limit: number): ConformanceSubject => ({ name: 'level', backend: (o) => createStateBackend('level', { ...o, cacheBytes: limit }) });
 
 t.test('the value cache stays under its bound as keys grow, and evicted keys read back from LevelDB', async (t) => {

@@ -10,6 +10,7 @@ import { CheckpointError } from '../errors.ts';
 import { IncrementalSnapshots, type IncrementalOptions, type SnapshotPlan } from './incremental-snapshots.ts';
 import { assignToKeyGroup } from './key-groups.ts';
 import { forEachSnapshotPart, lookupKey } from './keyed-snapshot-reader.ts';
+import { LevelChangelog, UNKEPT } from './level-changelog.ts';
 import { decodeKey, KEY_PREFIX_CHARS, keyFromTag, keyGroupPrefix, keyTag, statePrefix } from './level-key-codec.ts';
 import { decodeValue, encodeValue, VALUE_ENCODING } from './level-value-codec.ts';
 import { CHUNK_ENTRIES, isPackedScalar, type SnapshotChunk } from './snapshot-codec.ts';
@@ -41,6 +42,8 @@ export interface LevelBackendOptions extends IncrementalOptions {
    * what the current and the in-flight write batches touched): recently used keys skip LevelDB
    */
   cacheBytes?: number;
+  /** characters of changed values an incremental changelog segment keeps (default 4 Mi, see level-changelog.ts) */
+  changelogValueChars?: number;
 }
 
 export const DEFAULT_CACHE_BYTES = 16 << 20;
@@ -112,8 +115,8 @@ const toStored = (kind: StateKind, value: unknown): unknown => (kind === 'map' ?
 const fromStored = (kind: StateKind, stored: unknown): unknown =>
   kind === 'map' ? new Map((stored as Array<[unknown, unknown]>).map((e) => [lookupKey(e[0]), e])) : stored;
 
-/** Changed keys since the previous snapshot: their LevelDB keys (state and key group are in the prefix). */
-type Changes = Set<string>;
+/** Changed keys since the previous snapshot: their LevelDB keys (state and key group are in the prefix) and values as written. */
+type Changes = LevelChangelog;
 
 const RESTORE_BATCH = 10_000;
 /**
@@ -187,7 +190,7 @@ export class LevelKeyedBackend implements KeyedStateBackend {
         });
       },
     );
-    this.#inc = new IncrementalSnapshots<Changes>(backendOptions, () => new Set(), (c) => c.size);
+    this.#inc = new IncrementalSnapshots<Changes>(backendOptions, () => new LevelChangelog(backendOptions.changelogValueChars), (c) => c.size);
   }
 
   async #ready(): Promise<void> {
@@ -424,13 +427,14 @@ export class LevelKeyedBackend implements KeyedStateBackend {
         if (chained) chained.del(slot.key);
         else ops.push({ type: 'del', key: slot.key });
         this.#resize(slot, 0);
+        changes?.record(slot.key, null);
       } else {
         const value = encodeValue(toStored(slot.table.kind, slot.value), slot.table.name);
         if (chained) chained.put(slot.key, value);
         else ops.push({ type: 'put', key: slot.key, value });
         this.#resize(slot, value.length);
+        changes?.record(slot.key, value);
       }
-      changes?.add(slot.key);
     }
     const write: Promise<void> = this.#enqueue(() => (chained ? chained.write() : this.#db.batch(ops))).then(
       () => {
@@ -577,20 +581,16 @@ export class LevelKeyedBackend implements KeyedStateBackend {
     }
   }
 
-  /** Every key changed since the confirmed chain, read at the snapshot: a put, or a delete if gone. */
+  /** Every key changed since the confirmed chain, as it was at the snapshot: a put, or a delete if gone. */
   async *#deltaChunks(
     snap: DbSnapshot,
     tables: LevelTable[],
     plan: Extract<SnapshotPlan<Changes>, { kind: 'delta' }>,
     counts: { keys: number; chunks: number },
   ): AsyncGenerator<SnapshotChunk> {
-    let keys = plan.segments[0] ?? new Set<string>();
-    if (plan.segments.length > 1) {
-      keys = new Set(keys);
-      for (const seg of plan.segments.slice(1)) for (const k of seg) keys.add(k);
-    }
+    const changes = LevelChangelog.merge(plan.segments);
     // sorted, so chunks come out by key group and state like a full scan (the prefix is ASCII)
-    const sorted = [...keys].sort();
+    const sorted = [...changes.keys()].sort();
     const at = { snapshot: snap };
     let chunk: SnapshotChunk | null = null;
     let prefix = '';
@@ -600,13 +600,21 @@ export class LevelKeyedBackend implements KeyedStateBackend {
       if (!chunk || !k.startsWith(prefix) || chunk.puts.length + chunk.deletes!.length === CHUNK_ENTRIES) {
         if (chunk) yield chunk;
         const { keyGroup, stateId } = decodeKey(k);
-        chunk = { keyGroup, state: tables[stateId]!.name, puts: [], deletes: [] };
+        chunk = { keyGroup, state: tables[stateId]!.name, puts: [], deletes: [], packed: [] };
         prefix = k.slice(0, KEY_PREFIX_CHARS);
         counts.chunks++;
       }
-      const stored = this.#get(k, at);
-      if (stored === undefined) chunk.deletes!.push(keyFromTag(k.slice(KEY_PREFIX_CHARS)));
-      else chunk.puts.push([keyFromTag(k.slice(KEY_PREFIX_CHARS)), decodeValue(stored)]);
+      // the value the last flush before the snapshot wrote (what LevelDB holds at it), or read there if not kept
+      const change = changes.get(k);
+      const stored = change === UNKEPT ? this.#get(k, at) : (change ?? undefined);
+      const key = keyFromTag(k.slice(KEY_PREFIX_CHARS));
+      if (stored === undefined) chunk.deletes!.push(key);
+      else {
+        // a scalar goes in as it is stored, as in a full scan
+        const scalar = isPackedScalar(stored.charCodeAt(0));
+        chunk.puts.push([key, scalar ? undefined : decodeValue(stored)]);
+        chunk.packed!.push(scalar ? stored : '');
+      }
       counts.keys++;
       if ((i & 255) === 255 && performance.now() > budget) {
         await yieldToLoop(); // a big delta must not block the run loop

@@ -16,6 +16,8 @@ export interface StateBackendOptions {
   cacheBytes?: number;
   /** changed keys an incremental backend tracks on the heap before the next checkpoint is full instead (default 250,000) */
   maxTrackedChanges?: number;
+  /** level: characters of changed values an incremental changelog keeps, so that a delta reads nothing back (default 4 Mi) */
+  changelogValueChars?: number;
 }
 
 export const STATE_BACKEND_TYPES = ['memory', 'fs', 'level'] as const;
@@ -28,7 +30,7 @@ export function createStateBackend(type: string, options: StateBackendOptions = 
     case 'fs':
       return new FsStateBackend({ incremental, materializationInterval, maxTrackedChanges });
     case 'level':
-      return new LevelStateBackend({ incremental, materializationInterval, maxTrackedChanges, localDir: options.localDir, cacheBytes: options.cacheBytes });
+      return new LevelStateBackend({ incremental, materializationInterval, maxTrackedChanges, localDir: options.localDir, cacheBytes: options.cacheBytes, changelogValueChars: options.changelogValueChars });
     default:
       throw new ConfigError('FLOE_CONFIG_BAD_VALUE', `unknown state backend '${type}'`, { hint: 'state.backend.type is one of memory, fs, level' });
   }
