@@ -1,4 +1,4 @@
-// Savepoints of incremental backends: the checkpoint chain (a full snapshot and deltas, puts and deletes) copied, restored exactly elsewhere, checked like any state file.
+// Savepoints of incremental backends: the checkpoint chain (a full snapshot and deltas, puts and deletes) linked or copied, restored exactly elsewhere, checked like any state file.
 import { readdirSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
@@ -104,7 +104,7 @@ async function chainedSavepoint(backend: string, dir: string): Promise<string> {
 }
 
 for (const backend of ['fs', 'level']) {
-  t.test(`${backend}, incremental: the savepoint copies the chain; read, restored on memory at p=3, exact`, async (t) => {
+  t.test(`${backend}, incremental: the savepoint takes the chain's files; read, restored on memory at p=3, exact`, async (t) => {
     const dir = t.testdir({});
     const path = await chainedSavepoint(backend, dir);
     const metadata = readMetadataFile(path);
@@ -112,7 +112,9 @@ for (const backend of ['fs', 'level']) {
     const subtasks = metadata.operators.state!.subtasks;
     t.ok(subtasks.every((s) => s.keyed && s.keyed.deltas?.length === 1), 'each subtask: a full file and one delta');
     t.same(readdirSync(path).sort(), ['_metadata', 'keyed-1-0.delta-1.msgpack', 'keyed-1-0.msgpack', 'keyed-1-1.delta-1.msgpack', 'keyed-1-1.msgpack']);
-    t.same(await entries(path), EXPECTED, 'read back: the deltas applied on the full snapshot, puts and deletes');
+    // the chain's files were linked or copied: the checkpoints going takes nothing from the savepoint
+    rmSync(join(dir, 'checkpoints'), { recursive: true, force: true });
+    t.same(await entries(path), EXPECTED, 'read back with the checkpoints deleted: the deltas applied on the full snapshot, puts and deletes');
     const [op] = (await (await Savepoint.load(path)).operators()).filter((o) => o.uid === 'state');
     t.equal(op!.states[0]!.keys, EXPECTED.size, 'inspect counts the keys after the deltas');
     t.equal(op!.bytes, subtasks.reduce((n, s) => n + s.keyed!.size + s.keyed!.deltas!.reduce((m, d) => m + d.size, 0), 0), 'and every file\'s bytes');

@@ -1,5 +1,5 @@
 // File checkpoint storage on real files: inline parts, checksums, write failures, _metadata, retention, shared files, fallback, local recovery.
-import { cpSync, existsSync, readdirSync, readFileSync, renameSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import { isAbsolute, join } from 'node:path';
 import t from 'tap';
 import type { StateHandle } from '../../src/backends/types.ts';
@@ -8,6 +8,7 @@ import { loadCheckpoint, writeMetadata } from '../../src/storage/checkpoint-meta
 import { resolveRestorePath } from '../../src/storage/checkpoint-recovery.ts';
 import { FileCheckpointStorage } from '../../src/storage/file-checkpoint-storage.ts';
 import { fileHandlesOf } from '../../src/storage/state-handles.ts';
+import { linkOrCopyDurable } from '../../src/storage/durable-files.ts';
 import type { RestoreWarning } from '../../src/storage/types.ts';
 
 const bytes = (n: number, fill = 7) => Buffer.alloc(n, fill);
@@ -252,4 +253,23 @@ t.test('local recovery: reads prefer the task-local copy, a bad copy falls back 
   t.equal(storage.stats.remoteReads, 1);
   await storage.shutdown('FINISHED');
   t.notOk(existsSync(join(dir, 'local', 'job')), 'local copies go with the job');
+});
+
+t.test('a durable state file placed elsewhere: hard-linked on the same file system, copied across, refused when its size changed', async (t) => {
+  const dir = t.testdir({ 'state.bin': 'x'.repeat(1000) });
+  const from = join(dir, 'state.bin');
+  t.equal(await linkOrCopyDurable(from, join(dir, 'linked.bin'), 1000), 'linked');
+  t.equal(statSync(join(dir, 'linked.bin')).ino, statSync(from).ino, 'one file, two names');
+  // another file system (tmpfs), where no link can reach: a copy with the same bytes
+  if (existsSync('/dev/shm')) {
+    const other = mkdtempSync('/dev/shm/floe-spec-');
+    t.teardown(() => rmSync(other, { recursive: true, force: true }));
+    t.equal(await linkOrCopyDurable(from, join(other, 'copied.bin'), 1000), 'copied');
+    t.same(readFileSync(join(other, 'copied.bin')), readFileSync(from));
+  }
+  await t.rejects(linkOrCopyDurable(from, join(dir, 'short.bin'), 999), { code: 'FLOE_CHECKPOINT_FILE_CORRUPT' });
+  t.notOk(existsSync(join(dir, 'short.bin')), 'nothing left of a refused placement');
+  await t.rejects(linkOrCopyDurable(join(dir, 'gone.bin'), join(dir, 'gone-2.bin'), 1), { code: 'ENOENT' });
+  rmSync(from);
+  t.equal(readFileSync(join(dir, 'linked.bin'), 'utf8'), 'x'.repeat(1000), 'the checkpoint\'s name deleted: the placed file is whole');
 });

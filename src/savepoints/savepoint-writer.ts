@@ -6,7 +6,7 @@ import { snapshotParts } from '../backends/keyed-snapshot-reader.ts';
 import type { StateHandle } from '../backends/types.ts';
 import type { CompletedCheckpoint } from '../coordinator/types.ts';
 import { SavepointError } from '../errors.ts';
-import { copyDurable, syncDir, writeDurable } from '../storage/durable-files.ts';
+import { linkOrCopyDurable, syncDir, writeDurable } from '../storage/durable-files.ts';
 import type { CheckpointStorage } from '../storage/types.ts';
 import {
   formatVersionFor, writeMetadataFile,
@@ -58,8 +58,9 @@ type Written = KeyedFileRef;
  * canonical encoding: its file in the savepoint's own `chk-<id>` directory of the checkpoint storage
  * (written, fsync'd and checksummed moments ago, referenced by nothing else) is moved, not copied;
  * bytes kept in memory are written. An incremental one (a full snapshot and deltas, each in the
- * canonical format) is copied part by part, as Flink's native savepoints copy an incremental
- * checkpoint's files: the chain is read and checked once, never decoded and encoded again.
+ * canonical format) is placed part by part, as Flink's native savepoints take an incremental
+ * checkpoint's files: never decoded and encoded again, hard-linked where the file system allows
+ * (the savepoint stays whole when the checkpoint storage deletes its names), else copied.
  */
 async function placeKeyedState(handle: StateHandle, checkpointId: number, dir: string, name: string, storage: CheckpointStorage, read: (h: StateHandle) => Promise<Uint8Array>): Promise<Written> {
   if (handle.type === 'incremental') {
@@ -88,9 +89,10 @@ async function placePart(
     }
   }
   if (typeof jobDir === 'string') {
-    // a file of the chain: copied by the kernel (no pass through the main thread), fsync'd; its checksum
-    // travels with it and every restore checks it, and a size that differs fails the savepoint now
-    await copyDurable(isAbsolute(handle.path) ? handle.path : join(jobDir, handle.path), file, handle.size);
+    // a file of the chain (written once, fsync'd, never changed): hard-linked, or copied by the kernel
+    // on another file system; its checksum travels with it and every restore checks it, and a size
+    // that differs fails the savepoint now
+    await linkOrCopyDurable(isAbsolute(handle.path) ? handle.path : join(jobDir, handle.path), file, handle.size);
     return { path: name, size: handle.size, checksum: handle.checksum };
   }
   // read checks the bytes against the handle's checksum: it is theirs, no need to hash them again

@@ -1,6 +1,6 @@
 // Durable file writes for checkpoint storage: fsync'd files, atomic replace, checksums, directory sync.
 import { createHash } from 'node:crypto';
-import { constants, copyFile, open, rename, rm } from 'node:fs/promises';
+import { constants, copyFile, link, open, rename, rm, stat } from 'node:fs/promises';
 import { CheckpointError } from '../errors.ts';
 import { dirname } from 'node:path';
 
@@ -80,6 +80,34 @@ export async function copyDurable(from: string, to: string, size: number): Promi
     throw error;
   }
   await handle.close();
+}
+
+/** Errors of `link` that mean "not here" (another file system, or one without hard links): copy instead. */
+const NO_LINK = new Set(['EXDEV', 'EPERM', 'ENOTSUP', 'EOPNOTSUPP', 'EMLINK', 'ENOSYS']);
+
+/**
+ * Places the immutable, already durable file `from` at the new path `to` as a hard link where the
+ * file system allows (as RocksDB's checkpoints link SST files: nothing is copied, and deleting
+ * `from` later leaves `to` whole), else as a durable copy; fails, leaving nothing, when the file is
+ * not `size` bytes long. Only for files nothing writes to again (checkpoint state files). The
+ * caller fsyncs the directory of `to`.
+ */
+export async function linkOrCopyDurable(from: string, to: string, size: number): Promise<'linked' | 'copied'> {
+  try {
+    await link(from, to);
+  } catch (error) {
+    if (!NO_LINK.has((error as NodeJS.ErrnoException).code ?? '')) throw error;
+    await copyDurable(from, to, size);
+    return 'copied';
+  }
+  const { size: linked } = await stat(to);
+  if (linked !== size) {
+    await rm(to, { force: true }).catch(() => {});
+    throw new CheckpointError('FLOE_CHECKPOINT_FILE_CORRUPT', `state file ${from} has ${linked} bytes, its handle says ${size}`, {
+      hint: 'a checkpoint file of this job changed after it was written (check the disk and what else writes there)',
+    });
+  }
+  return 'linked';
 }
 
 /** Replaces `path` atomically: write a temporary file, fsync, rename over, fsync the directory. */
