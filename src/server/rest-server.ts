@@ -101,7 +101,7 @@ export function createRestServer(jobs: JobRegistry, options: RestServerOptions):
     const abs = resolve(dir);
     if (!roots.some((root) => inside(abs, root))) {
       void send(reply, 403, new RestError('FLOE_REST_TARGET_NOT_ALLOWED', `savepoint target ${abs} is outside the allowed directories (${roots.join(', ')})`, {
-        hint: 'pick a directory inside rest.savepoints.allowed-dirs (default: state.savepoints.dir)',
+        hint: 'pick a directory inside them, or allow another when starting the job: floe run ... -D state.savepoints.dir=<dir> (or -D rest.savepoints.allowed-dirs=<dir>,<dir>; the default is state.savepoints.dir, else the working directory of floe run)',
       }));
       return undefined;
     }
