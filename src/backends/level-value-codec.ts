@@ -1,5 +1,5 @@
 // Values of the level backend: the state value format (MessagePack, as in snapshots) carried through LevelDB as Latin-1 text.
-import { copyingValuePackr, packStateValue } from './state-value-codec.ts';
+import { copyingValuePackr, packStateValueLatin1 } from './state-value-codec.ts';
 
 /**
  * Why text: classic-level hands a read value back either as a Buffer (a fresh external backing
@@ -21,7 +21,7 @@ let scratch = Buffer.allocUnsafe(4096);
 export function encodeValue(value: unknown, state = '?'): string {
   let what = labels.get(state);
   if (what === undefined) labels.set(state, (what = `state "${state}"`));
-  return packStateValue(value, what).toString('latin1');
+  return packStateValueLatin1(value, what);
 }
 
 /** error labels by state name: not a new string per write */

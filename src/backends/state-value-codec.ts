@@ -64,6 +64,21 @@ export function packStateValue(value: unknown, what: string): Buffer {
   return out;
 }
 
+/** Node's Buffer reads Latin-1 without `toString`'s encoding lookup (a method of every Buffer, not in its typings). */
+type LatinReader = Buffer & { latin1Slice(start: number, end: number): string };
+
+/**
+ * One value's bytes as Latin-1 text (one character per byte), read straight from the reused buffer:
+ * no Buffer view is made per value (the level backend converts every value it writes).
+ */
+export function packStateValueLatin1(value: unknown, what: string): string {
+  shared.pos = 0;
+  writeStateValue(shared, value, what);
+  const out = (shared.buf as LatinReader).latin1Slice(0, shared.pos);
+  if (shared.buf.length > 1 << 24) shared = new ValueWriter(4096);
+  return out;
+}
+
 /** A copy of `value` that msgpackr encodes exactly (Maps as MapTag, -0 tagged), or a StateValueError naming what cannot be. */
 export function prepare(v: unknown, what: string, path: string, seen: Map<object, unknown>, open: Set<object>): unknown {
   switch (typeof v) {
