@@ -7,6 +7,7 @@ import { Packr } from 'msgpackr';
 import t, { type Test } from 'tap';
 import { decodeBatch, encodeBatch, InFlightData } from '../../src/actors/in-flight-data.ts';
 import { decodeValue, encodeValue } from '../../src/backends/level-value-codec.ts';
+import { encodeKey, keyFromTag, keyTag } from '../../src/backends/level-key-codec.ts';
 import { decodeSnapshot, encodeSnapshotStream, isPackedScalar, readSnapshotStream } from '../../src/backends/snapshot-codec.ts';
 import { packStateValue, valuePackr } from '../../src/backends/state-value-codec.ts';
 import { ValueWriter } from '../../src/backends/value-writer.ts';
@@ -131,6 +132,29 @@ t.test('the inline [key, value] pair writes the bytes of the general path, and f
   const asPuts = await encode([{ keyGroup: 4, state: 'v', puts: entries.map((e) => [e.key, e.value]) }]);
   t.equal(Buffer.compare(asEntries, asPuts), 0, 'entries encode to the bytes of their pairs');
   exact(t, [...readSnapshotStream(asEntries).chunks][0]!.puts, entries.map((e) => [e.key, e.value]), 'and decode to them');
+});
+
+t.test('stored chunks (keys and values as the level backend stores them) encode to the bytes of their decoded pairs', async (t) => {
+  const shared = { s: 1 };
+  const keys: unknown[] = ['user-1', '', 'x'.repeat(40), 'zoë', 'ünïcode-long-key-past-thirty-two-chars', 7, -3.5, ['t', 1], null, true];
+  const values: unknown[] = [1, 200, 70_000, 2 ** 33, -0, 'v', 'é', new Map([[1, 2]]), [1, [2]], { a: new Set([1]) }];
+  const encode = async (chunk: Record<string, unknown>) => {
+    const parts: Uint8Array[] = [];
+    for await (const p of encodeSnapshotStream({ kind: 'full', maxParallelism: 128, states: { v: 'value' } }, [chunk] as never)) parts.push(p);
+    return Buffer.concat(parts);
+  };
+  for (const vs of [values, [...values, [shared, shared]]]) {
+    const pairs = keys.map((k, i) => [k, vs[i % vs.length]] as [unknown, unknown]);
+    const stored = {
+      keyGroup: 9, state: 'v', keyOffset: 6, decodeKey: keyFromTag, decodeValue,
+      keys: pairs.map(([k]) => encodeKey(9, 0, keyTag(k))), values: pairs.map(([, v]) => encodeValue(v, 'v')),
+    };
+    if (vs.length > values.length) pairs.push([keys[0], vs[vs.length - 1]]), stored.keys.push(stored.keys[0]!), stored.values.push(encodeValue(vs[vs.length - 1], 'v'));
+    const bytes = await encode(stored);
+    const path = vs.length > values.length ? 'slow path (a shared reference)' : 'fast path';
+    t.equal(Buffer.compare(bytes, await encode({ keyGroup: 9, state: 'v', puts: pairs })), 0, `${path}: the bytes of the decoded pairs`);
+    exact(t, [...readSnapshotStream(bytes).chunks][0]!.puts, pairs, `${path}: decodes to the pairs`);
+  }
 });
 
 t.test('operator state in checkpoint and savepoint _metadata keeps Maps, Sets, -0 and BigInt', async (t) => {

@@ -1,5 +1,5 @@
 // Incremental checkpoints: a changelog of changed keys per checkpoint, deltas on a confirmed chain, periodic full materialisation.
-import { encodeSnapshotStream, prepend, type EntryChunk, type SnapshotChunk } from './snapshot-codec.ts';
+import { encodeSnapshotStream, prepend, type AnyChunk } from './snapshot-codec.ts';
 import type { StateHandle, StateKind, TaskStateStorage } from './types.ts';
 
 export interface IncrementalOptions {
@@ -144,7 +144,7 @@ export class IncrementalSnapshots<S> {
     storage: TaskStateStorage,
     plan: SnapshotPlan<S>,
     header: { maxParallelism: number; states: Record<string, StateKind> },
-    chunks: AsyncIterable<SnapshotChunk | EntryChunk>,
+    chunks: AsyncIterable<AnyChunk>,
     counts: { keys: number; chunks: number },
   ): Promise<StateHandle | null> {
     const stream = encodeSnapshotStream({ kind: plan.kind, ...header }, chunks);

@@ -13,7 +13,7 @@ import { forEachSnapshotPart, lookupKey } from './keyed-snapshot-reader.ts';
 import { LevelChangelog, UNKEPT } from './level-changelog.ts';
 import { decodeKey, KEY_PREFIX_CHARS, keyFromTag, keyGroupPrefix, keyTag, statePrefix } from './level-key-codec.ts';
 import { decodeValue, encodeValue, VALUE_ENCODING } from './level-value-codec.ts';
-import { CHUNK_ENTRIES, isPackedScalar, type SnapshotChunk } from './snapshot-codec.ts';
+import { CHUNK_ENTRIES, isPackedScalar, type SnapshotChunk, type StoredChunk } from './snapshot-codec.ts';
 import type {
   AggregatingState,
   AggregatingStateDescriptor,
@@ -541,14 +541,14 @@ export class LevelKeyedBackend implements KeyedStateBackend {
    * for the next batch before it encodes the current one, so that LevelDB reads while the
    * encoder and the records run.
    */
-  async *#fullChunks(snap: DbSnapshot, tables: LevelTable[], counts: { keys: number; chunks: number }): AsyncGenerator<SnapshotChunk> {
+  async *#fullChunks(snap: DbSnapshot, tables: LevelTable[], counts: { keys: number; chunks: number }): AsyncGenerator<StoredChunk> {
     const it = this.#db.iterator({
       snapshot: snap,
       gte: keyGroupPrefix(this.keyGroupRange.start),
       lt: keyGroupPrefix(this.keyGroupRange.end + 1),
       ...CLASSIC_SCAN_OPTIONS,
     });
-    let chunk: SnapshotChunk | null = null;
+    let chunk: StoredChunk | null = null;
     let prefix = '';
     const batch = () => (runLoop.busy ? SCAN_ENTRIES_BUSY : SCAN_ENTRIES_IDLE);
     let reading: Promise<Array<[string, string]>> | null = it.nextv(batch());
@@ -559,17 +559,16 @@ export class LevelKeyedBackend implements KeyedStateBackend {
         if (entries.length === 0) break;
         reading = it.nextv(batch());
         for (const [k, v] of entries) {
-          if (!chunk || !k.startsWith(prefix) || chunk.puts.length === CHUNK_ENTRIES) {
+          if (!chunk || !k.startsWith(prefix) || chunk.keys.length === CHUNK_ENTRIES) {
             if (chunk) yield chunk;
             const { keyGroup, stateId } = decodeKey(k);
-            chunk = { keyGroup, state: tables[stateId]!.name, puts: [], packed: [] };
+            chunk = { keyGroup, state: tables[stateId]!.name, keys: [], keyOffset: KEY_PREFIX_CHARS, values: [], decodeKey: keyFromTag, decodeValue };
             prefix = k.slice(0, KEY_PREFIX_CHARS);
             counts.chunks++;
           }
-          // a stored scalar goes into the snapshot as it is stored: the same bytes, never decoded
-          const scalar = isPackedScalar(v.charCodeAt(0));
-          chunk.puts.push([keyFromTag(k.slice(KEY_PREFIX_CHARS)), scalar ? undefined : decodeValue(v)]);
-          chunk.packed!.push(scalar ? v : '');
+          // keys and values go to the encoder as stored: a string key or a scalar value is never decoded
+          chunk.keys.push(k);
+          chunk.values.push(v);
           counts.keys++;
         }
       }

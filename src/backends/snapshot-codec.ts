@@ -86,13 +86,34 @@ export interface EntryChunk {
   mapValues: boolean;
 }
 
+/**
+ * A chunk as a backend stores it (the level backend): keys and values as stored text, encoded as the
+ * `SnapshotChunk` of their decoded pairs would be, without decoding a string key or a scalar value
+ * (no key, pair or value object per entry).
+ */
+export interface StoredChunk {
+  keyGroup: number;
+  state: string;
+  /** stored keys: `keys[i].slice(keyOffset)` is the key's tag, `s` + the string for a string key */
+  keys: string[];
+  keyOffset: number;
+  /** stored values: the state value format, one Latin-1 character per byte */
+  values: string[];
+  /** a tag back to its key, stored text back to its value (keys that are not strings, values that are not scalars) */
+  decodeKey(tag: string): unknown;
+  decodeValue(text: string): unknown;
+}
+
+/** `s`: the tag of a string key */
+const STRING_TAG = 0x73;
+
 const KEY_GROUP = Buffer.from('a86b657947726f7570', 'hex'); // "keyGroup"
 const STATE = Buffer.from('a57374617465', 'hex'); // "state"
 const PUTS = Buffer.from('a470757473', 'hex'); // "puts"
 const DELETES = Buffer.from('a764656c65746573', 'hex'); // "deletes"
 
 /** Writes the frame body of `chunk` at the writer's position, as packr would pack the SnapshotChunk; false if a value needs the slow path. */
-function writeChunk(w: ValueWriter, chunk: SnapshotChunk | EntryChunk): boolean {
+function writeChunk(w: ValueWriter, chunk: AnyChunk): boolean {
   const deletes = 'puts' in chunk ? chunk.deletes : undefined;
   w.objectHeader(deletes ? 4 : 3);
   w.ensure(KEY_GROUP.length + STATE.length + PUTS.length);
@@ -101,6 +122,7 @@ function writeChunk(w: ValueWriter, chunk: SnapshotChunk | EntryChunk): boolean 
   w.pos += STATE.copy(w.buf, w.pos);
   w.string(chunk.state);
   w.pos += PUTS.copy(w.buf, w.pos);
+  if ('keyOffset' in chunk) return writeStored(w, chunk);
   if ('puts' in chunk) {
     const { puts, packed } = chunk;
     w.arrayHeader(puts.length);
@@ -141,14 +163,40 @@ function writeChunk(w: ValueWriter, chunk: SnapshotChunk | EntryChunk): boolean 
   return true;
 }
 
+function writeStored(w: ValueWriter, chunk: StoredChunk): boolean {
+  const { keys, values, keyOffset } = chunk;
+  w.arrayHeader(keys.length);
+  for (let i = 0; i < keys.length; i++) {
+    const k = keys[i]!;
+    const v = values[i]!;
+    w.entry();
+    w.byte(0x92);
+    if (k.charCodeAt(keyOffset) === STRING_TAG) w.stringFrom(k, keyOffset + 1);
+    else if (!w.value(chunk.decodeKey(k.slice(keyOffset)))) return false;
+    if (isPackedScalar(v.charCodeAt(0))) {
+      // a scalar goes in as it is stored: the same bytes
+      w.ensure(v.length);
+      w.pos += (w.buf as LatinWriter).latin1Write(v, w.pos);
+    } else if (!w.value(chunk.decodeValue(v))) return false;
+  }
+  return true;
+}
+
+/** Every chunk form the encoder takes. */
+export type AnyChunk = SnapshotChunk | EntryChunk | StoredChunk;
+
 /**
  * The chunk prepared for msgpackr, entry by entry (each its own reference scope, as the fast
  * writer's): `[key, value]` pairs, map values as arrays; a value that cannot be encoded throws
  * a StateValueError naming the state.
  */
-function asPairs(chunk: SnapshotChunk | EntryChunk): SnapshotChunk {
+function asPairs(chunk: AnyChunk): SnapshotChunk {
   const what = `state "${chunk.state}"`;
   const entry = (k: unknown, v: unknown): [unknown, unknown] => [prepare(k, what, 'key', new Map(), new Set()), prepare(v, what, 'value', new Map(), new Set())];
+  if ('keyOffset' in chunk) {
+    const puts = chunk.keys.map((k, i) => entry(chunk.decodeKey(k.slice(chunk.keyOffset)), chunk.decodeValue(chunk.values[i]!)));
+    return { keyGroup: chunk.keyGroup, state: chunk.state, puts };
+  }
   if ('puts' in chunk) {
     const { packed } = chunk;
     const value = (v: unknown, i: number) => (packed?.[i] ? packr.unpack(Buffer.from(packed[i]!, 'latin1')) : v);
@@ -163,7 +211,7 @@ function asPairs(chunk: SnapshotChunk | EntryChunk): SnapshotChunk {
 /** Frames a header and chunks into buffers of about `chunkBytes`, for `TaskStateStorage.write`. */
 export async function* encodeSnapshotStream(
   header: SnapshotStreamHeader,
-  chunks: AsyncIterable<SnapshotChunk | EntryChunk> | Iterable<SnapshotChunk | EntryChunk>,
+  chunks: AsyncIterable<AnyChunk> | Iterable<AnyChunk>,
   chunkBytes = 1 << 20,
 ): AsyncGenerator<Uint8Array> {
   let w = new ValueWriter(chunkBytes + (chunkBytes >> 2));

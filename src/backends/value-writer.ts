@@ -84,6 +84,28 @@ export class ValueWriter {
     this.pos = at;
   }
 
+  /** `s.slice(from)` as a string, without making that slice where it is short ASCII. */
+  stringFrom(s: string, from: number): void {
+    const len = s.length - from;
+    if (len < 32) {
+      this.ensure(len + 1);
+      const b = this.buf;
+      const at = this.pos + 1;
+      let i = 0;
+      for (; i < len; i++) {
+        const c = s.charCodeAt(from + i);
+        if (c >= 0x80) break;
+        b[at + i] = c;
+      }
+      if (i === len) {
+        b[at - 1] = 0xa0 | len;
+        this.pos = at + len;
+        return;
+      }
+    }
+    this.string(s.slice(from));
+  }
+
   number(n: number): void {
     this.ensure(9);
     const b = this.buf;
