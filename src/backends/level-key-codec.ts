@@ -1,4 +1,5 @@
 // LevelDB keys of the level backend: key group, then state id, then the serialised user key (so key-group ranges are one scan).
+import { isWellFormed } from './value-writer.ts';
 
 /**
  * Keys are JS strings stored as UTF-8 (classic-level writes them into one reused native buffer, so
@@ -12,14 +13,16 @@ const ascii3 = (n: number) => String.fromCharCode(n >> 14, (n >> 7) & 127, n & 1
 const read3 = (s: string, at: number) => (s.charCodeAt(at) << 14) | (s.charCodeAt(at + 1) << 7) | s.charCodeAt(at + 2);
 
 /**
- * The serialised form of a key: strings as `s` + the string; other keys by a tagged canonical
- * form starting with NUL (numbers `\0n1`, tuples `\0j["a",1]`), so 1 and "1" stay different keys
- * and equal tuples meet, as in the heap backend.
+ * The serialised form of a key: strings as `s` + the string (a string with a lone surrogate as
+ * `\0w` + its JSON); other keys by a tagged canonical form starting with NUL (numbers `\0n1`,
+ * tuples `\0j["a",1]`), so 1 and "1" stay different keys and equal tuples meet, as in the heap backend.
  */
 export function keyTag(key: unknown): string {
   switch (typeof key) {
     case 'string':
-      return 's' + key;
+      // LevelDB keeps keys as UTF-8, which turns a lone surrogate into U+FFFD (two keys would collide):
+      // such a string goes as JSON, whose escapes keep every code unit
+      return isWellFormed(key) ? 's' + key : `\u0000w${JSON.stringify(key)}`;
     case 'number':
       return `\u0000n${Object.is(key, -0) ? 0 : key}`;
     case 'bigint':
@@ -50,6 +53,8 @@ export function keyFromTag(tag: string): unknown {
       return undefined;
     case 'z':
       return null;
+    case 'w':
+      return JSON.parse(rest);
     default:
       return JSON.parse(rest);
   }

@@ -14,6 +14,7 @@ import { LevelChangelog, UNKEPT } from './level-changelog.ts';
 import { decodeKey, KEY_PREFIX_CHARS, keyFromTag, keyGroupPrefix, keyTag, statePrefix } from './level-key-codec.ts';
 import { decodeValue, encodeValue, VALUE_ENCODING } from './level-value-codec.ts';
 import { CHUNK_ENTRIES, isPackedScalar, type SnapshotChunk, type StoredChunk } from './snapshot-codec.ts';
+import { isWellFormed } from './value-writer.ts';
 import type {
   AggregatingState,
   AggregatingStateDescriptor,
@@ -206,7 +207,7 @@ export class LevelKeyedBackend implements KeyedStateBackend {
       });
     }
     this.#key = key;
-    this.#tag = typeof key === 'string' ? 's' + key : keyTag(key);
+    this.#tag = typeof key === 'string' && isWellFormed(key) ? 's' + key : keyTag(key);
     this.#kg = kg;
     this.#stamp++;
   }

@@ -1,13 +1,15 @@
 // The state value format: the one MessagePack encoding of values in working state, snapshots, savepoints and in-flight data.
 import { addExtension, Packr } from 'msgpackr';
 import { StateValueError } from '../errors.ts';
-import { isPackedLeaf, MAP_TAG, ValueWriter } from './value-writer.ts';
+import { isPackedLeaf, isWellFormed, LONE_SURROGATE_TAG, MAP_TAG, ValueWriter } from './value-writer.ts';
 
 /**
  * Plain MessagePack plus extensions: `undefined` (msgpackr's ext 0), Set (`s`), Date (timestamp),
  * typed arrays, RegExp and big BigInts (msgpackr's structured-clone types), shared and cyclic
- * references (msgpackr's `i`/`p`), and floe's own two: Map (`m`, over one array of keys and values)
- * and -0 (`z`, only from the slow path; the fast writer writes -0 as a float). Maps need their own
+ * references (msgpackr's `i`/`p`), and floe's own: Map (`m`, over one array of keys and values),
+ * -0 (`z`, only from the slow path; the fast writer writes -0 as a float), a string with a lone
+ * surrogate (`u`, its code units: MessagePack strings are UTF-8, which has no place for one) and, on
+ * the slow path only, an object with such a key (`o`, keys and values). Maps need their own
  * tag because msgpackr with `useRecords: false` reads every MessagePack map as a plain object (so
  * `new Map([[1, 2]])` came back as `{ '1': 2 }`), and packs a Map before it looks at extensions:
  * the slow path hands msgpackr a `MapTag` wrapper instead.
@@ -17,6 +19,15 @@ class MapTag {
   constructor(readonly flat: unknown[]) {}
 }
 class NegativeZero {}
+/** A plain object with a key that has a lone surrogate, for msgpackr (which writes keys as UTF-8): keys and values interleaved. */
+class LoneKeyObject {
+  constructor(readonly flat: unknown[]) {}
+}
+const LONE_KEY_OBJECT_TAG = 0x6f;
+/** A string with a lone surrogate, for msgpackr (which writes strings as UTF-8): its code units. */
+class LoneSurrogates {
+  constructor(readonly units: number[]) {}
+}
 const NEGATIVE_ZERO_TAG = 0x7a;
 
 // msgpackr's extensions are global to the module: registered once, they apply to every Packr
@@ -31,6 +42,27 @@ addExtension({
   },
 });
 addExtension({ Class: NegativeZero, type: NEGATIVE_ZERO_TAG, write: () => 0, read: () => -0 });
+addExtension({
+  Class: LoneKeyObject,
+  type: LONE_KEY_OBJECT_TAG,
+  write: (t: LoneKeyObject) => t.flat,
+  read: (flat: unknown[]) => {
+    const o: Record<string, unknown> = {};
+    for (let i = 0; i + 1 < flat.length; i += 2) o[flat[i] as string] = flat[i + 1];
+    return o;
+  },
+});
+addExtension({
+  Class: LoneSurrogates,
+  type: LONE_SURROGATE_TAG,
+  write: (t: LoneSurrogates) => t.units,
+  read: (units: number[]) => {
+    let out = '';
+    // in slices: a spread of millions of arguments overflows the stack
+    for (let i = 0; i < units.length; i += 8192) out += String.fromCharCode(...units.slice(i, i + 8192));
+    return out;
+  },
+});
 
 const options = { structuredClone: true, useRecords: false, moreTypes: true } as const;
 /** Decodes the format (and packs the slow path's prepared values). */
@@ -83,7 +115,8 @@ export function packStateValueLatin1(value: unknown, what: string): string {
 export function prepare(v: unknown, what: string, path: string, seen: Map<object, unknown>, open: Set<object>): unknown {
   switch (typeof v) {
     case 'number': return Object.is(v, -0) ? new NegativeZero() : v;
-    case 'string': case 'boolean': case 'undefined': case 'bigint': return v;
+    case 'string': return isWellFormed(v) ? v : new LoneSurrogates(Array.from({ length: v.length }, (_, i) => v.charCodeAt(i)));
+    case 'boolean': case 'undefined': case 'bigint': return v;
     case 'object': break;
     default: throw notSerializable(what, path, `a ${typeof v}`);
   }
@@ -91,6 +124,7 @@ export function prepare(v: unknown, what: string, path: string, seen: Map<object
   if (seen.has(v)) {
     // msgpackr rebuilds a cycle only through an array, an object or a Set
     if (open.has(v) && v instanceof Map) throw notSerializable(what, path, 'a Map that contains itself');
+    if (open.has(v)) throw notSerializable(what, path, 'an object with a lone surrogate in a key that contains itself');
     return seen.get(v);
   }
   if (Array.isArray(v) && v.constructor === Array) {
@@ -105,7 +139,17 @@ export function prepare(v: unknown, what: string, path: string, seen: Map<object
     // symbol keys are left out, as structuredClone leaves them out
     const copy: Record<string, unknown> = {};
     seen.set(v, copy);
-    for (const k of Object.keys(v)) copy[k] = prepare((v as Record<string, unknown>)[k], what, `${path}.${k}`, seen, open);
+    const keys = Object.keys(v);
+    if (!keys.every(isWellFormed)) {
+      // msgpackr writes keys as UTF-8, a lone surrogate would become U+FFFD: keys and values under floe's `o` tag
+      const tag = new LoneKeyObject([]);
+      seen.set(v, tag);
+      open.add(v);
+      for (const k of keys) tag.flat.push(prepare(k, what, `${path}<key>`, seen, open), prepare((v as Record<string, unknown>)[k], what, `${path}.${k}`, seen, open));
+      open.delete(v);
+      return tag;
+    }
+    for (const k of keys) copy[k] = prepare((v as Record<string, unknown>)[k], what, `${path}.${k}`, seen, open);
     return copy;
   }
   if (v.constructor === Map) {

@@ -4,6 +4,11 @@ import { Packr } from 'msgpackr';
 /** Extension types of the format: `m` is floe's own (a Map as one array `[k0, v0, k1, v1, ...]`), `s` is msgpackr's Set. */
 export const MAP_TAG = 0x6d;
 export const SET_TAG = 0x73;
+/** floe's `u`: a string that is not well-formed UTF-16 (a lone surrogate), as the array of its code units: UTF-8 cannot carry it */
+export const LONE_SURROGATE_TAG = 0x75;
+
+/** Whether `s` is well-formed UTF-16 (`String.prototype.isWellFormed`, Node 20, not in the ES2022 typings). */
+export const isWellFormed = (s: string): boolean => (s as string & { isWellFormed(): boolean }).isWellFormed();
 
 /** msgpackr's structured clone options: Date, RegExp, typed arrays, ArrayBuffer, DataView and big BigInts as its extensions */
 export const leafPackr = new Packr({ structuredClone: true, useRecords: false, moreTypes: true });
@@ -60,6 +65,7 @@ export class ValueWriter {
         return;
       }
     }
+    if (!isWellFormed(s)) return this.#loneSurrogates(s);
     // the header is sized for the longest encoding; msgpack allows a longer header than needed
     if (max < 32) {
       const n = b.write(s, at + 1, 'utf8');
@@ -104,6 +110,13 @@ export class ValueWriter {
       }
     }
     this.string(s.slice(from));
+  }
+
+  /** A string with a lone surrogate: its code units under the `u` tag (UTF-8 would turn it into U+FFFD). */
+  #loneSurrogates(s: string): void {
+    this.tag(LONE_SURROGATE_TAG);
+    this.arrayHeader(s.length);
+    for (let i = 0; i < s.length; i++) this.number(s.charCodeAt(i));
   }
 
   number(n: number): void {

@@ -1,14 +1,17 @@
-// Conformance: large values, unicode keys, many keys.
+// Conformance: large values, unicode keys (lone surrogates too), many keys.
 import type { Test } from 'tap';
 import { contents, harness, snap, writeValues, type ConformanceSubject } from './harness.ts';
 
 export function sizes(t: Test, subject: ConformanceSubject): void {
-  t.test('large values (1.5 MiB) and unicode keys survive a snapshot and restore', async (t) => {
+  t.test('large values (1.5 MiB) and unicode keys (lone surrogates too) survive a snapshot and restore', async (t) => {
     const h = harness(t, subject);
     const b = h.make();
     const big = 'ü'.repeat(768 * 1024);
     const bytes = new Uint8Array(1 << 20).map((_, i) => i % 251);
-    const unicode = ['ключ', '🔑🗝️', 'مفتاح', '鍵', 'e\u0301', 'a\u0000b', '', ' ', 'Ω'.repeat(1000)];
+    // lone surrogates: strings UTF-8 cannot carry (LevelDB would store them all as U+FFFD); each must
+    // stay its own key, also beside the others of its key group (300 of them over 128 groups)
+    const lone = ['a\ud800', 'a\udbff', 'a\udc00', '\ud83d', 'x'.repeat(40) + '\udfff', 'k\ud800\ud800', ...Array.from({ length: 300 }, (_, i) => `lone-${String.fromCharCode(0xd800 + i)}`)];
+    const unicode = ['ключ', '🔑🗝️', 'مفتاح', '鍵', 'e\u0301', 'a\u0000b', '', ' ', 'Ω'.repeat(1000), ...lone, 'a\ufffd'];
     await writeValues(b, unicode, (k: string) => `${k}!`);
     b.setCurrentKey('big');
     b.getState<string>({ kind: 'value', name: 'big' }).update(big);

@@ -26,6 +26,7 @@ export function sampleValues(): Record<string, unknown> {
     'deep nesting': JSON.parse('{"x":'.repeat(40) + '1' + '}'.repeat(40)),
     'typed arrays and Buffer': { f32: new Float32Array([1.5, -2]), f64: new Float64Array([Math.PI]), i16: new Int16Array([-3]), u8: new Uint8Array([0, 255]), big: new BigInt64Array([-5n]), buf: Buffer.from('héllo') },
     'unicode strings': ['', 'ascii', 'héllo wörld', '日本語', '😀👍🏽', '\u0000\u0001\uffff', 'x'.repeat(70_000) + '€'],
+    'lone surrogates': ['a\ud800b', '\udc00', 'x'.repeat(40) + '\ud83d', '\ufffd', { ['key\udbff']: '\udfff' }, new Map([['\ud800', '\udc00']])],
     'Map inside an object inside an array': [{ counts: new Map([['a', 1]]), seen: new Set(['a']) }],
     'shared references': [shared, shared],
     'cyclic array': cyclic,
