@@ -179,7 +179,7 @@ t.test('snapshot stream encoder: every value decodes to itself, plain values on 
   const bytes = await collect(encodeSnapshotStream(
     { kind: 'full', maxParallelism: 128, states: { s: 'value' } },
     // one chunk per value, so a value that needs packr takes only its own chunk off the fast path
-    entries.map((e) => ({ keyGroup: 7, state: 's', entries: [e], mapValues: false })),
+    entries.map((e) => ({ keyGroup: 7, state: 's', keys: [e.key], values: [e.value], mapValues: false })),
     64, // tiny pieces: frames span many yielded buffers
   ));
   const decoded = [...readSnapshotStream(bytes).chunks].flatMap((c) => c.puts);
@@ -198,13 +198,13 @@ t.test('snapshot stream encoder: every value decodes to itself, plain values on 
   t.ok(decoded.some(([, v]) => v && typeof v === 'object' && 'u' in v && (v as { u: unknown }).u === undefined), 'undefined inside objects stays');
   t.notOk(decoded.some(([, v]) => v instanceof Map && v.size === 4), 'plain objects do not come back as Maps');
   await t.rejects(
-    collect(encodeSnapshotStream({ kind: 'full', maxParallelism: 128, states: { s: 'value' } }, [{ keyGroup: 7, state: 's', entries: [{ key: 'p', value: { at: new Point(3) } }], mapValues: false }])),
+    collect(encodeSnapshotStream({ kind: 'full', maxParallelism: 128, states: { s: 'value' } }, [{ keyGroup: 7, state: 's', keys: ['p'], values: [{ at: new Point(3) }], mapValues: false }])),
     { code: 'FLOE_STATE_VALUE_NOT_SERIALIZABLE', message: /state "s" holds an instance of Point at value\.at/ },
   );
   // map state: Map values of [k, v] are written as [k, v][]
   const mapBytes = await collect(encodeSnapshotStream(
     { kind: 'full', maxParallelism: 128, states: { m: 'map' } },
-    [{ keyGroup: 1, state: 'm', entries: [{ key: 'k', value: new Map([['a', ['a', 1]], ['["t",1]', [['t', 1], { x: 2 }]]]) }], mapValues: true }],
+    [{ keyGroup: 1, state: 'm', keys: ['k'], values: [new Map([['a', ['a', 1]], ['["t",1]', [['t', 1], { x: 2 }]]])], mapValues: true }],
   ));
   t.same(decodeSnapshot(mapBytes).groups[0]!.entries.m, [['k', [['a', 1], [['t', 1], { x: 2 }]]]]);
 });

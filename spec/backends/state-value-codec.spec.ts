@@ -128,7 +128,7 @@ t.test('the inline [key, value] pair writes the bytes of the general path, and f
     for await (const p of encodeSnapshotStream({ kind: 'full', maxParallelism: 128, states: { v: 'value' } }, chunks as never)) parts.push(p);
     return Buffer.concat(parts);
   };
-  const asEntries = await encode([{ keyGroup: 4, state: 'v', entries, mapValues: false }]);
+  const asEntries = await encode([{ keyGroup: 4, state: 'v', keys: entries.map((e) => e.key), values: entries.map((e) => e.value), mapValues: false }]);
   const asPuts = await encode([{ keyGroup: 4, state: 'v', puts: entries.map((e) => [e.key, e.value]) }]);
   t.equal(Buffer.compare(asEntries, asPuts), 0, 'entries encode to the bytes of their pairs');
   exact(t, [...readSnapshotStream(asEntries).chunks][0]!.puts, entries.map((e) => [e.key, e.value]), 'and decode to them');

@@ -25,15 +25,20 @@ import type {
   ValueStateDescriptor,
 } from './types.ts';
 
-/** An entry keeps the original key (for snapshots) beside the value. */
-interface Entry {
-  key: unknown;
-  value: unknown;
-  /** the snapshot epoch that created it: no snapshot holds an entry of the current epoch, so it may change in place */
-  epoch: number;
+/**
+ * A value whose key the map key does not give back: an object key (looked up by its canonical
+ * string) or -0 (a Map key of -0 is +0). Every other key is its own lookup key, and its value is
+ * stored in the map as it is: no object per key (48 bytes each, and a pointer to chase per key in
+ * a snapshot). Never changed once made: a snapshot may hold it.
+ */
+class KeyedValue {
+  constructor(readonly key: unknown, readonly value: unknown) {}
 }
 
-type Group = Map<unknown, Entry>;
+/** lookup key -> the value, or a KeyedValue for keys the lookup key does not give back */
+type Group = Map<unknown, unknown>;
+
+const needsKey = (key: unknown): boolean => (key !== null && typeof key === 'object') || Object.is(key, -0);
 
 /** One registered state: a map per key group of the backend's range, copied on the first write after a snapshot. */
 class StateTable {
@@ -55,17 +60,18 @@ class Removed {
 }
 
 /**
- * Changes since the previous snapshot: per state, per local key group, lookup key -> the entry last
- * written (or a tombstone). Entries of an ended epoch never change again (writes after a snapshot
- * make new ones), so a delta reads them directly instead of looking every key up again.
+ * Changes since the previous snapshot: per state, per local key group, lookup key -> the value last
+ * written, as the group map holds it (or a tombstone). Values of an ended epoch never change again
+ * (containers are copied on their first change after a snapshot), so a delta reads them directly
+ * instead of looking every key up again.
  */
-type Changes = Map<StateTable, Array<Map<unknown, Entry | Removed> | undefined>>;
+type Changes = Map<StateTable, Array<Map<unknown, unknown> | undefined>>;
 
 /** The changes of `table` per local key group over `segments`, latest first wins (one segment is used as it is, not copied). */
-function changedKeys(segments: Changes[], table: StateTable): Array<Map<unknown, Entry | Removed> | undefined> {
+function changedKeys(segments: Changes[], table: StateTable): Array<Map<unknown, unknown> | undefined> {
   const tracked = segments.map((seg) => seg.get(table)).filter((groups) => groups !== undefined);
   if (tracked.length <= 1) return tracked[0] ?? [];
-  const merged: Array<Map<unknown, Entry | Removed> | undefined> = [];
+  const merged: Array<Map<unknown, unknown> | undefined> = [];
   for (const groups of tracked) {
     groups.forEach((keys, g) => {
       if (!keys) return;
@@ -93,6 +99,8 @@ export class HeapKeyedBackend implements KeyedStateBackend {
   #owned = new WeakSet<object>();
   #key: unknown;
   #lookup: unknown;
+  /** the current key is not its own lookup key: its values are stored as KeyedValue */
+  #keyed = false;
   #group = 0;
   readonly #inc: IncrementalSnapshots<Changes>;
 
@@ -103,7 +111,7 @@ export class HeapKeyedBackend implements KeyedStateBackend {
   }
 
   /** Records the current key of `table` as changed (incremental checkpoints only). */
-  #track(table: StateTable, change: Entry | Removed): void {
+  #track(table: StateTable, change: unknown): void {
     const changes = this.#inc.current;
     if (!changes) return;
     let groups = changes.get(table);
@@ -114,6 +122,7 @@ export class HeapKeyedBackend implements KeyedStateBackend {
   setCurrentKey(key: unknown, keyGroup?: number): void {
     this.#key = key;
     this.#lookup = lookupKey(key);
+    this.#keyed = needsKey(key);
     const kg = keyGroup ?? assignToKeyGroup(key, this.maxParallelism);
     const local = kg - this.keyGroupRange.start;
     if (local < 0 || kg > this.keyGroupRange.end) {
@@ -140,7 +149,8 @@ export class HeapKeyedBackend implements KeyedStateBackend {
   }
 
   #read(table: StateTable): unknown {
-    return table.groups[this.#group]!.get(this.#lookup)?.value;
+    const v = table.groups[this.#group]!.get(this.#lookup);
+    return v instanceof KeyedValue ? v.value : v;
   }
 
   /** The group map, copied first if a snapshot still holds it. */
@@ -154,12 +164,9 @@ export class HeapKeyedBackend implements KeyedStateBackend {
   }
 
   #write(table: StateTable, value: unknown): void {
-    const group = this.#writable(table);
-    // updating in place spares an allocation per update (and the collection of the old entry)
-    let e = group.get(this.#lookup);
-    if (e !== undefined && e.epoch === this.#epoch) e.value = value;
-    else group.set(this.#lookup, (e = { key: this.#key, value, epoch: this.#epoch }));
-    this.#track(table, e);
+    const stored = this.#keyed ? new KeyedValue(this.#key, value) : value;
+    this.#writable(table).set(this.#lookup, stored);
+    this.#track(table, stored);
   }
 
   #clear(table: StateTable): void {
@@ -302,20 +309,25 @@ export class HeapKeyedBackend implements KeyedStateBackend {
     const { start } = this.keyGroupRange;
     const size = this.keyGroupRange.end - start + 1;
     let budget = performance.now() + 4;
-    // the entries themselves go to the encoder (no [key, value] pairs). A group's entries are listed by
-    // forEach, not by iterating group.values() here: that iterator allocates a result object per entry
+    // keys and values go to the encoder as two arrays (no [key, value] pairs). A group is listed by
+    // forEach, not by iterating group.entries() here: that iterator allocates a result object per entry
     // inside this generator (1M entries, 64 MB of garbage and a marking cycle over the whole state)
-    const all: Entry[] = [];
+    const keys: unknown[] = [];
+    const values: unknown[] = [];
     let n = 0;
     let touched = 0;
-    // listing a group also reads each entry and its key: loads that do not depend on each other run
-    // many at once and bring the group (~0.5 MB for 8k keys) into the cache, so encoding it does not wait
-    // on memory entry by entry (1M keys over two subtasks, far bigger than the CPU caches: 300-450 ->
-    // 200-300 ms). A group of one chunk goes out as `all` itself: the encoder is done with a chunk
-    // before it asks for the next.
-    const list = (e: Entry) => {
-      all[n++] = e;
-      const k = e.key;
+    // listing a group also reads each key: loads that do not depend on each other run many at once and
+    // bring the group into the cache, so encoding it does not wait on memory key by key (1M keys over
+    // two subtasks, far bigger than the CPU caches). A group of one chunk goes out as the arrays
+    // themselves: the encoder is done with a chunk before it asks for the next.
+    const list = (v: unknown, k: unknown) => {
+      if (v instanceof KeyedValue) {
+        keys[n] = v.key;
+        values[n++] = v.value;
+        return;
+      }
+      keys[n] = k;
+      values[n++] = v;
       if (typeof k === 'string') touched += k.length;
     };
     for (let g = 0; g < size; g++) {
@@ -324,13 +336,20 @@ export class HeapKeyedBackend implements KeyedStateBackend {
         if (group.size === 0) continue;
         n = 0;
         group.forEach(list);
-        all.length = n;
+        keys.length = values.length = n;
         const mapValues = table.kind === 'map';
-        for (let i = 0; i < all.length; i += CHUNK_ENTRIES) {
-          const entries = i === 0 && all.length <= CHUNK_ENTRIES ? all : all.slice(i, i + CHUNK_ENTRIES);
-          counts.keys += entries.length;
+        for (let i = 0; i < n; i += CHUNK_ENTRIES) {
+          const whole = i === 0 && n <= CHUNK_ENTRIES;
+          const chunk: EntryChunk = {
+            keyGroup: start + g,
+            state: table.name,
+            keys: whole ? keys : keys.slice(i, i + CHUNK_ENTRIES),
+            values: whole ? values : values.slice(i, i + CHUNK_ENTRIES),
+            mapValues,
+          };
+          counts.keys += chunk.keys.length;
           counts.chunks++;
-          yield { keyGroup: start + g, state: table.name, entries, mapValues };
+          yield chunk;
         }
       }
       if (performance.now() > budget) {
@@ -357,9 +376,13 @@ export class HeapKeyedBackend implements KeyedStateBackend {
         const map = table.kind === 'map';
         let puts: Array<[unknown, unknown]> = [];
         let deletes: unknown[] = [];
-        for (const e of keys.values()) {
-          if (e instanceof Removed) deletes.push(e.key);
-          else puts.push([e.key, map ? [...(e.value as Map<unknown, unknown>).values()] : e.value]);
+        for (const [lookup, v] of keys) {
+          if (v instanceof Removed) deletes.push(v.key);
+          else {
+            const keyed = v instanceof KeyedValue;
+            const value = keyed ? v.value : v;
+            puts.push([keyed ? v.key : lookup, map ? [...(value as Map<unknown, unknown>).values()] : value]);
+          }
           if (puts.length + deletes.length === CHUNK_ENTRIES) {
             counts.keys += CHUNK_ENTRIES;
             counts.chunks++;
@@ -408,7 +431,7 @@ export class HeapKeyedBackend implements KeyedStateBackend {
           for (const key of chunk.deletes ?? []) map.delete(lookupKey(key));
           for (const [key, value] of chunk.puts) {
             const v = kind === 'map' ? new Map((value as Array<[unknown, unknown]>).map((e) => [lookupKey(e[0]), e])) : value;
-            map.set(lookupKey(key), { key, value: v, epoch: this.#epoch });
+            map.set(lookupKey(key), needsKey(key) ? new KeyedValue(key, v) : v);
           }
         }
       });

@@ -74,14 +74,16 @@ function checkVersion(bytes: Uint8Array): void {
 }
 
 /**
- * A chunk given as the backend holds its entries (heap backends): `{ key, value }` objects, map
+ * A chunk given as the backend holds its entries (heap backends): keys and values in two arrays, map
  * values as Maps of `[k, v]`. Encoded exactly as the `SnapshotChunk` with `puts` of `[key, value]`
  * (map values as `[k, v][]`) would be, without building those pair arrays first.
  */
 export interface EntryChunk {
   keyGroup: number;
   state: string;
-  entries: ReadonlyArray<{ key: unknown; value: unknown }>;
+  keys: readonly unknown[];
+  /** values[i] is the value of keys[i] */
+  values: readonly unknown[];
   /** values are Maps whose values are `[k, v]` (map state): encoded as arrays of them */
   mapValues: boolean;
 }
@@ -150,15 +152,16 @@ function writeChunk(w: ValueWriter, chunk: AnyChunk): boolean {
     }
     return true;
   }
-  w.arrayHeader(chunk.entries.length);
+  const { keys, values } = chunk;
+  w.arrayHeader(keys.length);
   if (!chunk.mapValues) {
-    for (const e of chunk.entries) if (!w.pair(e.key, e.value)) return false;
+    for (let i = 0; i < keys.length; i++) if (!w.pair(keys[i], values[i])) return false;
     return true;
   }
-  for (const e of chunk.entries) {
+  for (let i = 0; i < keys.length; i++) {
     w.entry();
     w.byte(0x92);
-    if (!w.value(e.key) || !w.mapEntries(e.value as Map<unknown, [unknown, unknown]>)) return false;
+    if (!w.value(keys[i]) || !w.mapEntries(values[i] as Map<unknown, [unknown, unknown]>)) return false;
   }
   return true;
 }
@@ -204,7 +207,7 @@ function asPairs(chunk: AnyChunk): SnapshotChunk {
     if (chunk.deletes) out.deletes = chunk.deletes.map((k) => prepare(k, what, 'key', new Map(), new Set()));
     return out;
   }
-  const puts = chunk.entries.map((e) => entry(e.key, chunk.mapValues ? [...(e.value as Map<unknown, unknown>).values()] : e.value));
+  const puts = chunk.keys.map((k, i) => entry(k, chunk.mapValues ? [...(chunk.values[i] as Map<unknown, unknown>).values()] : chunk.values[i]));
   return { keyGroup: chunk.keyGroup, state: chunk.state, puts };
 }
 
