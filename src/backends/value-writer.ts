@@ -167,27 +167,35 @@ export class ValueWriter {
    * snapshot writes millions of them.
    */
   pair(k: unknown, v: unknown): boolean {
-    if (typeof k === 'string' && typeof v === 'number' && k.length < 32 && v >= 0 && v <= 0xffffffff && Math.floor(v) === v && !Object.is(v, -0)) {
+    if (typeof k === 'string' && typeof v === 'number') {
       const len = k.length;
-      if (this.pos + len + 7 > this.buf.length) this.ensure(len + 7);
-      const b = this.buf;
-      let at = this.pos + 2;
-      let i = 0;
-      for (; i < len; i++) {
-        const c = k.charCodeAt(i);
-        if (c >= 0x80) break;
-        b[at + i] = c;
-      }
-      if (i === len) {
-        b[at - 2] = 0x92;
-        b[at - 1] = 0xa0 | len;
-        at += len;
-        if (v < 0x80) b[at++] = v;
-        else if (v < 0x100) { b[at] = 0xcc; b[at + 1] = v; at += 2; }
-        else if (v < 0x10000) { b[at] = 0xcd; b[at + 1] = v >>> 8; b[at + 2] = v & 0xff; at += 3; }
-        else { b[at] = 0xce; b[at + 1] = v >>> 24; b[at + 2] = (v >>> 16) & 0xff; b[at + 3] = (v >>> 8) & 0xff; b[at + 4] = v & 0xff; at += 5; }
-        this.pos = at;
-        return true;
+      // an integer in 0..2^32-1 that is not -0
+      if (len < 32 && v >>> 0 === v && (v !== 0 || 1 / v > 0)) {
+        let at = this.pos;
+        if (at + len + 7 > this.buf.length) {
+          this.ensure(len + 7);
+          at = this.pos;
+        }
+        const b = this.buf;
+        b[at] = 0x92;
+        b[at + 1] = 0xa0 | len;
+        at += 2;
+        // copied first, checked once: a character past 0x7f sends the pair to the general path
+        let bits = 0;
+        for (let i = 0; i < len; i++) {
+          const c = k.charCodeAt(i);
+          bits |= c;
+          b[at + i] = c;
+        }
+        if (bits < 0x80) {
+          at += len;
+          if (v < 0x80) b[at++] = v;
+          else if (v < 0x100) { b[at] = 0xcc; b[at + 1] = v; at += 2; }
+          else if (v < 0x10000) { b[at] = 0xcd; b[at + 1] = v >>> 8; b[at + 2] = v & 0xff; at += 3; }
+          else { b[at] = 0xce; b[at + 1] = v >>> 24; b[at + 2] = (v >>> 16) & 0xff; b[at + 3] = (v >>> 8) & 0xff; b[at + 4] = v & 0xff; at += 5; }
+          this.pos = at;
+          return true;
+        }
       }
     }
     this.entry();
