@@ -96,6 +96,8 @@ export function packStateValue(value: unknown, what: string): Buffer {
   return out;
 }
 
+const ONE_BYTE = Array.from({ length: 256 }, (_, b) => String.fromCharCode(b));
+
 /** Node's Buffer reads Latin-1 without `toString`'s encoding lookup (a method of every Buffer, not in its typings). */
 type LatinReader = Buffer & { latin1Slice(start: number, end: number): string };
 
@@ -106,6 +108,8 @@ type LatinReader = Buffer & { latin1Slice(start: number, end: number): string };
 export function packStateValueLatin1(value: unknown, what: string): string {
   shared.pos = 0;
   writeStateValue(shared, value, what);
+  // one byte (a small integer, true, false, null: counters mostly): a string made once, not per value
+  if (shared.pos === 1) return ONE_BYTE[shared.buf[0]!]!;
   const out = (shared.buf as LatinReader).latin1Slice(0, shared.pos);
   if (shared.buf.length > 1 << 24) shared = new ValueWriter(4096);
   return out;
