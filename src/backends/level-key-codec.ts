@@ -53,9 +53,8 @@ export function keyFromTag(tag: string): unknown {
       return undefined;
     case 'z':
       return null;
-    case 'w':
-      return JSON.parse(rest);
     default:
+      // `j` (tuples and objects) and `w` (strings with a lone surrogate): JSON
       return JSON.parse(rest);
   }
 }

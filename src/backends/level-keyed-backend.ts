@@ -13,8 +13,7 @@ import { forEachSnapshotPart, lookupKey } from './keyed-snapshot-reader.ts';
 import { LevelChangelog, UNKEPT } from './level-changelog.ts';
 import { decodeKey, KEY_PREFIX_CHARS, keyFromTag, keyGroupPrefix, keyTag, statePrefix } from './level-key-codec.ts';
 import { decodeValue, encodeValue, VALUE_ENCODING } from './level-value-codec.ts';
-import { CHUNK_ENTRIES, isPackedScalar, type SnapshotChunk, type StoredChunk } from './snapshot-codec.ts';
-import { isWellFormed } from './value-writer.ts';
+import { CHUNK_ENTRIES, type StoredChunk } from './snapshot-codec.ts';
 import type {
   AggregatingState,
   AggregatingStateDescriptor,
@@ -207,7 +206,7 @@ export class LevelKeyedBackend implements KeyedStateBackend {
       });
     }
     this.#key = key;
-    this.#tag = typeof key === 'string' && isWellFormed(key) ? 's' + key : keyTag(key);
+    this.#tag = keyTag(key);
     this.#kg = kg;
     this.#stamp++;
   }
@@ -587,33 +586,33 @@ export class LevelKeyedBackend implements KeyedStateBackend {
     tables: LevelTable[],
     plan: Extract<SnapshotPlan<Changes>, { kind: 'delta' }>,
     counts: { keys: number; chunks: number },
-  ): AsyncGenerator<SnapshotChunk> {
+  ): AsyncGenerator<StoredChunk> {
     const changes = LevelChangelog.merge(plan.segments);
     // sorted, so chunks come out by key group and state like a full scan (the prefix is ASCII)
     const sorted = [...changes.keys()].sort();
     const at = { snapshot: snap };
-    let chunk: SnapshotChunk | null = null;
+    let chunk: StoredChunk | null = null;
+    let deletes: string[] = [];
     let prefix = '';
     let budget = performance.now() + 4;
     for (let i = 0; i < sorted.length; i++) {
       const k = sorted[i]!;
-      if (!chunk || !k.startsWith(prefix) || chunk.puts.length + chunk.deletes!.length === CHUNK_ENTRIES) {
+      if (!chunk || !k.startsWith(prefix) || chunk.keys.length + deletes.length === CHUNK_ENTRIES) {
         if (chunk) yield chunk;
         const { keyGroup, stateId } = decodeKey(k);
-        chunk = { keyGroup, state: tables[stateId]!.name, puts: [], deletes: [], packed: [] };
+        deletes = [];
+        chunk = { keyGroup, state: tables[stateId]!.name, keys: [], keyOffset: KEY_PREFIX_CHARS, values: [], deletes, decodeKey: keyFromTag, decodeValue };
         prefix = k.slice(0, KEY_PREFIX_CHARS);
         counts.chunks++;
       }
       // the value the last flush before the snapshot wrote (what LevelDB holds at it), or read there if not kept
       const change = changes.get(k);
       const stored = change === UNKEPT ? this.#get(k, at) : (change ?? undefined);
-      const key = keyFromTag(k.slice(KEY_PREFIX_CHARS));
-      if (stored === undefined) chunk.deletes!.push(key);
+      // as stored, as in a full scan
+      if (stored === undefined) deletes.push(k);
       else {
-        // a scalar goes in as it is stored, as in a full scan
-        const scalar = isPackedScalar(stored.charCodeAt(0));
-        chunk.puts.push([key, scalar ? undefined : decodeValue(stored)]);
-        chunk.packed!.push(scalar ? stored : '');
+        chunk.keys.push(k);
+        chunk.values.push(stored);
       }
       counts.keys++;
       if ((i & 255) === 255 && performance.now() > budget) {

@@ -36,13 +36,6 @@ export interface SnapshotChunk {
   puts: Array<[unknown, unknown]>;
   /** keys whose value was removed (delta streams only) */
   deletes?: unknown[];
-  /**
-   * Values handed over encoded, for the encoder only: where `packed[i]` is not '', it is entry i's
-   * value in the state value format (one Latin-1 character per byte), copied into the stream instead
-   * of decoded and encoded again. Only scalars (see isPackedScalar): a value with references inside
-   * is encoded in the scope of its own frame.
-   */
-  packed?: string[];
 }
 
 /** Node's Buffer writes Latin-1 without `write`'s encoding lookup (a method of every Buffer, not in its typings) */
@@ -101,6 +94,8 @@ export interface StoredChunk {
   keyOffset: number;
   /** stored values: the state value format, one Latin-1 character per byte */
   values: string[];
+  /** stored keys whose value was removed (delta streams only) */
+  deletes?: string[];
   /** a tag back to its key, stored text back to its value (keys that are not strings, values that are not scalars) */
   decodeKey(tag: string): unknown;
   decodeValue(text: string): unknown;
@@ -114,36 +109,28 @@ const STATE = Buffer.from('a57374617465', 'hex'); // "state"
 const PUTS = Buffer.from('a470757473', 'hex'); // "puts"
 const DELETES = Buffer.from('a764656c65746573', 'hex'); // "deletes"
 
+/** Bytes as they are, with room made for them first (Buffer.copy cuts short silently where there is none). */
+function raw(w: ValueWriter, bytes: Buffer): void {
+  w.ensure(bytes.length);
+  w.pos += bytes.copy(w.buf, w.pos);
+}
+
 /** Writes the frame body of `chunk` at the writer's position, as packr would pack the SnapshotChunk; false if a value needs the slow path. */
 function writeChunk(w: ValueWriter, chunk: AnyChunk): boolean {
-  const deletes = 'puts' in chunk ? chunk.deletes : undefined;
+  const deletes = 'mapValues' in chunk ? undefined : chunk.deletes;
   w.objectHeader(deletes ? 4 : 3);
-  w.ensure(KEY_GROUP.length + STATE.length + PUTS.length);
-  w.pos += KEY_GROUP.copy(w.buf, w.pos);
+  raw(w, KEY_GROUP);
   w.number(chunk.keyGroup);
-  w.pos += STATE.copy(w.buf, w.pos);
+  raw(w, STATE);
   w.string(chunk.state);
-  w.pos += PUTS.copy(w.buf, w.pos);
+  raw(w, PUTS);
   if ('keyOffset' in chunk) return writeStored(w, chunk);
   if ('puts' in chunk) {
-    const { puts, packed } = chunk;
+    const { puts } = chunk;
     w.arrayHeader(puts.length);
-    for (let i = 0; i < puts.length; i++) {
-      const e = puts[i]!;
-      const p = packed?.[i];
-      if (!p) {
-        if (!w.pair(e[0], e[1])) return false;
-        continue;
-      }
-      w.entry();
-      w.byte(0x92);
-      if (!w.value(e[0])) return false;
-      w.ensure(p.length);
-      w.pos += (w.buf as LatinWriter).latin1Write(p, w.pos);
-    }
+    for (const e of puts) if (!w.pair(e[0], e[1])) return false;
     if (deletes) {
-      w.ensure(DELETES.length);
-      w.pos += DELETES.copy(w.buf, w.pos);
+      raw(w, DELETES);
       w.arrayHeader(deletes.length);
       for (const k of deletes) {
         w.entry();
@@ -166,21 +153,34 @@ function writeChunk(w: ValueWriter, chunk: AnyChunk): boolean {
   return true;
 }
 
+/** A stored key: a string key from its tag without slicing it, any other decoded; false if it needs the slow path. */
+function writeStoredKey(w: ValueWriter, chunk: StoredChunk, k: string): boolean {
+  if (k.charCodeAt(chunk.keyOffset) !== STRING_TAG) return w.value(chunk.decodeKey(k.slice(chunk.keyOffset)));
+  w.stringFrom(k, chunk.keyOffset + 1);
+  return true;
+}
+
 function writeStored(w: ValueWriter, chunk: StoredChunk): boolean {
-  const { keys, values, keyOffset } = chunk;
+  const { keys, values, deletes } = chunk;
   w.arrayHeader(keys.length);
   for (let i = 0; i < keys.length; i++) {
-    const k = keys[i]!;
     const v = values[i]!;
     w.entry();
     w.byte(0x92);
-    if (k.charCodeAt(keyOffset) === STRING_TAG) w.stringFrom(k, keyOffset + 1);
-    else if (!w.value(chunk.decodeKey(k.slice(keyOffset)))) return false;
+    if (!writeStoredKey(w, chunk, keys[i]!)) return false;
     if (isPackedScalar(v.charCodeAt(0))) {
       // a scalar goes in as it is stored: the same bytes
       w.ensure(v.length);
       w.pos += (w.buf as LatinWriter).latin1Write(v, w.pos);
     } else if (!w.value(chunk.decodeValue(v))) return false;
+  }
+  if (deletes) {
+    raw(w, DELETES);
+    w.arrayHeader(deletes.length);
+    for (const k of deletes) {
+      w.entry();
+      if (!writeStoredKey(w, chunk, k)) return false;
+    }
   }
   return true;
 }
@@ -197,13 +197,13 @@ function asPairs(chunk: AnyChunk): SnapshotChunk {
   const what = `state "${chunk.state}"`;
   const entry = (k: unknown, v: unknown): [unknown, unknown] => [prepare(k, what, 'key', new Map(), new Set()), prepare(v, what, 'value', new Map(), new Set())];
   if ('keyOffset' in chunk) {
-    const puts = chunk.keys.map((k, i) => entry(chunk.decodeKey(k.slice(chunk.keyOffset)), chunk.decodeValue(chunk.values[i]!)));
-    return { keyGroup: chunk.keyGroup, state: chunk.state, puts };
+    const key = (k: string) => chunk.decodeKey(k.slice(chunk.keyOffset));
+    // decoded, then prepared as any chunk of pairs
+    const puts = chunk.keys.map((k, i): [unknown, unknown] => [key(k), chunk.decodeValue(chunk.values[i]!)]);
+    return asPairs({ keyGroup: chunk.keyGroup, state: chunk.state, puts, ...(chunk.deletes ? { deletes: chunk.deletes.map(key) } : {}) });
   }
   if ('puts' in chunk) {
-    const { packed } = chunk;
-    const value = (v: unknown, i: number) => (packed?.[i] ? packr.unpack(Buffer.from(packed[i]!, 'latin1')) : v);
-    const out: SnapshotChunk = { keyGroup: chunk.keyGroup, state: chunk.state, puts: chunk.puts.map(([k, v], i) => entry(k, value(v, i))) };
+    const out: SnapshotChunk = { keyGroup: chunk.keyGroup, state: chunk.state, puts: chunk.puts.map(([k, v]) => entry(k, v)) };
     if (chunk.deletes) out.deletes = chunk.deletes.map((k) => prepare(k, what, 'key', new Map(), new Set()));
     return out;
   }

@@ -86,14 +86,20 @@ export function writeStateValue(w: ValueWriter, value: unknown, what: string, pa
 
 let shared = new ValueWriter(4096);
 
+/** Writes `value` into the shared writer from its start; the writer to read the bytes from (before the next call). */
+function packShared(value: unknown, what: string): ValueWriter {
+  const w = shared;
+  w.pos = 0;
+  writeStateValue(w, value, what);
+  // one huge value must not keep a huge buffer alive for the next ones
+  if (w.buf.length > 1 << 24) shared = new ValueWriter(4096);
+  return w;
+}
+
 /** One value's bytes; a view of a reused buffer, valid until the next call (copy or convert it at once). */
 export function packStateValue(value: unknown, what: string): Buffer {
-  shared.pos = 0;
-  writeStateValue(shared, value, what);
-  // one huge value must not keep a huge buffer alive
-  const out = shared.buf.subarray(0, shared.pos);
-  if (shared.buf.length > 1 << 24) shared = new ValueWriter(4096);
-  return out;
+  const w = packShared(value, what);
+  return w.buf.subarray(0, w.pos);
 }
 
 const ONE_BYTE = Array.from({ length: 256 }, (_, b) => String.fromCharCode(b));
@@ -106,13 +112,9 @@ type LatinReader = Buffer & { latin1Slice(start: number, end: number): string };
  * no Buffer view is made per value (the level backend converts every value it writes).
  */
 export function packStateValueLatin1(value: unknown, what: string): string {
-  shared.pos = 0;
-  writeStateValue(shared, value, what);
+  const w = packShared(value, what);
   // one byte (a small integer, true, false, null: counters mostly): a string made once, not per value
-  if (shared.pos === 1) return ONE_BYTE[shared.buf[0]!]!;
-  const out = (shared.buf as LatinReader).latin1Slice(0, shared.pos);
-  if (shared.buf.length > 1 << 24) shared = new ValueWriter(4096);
-  return out;
+  return w.pos === 1 ? ONE_BYTE[w.buf[0]!]! : (w.buf as LatinReader).latin1Slice(0, w.pos);
 }
 
 /** A copy of `value` that msgpackr encodes exactly (Maps as MapTag, -0 tagged), or a StateValueError naming what cannot be. */
@@ -141,8 +143,6 @@ export function prepare(v: unknown, what: string, path: string, seen: Map<object
   const proto = Object.getPrototypeOf(v);
   if (proto === Object.prototype || proto === null) {
     // symbol keys are left out, as structuredClone leaves them out
-    const copy: Record<string, unknown> = {};
-    seen.set(v, copy);
     const keys = Object.keys(v);
     if (!keys.every(isWellFormed)) {
       // msgpackr writes keys as UTF-8, a lone surrogate would become U+FFFD: keys and values under floe's `o` tag
@@ -153,6 +153,8 @@ export function prepare(v: unknown, what: string, path: string, seen: Map<object
       open.delete(v);
       return tag;
     }
+    const copy: Record<string, unknown> = {};
+    seen.set(v, copy);
     for (const k of keys) copy[k] = prepare((v as Record<string, unknown>)[k], what, `${path}.${k}`, seen, open);
     return copy;
   }

@@ -45,27 +45,34 @@ export class ValueWriter {
     this.buf = bigger;
   }
 
+  /**
+   * `s` from `from` on as a fixstr, byte by byte (cheaper than a native call per string), if it is
+   * short ASCII; false (nothing written) otherwise.
+   */
+  #shortAscii(s: string, from: number): boolean {
+    const len = s.length - from;
+    if (len >= 32) return false;
+    this.ensure(len + 1);
+    const b = this.buf;
+    const at = this.pos + 1;
+    for (let i = 0; i < len; i++) {
+      const c = s.charCodeAt(from + i);
+      if (c >= 0x80) return false;
+      b[at + i] = c;
+    }
+    b[at - 1] = 0xa0 | len;
+    this.pos = at + len;
+    return true;
+  }
+
   string(s: string): void {
+    if (this.#shortAscii(s, 0)) return;
+    if (!isWellFormed(s)) return this.#loneSurrogates(s);
     const len = s.length;
     const max = len * 3;
     this.ensure(max + 5);
     const b = this.buf;
     let at = this.pos;
-    if (len < 32) {
-      // short ASCII strings byte by byte: cheaper than a native call per string
-      let i = 0;
-      for (; i < len; i++) {
-        const c = s.charCodeAt(i);
-        if (c >= 0x80) break;
-        b[at + 1 + i] = c;
-      }
-      if (i === len) {
-        b[at] = 0xa0 | len;
-        this.pos = at + 1 + len;
-        return;
-      }
-    }
-    if (!isWellFormed(s)) return this.#loneSurrogates(s);
     // the header is sized for the longest encoding; msgpack allows a longer header than needed
     if (max < 32) {
       const n = b.write(s, at + 1, 'utf8');
@@ -92,24 +99,7 @@ export class ValueWriter {
 
   /** `s.slice(from)` as a string, without making that slice where it is short ASCII. */
   stringFrom(s: string, from: number): void {
-    const len = s.length - from;
-    if (len < 32) {
-      this.ensure(len + 1);
-      const b = this.buf;
-      const at = this.pos + 1;
-      let i = 0;
-      for (; i < len; i++) {
-        const c = s.charCodeAt(from + i);
-        if (c >= 0x80) break;
-        b[at + i] = c;
-      }
-      if (i === len) {
-        b[at - 1] = 0xa0 | len;
-        this.pos = at + len;
-        return;
-      }
-    }
-    this.string(s.slice(from));
+    if (!this.#shortAscii(s, from)) this.string(s.slice(from));
   }
 
   /** A string with a lone surrogate: its code units under the `u` tag (UTF-8 would turn it into U+FFFD). */

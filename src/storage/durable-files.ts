@@ -61,6 +61,11 @@ export async function writeDurable(
   return { size, checksum: hash.digest() };
 }
 
+const sizeChanged = (path: string, actual: number, recorded: number) =>
+  new CheckpointError('FLOE_CHECKPOINT_FILE_CORRUPT', `state file ${path} has ${actual} bytes, its handle says ${recorded}`, {
+    hint: 'a checkpoint file of this job changed after it was written (check the disk and what else writes there)',
+  });
+
 /**
  * Copies `from` to the new file `to` (the kernel copies where it can) and fsyncs it; fails, leaving
  * nothing, when the source is not `size` bytes long (a truncated or replaced state file).
@@ -70,9 +75,7 @@ export async function copyDurable(from: string, to: string, size: number): Promi
   const handle = await open(to, 'r+');
   try {
     const { size: copied } = await handle.stat();
-    if (copied !== size) throw new CheckpointError('FLOE_CHECKPOINT_FILE_CORRUPT', `state file ${from} has ${copied} bytes, its handle says ${size}`, {
-      hint: 'a checkpoint file of this job changed after it was written (check the disk and what else writes there)',
-    });
+    if (copied !== size) throw sizeChanged(from, copied, size);
     await handle.sync();
   } catch (error) {
     await handle.close().catch(() => {});
@@ -103,9 +106,7 @@ export async function linkOrCopyDurable(from: string, to: string, size: number):
   const { size: linked } = await stat(to);
   if (linked !== size) {
     await rm(to, { force: true }).catch(() => {});
-    throw new CheckpointError('FLOE_CHECKPOINT_FILE_CORRUPT', `state file ${from} has ${linked} bytes, its handle says ${size}`, {
-      hint: 'a checkpoint file of this job changed after it was written (check the disk and what else writes there)',
-    });
+    throw sizeChanged(from, linked, size);
   }
   return 'linked';
 }
