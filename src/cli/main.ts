@@ -133,13 +133,33 @@ see "Options" in floe's README. Unknown keys and bad values are refused before t
   return program;
 }
 
+/** `floe`, `floe savepoint`, `floe savepoint inspect`, ...: every command of the program, subcommands of subcommands too. */
+function commandsOf(command: Command): Command[] {
+  return [command, ...command.commands.flatMap(commandsOf)];
+}
+
+/** The hint of a usage error: the help of the command that refused its input, by its full path. */
+export function usageHint(command: Command): string {
+  const path: string[] = [];
+  for (let c: Command | null = command; c; c = c.parent) path.unshift(c.name());
+  return command.parent ? `\`${path.join(' ')} --help\` shows its usage` : '`floe --help` lists the commands';
+}
+
 /** Runs the CLI; returns the exit code. User errors print `error CODE: message` and a hint, not a stack. */
 export async function main(argv: string[], out: (line: string) => void = (l) => process.stderr.write(`${l}\n`)): Promise<number> {
   let code = 0;
   const program = buildProgram(out, (c) => (code = c));
-  // commander's own errors (unknown option, missing argument) are printed in the catch below, in floe's format
+  // commander's own errors (unknown option, missing argument) are printed once, in the catch below, in floe's format;
+  // each command records itself as the one that refused, so the hint names its help
   const output = { writeErr: (s: string) => out(s.trimEnd()), writeOut: (s: string) => void process.stdout.write(s), outputError: () => {} };
-  for (const command of [program, ...program.commands]) command.configureOutput(output);
+  let refusing: Command = program;
+  for (const command of commandsOf(program)) {
+    command.configureOutput(output);
+    command.exitOverride((error) => {
+      refusing = command;
+      throw error;
+    });
+  }
   try {
     await program.parseAsync(argv);
     return code;
@@ -147,13 +167,13 @@ export async function main(argv: string[], out: (line: string) => void = (l) => 
     if (error instanceof CommanderError) {
       if (error.exitCode === 0 || error.code === 'commander.help' || error.code === 'commander.helpDisplayed') return error.exitCode;
       out(`error FLOE_USAGE: ${error.message.replace(/^error: /, '')}`);
-      out(argv[2] === 'run' ? 'hint: `floe run --help` lists its options' : 'hint: `floe --help` lists the commands');
+      out(`hint: ${usageHint(refusing)}`);
       return 2;
     }
     if (error instanceof FloeError) {
       out(`error ${error.code}: ${error.message}`);
       if (error.hint) out(`hint: ${error.hint}`);
-      return 1;
+      return error.code === 'FLOE_USAGE' ? 2 : 1;
     }
     throw error;
   }

@@ -11,10 +11,11 @@ function toJson(value: unknown): string {
 }
 
 async function inspect(path: string, options: { dump?: string; state?: string }, print: (line: string) => void): Promise<void> {
-  const sp = await Savepoint.load(path);
+  // a usage error first: it needs no savepoint to be found
   if (options.state !== undefined && options.dump === undefined) {
-    throw new FloeError('FLOE_USAGE', '--state only works with --dump <uid>', { hint: `floe savepoint inspect ${path} --dump <uid> --state ${options.state}` });
+    throw new FloeError('FLOE_USAGE', '--state only works with --dump <uid>', { hint: `\`floe savepoint inspect ${path} --dump <uid> --state ${options.state}\`` });
   }
+  const sp = await Savepoint.load(path);
   if (options.dump !== undefined && options.state !== undefined) {
     const names = (await sp.operators()).find((o) => o.uid === options.dump)?.states.map((s) => s.name) ?? [];
     if (names.length > 0 && !names.includes(options.state)) {
@@ -66,11 +67,14 @@ export function registerSavepointCommand(program: Command, print: (line: string)
   savepoint
     .command('rename-uid')
     .description('copy a savepoint with one operator uid renamed (for a job whose uids changed)')
-    .argument('<path>')
-    .argument('<old-uid>')
-    .argument('<new-uid>')
-    .requiredOption('-o, --output <new-path>', 'where the repaired copy goes (the original is left as it is)')
-    .action(async (path: string, from: string, to: string, options: { output: string }) => {
+    .argument('<path>', 'a savepoint directory (savepoint-<job>-<id>) or its _metadata file')
+    .argument('<old-uid>', 'the uid the savepoint holds state under')
+    .argument('<new-uid>', 'the uid the job now gives that operator')
+    // checked in the action, not as commander's requiredOption: commander checks required options before
+    // arguments, so a bare `rename-uid` would complain about --output before the missing positionals
+    .option('-o, --output <new-path>', 'where the repaired copy goes (required; the original is left as it is)')
+    .action(async (path: string, from: string, to: string, options: { output?: string }, command: Command) => {
+      if (options.output === undefined) command.error("required option '-o, --output <new-path>' not specified", { code: 'commander.missingMandatoryOptionValue', exitCode: 2 });
       const repaired = await (await Savepoint.load(path)).renameUid(from, to, options.output);
       print(`Wrote ${repaired.path} with operator '${from}' renamed to '${to}'.`);
     });
