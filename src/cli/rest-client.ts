@@ -1,6 +1,7 @@
 // The CLI's side of the REST API: finds the server (-m host:port), sends requests, turns errors into FloeErrors.
 import { setTimeout as sleep } from 'node:timers/promises';
 import { FloeError, RestError } from '../errors.ts';
+import { cliHint, type CliTerms } from './cli-hints.ts';
 
 export interface RemoteOptions {
   jobmanager?: string;
@@ -12,11 +13,19 @@ export const DEFAULT_JOBMANAGER = '127.0.0.1:8081';
 export class RestClient {
   readonly base: string;
   readonly #token: string | undefined;
+  readonly #terms: CliTerms;
 
-  constructor(options: RemoteOptions) {
+  /** `terms`: what the calling command's hints need (the target it named, the command again with one) */
+  constructor(options: RemoteOptions, terms: Omit<CliTerms, 'jobmanager'> = {}) {
     const target = options.jobmanager ?? process.env.FLOE_JOBMANAGER ?? DEFAULT_JOBMANAGER;
     this.base = /^https?:\/\//.test(target) ? target.replace(/\/$/, '') : `http://${target}`;
     this.#token = options.token ?? process.env.FLOE_REST_TOKEN;
+    this.#terms = { ...terms, jobmanager: options.jobmanager };
+  }
+
+  /** The hint for an error the server answered with: in CLI terms where the CLI knows the code, else the server's. */
+  #hint(code: string, serverHint: string | undefined): string | undefined {
+    return cliHint(code, this.#terms) ?? serverHint;
   }
 
   async request<T>(method: string, path: string, body?: unknown): Promise<T> {
@@ -33,10 +42,18 @@ export class RestClient {
       });
     }
     const text = await response.text();
-    const json = text ? (JSON.parse(text) as Record<string, unknown>) : {};
+    let json: Record<string, unknown>;
+    try {
+      json = text ? (JSON.parse(text) as Record<string, unknown>) : {};
+    } catch {
+      throw new RestError('FLOE_REST_NOT_FLOE', `${this.base} answered ${method} ${path} with HTTP ${response.status} and a body that is not JSON: it is not a floe REST API`, {
+        hint: 'point -m at the address `floe run` printed when it started ("REST API listening on ...")',
+      });
+    }
     if (!response.ok) {
       const errors = (json.errors as string[] | undefined) ?? [response.statusText];
-      throw new RestError((json.code as string | undefined) ?? `FLOE_REST_HTTP_${response.status}`, errors.join('; '), { hint: json.hint as string | undefined });
+      const code = (json.code as string | undefined) ?? `FLOE_REST_HTTP_${response.status}`;
+      throw new RestError(code, errors.join('; '), { hint: this.#hint(code, json.hint as string | undefined) });
     }
     return json as T;
   }
@@ -49,7 +66,7 @@ export class RestClient {
       );
       if (state.status.id === 'COMPLETED') {
         const failure = state.operation?.['failure-cause'];
-        if (failure) throw new FloeError(failure.code, failure.message, { hint: failure.hint });
+        if (failure) throw new FloeError(failure.code, failure.message, { hint: this.#hint(failure.code, failure.hint) });
         return state.operation!.location!;
       }
       await sleep(delay);

@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import { FloeError } from '../errors.ts';
 import { Savepoint } from '../savepoints/savepoint.ts';
 import { formatBytes } from './reporter.ts';
+import { jobmanagerFlag, shellWord } from './cli-hints.ts';
 import { addRemoteOptions, RestClient, type RemoteOptions } from './rest-client.ts';
 
 /** JSON that keeps Maps, Sets and bigints readable */
@@ -13,7 +14,7 @@ function toJson(value: unknown): string {
 async function inspect(path: string, options: { dump?: string; state?: string }, print: (line: string) => void): Promise<void> {
   // a usage error first: it needs no savepoint to be found
   if (options.state !== undefined && options.dump === undefined) {
-    throw new FloeError('FLOE_USAGE', '--state only works with --dump <uid>', { hint: `\`floe savepoint inspect ${path} --dump <uid> --state ${options.state}\`` });
+    throw new FloeError('FLOE_USAGE', '--state only works with --dump <uid>', { hint: `\`floe savepoint inspect ${shellWord(path)} --dump <uid> --state ${shellWord(options.state)}\`` });
   }
   const sp = await Savepoint.load(path);
   if (options.dump !== undefined && options.state !== undefined) {
@@ -51,8 +52,9 @@ export function registerSavepointCommand(program: Command, print: (line: string)
       .option('--dispose <path>', 'delete a savepoint directory (refuses anything that is not one)'),
   ).action(async (jobId: string | undefined, targetDir: string | undefined, options: RemoteOptions & { dispose?: string }) => {
     if (options.dispose !== undefined) return print(`Disposed savepoint ${await Savepoint.dispose(options.dispose)}.`);
-    if (!jobId) throw new FloeError('FLOE_USAGE', 'floe savepoint needs a job id (or --dispose <path>)', { hint: 'floe savepoint <job-id> [target-dir]; floe list shows the ids' });
-    const client = new RestClient(options);
+    const m = jobmanagerFlag(options.jobmanager);
+    if (!jobId) throw new FloeError('FLOE_USAGE', 'floe savepoint needs a job id (or --dispose <path>)', { hint: `\`floe savepoint${m} <job-id> [target-dir]\`; \`floe list${m}\` shows the ids` });
+    const client = new RestClient(options, { target: targetDir, withTarget: (dir) => `floe savepoint${m} ${shellWord(jobId)} ${dir}` });
     const body = targetDir ? { 'target-directory': targetDir } : {};
     const { 'request-id': id } = await client.request<{ 'request-id': string }>('POST', `/jobs/${encodeURIComponent(jobId)}/savepoints`, body);
     print(`Savepoint completed. Path: ${await client.awaitSavepoint(jobId, id)}`);
