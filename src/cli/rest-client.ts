@@ -17,9 +17,10 @@ export class RestClient {
 
   /** `terms`: what the calling command's hints need (the target it named, the command again with one) */
   constructor(options: RemoteOptions, terms: Omit<CliTerms, 'jobmanager'> = {}) {
-    const target = options.jobmanager ?? process.env.FLOE_JOBMANAGER ?? DEFAULT_JOBMANAGER;
+    // an empty variable counts as unset
+    const target = options.jobmanager ?? (process.env.FLOE_JOBMANAGER || DEFAULT_JOBMANAGER);
     this.base = /^https?:\/\//.test(target) ? target.replace(/\/$/, '') : `http://${target}`;
-    this.#token = options.token ?? process.env.FLOE_REST_TOKEN;
+    this.#token = options.token ?? (process.env.FLOE_REST_TOKEN || undefined);
     this.#terms = { ...terms, jobmanager: options.jobmanager };
   }
 
