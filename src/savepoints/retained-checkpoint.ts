@@ -37,8 +37,9 @@ export class RetainedCheckpoint extends StateReader {
     return basename(dirname(this.path));
   }
 
-  /** whether some subtask's keyed state is a chain of a full snapshot and deltas */
+  /** whether some subtask's keyed state is a full snapshot with deltas (an incremental backend's materialisation has none) */
   get incremental(): boolean {
-    return Object.values(this.checkpoint.operators).some((op) => op.subtasks.some((s) => s?.keyed?.type === 'incremental'));
+    const withDeltas = (h: StateHandle | null | undefined) => h?.type === 'incremental' && h.deltas.length > 0;
+    return Object.values(this.checkpoint.operators).some((op) => op.subtasks.some((s) => withDeltas(s?.keyed)));
   }
 }
