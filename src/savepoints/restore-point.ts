@@ -1,6 +1,7 @@
 // Turns a savepoint or a retained checkpoint into the job's first restore point, matched to the job's operator uids.
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { basename, join } from 'node:path';
+import type { OperatorSubtaskState } from '../actors/types.ts';
 import type { CompletedCheckpoint } from '../coordinator/types.ts';
 import { SavepointError } from '../errors.ts';
 import type { JobGraph } from '../graph/job-graph.ts';
@@ -32,7 +33,7 @@ export interface RestorePoint {
   warnings: string[];
 }
 
-const hasItems = (subtask: CompletedCheckpoint['operators'][string]['subtasks'][number] | undefined) =>
+const hasItems = (subtask: OperatorSubtaskState | undefined) =>
   !!subtask && (subtask.keyed !== null || Object.values(subtask.operator).some((l) => l.items.length > 0));
 
 /** Uids that hold state in `checkpoint`: keyed or operator state, or in-flight data of a chain they head. */
