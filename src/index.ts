@@ -3,6 +3,7 @@ export { StreamExecutionEnvironment } from './api/stream-execution-environment.t
 export { DataStream, KeyedStream, DataStreamSink } from './api/data-stream.ts';
 export { JobClient } from './api/job-client.ts';
 export { Savepoint } from './savepoints/savepoint.ts';
+export { RetainedCheckpoint } from './savepoints/retained-checkpoint.ts';
 export type { KeyedEntry, OperatorSummary, StateSummary } from './savepoints/savepoint.ts';
 export { valueState, listState, mapState, reducingState, aggregatingState } from './api/state.ts';
 export type { InspectOption } from './api/inspection.ts';

@@ -45,13 +45,12 @@ t.test('savepoint validation, inspection and repair', async (t) => {
   });
   await restoreFails('FLOE_NOT_A_SAVEPOINT', (c) => writeFileSync(join(c, '_metadata'), 'a checkpoint, maybe'));
   await restoreFails('FLOE_SAVEPOINT_MAX_PARALLELISM_CHANGED', () => undefined, { 'pipeline.max-parallelism': 64 });
-  // a retained checkpoint directory goes to the checkpoint loader, which validates it at deploy: the job fails and writes nothing
+  // a retained checkpoint directory goes to the checkpoint loader, which validates it before the job starts, as a savepoint
   {
     const chk = join(dir, `copy-${n++}`, 'chk-3');
     mkdirSync(chk, { recursive: true });
     const out = join(dir, `out-${n}`);
-    const client = await wordCountEnv({ input, out, parallelism: 2, config: { 'execution.savepoint.path': chk } }).executeAsync('wc');
-    await t.rejects(client.getJobExecutionResult(), { code: 'FLOE_NO_USABLE_CHECKPOINT' }, 'an empty chk-3 is no usable checkpoint');
+    await t.rejects(wordCountEnv({ input, out, parallelism: 2, config: { 'execution.savepoint.path': chk } }).executeAsync('wc'), { code: 'FLOE_NO_USABLE_CHECKPOINT' }, 'an empty chk-3 is no usable checkpoint');
     t.same(visibleLines(out), [], 'nothing ran');
   }
   await restoreFails('FLOE_SAVEPOINT_UNMATCHED_STATE', () => undefined, {}, 'counter');

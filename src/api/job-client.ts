@@ -15,7 +15,7 @@ export class JobClient {
     readonly options: JobClientOptions = {},
   ) {}
 
-  /** the savepoint the job started from, if any */
+  /** the savepoint or retained checkpoint the job started from, if any */
   get restoredFrom(): RestorePoint | null {
     return this.options.restoredFrom ?? null;
   }

@@ -7,11 +7,10 @@ import { CollectionSource } from '../connectors/collection-source.ts';
 import { SequenceSource } from '../connectors/sequence-source.ts';
 import { TextFileSource } from '../connectors/text-file-source.ts';
 import { withSavepoints } from '../savepoints/savepoint-storage.ts';
-import { isSavepointPath, loadRestorePoint, type RestorePoint } from '../savepoints/restore-point.ts';
+import { loadRestorePoint, type RestorePoint } from '../savepoints/restore-point.ts';
 import { claimSavepoint } from '../savepoints/savepoint-operations.ts';
 import type { StateBackend } from '../backends/types.ts';
 import { createCheckpointStorage } from '../storage/checkpoint-storage-factory.ts';
-import { refuseCheckpointRoot, restoreCandidates } from '../storage/checkpoint-recovery.ts';
 import { JobMaster, type JobResult } from '../coordinator/job-master.ts';
 import { restartStrategyFrom } from '../coordinator/restart-strategy.ts';
 import { buildJobGraph, type JobGraph } from '../graph/job-graph.ts';
@@ -129,24 +128,17 @@ export class StreamExecutionEnvironment implements TransformationRegistry {
       materializationInterval: this.config.get('state.backend.incremental.materialization-interval'),
       cacheBytes: this.config.get('state.backend.level.cache-size'),
     });
-    // a savepoint is validated against the job before any task starts; its state files are read from where they are.
-    // A retained checkpoint is resolved at deploy, falling back to older retained ones when it is damaged.
+    // a savepoint or retained checkpoint is validated and matched to the job's uids before any task starts;
+    // its state files are read from where they are
     const recoveryPath = this.config.get('execution.state-recovery.path');
-    let restore: RestorePoint | null = null;
-    let restoreFrom: string | undefined;
-    if (recoveryPath) refuseCheckpointRoot(recoveryPath);
-    if (recoveryPath && isSavepointPath(recoveryPath)) {
-      restore = await loadRestorePoint(recoveryPath, graph, { allowNonRestoredState: this.config.get('execution.savepoint.ignore-unclaimed-state') });
-    } else if (recoveryPath) {
-      restoreCandidates(recoveryPath); // a path that does not exist fails now, not after deploying
-      restoreFrom = recoveryPath;
-    }
+    const allowNonRestoredState = this.config.get('execution.savepoint.ignore-unclaimed-state');
+    const restore: RestorePoint | null = recoveryPath ? await loadRestorePoint(recoveryPath, graph, { allowNonRestoredState }) : null;
+    const fromSavepoint = restore?.kind === 'savepoint';
     const jobId = newJobId();
     const files = this.#backend ? this.config.get('state.checkpoints.dir') !== undefined : type !== 'memory';
-    const storage = withSavepoints(createCheckpointStorage(this.config, jobId, files), { jobId, jobName, restoresSavepoint: restore !== null });
+    const storage = withSavepoints(createCheckpointStorage(this.config, jobId, files), { jobId, jobName, restoresSavepoint: fromSavepoint });
     const inspection = this.#inspect === undefined ? undefined : createInspection(this.#inspect);
     const master = new JobMaster(jobId, jobName, graph, {
-      restoreFrom,
       checkpoint,
       backend,
       storage,
@@ -158,7 +150,7 @@ export class StreamExecutionEnvironment implements TransformationRegistry {
     });
     const stop = () => inspection?.stop();
     master.result.then(stop, stop);
-    if (restore && this.config.get('execution.savepoint-restore-mode') === 'claim') claimSavepoint(master, restore.path);
+    if (fromSavepoint && this.config.get('execution.savepoint-restore-mode') === 'claim') claimSavepoint(master, restore.path);
     master.start();
     return new JobClient(master, graph.generatedUids, undefined, { savepointsDir: this.config.get('state.savepoints.dir'), restoredFrom: restore });
   }

@@ -69,8 +69,9 @@ async function run(jobPath: string, options: RunOptions, out: (line: string) => 
   }
   attachReporter(client, { checkpoints: !options.quiet, write: out });
   if (client.restoredFrom) {
-    const skipped = client.restoredFrom.nonRestored;
-    out(`restoring from savepoint ${client.restoredFrom.path}${skipped.length ? ` (state of ${skipped.join(', ')} not restored)` : ''}`);
+    const { kind, path, nonRestored: skipped, warnings } = client.restoredFrom;
+    for (const warning of warnings) out(`warning: ${warning}`);
+    out(`restoring from ${kind} ${path}${skipped.length ? ` (state of ${skipped.join(', ')} not restored)` : ''}`);
     if (client.restoredFrom.drained) out('warning: this savepoint was taken by `stop --drain`: its operators already flushed their end of input, so results they emitted then may be emitted again');
   }
   const closeRest = await serveRest(client, conf, out);
@@ -109,7 +110,7 @@ export function buildProgram(out: (line: string) => void, setExit: (code: number
     .option('-D, --define <key=value>', 'set a configuration key, e.g. -D execution.checkpointing.timeout=1min (repeatable)', collect)
     .option('--inspect [url]', `stream the task actors' state changes to an xstate inspector (default ${DEFAULT_INSPECT_URL})`)
     .option('-q, --quiet', 'do not print every completed checkpoint')
-    .option('--allow-non-restored-state', 'skip savepoint state that matches no operator uid of the job')
+    .option('--allow-non-restored-state', 'skip savepoint or checkpoint state that matches no operator uid of the job')
     .addOption(new Option('--restore-mode <mode>', 'execution.savepoint-restore-mode').choices(['no-claim', 'claim']))
     .option('--rest-port <n>', 'port of the REST API (rest.port, default 8081; 0 picks a free one)')
     .addHelpText('after', `
@@ -125,7 +126,7 @@ see "Options" in floe's README. Unknown keys and bad values are refused before t
     .action(async (job: string, options: RunOptions) => setExit(await run(job, options, out)));
   const print = (line: string) => process.stdout.write(`${line}\n`);
   registerListCommand(program, print);
-  registerSavepointCommand(program, print);
+  registerSavepointCommand(program, print, out);
   registerStopCommand(program, print);
   registerCancelCommand(program, print);
   registerCheckpointsCommand(program, print);

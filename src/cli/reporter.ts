@@ -20,9 +20,9 @@ export function attachReporter(client: JobClient, options: ReporterOptions = {})
   const write = options.write ?? ((line: string) => process.stderr.write(`${line}\n`));
   client.on('running', ({ attempt, restoredFrom }) => {
     if (attempt === 0 && restoredFrom === null) write(`job '${client.jobName}' (${client.jobId}) running`);
-    else if (attempt === 0 && client.restoredFrom) write(`job '${client.jobName}' (${client.jobId}) running, restored from savepoint ${client.restoredFrom.path}`);
+    else if (attempt === 0 && client.restoredFrom?.kind === 'savepoint') write(`job '${client.jobName}' (${client.jobId}) running, restored from savepoint ${client.restoredFrom.path}`);
     // a new run started with -s/--from-checkpoint: say which job this is and what it resumed from, not "attempt 0"
-    else if (attempt === 0) write(`job '${client.jobName}' (${client.jobId}) running, restored from checkpoint ${restoredFrom} (${client.master.settings.restoreFrom ?? 'retained checkpoint'})`);
+    else if (attempt === 0) write(`job '${client.jobName}' (${client.jobId}) running, restored from checkpoint ${restoredFrom} (${client.restoredFrom?.path ?? 'retained checkpoint'})`);
     else write(`attempt ${attempt} running, ${restoredFrom === null ? 'started from the beginning (no completed checkpoint)' : `restored from checkpoint ${restoredFrom}`}`);
   });
   if (options.checkpoints !== false) {

@@ -1,6 +1,8 @@
-// `floe savepoint`: trigger (REST), --dispose, and offline `inspect` / `rename-uid` of savepoint directories.
+// `floe savepoint`: trigger (REST), --dispose, and offline `inspect` (savepoints and retained checkpoints) / `rename-uid` of savepoint directories.
 import type { Command } from 'commander';
 import { FloeError } from '../errors.ts';
+import { loadState } from '../savepoints/restore-point.ts';
+import { RetainedCheckpoint } from '../savepoints/retained-checkpoint.ts';
 import { Savepoint } from '../savepoints/savepoint.ts';
 import { formatBytes } from './reporter.ts';
 import { jobmanagerFlag, shellWord } from './cli-hints.ts';
@@ -11,38 +13,62 @@ function toJson(value: unknown): string {
   return JSON.stringify(value, (_k, v) => (v instanceof Map ? [...v] : v instanceof Set ? [...v] : typeof v === 'bigint' ? v.toString() : v));
 }
 
-async function inspect(path: string, options: { dump?: string; state?: string }, print: (line: string) => void): Promise<void> {
+/** The first line or two of `inspect`: what the path is, whose, when. */
+function describe(state: Savepoint | RetainedCheckpoint): string[] {
+  const { checkpoint: cp } = state;
+  const taken = `taken ${new Date(cp.timestamp).toISOString()}, max parallelism ${cp.maxParallelism}`;
+  if (state instanceof RetainedCheckpoint) {
+    return [`checkpoint ${state.path}`, `  job ${state.jobId}, checkpoint ${state.id}, ${taken}, ${state.incremental ? 'incremental' : 'full'}`];
+  }
+  const m = state.metadata;
+  return [`savepoint ${state.path}`, `  job ${m.jobName} (${m.jobId}), checkpoint ${m.checkpointId}, ${taken}, format ${m.version}${m.drained ? ', drained (stop --drain)' : ''}`];
+}
+
+/** Prints one operator's state as JSON lines; says so (on stderr, so the lines stay JSON) when there is none. */
+async function dump(state: Savepoint | RetainedCheckpoint, uid: string, name: string | undefined, print: (line: string) => void, note: (line: string) => void): Promise<void> {
+  // a usage error first: it needs no savepoint to be found
+  let printed = 0;
+  const line = (value: unknown) => {
+    print(toJson(value));
+    printed++;
+  };
+  for (const [stateName, { mode, items }] of Object.entries(state.operatorState(uid))) {
+    if (name === undefined || name === stateName) for (const item of items) line({ state: stateName, kind: `operator-${mode}`, value: item });
+  }
+  for await (const e of state.keyedEntries(uid, name)) line(e);
+  if (printed > 0) return;
+  const states = (await state.operators()).find((o) => o.uid === uid)?.states ?? [];
+  const where = `${state.kind} ${state.path}`;
+  if (states.length === 0) note(`operator '${uid}' has no state in ${where}`);
+  else note(`operator '${uid}' has no entries in ${name === undefined ? 'its states' : `state '${name}'`} in ${where}`);
+}
+
+async function inspect(path: string, options: { dump?: string; state?: string }, print: (line: string) => void, note: (line: string) => void): Promise<void> {
   // a usage error first: it needs no savepoint to be found
   if (options.state !== undefined && options.dump === undefined) {
     throw new FloeError('FLOE_USAGE', '--state only works with --dump <uid>', { hint: `\`floe savepoint inspect ${shellWord(path)} --dump <uid> --state ${shellWord(options.state)}\`` });
   }
-  const sp = await Savepoint.load(path);
+  // a retained checkpoint is read as -s reads it: a job directory gives its newest usable one
+  const state = await loadState(path, (w) => note(`warning: cannot read ${w.checkpoint}: ${w.reason}`));
   if (options.dump !== undefined && options.state !== undefined) {
-    const names = (await sp.operators()).find((o) => o.uid === options.dump)?.states.map((s) => s.name) ?? [];
+    const names = (await state.operators()).find((o) => o.uid === options.dump)?.states.map((s) => s.name) ?? [];
     if (names.length > 0 && !names.includes(options.state)) {
-      throw new FloeError('FLOE_SAVEPOINT_UNKNOWN_STATE', `operator '${options.dump}' in savepoint ${sp.path} has no state named '${options.state}'`, {
+      throw new FloeError('FLOE_SAVEPOINT_UNKNOWN_STATE', `operator '${options.dump}' in ${state.kind} ${state.path} has no state named '${options.state}'`, {
         hint: `its states are: ${names.join(', ')}`,
       });
     }
   }
-  if (options.dump !== undefined) {
-    for (const [name, { mode, items }] of Object.entries(sp.operatorState(options.dump))) {
-      if (options.state === undefined || options.state === name) for (const item of items) print(toJson({ state: name, kind: `operator-${mode}`, value: item }));
-    }
-    for await (const e of sp.keyedEntries(options.dump, options.state)) print(toJson(e));
-    return;
-  }
-  const m = sp.metadata;
-  print(`savepoint ${sp.path}`);
-  print(`  job ${m.jobName} (${m.jobId}), checkpoint ${m.checkpointId}, taken ${new Date(m.timestamp).toISOString()}, max parallelism ${m.maxParallelism}, format ${m.version}${m.drained ? ', drained (stop --drain)' : ''}`);
-  for (const op of await sp.operators()) {
+  if (options.dump !== undefined) return dump(state, options.dump, options.state, print, note);
+  for (const line of describe(state)) print(line);
+  for (const op of await state.operators()) {
     print(`  operator ${op.uid}: parallelism ${op.parallelism}${op.bytes > 0 ? `, ${formatBytes(op.bytes)} keyed state` : ''}`);
     if (op.states.length === 0) print('    (no state)');
     for (const s of op.states) print(`    ${s.name} (${s.kind}): ${s.keys} ${s.kind.startsWith('operator') ? 'items' : 'keys'}, ${s.entries} entries`);
   }
 }
 
-export function registerSavepointCommand(program: Command, print: (line: string) => void): void {
+/** `print` writes results (stdout); `note` what is said about them (stderr). */
+export function registerSavepointCommand(program: Command, print: (line: string) => void, note: (line: string) => void = print): void {
   const savepoint = addRemoteOptions(
     program
       .command('savepoint')
@@ -61,11 +87,11 @@ export function registerSavepointCommand(program: Command, print: (line: string)
   });
   savepoint
     .command('inspect')
-    .description('show a savepoint offline: operators, uids, parallelism, state names and kinds, keys, entries, bytes')
-    .argument('<path>', 'a savepoint directory (savepoint-<job>-<id>) or its _metadata file')
+    .description('show a savepoint or retained checkpoint offline: operators, uids, parallelism, state names and kinds, keys, entries, bytes')
+    .argument('<path>', 'a savepoint directory (savepoint-<job>-<id>) or its _metadata file, a checkpoint\'s chk-<n> directory, or a job\'s checkpoint directory (its newest usable checkpoint)')
     .option('--dump <uid>', 'print the state of one operator as JSON lines')
     .option('--state <name>', 'with --dump: only this state')
-    .action((path: string, options: { dump?: string; state?: string }) => inspect(path, options, print));
+    .action((path: string, options: { dump?: string; state?: string }) => inspect(path, options, print, note));
   savepoint
     .command('rename-uid')
     .description('copy a savepoint with one operator uid renamed (for a job whose uids changed)')

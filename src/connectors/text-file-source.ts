@@ -1,7 +1,7 @@
 // readTextFile(path): the lines of a file, cut into byte-range splits that resume exactly after a restore.
 import { accessSync, closeSync, constants, openSync, readSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
-import type { ListState } from '../backends/types.ts';
+import type { ListState, OperatorStateSnapshot } from '../backends/types.ts';
 import { JobDefinitionError } from '../errors.ts';
 import type { OperatorContext, Output, PollResult, Source, SourceReader } from '../operators/operator.ts';
 
@@ -34,6 +34,13 @@ export class TextFileSource implements Source<string> {
 
   validate(): void {
     checkReadableFile(this.path);
+  }
+
+  /** A restored reader goes on in the files its splits name (as Flink's file source): say so when that is not `path`. */
+  restoreWarnings(state: OperatorStateSnapshot[], uid: string): string[] {
+    const named = new Set(state.flatMap((s) => (s['splits']?.items ?? []) as TextFileSplit[]).map((split) => split.path));
+    named.delete(this.path);
+    return [...named].map((other) => `source '${uid}' goes on reading ${other}, the file its restored read position names, not ${this.path}, the file the job names`);
   }
 
   createReader(): SourceReader<string> {

@@ -4,7 +4,6 @@ import { createActor, type Actor, type InspectionEvent } from 'xstate';
 import type { Task } from '../actors/task.ts';
 import type { CheckpointOptions } from '../actors/types.ts';
 import type { StateBackend } from '../backends/types.ts';
-import { resolveRestorePath } from '../storage/checkpoint-recovery.ts';
 import type { CheckpointStorage, JobEndStatus, RestoreWarning } from '../storage/types.ts';
 import type { CheckpointConfig } from '../config/checkpoint-config.ts';
 import { JobExecutionError, UnrecoverableError } from '../errors.ts';
@@ -23,10 +22,11 @@ export interface JobSettings {
   batchSize: number;
   buffersPerChannel: number;
   inspect?: (event: InspectionEvent) => void;
-  /** the first attempt restores from here (a validated savepoint): later restarts use newer checkpoints */
+  /**
+   * the first attempt restores from here (a savepoint or retained checkpoint, validated and matched to
+   * the job): later restarts use newer checkpoints, this one until the job completes its own
+   */
   restore?: CompletedCheckpoint | null;
-  /** a checkpoint directory (or a job's checkpoint directory) to start from, resolved at deploy with fallback */
-  restoreFrom?: string;
 }
 
 export interface JobResult {
@@ -61,8 +61,6 @@ export class JobMaster extends EventEmitter<JobEvents> {
   #restarts = 0;
   #lastError: unknown;
   #held = false;
-  /** the savepoint or checkpoint the job was started from, the restart point until the job completes its own */
-  #initialRestore: CompletedCheckpoint | null | undefined;
   readonly #startedAt = Date.now();
   readonly #result: Promise<JobResult>;
   #settle!: { resolve(r: JobResult): void; reject(e: unknown): void };
@@ -74,7 +72,6 @@ export class JobMaster extends EventEmitter<JobEvents> {
     readonly settings: JobSettings,
   ) {
     super();
-    if (settings.restore) this.#initialRestore = settings.restore;
     this.#result = new Promise((resolve, reject) => (this.#settle = { resolve, reject }));
     this.#result.catch(() => {}); // callers that never ask for the result must not crash the process
     this.coordinator = createActor(checkpointCoordinatorMachine, {
@@ -198,15 +195,10 @@ export class JobMaster extends EventEmitter<JobEvents> {
     );
   }
 
-  /** The newest retained checkpoint that validates (damaged ones reported), else the one the job was started from. */
+  /** The newest retained checkpoint of this job that validates (damaged ones reported), else the one the job was started from. */
   async #restorePoint(): Promise<CompletedCheckpoint | null> {
     const report = (warning: RestoreWarning) => this.emit('restore-fallback', warning);
-    const retained = await this.settings.storage.restorePoint(report);
-    if (retained) return retained;
-    if (this.#initialRestore === undefined) {
-      this.#initialRestore = this.settings.restoreFrom ? await resolveRestorePath(this.settings.restoreFrom, report) : null;
-    }
-    return this.#initialRestore;
+    return (await this.settings.storage.restorePoint(report)) ?? this.settings.restore ?? null;
   }
 
   #startAttempt(attempt: number, restore: CompletedCheckpoint | null): void {

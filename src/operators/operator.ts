@@ -1,5 +1,5 @@
 // The operator contract: what a task's operator chain calls, record by record and at checkpoints.
-import type { KeyedStateBackend } from '../backends/types.ts';
+import type { KeyedStateBackend, OperatorStateSnapshot } from '../backends/types.ts';
 import type { OperatorStateStore } from '../backends/operator-state-store.ts';
 
 /** Where an operator emits its records (the next operator of the chain, or the task's output writer). */
@@ -65,6 +65,11 @@ export interface Source<T> {
   readonly name: string;
   /** Rejects bad configuration before the job starts (e.g. a missing input file). */
   validate?(): void;
+  /**
+   * What restoring `state` (the operator state of every subtask of source `uid`) would do that the
+   * job does not say, e.g. read a file other than the one it names: warnings shown before the job starts.
+   */
+  restoreWarnings?(state: OperatorStateSnapshot[], uid: string): string[];
   createReader(): SourceReader<T>;
 }
 

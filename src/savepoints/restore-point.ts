@@ -1,32 +1,46 @@
-// Turns a savepoint (or, with the file checkpoint storage, a checkpoint directory) into the job's first restore point.
+// Turns a savepoint or a retained checkpoint into the job's first restore point, matched to the job's operator uids.
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { basename, join } from 'node:path';
-import type { CompletedCheckpoint, OperatorState } from '../coordinator/types.ts';
+import type { OperatorSubtaskState } from '../actors/types.ts';
+import type { CompletedCheckpoint } from '../coordinator/types.ts';
 import { SavepointError } from '../errors.ts';
 import type { JobGraph } from '../graph/job-graph.ts';
-import { keyedHandle, loadSavepoint, savepointDirOf, type LoadedSavepoint } from './savepoint-loader.ts';
 import { isCheckpointMetadataFile } from '../storage/checkpoint-metadata.ts';
-import { keyedBytes, type SavepointOperator } from './savepoint-metadata.ts';
+import { refuseCheckpointRoot } from '../storage/checkpoint-recovery.ts';
+import type { RestoreWarning } from '../storage/types.ts';
+import { RetainedCheckpoint } from './retained-checkpoint.ts';
+import { Savepoint } from './savepoint.ts';
+import { savepointDirOf } from './savepoint-loader.ts';
+import type { RestorePointKind } from './state-reader.ts';
 
 export type RestoreMode = 'no-claim' | 'claim';
 
 export interface RestoreOptions {
-  /** skip savepoint state whose uid is no operator of the job (`--allow-non-restored-state`) */
+  /** skip state whose uid is no operator of the job (`--allow-non-restored-state`) */
   allowNonRestoredState: boolean;
 }
 
 export interface RestorePoint {
-  /** where it came from, absolute */
+  kind: RestorePointKind;
+  /** where it came from, absolute: the savepoint directory, or the `chk-<n>` directory restored */
   path: string;
   checkpoint: CompletedCheckpoint;
-  /** uids in the savepoint that the job does not have (skipped) */
+  /** uids in the savepoint or checkpoint that the job does not have (skipped) */
   nonRestored: string[];
   /** taken by stop --drain: operators already flushed their end of input (see the README) */
   drained: boolean;
+  /** what the user should know before the job runs: damaged checkpoints passed over, sources reading another file than the job names */
+  warnings: string[];
 }
 
-function hasState(op: SavepointOperator): boolean {
-  return op.subtasks.some((s) => s.keyed !== null || Object.values(s.operator).some((l) => l.items.length > 0));
+const hasItems = (subtask: OperatorSubtaskState | undefined) =>
+  !!subtask && (subtask.keyed !== null || Object.values(subtask.operator).some((l) => l.items.length > 0));
+
+/** Uids that hold state in `checkpoint`: keyed or operator state, or in-flight data of a chain they head. */
+function statefulUids(checkpoint: CompletedCheckpoint): Set<string> {
+  const uids = new Set(Object.entries(checkpoint.operators).filter(([, op]) => op.subtasks.some(hasItems)).map(([uid]) => uid));
+  for (const channel of Object.values(checkpoint.channelState ?? {})) uids.add(channel.operatorUid);
+  return uids;
 }
 
 /** The operator uids of a job graph. */
@@ -34,53 +48,45 @@ export function operatorUids(graph: JobGraph): Set<string> {
   return new Set(graph.vertices.flatMap((v) => v.chain.map((t) => t.uid!)));
 }
 
-/** Checks that the savepoint fits the job: same max parallelism, every stateful uid matched (unless allowed). */
-export function matchToJob(loaded: LoadedSavepoint, graph: JobGraph, options: RestoreOptions): string[] {
-  const { metadata, dir } = loaded;
-  if (metadata.maxParallelism !== graph.maxParallelism) {
+/**
+ * Checks that a savepoint or retained checkpoint fits the job: same max parallelism, every stateful
+ * uid matched (unless allowed). Returns the unmatched uids.
+ */
+export function matchToJob(kind: RestorePointKind, path: string, checkpoint: CompletedCheckpoint, graph: JobGraph, options: RestoreOptions): string[] {
+  if (checkpoint.maxParallelism !== graph.maxParallelism) {
     throw new SavepointError(
       'FLOE_SAVEPOINT_MAX_PARALLELISM_CHANGED',
-      `savepoint ${dir} was taken with max parallelism ${metadata.maxParallelism}; the job has ${graph.maxParallelism}`,
-      { hint: `keyed state is split into max-parallelism key groups and cannot be regrouped: set pipeline.max-parallelism=${metadata.maxParallelism}` },
+      `${kind} ${path} was taken with max parallelism ${checkpoint.maxParallelism}; the job has ${graph.maxParallelism}`,
+      { hint: `keyed state is split into max-parallelism key groups and cannot be regrouped: set pipeline.max-parallelism=${checkpoint.maxParallelism}` },
     );
   }
   const uids = operatorUids(graph);
-  const unmatched = Object.entries(metadata.operators).filter(([uid, op]) => !uids.has(uid) && hasState(op)).map(([uid]) => uid);
+  const unmatched = [...statefulUids(checkpoint)].filter((uid) => !uids.has(uid));
   if (unmatched.length > 0 && !options.allowNonRestoredState) {
+    const repair = kind === 'savepoint' ? ', repair the savepoint with `floe savepoint rename-uid`' : '';
     throw new SavepointError(
       'FLOE_SAVEPOINT_UNMATCHED_STATE',
-      `savepoint ${dir} has state for operator uid(s) ${unmatched.map((u) => `'${u}'`).join(', ')} that the job does not have (job uids: ${[...uids].join(', ')})`,
-      { hint: 'give those operators the same .uid(...) as before, repair the savepoint with `floe savepoint rename-uid`, or skip that state with --allow-non-restored-state' },
+      `${kind} ${path} has state for operator uid(s) ${unmatched.map((u) => `'${u}'`).join(', ')} that the job does not have (job uids: ${[...uids].join(', ')})`,
+      { hint: `give those operators the same .uid(...) as before${repair}, or skip that state with --allow-non-restored-state` },
     );
   }
   return unmatched;
 }
 
-/** A restore point with `file` handles at absolute paths, so any checkpoint storage can read them. */
-export function toCompletedCheckpoint(loaded: LoadedSavepoint, skip: ReadonlySet<string> = new Set()): CompletedCheckpoint {
-  const { metadata, dir } = loaded;
-  const operators: Record<string, OperatorState> = {};
-  let stateSize = 0;
-  for (const [uid, op] of Object.entries(metadata.operators)) {
-    if (skip.has(uid)) continue;
-    operators[uid] = {
-      parallelism: op.parallelism,
-      subtasks: op.subtasks.map((s) => {
-        stateSize += keyedBytes(s.keyed);
-        return { operator: s.operator, keyed: s.keyed ? keyedHandle(dir, s.keyed) : null };
-      }),
-    };
-  }
-  return {
-    id: metadata.checkpointId,
-    kind: 'savepoint',
-    timestamp: metadata.timestamp,
-    completedAt: metadata.timestamp,
-    durationMs: 0,
-    stateSize,
-    maxParallelism: metadata.maxParallelism,
-    operators,
-  };
+/** `checkpoint` without the state of `skip` (operators and the in-flight data of chains they head). */
+export function withoutOperators(checkpoint: CompletedCheckpoint, skip: ReadonlySet<string>): CompletedCheckpoint {
+  if (skip.size === 0) return checkpoint;
+  const operators = Object.fromEntries(Object.entries(checkpoint.operators).filter(([uid]) => !skip.has(uid)));
+  const channels = checkpoint.channelState && Object.fromEntries(Object.entries(checkpoint.channelState).filter(([, c]) => !skip.has(c.operatorUid)));
+  return { ...checkpoint, operators, ...(channels ? { channelState: channels } : {}) };
+}
+
+/** What restored sources would do that the job does not say (read another file): each source checks its own state. */
+function sourceWarnings(checkpoint: CompletedCheckpoint, graph: JobGraph): string[] {
+  return graph.vertices.flatMap((v) => v.chain).flatMap((t) => {
+    const state = checkpoint.operators[t.uid!];
+    return state && t.source?.restoreWarnings ? t.source.restoreWarnings(state.subtasks.map((s) => s?.operator ?? {}), t.uid!) : [];
+  });
 }
 
 /**
@@ -97,11 +103,24 @@ export function isSavepointPath(path: string): boolean {
 }
 
 /**
- * Validates `path` against the job before any task starts and returns the restore point.
+ * The savepoint or retained checkpoint `path` names, read and verified: a job's checkpoint directory
+ * gives its newest usable checkpoint (damaged ones reported), as a restore takes it.
+ */
+export async function loadState(path: string, report?: (warning: RestoreWarning) => void): Promise<Savepoint | RetainedCheckpoint> {
+  refuseCheckpointRoot(path);
+  return isSavepointPath(path) ? Savepoint.load(path) : RetainedCheckpoint.load(savepointDirOf(path), report);
+}
+
+/**
+ * Validates `path` (a savepoint, or a retained checkpoint) against the job before any task starts
+ * and returns the restore point: both kinds are matched to the job's uids the same way.
  */
 export async function loadRestorePoint(path: string, graph: JobGraph, options: RestoreOptions): Promise<RestorePoint> {
-  const dir = savepointDirOf(path);
-  const loaded = await loadSavepoint(dir);
-  const nonRestored = matchToJob(loaded, graph, options);
-  return { path: loaded.dir, checkpoint: toCompletedCheckpoint(loaded, new Set(nonRestored)), nonRestored, drained: loaded.metadata.drained === true };
+  const warnings: string[] = [];
+  const state = await loadState(path, (w) => warnings.push(`cannot restore ${w.checkpoint}: ${w.reason}`));
+  const nonRestored = matchToJob(state.kind, state.path, state.checkpoint, graph, options);
+  const checkpoint = withoutOperators(state.checkpoint, new Set(nonRestored));
+  warnings.push(...sourceWarnings(checkpoint, graph));
+  const drained = state instanceof Savepoint && state.metadata.drained === true;
+  return { kind: state.kind, path: state.path, checkpoint, nonRestored, drained, warnings };
 }

@@ -3,9 +3,10 @@ import { existsSync, statSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { basename, dirname, isAbsolute, join, normalize, resolve } from 'node:path';
 import type { StateHandle } from '../backends/types.ts';
+import type { CompletedCheckpoint, OperatorState } from '../coordinator/types.ts';
 import { SavepointError } from '../errors.ts';
 import { checksumOf } from '../storage/durable-files.ts';
-import { keyedFiles, METADATA_FILE, readMetadataFile, type KeyedFileRef, type SavepointMetadata } from './savepoint-metadata.ts';
+import { keyedBytes, keyedFiles, METADATA_FILE, readMetadataFile, type KeyedFileRef, type SavepointMetadata } from './savepoint-metadata.ts';
 
 export interface LoadedSavepoint {
   /** the savepoint directory, absolute */
@@ -86,4 +87,29 @@ export function keyedHandle(dir: string, ref: KeyedFileRef): StateHandle {
   if (!ref.deltas?.length) return file(ref);
   const deltas = ref.deltas.map(file);
   return { type: 'incremental', base: file(ref), deltas, size: keyedFiles(ref).reduce((n, f) => n + f.size, 0) };
+}
+
+/** The savepoint as a completed checkpoint with handles at absolute paths: what a restore and the offline reader read. */
+export function savepointCheckpoint({ dir, metadata }: LoadedSavepoint): CompletedCheckpoint {
+  const operators: Record<string, OperatorState> = {};
+  let stateSize = 0;
+  for (const [uid, op] of Object.entries(metadata.operators)) {
+    operators[uid] = {
+      parallelism: op.parallelism,
+      subtasks: op.subtasks.map((s) => {
+        stateSize += keyedBytes(s.keyed);
+        return { operator: s.operator, keyed: s.keyed ? keyedHandle(dir, s.keyed) : null };
+      }),
+    };
+  }
+  return {
+    id: metadata.checkpointId,
+    kind: 'savepoint',
+    timestamp: metadata.timestamp,
+    completedAt: metadata.timestamp,
+    durationMs: 0,
+    stateSize,
+    maxParallelism: metadata.maxParallelism,
+    operators,
+  };
 }

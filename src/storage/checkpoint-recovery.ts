@@ -67,12 +67,12 @@ export function restoreCandidates(path: string): string[] {
   return inside.length > 0 ? inside.map((c) => c.dir) : [abs];
 }
 
-/** Loads the first candidate of `path` that validates; reports each damaged one; fails listing all that were tried. */
-export async function resolveRestorePath(path: string, report: (w: RestoreWarning) => void = () => {}): Promise<CompletedCheckpoint> {
+/** Loads the first candidate of `path` that validates (and says which directory it is); reports each damaged one; fails listing all that were tried. */
+export async function resolveRestorePath(path: string, report: (w: RestoreWarning) => void = () => {}): Promise<{ dir: string; checkpoint: CompletedCheckpoint }> {
   const tried: string[] = [];
   for (const dir of restoreCandidates(path)) {
     try {
-      return (await loadCheckpoint(dir)).checkpoint;
+      return { dir, checkpoint: (await loadCheckpoint(dir)).checkpoint };
     } catch (error) {
       const reason = error instanceof Error ? error.message : String(error);
       tried.push(`${dir}: ${reason}`);
