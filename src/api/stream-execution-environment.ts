@@ -143,7 +143,15 @@ export class StreamExecutionEnvironment implements TransformationRegistry {
     }
     const jobId = newJobId();
     const files = this.#backend ? this.config.get('state.checkpoints.dir') !== undefined : type !== 'memory';
-    const storage = withSavepoints(createCheckpointStorage(this.config, jobId, files), { jobId, jobName, restoresSavepoint: restore !== null });
+    // the backend's local directories are checked before any task starts, as the checkpoint directory is
+    await backend.prepareJob?.(jobId);
+    let storage;
+    try {
+      storage = withSavepoints(createCheckpointStorage(this.config, jobId, files), { jobId, jobName, restoresSavepoint: restore !== null });
+    } catch (error) {
+      await backend.releaseJob?.(jobId);
+      throw error;
+    }
     const inspection = this.#inspect === undefined ? undefined : createInspection(this.#inspect);
     const master = new JobMaster(jobId, jobName, graph, {
       restoreFrom,
