@@ -669,6 +669,11 @@ export class LevelKeyedBackend implements KeyedStateBackend {
     this.#disposing ??= (async () => {
       await this.#tail;
       await this.#opening;
+      if (this.#openError) {
+        // a task that never wrote (or whose input ended first) meets the cause here, not a removal under an unusable path
+        await rm(this.location, { recursive: true, force: true }).catch(() => {});
+        throw this.#openError;
+      }
       if (this.#open) await this.#db.close();
       // LevelDB may still be finishing a background file when close() resolves: retry instead of failing on ENOTEMPTY
       await rm(this.location, { recursive: true, force: true, maxRetries: 5, retryDelay: 20 });
