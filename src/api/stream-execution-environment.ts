@@ -141,6 +141,7 @@ export class StreamExecutionEnvironment implements TransformationRegistry {
       restoreCandidates(recoveryPath); // a path that does not exist fails now, not after deploying
       restoreFrom = recoveryPath;
     }
+    const restartStrategy = restartStrategyFrom(this.config); // a bad one is refused before anything is made on disk
     const jobId = newJobId();
     const files = this.#backend ? this.config.get('state.checkpoints.dir') !== undefined : type !== 'memory';
     // the backend's local directories are checked before any task starts, as the checkpoint directory is
@@ -158,7 +159,7 @@ export class StreamExecutionEnvironment implements TransformationRegistry {
       checkpoint,
       backend,
       storage,
-      restartStrategy: restartStrategyFrom(this.config),
+      restartStrategy,
       batchSize: this.config.get('taskmanager.network.batch-size'),
       buffersPerChannel: this.config.get('taskmanager.network.memory.buffers-per-channel'),
       inspect: inspection?.inspect,
