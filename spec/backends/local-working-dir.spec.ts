@@ -115,6 +115,8 @@ t.test('the level backend: prepareJob refuses an unusable localdir with a coded 
     message: new RegExp(`in ${join(dir, 'a-file', 'level')}: ENOTDIR: `),
     hint: /state\.backend\.level\.localdir/,
   });
+  // the localdir itself a regular file
+  await t.rejects(new LevelStateBackend({ localDir: join(dir, 'a-file') }).prepareJob('job'), { code: 'FLOE_LEVEL_LOCALDIR_NOT_WRITABLE', message: /: EEXIST: / });
 
   const backend = new LevelStateBackend({ localDir: join(dir, 'level') });
   own(join(dir, 'level', 'killed-run'), { pid: await deadPid(), host: hostname() });
