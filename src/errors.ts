@@ -32,6 +32,17 @@ export class JobExecutionError extends FloeError {}
 export class UnrecoverableError extends FloeError {}
 
 /**
+ * Whether restarting cannot fix `error`: an UnrecoverableError, or a ConfigError (a restart reads
+ * the same configuration), itself or as the cause of another error.
+ */
+export function isUnrecoverable(error: unknown): boolean {
+  for (let e = error, depth = 0; e instanceof Error && depth < 8; e = e.cause, depth++) {
+    if (e instanceof UnrecoverableError || e instanceof ConfigError) return true;
+  }
+  return false;
+}
+
+/**
  * A state value (or an in-flight record) of a type that cannot be written to a snapshot: a
  * function, a symbol, a class instance. Unrecoverable: restoring would meet the same value again.
  */

@@ -134,15 +134,24 @@ export class StreamExecutionEnvironment implements TransformationRegistry {
     const allowNonRestoredState = this.config.get('execution.savepoint.ignore-unclaimed-state');
     const restore: RestorePoint | null = recoveryPath ? await loadRestorePoint(recoveryPath, graph, { allowNonRestoredState }) : null;
     const fromSavepoint = restore?.kind === 'savepoint';
+    const restartStrategy = restartStrategyFrom(this.config); // a bad one is refused before anything is made on disk
     const jobId = newJobId();
     const files = this.#backend ? this.config.get('state.checkpoints.dir') !== undefined : type !== 'memory';
-    const storage = withSavepoints(createCheckpointStorage(this.config, jobId, files), { jobId, jobName, restoresSavepoint: fromSavepoint });
+    // the backend's local directories are checked before any task starts, as the checkpoint directory is
+    await backend.prepareJob?.(jobId);
+    let storage;
+    try {
+      storage = withSavepoints(createCheckpointStorage(this.config, jobId, files), { jobId, jobName, restoresSavepoint: fromSavepoint });
+    } catch (error) {
+      await backend.releaseJob?.(jobId);
+      throw error;
+    }
     const inspection = this.#inspect === undefined ? undefined : createInspection(this.#inspect);
     const master = new JobMaster(jobId, jobName, graph, {
       checkpoint,
       backend,
       storage,
-      restartStrategy: restartStrategyFrom(this.config),
+      restartStrategy,
       batchSize: this.config.get('taskmanager.network.batch-size'),
       buffersPerChannel: this.config.get('taskmanager.network.memory.buffers-per-channel'),
       inspect: inspection?.inspect,

@@ -6,11 +6,13 @@ import { runLoop } from '../actors/scheduler.ts';
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import { Level } from 'level';
 import { nanoid } from 'nanoid';
-import { CheckpointError } from '../errors.ts';
+import { CheckpointError, UnrecoverableError } from '../errors.ts';
 import { IncrementalSnapshots, type IncrementalOptions, type SnapshotPlan } from './incremental-snapshots.ts';
 import { assignToKeyGroup } from './key-groups.ts';
 import { forEachSnapshotPart, lookupKey } from './keyed-snapshot-reader.ts';
 import { LevelChangelog, UNKEPT } from './level-changelog.ts';
+import { dirNameOf } from './local-working-dir.ts';
+import { describeCause, isPermanentSystemError } from './system-error.ts';
 import { decodeKey, KEY_PREFIX_CHARS, keyFromTag, keyGroupPrefix, keyTag, statePrefix } from './level-key-codec.ts';
 import { decodeValue, encodeValue, VALUE_ENCODING } from './level-value-codec.ts';
 import { CHUNK_ENTRIES, type StoredChunk } from './snapshot-codec.ts';
@@ -47,6 +49,9 @@ export interface LevelBackendOptions extends IncrementalOptions {
 }
 
 export const DEFAULT_CACHE_BYTES = 16 << 20;
+
+/** Where the working directories go when `state.backend.level.localdir` is not set. */
+export const DEFAULT_LEVEL_LOCAL_DIR = join(tmpdir(), 'floe-level');
 
 type Db = Level<string, string>;
 type DbSnapshot = ReturnType<Db['snapshot']>;
@@ -140,6 +145,7 @@ export class LevelKeyedBackend implements KeyedStateBackend {
   readonly #opening: Promise<void>;
   #open = false;
   #openError: unknown = null;
+  #disposing: Promise<void> | null = null;
   readonly #tables = new Map<string, LevelTable>();
   readonly #byId: LevelTable[] = [];
   readonly #accessors = new Map<string, unknown>();
@@ -176,19 +182,13 @@ export class LevelKeyedBackend implements KeyedStateBackend {
     this.maxParallelism = options.maxParallelism;
     this.keyGroupRange = options.keyGroupRange;
     this.#cacheLimit = Math.max(0, backendOptions.cacheBytes ?? DEFAULT_CACHE_BYTES);
-    const safe = (s: string) => s.replace(/[^\w.-]/g, '_');
-    this.location = join(backendOptions.localDir ?? join(tmpdir(), 'floe-level'), safe(options.jobId), `${safe(options.operatorUid)}-${options.subtaskIndex}-${nanoid(8)}`);
+    this.location = join(backendOptions.localDir ?? DEFAULT_LEVEL_LOCAL_DIR, dirNameOf(options.jobId), `${dirNameOf(options.operatorUid)}-${options.subtaskIndex}-${nanoid(8)}`);
     // 16 MiB memtables and a 64 MiB block cache; LevelDB's bloom filters (10 bits/key) are on in classic-level
     this.#db = new Level<string, string>(this.location, { keyEncoding: 'utf8', valueEncoding: VALUE_ENCODING, writeBufferSize: 16 << 20, cacheSize: 64 << 20 } as never);
     // the directory is new and empty: until it is open, a read that misses the cache finds nothing
     this.#opening = this.#db.open({ createIfMissing: true, errorIfExists: true }).then(
       () => void (this.#open = true),
-      (cause) => {
-        this.#openError = new CheckpointError('FLOE_LEVEL_OPEN_FAILED', `cannot open the level backend's working directory ${this.location}: ${(cause as Error).message}`, {
-          cause,
-          hint: 'point state.backend.level.localdir at a writable local directory with free space',
-        });
-      },
+      (cause) => void (this.#openError = openFailure(this.location, cause)),
     );
     this.#inc = new IncrementalSnapshots<Changes>(backendOptions, () => new LevelChangelog(backendOptions.changelogValueChars), (c) => c.size);
   }
@@ -664,11 +664,36 @@ export class LevelKeyedBackend implements KeyedStateBackend {
     this.#inc.reset();
   }
 
-  async dispose(): Promise<void> {
-    await this.#tail;
-    await this.#opening;
-    if (this.#open) await this.#db.close();
-    // LevelDB may still be finishing a background file when close() resolves: retry instead of failing on ENOTEMPTY
-    await rm(this.location, { recursive: true, force: true, maxRetries: 5, retryDelay: 20 });
+  /** Closes the database and removes its directory; later calls wait for the first (the job's end disposes what a failed task left). */
+  dispose(): Promise<void> {
+    this.#disposing ??= (async () => {
+      await this.#tail;
+      await this.#opening;
+      if (this.#openError) {
+        // a task that never wrote (or whose input ended first) meets the cause here, not a removal under an unusable path
+        await rm(this.location, { recursive: true, force: true }).catch(() => {});
+        throw this.#openError;
+      }
+      if (this.#open) await this.#db.close();
+      // LevelDB may still be finishing a background file when close() resolves: retry instead of failing on ENOTEMPTY
+      await rm(this.location, { recursive: true, force: true, maxRetries: 5, retryDelay: 20 });
+    })();
+    return this.#disposing;
   }
+
+  get disposed(): boolean {
+    return this.#disposing !== null;
+  }
+}
+
+/**
+ * The open failure with its real cause: classic-level says only "Database failed to open", the
+ * system error (ENOTDIR, EACCES, ...) is its cause. One a restart meets again fails the job at once.
+ */
+function openFailure(location: string, cause: unknown): Error {
+  const message = `cannot open the level backend's working directory ${location}: ${describeCause(cause)}`;
+  const hint = 'point state.backend.level.localdir at a writable local directory with free space';
+  return isPermanentSystemError(cause)
+    ? new UnrecoverableError('FLOE_LEVEL_OPEN_FAILED', message, { cause, hint })
+    : new CheckpointError('FLOE_LEVEL_OPEN_FAILED', message, { cause, hint });
 }

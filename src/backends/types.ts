@@ -172,4 +172,8 @@ export interface StateBackend {
   readonly name: string;
   readonly features: StateBackendFeatures;
   createKeyedBackend(options: KeyedBackendOptions): KeyedStateBackend;
+  /** Before the job's first task: claims and checks the backend's local directories; throws a coded error when they are unusable. */
+  prepareJob?(jobId: string): Promise<void>;
+  /** After the job ended (finished, failed, canceled): closes what its tasks left open and removes its local directories. */
+  releaseJob?(jobId: string): Promise<void>;
 }

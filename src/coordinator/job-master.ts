@@ -6,7 +6,7 @@ import type { CheckpointOptions } from '../actors/types.ts';
 import type { StateBackend } from '../backends/types.ts';
 import type { CheckpointStorage, JobEndStatus, RestoreWarning } from '../storage/types.ts';
 import type { CheckpointConfig } from '../config/checkpoint-config.ts';
-import { JobExecutionError, UnrecoverableError } from '../errors.ts';
+import { isUnrecoverable, JobExecutionError } from '../errors.ts';
 import type { JobGraph } from '../graph/job-graph.ts';
 import { checkpointCoordinatorMachine, type CheckpointCoordinatorMachine } from './checkpoint-coordinator.ts';
 import { ExecutionGraph } from './execution-graph.ts';
@@ -269,7 +269,7 @@ export class JobMaster extends EventEmitter<JobEvents> {
   }
 
   #restartDelay(): number | null {
-    if (this.#lastError instanceof UnrecoverableError) return null; // a restart would fail the same way
+    if (isUnrecoverable(this.#lastError)) return null; // a restart would fail the same way
     const delay = this.settings.restartStrategy.onFailure(Date.now());
     if (delay !== null) {
       this.#restarts++;
@@ -281,8 +281,13 @@ export class JobMaster extends EventEmitter<JobEvents> {
   #end(status: JobStatus): void {
     this.coordinator.send({ type: 'SHUTDOWN' });
     this.#execution?.scheduler.stop();
-    // externalized retention decides what stays on disk; the result is settled once that is done
-    this.settings.storage.shutdown(status as JobEndStatus).catch(() => {}).then(() => this.#settleResult(status));
+    // externalized retention decides what stays on disk; the backend's local directories go; the result is settled once that is done
+    this.settings.storage
+      .shutdown(status as JobEndStatus)
+      .catch(() => {})
+      .then(() => this.settings.backend.releaseJob?.(this.jobId))
+      .catch(() => {})
+      .then(() => this.#settleResult(status));
   }
 
   #settleResult(status: JobStatus): void {
@@ -300,7 +305,7 @@ export class JobMaster extends EventEmitter<JobEvents> {
       const error =
         cause instanceof JobExecutionError
           ? cause
-          : new JobExecutionError('FLOE_JOB_FAILED', `job '${this.jobName}' failed: ${cause instanceof Error ? cause.message : String(cause)} (${cause instanceof UnrecoverableError ? 'not restarted: restarting cannot fix this' : `restart strategy: ${this.settings.restartStrategy.description}`}, ${this.#restarts} restarts)`, { cause, hint: (cause as { hint?: string } | undefined)?.hint });
+          : new JobExecutionError('FLOE_JOB_FAILED', `job '${this.jobName}' failed: ${cause instanceof Error ? cause.message : String(cause)} (${isUnrecoverable(cause) ? 'not restarted: restarting cannot fix this' : `restart strategy: ${this.settings.restartStrategy.description}`}, ${this.#restarts} restarts)`, { cause, hint: (cause as { hint?: string } | undefined)?.hint });
       this.#settle.reject(Object.assign(error, { result: { ...result, error: cause } }));
     } else {
       this.#settle.resolve(result);

@@ -88,7 +88,7 @@ export class FileCheckpointStorage implements CheckpointStorage {
     this.memoryThreshold = options.memoryThreshold ?? DEFAULT_MEMORY_THRESHOLD;
     this.numRetained = options.numRetained ?? 1;
     this.retention = options.retention ?? 'NO_EXTERNALIZED_CHECKPOINTS';
-    this.local = options.localRecovery ? new LocalRecovery(join(resolve(options.localRecovery.dir), options.jobId)) : null;
+    this.local = options.localRecovery ? new LocalRecovery(resolve(options.localRecovery.dir), options.jobId) : null;
     try {
       for (const d of [this.sharedDir, join(this.jobDir, 'taskowned')]) mkdirSync(d, { recursive: true });
     } catch (cause) {

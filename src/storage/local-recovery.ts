@@ -1,6 +1,7 @@
 // Task-local copies of snapshot files (Flink's local recovery): a restart in the same process reads them first.
 import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { dirname, join, relative } from 'node:path';
+import { dirNameOf, JobWorkingDir, OWNER_FILE, sweepStaleJobDirs } from '../backends/local-working-dir.ts';
 import { checksumOf } from './durable-files.ts';
 
 /**
@@ -11,13 +12,29 @@ import { checksumOf } from './durable-files.ts';
 export class LocalRecovery {
   /** the job ended: snapshots still finishing must not leave copies behind */
   #closed = false;
+  /** the job's directory under `parent`, claimed by the first copy; a failed claim is tried again by the next */
+  #claim: Promise<JobWorkingDir> | null = null;
+  /** copies of runs killed before their end, removed once their process is gone */
+  readonly #swept: Promise<unknown>;
+  readonly root: string;
 
-  constructor(readonly root: string) {}
+  constructor(
+    readonly parent: string,
+    readonly jobId: string,
+  ) {
+    this.root = join(parent, dirNameOf(jobId));
+    this.#swept = sweepStaleJobDirs(parent).catch(() => {});
+  }
 
   async save(relativePath: string, chunks: Uint8Array[]): Promise<void> {
     if (this.#closed) return;
     const path = join(this.root, relativePath);
     try {
+      this.#claim ??= JobWorkingDir.claim(this.parent, this.jobId).catch((error: unknown) => {
+        this.#claim = null;
+        throw error;
+      });
+      await this.#claim;
       await mkdir(dirname(path), { recursive: true });
       await writeFile(path, chunks);
       if (this.#closed) await rm(this.root, { recursive: true, force: true });
@@ -43,7 +60,7 @@ export class LocalRecovery {
       for (const e of entries) {
         const path = join(dir, e.name);
         if (e.isDirectory()) await walk(path);
-        else if (!keep.has(relative(this.root, path))) await rm(path, { force: true });
+        else if (!keep.has(relative(this.root, path)) && path !== join(this.root, OWNER_FILE)) await rm(path, { force: true });
       }
     };
     await walk(this.root);
@@ -51,6 +68,8 @@ export class LocalRecovery {
 
   async clear(): Promise<void> {
     this.#closed = true;
+    await this.#swept;
+    await this.#claim?.catch(() => {}); // a claim under way would recreate the directory after the removal
     await rm(this.root, { recursive: true, force: true });
   }
 }
