@@ -158,7 +158,12 @@ Examples:
   floe run job.ts -D restart-strategy.type=fixed-delay -D restart-strategy.fixed-delay.attempts=3
   floe run job.ts -c floe.yaml --inspect=ws://localhost:8080
   floe run job.ts --state-backend level --checkpoint-dir chk/ --checkpoint-interval 10s -D state.backend.incremental=true
-  floe run job.ts --state-backend level --checkpoint-dir chk/ -s chk/<job-id>   # resume a killed run (floe checkpoints chk/ lists them)
+  floe run job.ts --state-backend level --checkpoint-dir chk/ --checkpoint-interval 10s -s chk/<job-id>
+                                    # resume a run stopped with kill -9 (floe checkpoints chk/ lists them)
+
+Stopping: Ctrl-C or kill <pid> (the pid in the running line) cancels the job, which by default deletes its
+checkpoints; kill -9 <pid> stops it hard and leaves them for -s. Under npx, kill and kill -9 of npm
+stop floe the same way.
 
 Configuration keys are Flink's (execution.checkpointing.*, state.backend.*, restart-strategy.*):
 see "Options" in floe's README. Unknown keys and bad values are refused before the job starts.`)
