@@ -1,7 +1,7 @@
 // The floe command line: `floe run job.ts [options]`.
 import { existsSync } from 'node:fs';
 import { basename } from 'node:path';
-import { Command, CommanderError, Option } from 'commander';
+import { Command, CommanderError, Help, Option } from 'commander';
 import { StreamExecutionEnvironment } from '../api/stream-execution-environment.ts';
 import { checkInspectorUrl, DEFAULT_INSPECT_URL } from '../api/inspection.ts';
 import type { JobClient } from '../api/job-client.ts';
@@ -173,6 +173,8 @@ see "Options" in floe's README. Unknown keys and bad values are refused before t
       if (job === undefined) return runCommand.error("error: missing required argument 'job'", { code: 'commander.missingArgument', exitCode: 1 });
       setExit(await run(job, options, inspect, out));
     });
+  // the command list shows run as its usage says (`<job>`), not as its optional argument is declared
+  program.configureHelp({ subcommandTerm: (cmd) => (cmd === runCommand ? `run ${cmd.usage()}` : new Help().subcommandTerm(cmd)) });
   const print = (line: string) => process.stdout.write(`${line}\n`);
   registerListCommand(program, print);
   registerSavepointCommand(program, print);
