@@ -1,7 +1,7 @@
 // Stopping `floe run` by its pid: the running line names it, SIGTERM cancels cleanly (port released, 143), a second signal exits at once.
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { FloeRun, isRunning, portRefuses, root, until } from '../helpers/floe-process.ts';
 
 const gatedJob = join(root, 'spec/fixtures/gated-count-job.ts');
@@ -27,18 +27,35 @@ t.test('the running line names the pid; kill <pid> (SIGTERM) cancels the job, re
   t.ok(await portRefuses(port), 'the REST port is released');
 });
 
+/** The probe: onStopSignals with a cancel that never ends. */
+function probe(t: Test, env: NodeJS.ProcessEnv = {}) {
+  const child = spawn(process.execPath, ['--import=tsx', join(root, 'spec/fixtures/stop-signals-probe.ts')], { cwd: root, env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
+  const p = { child, log: '', exited: new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code))) };
+  child.stderr.on('data', (d: Buffer) => (p.log += d.toString()));
+  t.teardown(() => void child.kill('SIGKILL'));
+  return p;
+}
+
 t.test('a second signal while the cancel is under way exits at once', async (t) => {
-  const probe = spawn(process.execPath, ['--import=tsx', join(root, 'spec/fixtures/stop-signals-probe.ts')], { cwd: root, stdio: ['ignore', 'ignore', 'pipe'] });
-  let log = '';
-  probe.stderr.on('data', (d: Buffer) => (log += d.toString()));
-  const exited = new Promise<number | null>((resolve) => probe.on('exit', (code) => resolve(code)));
-  t.teardown(() => void probe.kill('SIGKILL'));
-  await until(() => log.includes('ready'), 'the probe to start');
-  probe.kill('SIGINT');
-  await until(() => log.includes('canceling'), 'the first SIGINT to be handled');
-  t.match(log, /^SIGINT: canceling the job \(Ctrl-C again exits at once\)$/m);
-  t.ok(isRunning(probe.pid!), 'the first signal only starts the cancel');
-  probe.kill('SIGINT');
-  t.equal(await exited, 130, 'exit code 128 + SIGINT');
-  t.match(log, /^SIGINT again: exiting now, without waiting for the job to cancel$/m);
+  const p = probe(t);
+  await until(() => p.log.includes('ready'), 'the probe to start');
+  p.child.kill('SIGINT');
+  await until(() => p.log.includes('canceling'), 'the first SIGINT to be handled');
+  t.match(p.log, /^SIGINT: canceling the job \(Ctrl-C again exits at once\)$/m);
+  t.ok(isRunning(p.child.pid!), 'the first signal only starts the cancel');
+  p.child.kill('SIGINT');
+  t.equal(await p.exited, 130, 'exit code 128 + SIGINT');
+  t.match(p.log, /^SIGINT again: exiting now, without waiting for the job to cancel$/m);
+});
+
+t.test("under npx, a stop begun by npm's dying shell does not count as the first Ctrl-C", async (t) => {
+  const p = probe(t, { PROBE_REQUEST: '1' });
+  await until(() => p.log.includes('ready'), 'the probe to start');
+  t.match(p.log, /^requested: canceling the job/m);
+  p.child.kill('SIGINT');
+  await until(() => p.log.includes('canceling already'), 'the SIGINT to be handled');
+  t.match(p.log, /^SIGINT: the job is canceling already \(Ctrl-C again exits at once\)$/m);
+  t.ok(isRunning(p.child.pid!), 'the first Ctrl-C does not exit');
+  p.child.kill('SIGINT');
+  t.equal(await p.exited, 130, 'the second does');
 });

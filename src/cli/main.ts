@@ -13,7 +13,7 @@ import { buildJob, loadJob, looksLikeJobFile } from './load-job.ts';
 import { watchNpmWrapper } from './npm-wrapper-watch.ts';
 import { attachReporter } from './reporter.ts';
 import { serveRest } from './serve-rest.ts';
-import { onStopSignals, signalExitCode } from './stop-signals.ts';
+import { onStopSignals, signalExitCode, type StopSignals } from './stop-signals.ts';
 import { registerCancelCommand } from './cancel-command.ts';
 import { registerListCommand } from './list-command.ts';
 import { registerSavepointCommand } from './savepoint-command.ts';
@@ -65,23 +65,29 @@ async function configurationFrom(options: RunOptions): Promise<Configuration> {
 function inspectAndJob(job: string | undefined, inspect: string | true | undefined): { job: string | undefined; inspect: string | undefined } {
   // a URL never ends in .ts or names a file: with no job argument left, that value is the job, inspected at the default URL
   if (job === undefined && typeof inspect === 'string' && (looksLikeJobFile(inspect) || existsSync(inspect))) return { job: inspect, inspect: DEFAULT_INSPECT_URL };
-  return { job, inspect: inspect === true ? DEFAULT_INSPECT_URL : inspect === undefined ? undefined : checkInspectorUrl(inspect) };
+  if (inspect === undefined) return { job, inspect: undefined };
+  return { job, inspect: inspect === true ? DEFAULT_INSPECT_URL : checkInspectorUrl(inspect) };
 }
 
-async function run(jobPath: string, options: RunOptions, inspect: string | undefined, out: (line: string) => void): Promise<number> {
-  let client: JobClient | undefined;
-  // installed first: a signal while the job loads cancels it as soon as it exists
-  const signals = onStopSignals(() => void client?.cancel(), out);
-  const stopWatching = watchNpmWrapper((end) => {
+/** Under npx, a kill of npm stops floe as it would have stopped floe itself; returns the stop-watching function. */
+function followNpmWrapper(signals: StopSignals, out: (line: string) => void): () => void {
+  return watchNpmWrapper((end) => {
     if (end.kind === 'signaled') {
-      // Ctrl-C reaches floe too (the whole foreground group gets it), and the shell may die of it first
-      if (!signals.received) signals.request('SIGTERM', `npm (pid ${end.npm.pid}) passed a kill on to the shell floe runs in (pid ${end.shell.pid})`);
+      // a no-op when floe is stopping already: Ctrl-C reaches floe too (the whole foreground group gets it)
+      signals.request('SIGTERM', `npm (pid ${end.npm.pid}) passed a kill on to the shell floe runs in (pid ${end.shell.pid})`);
       return;
     }
     // as kill -9 of floe itself: no cancel, so retained checkpoints stay for -s; the shell left waiting exits with floe
     out(`npm (pid ${end.npm.pid}), which started floe, was killed: floe stops the same way (kill -9), leaving its retained checkpoints for -s`);
     process.kill(process.pid, 'SIGKILL');
   });
+}
+
+async function run(jobPath: string, options: RunOptions, inspect: string | undefined, out: (line: string) => void): Promise<number> {
+  let client: JobClient | undefined;
+  // installed first: a signal while the job loads cancels it as soon as it exists
+  const signals = onStopSignals(() => void client?.cancel(), out);
+  const stopWatching = followNpmWrapper(signals, out);
   try {
     const conf = await configurationFrom(options);
     const job = await loadJob(jobPath);

@@ -7,9 +7,9 @@ export type StopSignal = 'SIGINT' | 'SIGTERM';
 export const signalExitCode = (signal: StopSignal) => 128 + constants.signals[signal];
 
 export interface StopSignals {
-  /** the signal that asked the job to stop, if one did */
+  /** what asked the job to stop, if anything did */
   readonly received: StopSignal | undefined;
-  /** a stop asked for by other means (npm passed a kill to floe's shell): as if `signal` had come */
+  /** a stop asked for by other means (npm passed a kill to floe's shell): cancel as `signal` would, unless already stopping */
   request(signal: StopSignal, why: string): void;
   dispose(): void;
 }
@@ -18,22 +18,29 @@ export interface StopSignals {
  * Until dispose(), SIGINT and SIGTERM call `stop` once (cancel: sinks abort what is not committed,
  * the REST port closes, the run returns its code). A second signal means the clean stop is not
  * wanted or hangs: exit at once, as the signal's default would have, leaving what a kill leaves.
+ * Only signals floe itself received count towards that: on Ctrl-C under npx the shell npm runs floe
+ * in may die first, and a request() from that must not turn the one Ctrl-C into a second.
  */
 export function onStopSignals(stop: (signal: StopSignal) => void, out: (line: string) => void): StopSignals {
   let received: StopSignal | undefined;
+  let signaled = false;
+  const again = (signal: StopSignal) => `${signal === 'SIGINT' ? 'Ctrl-C' : `kill ${process.pid}`} again exits at once`;
   const request = (signal: StopSignal, why: string) => {
-    if (received !== undefined) {
-      out(`${why} again: exiting now, without waiting for the job to cancel`);
-      process.exit(signalExitCode(signal));
-    }
+    if (received !== undefined) return;
     received = signal;
-    out(`${why}: canceling the job (${signal === 'SIGINT' ? 'Ctrl-C' : `kill ${process.pid}`} again exits at once)`);
+    out(`${why}: canceling the job (${again(signal)})`);
     stop(signal);
   };
-  const handlers = {
-    SIGINT: () => request('SIGINT', 'SIGINT'),
-    SIGTERM: () => request('SIGTERM', 'SIGTERM'),
+  const onSignal = (signal: StopSignal) => {
+    if (signaled) {
+      out(`${signal} again: exiting now, without waiting for the job to cancel`);
+      process.exit(signalExitCode(signal));
+    }
+    signaled = true;
+    if (received === undefined) request(signal, signal);
+    else out(`${signal}: the job is canceling already (${again(signal)})`);
   };
+  const handlers = { SIGINT: () => onSignal('SIGINT'), SIGTERM: () => onSignal('SIGTERM') };
   process.on('SIGINT', handlers.SIGINT);
   process.on('SIGTERM', handlers.SIGTERM);
   return {
