@@ -2,11 +2,40 @@
 import { createInspector, type StatelyInspectionEvent } from '@statelyai/inspect';
 import WebSocket from 'ws';
 import type { InspectionEvent } from 'xstate';
+import { ConfigError } from '../errors.ts';
 
 /** A callback receiving inspection events, or the websocket URL of an inspector (e.g. @statelyai/inspect's server). */
 export type InspectOption = ((event: InspectionEvent) => void) | string | true;
 
 export const DEFAULT_INSPECT_URL = 'ws://localhost:8080';
+
+/** The protocols ws connects with. */
+const INSPECTOR_PROTOCOLS = ['ws:', 'wss:', 'http:', 'https:', 'ws+unix:'];
+
+/**
+ * Refuses what is no websocket URL before a socket is made (ws throws a SyntaxError from deep in
+ * the job's start). `9000` and `localhost:8080` are how Node's own --inspect is written: the hint
+ * spells the URL they mean.
+ */
+export function checkInspectorUrl(url: string): string {
+  let protocol: string | undefined;
+  try {
+    protocol = new URL(url).protocol;
+  } catch {
+    // not a URL at all: a port, a path
+  }
+  if (protocol !== undefined && INSPECTOR_PROTOCOLS.includes(protocol)) return url;
+  throw new ConfigError('FLOE_INSPECT_BAD_URL', `'${url}' is not an inspector URL: it needs to start with ws:// or wss://`, {
+    hint: `write it as a websocket URL, e.g. --inspect=${meantUrl(url)}`,
+  });
+}
+
+/** The websocket URL a port (`9000`) or a `host:port` stands for, as Node's --inspect reads them. */
+function meantUrl(value: string): string {
+  if (/^\d+$/.test(value)) return `ws://localhost:${value}`;
+  if (/^[\w.-]+:\d+$/.test(value)) return `ws://${value}`;
+  return DEFAULT_INSPECT_URL;
+}
 
 export interface Inspection {
   inspect: (event: InspectionEvent) => void;
@@ -114,7 +143,7 @@ export function createInspection(option: InspectOption): Inspection {
   if (typeof option === 'function') {
     return { inspect: (e) => isShown(e) && option(e), stop: async () => {} };
   }
-  const url = option === true ? DEFAULT_INSPECT_URL : option;
+  const url = option === true ? DEFAULT_INSPECT_URL : checkInspectorUrl(option);
   const adapter = new WebSocketAdapter(url);
   const inspector = createInspector(adapter, {
     filter: (e) => e.type !== '@xstate.event' || !String((e.event as { type?: string }).type).startsWith('xstate.'),

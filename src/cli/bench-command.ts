@@ -51,10 +51,19 @@ function progress(total: number) {
   };
 }
 
+/** parseDuration's plain Error as a coded one: the flag is the user's input. */
+function durationOption(flag: string, value: string): number {
+  try {
+    return parseDuration(value);
+  } catch (error) {
+    throw new ConfigError('FLOE_BENCH_BAD_DURATION', `${flag}: ${(error as Error).message}`, { cause: error, hint: `e.g. ${flag} 10s (units: ms, s, min, h)` });
+  }
+}
+
 export async function runAlignmentBench(files: string[], options: AlignmentBenchOptions, out: (line: string) => void): Promise<ScenarioReport[]> {
   const modes = parseModes(options.modes);
-  const durationMs = parseDuration(options.duration);
-  const sweepMs = options.sweepDuration ? parseDuration(options.sweepDuration) : Math.max(1000, durationMs / 2);
+  const durationMs = durationOption('--duration', options.duration);
+  const sweepMs = options.sweepDuration ? durationOption('--sweep-duration', options.sweepDuration) : Math.max(1000, durationMs / 2);
   const levels = options.levels.split(',').map((l) => l.trim()).filter(Boolean).map(Number);
   if (levels.some((l) => !Number.isFinite(l) || l < 0)) throw new ConfigError('FLOE_BENCH_BAD_LEVELS', `--levels must be numbers >= 0, got ${options.levels}`, { hint: 'e.g. --levels 0,0.5,1,2' });
   const paths = files.length > 0 ? files : readdirSync(SHIPPED_SCENARIOS).filter((f) => /\.ya?ml$/.test(f)).sort().map((f) => join(SHIPPED_SCENARIOS, f));

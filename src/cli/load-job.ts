@@ -1,11 +1,18 @@
 // Loads a job file: its default export builds the pipeline on the environment it receives.
 import { existsSync, statSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { extname, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { StreamExecutionEnvironment } from '../api/stream-execution-environment.ts';
-import { JobDefinitionError } from '../errors.ts';
+import { FloeError, JobDefinitionError } from '../errors.ts';
+import { formatLocation, locationIn, syntaxError } from './job-file-errors.ts';
 
 export type JobFunction = (env: StreamExecutionEnvironment) => void | Promise<void>;
+
+/** What Node (with tsx) runs as a module; anything else (README.md, data.json) it refuses with a stack. A file without extension runs as JavaScript. */
+export const JOB_EXTENSIONS = ['.ts', '.mts', '.cts', '.tsx', '.js', '.mjs', '.cjs', '.jsx'];
+
+/** A path that names a job file by its extension: `floe run --inspect job.ts` reads as the job, not an inspector URL. */
+export const looksLikeJobFile = (path: string) => JOB_EXTENSIONS.includes(extname(path).toLowerCase());
 
 /** The default export, also when the file was loaded as CommonJS (outside an ES-module package), which nests it once more. */
 function defaultExport(module: { default?: unknown }): unknown {
@@ -28,6 +35,12 @@ export async function loadJob(path: string): Promise<JobFunction> {
       hint: 'pass the path of a .ts or .js file whose default export builds the job, e.g. floe run examples/wordcount/job.ts',
     });
   }
+  const extension = extname(file);
+  if (extension !== '' && !looksLikeJobFile(file)) {
+    throw new JobDefinitionError('FLOE_JOB_UNKNOWN_EXTENSION', `${file} is not a job file: floe runs ${JOB_EXTENSIONS.join(', ')} files, not ${extension}`, {
+      hint: 'pass the .ts or .js file whose default export builds the job, e.g. floe run examples/wordcount/job.ts',
+    });
+  }
   let module: { default?: unknown };
   try {
     module = (await import(pathToFileURL(file).href)) as { default?: unknown };
@@ -44,8 +57,9 @@ export async function loadJob(path: string): Promise<JobFunction> {
         hint: 'rename the job file to .mts (or .mjs), or add "type": "module" to its package.json',
       });
     }
-    // any other failure while importing (syntax error, a throw at top level) is the user's bug: it keeps its stack
-    throw error;
+    // a syntax error's stack is the compiler's, where file, line and column help; any other failure
+    // while importing (a throw at top level) is the user's bug and keeps its stack
+    throw syntaxError(error, file) ?? error;
   }
   const job = defaultExport(module);
   if (job === undefined) {
@@ -54,4 +68,25 @@ export async function loadJob(path: string): Promise<JobFunction> {
     });
   }
   return job as JobFunction;
+}
+
+/**
+ * Runs the job function on the environment. A throw there (a missing setting, a bad argument) stops
+ * the job before anything runs: say where in the job file, not the CLI's stack under it. FloeErrors
+ * (a bad key in env.configure) pass as they are: they have their own code and hint.
+ */
+export async function buildJob(job: JobFunction, env: StreamExecutionEnvironment, file: string): Promise<void> {
+  try {
+    await job(env);
+  } catch (error) {
+    if (error instanceof FloeError) throw error;
+    const what = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+    const where = locationIn((error as Error | null)?.stack, resolve(file));
+    // file:line:column first, as compilers print it: terminals and editors open it there
+    const message = where ? `${formatLocation(where)}: the job function threw ${what}` : `the job function of ${resolve(file)} threw ${what}`;
+    throw new JobDefinitionError('FLOE_JOB_BUILD_FAILED', message, {
+      cause: error,
+      hint: 'the job function only builds the pipeline: fix what it throws on (errors inside map, process and other operator functions are reported with their stack once the job runs)',
+    });
+  }
 }

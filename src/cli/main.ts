@@ -1,15 +1,19 @@
 // The floe command line: `floe run job.ts [options]`.
+import { existsSync } from 'node:fs';
 import { basename } from 'node:path';
-import { Command, CommanderError, Option } from 'commander';
+import { Command, CommanderError, Help, Option } from 'commander';
 import { StreamExecutionEnvironment } from '../api/stream-execution-environment.ts';
-import { DEFAULT_INSPECT_URL } from '../api/inspection.ts';
+import { checkInspectorUrl, DEFAULT_INSPECT_URL } from '../api/inspection.ts';
+import type { JobClient } from '../api/job-client.ts';
 import { Configuration, parseDynamicProperty } from '../config/configuration.ts';
 import { loadConfigFile } from '../config/load-config.ts';
 import { FloeError } from '../errors.ts';
 import { registerCheckpointsCommand } from './checkpoints-command.ts';
-import { loadJob } from './load-job.ts';
+import { buildJob, loadJob, looksLikeJobFile } from './load-job.ts';
+import { watchNpmWrapper } from './npm-wrapper-watch.ts';
 import { attachReporter } from './reporter.ts';
 import { serveRest } from './serve-rest.ts';
+import { onStopSignals, signalExitCode, type StopSignals } from './stop-signals.ts';
 import { registerCancelCommand } from './cancel-command.ts';
 import { registerListCommand } from './list-command.ts';
 import { registerSavepointCommand } from './savepoint-command.ts';
@@ -57,48 +61,90 @@ async function configurationFrom(options: RunOptions): Promise<Configuration> {
   return conf;
 }
 
-async function run(jobPath: string, options: RunOptions, out: (line: string) => void): Promise<number> {
-  const conf = await configurationFrom(options);
-  const job = await loadJob(jobPath);
-  const env = new StreamExecutionEnvironment(conf);
-  if (options.inspect !== undefined) env.setInspector(options.inspect === true ? DEFAULT_INSPECT_URL : options.inspect);
-  await job(env);
-  const client = await env.executeAsync(basename(jobPath).replace(/\.[cm]?[jt]s$/, ''));
-  if (client.generatedUids.length > 0) {
-    out(`warning: ${client.generatedUids.length} operator(s) have no .uid(...): ${client.generatedUids.join(', ')} — their state cannot be matched safely once the job changes`);
-  }
-  attachReporter(client, { checkpoints: !options.quiet, write: out });
-  if (client.restoredFrom) {
-    const { kind, path, nonRestored: skipped, warnings } = client.restoredFrom;
-    for (const warning of warnings) out(`warning: ${warning}`);
-    out(`restoring from ${kind} ${path}${skipped.length ? ` (state of ${skipped.join(', ')} not restored)` : ''}`);
-    if (client.restoredFrom.drained) out('warning: this savepoint was taken by `stop --drain`: its operators already flushed their end of input, so results they emitted then may be emitted again');
-  }
-  const closeRest = await serveRest(client, conf, out);
-  const stop = () => void client.cancel();
-  process.once('SIGINT', stop);
-  process.once('SIGTERM', stop);
+/** The inspector URL of `--inspect [url]`, and the job when the optional URL swallowed it (`floe run --inspect job.ts`). */
+function inspectAndJob(job: string | undefined, inspect: string | true | undefined): { job: string | undefined; inspect: string | undefined } {
+  // a URL never ends in .ts or names a file: with no job argument left, that value is the job, inspected at the default URL
+  if (job === undefined && typeof inspect === 'string' && (looksLikeJobFile(inspect) || existsSync(inspect))) return { job: inspect, inspect: DEFAULT_INSPECT_URL };
+  if (inspect === undefined) return { job, inspect: undefined };
+  return { job, inspect: inspect === true ? DEFAULT_INSPECT_URL : checkInspectorUrl(inspect) };
+}
+
+/** Under npx, a kill of npm stops floe as it would have stopped floe itself; returns the stop-watching function. */
+function followNpmWrapper(signals: StopSignals, out: (line: string) => void): () => void {
+  return watchNpmWrapper((end) => {
+    if (end.kind === 'signaled') {
+      // a no-op when floe is stopping already: Ctrl-C reaches floe too (the whole foreground group gets it)
+      signals.request('SIGTERM', `npm (pid ${end.npm.pid}) passed a kill on to the shell floe runs in (pid ${end.shell.pid})`);
+      return;
+    }
+    // as kill -9 of floe itself: no cancel, so retained checkpoints stay for -s; the shell left waiting exits with floe
+    out(`npm (pid ${end.npm.pid}), which started floe, was killed: floe stops the same way (kill -9), leaving its retained checkpoints for -s`);
+    process.kill(process.pid, 'SIGKILL');
+  });
+}
+
+async function run(jobPath: string, options: RunOptions, inspect: string | undefined, out: (line: string) => void): Promise<number> {
+  let client: JobClient | undefined;
+  // installed first: a signal while the job loads cancels it as soon as it exists
+  const signals = onStopSignals(() => void client?.cancel(), out);
+  const stopWatching = followNpmWrapper(signals, out);
   try {
-    const result = await client.getJobExecutionResult();
-    out(`job ${result.status} in ${(result.durationMs / 1000).toFixed(2)} s: ${result.checkpoints.completed} checkpoints completed, ${result.checkpoints.failed} failed, ${result.restarts} restarts`);
-    return result.status === 'FINISHED' ? 0 : 1;
+    const conf = await configurationFrom(options);
+    const job = await loadJob(jobPath);
+    const env = new StreamExecutionEnvironment(conf);
+    if (inspect !== undefined) env.setInspector(inspect);
+    await buildJob(job, env, jobPath);
+    warnCheckpointDirWithoutInterval(env.config, out);
+    client = await env.executeAsync(basename(jobPath).replace(/\.[cm]?[jt]sx?$/, ''));
+    if (client.generatedUids.length > 0) {
+      out(`warning: ${client.generatedUids.length} operator(s) have no .uid(...): ${client.generatedUids.join(', ')} — their state cannot be matched safely once the job changes`);
+    }
+    attachReporter(client, { checkpoints: !options.quiet, write: out, pid: process.pid });
+    if (client.restoredFrom) {
+      const { kind, path, nonRestored: skipped, warnings } = client.restoredFrom;
+      for (const warning of warnings) out(`warning: ${warning}`);
+      out(`restoring from ${kind} ${path}${skipped.length ? ` (state of ${skipped.join(', ')} not restored)` : ''}`);
+      if (client.restoredFrom.drained) out('warning: this savepoint was taken by `stop --drain`: its operators already flushed their end of input, so results they emitted then may be emitted again');
+    }
+    if (signals.received) void client.cancel();
+    const closeRest = await serveRest(client, conf, out);
+    try {
+      const result = await client.getJobExecutionResult();
+      out(`job ${result.status} in ${(result.durationMs / 1000).toFixed(2)} s: ${result.checkpoints.completed} checkpoints completed, ${result.checkpoints.failed} failed, ${result.restarts} restarts`);
+      if (result.status === 'FINISHED') return 0;
+      // canceled on a signal: the code a shell reports for it (130, 143), so `wait $pid` tells it from a failure
+      return result.status === 'CANCELED' && signals.received ? signalExitCode(signals.received) : 1;
+    } finally {
+      await closeRest();
+    }
   } finally {
-    await closeRest();
-    process.off('SIGINT', stop);
-    process.off('SIGTERM', stop);
+    stopWatching();
+    signals.dispose();
   }
 }
 
+/**
+ * Checkpoints go to --checkpoint-dir only at an interval: without one a run (a resumed one too)
+ * writes none, and a kill leaves nothing to resume from. The job file may set the interval itself.
+ */
+function warnCheckpointDirWithoutInterval(conf: Configuration, out: (line: string) => void): void {
+  const dir = conf.get('state.checkpoints.dir');
+  if (dir === undefined || (conf.get('execution.checkpointing.interval') ?? 0) > 0) return;
+  out(`warning: checkpointing is off (no --checkpoint-interval): no checkpoint goes to ${dir}, so a kill leaves nothing to resume from; add e.g. --checkpoint-interval 10s`);
+}
+
 export function buildProgram(out: (line: string) => void, setExit: (code: number) => void): Command {
-  const program = new Command('floe')
+  const program: Command = new Command('floe')
     .description('Stream processing for Node.js with Flink\'s fault tolerance: task actors, barrier checkpoints, exactly-once recovery')
     .version('0.1.0')
     .exitOverride();
 
-  program
+  const runCommand: Command = program
     .command('run')
+    // [job], not <job>: `floe run --inspect job.ts` hands the job to --inspect, and the action takes it back
+    .usage('[options] <job>')
     .description('run a job file whose default export builds the pipeline: export default function job(env) { ... }')
-    .argument('<job>', 'job file (.ts or .js)')
+    .argument('[job]', 'job file (.ts or .js)')
     .option('-p, --parallelism <n>', 'default parallelism (parallelism.default)')
     .option('--checkpoint-interval <duration>', 'checkpoint every 500ms, 1s, ... (execution.checkpointing.interval); off when not set')
     .addOption(new Option('--checkpointing-mode <mode>', 'execution.checkpointing.mode').choices(['exactly-once', 'at-least-once']))
@@ -119,11 +165,23 @@ Examples:
   floe run job.ts -D restart-strategy.type=fixed-delay -D restart-strategy.fixed-delay.attempts=3
   floe run job.ts -c floe.yaml --inspect=ws://localhost:8080
   floe run job.ts --state-backend level --checkpoint-dir chk/ --checkpoint-interval 10s -D state.backend.incremental=true
-  floe run job.ts --state-backend level --checkpoint-dir chk/ -s chk/<job-id>   # resume a killed run (floe checkpoints chk/ lists them)
+  floe run job.ts --state-backend level --checkpoint-dir chk/ --checkpoint-interval 10s -s chk/<job-id>
+                                    # resume a run stopped with kill -9 (floe checkpoints chk/ lists them)
+
+Stopping: Ctrl-C or kill <pid> (the pid in the running line) cancels the job, which by default deletes its
+checkpoints; kill -9 <pid> stops it hard and leaves them for -s. Under npx, kill and kill -9 of npm
+stop floe the same way.
 
 Configuration keys are Flink's (execution.checkpointing.*, state.backend.*, restart-strategy.*):
 see "Options" in floe's README. Unknown keys and bad values are refused before the job starts.`)
-    .action(async (job: string, options: RunOptions) => setExit(await run(job, options, out)));
+    .action(async (jobArgument: string | undefined, options: RunOptions) => {
+      const { job, inspect } = inspectAndJob(jobArgument, options.inspect);
+      // commander's own words for it, as when the argument was required
+      if (job === undefined) return runCommand.error("error: missing required argument 'job'", { code: 'commander.missingArgument', exitCode: 1 });
+      setExit(await run(job, options, inspect, out));
+    });
+  // the command list shows run as its usage says (`<job>`), not as its optional argument is declared
+  program.configureHelp({ subcommandTerm: (cmd) => (cmd === runCommand ? `run ${cmd.usage()}` : new Help().subcommandTerm(cmd)) });
   const print = (line: string) => process.stdout.write(`${line}\n`);
   registerListCommand(program, print);
   registerSavepointCommand(program, print, out);

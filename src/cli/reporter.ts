@@ -5,6 +5,8 @@ export interface ReporterOptions {
   /** print every completed checkpoint (default) or only failures and lifecycle */
   checkpoints?: boolean;
   write?: (line: string) => void;
+  /** the process id to name in the running line (`floe run`: the pid to `kill`; npx's pid is npm's) */
+  pid?: number;
 }
 
 export function formatBytes(n: number): string {
@@ -18,11 +20,12 @@ const ms = (n: number) => (n < 10 ? n.toFixed(2) : n.toFixed(0));
 /** Prints the job's events as one line each; user errors keep their stack trace (they are the user's bug). */
 export function attachReporter(client: JobClient, options: ReporterOptions = {}): void {
   const write = options.write ?? ((line: string) => process.stderr.write(`${line}\n`));
+  const running = `job '${client.jobName}' (${client.jobId}) running${options.pid === undefined ? '' : `, pid ${options.pid}`}`;
   client.on('running', ({ attempt, restoredFrom }) => {
-    if (attempt === 0 && restoredFrom === null) write(`job '${client.jobName}' (${client.jobId}) running`);
-    else if (attempt === 0 && client.restoredFrom?.kind === 'savepoint') write(`job '${client.jobName}' (${client.jobId}) running, restored from savepoint ${client.restoredFrom.path}`);
+    if (attempt === 0 && restoredFrom === null) write(running);
+    else if (attempt === 0 && client.restoredFrom?.kind === 'savepoint') write(`${running}, restored from savepoint ${client.restoredFrom.path}`);
     // a new run started with -s/--from-checkpoint: say which job this is and what it resumed from, not "attempt 0"
-    else if (attempt === 0) write(`job '${client.jobName}' (${client.jobId}) running, restored from checkpoint ${restoredFrom} (${client.restoredFrom?.path ?? 'retained checkpoint'})`);
+    else if (attempt === 0) write(`${running}, restored from checkpoint ${restoredFrom} (${client.restoredFrom?.path ?? 'retained checkpoint'})`);
     else write(`attempt ${attempt} running, ${restoredFrom === null ? 'started from the beginning (no completed checkpoint)' : `restored from checkpoint ${restoredFrom}`}`);
   });
   if (options.checkpoints !== false) {
