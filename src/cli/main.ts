@@ -8,7 +8,8 @@ import { loadConfigFile } from '../config/load-config.ts';
 import { FloeError } from '../errors.ts';
 import { registerCheckpointsCommand } from './checkpoints-command.ts';
 import { loadJob } from './load-job.ts';
-import { attachReporter } from './reporter.ts';
+import { attachReporter, count, formatJobEnd, formatWarning, printWarnings } from './reporter.ts';
+import { FloeWarning } from '../warnings.ts';
 import { serveRest } from './serve-rest.ts';
 import { registerCancelCommand } from './cancel-command.ts';
 import { registerListCommand } from './list-command.ts';
@@ -63,25 +64,28 @@ async function run(jobPath: string, options: RunOptions, out: (line: string) => 
   const env = new StreamExecutionEnvironment(conf);
   if (options.inspect !== undefined) env.setInspector(options.inspect === true ? DEFAULT_INSPECT_URL : options.inspect);
   await job(env);
-  const client = await env.executeAsync(basename(jobPath).replace(/\.[cm]?[jt]s$/, ''));
+  // warnings of the job's tasks (a sink's directory, ...) are printed from the start, in the CLI's format
+  const stopWarnings = printWarnings(out);
+  const client = await env.executeAsync(basename(jobPath).replace(/\.[cm]?[jt]s$/, '')).catch((error: unknown) => {
+    stopWarnings();
+    throw error;
+  });
   if (client.generatedUids.length > 0) {
-    out(`warning: ${client.generatedUids.length} operator(s) have no .uid(...): ${client.generatedUids.join(', ')} — their state cannot be matched safely once the job changes`);
+    const n = client.generatedUids.length;
+    formatWarning(new FloeWarning('FLOE_UID_MISSING', `${count(n, 'operator')} ${n === 1 ? 'has' : 'have'} no .uid(...): ${client.generatedUids.join(', ')} — their state cannot be matched safely once the job changes`, 'give each operator and sink a stable id: .uid(\'count\'), .sinkTo(sink).uid(\'sink\')')).forEach(out);
   }
   attachReporter(client, { checkpoints: !options.quiet, write: out });
-  if (client.restoredFrom) {
-    const skipped = client.restoredFrom.nonRestored;
-    out(`restoring from savepoint ${client.restoredFrom.path}${skipped.length ? ` (state of ${skipped.join(', ')} not restored)` : ''}`);
-    if (client.restoredFrom.drained) out('warning: this savepoint was taken by `stop --drain`: its operators already flushed their end of input, so results they emitted then may be emitted again');
-  }
+  if (client.restoredFrom?.drained) out('warning: this savepoint was taken by `stop --drain`: its operators already flushed their end of input, so results they emitted then may be emitted again');
   const closeRest = await serveRest(client, conf, out);
   const stop = () => void client.cancel();
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
   try {
     const result = await client.getJobExecutionResult();
-    out(`job ${result.status} in ${(result.durationMs / 1000).toFixed(2)} s: ${result.checkpoints.completed} checkpoints completed, ${result.checkpoints.failed} failed, ${result.restarts} restarts`);
+    out(formatJobEnd(result));
     return result.status === 'FINISHED' ? 0 : 1;
   } finally {
+    stopWarnings();
     await closeRest();
     process.off('SIGINT', stop);
     process.off('SIGTERM', stop);

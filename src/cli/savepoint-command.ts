@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import { FloeError } from '../errors.ts';
 import { Savepoint } from '../savepoints/savepoint.ts';
-import { formatBytes } from './reporter.ts';
+import { formatBytes, jobLabel } from './reporter.ts';
 import { addRemoteOptions, RestClient, type RemoteOptions } from './rest-client.ts';
 
 /** JSON that keeps Maps, Sets and bigints readable */
@@ -32,7 +32,7 @@ async function inspect(path: string, options: { dump?: string; state?: string },
   }
   const m = sp.metadata;
   print(`savepoint ${sp.path}`);
-  print(`  job ${m.jobName} (${m.jobId}), checkpoint ${m.checkpointId}, taken ${new Date(m.timestamp).toISOString()}, max parallelism ${m.maxParallelism}, format ${m.version}${m.drained ? ', drained (stop --drain)' : ''}`);
+  print(`  ${jobLabel(m.jobName, m.jobId)}, checkpoint ${m.checkpointId}, taken ${new Date(m.timestamp).toISOString()}, max parallelism ${m.maxParallelism}, format ${m.version}${m.drained ? ', drained (stop --drain)' : ''}`);
   for (const op of await sp.operators()) {
     print(`  operator ${op.uid}: parallelism ${op.parallelism}${op.bytes > 0 ? `, ${formatBytes(op.bytes)} keyed state` : ''}`);
     if (op.states.length === 0) print('    (no state)');
