@@ -8,8 +8,7 @@ import { loadConfigFile } from '../config/load-config.ts';
 import { FloeError } from '../errors.ts';
 import { registerCheckpointsCommand } from './checkpoints-command.ts';
 import { loadJob } from './load-job.ts';
-import { attachReporter, count, formatJobEnd, formatWarning, printWarnings } from './reporter.ts';
-import { FloeWarning } from '../warnings.ts';
+import { attachReporter, formatJobEnd, formatWarning, missingUids, printWarnings } from './reporter.ts';
 import { serveRest } from './serve-rest.ts';
 import { registerCancelCommand } from './cancel-command.ts';
 import { registerListCommand } from './list-command.ts';
@@ -70,10 +69,7 @@ async function run(jobPath: string, options: RunOptions, out: (line: string) => 
     stopWarnings();
     throw error;
   });
-  if (client.generatedUids.length > 0) {
-    const n = client.generatedUids.length;
-    formatWarning(new FloeWarning('FLOE_UID_MISSING', `${count(n, 'operator')} ${n === 1 ? 'has' : 'have'} no .uid(...): ${client.generatedUids.join(', ')} — their state cannot be matched safely once the job changes`, 'give each operator and sink a stable id: .uid(\'count\'), .sinkTo(sink).uid(\'sink\')')).forEach(out);
-  }
+  if (client.generatedUids.length > 0) formatWarning(missingUids(client.generatedUids)).forEach(out);
   attachReporter(client, { checkpoints: !options.quiet, write: out });
   if (client.restoredFrom?.drained) out('warning: this savepoint was taken by `stop --drain`: its operators already flushed their end of input, so results they emitted then may be emitted again');
   const closeRest = await serveRest(client, conf, out);

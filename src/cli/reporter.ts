@@ -1,7 +1,7 @@
 // Prints what a running job does: checkpoints, failures, restarts, warnings, the end.
 import type { JobClient } from '../api/job-client.ts';
 import type { JobResult } from '../coordinator/job-master.ts';
-import { onFloeWarning, type FloeWarning } from '../warnings.ts';
+import { FloeWarning, onFloeWarning } from '../warnings.ts';
 
 export interface ReporterOptions {
   /** print every completed checkpoint (default) or only failures and lifecycle */
@@ -34,6 +34,16 @@ export function formatJobEnd(result: JobResult): string {
 /** `warning CODE: message` and `hint: ...`, as the CLI prints errors. */
 export function formatWarning(warning: FloeWarning): string[] {
   return [`warning ${warning.code}: ${warning.message}`, `hint: ${warning.hint}`];
+}
+
+/** Operators with generated uids: their state cannot follow them once the job changes. */
+export function missingUids(uids: string[]): FloeWarning {
+  const n = uids.length;
+  return new FloeWarning(
+    'FLOE_UID_MISSING',
+    `${count(n, 'operator')} ${n === 1 ? 'has' : 'have'} no .uid(...): ${uids.join(', ')} — their state cannot be matched safely once the job changes`,
+    "give each operator and sink a stable id: .uid('count'), .sinkTo(sink).uid('sink')",
+  );
 }
 
 /** Prints every floe warning (a FileSink writing beside another job's output, ...) until the returned function is called. */
