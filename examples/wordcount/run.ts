@@ -2,7 +2,7 @@
 import { readdirSync, readFileSync, rmSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { FileSink, StreamExecutionEnvironment } from 'floe';
-import { attachReporter } from '../../src/cli/reporter.ts';
+import { attachReporter, formatJobEnd } from '../../src/cli/reporter.ts';
 
 const here = (name: string) => fileURLToPath(new URL(name, import.meta.url));
 const input = here('input.txt');
@@ -43,7 +43,7 @@ const client = await env.executeAsync('wordcount example');
 attachReporter(client, { write });
 client.on('task-failed', ({ task, error }) => write(`  (${task}: ${error instanceof Error ? error.message : error})`));
 const result = await client.getJobExecutionResult();
-write(`job ${result.status}: ${result.checkpoints.completed} checkpoints, ${result.restarts} restart(s), ${(result.durationMs / 1000).toFixed(2)} s`);
+write(formatJobEnd(result));
 
 // The visible output holds every running count exactly once: the last one per word is its total.
 const finals = new Map<string, number>();

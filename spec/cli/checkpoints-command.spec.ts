@@ -25,7 +25,7 @@ t.test('floe checkpoints lists id, time, size, full or incremental, and the shar
   const lines: string[] = [];
   await printCheckpoints(dir, undefined, (l) => lines.push(l));
   const names = readdirSync(storage.sharedDir).sort();
-  t.equal(lines[0], 'job job-a: 3 checkpoint(s)');
+  t.equal(lines[0], 'job job-a: 3 checkpoints');
   t.match(lines[1], /^ {2}chk-3 {2}unusable: .*truncated/);
   t.match(lines[2], new RegExp(`^  chk-2  2025-01-01T00:00:02.000Z +2\\.\\d KiB  incremental  shared: ${names.join(', ')}$`));
   t.match(lines[3], new RegExp(`^  chk-1  2025-01-01T00:00:01.000Z .*  full  shared: ${names.find((n) => readdirSync(storage.sharedDir).includes(n) && base.type === 'file' && base.path.endsWith(n))}$`));
@@ -69,6 +69,8 @@ export default function job(env: any) {
   const second = await run('--state-backend', 'fs', '--checkpoint-dir', chk, '--checkpoint-interval', '20ms', '-s', join(chk, jobId!, chks[0]!));
   t.equal(second.code, 0, second.out.join('\n'));
   t.match(second.out.join('\n'), new RegExp(`restored from checkpoint ${chks[0]!.slice(4)}`));
+  t.notMatch(second.out.join('\n'), /savepoint/, 'a checkpoint is called a checkpoint');
+  t.notMatch(second.out.join('\n'), /FLOE_SINK_OTHER_JOB_PARTS/, 'the restored run continues its own output');
   const bad = await run('--state-backend', 'fs', '--checkpoint-dir', chk, '--from-checkpoint', join(dir, 'none'));
   t.equal(bad.code, 1);
   t.match(bad.out, [/^error FLOE_CHECKPOINT_NOT_FOUND/]);

@@ -88,7 +88,9 @@ t.test('floe run + CLI + HTTP: stop with a savepoint, restore with floe run -s',
   const resumed = floeRun(['--rest-port', '0', '--checkpoint-interval', '50ms', '-q', '-p', '3', '-s', path!], { ...env, WC_SLOW_MS: '0' });
   t.teardown(() => resumed.child.kill());
   t.equal(await resumed.exited, 0, resumed.log());
-  t.match(resumed.log(), /restoring from savepoint/);
+  // one line says where the run resumed from (no 'restoring from' line before it)
+  t.equal(resumed.log().split('\n').filter((l) => l.includes(path!)).length, 1, resumed.log());
+  t.match(resumed.log(), new RegExp(`running, restored from savepoint ${path!.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\n`));
   t.same(visibleLines(join(dir, 'out')).sort(), expectedLines(TEXT), 'stop + restore at another parallelism: exact');
 });
 

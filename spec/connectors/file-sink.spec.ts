@@ -2,9 +2,10 @@
 import { readdirSync, readFileSync, renameSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { UnrecoverableError } from '../../src/errors.ts';
 import { join } from 'node:path';
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { FileSink } from '../../src/connectors/file-sink.ts';
 import type { OperatorContext, StreamOperator } from '../../src/operators/operator.ts';
+import { onFloeWarning, type FloeWarning } from '../../src/warnings.ts';
 import { freshContexts, operatorContext, restoredContexts, snapshotAll } from '../helpers/operator-context.ts';
 
 type Writer = StreamOperator<unknown, never>;
@@ -19,7 +20,20 @@ function openWriters(sink: FileSink, contexts: OperatorContext[]): Writer[] {
 }
 
 const visible = (dir: string) => readdirSync(dir).filter((n) => !n.startsWith('.')).sort();
-const hidden = (dir: string) => readdirSync(dir).filter((n) => n.startsWith('.')).sort();
+/** the hidden files of open transactions (in-progress, pending); lineage markers (.part.job-<id>) are left out */
+const hidden = (dir: string) => readdirSync(dir).filter((n) => n.startsWith('.') && !n.startsWith('.part.job-')).sort();
+/** the lineage markers: one per job that committed in the directory */
+const markers = (dir: string) => readdirSync(dir).filter((n) => n.startsWith('.part.job-')).sort();
+/** the contexts of a run with its own job id (a restored run gets a new one, as every run) */
+const asJob = (jobId: string, contexts: OperatorContext[]) => contexts.map((c) => ({ ...c, jobId }));
+
+/** The floe warnings the test sees. */
+function warningsOf(t: Test): FloeWarning[] {
+  const seen: FloeWarning[] = [];
+  t.teardown(onFloeWarning((w) => void seen.push(w)));
+  return seen;
+}
+
 /** every committed line, in part order */
 const committed = (dir: string) =>
   visible(dir)
@@ -297,4 +311,102 @@ t.test('validate creates the directory or fails with a code', async (t) => {
   t.throws(() => new FileSink(join(dir, 'file')).validate(), { code: 'FLOE_SINK_DIR_NOT_WRITABLE' });
   t.throws(() => new FileSink(join(dir, 'file', 'below')).validate(), { code: 'FLOE_SINK_DIR_NOT_WRITABLE' });
   t.throws(() => new FileSink(dir, { partPrefix: 'a/b' }), TypeError);
+});
+
+t.test('a run into the committed parts of another job warns once; restores of the job itself do not', async (t) => {
+  const dir = t.testdir();
+  const warnings = warningsOf(t);
+  const ctxA = asJob('job-a', freshContexts(2));
+  const wA = openWriters(new FileSink(dir), ctxA);
+  write(wA[0]!, ['a']);
+  wA.forEach((w) => w.snapshotState!(1));
+  t.same(markers(dir), [], 'no marker before the first commit (a pre-committed part may still be aborted)');
+  wA.forEach((w) => w.notifyCheckpointComplete!(1));
+  t.same(markers(dir), ['.part.job-job-a'], 'the job leaves its marker with its first part');
+  t.equal(readFileSync(join(dir, '.part.job-job-a'), 'utf8'), '', 'empty: a reader that reads it anyway gets no records');
+  const snapA = snapshotAll(ctxA);
+  wA.forEach((w) => w.close!());
+
+  // restored from that checkpoint (or a savepoint: the same state) by a new run, at another parallelism
+  const ctxB = asJob('job-b', restoredContexts(snapA, 3, 1));
+  const wB = openWriters(new FileSink(dir), ctxB);
+  write(wB[2]!, ['b']);
+  wB.forEach((w) => w.snapshotState!(2));
+  wB.forEach((w) => w.notifyCheckpointComplete!(2));
+  const snapB = snapshotAll(ctxB);
+  wB.forEach((w) => w.close!());
+  const [wB2] = openWriters(new FileSink(dir), asJob('job-b2', restoredContexts(snapB, 1, 2)));
+  wB2!.close!();
+  t.same(warnings, [], 'restored runs continue their own output: no warning');
+  t.same(markers(dir), ['.part.job-job-a'], 'restored runs carry the first run\'s lineage');
+
+  // the job run again from the start into the same directory
+  const wC = openWriters(new FileSink(dir), asJob('job-c', freshContexts(2)));
+  t.equal(warnings.length, 1, 'one warning for the job, not one per subtask');
+  t.match(warnings[0], {
+    code: 'FLOE_SINK_OTHER_JOB_PARTS',
+    message: new RegExp(`${dir.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} already holds 2 committed part files of another job \\(part-0-0, part-2-0\\)`),
+    hint: /remove the directory .* or give the FileSink another directory; to continue .* restore it/,
+  });
+  write(wC[1]!, ['c']);
+  wC.forEach((w) => w.snapshotState!(1));
+  wC.forEach((w) => w.notifyCheckpointComplete!(1));
+  t.same(markers(dir), ['.part.job-job-a', '.part.job-job-c']);
+  t.same(committed(dir).sort(), ['a', 'b', 'c'], 'part names and contents as before: nothing overwritten');
+
+  // a restore of job-a now finds job-c's parts beside its own
+  openWriters(new FileSink(dir), asJob('job-a2', restoredContexts(snapB, 1, 2)));
+  t.equal(warnings.length, 2, 'a restore into a directory another job wrote to warns too');
+});
+
+t.test('lineage edge cases: state of an older floe, a sink new to a restored job, parts deleted by hand', async (t) => {
+  const dir = t.testdir({ 'part-0-0': 'x\n' });
+  const warnings = warningsOf(t);
+  // state written before lineages existed: counters without a job id; nothing to compare, so no warning
+  const old = operatorContext();
+  old.operatorState.getUnionListState('part-counters').update([{ subtask: 0, nextPart: 1 }]);
+  const [w] = openWriters(new FileSink(dir), asJob('job-new', restoredContexts([old.operatorState.snapshot()], 1, 4)));
+  t.same(warnings, [], 'restored state of an older floe: no warning');
+  write(w!, ['y']);
+  w!.snapshotState!(5);
+  w!.notifyCheckpointComplete!(5);
+  t.same(markers(dir), ['.part.job-job-new'], 'it starts a lineage from here on');
+
+  // a sink added to a job restored from a savepoint has no state: it starts a lineage, checked as a fresh run
+  const none = operatorContext();
+  openWriters(new FileSink(dir), asJob('job-other', restoredContexts([none.operatorState.snapshot()], 1, 4)));
+  t.equal(warnings.length, 1);
+  t.match(warnings[0]?.code, 'FLOE_SINK_OTHER_JOB_PARTS');
+
+  // parts deleted, directory kept: the markers are stale and go; no warning
+  for (const name of visible(dir)) unlinkSync(join(dir, name));
+  openWriters(new FileSink(dir), asJob('job-next', freshContexts(1)));
+  t.equal(warnings.length, 1, 'no parts left: no warning');
+  t.same(markers(dir), [], 'stale markers removed');
+});
+
+t.test('at the job\'s end its open transactions are settled by its last completed checkpoint', async (t) => {
+  const dir = t.testdir();
+  const sink = new FileSink(dir);
+  const [w] = openWriters(sink, freshContexts(1));
+  write(w!, ['a']);
+  w!.snapshotState!(1); // checkpoint 1 completes, but the job is canceled before the sink hears of it
+  write(w!, ['b']);
+  w!.snapshotState!(2); // checkpoint 2 is aborted by the cancel
+  write(w!, ['c']);
+  w!.close!(); // cancel: the in-progress part is aborted
+  t.same(hidden(dir), ['.part-0-0.pending-1', '.part-0-1.pending-2']);
+  await sink.onJobEnd({ jobId: 'spec-job', status: 'CANCELED', lastCheckpointId: 1 });
+  t.same(hidden(dir), [], 'nothing hidden left');
+  t.same(committed(dir), ['a'], 'committed up to the last completed checkpoint, as a restore from it would');
+  t.same(markers(dir), ['.part.job-spec-job']);
+
+  const none = t.testdir();
+  const noCheckpoint = new FileSink(none);
+  const [v] = openWriters(noCheckpoint, freshContexts(1));
+  write(v!, ['x']);
+  v!.snapshotState!(1);
+  v!.close!();
+  await noCheckpoint.onJobEnd({ jobId: 'spec-job', status: 'FAILED', lastCheckpointId: null });
+  t.same(readdirSync(none), [], 'no completed checkpoint: everything pending is deleted');
 });

@@ -113,7 +113,7 @@ async function resume(t: Test, dir: string, from: string[]) {
   t.ok(restored, `the resumed run restored a checkpoint: ${run.log.split('\n').find((l) => l.includes('running'))}`);
   const r = await checkOutput(join(dir, 'out'), KEYS, ROUNDS);
   t.same(r, { lines: TOTAL, missing: 0, duplicates: 0, unexpected: 0, examples: [] }, 'every key with counts 1..ROUNDS exactly once');
-  t.same(readdirSync(join(dir, 'out')).filter((f) => f.startsWith('.')), [], 'no in-progress or pending files left');
+  t.same(readdirSync(join(dir, 'out')).filter((f) => /^\..*\.(inprogress|pending-\d+)$/.test(f)), [], 'no in-progress or pending files left');
   return { restoredId: restored ? Number(restored[1]) : null, log: run.log };
 }
 

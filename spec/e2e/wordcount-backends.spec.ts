@@ -95,7 +95,7 @@ async function runWordCount(t: Test, backend: Backend, parallelism: number, fail
   const result = await client.getJobExecutionResult();
   const files = readdirSync(join(dir, 'out'));
   const lines = files.filter((f) => !f.startsWith('.')).flatMap((f) => readFileSync(join(dir, 'out', f), 'utf8').split('\n').filter(Boolean));
-  return { result, thrown, restoredFrom, lines, hidden: files.filter((f) => f.startsWith('.')), client };
+  return { result, thrown, restoredFrom, lines, hidden: files.filter((f) => /^\..*\.(inprogress|pending-\d+)$/.test(f)), client };
 }
 
 for (const backend of BACKENDS) {

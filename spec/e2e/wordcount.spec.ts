@@ -55,7 +55,7 @@ async function runWordCount(t: Test, options: { parallelism: number; mode: 'exac
   t.equal(thrown, options.failures.length, 'every injected failure happened');
   t.equal(result.restarts, options.failures.length);
   const files = readdirSync(out);
-  t.same(files.filter((f) => f.startsWith('.')), [], 'no in-progress or pending files left');
+  t.same(files.filter((f) => /^\..*\.(inprogress|pending-\d+)$/.test(f)), [], 'no in-progress or pending files left');
   const lines: string[] = [];
   for (const f of files) lines.push(...readFileSync(join(out, f), 'utf8').split('\n').filter(Boolean));
   return { lines, result };

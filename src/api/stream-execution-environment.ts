@@ -24,7 +24,10 @@ import { JobClient } from './job-client.ts';
 const newJobId = customAlphabet('0123456789abcdef', 32);
 
 export class StreamExecutionEnvironment implements TransformationRegistry {
-  readonly #transformations: Transformation[] = [];
+  /** the pipeline built since the last execute: each job runs what was built for it, once (Flink clears them too) */
+  #transformations: Transformation[] = [];
+  /** ids keep growing across jobs, so a stream kept from an earlier pipeline still sorts before what reads it */
+  #nextId = 0;
   #inspect: InspectOption | undefined;
   #backend: StateBackend | undefined;
   config: Configuration;
@@ -39,7 +42,7 @@ export class StreamExecutionEnvironment implements TransformationRegistry {
   }
 
   add(t: Omit<Transformation, 'id'>): Transformation {
-    const transformation = { ...t, id: this.#transformations.length } as Transformation;
+    const transformation = { ...t, id: this.#nextId++ } as Transformation;
     this.#transformations.push(transformation);
     return transformation;
   }
@@ -110,16 +113,31 @@ export class StreamExecutionEnvironment implements TransformationRegistry {
 
   /** The job graph this environment would run (operators chained into tasks). */
   getJobGraph(): JobGraph {
-    return buildJobGraph(this.#transformations, this.getParallelism(), this.config.get('pipeline.max-parallelism'));
+    return buildJobGraph(withInputs(this.#transformations), this.getParallelism(), this.config.get('pipeline.max-parallelism'));
   }
 
-  /** Validates the job and starts it; the client gives its id, status, checkpoints, cancel and result. */
+  /**
+   * Validates the job and starts it; the client gives its id, status, checkpoints, cancel and result.
+   * The pipeline built so far is taken by this job: the next execute runs only what is built after.
+   */
   async executeAsync(jobName = 'floe job'): Promise<JobClient> {
+    const taken = withInputs(this.#transformations);
     const graph = this.getJobGraph();
-    for (const t of this.#transformations) {
+    for (const t of taken) {
       t.source?.validate?.();
       t.sink?.validate?.();
     }
+    this.#transformations = [];
+    try {
+      return await this.#submit(graph, jobName);
+    } catch (error) {
+      // not submitted (a bad savepoint, a missing checkpoint): the pipeline stays for the next try
+      if (this.#transformations.length === 0) this.#transformations = taken;
+      throw error;
+    }
+  }
+
+  async #submit(graph: JobGraph, jobName: string): Promise<JobClient> {
     const checkpoint = checkpointConfigFrom(this.config);
     const type = this.config.get('state.backend.type');
     const backend = this.#backend ?? createStateBackend(type, {
@@ -169,4 +187,19 @@ export class StreamExecutionEnvironment implements TransformationRegistry {
     const client = await this.executeAsync(jobName);
     return client.getJobExecutionResult();
   }
+}
+
+/**
+ * The transformations and every input they read, oldest first: a stream kept from a pipeline that
+ * already ran brings its upstream along again (as Flink's graph generator walks inputs).
+ */
+function withInputs(transformations: readonly Transformation[]): Transformation[] {
+  const all = new Set<Transformation>();
+  const visit = (t: Transformation) => {
+    if (all.has(t)) return;
+    all.add(t);
+    for (const input of [t.input, ...(t.extraInputs ?? [])]) if (input) visit(input.transformation);
+  };
+  transformations.forEach(visit);
+  return [...all].sort((a, b) => a.id - b.id);
 }

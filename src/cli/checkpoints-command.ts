@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import type { Command } from 'commander';
 import { CheckpointError } from '../errors.ts';
 import { jobIdsIn, listCheckpoints } from '../storage/checkpoint-listing.ts';
-import { formatBytes } from './reporter.ts';
+import { count, formatBytes } from './reporter.ts';
 import { addRemoteOptions, RestClient, type RemoteOptions } from './rest-client.ts';
 
 interface SubtaskRow { vertex: string; index: number; alignment_duration: number; start_delay: number; sync_duration: number; async_duration: number; state_size: number }
@@ -28,7 +28,7 @@ export async function printCheckpoints(dir: string, jobId: string | undefined, p
   if (jobs.length === 0) print(`no job checkpoints in ${dir}`);
   for (const job of jobs) {
     const list = await listCheckpoints(join(dir, job));
-    print(`job ${job}: ${list.length} checkpoint(s)`);
+    print(`job ${job}: ${count(list.length, 'checkpoint')}`);
     for (const c of list) {
       if (c.problem) {
         print(`  chk-${c.id}  unusable: ${c.problem}`);

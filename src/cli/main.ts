@@ -11,7 +11,7 @@ import { FloeError } from '../errors.ts';
 import { registerCheckpointsCommand } from './checkpoints-command.ts';
 import { buildJob, loadJob, looksLikeJobFile } from './load-job.ts';
 import { watchNpmWrapper } from './npm-wrapper-watch.ts';
-import { attachReporter } from './reporter.ts';
+import { attachReporter, formatJobEnd, formatWarning, missingUids, printWarnings } from './reporter.ts';
 import { serveRest } from './serve-rest.ts';
 import { onStopSignals, signalExitCode, type StopSignals } from './stop-signals.ts';
 import { registerCancelCommand } from './cancel-command.ts';
@@ -88,6 +88,7 @@ async function run(jobPath: string, options: RunOptions, inspect: string | undef
   // installed first: a signal while the job loads cancels it as soon as it exists
   const signals = onStopSignals(() => void client?.cancel(), out);
   const stopWatching = followNpmWrapper(signals, out);
+  let stopWarnings: (() => void) | undefined;
   try {
     const conf = await configurationFrom(options);
     const job = await loadJob(jobPath);
@@ -95,22 +96,21 @@ async function run(jobPath: string, options: RunOptions, inspect: string | undef
     if (inspect !== undefined) env.setInspector(inspect);
     await buildJob(job, env, jobPath);
     warnCheckpointDirWithoutInterval(env.config, out);
+    // warnings of the job's tasks (a sink's directory, ...) are printed from the start, in the CLI's format
+    stopWarnings = printWarnings(out);
     client = await env.executeAsync(basename(jobPath).replace(/\.[cm]?[jt]sx?$/, ''));
-    if (client.generatedUids.length > 0) {
-      out(`warning: ${client.generatedUids.length} operator(s) have no .uid(...): ${client.generatedUids.join(', ')} — their state cannot be matched safely once the job changes`);
-    }
+    if (client.generatedUids.length > 0) formatWarning(missingUids(client.generatedUids)).forEach(out);
     attachReporter(client, { checkpoints: !options.quiet, write: out, pid: process.pid });
     if (client.restoredFrom) {
-      const { kind, path, nonRestored: skipped, warnings } = client.restoredFrom;
-      for (const warning of warnings) out(`warning: ${warning}`);
-      out(`restoring from ${kind} ${path}${skipped.length ? ` (state of ${skipped.join(', ')} not restored)` : ''}`);
+      // the restore itself is the running line's ("restored from ..."); what the user should know about it comes first
+      for (const warning of client.restoredFrom.warnings) out(`warning: ${warning}`);
       if (client.restoredFrom.drained) out('warning: this savepoint was taken by `stop --drain`: its operators already flushed their end of input, so results they emitted then may be emitted again');
     }
     if (signals.received) void client.cancel();
     const closeRest = await serveRest(client, conf, out);
     try {
       const result = await client.getJobExecutionResult();
-      out(`job ${result.status} in ${(result.durationMs / 1000).toFixed(2)} s: ${result.checkpoints.completed} checkpoints completed, ${result.checkpoints.failed} failed, ${result.restarts} restarts`);
+      out(formatJobEnd(result));
       if (result.status === 'FINISHED') return 0;
       // canceled on a signal: the code a shell reports for it (130, 143), so `wait $pid` tells it from a failure
       return result.status === 'CANCELED' && signals.received ? signalExitCode(signals.received) : 1;
@@ -118,6 +118,7 @@ async function run(jobPath: string, options: RunOptions, inspect: string | undef
       await closeRest();
     }
   } finally {
+    stopWarnings?.();
     stopWatching();
     signals.dispose();
   }

@@ -1,5 +1,7 @@
-// Prints what a running job does: checkpoints, failures, restarts, the end.
+// Prints what a running job does: checkpoints, failures, restarts, warnings, the end.
 import type { JobClient } from '../api/job-client.ts';
+import type { JobResult } from '../coordinator/job-master.ts';
+import { FloeWarning, onFloeWarning } from '../warnings.ts';
 
 export interface ReporterOptions {
   /** print every completed checkpoint (default) or only failures and lifecycle */
@@ -17,15 +19,54 @@ export function formatBytes(n: number): string {
 
 const ms = (n: number) => (n < 10 ? n.toFixed(2) : n.toFixed(0));
 
+/** `1 checkpoint`, `3 checkpoints` */
+export const count = (n: number, noun: string) => `${n} ${noun}${n === 1 ? '' : 's'}`;
+
+/** `job 'wordcount' (<id>)`; a job named job (from job.ts, the usual file name) is `job <id>`, not `job 'job' (<id>)` */
+export function jobLabel(name: string, id: string): string {
+  return name === 'job' ? `job ${id}` : `job '${name}' (${id})`;
+}
+
+/** The last line of a run: `job FINISHED in 1.20 s: 1 checkpoint completed, 0 failed, 0 restarts`. */
+export function formatJobEnd(result: JobResult): string {
+  const { status, durationMs, checkpoints, restarts } = result;
+  return `job ${status} in ${(durationMs / 1000).toFixed(2)} s: ${count(checkpoints.completed, 'checkpoint')} completed, ${checkpoints.failed} failed, ${count(restarts, 'restart')}`;
+}
+
+/** `warning CODE: message` and `hint: ...`, as the CLI prints errors. */
+export function formatWarning(warning: FloeWarning): string[] {
+  return [`warning ${warning.code}: ${warning.message}`, `hint: ${warning.hint}`];
+}
+
+/** Operators with generated uids: their state cannot follow them once the job changes. */
+export function missingUids(uids: string[]): FloeWarning {
+  const n = uids.length;
+  return new FloeWarning(
+    'FLOE_UID_MISSING',
+    `${count(n, 'operator')} ${n === 1 ? 'has' : 'have'} no .uid(...): ${uids.join(', ')} — their state cannot be matched safely once the job changes`,
+    "give each operator and sink a stable id: .uid('count'), .sinkTo(sink).uid('sink')",
+  );
+}
+
+/** Prints every floe warning (a FileSink writing beside another job's output, ...) until the returned function is called. */
+export function printWarnings(write: (line: string) => void): () => void {
+  return onFloeWarning((warning) => formatWarning(warning).forEach(write));
+}
+
 /** Prints the job's events as one line each; user errors keep their stack trace (they are the user's bug). */
 export function attachReporter(client: JobClient, options: ReporterOptions = {}): void {
   const write = options.write ?? ((line: string) => process.stderr.write(`${line}\n`));
-  const running = `job '${client.jobName}' (${client.jobId}) running${options.pid === undefined ? '' : `, pid ${options.pid}`}`;
+  const job = jobLabel(client.jobName, client.jobId);
+  const running = `${job} running${options.pid === undefined ? '' : `, pid ${options.pid}`}`;
+  const restore = client.restoredFrom;
+  const skipped = restore?.nonRestored.length ? ` (state of ${restore.nonRestored.join(', ')} not restored)` : '';
   client.on('running', ({ attempt, restoredFrom }) => {
+    // one line per start, saying what it resumed from: a savepoint, or a checkpoint (-s/--from-checkpoint, or a restart)
+    const fromRestorePoint = restore !== null && restoredFrom === restore.checkpoint.id;
     if (attempt === 0 && restoredFrom === null) write(running);
-    else if (attempt === 0 && client.restoredFrom?.kind === 'savepoint') write(`${running}, restored from savepoint ${client.restoredFrom.path}`);
-    // a new run started with -s/--from-checkpoint: say which job this is and what it resumed from, not "attempt 0"
-    else if (attempt === 0) write(`${running}, restored from checkpoint ${restoredFrom} (${client.restoredFrom?.path ?? 'retained checkpoint'})`);
+    else if (fromRestorePoint && restore.kind === 'savepoint') write(`${attempt === 0 ? running : `attempt ${attempt} running`}, restored from savepoint ${restore.path}${skipped}`);
+    else if (fromRestorePoint) write(`${attempt === 0 ? running : `attempt ${attempt} running`}, restored from checkpoint ${restoredFrom} (${restore.path})${skipped}`);
+    else if (attempt === 0) write(`${running}, restored from checkpoint ${restoredFrom} (retained checkpoint)`);
     else write(`attempt ${attempt} running, ${restoredFrom === null ? 'started from the beginning (no completed checkpoint)' : `restored from checkpoint ${restoredFrom}`}`);
   });
   if (options.checkpoints !== false) {

@@ -4,7 +4,7 @@ import { FloeError } from '../errors.ts';
 import { loadState } from '../savepoints/restore-point.ts';
 import { RetainedCheckpoint } from '../savepoints/retained-checkpoint.ts';
 import { Savepoint } from '../savepoints/savepoint.ts';
-import { formatBytes } from './reporter.ts';
+import { formatBytes, jobLabel } from './reporter.ts';
 import { jobmanagerFlag, shellWord } from './cli-hints.ts';
 import { addRemoteOptions, RestClient, type RemoteOptions } from './rest-client.ts';
 
@@ -21,7 +21,7 @@ function describe(state: Savepoint | RetainedCheckpoint): string[] {
     return [`checkpoint ${state.path}`, `  job ${state.jobId}, checkpoint ${state.id}, ${taken}, ${state.incremental ? 'incremental' : 'full'}`];
   }
   const m = state.metadata;
-  return [`savepoint ${state.path}`, `  job ${m.jobName} (${m.jobId}), checkpoint ${m.checkpointId}, ${taken}, format ${m.version}${m.drained ? ', drained (stop --drain)' : ''}`];
+  return [`savepoint ${state.path}`, `  ${jobLabel(m.jobName, m.jobId)}, checkpoint ${m.checkpointId}, ${taken}, format ${m.version}${m.drained ? ', drained (stop --drain)' : ''}`];
 }
 
 /** Prints one operator's state as JSON lines; says so (on stderr, so the lines stay JSON) when there is none. */

@@ -6,10 +6,12 @@ import {
 import { join, resolve } from 'node:path';
 import type { ListState } from '../backends/types.ts';
 import { FloeError, JobDefinitionError, UnrecoverableError } from '../errors.ts';
-import type { OperatorContext, Sink, StreamOperator } from '../operators/operator.ts';
+import type { JobEnd, OperatorContext, Sink, StreamOperator } from '../operators/operator.ts';
+import { emitFloeWarning } from '../warnings.ts';
 import { formatRecord } from './format-record.ts';
 import { parsePartName, partNames } from './part-files.ts';
 import type { PartNaming } from './part-files.ts';
+import { directoryOwners, markLineage } from './part-lineage.ts';
 
 export interface FileSinkOptions {
   /** start of every part file name (Flink's OutputFileConfig partPrefix); default 'part' */
@@ -37,6 +39,8 @@ export interface FileTransaction {
 interface PartCounter {
   subtask: number;
   nextPart: number;
+  /** the sink's lineage (part-lineage.ts): the job id of the fresh run this state descends from; absent in state of older floe versions */
+  job?: string;
 }
 
 /** write once this many characters are buffered */
@@ -47,6 +51,8 @@ export class FileSink<T = unknown> implements Sink<T> {
   readonly dir: string;
   readonly naming: PartNaming;
   readonly skipMissingPendingFiles: boolean;
+  /** the lineage of each job whose writers opened, by job id: the directory is checked once per job */
+  readonly #lineages = new Map<string, string>();
 
   constructor(dir: string, options: FileSinkOptions = {}) {
     if (typeof dir !== 'string' || dir === '') throw new TypeError('FileSink needs a directory path');
@@ -66,7 +72,58 @@ export class FileSink<T = unknown> implements Sink<T> {
   }
 
   createWriter(): StreamOperator<T, never> {
-    return new FileSinkWriter<T>(this.dir, this.naming, this.skipMissingPendingFiles);
+    return new FileSinkWriter<T>(this);
+  }
+
+  /**
+   * Called by the first writer of a job to open, before it commits anything: warns when the
+   * directory holds committed parts of another lineage, as a re-run of a job into its old output
+   * would add a second copy of every result. `known` is false for restored state of an older floe
+   * (no lineage in it): nothing to compare, no warning.
+   */
+  checkDirectory(jobId: string, lineage: string, known: boolean): void {
+    if (this.#lineages.has(jobId)) return;
+    this.#lineages.set(jobId, lineage);
+    const { parts, others } = directoryOwners(this.dir, this.naming, lineage);
+    if (!known || others.length === 0) return;
+    const shown = parts.slice(0, 3).join(', ') + (parts.length > 3 ? ', ...' : '');
+    emitFloeWarning(
+      'FLOE_SINK_OTHER_JOB_PARTS',
+      `the FileSink directory ${this.dir} already holds ${parts.length} committed part file${parts.length === 1 ? '' : 's'} of another job (${shown}): this job adds its own beside them, so the directory will hold both outputs`,
+      `remove the directory (or its part files) before the run, or give the FileSink another directory; to continue a stopped job's output, restore it (-s <savepoint or checkpoint>) instead of running it again`,
+    );
+  }
+
+  /**
+   * The job ended (canceled, failed for good, or finished): the hidden files it left are settled by
+   * its last completed checkpoint, as a restore from that checkpoint would settle them. Parts
+   * pre-committed up to it are committed (their completion notice did not reach the writer in time);
+   * later ones and in-progress parts are deleted: no checkpoint holds their records, so the next run
+   * writes them again.
+   */
+  onJobEnd({ jobId, lastCheckpointId }: JobEnd): void {
+    const lineage = this.#lineages.get(jobId);
+    this.#lineages.delete(jobId);
+    let names: string[];
+    try {
+      names = readdirSync(this.dir);
+    } catch {
+      return; // the directory is gone: nothing left to settle
+    }
+    for (const name of names) {
+      const part = parsePartName(this.naming, name);
+      if (!part || part.kind === 'final') continue;
+      if (part.kind === 'pending' && lastCheckpointId !== null && part.checkpointId <= lastCheckpointId) {
+        if (lineage !== undefined) markLineage(this.dir, this.naming, lineage);
+        commit(this.dir, { checkpointId: part.checkpointId, tmp: name, final: partNames(this.naming).final(part.subtask, part.part) });
+      } else {
+        try {
+          unlinkSync(join(this.dir, name));
+        } catch {
+          // gone already
+        }
+      }
+    }
   }
 }
 
@@ -95,8 +152,17 @@ class FileSinkWriter<T> implements StreamOperator<T, never> {
   #fd = -1;
   #current = { tmp: '', final: '' };
   #buffer = '';
+  /** see part-lineage.ts */
+  #lineage = '';
+  /** directories this writer left its lineage's marker in (before its first commit there) */
+  readonly #marked = new Set<string>();
+  readonly dir: string;
+  readonly naming: PartNaming;
 
-  constructor(readonly dir: string, readonly naming: PartNaming, readonly skipMissingPendingFiles: boolean) {}
+  constructor(readonly sink: FileSink<T>) {
+    this.dir = sink.dir;
+    this.naming = sink.naming;
+  }
 
   open(context: OperatorContext): void {
     const { subtaskIndex, parallelism, restoredCheckpointId } = context;
@@ -105,10 +171,16 @@ class FileSinkWriter<T> implements StreamOperator<T, never> {
     this.#pendingState = context.operatorState.getListState<FileTransaction>('pending');
     this.#counterState = context.operatorState.getUnionListState<PartCounter>('part-counters');
     ensureWritableDir(this.dir);
+    // a fresh run starts a lineage; a restored one continues its state's (a sink without state in the restored job starts one)
+    const counters = restoredCheckpointId === null ? [] : this.#counterState.get();
+    const restoredLineage = counters.find((c) => c.job !== undefined)?.job;
+    this.#lineage = restoredLineage ?? context.jobId;
+    this.sink.checkDirectory(context.jobId, this.#lineage, restoredLineage !== undefined || counters.length === 0);
     if (restoredCheckpointId !== null) {
       // pending in the restored snapshot = pre-committed at or before the restored checkpoint, which completed
-      for (const txn of this.#pendingState.get()) commitRestored(this.dir, txn, this.skipMissingPendingFiles);
-      for (const c of this.#counterState.get()) if (c.subtask === subtaskIndex) this.#nextPart = Math.max(this.#nextPart, c.nextPart);
+      const commitIn = (dir: string, txn: FileTransaction) => this.#commit(dir, txn);
+      for (const txn of this.#pendingState.get()) commitRestored(this.dir, txn, this.sink.skipMissingPendingFiles, commitIn);
+      for (const c of counters) if (c.subtask === subtaskIndex) this.#nextPart = Math.max(this.#nextPart, c.nextPart);
     }
     this.#pendingState.clear();
     this.#abortLeftovers(parallelism, restoredCheckpointId);
@@ -130,13 +202,13 @@ class FileSinkWriter<T> implements StreamOperator<T, never> {
       this.#pending.push({ checkpointId, tmp: pendingName, final, dir: this.dir });
     }
     this.#pendingState.update(this.#pending);
-    this.#counterState.update([{ subtask: this.#subtask, nextPart: this.#nextPart }]);
+    this.#counterState.update([{ subtask: this.#subtask, nextPart: this.#nextPart, job: this.#lineage }]);
   }
 
   notifyCheckpointComplete(checkpointId: number): void {
     const still: FileTransaction[] = [];
     for (const txn of this.#pending) {
-      if (txn.checkpointId <= checkpointId) commit(this.dir, txn);
+      if (txn.checkpointId <= checkpointId) this.#commit(this.dir, txn);
       else still.push(txn);
     }
     this.#pending = still;
@@ -146,7 +218,16 @@ class FileSinkWriter<T> implements StreamOperator<T, never> {
     // with checkpoints, the final checkpoint pre-commits and commits the last part
     if (this.#checkpointing || this.#fd === -1) return;
     this.#closePart();
-    commit(this.dir, { checkpointId: 0, ...this.#current });
+    this.#commit(this.dir, { checkpointId: 0, ...this.#current });
+  }
+
+  /** Commits, after leaving this lineage's marker in the directory (part-lineage.ts) before its first part there. */
+  #commit(dir: string, txn: FileTransaction): void {
+    if (!this.#marked.has(dir)) {
+      markLineage(dir, this.naming, this.#lineage);
+      this.#marked.add(dir);
+    }
+    commit(dir, txn);
   }
 
   /** Cancel or failure: the current part is aborted; pre-committed parts stay for a restore to commit. */
@@ -238,10 +319,15 @@ function commit(dir: string, txn: FileTransaction): void {
  * was committed before. Neither anywhere means the output was deleted or moved away: restarting
  * cannot bring it back, so the job fails once with the paths and the fix instead of restarting forever.
  */
-function commitRestored(sinkDir: string, txn: FileTransaction, skipMissing: boolean): void {
+function commitRestored(
+  sinkDir: string,
+  txn: FileTransaction,
+  skipMissing: boolean,
+  commitIn: (dir: string, txn: FileTransaction) => void,
+): void {
   const dirs = [...new Set([txn.dir ?? sinkDir, sinkDir])];
   const at = dirs.find((d) => existsSync(join(d, txn.tmp)));
-  if (at !== undefined) return commit(at, txn);
+  if (at !== undefined) return commitIn(at, txn);
   if (dirs.some((d) => existsSync(join(d, txn.final))) || skipMissing) return;
   const where = dirs.join(' nor in ');
   throw new UnrecoverableError(

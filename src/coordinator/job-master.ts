@@ -279,12 +279,14 @@ export class JobMaster extends EventEmitter<JobEvents> {
   }
 
   #end(status: JobStatus): void {
+    const end = { jobId: this.jobId, status: status as JobEndStatus, lastCheckpointId: this.latestCheckpoint?.id ?? null };
     this.coordinator.send({ type: 'SHUTDOWN' });
     this.#execution?.scheduler.stop();
-    // externalized retention decides what stays on disk; the backend's local directories go; the result is settled once that is done
-    this.settings.storage
-      .shutdown(status as JobEndStatus)
-      .catch(() => {})
+    // externalized retention decides what stays on disk, sinks settle what their writers left, the backend's local
+    // directories go; the result is settled once all that is done
+    const sinks = this.graph.vertices.flatMap((v) => v.chain.flatMap((t) => (t.sink?.onJobEnd ? [t.sink] : [])));
+    const ended = [this.settings.storage.shutdown(end.status), ...sinks.map(async (sink) => sink.onJobEnd!(end))];
+    void Promise.allSettled(ended)
       .then(() => this.settings.backend.releaseJob?.(this.jobId))
       .catch(() => {})
       .then(() => this.#settleResult(status));

@@ -73,8 +73,21 @@ export interface Source<T> {
   createReader(): SourceReader<T>;
 }
 
+/** How a job ended, as a sink's onJobEnd sees it. */
+export interface JobEnd {
+  readonly jobId: string;
+  readonly status: 'FINISHED' | 'CANCELED' | 'FAILED';
+  /** the job's last completed checkpoint (or the one it was restored from and never passed), null if none */
+  readonly lastCheckpointId: number | null;
+}
+
 export interface Sink<T> {
   readonly name: string;
   validate?(): void;
   createWriter(): StreamOperator<T, never>;
+  /**
+   * In the job master once the job has ended for good (every task closed, no checkpoint can
+   * complete any more): settles what the writers left open, by the job's last completed checkpoint.
+   */
+  onJobEnd?(end: JobEnd): void | Promise<void>;
 }
