@@ -65,7 +65,7 @@ export default function job(env: any) {
   const code = await main(['node', 'floe', 'run', job, '--checkpoint-interval', '1h', '--rest-port', '0'], (l) => lines.push(l));
   t.equal(code, 0, lines.join('\n'));
   t.match(lines, [/^warning FLOE_UID_MISSING: 1 operator has no \.uid\(\.\.\.\): filesink-/, /^hint: give each operator and sink a stable id/]);
-  t.ok(lines.some((l) => /^job [0-9a-f]{32} running$/.test(l)), `job <id> running: ${lines.join('\n')}`);
+  t.ok(lines.some((l) => /^job [0-9a-f]{32} running, pid \d+$/.test(l)), `job <id> running: ${lines.join('\n')}`);
   t.notMatch(lines.join('\n'), /job 'job'/);
   const end = /^job FINISHED in \d+\.\d\d s: (\d+) (checkpoints?) completed, 0 failed, 0 restarts$/.exec(lines.at(-1)!);
   t.ok(end, lines.at(-1)!);

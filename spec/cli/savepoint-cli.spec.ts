@@ -90,7 +90,7 @@ t.test('floe run + CLI + HTTP: stop with a savepoint, restore with floe run -s',
   t.equal(await resumed.exited, 0, resumed.log());
   // one line says where the run resumed from (no 'restoring from' line before it)
   t.equal(resumed.log().split('\n').filter((l) => l.includes(path!)).length, 1, resumed.log());
-  t.match(resumed.log(), new RegExp(`running, restored from savepoint ${path!.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\n`));
+  t.match(resumed.log(), new RegExp(`running, pid \\d+, restored from savepoint ${path!.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\n`));
   t.same(visibleLines(join(dir, 'out')).sort(), expectedLines(TEXT), 'stop + restore at another parallelism: exact');
 });
 

@@ -76,7 +76,7 @@ t.test('job.ts and its commands as pasted: input made, counts written, no uid wa
   t.ok(warning >= 0, `the re-run warns: ${again.stderr}`);
   t.match(lines[warning], /the FileSink directory .*out already holds \d+ committed part files of another job/);
   t.match(lines[warning + 1], /^hint: remove the directory/);
-  t.ok(warning < lines.findIndex((l) => / running$/.test(l)), 'at the start, before the job runs');
+  t.ok(warning < lines.findIndex((l) => / running, pid \d+$/.test(l)), 'at the start, before the job runs');
   t.equal(committed(join(dir, 'out')).length, 2 * runningCounts(input).length, 'what it warns of: both outputs are there');
 
   // the README's advice: remove out/ first

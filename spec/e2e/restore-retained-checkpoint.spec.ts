@@ -113,13 +113,13 @@ for (const backend of ['fs', 'level']) {
     const moved = floeRun(dir, backend, ['-s', job], { WC_OUT: join(dir, 'out-moved'), WC_INPUT: join(dir, 'other.txt') });
     t.equal(await moved.exited, 0, moved.log());
     t.match(moved.log(), `warning: source 'source' goes on reading ${join(dir, 'in.txt')}, the file its restored read position names, not ${join(dir, 'other.txt')}, the file the job names`);
-    t.match(moved.log(), `restoring from checkpoint ${newest.dir}\n`);
+    t.match(moved.log(), `, restored from checkpoint ${newest.id} (${newest.dir})\n`);
     t.same([...visibleLines(join(dir, 'out')), ...visibleLines(join(dir, 'out-moved'))].sort(), expectedLines(TEXT), 'exactly once over both output directories');
 
     // allowed: the job runs without the unmatched state and says so; its counts start again from 0
     const allowed = floeRun(dir, backend, ['-s', job, '--allow-non-restored-state'], { WC_OUT: join(dir, 'out-allowed'), WC_COUNT_UID: 'counter' });
     t.equal(await allowed.exited, 0, allowed.log());
-    t.match(allowed.log(), `restoring from checkpoint ${newest.dir} (state of count not restored)`);
+    t.match(allowed.log(), `, restored from checkpoint ${newest.id} (${newest.dir}) (state of count not restored)`);
     const [w0, total] = [...countWords(TEXT)].sort((a, b) => b[1] - a[1])[0]!;
     const before = (await dumped(t, newest.dir)).counts.get(w0)!;
     t.ok(before > 0, `the checkpoint had counted '${w0}' ${before} times`);
