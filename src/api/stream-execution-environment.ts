@@ -18,7 +18,7 @@ import { buildJobGraph, type JobGraph } from '../graph/job-graph.ts';
 import type { Transformation } from '../graph/transformation.ts';
 import type { Source } from '../operators/operator.ts';
 import { DataStream, type TransformationRegistry } from './data-stream.ts';
-import { createInspection, type InspectOption } from './inspection.ts';
+import { createInspection, type InspectionOptions, type InspectOption } from './inspection.ts';
 import { JobClient } from './job-client.ts';
 
 /** Job ids as Flink's: 32 hex digits (never starting with '-', which a CLI would read as an option). */
@@ -27,6 +27,7 @@ const newJobId = customAlphabet('0123456789abcdef', 32);
 export class StreamExecutionEnvironment implements TransformationRegistry {
   readonly #transformations: Transformation[] = [];
   #inspect: InspectOption | undefined;
+  #inspectOptions: InspectionOptions = {};
   #backend: StateBackend | undefined;
   config: Configuration;
 
@@ -82,8 +83,9 @@ export class StreamExecutionEnvironment implements TransformationRegistry {
   }
 
   /** Streams the task actors' inspection events to a callback or a websocket inspector URL. */
-  setInspector(inspect: InspectOption | undefined): this {
+  setInspector(inspect: InspectOption | undefined, options: InspectionOptions = {}): this {
     this.#inspect = inspect;
+    this.#inspectOptions = options;
     return this;
   }
 
@@ -144,7 +146,7 @@ export class StreamExecutionEnvironment implements TransformationRegistry {
     const jobId = newJobId();
     const files = this.#backend ? this.config.get('state.checkpoints.dir') !== undefined : type !== 'memory';
     const storage = withSavepoints(createCheckpointStorage(this.config, jobId, files), { jobId, jobName, restoresSavepoint: restore !== null });
-    const inspection = this.#inspect === undefined ? undefined : createInspection(this.#inspect);
+    const inspection = this.#inspect === undefined ? undefined : createInspection(this.#inspect, this.#inspectOptions);
     const master = new JobMaster(jobId, jobName, graph, {
       restoreFrom,
       checkpoint,

@@ -61,7 +61,9 @@ async function run(jobPath: string, options: RunOptions, out: (line: string) => 
   const conf = await configurationFrom(options);
   const job = await loadJob(jobPath);
   const env = new StreamExecutionEnvironment(conf);
-  if (options.inspect !== undefined) env.setInspector(options.inspect === true ? DEFAULT_INSPECT_URL : options.inspect);
+  if (options.inspect !== undefined) {
+    env.setInspector(options.inspect === true ? DEFAULT_INSPECT_URL : options.inspect, { onConnected: (url) => out(`inspector connected: ${url}`) });
+  }
   await job(env);
   const client = await env.executeAsync(basename(jobPath).replace(/\.[cm]?[jt]s$/, ''));
   if (client.generatedUids.length > 0) {
