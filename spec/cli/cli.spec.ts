@@ -15,9 +15,9 @@ interface Run {
   stderr: string;
 }
 
-function floe(args: string[], cwd = root): Promise<Run> {
+function floe(args: string[], cwd = root, env: NodeJS.ProcessEnv = {}): Promise<Run> {
   return new Promise((resolve) => {
-    execFile(process.execPath, [bin, ...args], { cwd, timeout: 60_000 }, (error, stdout, stderr) => {
+    execFile(process.execPath, [bin, ...args], { cwd, timeout: 60_000, env: { ...process.env, ...env } }, (error, stdout, stderr) => {
       const code = error ? (typeof error.code === 'number' ? error.code : -1) : 0;
       resolve({ code, stdout, stderr });
     });
@@ -139,7 +139,10 @@ t.test('a job in a project that installs floe, outside any ES-module package', a
   });
   mkdirSync(join(project, 'node_modules'));
   symlinkSync(root, join(project, 'node_modules', 'floe'), 'dir');
-  const [run, awaits] = await Promise.all([floe(['run', 'job.ts'], project), floe(['run', 'awaits.ts'], project)]);
+  // this run loads floe's src/ as CommonJS: other generated code than every other run's, whose coverage
+  // would merge with theirs offset by offset and garble the figure, so tap leaves this process out
+  const commonJs = { _TAPJS_PROCESSINFO_COVERAGE_: '0' };
+  const [run, awaits] = await Promise.all([floe(['run', 'job.ts'], project, commonJs), floe(['run', 'awaits.ts'], project)]);
   t.equal(run.code, 0, run.stderr);
   t.equal(committed(join(project, 'out-js')).length, 100);
   userError(t, awaits, 'FLOE_JOB_TOP_LEVEL_AWAIT', /top-level await/, /\.mts.*"type": "module"/);
