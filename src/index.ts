@@ -6,7 +6,7 @@ export { Savepoint } from './savepoints/savepoint.ts';
 export { RetainedCheckpoint } from './savepoints/retained-checkpoint.ts';
 export type { KeyedEntry, OperatorSummary, StateSummary } from './savepoints/savepoint.ts';
 export { valueState, listState, mapState, reducingState, aggregatingState } from './api/state.ts';
-export type { InspectOption } from './api/inspection.ts';
+export type { InspectionOptions, InspectOption } from './api/inspection.ts';
 export { FileSink } from './connectors/file-sink.ts';
 export { CollectSink } from './connectors/collect-sink.ts';
 export { PrintSink } from './connectors/print-sink.ts';

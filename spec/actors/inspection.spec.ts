@@ -1,4 +1,4 @@
-// Inspection of task actors: every task is seen, alignment is visible, data does not flood, the websocket route delivers.
+// Inspection of task actors: every task is seen by the name people read, alignment is visible, data does not flood, the websocket route delivers.
 import t from 'tap';
 import { WebSocketServer } from 'ws';
 import type { AnyActorRef, InspectionEvent } from 'xstate';
@@ -18,12 +18,12 @@ function expectedSums(n: number, keys: number): Map<number, number> {
 }
 
 /** Sources at parallelism 2 feed a keyed reduce at parallelism 2: every reduce task has two input channels to align. */
-function buildJob(n: number, options: { checkpointMs?: number; inspect: Parameters<StreamExecutionEnvironment['setInspector']>[0] }) {
+function buildJob(n: number, options: { checkpointMs?: number; inspect: Parameters<StreamExecutionEnvironment['setInspector']>[0]; onConnected?: (url: string) => void }) {
   const env = StreamExecutionEnvironment.getExecutionEnvironment({
     'parallelism.default': 2,
     ...(options.checkpointMs ? { 'execution.checkpointing.interval': options.checkpointMs } : {}),
   });
-  env.setInspector(options.inspect);
+  env.setInspector(options.inspect, { onConnected: options.onConnected });
   const results: Array<[number, number]> = [];
   env.fromSequence(1, n).uid('source')
     .map((i: number) => [i % 7, i] as [number, number]).uid('tag')
@@ -59,6 +59,9 @@ async function runInspected(n: number, checkpointMs?: number): Promise<{ seen: S
 
 const taskIds = (client: JobClient) => client.master.execution!.tasks.map((task) => task.actor.id);
 
+/** Flink's task names: chained operators joined by ' -> ', then (subtask/parallelism). */
+const READABLE = ['Reduce -> Collect (1/2)', 'Reduce -> Collect (2/2)', 'Sequence Source -> Map (1/2)', 'Sequence Source -> Map (2/2)'];
+
 const stateOf = (e: InspectionEvent) => (e.type === '@xstate.snapshot' ? JSON.stringify((e.snapshot as { value?: unknown }).value) : undefined);
 
 t.test('the inspector sees every task actor, its lifecycle and its alignment', async (t) => {
@@ -67,6 +70,7 @@ t.test('the inspector sees every task actor, its lifecycle and its alignment', a
   t.same(finalSums(results), expectedSums(n, 7), 'the inspected job still computes the exact result');
   const ids = taskIds(client);
   t.equal(ids.length, 4, 'two source tasks, two reduce tasks');
+  t.same([...seen.byActor.keys()].filter((id) => ids.includes(id)).sort(), READABLE, 'each task actor is named as people read it');
   for (const id of ids) {
     const events = seen.byActor.get(id) ?? [];
     t.ok(events.some((e) => e.type === '@xstate.actor'), `${id}: registered (actor event)`);
@@ -119,7 +123,8 @@ t.test('setInspector(ws://...) streams the events to a websocket inspector', asy
       socket.on('close', () => resolve());
     }),
   );
-  const { env, results } = buildJob(50_000, { checkpointMs: 10, inspect: `ws://127.0.0.1:${port}` });
+  const connected: string[] = [];
+  const { env, results } = buildJob(50_000, { checkpointMs: 10, inspect: `ws://127.0.0.1:${port}`, onConnected: (url) => connected.push(url) });
   const client = await env.executeAsync('inspected over ws');
   await client.getJobExecutionResult();
   await closed; // the client closes after delivering what it buffered
@@ -128,6 +133,8 @@ t.test('setInspector(ws://...) streams the events to a websocket inspector', asy
   const ids = taskIds(client);
   const names = new Map(received.filter((e) => e.type === '@xstate.actor').map((e) => [e.sessionId, e.name]));
   for (const id of ids) t.ok([...names.values()].includes(id), `${id}: registered with the inspector`);
+  t.same([...names.values()].filter((name) => READABLE.includes(name!)).sort(), READABLE, 'the inspector displays each task by its readable name');
+  t.same(connected, [`ws://127.0.0.1:${port}`], 'the connection is reported once');
   const finished = received.filter((e) => e.type === '@xstate.snapshot' && e.snapshot?.value === 'finished').map((e) => names.get(e.sessionId));
   t.same(new Set(finished.filter((name) => ids.includes(name!))), new Set(ids), 'the last state of every task arrives before the connection closes');
   t.ok(received.some((e) => e.type === '@xstate.event'), 'events arrive too');

@@ -1,15 +1,49 @@
-// The CLI's checkpoint storage: `floe checkpoints <dir> [job-id]` offline, and `floe run --state-backend fs --checkpoint-dir ... -s ...`.
+// The CLI's checkpoints: `floe checkpoints <job-id>` over REST, `floe checkpoints <dir> [job-id]` offline, and `floe run --state-backend fs --checkpoint-dir ... -s ...`.
 import { readdirSync, truncateSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import t from 'tap';
 import type { StateHandle } from '../../src/backends/types.ts';
 import { isDirectoryArgument, printCheckpoints } from '../../src/cli/checkpoints-command.ts';
 import { main } from '../../src/cli/main.ts';
+import { JobRegistry, startRestServer } from '../../src/server/rest-server.ts';
 import { FileCheckpointStorage } from '../../src/storage/file-checkpoint-storage.ts';
+import { generateText } from '../fixtures/generate-text.ts';
+import { wordCountEnv } from '../savepoints/wordcount-job.ts';
 
 const checkpoint = (id: number, keyed: StateHandle) => ({
   id, kind: 'checkpoint' as const, timestamp: Date.UTC(2025, 0, 1, 0, 0, id), completedAt: 0, durationMs: 0, stateSize: 0, maxParallelism: 128,
   operators: { count: { parallelism: 1, subtasks: [{ keyed, operator: {} }] } },
+});
+
+t.test('floe checkpoints <job-id> names each subtask as people read it: Name (1/2)', async (t) => {
+  const dir = t.testdir({ 'in.txt': generateText(20_000, { seed: 5, vocabulary: 500 }) });
+  const client = await wordCountEnv({ input: join(dir, 'in.txt'), out: join(dir, 'out'), parallelism: 2, slowMs: 0.3 }).executeAsync('named');
+  const jobs = new JobRegistry();
+  jobs.add(client);
+  const { app, port } = await startRestServer(jobs, { address: '127.0.0.1', port: 0, allowedDirs: [dir], bodyLimit: 1024 });
+  await new Promise<void>((resolve) => client.on('checkpoint-completed', () => resolve()));
+
+  // the command prints with process.stdout: keep its lines while it runs
+  const lines: string[] = [];
+  const write = process.stdout.write;
+  process.stdout.write = ((chunk: string) => (lines.push(...String(chunk).split('\n').filter(Boolean)), true)) as typeof write;
+  let code: number;
+  try {
+    code = await main(['node', 'floe', 'checkpoints', client.jobId, '-m', `127.0.0.1:${port}`], (l) => lines.push(l));
+  } finally {
+    process.stdout.write = write;
+    // before t.testdir's cleanup: the sink writes into the directory until the job ends
+    await client.cancel();
+    await app.close();
+  }
+  t.equal(code, 0, lines.join('\n'));
+  const completed = lines.findIndex((l) => /^checkpoint \d+ COMPLETED/.test(l));
+  t.ok(completed >= 0, lines.join('\n'));
+  const rows = lines.slice(completed + 1).filter((l) => l.startsWith('  ')).map((l) => l.slice(2, l.indexOf(': alignment')));
+  const source = 'Text File Source -> Map -> FlatMap -> Map';
+  const counter = `Reduce -> FileSink(${join(dir, 'out')})`;
+  for (const name of [`${source} (1/2)`, `${source} (2/2)`, `${counter} (1/2)`, `${counter} (2/2)`]) t.ok(rows.includes(name), `a row for ${name}`);
+  t.notOk(lines.some((l) => /v\d+#\d/.test(l)), 'no internal subtask ids');
 });
 
 t.test('floe checkpoints lists id, time, size, full or incremental, and the shared files of each checkpoint', async (t) => {

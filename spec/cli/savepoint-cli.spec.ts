@@ -61,7 +61,7 @@ t.test('floe run + CLI + HTTP: stop with a savepoint, restore with floe run -s',
   const [cps, unknown] = await Promise.all([floe(['checkpoints', jobId!, ...m]), floe(['savepoint', 'no-such-job', ...m])]);
   t.equal(cps.code, 0, cps.stderr);
   t.match(cps.stdout, /checkpoint \d+ COMPLETED: .*max alignment/);
-  t.match(cps.stdout, /v\d#\d: alignment /);
+  t.match(cps.stdout, /^ {2}Text File Source -> Map -> FlatMap -> Map \(2\/2\): alignment /m, 'subtasks by the names people read');
 
   t.equal(unknown.code, 1);
   t.match(unknown.stderr, /error FLOE_JOB_NOT_FOUND/);

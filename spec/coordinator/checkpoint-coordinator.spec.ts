@@ -7,6 +7,8 @@ import { checkpointCoordinatorMachine, type CoordinatorHooks } from '../../src/c
 import { CheckpointError } from '../../src/errors.ts';
 
 const SUBTASKS = ['v0#0', 'v1#0'];
+/** the names people read in messages, as the job master hands them over */
+const NAMES = new Map([['v0#0', 'Sequence Source -> Map (1/1)'], ['v1#0', 'Reduce -> FileSink (1/1)']]);
 
 function setup(config: Partial<CheckpointConfig> = {}, extraHooks: Partial<CoordinatorHooks> = {}) {
   const clock = new SimulatedClock();
@@ -39,7 +41,7 @@ function setup(config: Partial<CheckpointConfig> = {}, extraHooks: Partial<Coord
     },
   });
   actor.start();
-  actor.send({ type: 'START', expected: SUBTASKS, parallelism: new Map([['v0', 1], ['v1', 1]]) });
+  actor.send({ type: 'START', expected: SUBTASKS, parallelism: new Map([['v0', 1], ['v1', 1]]), names: NAMES });
   const ack = (id: number, key: string) => {
     const [vertexId, i] = key.split('#');
     const message: AcknowledgeCheckpoint = {
@@ -116,6 +118,7 @@ t.test('timeout aborts the checkpoint; with tolerable failures the job goes on',
   s.ack(1, 'v0#0');
   s.advance(300);
   t.match(s.log, ['trigger 1 @100', /^abort 1: expired/]);
+  t.match(s.tracker().history[0]!.failureReason, /\(waiting for Reduce -> FileSink \(1\/1\)\)$/, 'names the missing subtask as people read it');
   t.same(s.failures, [], 'one failure is tolerated');
   s.advance(100);
   t.match(s.log.at(-1), /^trigger 2/);
@@ -138,7 +141,7 @@ t.test('a decline aborts the checkpoint and notifies the tasks', async (t) => {
   const s = setup({ tolerableFailures: 5 });
   s.advance(100);
   s.actor.send({ type: 'DECLINE', decline: { checkpointId: 1, subtask: { vertexId: 'v1', subtaskIndex: 0 }, reason: new Error('disk full') } });
-  t.match(s.log, ['trigger 1 @100', 'abort 1: declined by v1#0']);
+  t.match(s.log, ['trigger 1 @100', 'abort 1: declined by Reduce -> FileSink (1/1)']);
   t.equal(s.tracker().history[0]!.status, 'failed');
   t.match(s.tracker().history[0]!.failureReason, /disk full/);
   t.equal(s.tracker().consecutiveFailures, 1);
@@ -162,7 +165,7 @@ t.test('suspend (task failure) aborts pending checkpoints without counting them 
   t.equal(s.tracker().consecutiveFailures, 0);
   s.advance(1000);
   t.equal(s.log.filter((l) => l.startsWith('trigger')).length, 1);
-  s.actor.send({ type: 'START', expected: SUBTASKS, parallelism: new Map() });
+  s.actor.send({ type: 'START', expected: SUBTASKS, parallelism: new Map(), names: NAMES });
   s.advance(100);
   t.match(s.log.at(-1), /^trigger 2/, 'ids go on after a restart');
 });

@@ -4,7 +4,7 @@ import type { StateBackend } from '../backends/types.ts';
 import type { CheckpointStorage } from '../storage/types.ts';
 import { channelStateKey, type OperatorState } from '../coordinator/types.ts';
 import { CheckpointError } from '../errors.ts';
-import type { JobVertex } from '../graph/job-graph.ts';
+import { subtaskName, type JobVertex } from '../graph/job-graph.ts';
 import { BarrierHandler, type AbortReason, type Barrier, type BarrierHandlerHost } from './barrier-handler.ts';
 import { decodeBatch, estimateBytes, type InFlightData } from './in-flight-data.ts';
 import type { Channel } from './channel.ts';
@@ -104,7 +104,7 @@ export class Task implements BarrierHandlerHost {
   constructor(readonly spec: TaskSpec, readonly host: TaskHost) {
     const { vertex, subtaskIndex } = spec;
     this.id = { vertexId: vertex.id, subtaskIndex };
-    this.name = `${vertex.name} (${subtaskIndex + 1}/${vertex.parallelism})`;
+    this.name = subtaskName(vertex, subtaskIndex);
     this.gate = new InputGate(spec.inputs);
     this.#maxPollSize = Math.max(1, Math.ceil(spec.batchSize / 4));
     this.#pollSize = this.#maxPollSize;
@@ -126,7 +126,9 @@ export class Task implements BarrierHandlerHost {
     };
     this.chain = new OperatorChain(vertex.chain, this.#setup);
     this.actor = createActor(taskMachine, {
-      id: `${vertex.id}-${subtaskIndex}-a${spec.attempt}`,
+      // the inspector shows the actor's id: the task's name, with Flink's `#attempt` after a restart so the
+      // old and the new actors of one subtask stay apart
+      id: spec.attempt === 0 ? this.name : `${this.name}#${spec.attempt}`,
       input: { taskName: vertex.name, vertexId: vertex.id, subtaskIndex, parallelism: vertex.parallelism, attempt: spec.attempt },
       inspect: spec.inspect,
     });

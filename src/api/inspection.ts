@@ -37,6 +37,11 @@ function meantUrl(value: string): string {
   return DEFAULT_INSPECT_URL;
 }
 
+export interface InspectionOptions {
+  /** the websocket inspector accepted the connection (again, after a reconnect): the CLI says so */
+  onConnected?: (url: string) => void;
+}
+
 export interface Inspection {
   inspect: (event: InspectionEvent) => void;
   /** Delivers what is still buffered, then disconnects; resolves when done. */
@@ -81,13 +86,19 @@ class WebSocketAdapter {
   #warned = false;
   #retry: NodeJS.Timeout | undefined;
 
-  constructor(readonly url: string) {}
+  constructor(
+    readonly url: string,
+    readonly onConnected: (url: string) => void = () => {},
+  ) {}
 
   start(): void {
     if (this.#stopped) return;
     const ws = new WebSocket(this.url);
     this.#ws = ws;
-    ws.on('open', () => this.#flush());
+    ws.on('open', () => {
+      this.onConnected(this.url);
+      this.#flush();
+    });
     ws.on('error', (error) => {
       if (!this.#warned) {
         this.#warned = true;
@@ -139,12 +150,12 @@ class WebSocketAdapter {
   }
 }
 
-export function createInspection(option: InspectOption): Inspection {
+export function createInspection(option: InspectOption, options: InspectionOptions = {}): Inspection {
   if (typeof option === 'function') {
     return { inspect: (e) => isShown(e) && option(e), stop: async () => {} };
   }
   const url = option === true ? DEFAULT_INSPECT_URL : checkInspectorUrl(option);
-  const adapter = new WebSocketAdapter(url);
+  const adapter = new WebSocketAdapter(url, options.onConnected);
   const inspector = createInspector(adapter, {
     filter: (e) => e.type !== '@xstate.event' || !String((e.event as { type?: string }).type).startsWith('xstate.'),
   });

@@ -17,7 +17,7 @@ import { buildJobGraph, type JobGraph } from '../graph/job-graph.ts';
 import type { Transformation } from '../graph/transformation.ts';
 import type { Source } from '../operators/operator.ts';
 import { DataStream, type TransformationRegistry } from './data-stream.ts';
-import { createInspection, type InspectOption } from './inspection.ts';
+import { createInspection, type InspectionOptions, type InspectOption } from './inspection.ts';
 import { JobClient } from './job-client.ts';
 
 /** Job ids as Flink's: 32 hex digits (never starting with '-', which a CLI would read as an option). */
@@ -29,6 +29,7 @@ export class StreamExecutionEnvironment implements TransformationRegistry {
   /** ids keep growing across jobs, so a stream kept from an earlier pipeline still sorts before what reads it */
   #nextId = 0;
   #inspect: InspectOption | undefined;
+  #inspectOptions: InspectionOptions = {};
   #backend: StateBackend | undefined;
   config: Configuration;
 
@@ -84,8 +85,9 @@ export class StreamExecutionEnvironment implements TransformationRegistry {
   }
 
   /** Streams the task actors' inspection events to a callback or a websocket inspector URL. */
-  setInspector(inspect: InspectOption | undefined): this {
+  setInspector(inspect: InspectOption | undefined, options: InspectionOptions = {}): this {
     this.#inspect = inspect;
+    this.#inspectOptions = options;
     return this;
   }
 
@@ -164,7 +166,7 @@ export class StreamExecutionEnvironment implements TransformationRegistry {
       await backend.releaseJob?.(jobId);
       throw error;
     }
-    const inspection = this.#inspect === undefined ? undefined : createInspection(this.#inspect);
+    const inspection = this.#inspect === undefined ? undefined : createInspection(this.#inspect, this.#inspectOptions);
     const master = new JobMaster(jobId, jobName, graph, {
       checkpoint,
       backend,

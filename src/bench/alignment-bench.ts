@@ -2,6 +2,7 @@
 import { StreamExecutionEnvironment } from '../api/stream-execution-environment.ts';
 import type { CheckpointStats } from '../coordinator/types.ts';
 import { ConfigError } from '../errors.ts';
+import { subtaskName } from '../graph/job-graph.ts';
 import type { Scenario } from './scenario.ts';
 import { buildScenarioJob, RunProbe } from './scenario-job.ts';
 
@@ -126,8 +127,7 @@ export async function runMode(scenario: Scenario, mode: BenchMode, options: { du
       if (!withInputs.has(subtask.vertexId)) continue;
       alignments.push(metrics.alignmentDurationMs);
       delays.push(metrics.startDelayMs);
-      const v = names.get(subtask.vertexId)!;
-      const key = `${v.name} (${subtask.subtaskIndex + 1}/${v.parallelism})`;
+      const key = subtaskName(names.get(subtask.vertexId)!, subtask.subtaskIndex);
       bySubtask.set(key, [...(bySubtask.get(key) ?? []), metrics.alignmentDurationMs]);
     }
     held.push(heldBytes);

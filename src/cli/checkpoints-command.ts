@@ -7,7 +7,7 @@ import { jobIdsIn, listCheckpoints } from '../storage/checkpoint-listing.ts';
 import { count, formatBytes } from './reporter.ts';
 import { addRemoteOptions, RestClient, type RemoteOptions } from './rest-client.ts';
 
-interface SubtaskRow { vertex: string; index: number; alignment_duration: number; start_delay: number; sync_duration: number; async_duration: number; state_size: number }
+interface SubtaskRow { vertex: string; index: number; name: string; alignment_duration: number; start_delay: number; sync_duration: number; async_duration: number; state_size: number }
 interface CheckpointRow {
   id: number; status: string; checkpoint_type: string; end_to_end_duration: number; state_size: number;
   max_alignment_duration: number; failure_message?: string; subtasks: SubtaskRow[];
@@ -61,7 +61,7 @@ export function registerCheckpointsCommand(program: Command, print: (line: strin
       const kind = cp.checkpoint_type === 'SAVEPOINT' ? 'savepoint' : 'checkpoint';
       print(`${kind} ${cp.id} ${cp.status}: ${ms(cp.end_to_end_duration)}, ${formatBytes(cp.state_size)}, max alignment ${ms(cp.max_alignment_duration)}${cp.failure_message ? ` — ${cp.failure_message}` : ''}`);
       for (const s of cp.subtasks) {
-        print(`  ${s.vertex}#${s.index}: alignment ${ms(s.alignment_duration)}, start delay ${ms(s.start_delay)}, sync ${ms(s.sync_duration)}, async ${ms(s.async_duration)}, ${formatBytes(s.state_size)}`);
+        print(`  ${s.name}: alignment ${ms(s.alignment_duration)}, start delay ${ms(s.start_delay)}, sync ${ms(s.sync_duration)}, async ${ms(s.async_duration)}, ${formatBytes(s.state_size)}`);
       }
     }
   });

@@ -93,7 +93,7 @@ async function run(jobPath: string, options: RunOptions, inspect: string | undef
     const conf = await configurationFrom(options);
     const job = await loadJob(jobPath);
     const env = new StreamExecutionEnvironment(conf);
-    if (inspect !== undefined) env.setInspector(inspect);
+    if (inspect !== undefined) env.setInspector(inspect, { onConnected: (url) => out(`inspector connected: ${url}`) });
     await buildJob(job, env, jobPath);
     warnCheckpointDirWithoutInterval(env.config, out);
     // warnings of the job's tasks (a sink's directory, ...) are printed from the start, in the CLI's format

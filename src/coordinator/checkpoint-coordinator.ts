@@ -39,7 +39,8 @@ export interface CheckpointRequest {
 }
 
 export type CoordinatorEvent =
-  | { type: 'START'; expected: string[]; parallelism: Map<string, number> }
+  /** `names`: subtask key -> the name a person reads, for messages (`Reduce -> FileSink (1/2)`) */
+  | { type: 'START'; expected: string[]; parallelism: Map<string, number>; names: ReadonlyMap<string, string> }
   | { type: 'SUSPEND'; reason: string }
   | { type: 'SHUTDOWN' }
   | { type: 'TICK' }
@@ -221,6 +222,7 @@ export const checkpointCoordinatorMachine = setup({
           actions: enqueueActions(({ context, event, enqueue, self }) => {
             context.tracker.expected = event.expected;
             context.tracker.parallelism = event.parallelism;
+            context.tracker.names = event.names;
             context.tracker.finished.clear();
             context.tracker.lastAcked.clear();
             if (context.config.enabled) scheduleTick(enqueue, context.config.intervalMs);
@@ -277,7 +279,7 @@ export const checkpointCoordinatorMachine = setup({
         DECLINE: {
           actions: enqueueActions(({ context, event, enqueue, self }) => {
             const { checkpointId, subtask, reason } = event.decline;
-            abort(context, enqueue, checkpointId, `declined by ${subtaskKey(subtask)}: ${reason.message}`, countsAsFailure(reason));
+            abort(context, enqueue, checkpointId, `declined by ${context.tracker.nameOf(subtaskKey(subtask))}: ${reason.message}`, countsAsFailure(reason));
             afterPendingEnded(context, enqueue, self);
           }),
         },
@@ -285,7 +287,7 @@ export const checkpointCoordinatorMachine = setup({
           actions: enqueueActions(({ context, event, enqueue, self }) => {
             const pending = context.tracker.pending.get(event.checkpointId);
             if (!pending) return;
-            const missing = [...pending.pendingSubtasks].slice(0, 5).join(', ');
+            const missing = [...pending.pendingSubtasks].slice(0, 5).map((key) => context.tracker.nameOf(key)).join(', ');
             abort(context, enqueue, event.checkpointId, `expired after ${context.config.timeoutMs} ms before every task acknowledged (waiting for ${missing})`, true);
             afterPendingEnded(context, enqueue, self);
           }),

@@ -20,10 +20,17 @@ export class CheckpointTracker {
   /** subtasks (vertex#index) that must acknowledge */
   expected: string[] = [];
   parallelism = new Map<string, number>();
+  /** subtask key -> the name a person reads */
+  names: ReadonlyMap<string, string> = new Map();
   /** subtasks that finished: later checkpoints reuse their final state */
   readonly finished = new Map<string, TaskStateSnapshot>();
   /** each subtask's last acknowledged state, to become its final state when it finishes */
   readonly lastAcked = new Map<string, TaskStateSnapshot>();
+
+  /** The name of a subtask for messages: its task name, or its key when the job did not say. */
+  nameOf(key: string): string {
+    return this.names.get(key) ?? key;
+  }
 
   record(stats: CheckpointStats): void {
     this.history.push(stats);

@@ -115,6 +115,11 @@ export class ExecutionGraph {
     return [...this.#byKey.keys()];
   }
 
+  /** subtask key -> the task's name, for messages people read */
+  get subtaskNames(): Map<string, string> {
+    return new Map([...this.#byKey].map(([key, task]) => [key, task.name]));
+  }
+
   get parallelism(): Map<string, number> {
     return new Map(this.options.graph.vertices.map((v) => [v.id, v.parallelism]));
   }

@@ -228,7 +228,7 @@ export class JobMaster extends EventEmitter<JobEvents> {
           if (execution.tasks.every((t) => t.actor.getSnapshot().value === 'finished')) this.actor.send({ type: 'ALL_FINISHED' });
         },
         allRunning: () => {
-          this.coordinator.send({ type: 'START', expected: execution.subtaskKeys, parallelism: execution.parallelism });
+          this.coordinator.send({ type: 'START', expected: execution.subtaskKeys, parallelism: execution.parallelism, names: execution.subtaskNames });
           this.emit('running', { attempt, restoredFrom: restore?.id ?? null });
         },
         endOfInput: (task) => {

@@ -20,6 +20,14 @@ export interface JobVertex {
   readonly outputs: JobEdge[];
 }
 
+/**
+ * What a person reads for one subtask, as Flink names tasks: the chained operators' names, then
+ * `(i+1/parallelism)`, e.g. `Reduce -> FileSink (1/2)`. Machines keep reading `vertex#index`.
+ */
+export function subtaskName(vertex: Pick<JobVertex, 'name' | 'parallelism'>, subtaskIndex: number): string {
+  return `${vertex.name} (${subtaskIndex + 1}/${vertex.parallelism})`;
+}
+
 export interface JobGraph {
   readonly vertices: JobVertex[];
   readonly maxParallelism: number;

@@ -1,6 +1,7 @@
 // The JSON shapes of the REST API, after Flink's: job overview and details, checkpoint statistics and config.
 import type { JobClient } from '../api/job-client.ts';
 import type { CheckpointStats } from '../coordinator/types.ts';
+import { subtaskName, type JobGraph } from '../graph/job-graph.ts';
 
 const TERMINAL = new Set(['FINISHED', 'FAILED', 'CANCELED']);
 
@@ -43,10 +44,13 @@ export function jobDetails(client: JobClient) {
   };
 }
 
-function subtaskView(s: CheckpointStats['subtasks'][number]) {
+function subtaskView(s: CheckpointStats['subtasks'][number], graph: JobGraph) {
+  const vertex = graph.vertices.find((v) => v.id === s.subtask.vertexId)!;
   return {
     vertex: s.subtask.vertexId,
     index: s.subtask.subtaskIndex,
+    /** what a person reads (`Reduce -> FileSink (1/2)`); vertex and index stay the ids */
+    name: subtaskName(vertex, s.subtask.subtaskIndex),
     ack_timestamp: s.acknowledgedAt,
     state_size: s.metrics.stateSize,
     alignment_duration: s.metrics.alignmentDurationMs,
@@ -57,7 +61,8 @@ function subtaskView(s: CheckpointStats['subtasks'][number]) {
   };
 }
 
-export function checkpointView(s: CheckpointStats, withSubtasks = false) {
+/** With the job graph, the view lists every acknowledged subtask, named. */
+export function checkpointView(s: CheckpointStats, graph: JobGraph | null = null) {
   const latestAck = s.subtasks.reduce((m, x) => Math.max(m, x.acknowledgedAt), 0);
   return {
     id: s.id,
@@ -71,7 +76,7 @@ export function checkpointView(s: CheckpointStats, withSubtasks = false) {
     max_alignment_duration: s.maxAlignmentMs,
     num_acknowledged_subtasks: s.subtasks.length,
     ...(s.failureReason ? { failure_message: s.failureReason } : {}),
-    ...(withSubtasks ? { subtasks: s.subtasks.map(subtaskView) } : {}),
+    ...(graph ? { subtasks: s.subtasks.map((x) => subtaskView(x, graph)) } : {}),
   };
 }
 
@@ -104,7 +109,7 @@ export function checkpointsView(client: JobClient) {
       failed: last((s) => s.status === 'failed'),
       restored: client.restoredFrom ? { id: client.restoredFrom.checkpoint.id, is_savepoint: true, external_path: client.restoredFrom.path } : null,
     },
-    history: [...history].reverse().map((s) => checkpointView(s, true)),
+    history: [...history].reverse().map((s) => checkpointView(s, client.master.graph)),
   };
 }
 

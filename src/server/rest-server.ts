@@ -176,7 +176,7 @@ export function createRestServer(jobs: JobRegistry, options: RestServerOptions):
     if (!/^\d+$/.test(raw)) return send(reply, 400, new RestError('FLOE_REST_BAD_REQUEST', `checkpoint id must be a number, got '${raw}'`));
     const stats = client.getCheckpointHistory().find((s) => s.id === id);
     if (!stats) return send(reply, 404, new RestError('FLOE_CHECKPOINT_NOT_FOUND', `checkpoint ${id} is not in the job's recent history`, { hint: 'GET /jobs/:jobid/checkpoints lists them' }));
-    return checkpointView(stats, true);
+    return checkpointView(stats, client.master.graph);
   });
   return app as unknown as RestServer;
 }
