@@ -2,7 +2,6 @@
 import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { runLoop } from '../actors/scheduler.ts';
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import { Level } from 'level';
 import { nanoid } from 'nanoid';
@@ -169,6 +168,7 @@ export class LevelKeyedBackend implements KeyedStateBackend {
   #stamp = 0;
   #last: { stamp: number; table: LevelTable | null; slot: Slot | null } = { stamp: -1, table: null, slot: null };
   readonly #inc: IncrementalSnapshots<Changes>;
+  readonly #runLoopBusy: () => boolean;
   /** reads that found the key in the cache / that went to LevelDB (observability and specs) */
   readonly stats = { hits: 0, misses: 0 };
 
@@ -191,6 +191,7 @@ export class LevelKeyedBackend implements KeyedStateBackend {
       },
     );
     this.#inc = new IncrementalSnapshots<Changes>(backendOptions, () => new LevelChangelog(backendOptions.changelogValueChars), (c) => c.size);
+    this.#runLoopBusy = options.runLoopBusy ?? (() => false);
   }
 
   async #ready(): Promise<void> {
@@ -536,7 +537,7 @@ export class LevelKeyedBackend implements KeyedStateBackend {
    * Scans the key-group range at the snapshot: runs of one state in one key group become chunks.
    * Each `nextv` is a trip through libuv's thread pool that completes only when the event loop
    * comes round, and while records flow the run loop hands the event loop a turn once per slice
-   * (src/actors/scheduler.ts): so the scan reads big batches (classic-level stops a `nextv` at
+   * (src/actors/scheduler.ts, which the task layer asks through `runLoopBusy`): so the scan reads big batches (classic-level stops a `nextv` at
    * `highWaterMarkBytes`, 16 KiB by default, about 800 of this backend's small entries) and asks
    * for the next batch before it encodes the current one, so that LevelDB reads while the
    * encoder and the records run.
@@ -550,7 +551,8 @@ export class LevelKeyedBackend implements KeyedStateBackend {
     });
     let chunk: StoredChunk | null = null;
     let prefix = '';
-    const batch = () => (runLoop.busy ? SCAN_ENTRIES_BUSY : SCAN_ENTRIES_IDLE);
+    const busy = this.#runLoopBusy;
+    const batch = () => (busy() ? SCAN_ENTRIES_BUSY : SCAN_ENTRIES_IDLE);
     let reading: Promise<Array<[string, string]>> | null = it.nextv(batch());
     try {
       for (;;) {

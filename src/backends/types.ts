@@ -159,6 +159,12 @@ export interface KeyedBackendOptions {
   keyGroupRange: KeyGroupRange;
   /** where this subtask's snapshots go */
   storage: TaskStateStorage;
+  /**
+   * Whether the process's run loop is busy (its last slice ended with tasks still ready, so I/O
+   * completions wait a slice each): long background reads take bigger batches then. Given by the
+   * task layer; without it the run loop counts as idle.
+   */
+  runLoopBusy?: () => boolean;
 }
 
 export interface StateBackendFeatures {
