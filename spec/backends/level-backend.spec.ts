@@ -174,3 +174,16 @@ t.test("a keyed operator's backend asks the task layer how busy the run loop is 
     runLoop.busy = before;
   }
 });
+
+t.test('a level backend is opening until LevelDB is open, and keeps what was written meanwhile', async (t) => {
+  const h = harness(t, cached(1 << 20));
+  const b = h.make();
+  t.equal(b.status, 'opening');
+  const v = b.getState<number>({ kind: 'value', name: 'v' });
+  b.setCurrentKey('early');
+  v.update(1);
+  await b.endBatch();
+  const handle = await snap(b, 1); // waits for LevelDB
+  t.equal(b.status, 'open');
+  t.same(await contents(handle, h.storage), { [`v/${JSON.stringify('searly')}`]: 1 });
+});
