@@ -48,6 +48,12 @@ export function isUnrecoverable(error: unknown): boolean {
  */
 export class StateValueError extends UnrecoverableError {}
 
+/**
+ * A keyed state backend used outside its lifecycle: after `dispose()` began (FLOE_STATE_BACKEND_CLOSED).
+ * A programming error in an operator or a test, never a user's data: restarting gets a new backend.
+ */
+export class StateBackendError extends FloeError {}
+
 /** A task was canceled; thrown into pending work when a job is canceled or restarted. */
 export class CancellationError extends FloeError {
   constructor(message = 'task canceled') {

@@ -3,6 +3,7 @@ import t from 'tap';
 import { createStateBackend } from '../../src/backends/state-backend-registry.ts';
 import type { ConformanceSubject } from './conformance/harness.ts';
 import { incremental } from './conformance/incremental.ts';
+import { lifecycle } from './conformance/lifecycle.ts';
 import { primitives } from './conformance/primitives.ts';
 import { rescale } from './conformance/rescale.ts';
 import { sizes } from './conformance/sizes.ts';
@@ -20,6 +21,7 @@ export const presets: ConformanceSubject[] = (['memory', 'fs', 'level'] as const
 export function runConformance(subject: ConformanceSubject): void {
   const features = subject.backend({}).features;
   primitives(t, subject);
+  lifecycle(t, subject);
   snapshots(t, subject);
   rescale(t, subject, presets.filter((p) => p.name !== subject.name));
   sizes(t, subject);

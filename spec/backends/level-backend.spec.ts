@@ -8,7 +8,10 @@ import { incremental } from './conformance/incremental.ts';
 import { snapshots } from './conformance/snapshots.ts';
 import { valueTypes } from './conformance/value-types.ts';
 import { contents, harness, snap, writeValues, type ConformanceSubject } from './conformance/harness.ts';
-import { Scheduler } from '../../src/actors/scheduler.ts';
+import { OperatorChain } from '../../src/actors/operator-chain.ts';
+import { runLoop, Scheduler } from '../../src/actors/scheduler.ts';
+import type { KeyedBackendOptions, StateBackend } from '../../src/backends/types.ts';
+import { MemoryCheckpointStorage } from '../../src/storage/memory-checkpoint-storage.ts';
 
 runConformance(presets.find((p) => p.name === 'level')!);
 
@@ -120,7 +123,8 @@ t.test('a restore replaces what the cache held (keys read before it are read aga
 
 t.test('a full snapshot taken while a busy run loop holds the event loop reads LevelDB in few loop turns, and holds every key', async (t) => {
   const h = harness(t, cached(1 << 20));
-  const b = h.make();
+  // as a task's backend: the task layer tells it how busy the run loop is (see the next case)
+  const b = h.make({ runLoopBusy: () => runLoop.busy });
   const n = 100_000; // about 2 MB of entries: 125 reads of classic-level's default 16 KiB, more than one scan batch
   await writeValues(b, Array.from({ length: n }, (_, k) => `key-${k}`), (k: string) => Number(k.slice(4)));
   // records flowing: a task that always has work, so the loop gives I/O one turn per slice
@@ -138,4 +142,48 @@ t.test('a full snapshot taken while a busy run loop holds the event loop reads L
   let wrong = 0;
   for (let k = 0; k < n; k++) if (state[`v/${JSON.stringify(`skey-${k}`)}`] !== k) wrong++;
   t.equal(wrong, 0, 'every value is right');
+});
+
+t.test("a keyed operator's backend asks the task layer how busy the run loop is (the backends import nothing from the actors)", async (t) => {
+  let chain: OperatorChain | null = null;
+  // before t.testdir(): the test directory must outlive the backend's LevelDB (see the harness)
+  t.teardown(async () => void (await chain?.close()));
+  const dir = t.testdir();
+  const level = createStateBackend('level', { localDir: dir });
+  const seen: KeyedBackendOptions[] = [];
+  const recording: StateBackend = { name: 'level', features: level.features, createKeyedBackend: (o) => (seen.push(o), level.createKeyedBackend(o)) };
+  chain = new OperatorChain(
+    [{ id: 1, kind: 'operator', name: 'count', uid: 'count', keySelector: (r: string) => r, createOperator: () => ({ open() {}, processElement() {} }) }],
+    {
+      runtime: { jobId: 'j', taskName: 'count', subtaskIndex: 0, parallelism: 1, maxParallelism: 128, attemptNumber: 0 },
+      backend: recording,
+      storage: new MemoryCheckpointStorage(),
+      checkpointingEnabled: true,
+      restore: null,
+    },
+  );
+  t.equal(seen.length, 1);
+  const busy = seen[0]!.runLoopBusy!;
+  const before = runLoop.busy;
+  try {
+    runLoop.busy = true;
+    t.equal(busy(), true, 'busy while the run loop is');
+    runLoop.busy = false;
+    t.equal(busy(), false, 'idle while the run loop is');
+  } finally {
+    runLoop.busy = before;
+  }
+});
+
+t.test('a level backend is opening until LevelDB is open, and keeps what was written meanwhile', async (t) => {
+  const h = harness(t, cached(1 << 20));
+  const b = h.make();
+  t.equal(b.status, 'opening');
+  const v = b.getState<number>({ kind: 'value', name: 'v' });
+  b.setCurrentKey('early');
+  v.update(1);
+  await b.endBatch();
+  const handle = await snap(b, 1); // waits for LevelDB
+  t.equal(b.status, 'open');
+  t.same(await contents(handle, h.storage), { [`v/${JSON.stringify('searly')}`]: 1 });
 });

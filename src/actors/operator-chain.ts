@@ -5,6 +5,7 @@ import type { KeyedStateBackend, SnapshotRunner, StateBackend, StateHandle } fro
 import type { OperatorState } from '../coordinator/types.ts';
 import type { CheckpointStorage } from '../storage/types.ts';
 import type { KeySelector, Transformation } from '../graph/transformation.ts';
+import { runLoop } from './scheduler.ts';
 import type { OperatorContext, Output, RuntimeContext, SourceReader, StreamOperator } from '../operators/operator.ts';
 import type { TaskStateSnapshot } from './types.ts';
 
@@ -29,6 +30,9 @@ export interface ChainSetup {
 export interface ChainSnapshot {
   operators: Array<{ uid: string; operator: ReturnType<OperatorStateStore['snapshot']>; keyed: SnapshotRunner | null }>;
 }
+
+/** Asked by backends that read in the background (a level snapshot's scan): how busy the process's run loop is. */
+const runLoopBusy = (): boolean => runLoop.busy;
 
 /** An input that sets the current key before the record reaches a keyed operator. */
 function keyedInput(member: ChainMember): Output<unknown> {
@@ -66,6 +70,7 @@ export class OperatorChain {
             maxParallelism: runtime.maxParallelism,
             keyGroupRange: keyGroupRangeForSubtask(runtime.maxParallelism, runtime.parallelism, runtime.subtaskIndex),
             storage: storage.forSubtask(t.uid!, runtime.subtaskIndex),
+            runLoopBusy,
           })
         : null,
       store: new OperatorStateStore(),

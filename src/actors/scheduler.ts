@@ -8,7 +8,8 @@ export interface Runnable {
 /**
  * Whether the process's run loop is busy: the last slice of any scheduler ended with tasks still
  * ready, so the event loop gets one turn per slice and every I/O completion waits for one. Long
- * background reads (a LevelDB snapshot scan) read in big batches then, in small ones otherwise.
+ * background reads (a LevelDB snapshot scan) read in big batches then, in small ones otherwise:
+ * the operator chain hands keyed backends `runLoopBusy`, since the state layer imports nothing from here.
  */
 export const runLoop = { busy: false };
 

@@ -1,29 +1,10 @@
 // Keyed state on the JS heap, per key group, with copy-on-write snapshots (memory and fs presets).
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
-import { CheckpointError } from '../errors.ts';
 import { IncrementalSnapshots, type IncrementalOptions, type SnapshotPlan } from './incremental-snapshots.ts';
-import { assignToKeyGroup } from './key-groups.ts';
-import { forEachSnapshotPart, lookupKey } from './keyed-snapshot-reader.ts';
+import { AbstractKeyedBackend } from './keyed-backend-base.ts';
+import { lookupKey } from './keyed-snapshot-reader.ts';
 import { CHUNK_ENTRIES, type EntryChunk, type SnapshotChunk } from './snapshot-codec.ts';
-import type {
-  AggregatingState,
-  AggregatingStateDescriptor,
-  KeyedBackendOptions,
-  KeyedStateBackend,
-  KeyGroupRange,
-  ListState,
-  ListStateDescriptor,
-  MapState,
-  MapStateDescriptor,
-  ReducingState,
-  ReducingStateDescriptor,
-  SnapshotRunner,
-  StateDescriptor,
-  StateHandle,
-  StateKind,
-  ValueState,
-  ValueStateDescriptor,
-} from './types.ts';
+import type { KeyedBackendOptions, SnapshotRunner, StateHandle, StateKind } from './types.ts';
 
 /**
  * A value whose key the map key does not give back: an object key (looked up by its canonical
@@ -89,25 +70,21 @@ const changeCount = (c: Changes): number => {
 };
 
 
-export class HeapKeyedBackend implements KeyedStateBackend {
-  readonly maxParallelism: number;
-  readonly keyGroupRange: KeyGroupRange;
-  readonly #tables = new Map<string, StateTable>();
-  readonly #accessors = new Map<string, unknown>();
+export class HeapKeyedBackend extends AbstractKeyedBackend<StateTable> {
   #epoch = 1;
   /** containers (lists, maps) created or copied since the last snapshot: safe to mutate in place */
   #owned = new WeakSet<object>();
-  #key: unknown;
   #lookup: unknown;
   /** the current key is not its own lookup key: its values are stored as KeyedValue */
   #keyed = false;
+  /** the current key's group, as an index into a table's groups */
   #group = 0;
   readonly #inc: IncrementalSnapshots<Changes>;
 
-  constructor(readonly options: KeyedBackendOptions, incremental: IncrementalOptions = {}) {
-    this.maxParallelism = options.maxParallelism;
-    this.keyGroupRange = options.keyGroupRange;
+  constructor(options: KeyedBackendOptions, incremental: IncrementalOptions = {}) {
+    super(options);
     this.#inc = new IncrementalSnapshots<Changes>(incremental, () => new Map(), changeCount);
+    this._opened(); // nothing to open: the state lives in this object
   }
 
   /** Records the current key of `table` as changed (incremental checkpoints only). */
@@ -119,36 +96,17 @@ export class HeapKeyedBackend implements KeyedStateBackend {
     (groups[this.#group] ??= new Map()).set(this.#lookup, change);
   }
 
-  setCurrentKey(key: unknown, keyGroup?: number): void {
-    this.#key = key;
+  protected _setCurrentKey(key: unknown, keyGroup: number): void {
     this.#lookup = lookupKey(key);
     this.#keyed = needsKey(key);
-    const kg = keyGroup ?? assignToKeyGroup(key, this.maxParallelism);
-    const local = kg - this.keyGroupRange.start;
-    if (local < 0 || kg > this.keyGroupRange.end) {
-      throw new CheckpointError('FLOE_KEY_GROUP_OUT_OF_RANGE', `key ${String(key)} is in key group ${kg}, outside this subtask's range ${this.keyGroupRange.start}-${this.keyGroupRange.end}`, {
-        hint: 'the key selector must return the same key for a record every time it is called',
-      });
-    }
-    this.#group = local;
+    this.#group = keyGroup - this.keyGroupRange.start;
   }
 
-  getCurrentKey(): unknown {
-    return this.#key;
+  protected _createTable(name: string, kind: StateKind): StateTable {
+    return new StateTable(name, kind, this.keyGroupRange.end - this.keyGroupRange.start + 1);
   }
 
-  #table(descriptor: StateDescriptor): StateTable {
-    let table = this.#tables.get(descriptor.name);
-    if (!table) {
-      table = new StateTable(descriptor.name, descriptor.kind, this.keyGroupRange.end - this.keyGroupRange.start + 1);
-      this.#tables.set(descriptor.name, table);
-    } else if (table.kind !== descriptor.kind) {
-      throw new TypeError(`state '${descriptor.name}' is ${table.kind} state, not ${descriptor.kind}`);
-    }
-    return table;
-  }
-
-  #read(table: StateTable): unknown {
+  _get(table: StateTable): unknown {
     const v = table.groups[this.#group]!.get(this.#lookup);
     return v instanceof KeyedValue ? v.value : v;
   }
@@ -163,139 +121,48 @@ export class HeapKeyedBackend implements KeyedStateBackend {
     return table.groups[g]!;
   }
 
-  #write(table: StateTable, value: unknown): void {
-    const stored = this.#keyed ? new KeyedValue(this.#key, value) : value;
+  _put(table: StateTable, value: unknown): void {
+    const stored = this.#keyed ? new KeyedValue(this.currentKey, value) : value;
     this.#writable(table).set(this.#lookup, stored);
     this.#track(table, stored);
   }
 
-  #clear(table: StateTable): void {
+  _remove(table: StateTable): void {
     if (!table.groups[this.#group]!.has(this.#lookup)) return;
     this.#writable(table).delete(this.#lookup);
-    this.#track(table, new Removed(this.#key));
+    this.#track(table, new Removed(this.currentKey));
   }
 
   /** A container value that may be mutated in place: copied once per snapshot epoch. */
-  #mutable<C extends object>(table: StateTable, create: () => C, copy: (c: C) => C): C {
-    const current = this.#read(table) as C | undefined;
+  override _mutable<C extends object>(table: StateTable, create: () => C, copy: (c: C) => C): C {
+    const current = this._get(table) as C | undefined;
     // owned containers were written (and so tracked as changed) since the last snapshot
     if (current !== undefined && this.#owned.has(current)) return current;
     const fresh = current === undefined ? create() : copy(current);
     this.#owned.add(fresh);
-    this.#write(table, fresh);
+    this._put(table, fresh);
     return fresh;
   }
 
-  #accessor<S>(descriptor: StateDescriptor, make: (table: StateTable) => S): S {
-    const table = this.#table(descriptor);
-    let accessor = this.#accessors.get(descriptor.name) as S | undefined;
-    if (!accessor) {
-      accessor = make(table);
-      this.#accessors.set(descriptor.name, accessor);
-    }
-    return accessor;
+  /** Accumulators may be mutated by `add`: a private copy when a snapshot may hold this one. */
+  override _unshared<V>(value: V): V {
+    return this.#owned.has(value as object) || typeof value !== 'object' || value === null ? value : structuredClone(value);
   }
 
-  getState<T>(descriptor: ValueStateDescriptor<T>): ValueState<T> {
-    return this.#accessor(descriptor, (table) => ({
-      value: () => {
-        const v = this.#read(table) as T | undefined;
-        return v === undefined ? descriptor.defaultValue : v;
-      },
-      update: (value: T) => (value === undefined ? this.#clear(table) : this.#write(table, value)),
-      clear: () => this.#clear(table),
-    }));
+  override _putUnshared(table: StateTable, value: unknown): void {
+    if (value !== null && typeof value === 'object') this.#owned.add(value);
+    this._put(table, value);
   }
 
-  getListState<T>(descriptor: ListStateDescriptor<T>): ListState<T> {
-    return this.#accessor(descriptor, (table) => {
-      const list = () => this.#mutable<T[]>(table, () => [], (c) => [...c]);
-      return {
-        get: () => [...((this.#read(table) as T[] | undefined) ?? [])],
-        add: (value: T) => void list().push(value),
-        addAll: (values: Iterable<T>) => void list().push(...values),
-        update: (values: Iterable<T>) => {
-          const fresh = [...values];
-          if (fresh.length === 0) return this.#clear(table);
-          this.#owned.add(fresh);
-          this.#write(table, fresh);
-        },
-        clear: () => this.#clear(table),
-      };
-    });
-  }
+  protected _endBatch(): void {}
 
-  getMapState<K, V>(descriptor: MapStateDescriptor<K, V>): MapState<K, V> {
-    return this.#accessor(descriptor, (table) => {
-      // user keys may be tuples: look up by canonical form, keep the original beside the value
-      type Inner = Map<unknown, [K, V]>;
-      const read = () => this.#read(table) as Inner | undefined;
-      const write = () => this.#mutable<Inner>(table, () => new Map(), (c) => new Map(c));
-      const state: MapState<K, V> = {
-        get: (k) => read()?.get(lookupKey(k))?.[1],
-        put: (k, v) => void write().set(lookupKey(k), [k, v]),
-        putAll: (entries) => {
-          const m = write();
-          for (const [k, v] of entries) m.set(lookupKey(k), [k, v]);
-        },
-        remove: (k) => {
-          const m = read();
-          if (!m?.has(lookupKey(k))) return;
-          const w = write();
-          w.delete(lookupKey(k));
-          if (w.size === 0) this.#clear(table);
-        },
-        contains: (k) => read()?.has(lookupKey(k)) ?? false,
-        entries: () => (read() ?? new Map()).values() as IterableIterator<[K, V]>,
-        keys: () => [...(read() ?? new Map()).values()].map((e) => e[0])[Symbol.iterator](),
-        values: () => [...(read() ?? new Map()).values()].map((e) => e[1])[Symbol.iterator](),
-        isEmpty: () => (read()?.size ?? 0) === 0,
-        clear: () => this.#clear(table),
-      };
-      return state;
-    });
-  }
-
-  getReducingState<T>(descriptor: ReducingStateDescriptor<T>): ReducingState<T> {
-    return this.#accessor(descriptor, (table) => ({
-      get: () => this.#read(table) as T | undefined,
-      add: (value: T) => {
-        const current = this.#read(table) as T | undefined;
-        this.#write(table, current === undefined ? value : descriptor.reduce(current, value));
-      },
-      clear: () => this.#clear(table),
-    }));
-  }
-
-  getAggregatingState<IN, ACC, OUT>(descriptor: AggregatingStateDescriptor<IN, ACC, OUT>): AggregatingState<IN, OUT> {
-    const agg = descriptor.aggregate;
-    return this.#accessor(descriptor, (table) => ({
-      get: () => {
-        const acc = this.#read(table) as ACC | undefined;
-        return acc === undefined ? undefined : agg.getResult(acc);
-      },
-      add: (value: IN) => {
-        const acc = this.#read(table) as ACC | undefined;
-        // accumulators may be mutated by `add`: give it a private copy when a snapshot may hold it
-        const base = acc === undefined ? agg.createAccumulator() : this.#owned.has(acc as object) || typeof acc !== 'object' || acc === null ? acc : structuredClone(acc);
-        const next = agg.add(value, base);
-        if (next !== null && typeof next === 'object') this.#owned.add(next as object);
-        this.#write(table, next);
-      },
-      clear: () => this.#clear(table),
-    }));
-  }
-
-  endBatch(): void {}
-
-  snapshot(checkpointId: number): SnapshotRunner {
+  protected _snapshot(checkpointId: number): SnapshotRunner {
     // capture: the current group maps, which later writes copy instead of changing (O(groups))
-    const captured = [...this.#tables.values()].map((t) => ({ table: t, groups: [...t.groups] }));
+    const captured = [...this.tables.values()].map((t) => ({ table: t, groups: [...t.groups] }));
     this.#epoch++;
     this.#owned = new WeakSet();
     const plan = this.#inc.plan(checkpointId);
-    const states: Record<string, StateKind> = {};
-    for (const t of this.#tables.values()) states[t.name] = t.kind;
+    const states = this._stateKinds();
     return {
       run: () => {
         const counts = { keys: 0, chunks: 0 };
@@ -406,42 +273,25 @@ export class HeapKeyedBackend implements KeyedStateBackend {
     }
   }
 
-  notifyCheckpointComplete(checkpointId: number): void {
+  protected _notifyCheckpointComplete(checkpointId: number): void {
     this.#inc.confirm(checkpointId);
   }
 
-  async restore(handles: StateHandle[]): Promise<void> {
-    const { start, end } = this.keyGroupRange;
-    for (const handle of handles) {
-      await forEachSnapshotPart(handle, this.options.storage, (header, chunks) => {
-        if (header.maxParallelism !== this.maxParallelism) {
-          throw new CheckpointError('FLOE_MAX_PARALLELISM_MISMATCH', `state was written with max parallelism ${header.maxParallelism}, the job has ${this.maxParallelism}`, {
-            hint: 'keep pipeline.max-parallelism unchanged across restores',
-          });
+  protected async _restore(handles: StateHandle[]): Promise<void> {
+    const { start } = this.keyGroupRange;
+    await this._forEachRestoredPart(handles, (chunks) => {
+      for (const [table, chunk] of chunks) {
+        const map = table.groups[chunk.keyGroup - start]!;
+        for (const key of chunk.deletes ?? []) map.delete(lookupKey(key));
+        for (const [key, value] of chunk.puts) {
+          const v = table.kind === 'map' ? new Map((value as Array<[unknown, unknown]>).map((e) => [lookupKey(e[0]), e])) : value;
+          map.set(lookupKey(key), needsKey(key) ? new KeyedValue(key, v) : v);
         }
-        for (const chunk of chunks) {
-          if (chunk.keyGroup < start || chunk.keyGroup > end) continue;
-          const kind = header.states[chunk.state]!;
-          let table = this.#tables.get(chunk.state);
-          if (!table) {
-            table = new StateTable(chunk.state, kind, end - start + 1);
-            this.#tables.set(chunk.state, table);
-          }
-          const map = table.groups[chunk.keyGroup - start]!;
-          for (const key of chunk.deletes ?? []) map.delete(lookupKey(key));
-          for (const [key, value] of chunk.puts) {
-            const v = kind === 'map' ? new Map((value as Array<[unknown, unknown]>).map((e) => [lookupKey(e[0]), e])) : value;
-            map.set(lookupKey(key), needsKey(key) ? new KeyedValue(key, v) : v);
-          }
-        }
-      });
-    }
-    for (const t of this.#tables.values()) t.copiedAt.fill(this.#epoch);
+      }
+    });
+    for (const t of this.tables.values()) t.copiedAt.fill(this.#epoch);
     this.#inc.reset();
   }
 
-  async dispose(): Promise<void> {
-    this.#tables.clear();
-    this.#accessors.clear();
-  }
+  protected _dispose(): void {}
 }

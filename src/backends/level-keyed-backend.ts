@@ -2,39 +2,19 @@
 import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { runLoop } from '../actors/scheduler.ts';
-import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import { Level } from 'level';
 import { nanoid } from 'nanoid';
 import { CheckpointError, UnrecoverableError } from '../errors.ts';
-import { IncrementalSnapshots, type IncrementalOptions, type SnapshotPlan } from './incremental-snapshots.ts';
-import { assignToKeyGroup } from './key-groups.ts';
-import { forEachSnapshotPart, lookupKey } from './keyed-snapshot-reader.ts';
-import { LevelChangelog, UNKEPT } from './level-changelog.ts';
+import { IncrementalSnapshots, type IncrementalOptions } from './incremental-snapshots.ts';
+import { AbstractKeyedBackend } from './keyed-backend-base.ts';
+import { LevelChangelog } from './level-changelog.ts';
+import { keyTag } from './level-key-codec.ts';
+import { estimate, fromStored, LevelTable, SlotQueue, toStored, type Slot } from './level-slot.ts';
+import { deltaChunks, fullChunks, getStored, type Db, type DbSnapshot } from './level-snapshot-scan.ts';
+import { decodeValue, encodeValue, VALUE_ENCODING } from './level-value-codec.ts';
 import { dirNameOf } from './local-working-dir.ts';
 import { describeCause, isPermanentSystemError } from './system-error.ts';
-import { decodeKey, KEY_PREFIX_CHARS, keyFromTag, keyGroupPrefix, keyTag, statePrefix } from './level-key-codec.ts';
-import { decodeValue, encodeValue, VALUE_ENCODING } from './level-value-codec.ts';
-import { CHUNK_ENTRIES, type StoredChunk } from './snapshot-codec.ts';
-import type {
-  AggregatingState,
-  AggregatingStateDescriptor,
-  KeyedBackendOptions,
-  KeyedStateBackend,
-  KeyGroupRange,
-  ListState,
-  ListStateDescriptor,
-  MapState,
-  MapStateDescriptor,
-  ReducingState,
-  ReducingStateDescriptor,
-  SnapshotRunner,
-  StateDescriptor,
-  StateHandle,
-  StateKind,
-  ValueState,
-  ValueStateDescriptor,
-} from './types.ts';
+import type { KeyedBackendOptions, SnapshotRunner, StateHandle, StateKind } from './types.ts';
 
 export interface LevelBackendOptions extends IncrementalOptions {
   /** parent of the working directories (default `<os tmpdir>/floe-level`); each subtask attempt gets its own, removed on dispose */
@@ -53,102 +33,22 @@ export const DEFAULT_CACHE_BYTES = 16 << 20;
 /** Where the working directories go when `state.backend.level.localdir` is not set. */
 export const DEFAULT_LEVEL_LOCAL_DIR = join(tmpdir(), 'floe-level');
 
-type Db = Level<string, string>;
-type DbSnapshot = ReturnType<Db['snapshot']>;
-
-/**
- * One key's state as the backend last saw it: the overlay of the write path (dirty, or on its way
- * to disk) and the decoded-value cache in one map entry. `undefined` value = absent/deleted.
- */
-interface Slot {
-  table: LevelTable;
-  /** the LevelDB key */
-  key: string;
-  value: unknown;
-  /** written since the last flush */
-  dirty: boolean;
-  /** the flush generation that last wrote it (0: never); the slot may leave the cache once that write is on disk */
-  gen: number;
-  /** used since eviction last looked at it (second chance) */
-  hot: boolean;
-  /** in the eviction queue */
-  queued: boolean;
-  /** in the cache (an evicted slot may still sit in the queue) */
-  cached: boolean;
-  /** estimated heap bytes, for the cache bound */
-  size: number;
-}
-
-/** Rough heap cost of a cached slot beyond its key and value (map entry, slot object, string headers). */
-const SLOT_BYTES = 160;
-const estimate = (key: string, valueChars: number) => SLOT_BYTES + 2 * key.length + 2 * valueChars;
-
-/** A FIFO of slots (an array with a moving head, compacted as it drains). */
-class SlotQueue {
-  #items: Slot[] = [];
-  #head = 0;
-  get length(): number {
-    return this.#items.length - this.#head;
-  }
-  push(slot: Slot): void {
-    this.#items.push(slot);
-  }
-  shift(): Slot | undefined {
-    if (this.#head === this.#items.length) return undefined;
-    const slot = this.#items[this.#head++];
-    if (this.#head >= 4096 && this.#head * 2 >= this.#items.length) {
-      this.#items = this.#items.slice(this.#head);
-      this.#head = 0;
-    }
-    return slot;
-  }
-}
-
-/** A registered state: its id in the key prefix, and its key prefixes per local key group. */
-class LevelTable {
-  readonly prefixes: string[] = [];
-  constructor(readonly id: number, readonly name: string, readonly kind: StateKind) {}
-  prefix(keyGroup: number, local: number): string {
-    return (this.prefixes[local] ??= statePrefix(keyGroup, this.id));
-  }
-}
-
-/** Map state lives in LevelDB as [k, v][] and in the cache as lookup key -> [k, v]. */
-type InnerMap = Map<unknown, [unknown, unknown]>;
-
-const toStored = (kind: StateKind, value: unknown): unknown => (kind === 'map' ? [...(value as InnerMap).values()] : value);
-const fromStored = (kind: StateKind, stored: unknown): unknown =>
-  kind === 'map' ? new Map((stored as Array<[unknown, unknown]>).map((e) => [lookupKey(e[0]), e])) : stored;
-
 /** Changed keys since the previous snapshot: their LevelDB keys (state and key group are in the prefix) and values as written. */
 type Changes = LevelChangelog;
 
 const RESTORE_BATCH = 10_000;
-/**
- * Entries one `nextv` of a full snapshot's scan reads (see #fullChunks): many while the run loop is
- * busy (each read then waits for a turn of the event loop), few otherwise: a batch held across the
- * young generation's collections is copied and promoted, a third of an idle scan's time at 32k.
- */
-const SCAN_ENTRIES_BUSY = 32_768;
-const SCAN_ENTRIES_IDLE = 4096;
-/** and bytes: classic-level's own iterator option, which the `level` typings (abstract-level's options) do not name */
-const CLASSIC_SCAN_OPTIONS: { highWaterMarkBytes: number } = { highWaterMarkBytes: 2 << 20 };
 /** dirty slots gathered while a write is in flight before the task waits for it */
 export const MAX_GATHERED = 4096;
 
-export class LevelKeyedBackend implements KeyedStateBackend {
-  readonly maxParallelism: number;
-  readonly keyGroupRange: KeyGroupRange;
+export class LevelKeyedBackend extends AbstractKeyedBackend<LevelTable> {
   /** this subtask attempt's LevelDB directory */
   readonly location: string;
   readonly #db: Db;
   readonly #opening: Promise<void>;
   #open = false;
   #openError: unknown = null;
-  #disposing: Promise<void> | null = null;
-  readonly #tables = new Map<string, LevelTable>();
+  /** the registered states by id (the id is in their LevelDB keys) */
   readonly #byId: LevelTable[] = [];
-  readonly #accessors = new Map<string, unknown>();
   /** overlay + decoded-value cache, by LevelDB key */
   readonly #cache = new Map<string, Slot>();
   #cacheBytes = 0;
@@ -168,19 +68,18 @@ export class LevelKeyedBackend implements KeyedStateBackend {
   /** the batch write still on its way to disk, if any: the next flush waits for it (one write in flight) */
   #pendingWrite: Promise<void> | null = null;
   #writeError: unknown = null;
-  #key: unknown;
   #tag = '';
   #kg = 0;
   /** bumped by setCurrentKey and endBatch: the remembered slot is valid only within one stamp */
   #stamp = 0;
   #last: { stamp: number; table: LevelTable | null; slot: Slot | null } = { stamp: -1, table: null, slot: null };
   readonly #inc: IncrementalSnapshots<Changes>;
+  readonly #runLoopBusy: () => boolean;
   /** reads that found the key in the cache / that went to LevelDB (observability and specs) */
   readonly stats = { hits: 0, misses: 0 };
 
-  constructor(readonly options: KeyedBackendOptions, backendOptions: LevelBackendOptions = {}) {
-    this.maxParallelism = options.maxParallelism;
-    this.keyGroupRange = options.keyGroupRange;
+  constructor(options: KeyedBackendOptions, backendOptions: LevelBackendOptions = {}) {
+    super(options);
     this.#cacheLimit = Math.max(0, backendOptions.cacheBytes ?? DEFAULT_CACHE_BYTES);
     this.location = join(backendOptions.localDir ?? DEFAULT_LEVEL_LOCAL_DIR, dirNameOf(options.jobId), `${dirNameOf(options.operatorUid)}-${options.subtaskIndex}-${nanoid(8)}`);
     // 16 MiB memtables and a 64 MiB block cache; LevelDB's bloom filters (10 bits/key) are on in classic-level
@@ -191,6 +90,9 @@ export class LevelKeyedBackend implements KeyedStateBackend {
       (cause) => void (this.#openError = openFailure(this.location, cause)),
     );
     this.#inc = new IncrementalSnapshots<Changes>(backendOptions, () => new LevelChangelog(backendOptions.changelogValueChars), (c) => c.size);
+    // a failed open leaves the status `opening`: the operations that need LevelDB report the failure, as they did
+    void this.#opening.then(() => this.#open && this._opened());
+    this.#runLoopBusy = options.runLoopBusy ?? (() => false);
   }
 
   async #ready(): Promise<void> {
@@ -198,33 +100,16 @@ export class LevelKeyedBackend implements KeyedStateBackend {
     if (this.#openError) throw this.#openError;
   }
 
-  setCurrentKey(key: unknown, keyGroup?: number): void {
-    const kg = keyGroup ?? assignToKeyGroup(key, this.maxParallelism);
-    if (kg < this.keyGroupRange.start || kg > this.keyGroupRange.end) {
-      throw new CheckpointError('FLOE_KEY_GROUP_OUT_OF_RANGE', `key ${String(key)} is in key group ${kg}, outside this subtask's range ${this.keyGroupRange.start}-${this.keyGroupRange.end}`, {
-        hint: 'the key selector must return the same key for a record every time it is called',
-      });
-    }
-    this.#key = key;
+  protected _setCurrentKey(key: unknown, keyGroup: number): void {
     this.#tag = keyTag(key);
-    this.#kg = kg;
+    this.#kg = keyGroup;
     this.#stamp++;
   }
 
-  getCurrentKey(): unknown {
-    return this.#key;
-  }
-
-  #table(name: string, kind: StateKind): LevelTable {
-    let table = this.#tables.get(name);
-    if (!table) {
-      table = new LevelTable(this.#byId.length, name, kind);
-      if (table.id > 0xffff) throw new RangeError('the level backend holds at most 65536 states per operator');
-      this.#tables.set(name, table);
-      this.#byId.push(table);
-    } else if (table.kind !== kind) {
-      throw new TypeError(`state '${name}' is ${table.kind} state, not ${kind}`);
-    }
+  protected _createTable(name: string, kind: StateKind): LevelTable {
+    const table = new LevelTable(this.#byId.length, name, kind);
+    if (table.id > 0xffff) throw new RangeError('the level backend holds at most 65536 states per operator');
+    this.#byId.push(table);
     return table;
   }
 
@@ -240,7 +125,7 @@ export class LevelKeyedBackend implements KeyedStateBackend {
       if (read) this.stats.hits++;
     } else {
       // a blind write needs no read; until the database is open it is new and empty
-      const stored = read && this.#open ? this.#get(key) : undefined;
+      const stored = read && this.#open ? getStored(this.#db, key) : undefined;
       if (read) this.stats.misses++;
       const value = stored === undefined ? undefined : fromStored(table.kind, decodeValue(stored));
       slot = { table, key, value, dirty: false, gen: 0, hot: false, queued: read, cached: true, size: estimate(key, stored?.length ?? 0) };
@@ -255,25 +140,11 @@ export class LevelKeyedBackend implements KeyedStateBackend {
     return slot;
   }
 
-  /**
-   * `getSync` of a key. classic-level writes string keys into one reused buffer and detects a key
-   * that does not fit only when it fills the buffer exactly, which a multi-byte character can
-   * miss (the key would be cut short): keys that could reach the buffer's end (its first size is
-   * at least 64 bytes) and are not plain ASCII go as Buffers instead.
-   */
-  #get(key: string, options?: { snapshot: DbSnapshot }): string | undefined {
-    if (key.length > 21 && Buffer.byteLength(key) !== key.length) {
-      return this.#db.getSync(Buffer.from(key) as never, { keyEncoding: 'buffer', valueEncoding: VALUE_ENCODING, snapshot: options?.snapshot });
-    }
-    // encodings named by their formats: abstract-level then passes the options on without copying them
-    return options ? this.#db.getSync(key, { keyEncoding: 'utf8', valueEncoding: VALUE_ENCODING, snapshot: options.snapshot }) : this.#db.getSync(key);
-  }
-
-  #read(table: LevelTable): unknown {
+  _get(table: LevelTable): unknown {
     return this.#slot(table, true).value;
   }
 
-  #write(table: LevelTable, value: unknown): void {
+  _put(table: LevelTable, value: unknown): void {
     const slot = this.#slot(table, false);
     slot.value = value;
     if (slot.dirty) return;
@@ -281,110 +152,8 @@ export class LevelKeyedBackend implements KeyedStateBackend {
     this.#dirty.push(slot);
   }
 
-  #clear(table: LevelTable): void {
-    if (this.#read(table) !== undefined) this.#write(table, undefined);
-  }
-
-  #accessor<S>(descriptor: StateDescriptor, make: (table: LevelTable) => S): S {
-    const table = this.#table(descriptor.name, descriptor.kind);
-    let accessor = this.#accessors.get(descriptor.name) as S | undefined;
-    if (!accessor) {
-      accessor = make(table);
-      this.#accessors.set(descriptor.name, accessor);
-    }
-    return accessor;
-  }
-
-  getState<T>(descriptor: ValueStateDescriptor<T>): ValueState<T> {
-    return this.#accessor(descriptor, (table) => ({
-      value: () => {
-        const v = this.#read(table) as T | undefined;
-        return v === undefined ? descriptor.defaultValue : v;
-      },
-      update: (value: T) => (value === undefined ? this.#clear(table) : this.#write(table, value)),
-      clear: () => this.#clear(table),
-    }));
-  }
-
-  getListState<T>(descriptor: ListStateDescriptor<T>): ListState<T> {
-    return this.#accessor(descriptor, (table) => {
-      // values decoded from LevelDB are private to the overlay: appending in place is safe
-      const append = (values: Iterable<T>) => {
-        const list = (this.#read(table) as T[] | undefined) ?? [];
-        for (const v of values) list.push(v);
-        if (list.length) this.#write(table, list);
-      };
-      return {
-        get: () => [...((this.#read(table) as T[] | undefined) ?? [])],
-        add: (value: T) => append([value]),
-        addAll: (values: Iterable<T>) => append(values),
-        update: (values: Iterable<T>) => {
-          const fresh = [...values];
-          if (fresh.length === 0) this.#clear(table);
-          else this.#write(table, fresh);
-        },
-        clear: () => this.#clear(table),
-      };
-    });
-  }
-
-  getMapState<K, V>(descriptor: MapStateDescriptor<K, V>): MapState<K, V> {
-    return this.#accessor(descriptor, (table) => {
-      const read = () => this.#read(table) as InnerMap | undefined;
-      const write = () => {
-        const m = read() ?? new Map();
-        this.#write(table, m);
-        return m;
-      };
-      const state: MapState<K, V> = {
-        get: (k) => read()?.get(lookupKey(k))?.[1] as V | undefined,
-        put: (k, v) => void write().set(lookupKey(k), [k, v]),
-        putAll: (entries) => {
-          const m = write();
-          for (const [k, v] of entries) m.set(lookupKey(k), [k, v]);
-          if (m.size === 0) this.#write(table, undefined);
-        },
-        remove: (k) => {
-          const m = read();
-          if (!m?.has(lookupKey(k))) return;
-          m.delete(lookupKey(k));
-          this.#write(table, m.size === 0 ? undefined : m);
-        },
-        contains: (k) => read()?.has(lookupKey(k)) ?? false,
-        entries: () => [...(read() ?? new Map()).values()][Symbol.iterator]() as IterableIterator<[K, V]>,
-        keys: () => [...(read() ?? new Map()).values()].map((e) => e[0] as K)[Symbol.iterator](),
-        values: () => [...(read() ?? new Map()).values()].map((e) => e[1] as V)[Symbol.iterator](),
-        isEmpty: () => (read()?.size ?? 0) === 0,
-        clear: () => this.#clear(table),
-      };
-      return state;
-    });
-  }
-
-  getReducingState<T>(descriptor: ReducingStateDescriptor<T>): ReducingState<T> {
-    return this.#accessor(descriptor, (table) => ({
-      get: () => this.#read(table) as T | undefined,
-      add: (value: T) => {
-        const current = this.#read(table) as T | undefined;
-        this.#write(table, current === undefined ? value : descriptor.reduce(current, value));
-      },
-      clear: () => this.#clear(table),
-    }));
-  }
-
-  getAggregatingState<IN, ACC, OUT>(descriptor: AggregatingStateDescriptor<IN, ACC, OUT>): AggregatingState<IN, OUT> {
-    const agg = descriptor.aggregate;
-    return this.#accessor(descriptor, (table) => ({
-      get: () => {
-        const acc = this.#read(table) as ACC | undefined;
-        return acc === undefined ? undefined : agg.getResult(acc);
-      },
-      add: (value: IN) => {
-        const acc = this.#read(table) as ACC | undefined;
-        this.#write(table, agg.add(value, acc === undefined ? agg.createAccumulator() : acc));
-      },
-      clear: () => this.#clear(table),
-    }));
+  _remove(table: LevelTable): void {
+    if (this._get(table) !== undefined) this._put(table, undefined);
   }
 
   /** Queues `op` after every earlier LevelDB operation (after the database is open). */
@@ -494,7 +263,7 @@ export class LevelKeyedBackend implements KeyedStateBackend {
     }
   }
 
-  endBatch(): void | Promise<void> {
+  protected _endBatch(): void | Promise<void> {
     this.#stamp++; // eviction below may drop the remembered slot
     const flushed = this.#flush();
     if (this.#cacheBytes > this.#cacheLimit) this.#evict();
@@ -506,7 +275,7 @@ export class LevelKeyedBackend implements KeyedStateBackend {
     return { entries: this.#cache.size, bytes: this.#cacheBytes };
   }
 
-  snapshot(checkpointId: number): SnapshotRunner {
+  protected _snapshot(checkpointId: number): SnapshotRunner {
     // the dirty slots go to LevelDB first; the LevelDB snapshot is opened right after that write, before any later one
     void this.#flush(true)?.catch(() => {}); // a failed write fails the snapshot below too
     const view: Promise<DbSnapshot> = this.#enqueue(() => {
@@ -514,8 +283,7 @@ export class LevelKeyedBackend implements KeyedStateBackend {
       return this.#db.snapshot();
     });
     const plan = this.#inc.plan(checkpointId);
-    const states: Record<string, StateKind> = {};
-    for (const t of this.#byId) states[t.name] = t.kind;
+    const states = this._stateKinds();
     const tables = [...this.#byId];
     view.catch(() => {}); // awaited in run()
     return {
@@ -523,7 +291,7 @@ export class LevelKeyedBackend implements KeyedStateBackend {
         const snap = await view;
         try {
           const counts = { keys: 0, chunks: 0 };
-          const chunks = plan.kind === 'full' ? this.#fullChunks(snap, tables, counts) : this.#deltaChunks(snap, tables, plan, counts);
+          const chunks = plan.kind === 'full' ? fullChunks(this.#db, snap, this.keyGroupRange, tables, this.#runLoopBusy, counts) : deltaChunks(this.#db, snap, tables, plan, counts);
           return await this.#inc.writeSnapshot(this.options.storage, plan, { maxParallelism: this.maxParallelism, states }, chunks, counts);
         } finally {
           await snap.close();
@@ -532,128 +300,28 @@ export class LevelKeyedBackend implements KeyedStateBackend {
     };
   }
 
-  /**
-   * Scans the key-group range at the snapshot: runs of one state in one key group become chunks.
-   * Each `nextv` is a trip through libuv's thread pool that completes only when the event loop
-   * comes round, and while records flow the run loop hands the event loop a turn once per slice
-   * (src/actors/scheduler.ts): so the scan reads big batches (classic-level stops a `nextv` at
-   * `highWaterMarkBytes`, 16 KiB by default, about 800 of this backend's small entries) and asks
-   * for the next batch before it encodes the current one, so that LevelDB reads while the
-   * encoder and the records run.
-   */
-  async *#fullChunks(snap: DbSnapshot, tables: LevelTable[], counts: { keys: number; chunks: number }): AsyncGenerator<StoredChunk> {
-    const it = this.#db.iterator({
-      snapshot: snap,
-      gte: keyGroupPrefix(this.keyGroupRange.start),
-      lt: keyGroupPrefix(this.keyGroupRange.end + 1),
-      ...CLASSIC_SCAN_OPTIONS,
-    });
-    let chunk: StoredChunk | null = null;
-    let prefix = '';
-    const batch = () => (runLoop.busy ? SCAN_ENTRIES_BUSY : SCAN_ENTRIES_IDLE);
-    let reading: Promise<Array<[string, string]>> | null = it.nextv(batch());
-    try {
-      for (;;) {
-        const entries = await reading;
-        reading = null;
-        if (entries.length === 0) break;
-        reading = it.nextv(batch());
-        for (const [k, v] of entries) {
-          if (!chunk || !k.startsWith(prefix) || chunk.keys.length === CHUNK_ENTRIES) {
-            if (chunk) yield chunk;
-            const { keyGroup, stateId } = decodeKey(k);
-            chunk = { keyGroup, state: tables[stateId]!.name, keys: [], keyOffset: KEY_PREFIX_CHARS, values: [], decodeKey: keyFromTag, decodeValue };
-            prefix = k.slice(0, KEY_PREFIX_CHARS);
-            counts.chunks++;
-          }
-          // keys and values go to the encoder as stored: a string key or a scalar value is never decoded
-          chunk.keys.push(k);
-          chunk.values.push(v);
-          counts.keys++;
-        }
-      }
-      if (chunk) yield chunk;
-    } finally {
-      // a read still under way (the consumer stopped early) must end before the iterator closes
-      await reading?.catch(() => {});
-      await it.close();
-    }
-  }
-
-  /** Every key changed since the confirmed chain, as it was at the snapshot: a put, or a delete if gone. */
-  async *#deltaChunks(
-    snap: DbSnapshot,
-    tables: LevelTable[],
-    plan: Extract<SnapshotPlan<Changes>, { kind: 'delta' }>,
-    counts: { keys: number; chunks: number },
-  ): AsyncGenerator<StoredChunk> {
-    const changes = LevelChangelog.merge(plan.segments);
-    // sorted, so chunks come out by key group and state like a full scan (the prefix is ASCII)
-    const sorted = [...changes.keys()].sort();
-    const at = { snapshot: snap };
-    let chunk: StoredChunk | null = null;
-    let deletes: string[] = [];
-    let prefix = '';
-    let budget = performance.now() + 4;
-    for (let i = 0; i < sorted.length; i++) {
-      const k = sorted[i]!;
-      if (!chunk || !k.startsWith(prefix) || chunk.keys.length + deletes.length === CHUNK_ENTRIES) {
-        if (chunk) yield chunk;
-        const { keyGroup, stateId } = decodeKey(k);
-        deletes = [];
-        chunk = { keyGroup, state: tables[stateId]!.name, keys: [], keyOffset: KEY_PREFIX_CHARS, values: [], deletes, decodeKey: keyFromTag, decodeValue };
-        prefix = k.slice(0, KEY_PREFIX_CHARS);
-        counts.chunks++;
-      }
-      // the value the last flush before the snapshot wrote (what LevelDB holds at it), or read there if not kept
-      const change = changes.get(k);
-      const stored = change === UNKEPT ? this.#get(k, at) : (change ?? undefined);
-      // as stored, as in a full scan
-      if (stored === undefined) deletes.push(k);
-      else {
-        chunk.keys.push(k);
-        chunk.values.push(stored);
-      }
-      counts.keys++;
-      if ((i & 255) === 255 && performance.now() > budget) {
-        await yieldToLoop(); // a big delta must not block the run loop
-        budget = performance.now() + 4;
-      }
-    }
-    if (chunk) yield chunk;
-  }
-
-  notifyCheckpointComplete(checkpointId: number): void {
+  protected _notifyCheckpointComplete(checkpointId: number): void {
     this.#inc.confirm(checkpointId);
   }
 
-  async restore(handles: StateHandle[]): Promise<void> {
+  protected async _restore(handles: StateHandle[]): Promise<void> {
     await this.#ready();
     await this.#tail;
-    const { start, end } = this.keyGroupRange;
-    for (const handle of handles) {
-      await forEachSnapshotPart(handle, this.options.storage, async (header, chunks) => {
-        if (header.maxParallelism !== this.maxParallelism) {
-          throw new CheckpointError('FLOE_MAX_PARALLELISM_MISMATCH', `state was written with max parallelism ${header.maxParallelism}, the job has ${this.maxParallelism}`, {
-            hint: 'keep pipeline.max-parallelism unchanged across restores',
-          });
+    const { start } = this.keyGroupRange;
+    await this._forEachRestoredPart(handles, async (chunks) => {
+      let batch = this.#db.batch();
+      for (const [table, chunk] of chunks) {
+        const prefix = table.prefix(chunk.keyGroup, chunk.keyGroup - start);
+        for (const key of chunk.deletes ?? []) batch.del(prefix + keyTag(key));
+        for (const [key, value] of chunk.puts) batch.put(prefix + keyTag(key), encodeValue(value));
+        if (batch.length >= RESTORE_BATCH) {
+          await batch.write();
+          batch = this.#db.batch();
         }
-        let batch = this.#db.batch();
-        for (const chunk of chunks) {
-          if (chunk.keyGroup < start || chunk.keyGroup > end) continue;
-          const table = this.#table(chunk.state, header.states[chunk.state]!);
-          const prefix = table.prefix(chunk.keyGroup, chunk.keyGroup - start);
-          for (const key of chunk.deletes ?? []) batch.del(prefix + keyTag(key));
-          for (const [key, value] of chunk.puts) batch.put(prefix + keyTag(key), encodeValue(value));
-          if (batch.length >= RESTORE_BATCH) {
-            await batch.write();
-            batch = this.#db.batch();
-          }
-        }
-        if (batch.length) await batch.write();
-        else await batch.close();
-      });
-    }
+      }
+      if (batch.length) await batch.write();
+      else await batch.close();
+    });
     // the cache held the state before the restore
     for (const slot of this.#cache.values()) slot.cached = false;
     this.#cache.clear();
@@ -664,25 +332,22 @@ export class LevelKeyedBackend implements KeyedStateBackend {
     this.#inc.reset();
   }
 
-  /** Closes the database and removes its directory; later calls wait for the first (the job's end disposes what a failed task left). */
-  dispose(): Promise<void> {
-    this.#disposing ??= (async () => {
-      await this.#tail;
-      await this.#opening;
-      if (this.#openError) {
-        // a task that never wrote (or whose input ended first) meets the cause here, not a removal under an unusable path
-        await rm(this.location, { recursive: true, force: true }).catch(() => {});
-        throw this.#openError;
-      }
-      if (this.#open) await this.#db.close();
-      // LevelDB may still be finishing a background file when close() resolves: retry instead of failing on ENOTEMPTY
-      await rm(this.location, { recursive: true, force: true, maxRetries: 5, retryDelay: 20 });
-    })();
-    return this.#disposing;
+  protected async _dispose(): Promise<void> {
+    await this.#tail;
+    await this.#opening;
+    if (this.#openError) {
+      // a task that never wrote (or whose input ended first) meets the cause here, not a removal under an unusable path
+      await rm(this.location, { recursive: true, force: true }).catch(() => {});
+      throw this.#openError;
+    }
+    if (this.#open) await this.#db.close();
+    // LevelDB may still be finishing a background file when close() resolves: retry instead of failing on ENOTEMPTY
+    await rm(this.location, { recursive: true, force: true, maxRetries: 5, retryDelay: 20 });
   }
 
+  /** dispose() was called: the job's end need not close this one again */
   get disposed(): boolean {
-    return this.#disposing !== null;
+    return this.status === 'closing' || this.status === 'closed';
   }
 }
 

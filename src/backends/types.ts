@@ -126,9 +126,18 @@ export interface SnapshotRunner {
   run(): Promise<StateHandle | null>;
 }
 
+/**
+ * Where a keyed backend is in its life (abstract-level's statuses): `opening` until its working
+ * store is ready (state may be used already: a level backend holds writes until LevelDB is open),
+ * `open`, then `closing` from the call to `dispose()` and `closed` once it resolved. From `closing`
+ * on every use throws FLOE_STATE_BACKEND_CLOSED.
+ */
+export type KeyedBackendStatus = 'opening' | 'open' | 'closing' | 'closed';
+
 export interface KeyedStateBackend {
   readonly maxParallelism: number;
   readonly keyGroupRange: KeyGroupRange;
+  readonly status: KeyedBackendStatus;
   /** Sets the key that state accessors read and write. `keyGroup` is computed when omitted. */
   setCurrentKey(key: unknown, keyGroup?: number): void;
   getCurrentKey(): unknown;
@@ -148,6 +157,7 @@ export interface KeyedStateBackend {
   notifyCheckpointComplete?(checkpointId: number): void;
   /** Loads the key groups of this backend's range from snapshots of any parallelism. */
   restore(handles: StateHandle[]): Promise<void>;
+  /** Closes the backend and frees its working state; a second call waits for the first. */
   dispose(): Promise<void>;
 }
 
@@ -159,6 +169,12 @@ export interface KeyedBackendOptions {
   keyGroupRange: KeyGroupRange;
   /** where this subtask's snapshots go */
   storage: TaskStateStorage;
+  /**
+   * Whether the process's run loop is busy (its last slice ended with tasks still ready, so I/O
+   * completions wait a slice each): long background reads take bigger batches then. Given by the
+   * task layer; without it the run loop counts as idle.
+   */
+  runLoopBusy?: () => boolean;
 }
 
 export interface StateBackendFeatures {

@@ -21,6 +21,8 @@ export interface MakeOptions {
   materializationInterval?: number;
   maxTrackedChanges?: number;
   storage?: TaskStateStorage;
+  /** what the task layer says of the run loop (KeyedBackendOptions.runLoopBusy) */
+  runLoopBusy?: () => boolean;
 }
 
 export interface Harness {
@@ -54,6 +56,7 @@ export function harness(t: Test, subject: ConformanceSubject): Harness {
       maxParallelism: max,
       keyGroupRange: keyGroupRangeForSubtask(max, p, i),
       storage: o.storage ?? storage,
+      runLoopBusy: o.runLoopBusy,
     });
     n++;
     made.push(b);

@@ -1,7 +1,7 @@
 // Conformance: every state primitive with the heap backend's semantics, read-your-writes inside a batch and after it.
 import type { Test } from 'tap';
 import type { AggregatingStateDescriptor } from '../../../src/backends/types.ts';
-import { harness, type ConformanceSubject } from './harness.ts';
+import { contents, harness, snap, type ConformanceSubject } from './harness.ts';
 
 const avg: AggregatingStateDescriptor<number, { n: number; s: number }, number> = {
   kind: 'aggregating',
@@ -91,6 +91,35 @@ export function primitives(t: Test, subject: ConformanceSubject): void {
     t.equal(value.value(), 2000);
     t.equal(b.getCurrentKey(), 2n);
     t.throws(() => b.getListState({ kind: 'list', name: 'v' }), TypeError, 'a name keeps its kind');
+  });
+
+  t.test('no empty list or map is stored (adding nothing stores nothing), and map iterators run over a copy', async (t) => {
+    const h = harness(t, subject);
+    const b = h.make();
+    const list = b.getListState<number>({ kind: 'list', name: 'l' });
+    const map = b.getMapState<string, number>({ kind: 'map', name: 'm' });
+    b.setCurrentKey('nothing');
+    list.addAll([]);
+    map.putAll([]);
+    t.same(list.get(), []);
+    t.ok(map.isEmpty());
+    b.setCurrentKey('some');
+    list.addAll(new Set([1, 2]));
+    map.putAll(new Map([['a', 1], ['b', 2]]));
+    list.addAll([]);
+    map.putAll([]);
+    const seen: string[] = [];
+    for (const [k] of map.entries()) {
+      seen.push(k);
+      map.put(`${k}+`, 0); // not visited: the iterator holds the entries as they were
+    }
+    t.same(seen, ['a', 'b']);
+    t.same([...map.keys()], ['a', 'b', 'a+', 'b+']);
+    await b.endBatch();
+    t.same(await contents(await snap(b, 1), h.storage), {
+      'l/"ssome"': [1, 2],
+      'm/"ssome"': [['a', 1], ['a+', 0], ['b', 2], ['b+', 0]],
+    }, 'the key given nothing has no entry');
   });
 
   t.test('a key outside the subtask range is refused', async (t) => {
