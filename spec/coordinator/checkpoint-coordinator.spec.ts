@@ -1,10 +1,11 @@
 // The checkpoint coordinator as an actor on a simulated clock: triggering, acks, timeouts, failures.
 import t from 'tap';
 import { createActor, SimulatedClock } from 'xstate';
-import type { AcknowledgeCheckpoint } from '../../src/actors/types.ts';
+import type { AcknowledgeCheckpoint } from '../../src/checkpoint/control-messages.ts';
 import type { CheckpointConfig } from '../../src/config/checkpoint-config.ts';
 import { checkpointCoordinatorMachine, type CoordinatorHooks } from '../../src/coordinator/checkpoint-coordinator.ts';
 import { CheckpointError } from '../../src/errors.ts';
+import { serializeError } from '../../src/checkpoint/serialized-error.ts';
 
 const SUBTASKS = ['v0#0', 'v1#0'];
 
@@ -43,6 +44,8 @@ function setup(config: Partial<CheckpointConfig> = {}, extraHooks: Partial<Coord
   const ack = (id: number, key: string) => {
     const [vertexId, i] = key.split('#');
     const message: AcknowledgeCheckpoint = {
+      type: 'ACKNOWLEDGE_CHECKPOINT',
+      attempt: 0,
       checkpointId: id,
       subtask: { vertexId: vertexId!, subtaskIndex: Number(i) },
       state: { [`op-${vertexId}`]: { keyed: null, operator: { pos: { mode: 'split', items: [id] } } } },
@@ -137,7 +140,7 @@ t.test('more consecutive failures than tolerable fails the job', async (t) => {
 t.test('a decline aborts the checkpoint and notifies the tasks', async (t) => {
   const s = setup({ tolerableFailures: 5 });
   s.advance(100);
-  s.actor.send({ type: 'DECLINE', decline: { checkpointId: 1, subtask: { vertexId: 'v1', subtaskIndex: 0 }, reason: new Error('disk full') } });
+  s.actor.send({ type: 'DECLINE', decline: { type: 'DECLINE_CHECKPOINT', attempt: 0, checkpointId: 1, subtask: { vertexId: 'v1', subtaskIndex: 0 }, cause: serializeError(new Error('disk full')) } });
   t.match(s.log, ['trigger 1 @100', 'abort 1: declined by v1#0']);
   t.equal(s.tracker().history[0]!.status, 'failed');
   t.match(s.tracker().history[0]!.failureReason, /disk full/);

@@ -3,7 +3,8 @@ import { BarrierHandler, type Barrier, type BarrierHandlerHost } from '../../src
 import { Channel } from '../../src/actors/channel.ts';
 import { InputGate } from '../../src/actors/input-gate.ts';
 import type { InFlightData } from '../../src/actors/in-flight-data.ts';
-import type { ChannelMessage, CheckpointOptions, CheckpointingMode } from '../../src/actors/types.ts';
+import type { ChannelMessage } from '../../src/actors/types.ts';
+import type { CheckpointOptions, CheckpointingMode } from '../../src/checkpoint/types.ts';
 
 export const barrier = (id: number, options: Partial<CheckpointOptions> = {}): Barrier => ({
   type: 'barrier',

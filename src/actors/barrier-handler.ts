@@ -1,5 +1,6 @@
 // Barrier alignment (exactly-once), counting (at-least-once) and overtaking (unaligned) for one task's input gate.
-import type { CheckpointingMode, ChannelMessage } from './types.ts';
+import type { CheckpointingMode } from '../checkpoint/types.ts';
+import type { ChannelMessage } from './types.ts';
 import { ChannelState } from './channel-state.ts';
 import { InFlightData } from './in-flight-data.ts';
 

@@ -2,8 +2,10 @@
 import { createActor, type Actor, type InspectionEvent } from 'xstate';
 import type { StateBackend } from '../backends/types.ts';
 import type { CheckpointStorage } from '../storage/types.ts';
-import { channelStateKey, type OperatorState } from '../coordinator/types.ts';
+import { channelStateKey } from '../checkpoint/state-handles.ts';
+import { type OperatorState } from '../checkpoint/completed-checkpoint.ts';
 import { CheckpointError } from '../errors.ts';
+import { codedCause, serializeError } from '../checkpoint/serialized-error.ts';
 import type { JobVertex } from '../graph/job-graph.ts';
 import { BarrierHandler, type AbortReason, type Barrier, type BarrierHandlerHost } from './barrier-handler.ts';
 import { decodeBatch, estimateBytes, type InFlightData } from './in-flight-data.ts';
@@ -12,7 +14,9 @@ import { InputGate } from './input-gate.ts';
 import { OperatorChain, type ChainSetup } from './operator-chain.ts';
 import { OutputWriter, type EdgeWriter } from './output-writer.ts';
 import { taskMachine, type TaskMachine } from './task-machine.ts';
-import type { AcknowledgeCheckpoint, ChannelStateSnapshot, CheckpointOptions, CheckpointingMode, DeclineCheckpoint, SubtaskId, TaskStateSnapshot } from './types.ts';
+import type { AcknowledgeCheckpoint, DeclineCheckpoint } from '../checkpoint/control-messages.ts';
+import type { ChannelStateSnapshot, TaskStateSnapshot } from '../checkpoint/state-handles.ts';
+import type { CheckpointOptions, CheckpointingMode, SubtaskId } from '../checkpoint/types.ts';
 
 /** What a task reports to, and asks of, its job. */
 export interface TaskHost {
@@ -366,11 +370,7 @@ export class Task implements BarrierHandlerHost {
       return;
     }
     if (this.#phase !== 'running' || !this.chain.source) {
-      this.host.decline({
-        checkpointId,
-        subtask: this.id,
-        reason: new CheckpointError('FLOE_TASK_NOT_READY', `task ${this.name} is ${this.#phase}, not running`),
-      });
+      this.#decline(checkpointId, new CheckpointError('FLOE_TASK_NOT_READY', `task ${this.name} is ${this.#phase}, not running`));
       return;
     }
     this.#startDelayMs = Math.max(0, Date.now() - timestamp);
@@ -442,7 +442,7 @@ export class Task implements BarrierHandlerHost {
     this.actor.send({ type: 'ALIGNMENT_ABORTED', checkpointId, reason });
     this.output.broadcastEvent({ type: 'cancel-barrier', checkpointId });
     const code = reason === 'subsumed' ? 'FLOE_CHECKPOINT_SUBSUMED' : 'FLOE_CHECKPOINT_CANCELED_UPSTREAM';
-    this.host.decline({ checkpointId, subtask: this.id, reason: new CheckpointError(code, `checkpoint ${checkpointId} ${reason} at ${this.name}`) });
+    this.#decline(checkpointId, new CheckpointError(code, `checkpoint ${checkpointId} ${reason} at ${this.name}`));
   }
 
   #performCheckpoint(barrier: Barrier, alignmentDurationMs: number, forward: boolean): void {
@@ -486,6 +486,8 @@ export class Task implements BarrierHandlerHost {
       ({ state, size }) => {
         if (this.#phase === 'failed' || this.#phase === 'canceled') return;
         this.host.acknowledge({
+          type: 'ACKNOWLEDGE_CHECKPOINT',
+          attempt: this.spec.attempt,
           checkpointId,
           subtask: this.id,
           state,
@@ -505,9 +507,13 @@ export class Task implements BarrierHandlerHost {
       },
       (error) => {
         if (this.#phase === 'failed' || this.#phase === 'canceled') return;
-        this.host.decline({ checkpointId, subtask: this.id, reason: error instanceof Error ? error : new Error(String(error)) });
+        this.#decline(checkpointId, error);
       },
     );
+  }
+
+  #decline(checkpointId: number, error: unknown): void {
+    this.host.decline({ type: 'DECLINE_CHECKPOINT', attempt: this.spec.attempt, checkpointId, subtask: this.id, cause: serializeError(codedCause(error)) });
   }
 
   async notifyCheckpointComplete(checkpointId: number): Promise<void> {

@@ -1,12 +1,15 @@
 // The checkpoint coordinator actor: triggers checkpoints, collects acknowledgements, completes or aborts.
 import { enqueueActions, setup } from 'xstate';
-import type { AcknowledgeCheckpoint, CheckpointOptions, DeclineCheckpoint } from '../actors/types.ts';
-import { periodicCheckpointOptions, type CheckpointConfig } from '../config/checkpoint-config.ts';
+import type { AcknowledgeCheckpoint, DeclineCheckpoint } from '../checkpoint/control-messages.ts';
+import type { CheckpointOptions } from '../checkpoint/types.ts';
+import type { SerializedError } from '../checkpoint/serialized-error.ts';
+import type { CheckpointConfig } from '../config/checkpoint-config.ts';
+import type { TaskStateSnapshot } from '../checkpoint/state-handles.ts';
 import { CheckpointError, JobExecutionError } from '../errors.ts';
 import { CheckpointTracker } from './checkpoint-tracker.ts';
 import { PendingCheckpoint } from './pending-checkpoint.ts';
-import type { CompletedCheckpoint } from './types.ts';
-import { subtaskKey } from './types.ts';
+import type { CompletedCheckpoint } from '../checkpoint/completed-checkpoint.ts';
+import { subtaskKey } from '../checkpoint/types.ts';
 
 export interface CoordinatorHooks {
   /** Sends TriggerCheckpoint to the tasks that start a checkpoint (sources, tasks whose input has ended). */
@@ -69,8 +72,8 @@ interface Context {
 
 /** Declines caused by another failure (subsumption, an upstream cancel, a task not running) are not counted. */
 const NOT_COUNTED = new Set(['FLOE_CHECKPOINT_SUBSUMED', 'FLOE_CHECKPOINT_CANCELED_UPSTREAM', 'FLOE_TASK_NOT_READY']);
-function countsAsFailure(reason: Error): boolean {
-  return !NOT_COUNTED.has((reason as { code?: string }).code ?? '');
+function countsAsFailure(cause: SerializedError): boolean {
+  return !NOT_COUNTED.has(cause.code ?? '');
 }
 
 /** The part of xstate's action enqueuer the helpers below use: delayed self-events and their cancellation. */
@@ -82,6 +85,12 @@ interface Enqueue {
 /** Where the persist step reports back (the coordinator actor itself). */
 interface Self {
   send(event: CoordinatorEvent): void;
+}
+
+/** The barrier options of a periodic checkpoint (savepoints are always aligned). */
+export function periodicCheckpointOptions(config: CheckpointConfig): CheckpointOptions {
+  if (config.unaligned) return { kind: 'checkpoint', alignment: 'unaligned' };
+  return config.alignedTimeoutMs > 0 ? { kind: 'checkpoint', alignment: 'aligned', alignedTimeoutMs: config.alignedTimeoutMs } : { kind: 'checkpoint', alignment: 'aligned' };
 }
 
 function scheduleTick(enqueue: Enqueue, delay: number): void {
@@ -103,10 +112,12 @@ function trigger(context: Context, enqueue: Enqueue, self: Self, options: Checkp
   if (pending.isFullyAcknowledged) acknowledged(context, enqueue, self, pending);
 }
 
-function acknowledgeFinished(pending: PendingCheckpoint, key: string, state: import('../actors/types.ts').TaskStateSnapshot, now: number): void {
+function acknowledgeFinished(pending: PendingCheckpoint, key: string, state: TaskStateSnapshot, now: number): void {
   const [vertexId, index] = key.split('#') as [string, string];
   pending.acknowledge(
     {
+      type: 'ACKNOWLEDGE_CHECKPOINT',
+      attempt: -1,
       checkpointId: pending.id,
       subtask: { vertexId, subtaskIndex: Number(index) },
       state,
@@ -276,8 +287,8 @@ export const checkpointCoordinatorMachine = setup({
         },
         DECLINE: {
           actions: enqueueActions(({ context, event, enqueue, self }) => {
-            const { checkpointId, subtask, reason } = event.decline;
-            abort(context, enqueue, checkpointId, `declined by ${subtaskKey(subtask)}: ${reason.message}`, countsAsFailure(reason));
+            const { checkpointId, subtask, cause } = event.decline;
+            abort(context, enqueue, checkpointId, `declined by ${subtaskKey(subtask)}: ${cause.message}`, countsAsFailure(cause));
             afterPendingEnded(context, enqueue, self);
           }),
         },

@@ -1,7 +1,7 @@
 // The checkpoint coordinator's bookkeeping: pending and completed checkpoints, history, failure count.
-import type { TaskStateSnapshot } from '../actors/types.ts';
+import type { TaskStateSnapshot } from '../checkpoint/state-handles.ts';
 import { PendingCheckpoint } from './pending-checkpoint.ts';
-import type { CheckpointStats, CompletedCheckpoint } from './types.ts';
+import type { CheckpointStats, CompletedCheckpoint } from '../checkpoint/completed-checkpoint.ts';
 
 const HISTORY_SIZE = 100;
 

@@ -4,11 +4,13 @@ import { Channel } from '../actors/channel.ts';
 import { EdgeWriter } from '../actors/output-writer.ts';
 import { Scheduler } from '../actors/scheduler.ts';
 import { Task, type TaskHost } from '../actors/task.ts';
-import type { AcknowledgeCheckpoint, CheckpointOptions, CheckpointingMode, DeclineCheckpoint } from '../actors/types.ts';
+import type { AcknowledgeCheckpoint, DeclineCheckpoint } from '../checkpoint/control-messages.ts';
+import type { CheckpointOptions, CheckpointingMode } from '../checkpoint/types.ts';
 import type { StateBackend } from '../backends/types.ts';
 import type { CheckpointStorage } from '../storage/types.ts';
 import type { JobGraph } from '../graph/job-graph.ts';
-import { subtaskKey, type CompletedCheckpoint } from './types.ts';
+import { subtaskKey } from '../checkpoint/types.ts';
+import { type CompletedCheckpoint } from '../checkpoint/completed-checkpoint.ts';
 
 export interface ExecutionOptions {
   jobId: string;

@@ -2,7 +2,7 @@
 import { EventEmitter } from 'node:events';
 import { createActor, type Actor, type InspectionEvent } from 'xstate';
 import type { Task } from '../actors/task.ts';
-import type { CheckpointOptions } from '../actors/types.ts';
+import type { CheckpointOptions } from '../checkpoint/types.ts';
 import type { StateBackend } from '../backends/types.ts';
 import { resolveRestorePath } from '../storage/checkpoint-recovery.ts';
 import type { CheckpointStorage, JobEndStatus, RestoreWarning } from '../storage/types.ts';
@@ -13,7 +13,8 @@ import { checkpointCoordinatorMachine, type CheckpointCoordinatorMachine } from 
 import { ExecutionGraph } from './execution-graph.ts';
 import { jobMasterMachine, type JobStatus } from './job-master-machine.ts';
 import type { RestartStrategy } from './restart-strategy.ts';
-import { subtaskKey, type CheckpointStats, type CompletedCheckpoint } from './types.ts';
+import { subtaskKey } from '../checkpoint/types.ts';
+import { type CheckpointStats, type CompletedCheckpoint } from '../checkpoint/completed-checkpoint.ts';
 
 export interface JobSettings {
   checkpoint: CheckpointConfig;

@@ -1,7 +1,10 @@
 // A triggered checkpoint waiting for the acknowledgements of every subtask.
-import type { AcknowledgeCheckpoint, ChannelStateSnapshot, CheckpointOptions, TaskStateSnapshot } from '../actors/types.ts';
-import type { CheckpointStats, CompletedCheckpoint, OperatorState } from './types.ts';
-import { channelStateKey, subtaskKey } from './types.ts';
+import type { AcknowledgeCheckpoint } from '../checkpoint/control-messages.ts';
+import type { ChannelStateSnapshot, TaskStateSnapshot } from '../checkpoint/state-handles.ts';
+import type { CheckpointOptions } from '../checkpoint/types.ts';
+import type { CheckpointStats, CompletedCheckpoint, OperatorState } from '../checkpoint/completed-checkpoint.ts';
+import { channelStateKey } from '../checkpoint/state-handles.ts';
+import { subtaskKey } from '../checkpoint/types.ts';
 
 export type AckResult = 'ok' | 'duplicate' | 'unknown-subtask';
 

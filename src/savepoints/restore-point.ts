@@ -1,7 +1,7 @@
 // Turns a savepoint (or, with the file checkpoint storage, a checkpoint directory) into the job's first restore point.
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { basename, join } from 'node:path';
-import type { CompletedCheckpoint, OperatorState } from '../coordinator/types.ts';
+import type { CompletedCheckpoint, OperatorState } from '../checkpoint/completed-checkpoint.ts';
 import { SavepointError } from '../errors.ts';
 import type { JobGraph } from '../graph/job-graph.ts';
 import { keyedHandle, loadSavepoint, savepointDirOf, type LoadedSavepoint } from './savepoint-loader.ts';

@@ -2,7 +2,7 @@
 import { readFile } from 'node:fs/promises';
 import { isAbsolute } from 'node:path';
 import type { StateHandle, TaskStateStorage } from '../backends/types.ts';
-import type { CompletedCheckpoint } from '../coordinator/types.ts';
+import type { CompletedCheckpoint } from '../checkpoint/completed-checkpoint.ts';
 import { SavepointError } from '../errors.ts';
 import type { CheckpointStorage } from '../storage/types.ts';
 import { checksumOf } from '../storage/durable-files.ts';
