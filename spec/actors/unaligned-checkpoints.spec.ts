@@ -220,7 +220,7 @@ t.test('in-flight data is replayed to its own subtask; a rescaled job refuses it
     const failures: unknown[] = [];
     const graph = new ExecutionGraph(
       { jobId: 'j', graph: env.getJobGraph(), attempt: 0, mode: 'exactly-once', checkpointingEnabled: true, batchSize: 8, buffersPerChannel: 2, backend: new MemoryStateBackend(), storage: new MemoryCheckpointStorage(), restore },
-      { taskFailed: (_task, e) => failures.push(e), taskFinished() {}, allRunning() {}, endOfInput() {}, acknowledge() {}, decline() {} },
+      { taskFailed: (_task, e) => failures.push(e), taskFinished() {}, taskRunning() {}, endOfInput() {}, acknowledge() {}, decline() {} },
     );
     return { graph, failures };
   };

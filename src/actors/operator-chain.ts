@@ -20,7 +20,7 @@ export interface ChainMember {
 export interface ChainSetup {
   runtime: Omit<RuntimeContext, 'operatorUid'>;
   backend: StateBackend;
-  storage: CheckpointStorage;
+  storage: Pick<CheckpointStorage, 'forSubtask'>;
   checkpointingEnabled: boolean;
   restore: { checkpointId: number; operators: Record<string, OperatorState> } | null;
 }

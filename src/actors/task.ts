@@ -43,7 +43,7 @@ export interface TaskSpec {
   inputs: Channel[];
   outputs: EdgeWriter[];
   backend: StateBackend;
-  storage: CheckpointStorage;
+  storage: Pick<CheckpointStorage, 'forSubtask'>;
   restore: { checkpointId: number; operators: Record<string, OperatorState>; channelState?: Record<string, ChannelStateSnapshot> } | null;
   inspect?: (event: InspectionEvent) => void;
 }

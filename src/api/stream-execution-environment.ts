@@ -6,7 +6,6 @@ import { Configuration } from '../config/configuration.ts';
 import { CollectionSource } from '../connectors/collection-source.ts';
 import { SequenceSource } from '../connectors/sequence-source.ts';
 import { TextFileSource } from '../connectors/text-file-source.ts';
-import { withSavepoints } from '../savepoints/savepoint-storage.ts';
 import { isSavepointPath, loadRestorePoint, type RestorePoint } from '../savepoints/restore-point.ts';
 import { claimSavepoint } from '../savepoints/savepoint-operations.ts';
 import type { StateBackend } from '../backends/types.ts';
@@ -143,7 +142,7 @@ export class StreamExecutionEnvironment implements TransformationRegistry {
     }
     const jobId = newJobId();
     const files = this.#backend ? this.config.get('state.checkpoints.dir') !== undefined : type !== 'memory';
-    const storage = withSavepoints(createCheckpointStorage(this.config, jobId, files), { jobId, jobName, restoresSavepoint: restore !== null });
+    const storage = createCheckpointStorage(this.config, jobId, files);
     const inspection = this.#inspect === undefined ? undefined : createInspection(this.#inspect);
     const master = new JobMaster(jobId, jobName, graph, {
       restoreFrom,

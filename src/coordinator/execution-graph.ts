@@ -21,7 +21,8 @@ export interface ExecutionOptions {
   batchSize: number;
   buffersPerChannel: number;
   backend: StateBackend;
-  storage: CheckpointStorage;
+  /** where each operator subtask's snapshots go */
+  storage: Pick<CheckpointStorage, 'forSubtask'>;
   restore: CompletedCheckpoint | null;
   inspect?: (event: InspectionEvent) => void;
 }
@@ -30,7 +31,7 @@ export interface ExecutionOptions {
 export interface ExecutionListener {
   taskFailed(task: Task, error: unknown): void;
   taskFinished(task: Task): void;
-  allRunning(): void;
+  taskRunning(task: Task): void;
   endOfInput(task: Task): void;
   acknowledge(ack: AcknowledgeCheckpoint): void;
   decline(decline: DeclineCheckpoint): void;
@@ -40,7 +41,6 @@ export class ExecutionGraph {
   readonly tasks: Task[] = [];
   readonly scheduler = new Scheduler();
   readonly #byKey = new Map<string, Task>();
-  #running = 0;
   #stopped = false;
 
   constructor(readonly options: ExecutionOptions, listener: ExecutionListener) {
@@ -69,9 +69,7 @@ export class ExecutionGraph {
     }
     const host: TaskHost = {
       wake: (task) => this.scheduler.wake(task),
-      running: () => {
-        if (++this.#running === this.tasks.length) listener.allRunning();
-      },
+      running: (task) => listener.taskRunning(task),
       endOfInput: (task) => listener.endOfInput(task),
       finished: (task) => listener.taskFinished(task),
       failed: (task, error) => {
@@ -129,11 +127,9 @@ export class ExecutionGraph {
     await Promise.all(this.tasks.map((t) => t.deploy()));
   }
 
-  /** Starts checkpoint `id` at the sources, and directly at tasks whose input already ended. */
-  triggerCheckpoint(id: number, timestamp: number, options: CheckpointOptions): void {
-    for (const t of this.tasks) {
-      if (t.phase === 'finishing' || (t.isSource && t.phase === 'running')) t.triggerCheckpoint(id, timestamp, options);
-    }
+  /** Starts checkpoint `id` at the given subtasks (sources, and tasks whose input already ended). */
+  triggerCheckpoint(id: number, timestamp: number, options: CheckpointOptions, subtasks: readonly string[]): void {
+    for (const key of subtasks) this.#byKey.get(key)?.triggerCheckpoint(id, timestamp, options);
   }
 
   notifyCheckpointComplete(id: number): void {
