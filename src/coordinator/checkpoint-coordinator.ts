@@ -9,9 +9,9 @@ import type { SerializedError } from '../checkpoint/serialized-error.ts';
 import type { CheckpointConfig } from '../config/checkpoint-config.ts';
 import {
   decideAcknowledge, decideDecline, decideEndOfInput, decideHold, decidePersisted, decidePersistFailed, decideRestored, decideShutdown,
-  decideStart, decideSuspend, decideTaskState, decideTick, decideTimeout, decideTrigger, decideTriggerRefused, initialCoordinatorState,
-  type CheckpointRequest, type CoordinatorEffect, type CoordinatorState, type Decision, type StartEvent,
+  decideStart, decideSuspend, decideTaskState, decideTick, decideTimeout, decideTrigger, decideTriggerRefused, type StartEvent,
 } from './checkpoint-decisions.ts';
+import { initialCoordinatorState, type CheckpointRequest, type CoordinatorEffect, type CoordinatorState, type Decision } from './coordinator-state.ts';
 
 export interface CoordinatorInput {
   config: CheckpointConfig;

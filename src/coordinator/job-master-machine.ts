@@ -4,7 +4,7 @@ import {
   CHECKPOINT_COORDINATOR,
   type EndOfInput, type TaskFailed, type TaskMetrics, type TaskMetricsSample, type TaskPhase, type TaskStateChanged,
 } from '../checkpoint/control-messages.ts';
-import type { SerializedError } from '../checkpoint/serialized-error.ts';
+import { serializeError, type SerializedError } from '../checkpoint/serialized-error.ts';
 import { subtaskKey, type SubtaskId } from '../checkpoint/types.ts';
 import type { RestartStrategy } from './restart-strategy.ts';
 
@@ -36,7 +36,9 @@ export type JobMasterEvent =
   | { type: 'ATTEMPT_STOPPED' }
   | { type: 'CANCEL' }
   /** stop with a savepoint: the savepoint is taken, the attempt is stopped, the job ends FINISHED */
-  | { type: 'STOP' };
+  | { type: 'STOP' }
+  /** an actor of the job's system (a task, the coordinator) threw: a fault of floe's, the job fails rather than hang */
+  | { type: `xstate.error.actor.${string}`; error: unknown };
 
 /** What the job master reports (xstate `emit`); the JobMaster re-emits them as its JobEvents. */
 export type JobMasterEmitted =
@@ -123,6 +125,7 @@ export const jobMasterMachine = setup({
     /** the decision, made once: the guards below only read it */
     decideRestart: assign(({ context, event }) => ({ ...decideRestart(context, (event as TaskFailed).error, context.now()), failure: (event as TaskFailed).error })),
     recordJobFailure: assign({ failure: ({ event }) => (event as Extract<JobMasterEvent, { type: 'FAIL_JOB' }>).error }),
+    recordActorError: assign({ failure: ({ event }) => serializeError((event as { error: unknown }).error) }),
     reportRunning: emit(({ context }) => ({ type: 'running' as const, attempt: context.attempt, restoredFrom: context.plan?.restoredFrom ?? null })),
     reportTaskFailed: emit(({ context, event }) => {
       const m = event as TaskFailed;
@@ -176,6 +179,7 @@ export const jobMasterMachine = setup({
         TASK_METRICS: [{ guard: 'isStale' }, { actions: 'recordMetrics' }],
         TASK_FAILED: [{ guard: 'isStale' }, { target: 'FAILOVER', actions: ['reportTaskFailed', 'decideRestart'] }],
         FAIL_JOB: { target: 'FAILING', actions: 'recordJobFailure' },
+        'xstate.error.actor.*': { target: 'FAILING', actions: 'recordActorError' },
         CANCEL: 'CANCELLING',
         STOP: 'STOPPING',
       },

@@ -14,7 +14,7 @@ import { JobExecutionError, UnrecoverableError } from '../errors.ts';
 import type { JobGraph } from '../graph/job-graph.ts';
 import { persistCheckpoint, readingSavepointFiles } from '../savepoints/savepoint-storage.ts';
 import { checkpointCoordinatorMachine, type CheckpointCoordinatorMachine } from './checkpoint-coordinator.ts';
-import { pendingCount } from './checkpoint-decisions.ts';
+import { pendingCount } from './coordinator-state.ts';
 import { ExecutionGraph } from './execution-graph.ts';
 import { jobMasterMachine, type JobMasterMachine, type JobStatus } from './job-master-machine.ts';
 import type { RestartStrategy } from './restart-strategy.ts';
@@ -102,9 +102,6 @@ export class JobMaster extends EventEmitter<JobEvents> {
             );
           },
           discardCheckpoint: (_, { checkpointId }) => void this.settings.storage.discard(checkpointId).catch(() => {}),
-          triggerCheckpoint: (_, { checkpointId, timestamp, options, subtasks }) => this.#execution?.triggerCheckpoint(checkpointId, timestamp, options, subtasks),
-          notifyCheckpointComplete: (_, { checkpoint }) => this.#execution?.notifyCheckpointComplete(checkpoint.id),
-          notifyCheckpointAborted: (_, { checkpointId }) => this.#execution?.notifyCheckpointAborted(checkpointId),
         },
       }),
       {
@@ -235,36 +232,19 @@ export class JobMaster extends EventEmitter<JobEvents> {
     const { storage } = this.settings;
     // a job started from a savepoint reads the savepoint's files where they are, for its whole life
     const restoresSavepoint = this.settings.restore != null;
-    const execution = new ExecutionGraph(
-      {
-        jobId: this.jobId,
-        graph: this.graph,
-        attempt,
-        mode: this.settings.checkpoint.mode,
-        checkpointingEnabled: this.settings.checkpoint.enabled,
-        batchSize: this.settings.batchSize,
-        buffersPerChannel: this.settings.buffersPerChannel,
-        backend: this.settings.backend,
-        storage: { forSubtask: (uid, i) => (restoresSavepoint ? readingSavepointFiles(storage.forSubtask(uid, i)) : storage.forSubtask(uid, i)) },
-        restore,
-        inspect: this.settings.inspect,
-      },
-      {
-        taskFailed: (task, error) => this.actor.send({ type: 'TASK_FAILED', attempt, subtask: task.id, error: serializeError(error) }),
-        taskFinished: (task) => this.#taskState(task, 'finished'),
-        taskRunning: (task) => this.#taskState(task, 'running'),
-        endOfInput: (task) => {
-          const message = { attempt, subtask: task.id };
-          if (task.phase === 'finishing') this.#taskState(task, 'finishing');
-          else {
-            this.coordinator.send({ type: 'END_OF_INPUT', ...message });
-            this.actor.send({ type: 'END_OF_INPUT', ...message });
-          }
-        },
-        acknowledge: (ack) => this.coordinator.send(ack),
-        decline: (decline) => this.coordinator.send(decline),
-      },
-    );
+    const execution = new ExecutionGraph({
+      jobId: this.jobId,
+      graph: this.graph,
+      attempt,
+      mode: this.settings.checkpoint.mode,
+      checkpointingEnabled: this.settings.checkpoint.enabled,
+      batchSize: this.settings.batchSize,
+      buffersPerChannel: this.settings.buffersPerChannel,
+      backend: this.settings.backend,
+      storage: { forSubtask: (uid, i) => (restoresSavepoint ? readingSavepointFiles(storage.forSubtask(uid, i)) : storage.forSubtask(uid, i)) },
+      restore,
+      jobMaster: this.actor,
+    });
     this.#execution = execution;
     this.#stopping = null;
     this.actor.send({
@@ -272,18 +252,12 @@ export class JobMaster extends EventEmitter<JobEvents> {
       plan: {
         attempt,
         subtasks: execution.subtaskKeys,
-        sources: execution.tasks.filter((t) => t.isSource).map((t) => subtaskKey(t.id)),
+        sources: execution.sources,
         parallelism: Object.fromEntries(execution.parallelism),
         restoredFrom: restore?.id ?? null,
       },
     });
-    void execution.deploy();
-  }
-
-  #taskState(task: Task, state: 'running' | 'finishing' | 'finished'): void {
-    const message = { type: 'TASK_STATE_CHANGED' as const, attempt: task.spec.attempt, subtask: task.id, state };
-    this.coordinator.send(message);
-    this.actor.send(message);
+    execution.deploy();
   }
 
   #stopAttempt(reason: string): void {

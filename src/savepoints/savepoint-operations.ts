@@ -139,7 +139,7 @@ async function drainWithSavepoint(master: JobMaster, root: string | undefined): 
     master.holdCheckpoints(false);
     throw failed(master, cause);
   }
-  for (const task of execution.tasks) task.drain();
+  execution.drain();
   try {
     await waitFor(master, ['end-of-input'], () => allEnded(execution), 'end its input');
     const path = await triggerSavepoint(master, dir, { drained: true });
