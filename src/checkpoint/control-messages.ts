@@ -131,7 +131,7 @@ export interface TaskFailed {
   error: SerializedError;
 }
 
-/** All input consumed: a source is exhausted (its final checkpoint comes next), or every input partition ended. */
+/** A source's input is exhausted (with checkpointing: it runs on until its final checkpoint's barrier went out). Other tasks report `finishing`. */
 export interface EndOfInput {
   type: 'END_OF_INPUT';
   attempt: number;
