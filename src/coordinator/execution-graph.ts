@@ -131,7 +131,8 @@ export class ExecutionGraph {
   async cancel(): Promise<void> {
     this.scheduler.stop();
     for (const t of this.tasks) this.#send(t, { type: 'CANCEL_TASK', attempt: this.options.attempt });
-    await Promise.all(this.tasks.map((t) => waitFor(t.actor, (s) => s.status !== 'active')));
+    // an actor that stopped on an error (reported to the job master) counts as stopped too
+    await Promise.all(this.tasks.map((t) => waitFor(t.actor, (s) => s.status !== 'active').catch(() => {})));
   }
 
   /** Largest number of data buffers any channel ever held (backpressure specs). */
