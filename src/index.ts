@@ -16,7 +16,7 @@ export { TextFileSource } from './connectors/text-file-source.ts';
 export { Configuration } from './config/configuration.ts';
 export type { JobResult } from './coordinator/job-master.ts';
 export type { JobStatus } from './coordinator/job-master-machine.ts';
-export type { CheckpointStats, CompletedCheckpoint } from './coordinator/types.ts';
+export type { CheckpointStats, CompletedCheckpoint } from './checkpoint/completed-checkpoint.ts';
 export type { Output, RuntimeContext, Source, SourceReader, PollResult, Sink, JobEnd, StreamOperator, OperatorContext } from './operators/operator.ts';
 export type { ProcessContext, ProcessFunction } from './operators/process-operator.ts';
 export type * from './backends/types.ts';

@@ -1,6 +1,6 @@
 // Barrier alignment scripts: which channels block, what is snapshotted, when alignments abort.
 import t from 'tap';
-import type { CheckpointingMode } from '../../src/actors/types.ts';
+import type { CheckpointingMode } from '../../src/checkpoint/types.ts';
 import { barrier, barrierScript, data } from '../helpers/barrier-script.ts';
 
 const setup = (channels: number, mode: CheckpointingMode) => barrierScript(channels, mode);

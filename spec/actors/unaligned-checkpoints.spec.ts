@@ -1,5 +1,7 @@
 // Unaligned checkpoints end to end: exactly-once word count with failures and restored in-flight data, and a stalled subtask.
 import t, { type Test } from 'tap';
+import { createActor, fromCallback, type EventObject } from 'xstate';
+import { JOB_MASTER, type TaskFailed } from '../../src/checkpoint/control-messages.ts';
 import { createStateBackend } from '../../src/backends/state-backend-registry.ts';
 import { CollectSink, StreamExecutionEnvironment, type CompletedCheckpoint, type OperatorContext, type Output, type StreamOperator } from '../../src/index.ts';
 import { countWords, generateText } from '../fixtures/generate-text.ts';
@@ -218,10 +220,9 @@ t.test('in-flight data is replayed to its own subtask; a rescaled job refuses it
       },
     };
     const failures: unknown[] = [];
-    const graph = new ExecutionGraph(
-      { jobId: 'j', graph: env.getJobGraph(), attempt: 0, mode: 'exactly-once', checkpointingEnabled: true, batchSize: 8, buffersPerChannel: 2, backend: new MemoryStateBackend(), storage: new MemoryCheckpointStorage(), restore },
-      { taskFailed: (_task, e) => failures.push(e), taskFinished() {}, allRunning() {}, endOfInput() {}, acknowledge() {}, decline() {} },
-    );
+    // a job master that records the failures tasks report through the actor system
+    const jobMaster = createActor(fromCallback<EventObject>(({ receive }) => receive((m) => void (m.type === 'TASK_FAILED' && failures.push((m as TaskFailed).error)))), { systemId: JOB_MASTER }).start();
+    const graph = new ExecutionGraph({ jobId: 'j', graph: env.getJobGraph(), attempt: 0, mode: 'exactly-once', checkpointingEnabled: true, batchSize: 8, buffersPerChannel: 2, backend: new MemoryStateBackend(), storage: new MemoryCheckpointStorage(), restore, jobMaster });
     return { graph, failures };
   };
   const same = attempt(2, 2);

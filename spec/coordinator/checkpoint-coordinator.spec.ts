@@ -1,20 +1,43 @@
 // The checkpoint coordinator as an actor on a simulated clock: triggering, acks, timeouts, failures.
 import t from 'tap';
 import { createActor, SimulatedClock } from 'xstate';
-import type { AcknowledgeCheckpoint } from '../../src/actors/types.ts';
+import type { CompletedCheckpoint } from '../../src/checkpoint/completed-checkpoint.ts';
+import type { AcknowledgeCheckpoint } from '../../src/checkpoint/control-messages.ts';
+import { deserializeError, serializeError, type SerializedError } from '../../src/checkpoint/serialized-error.ts';
+import type { CheckpointOptions } from '../../src/checkpoint/types.ts';
 import type { CheckpointConfig } from '../../src/config/checkpoint-config.ts';
-import { checkpointCoordinatorMachine, type CoordinatorHooks } from '../../src/coordinator/checkpoint-coordinator.ts';
-import { CheckpointError } from '../../src/errors.ts';
+import { checkpointCoordinatorMachine } from '../../src/coordinator/checkpoint-coordinator.ts';
 
 const SUBTASKS = ['v0#0', 'v1#0'];
 /** the names people read in messages, as the job master hands them over */
-const NAMES = new Map([['v0#0', 'Sequence Source -> Map (1/1)'], ['v1#0', 'Reduce -> FileSink (1/1)']]);
+const NAMES = { 'v0#0': 'Sequence Source -> Map (1/1)', 'v1#0': 'Reduce -> FileSink (1/1)' };
+const ATTEMPT = 0;
+const START = { type: 'START', attempt: ATTEMPT, expected: SUBTASKS, sources: ['v0#0'], parallelism: { v0: 1, v1: 1 }, names: NAMES } as const;
 
-function setup(config: Partial<CheckpointConfig> = {}, extraHooks: Partial<CoordinatorHooks> = {}) {
+type Persist = (checkpoint: CompletedCheckpoint) => Promise<void>;
+
+function setup(config: Partial<CheckpointConfig> = {}, persist?: Persist) {
   const clock = new SimulatedClock();
   const log: string[] = [];
-  const failures: Error[] = [];
-  const actor = createActor(checkpointCoordinatorMachine, {
+  const failures: SerializedError[] = [];
+  const machine = checkpointCoordinatorMachine.provide({
+    actions: {
+      triggerCheckpoint: (_, { checkpointId, timestamp }) => void log.push(`trigger ${checkpointId} @${timestamp}`),
+      notifyCheckpointComplete: (_, { checkpoint }) => void log.push(`complete ${checkpoint.id} @${checkpoint.completedAt}`),
+      notifyCheckpointAborted: (_, { checkpointId, cause }) => void log.push(`abort ${checkpointId}: ${cause.message.split(':')[0]}`),
+      failJob: (_, { error }) => void failures.push(error),
+      ...(persist
+        ? {
+            persistCheckpoint: ({ self }, { checkpoint }) =>
+              void persist(checkpoint).then(
+                () => self.send({ type: 'PERSISTED', checkpointId: checkpoint.id }),
+                (error: Error) => self.send({ type: 'PERSIST_FAILED', checkpointId: checkpoint.id, error: serializeError(error) }),
+              ),
+          }
+        : {}),
+    },
+  });
+  const actor = createActor(machine, {
     clock,
     input: {
       config: {
@@ -31,30 +54,38 @@ function setup(config: Partial<CheckpointConfig> = {}, extraHooks: Partial<Coord
       },
       maxParallelism: 128,
       now: () => clock.now(),
-      hooks: {
-        trigger: (id, ts) => log.push(`trigger ${id} @${ts}`),
-        notifyComplete: (cp) => log.push(`complete ${cp.id} @${cp.completedAt}`),
-        notifyAborted: (id, reason) => log.push(`abort ${id}: ${reason.split(':')[0]}`),
-        failJob: (e) => failures.push(e),
-        ...extraHooks,
-      },
     },
   });
   actor.start();
-  actor.send({ type: 'START', expected: SUBTASKS, parallelism: new Map([['v0', 1], ['v1', 1]]), names: NAMES });
+  actor.send(START);
   const ack = (id: number, key: string) => {
     const [vertexId, i] = key.split('#');
     const message: AcknowledgeCheckpoint = {
+      type: 'ACKNOWLEDGE_CHECKPOINT',
+      attempt: ATTEMPT,
       checkpointId: id,
       subtask: { vertexId: vertexId!, subtaskIndex: Number(i) },
       state: { [`op-${vertexId}`]: { keyed: null, operator: { pos: { mode: 'split', items: [id] } } } },
       metrics: { alignmentDurationMs: 2, startDelayMs: 1, syncDurationMs: 0, asyncDurationMs: 1, stateSize: 10, bufferedDuringAlignment: 0 },
     };
-    actor.send({ type: 'ACK', ack: message });
+    actor.send(message);
   };
   const ackAll = (id: number) => SUBTASKS.forEach((k) => ack(id, k));
-  const tracker = () => actor.getSnapshot().context.tracker;
-  return { clock, actor, log, failures, ack, ackAll, tracker, advance: (ms: number) => {
+  const tracker = () => actor.getSnapshot().context;
+  let requests = 0;
+  /** A trigger request, answered through the coordinator's emitted request-answered event. */
+  const trigger = (options: CheckpointOptions) =>
+    new Promise<CompletedCheckpoint>((resolve, reject) => {
+      const requestId = ++requests;
+      const sub = actor.on('request-answered', (e) => {
+        if (e.requestId !== requestId) return;
+        sub.unsubscribe();
+        if (e.checkpoint) resolve(e.checkpoint);
+        else reject(deserializeError(e.error!));
+      });
+      actor.send({ type: 'TRIGGER', request: { options, requestId } });
+    });
+  return { clock, actor, log, failures, ack, ackAll, tracker, trigger, advance: (ms: number) => {
       // SimulatedClock fires due timers at the end time: step 1 ms so each fires at its own time
       if (ms === 0) clock.increment(0);
       for (let i = 0; i < ms; i++) clock.increment(1);
@@ -134,13 +165,13 @@ t.test('more consecutive failures than tolerable fails the job', async (t) => {
   s.advance(100); // 2 triggered at 350... expires at 500
   s.advance(200);
   t.equal(s.failures.length, 1);
-  t.equal((s.failures[0] as CheckpointError).code, 'FLOE_TOO_MANY_CHECKPOINT_FAILURES');
+  t.equal(s.failures[0]!.code, 'FLOE_TOO_MANY_CHECKPOINT_FAILURES');
 });
 
 t.test('a decline aborts the checkpoint and notifies the tasks', async (t) => {
   const s = setup({ tolerableFailures: 5 });
   s.advance(100);
-  s.actor.send({ type: 'DECLINE', decline: { checkpointId: 1, subtask: { vertexId: 'v1', subtaskIndex: 0 }, reason: new Error('disk full') } });
+  s.actor.send({ type: 'DECLINE_CHECKPOINT', attempt: ATTEMPT, checkpointId: 1, subtask: { vertexId: 'v1', subtaskIndex: 0 }, cause: serializeError(new Error('disk full')) });
   t.match(s.log, ['trigger 1 @100', 'abort 1: declined by Reduce -> FileSink (1/1)']);
   t.equal(s.tracker().history[0]!.status, 'failed');
   t.match(s.tracker().history[0]!.failureReason, /disk full/);
@@ -165,7 +196,7 @@ t.test('suspend (task failure) aborts pending checkpoints without counting them 
   t.equal(s.tracker().consecutiveFailures, 0);
   s.advance(1000);
   t.equal(s.log.filter((l) => l.startsWith('trigger')).length, 1);
-  s.actor.send({ type: 'START', expected: SUBTASKS, parallelism: new Map(), names: NAMES });
+  s.actor.send({ ...START, attempt: ATTEMPT + 1, parallelism: {} });
   s.advance(100);
   t.match(s.log.at(-1), /^trigger 2/, 'ids go on after a restart');
 });
@@ -174,7 +205,7 @@ t.test('a finished subtask acknowledges later checkpoints with its final state',
   const s = setup();
   s.advance(100);
   s.ackAll(1);
-  s.actor.send({ type: 'TASK_FINISHED', subtask: 'v0#0' });
+  s.actor.send({ type: 'TASK_STATE_CHANGED', attempt: ATTEMPT, subtask: { vertexId: 'v0', subtaskIndex: 0 }, state: 'finished' });
   s.advance(100);
   s.ack(2, 'v1#0');
   t.match(s.log.at(-1), /^complete 2/);
@@ -183,12 +214,12 @@ t.test('a finished subtask acknowledges later checkpoints with its final state',
 
 t.test('manual trigger resolves with the completed checkpoint; rejected when not running', async (t) => {
   const s = setup({ enabled: false });
-  const done = new Promise((resolve, reject) => s.actor.send({ type: 'TRIGGER', request: { options: { kind: 'checkpoint', alignment: 'aligned' }, resolve, reject } }));
+  const done = s.trigger({ kind: 'checkpoint', alignment: 'aligned' });
   s.ackAll(1);
   t.match(await done, { id: 1 });
   s.actor.send({ type: 'SUSPEND', reason: 'canceled' });
   await t.rejects(
-    new Promise((resolve, reject) => s.actor.send({ type: 'TRIGGER', request: { options: { kind: 'checkpoint', alignment: 'aligned' }, resolve, reject } })),
+    s.trigger({ kind: 'checkpoint', alignment: 'aligned' }),
     { code: 'FLOE_JOB_NOT_RUNNING' },
   );
 });
@@ -198,7 +229,7 @@ function manualPersist(log: string[]) {
   const calls = new Map<number, { resolve(): void; reject(e: Error): void }>();
   return {
     calls,
-    persist: (cp: { id: number }) => new Promise<void>((resolve, reject) => {
+    persist: (cp: CompletedCheckpoint) => new Promise<void>((resolve, reject) => {
       log.push(`persist ${cp.id}`);
       calls.set(cp.id, { resolve, reject });
     }),
@@ -210,7 +241,7 @@ const flush = () => new Promise((r) => setImmediate(r));
 t.test('persist step: a fully acknowledged checkpoint completes only once it is durable', async (t) => {
   const log: string[] = [];
   const p = manualPersist(log);
-  const s = setup({}, { persist: p.persist, notifyComplete: (cp) => log.push(`complete ${cp.id}`) });
+  const s = setup({}, p.persist);
   s.log.length = 0;
   s.advance(100);
   s.ackAll(1);
@@ -218,11 +249,12 @@ t.test('persist step: a fully acknowledged checkpoint completes only once it is 
   t.equal(s.tracker().latest, null);
   t.equal(s.tracker().history[0]!.status, 'in-progress');
   s.advance(100);
-  t.same(s.log, ['trigger 1 @100'], 'still pending: max-concurrent 1 holds the next trigger back');
+  t.same(s.log, ['trigger 1 @100'], 'still pending (not complete): max-concurrent 1 holds the next trigger back');
   s.clock.increment(0);
   p.calls.get(1)!.resolve();
   await flush();
-  t.same(log, ['persist 1', 'complete 1']);
+  t.same(log, ['persist 1']);
+  t.same(s.log, ['trigger 1 @100', 'complete 1 @200']);
   t.equal(s.tracker().latest!.id, 1);
   t.equal(s.tracker().history[0]!.status, 'completed');
   s.advance(0);
@@ -232,7 +264,7 @@ t.test('persist step: a fully acknowledged checkpoint completes only once it is 
 t.test('persist step: a failed persist aborts the checkpoint as a counted failure; the next one can complete', async (t) => {
   const log: string[] = [];
   const p = manualPersist(log);
-  const s = setup({ tolerableFailures: 1 }, { persist: p.persist });
+  const s = setup({ tolerableFailures: 1 }, p.persist);
   s.advance(100);
   s.ackAll(1);
   p.calls.get(1)!.reject(new Error('ENOSPC: no space left on device'));
@@ -253,7 +285,7 @@ t.test('persist step: a failed persist aborts the checkpoint as a counted failur
 t.test('persist step: a checkpoint that times out while persisting stays aborted when the persist resolves late', async (t) => {
   const log: string[] = [];
   const p = manualPersist(log);
-  const s = setup({ timeoutMs: 300, tolerableFailures: 5 }, { persist: p.persist });
+  const s = setup({ timeoutMs: 300, tolerableFailures: 5 }, p.persist);
   s.advance(100);
   s.ackAll(1);
   s.advance(300);

@@ -1,9 +1,10 @@
-// A recording task double for barrier-handler specs: a real input gate, a log of what the handler asks, a simulated clock.
-import { BarrierHandler, type Barrier, type BarrierHandlerHost } from '../../src/actors/barrier-handler.ts';
+// Drives the production checkpointed input gate as a task's step does, with a recording checkpointer double and a simulated clock.
+import type { Barrier, BarrierListener } from '../../src/actors/barrier-handler.ts';
 import { Channel } from '../../src/actors/channel.ts';
-import { InputGate } from '../../src/actors/input-gate.ts';
+import { CheckpointedInputGate, EVENT } from '../../src/actors/checkpointed-input-gate.ts';
 import type { InFlightData } from '../../src/actors/in-flight-data.ts';
-import type { ChannelMessage, CheckpointOptions, CheckpointingMode } from '../../src/actors/types.ts';
+import type { ChannelMessage } from '../../src/actors/types.ts';
+import type { CheckpointOptions, CheckpointingMode } from '../../src/checkpoint/types.ts';
 
 export const barrier = (id: number, options: Partial<CheckpointOptions> = {}): Barrier => ({
   type: 'barrier',
@@ -15,24 +16,15 @@ export const unalignedBarrier = (id: number): Barrier => barrier(id, { alignment
 export const data = (...batch: unknown[]): ChannelMessage => ({ type: 'data', batch });
 
 export function barrierScript(channels: number, mode: CheckpointingMode) {
-  const gate = new InputGate(Array.from({ length: channels }, (_, i) => new Channel(100, i)));
   const log: string[] = [];
   const processed: unknown[] = [];
   /** in-flight data of each completed unaligned checkpoint, decoded: id -> channel -> records */
   const channelState = new Map<number, unknown[][]>();
   const forwarded: Barrier[] = [];
-  const timers: Array<{ id: number; at: number }> = [];
+  const timers: Array<{ at: number; fire: () => void }> = [];
   let now = 0;
-  let priority = false;
-  const host: BarrierHandlerHost = {
-    blockChannel: (c) => {
-      gate.block(c);
-      log.push(`block ${c}`);
-    },
-    unblockAll: () => {
-      gate.unblockAll();
-      log.push('unblock');
-    },
+  /** the subtask checkpointer's part, recorded */
+  const checkpointer: BarrierListener = {
     alignmentStarted: (b) => log.push(`start ${b.checkpointId}`),
     alignmentCompleted: (b, ms) => {
       forwarded.push(b);
@@ -48,41 +40,43 @@ export function barrierScript(channels: number, mode: CheckpointingMode) {
       channelState.set(b.checkpointId, state);
       log.push(`channel state ${b.checkpointId}: ${state.map((records, c) => `${c}=[${records.join(',')}]`).join(' ')}`);
     },
-    takeBarrier: (c, id) => gate.channels[c]!.takeBarrier(id),
-    startAlignmentTimer: (id, ms) => {
-      timers.push({ id, at: now + ms });
+  };
+  const gate = new CheckpointedInputGate(Array.from({ length: channels }, (_, i) => new Channel(100, i)), mode, checkpointer, {
+    clock: () => now,
+    startTimer: (id, ms, fire) => {
+      timers.push({ at: now + ms, fire });
       log.push(`timer ${id} ${ms}ms`);
     },
+  });
+  // what the gate does to its channels, observed (the gate's own code does it)
+  const { input } = gate;
+  const block = input.block.bind(input);
+  const unblockAll = input.unblockAll.bind(input);
+  input.block = (c) => {
+    log.push(`block ${c}`);
+    block(c);
   };
-  const handler = new BarrierHandler(channels, mode, host, () => now);
-  for (const ch of gate.channels) ch.onPriorityBarrier = () => (priority = true);
+  input.unblockAll = () => {
+    log.push('unblock');
+    unblockAll();
+  };
   const feed = (channel: number, ...messages: ChannelMessage[]) => {
     for (const m of messages) gate.channels[channel]!.push(m);
   };
-  /** what a task does before reading input: let overtaking barriers overtake, fire due timers */
+  /** what a task does before reading input: due timers fire, then overtaking barriers and timeouts are handled */
   const priorityPass = () => {
     for (const due of timers.filter((x) => x.at <= now)) {
       timers.splice(timers.indexOf(due), 1);
-      handler.alignmentTimedOut(due.id);
+      due.fire();
     }
-    if (!priority) return;
-    priority = false;
-    gate.channels.forEach((ch, c) => {
-      for (const b of ch.queuedBarriers()) handler.processPriorityBarrier(c, b);
-    });
+    if (gate.hasPriorityEvents) gate.processPriorityEvents();
   };
-  /** reads one message like a task does (after a priority pass); false when nothing can be read */
+  /** reads one message like a task's step does (after a priority pass); false when nothing can be read */
   const step = (): boolean => {
     priorityPass();
     const next = gate.pollNext();
-    if (!next) return false;
-    const { channel, message } = next;
-    if (message.type === 'data') {
-      if (handler.capturing) handler.processData(channel, message.batch);
-      processed.push(...message.batch.map((r) => `${channel}:${r}`));
-    } else if (message.type === 'barrier') handler.processBarrier(channel, message);
-    else if (message.type === 'cancel-barrier') handler.processCancelBarrier(channel, message.checkpointId);
-    else handler.processEndOfPartition(channel);
+    if (next === null) return false;
+    if (next !== EVENT) processed.push(...next.message.batch.map((r) => `${next.channel}:${r}`));
     return true;
   };
   /** drains the gate */
@@ -90,5 +84,5 @@ export function barrierScript(channels: number, mode: CheckpointingMode) {
     while (step());
     priorityPass();
   };
-  return { gate, handler, log, processed, channelState, forwarded, feed, step, run, priorityPass, tick: (ms: number) => (now += ms) };
+  return { gate, handler: gate.barriers, log, processed, channelState, forwarded, feed, step, run, priorityPass, tick: (ms: number) => (now += ms) };
 }

@@ -3,7 +3,7 @@ import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, renameSync,
 import { isAbsolute, join } from 'node:path';
 import t from 'tap';
 import type { StateHandle } from '../../src/backends/types.ts';
-import type { CompletedCheckpoint } from '../../src/coordinator/types.ts';
+import type { CompletedCheckpoint } from '../../src/checkpoint/completed-checkpoint.ts';
 import { loadCheckpoint, writeMetadata } from '../../src/storage/checkpoint-metadata.ts';
 import { resolveRestorePath } from '../../src/storage/checkpoint-recovery.ts';
 import { FileCheckpointStorage } from '../../src/storage/file-checkpoint-storage.ts';

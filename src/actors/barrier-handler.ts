@@ -1,9 +1,9 @@
 // Barrier alignment (exactly-once), counting (at-least-once) and overtaking (unaligned) for one task's input gate.
-import type { CheckpointingMode, ChannelMessage } from './types.ts';
+import type { Barrier, CheckpointingMode } from '../checkpoint/types.ts';
 import { ChannelState } from './channel-state.ts';
 import { InFlightData } from './in-flight-data.ts';
 
-export type Barrier = Extract<ChannelMessage, { type: 'barrier' }>;
+export type { Barrier };
 
 export type AbortReason =
   /** a barrier of a newer checkpoint arrived before this one was complete */
@@ -11,11 +11,19 @@ export type AbortReason =
   /** an upstream task canceled the checkpoint */
   | 'canceled-upstream';
 
-/** What the handler asks of its task; a recording double stands in for it in specs. */
-export interface BarrierHandlerHost {
+/** The input side the handler steers: the checkpointed input gate's channels and its timer. */
+export interface AlignmentInput {
   /** exactly-once: stop reading this channel until the alignment ends */
   blockChannel(channel: number): void;
   unblockAll(): void;
+  /** removes barrier `checkpointId` from the channel's queue and returns the data ahead of it, or null if it is not there */
+  takeBarrier(channel: number, checkpointId: number): unknown[][] | null;
+  /** aligned with a timeout: call alignmentTimedOut(checkpointId) after `ms` */
+  startAlignmentTimer(checkpointId: number, ms: number): void;
+}
+
+/** Where the handler's verdicts go: the subtask checkpointer (a recording double in the barrier specs). */
+export interface BarrierListener {
   /** the first barrier (or announcement) of checkpoint `barrier.checkpointId` arrived */
   alignmentStarted(barrier: Barrier): void;
   /** every channel delivered the barrier (or ended): snapshot and forward it */
@@ -26,10 +34,6 @@ export interface BarrierHandlerHost {
   snapshotUnaligned(barrier: Barrier, alignmentDurationMs: number): void;
   /** unaligned: the last barrier arrived, the in-flight data of the checkpoint is complete */
   channelStateCompleted(barrier: Barrier, inFlight: InFlightData): void;
-  /** removes barrier `checkpointId` from the channel's queue and returns the data ahead of it, or null if it is not there */
-  takeBarrier(channel: number, checkpointId: number): unknown[][] | null;
-  /** aligned with a timeout: call alignmentTimedOut(checkpointId) after `ms` */
-  startAlignmentTimer(checkpointId: number, ms: number): void;
 }
 
 /**
@@ -53,7 +57,8 @@ export class BarrierHandler {
   constructor(
     readonly numChannels: number,
     readonly mode: CheckpointingMode,
-    readonly host: BarrierHandlerHost,
+    readonly input: AlignmentInput,
+    readonly listener: BarrierListener,
     readonly clock: () => number = performance.now.bind(performance),
   ) {
     this.#channels = new ChannelState(numChannels);
@@ -95,7 +100,7 @@ export class BarrierHandler {
     if (!this.#channels.mark(channel)) return;
     if (!this.#inFlight) {
       if (this.mode === 'exactly-once' && barrier.options.alignment === 'unaligned') return this.#goUnaligned();
-      if (this.mode === 'exactly-once') this.host.blockChannel(channel);
+      if (this.mode === 'exactly-once') this.input.blockChannel(channel);
     }
     this.#completeIfAligned();
   }
@@ -140,7 +145,7 @@ export class BarrierHandler {
     }
     // canceled before its first barrier reached this task: still forward the cancellation once
     this.#latestId = checkpointId;
-    this.host.alignmentAborted(checkpointId, 'canceled-upstream');
+    this.listener.alignmentAborted(checkpointId, 'canceled-upstream');
   }
 
   processEndOfPartition(channel: number): void {
@@ -156,9 +161,9 @@ export class BarrierHandler {
     this.#pending = barrier;
     this.#latestId = barrier.checkpointId;
     this.#startedAt = this.clock();
-    this.host.alignmentStarted(barrier);
+    this.listener.alignmentStarted(barrier);
     const timeout = barrier.options.alignedTimeoutMs;
-    if (this.mode === 'exactly-once' && barrier.options.alignment === 'aligned' && timeout) this.host.startAlignmentTimer(barrier.checkpointId, timeout);
+    if (this.mode === 'exactly-once' && barrier.options.alignment === 'aligned' && timeout) this.input.startAlignmentTimer(barrier.checkpointId, timeout);
   }
 
   /** Snapshot now, forward the barrier as unaligned, and let every barrier still queued overtake. */
@@ -169,8 +174,8 @@ export class BarrierHandler {
     this.#pending = barrier;
     this.#inFlight = new InFlightData(this.numChannels);
     // data queued in channels whose barrier already arrived belongs to the next checkpoint: read it on
-    this.host.unblockAll();
-    this.host.snapshotUnaligned(barrier, this.clock() - this.#startedAt);
+    this.input.unblockAll();
+    this.listener.snapshotUnaligned(barrier, this.clock() - this.#startedAt);
     for (let c = 0; c < this.numChannels; c++) this.#overtake(c);
     this.#completeIfAligned();
   }
@@ -178,7 +183,7 @@ export class BarrierHandler {
   /** If the pending barrier is queued in `channel`, take it: the data ahead of it is in-flight data. */
   #overtake(channel: number): void {
     if (this.#channels.hasArrived(channel) || this.#channels.isEnded(channel)) return;
-    const ahead = this.host.takeBarrier(channel, this.#pending!.checkpointId);
+    const ahead = this.input.takeBarrier(channel, this.#pending!.checkpointId);
     if (ahead === null) return;
     for (const batch of ahead) this.#inFlight!.add(channel, batch);
     this.#channels.mark(channel);
@@ -192,22 +197,22 @@ export class BarrierHandler {
     this.#pending = null;
     this.#inFlight = null;
     this.#channels.reset();
-    if (inFlight) return this.host.channelStateCompleted(barrier, inFlight);
+    if (inFlight) return this.listener.channelStateCompleted(barrier, inFlight);
     // snapshot and forward first, then unblock: input after the barrier belongs to the next checkpoint
-    this.host.alignmentCompleted(barrier, duration);
-    if (this.mode === 'exactly-once') this.host.unblockAll();
+    this.listener.alignmentCompleted(barrier, duration);
+    if (this.mode === 'exactly-once') this.input.unblockAll();
   }
 
   #abort(reason: AbortReason): void {
     const id = this.#pending!.checkpointId;
     this.#reset();
-    this.host.alignmentAborted(id, reason);
+    this.listener.alignmentAborted(id, reason);
   }
 
   #reset(): void {
     this.#pending = null;
     this.#inFlight = null;
     this.#channels.reset();
-    if (this.mode === 'exactly-once') this.host.unblockAll();
+    if (this.mode === 'exactly-once') this.input.unblockAll();
   }
 }

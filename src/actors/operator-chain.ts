@@ -2,12 +2,12 @@
 import { keyGroupRangeForSubtask } from '../backends/key-groups.ts';
 import { OperatorStateStore } from '../backends/operator-state-store.ts';
 import type { KeyedStateBackend, SnapshotRunner, StateBackend, StateHandle } from '../backends/types.ts';
-import type { OperatorState } from '../coordinator/types.ts';
+import type { OperatorState } from '../checkpoint/completed-checkpoint.ts';
 import type { CheckpointStorage } from '../storage/types.ts';
 import type { KeySelector, Transformation } from '../graph/transformation.ts';
 import { runLoop } from './scheduler.ts';
 import type { OperatorContext, Output, RuntimeContext, SourceReader, StreamOperator } from '../operators/operator.ts';
-import type { TaskStateSnapshot } from './types.ts';
+import type { TaskStateSnapshot } from '../checkpoint/state-handles.ts';
 
 export interface ChainMember {
   readonly uid: string;
@@ -21,7 +21,7 @@ export interface ChainMember {
 export interface ChainSetup {
   runtime: Omit<RuntimeContext, 'operatorUid'>;
   backend: StateBackend;
-  storage: CheckpointStorage;
+  storage: Pick<CheckpointStorage, 'forSubtask'>;
   checkpointingEnabled: boolean;
   restore: { checkpointId: number; operators: Record<string, OperatorState> } | null;
 }

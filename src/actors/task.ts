@@ -1,31 +1,20 @@
-// A task: one subtask of a job vertex — its actor, input gate, barrier handler, operator chain and output.
-import { createActor, type Actor, type InspectionEvent } from 'xstate';
+// A task: one subtask of a job vertex — its actor, checkpointed input gate, subtask checkpointer, operator chain and output.
+import { createActor, type Actor, type AnyActorRef, type EventObject } from 'xstate';
 import type { StateBackend } from '../backends/types.ts';
-import type { CheckpointStorage } from '../storage/types.ts';
-import { channelStateKey, type OperatorState } from '../coordinator/types.ts';
+import { recipientsOf, taskSystemId, type DeployTask, type FromTaskMessage, type TaskPhase, type TaskRestore } from '../checkpoint/control-messages.ts';
+import { serializeError } from '../checkpoint/serialized-error.ts';
+import { channelStateKey } from '../checkpoint/state-handles.ts';
+import type { CheckpointingMode, SubtaskId } from '../checkpoint/types.ts';
 import { CheckpointError } from '../errors.ts';
 import { subtaskName, type JobVertex } from '../graph/job-graph.ts';
-import { BarrierHandler, type AbortReason, type Barrier, type BarrierHandlerHost } from './barrier-handler.ts';
-import { decodeBatch, estimateBytes, type InFlightData } from './in-flight-data.ts';
+import type { CheckpointStorage } from '../storage/types.ts';
 import type { Channel } from './channel.ts';
-import { InputGate } from './input-gate.ts';
+import { CheckpointedInputGate, EVENT } from './checkpointed-input-gate.ts';
+import { decodeBatch } from './in-flight-data.ts';
 import { OperatorChain, type ChainSetup } from './operator-chain.ts';
 import { OutputWriter, type EdgeWriter } from './output-writer.ts';
-import { taskMachine, type TaskMachine } from './task-machine.ts';
-import type { AcknowledgeCheckpoint, ChannelStateSnapshot, CheckpointOptions, CheckpointingMode, DeclineCheckpoint, SubtaskId, TaskStateSnapshot } from './types.ts';
-
-/** What a task reports to, and asks of, its job. */
-export interface TaskHost {
-  /** the task has work it can do now */
-  wake(task: Task): void;
-  running(task: Task): void;
-  /** all input consumed: the task waits for a checkpoint to complete before finishing */
-  endOfInput(task: Task): void;
-  finished(task: Task): void;
-  failed(task: Task, error: unknown): void;
-  acknowledge(ack: AcknowledgeCheckpoint): void;
-  decline(decline: DeclineCheckpoint): void;
-}
+import { SubtaskCheckpointer } from './subtask-checkpointer.ts';
+import { phaseOf, taskMachine, type TaskMachine } from './task-machine.ts';
 
 export interface TaskSpec {
   jobId: string;
@@ -39,77 +28,53 @@ export interface TaskSpec {
   inputs: Channel[];
   outputs: EdgeWriter[];
   backend: StateBackend;
-  storage: CheckpointStorage;
-  restore: { checkpointId: number; operators: Record<string, OperatorState>; channelState?: Record<string, ChannelStateSnapshot> } | null;
-  inspect?: (event: InspectionEvent) => void;
+  /** where each operator subtask's snapshots go */
+  storage: Pick<CheckpointStorage, 'forSubtask'>;
 }
 
-type Phase = 'created' | 'deploying' | 'running' | 'finishing' | 'finished' | 'failed' | 'canceled';
+/** Where a task lives: the run loop that steps it and the actor system it joins (under the job master). */
+export interface TaskRuntime {
+  /** the task has work it can do now */
+  wake(task: Task): void;
+  /** the job master's actor: tasks join its system, where the coordinator and the job master find them by systemId */
+  jobMaster: AnyActorRef;
+}
 
 const METRICS_INTERVAL_MS = 1000;
 /** how long one source poll should take at most */
 const POLL_BUDGET_MS = 1;
 
-/** The synchronous part of a snapshot, waiting for its asynchronous part (and, unaligned, its in-flight data). */
-interface TakenSnapshot {
-  checkpointId: number;
-  completion: Promise<{ state: TaskStateSnapshot; size: number }>;
-  alignmentDurationMs: number;
-  startDelayMs: number;
-  syncDurationMs: number;
-  /** when the asynchronous part started */
-  asyncStart: number;
-  bufferedDuringAlignment: number;
-  bytesHeldDuringAlignment: number;
-}
-
-export class Task implements BarrierHandlerHost {
+export class Task {
   readonly id: SubtaskId;
   readonly name: string;
   readonly actor: Actor<TaskMachine>;
-  readonly gate: InputGate;
+  readonly gate: CheckpointedInputGate;
   readonly output: OutputWriter;
-  readonly barriers: BarrierHandler;
   readonly chain: OperatorChain;
-  #phase: Phase = 'created';
+  readonly checkpointer: SubtaskCheckpointer;
   /** an async step (endBatch write, end of input) is under way: do not run */
   #busy = false;
   #sourceEnded = false;
   /** stop --drain asked this source to end its input at its next step */
   #drainRequested = false;
-  /** data was processed since the last snapshot: the final checkpoint must come later */
-  #dirty = false;
-  /** the task finishes when a checkpoint >= this completes */
-  #finalCheckpointId = Number.POSITIVE_INFINITY;
-  #firstBarrierAt = 0;
-  /** asynchronous snapshot parts under way */
-  readonly #asyncParts = new Set<Promise<unknown>>();
-  #lastSnapshotId = 0;
-  #deferredTrigger: { checkpointId: number; timestamp: number; options: CheckpointOptions } | null = null;
-  #startDelayMs = 0;
   #recordsIn = 0;
   #lastSample = 0;
   #backpressured = false;
-  /** a barrier that may overtake was sent to one of the input channels */
-  #priorityBarrier = false;
-  /** the aligned-checkpoint timeout fired for this checkpoint id */
-  #alignmentTimedOut: number | null = null;
-  /** an unaligned snapshot waiting for its in-flight data */
-  #unalignedSnapshot: TakenSnapshot | null = null;
+  /** the completion notification under way: closing waits for it (sinks commit before they close) */
+  #notified: Promise<void> = Promise.resolve();
   readonly #setup: ChainSetup;
+  readonly #wake: () => void;
   /** records per source poll: adapted so one poll takes about POLL_BUDGET_MS, whatever the chain costs per record */
   #pollSize: number;
   readonly #maxPollSize: number;
 
-  constructor(readonly spec: TaskSpec, readonly host: TaskHost) {
+  constructor(readonly spec: TaskSpec, runtime: TaskRuntime) {
     const { vertex, subtaskIndex } = spec;
     this.id = { vertexId: vertex.id, subtaskIndex };
     this.name = subtaskName(vertex, subtaskIndex);
-    this.gate = new InputGate(spec.inputs);
     this.#maxPollSize = Math.max(1, Math.ceil(spec.batchSize / 4));
     this.#pollSize = this.#maxPollSize;
     this.output = new OutputWriter(spec.outputs);
-    this.barriers = new BarrierHandler(spec.inputs.length, spec.mode, this);
     this.#setup = {
       runtime: {
         jobId: spec.jobId,
@@ -122,59 +87,125 @@ export class Task implements BarrierHandlerHost {
       backend: spec.backend,
       storage: spec.storage,
       checkpointingEnabled: spec.checkpointingEnabled,
-      restore: spec.restore,
+      restore: null,
     };
     this.chain = new OperatorChain(vertex.chain, this.#setup);
-    this.actor = createActor(taskMachine, {
+    this.checkpointer = new SubtaskCheckpointer({
+      subtask: this.id,
+      attempt: spec.attempt,
+      taskName: this.name,
+      headUid: vertex.chain[0]!.uid!,
+      parallelism: vertex.parallelism,
+      chain: this.chain,
+      output: this.output,
+      gate: () => this.gate,
+      send: (message) => this.#send(message),
+      signal: (event) => this.actor.send(event),
+      isActive: () => this.phase !== 'failed' && this.phase !== 'canceled',
+    });
+    const wake = (this.#wake = () => runtime.wake(this));
+    this.gate = new CheckpointedInputGate(spec.inputs, spec.mode, this.checkpointer, { wake });
+    for (const edge of spec.outputs) for (const ch of edge.channels) ch.onCredit = wake;
+    this.actor = createActor(this.#machine(wake), {
       // the inspector shows the actor's id: the task's name, with Flink's `#attempt` after a restart so the
       // old and the new actors of one subtask stay apart
       id: spec.attempt === 0 ? this.name : `${this.name}#${spec.attempt}`,
-      input: { taskName: vertex.name, vertexId: vertex.id, subtaskIndex, parallelism: vertex.parallelism, attempt: spec.attempt },
-      inspect: spec.inspect,
+      systemId: taskSystemId(this.id, spec.attempt),
+      parent: runtime.jobMaster,
+      input: {
+        taskName: vertex.name,
+        vertexId: vertex.id,
+        subtaskIndex,
+        parallelism: vertex.parallelism,
+        attempt: spec.attempt,
+        isSource: this.chain.source !== null,
+        checkpointingEnabled: spec.checkpointingEnabled,
+      },
     });
-    for (const ch of spec.inputs) {
-      ch.onMessage = () => this.host.wake(this);
-      ch.onPriorityBarrier = () => (this.#priorityBarrier = true);
-    }
-    for (const edge of spec.outputs) for (const ch of edge.channels) ch.onCredit = () => this.host.wake(this);
   }
 
-  get phase(): Phase {
-    return this.#phase;
+  /** The machine with this task's runtime behind its actions; every action catches what it throws (a FAIL event instead). */
+  #machine(wake: () => void): TaskMachine {
+    return taskMachine.provide({
+      actions: {
+        deploy: (_, message) => this.#deploy(message),
+        wake,
+        snapshotAtSource: (_, { checkpointId, timestamp, options }) =>
+          this.#guarded(() => {
+            this.checkpointer.triggerAtSource({ type: 'barrier', checkpointId, timestamp, options });
+            // the final checkpoint of this source: its barrier went out, end of partition follows
+            if (this.#sourceEnded) this.actor.send({ type: 'INPUT_ENDED' });
+          }),
+        snapshotFinishing: (_, { checkpointId, timestamp, options }) =>
+          this.#guarded(() => this.checkpointer.snapshotFinishing({ type: 'barrier', checkpointId, timestamp, options })),
+        declineNotReady: (_, { checkpointId }) => this.checkpointer.declineNotReady(checkpointId, this.phase),
+        drain: () => this.#requestDrain(),
+        notifyComplete: (_, { checkpointId }) => void (this.#notified = this.#async(this.checkpointer.notifyComplete(checkpointId))),
+        notifyAborted: (_, { checkpointId }) => void this.#async(this.checkpointer.notifyAborted(checkpointId)),
+        endInput: () => this.#endInput(),
+        close: () => this.#close(),
+        closeAfterFailure: () => void this.chain.close(),
+        cancel: () => void this.chain.close().then(() => this.actor.send({ type: 'CANCELED' })),
+      },
+    });
   }
 
-  /** the source is exhausted, or every input partition ended */
-  get inputEnded(): boolean {
-    return this.#sourceEnded || this.#phase === 'finishing' || this.#phase === 'finished';
+  /** the phase the task's machine is in */
+  get phase(): TaskPhase {
+    return phaseOf(this.actor.getSnapshot().value);
   }
 
   get isSource(): boolean {
     return this.chain.source !== null;
   }
 
-  /** Deploys: restores state, opens operators, starts running. */
-  async deploy(): Promise<void> {
-    this.actor.start();
-    this.#phase = 'deploying';
-    this.actor.send({ type: 'DEPLOY' });
+  /** running.* (read per step: the machine's state value, no copy of it) */
+  #isRunning(): boolean {
+    const value = this.actor.getSnapshot().value;
+    return typeof value === 'object' && 'running' in value;
+  }
+
+  /** Sends a control message to the job master and/or the coordinator, through the actor system. */
+  #send(message: FromTaskMessage): void {
+    const { system } = this.actor;
+    for (const id of recipientsOf(message)) (system.get(id) as AnyActorRef | undefined)?.send(message as EventObject);
+  }
+
+  #fail(error: unknown): void {
+    this.actor.send({ type: 'FAIL', error: serializeError(error) });
+  }
+
+  #guarded(run: () => void): void {
     try {
-      this.actor.send({ type: 'RESTORE', checkpointId: this.spec.restore?.checkpointId ?? null });
-      // before the first await: every task replays its channel state before any producer sends new data
-      this.#restoreChannelState();
-      await this.chain.restoreAndOpen(this.#setup, this.output);
-      if (this.#phase !== 'deploying') return; // canceled meanwhile
-      this.actor.send({ type: 'RESTORED' });
-      this.#phase = 'running';
-      this.host.running(this);
-      this.host.wake(this);
+      run();
     } catch (error) {
-      this.fail(error);
+      this.#fail(error);
     }
   }
 
+  /** An operator's asynchronous work: a rejection fails the task. */
+  #async(work: Promise<void>): Promise<void> {
+    return work.catch((error: unknown) => this.#fail(error));
+  }
+
+  // ---- deploy ----
+
+  #deploy({ restore }: DeployTask): void {
+    try {
+      // before the first await: every task replays its channel state before any producer sends new data
+      this.#replayChannelState(restore);
+    } catch (error) {
+      return this.#fail(error);
+    }
+    this.chain.restoreAndOpen({ ...this.#setup, restore }, this.output).then(
+      () => this.actor.send({ type: 'RESTORED' }),
+      (error: unknown) => this.#fail(error),
+    );
+  }
+
   /** Puts the in-flight data of the restored checkpoint in front of each input channel. */
-  #restoreChannelState(): void {
-    const all = this.spec.restore?.channelState;
+  #replayChannelState(restore: TaskRestore | null): void {
+    const all = restore?.channelState;
     if (!all) return;
     const { vertex, subtaskIndex, inputs } = this.spec;
     const uid = vertex.chain[0]!.uid!;
@@ -183,7 +214,7 @@ export class Task implements BarrierHandlerHost {
       if (cs.parallelism !== vertex.parallelism || cs.inputChannels !== inputs.length) {
         throw new CheckpointError(
           'FLOE_CHANNEL_STATE_RESCALE',
-          `checkpoint ${this.spec.restore!.checkpointId} holds in-flight data of '${uid}' at parallelism ${cs.parallelism} with ${cs.inputChannels} input channels; the job now has ${vertex.parallelism} with ${inputs.length}`,
+          `checkpoint ${restore!.checkpointId} holds in-flight data of '${uid}' at parallelism ${cs.parallelism} with ${cs.inputChannels} input channels; the job now has ${vertex.parallelism} with ${inputs.length}`,
           { hint: 'change parallelism from a savepoint (always aligned) or from an aligned checkpoint, not from an unaligned one' },
         );
       }
@@ -193,13 +224,15 @@ export class Task implements BarrierHandlerHost {
     own.inputs.forEach((buffers, i) => inputs[i]!.prepend(buffers.map((b) => ({ type: 'data', batch: decodeBatch(b) }))));
   }
 
+  // ---- the run loop's step ----
+
   /** Runs one unit of work (one input message or one source batch); returns whether more can run now. */
   step(): boolean {
-    if (this.#busy || this.#phase !== 'running') return false;
+    if (this.#busy || !this.#isRunning()) return false;
     try {
       // overtaking barriers do not wait for credit: that is what makes them fast under backpressure
-      if (this.#priorityBarrier || this.#alignmentTimedOut !== null) this.#processPriority();
-      if (this.#phase !== 'running') return false;
+      if (this.gate.hasPriorityEvents) this.gate.processPriorityEvents();
+      if (!this.#isRunning()) return false;
       if (!this.output.hasCredit()) {
         this.#backpressured = true;
         return false;
@@ -208,19 +241,8 @@ export class Task implements BarrierHandlerHost {
       this.#sample();
       return more;
     } catch (error) {
-      this.fail(error);
+      this.#fail(error);
       return false;
-    }
-  }
-
-  #processPriority(): void {
-    this.#priorityBarrier = false;
-    const timedOut = this.#alignmentTimedOut;
-    this.#alignmentTimedOut = null;
-    if (timedOut !== null) this.barriers.alignmentTimedOut(timedOut);
-    const channels = this.gate.channels;
-    for (let c = 0; c < channels.length; c++) {
-      for (const barrier of channels[c]!.queuedBarriers()) this.barriers.processPriorityBarrier(c, barrier);
     }
   }
 
@@ -230,7 +252,7 @@ export class Task implements BarrierHandlerHost {
       this.#drainRequested = false;
       this.#sourceEnded = true;
       this.output.flush();
-      this.#endOfInput();
+      this.actor.send({ type: 'INPUT_ENDED' });
       return false;
     }
     if (this.#sourceEnded) return false;
@@ -241,18 +263,19 @@ export class Task implements BarrierHandlerHost {
     const took = performance.now() - t0;
     if (took > POLL_BUDGET_MS) this.#pollSize = Math.max(1, this.#pollSize >> 1);
     else if (took < POLL_BUDGET_MS / 4 && this.#pollSize < this.#maxPollSize) this.#pollSize = Math.min(this.#maxPollSize, this.#pollSize * 2);
-    this.#dirty = true;
+    this.checkpointer.dirty = true;
     if (result === 'end') {
       this.#sourceEnded = true;
       this.output.flush();
-      if (this.spec.checkpointingEnabled) this.host.endOfInput(this); // the final checkpoint's barrier goes out first
-      else this.#endOfInput();
+      // with checkpoints, the source runs on until its final checkpoint's barrier went out first
+      if (this.spec.checkpointingEnabled) this.#send({ type: 'END_OF_INPUT', attempt: this.spec.attempt, subtask: this.id });
+      else this.actor.send({ type: 'INPUT_ENDED' });
       return false;
     }
     if (!this.#awaitBatch()) return false;
     if (result === 'idle') {
       this.output.flush();
-      setTimeout(() => this.host.wake(this), 1);
+      setTimeout(this.#wake, 1);
       return false;
     }
     return this.output.hasCredit();
@@ -260,40 +283,26 @@ export class Task implements BarrierHandlerHost {
 
   #stepInput(): boolean {
     const next = this.gate.pollNext();
-    if (!next) {
+    if (next === null) {
       this.output.flush();
       return false;
     }
-    const { channel, message } = next;
-    switch (message.type) {
-      case 'data': {
-        const batch = message.batch;
-        if (this.barriers.capturing) this.barriers.processData(channel, batch);
-        const head = this.chain.head;
-        for (let i = 0; i < batch.length; i++) head.collect(batch[i]);
-        this.#recordsIn += batch.length;
-        this.#dirty = true;
-        if (!this.#awaitBatch()) return false;
-        break;
-      }
-      case 'barrier':
-        this.barriers.processBarrier(channel, message);
-        break;
-      case 'cancel-barrier':
-        this.barriers.processCancelBarrier(channel, message.checkpointId);
-        break;
-      case 'end-of-partition':
-        this.barriers.processEndOfPartition(channel);
-        if (this.barriers.allEnded) {
-          this.#endOfInput();
-          return false;
-        }
+    if (next !== EVENT) {
+      const batch = next.message.batch;
+      const head = this.chain.head;
+      for (let i = 0; i < batch.length; i++) head.collect(batch[i]);
+      this.#recordsIn += batch.length;
+      this.checkpointer.dirty = true;
+      if (!this.#awaitBatch()) return false;
+    } else if (this.gate.ended) {
+      this.actor.send({ type: 'INPUT_ENDED' });
+      return false;
     }
     if (!this.gate.hasInput()) {
       this.output.flush();
       return false;
     }
-    return this.#phase === 'running' && this.output.hasCredit();
+    return this.#isRunning() && this.output.hasCredit();
   }
 
   /** Lets the backend write the batch; false if that is asynchronous and the task must wait. */
@@ -304,41 +313,26 @@ export class Task implements BarrierHandlerHost {
     pending.then(
       () => {
         this.#busy = false;
-        this.host.wake(this);
+        this.#wake();
       },
-      (error) => this.fail(error),
+      (error: unknown) => this.#fail(error),
     );
     return false;
+  }
+
+  #metrics() {
+    return { recordsIn: this.#recordsIn, recordsOut: this.output.recordsOut, backpressured: this.#backpressured };
   }
 
   #sample(): void {
     const now = performance.now();
     if (now - this.#lastSample < METRICS_INTERVAL_MS) return;
     this.#lastSample = now;
-    this.actor.send({ type: 'METRICS', sample: { recordsIn: this.#recordsIn, recordsOut: this.output.recordsOut, backpressured: this.#backpressured } });
+    this.actor.send({ type: 'METRICS', sample: this.#metrics() });
     this.#backpressured = false;
   }
 
-  /** Every input ended (or the source is exhausted): flush, pass end-of-partition on, wait for the final checkpoint. */
-  #endOfInput(): void {
-    this.#busy = true;
-    this.actor.send({ type: 'END_OF_INPUT' });
-    this.#phase = 'finishing';
-    Promise.resolve()
-      .then(() => this.chain.endInput())
-      .then(() => {
-        if (this.#phase !== 'finishing') return;
-        this.output.broadcastEvent({ type: 'end-of-partition' });
-        this.#busy = false;
-        if (!this.spec.checkpointingEnabled) return this.#finish();
-        if (!this.#dirty) this.#finalCheckpointId = this.#lastSnapshotId;
-        const deferred = this.#deferredTrigger;
-        this.#deferredTrigger = null;
-        if (deferred) this.triggerCheckpoint(deferred.checkpointId, deferred.timestamp, deferred.options);
-        this.host.endOfInput(this);
-      })
-      .catch((error) => this.fail(error));
-  }
+  // ---- end of input, finishing ----
 
   /**
    * stop --drain: a running source treats its input as exhausted at its next step and ends it at
@@ -346,225 +340,35 @@ export class Task implements BarrierHandlerHost {
    * downstream flushes too; the final savepoint is then taken at the finishing tasks. Other tasks
    * ignore it (their input ends when their upstream's does).
    */
-  drain(): void {
-    if (!this.chain.source || this.#phase !== 'running') return;
+  #requestDrain(): void {
+    if (!this.chain.source) return;
     this.#drainRequested = true;
-    this.host.wake(this);
+    this.#wake();
   }
 
-  // ---- checkpoints ----
-
-  /** TriggerCheckpoint from the coordinator: sources start a checkpoint; tasks whose input ended snapshot directly. */
-  triggerCheckpoint(checkpointId: number, timestamp: number, options: CheckpointOptions): void {
-    if (this.#phase === 'finishing' && this.#busy) {
-      // still flushing end of input: take this checkpoint right after
-      this.#deferredTrigger = { checkpointId, timestamp, options };
-      return;
-    }
-    if (this.#phase === 'finishing') {
-      if (checkpointId <= this.#lastSnapshotId) return;
-      this.actor.send({ type: 'SNAPSHOT', checkpointId });
-      this.#performCheckpoint({ type: 'barrier', checkpointId, timestamp, options }, 0, false);
-      return;
-    }
-    if (this.#phase !== 'running' || !this.chain.source) {
-      this.host.decline({
-        checkpointId,
-        subtask: this.id,
-        reason: new CheckpointError('FLOE_TASK_NOT_READY', `task ${this.name} is ${this.#phase}, not running`),
-      });
-      return;
-    }
-    this.#startDelayMs = Math.max(0, Date.now() - timestamp);
-    this.actor.send({ type: 'SNAPSHOT', checkpointId });
-    const barrier: Barrier = { type: 'barrier', checkpointId, timestamp, options };
-    this.#performCheckpoint(barrier, 0, true);
-    if (this.#sourceEnded && this.#phase === 'running') {
-      // the final checkpoint of this source: its barrier, then end of partition
-      this.#dirty = false;
-      this.#endOfInput();
-    }
+  /** Every input ended (or the source is exhausted): flush, pass end-of-partition on, then the machine waits for the final checkpoint. */
+  #endInput(): void {
+    this.#busy = true;
+    Promise.resolve()
+      .then(() => this.chain.endInput())
+      .then(() => {
+        if (this.phase !== 'finishing') return;
+        this.output.broadcastEvent({ type: 'end-of-partition' });
+        this.#busy = false;
+        this.actor.send({ type: 'INPUT_FLUSHED', dirty: this.checkpointer.dirty });
+      })
+      .catch((error: unknown) => this.#fail(error));
   }
 
-  blockChannel(channel: number): void {
-    this.gate.block(channel);
-  }
-
-  unblockAll(): void {
-    this.gate.unblockAll();
-  }
-
-  alignmentStarted(barrier: Barrier): void {
-    this.#firstBarrierAt = Date.now();
-    this.#startDelayMs = Math.max(0, this.#firstBarrierAt - barrier.timestamp);
-    this.actor.send({ type: 'ALIGNMENT_STARTED', checkpointId: barrier.checkpointId });
-  }
-
-  alignmentCompleted(barrier: Barrier, alignmentDurationMs: number): void {
-    this.actor.send({ type: 'ALIGNED', checkpointId: barrier.checkpointId });
-    this.#performCheckpoint(barrier, alignmentDurationMs, true);
-  }
-
-  snapshotUnaligned(barrier: Barrier, alignmentDurationMs: number): void {
-    this.actor.send({ type: 'ALIGNED', checkpointId: barrier.checkpointId });
-    this.#unalignedSnapshot = this.#takeSnapshot(barrier, alignmentDurationMs, true);
-  }
-
-  channelStateCompleted(barrier: Barrier, inFlight: InFlightData): void {
-    const taken = this.#unalignedSnapshot;
-    if (!taken || taken.checkpointId !== barrier.checkpointId) return;
-    this.#unalignedSnapshot = null;
-    const { vertex, subtaskIndex, inputs } = this.spec;
-    const channelState: ChannelStateSnapshot = {
-      operatorUid: vertex.chain[0]!.uid!,
-      subtaskIndex,
-      parallelism: vertex.parallelism,
-      inputChannels: inputs.length,
-      inputs: inFlight.buffers,
-      bytes: inFlight.bytes,
-    };
-    this.#acknowledge(taken, channelState);
-  }
-
-  takeBarrier(channel: number, checkpointId: number): unknown[][] | null {
-    return this.gate.channels[channel]!.takeBarrier(checkpointId);
-  }
-
-  startAlignmentTimer(checkpointId: number, ms: number): void {
-    const timer = setTimeout(() => {
-      if (this.#phase !== 'running' || this.barriers.pendingCheckpointId !== checkpointId) return;
-      this.#alignmentTimedOut = checkpointId;
-      this.host.wake(this);
-    }, ms);
-    timer.unref();
-  }
-
-  alignmentAborted(checkpointId: number, reason: AbortReason): void {
-    if (this.#unalignedSnapshot?.checkpointId === checkpointId) this.#unalignedSnapshot = null;
-    this.actor.send({ type: 'ALIGNMENT_ABORTED', checkpointId, reason });
-    this.output.broadcastEvent({ type: 'cancel-barrier', checkpointId });
-    const code = reason === 'subsumed' ? 'FLOE_CHECKPOINT_SUBSUMED' : 'FLOE_CHECKPOINT_CANCELED_UPSTREAM';
-    this.host.decline({ checkpointId, subtask: this.id, reason: new CheckpointError(code, `checkpoint ${checkpointId} ${reason} at ${this.name}`) });
-  }
-
-  #performCheckpoint(barrier: Barrier, alignmentDurationMs: number, forward: boolean): void {
-    this.#acknowledge(this.#takeSnapshot(barrier, alignmentDurationMs, forward));
-  }
-
-  /** The synchronous part: snapshot the chain, forward the barrier; the asynchronous part starts. */
-  #takeSnapshot(barrier: Barrier, alignmentDurationMs: number, forward: boolean): TakenSnapshot {
-    const { checkpointId } = barrier;
-    const buffered = this.gate.bufferedInBlocked();
-    const bytesHeld = buffered > 0 ? estimateBytes(this.gate.blockedBatches()) : 0;
-    const t0 = performance.now();
-    const snapshot = this.chain.snapshot(checkpointId); // throws: a sync-phase failure fails the task (as Flink)
-    const syncDurationMs = performance.now() - t0;
-    this.#lastSnapshotId = checkpointId;
-    if (this.#phase === 'finishing') this.#finalCheckpointId = Math.min(this.#finalCheckpointId, checkpointId);
-    this.#dirty = false;
-    if (forward) this.output.broadcastEvent(barrier);
-    if (this.#phase === 'running') this.actor.send({ type: 'SNAPSHOT_TAKEN', checkpointId });
-    const asyncStart = performance.now();
-    const completion = OperatorChain.complete(snapshot);
-    this.#asyncParts.add(completion);
-    const settled = () => this.#asyncParts.delete(completion);
-    completion.then(settled, settled);
-    return {
-      checkpointId,
-      completion,
-      alignmentDurationMs,
-      startDelayMs: this.#startDelayMs,
-      syncDurationMs,
-      asyncStart,
-      bufferedDuringAlignment: buffered,
-      bytesHeldDuringAlignment: bytesHeld,
-    };
-  }
-
-  /** Acknowledges once the asynchronous part is done (with the in-flight data of an unaligned checkpoint). */
-  #acknowledge(taken: TakenSnapshot, channelState?: ChannelStateSnapshot): void {
-    const { checkpointId } = taken;
-    taken.completion.then(
-      ({ state, size }) => {
-        if (this.#phase === 'failed' || this.#phase === 'canceled') return;
-        this.host.acknowledge({
-          checkpointId,
-          subtask: this.id,
-          state,
-          metrics: {
-            alignmentDurationMs: taken.alignmentDurationMs,
-            startDelayMs: taken.startDelayMs,
-            syncDurationMs: taken.syncDurationMs,
-            asyncDurationMs: performance.now() - taken.asyncStart,
-            stateSize: size + (channelState?.bytes ?? 0),
-            bufferedDuringAlignment: taken.bufferedDuringAlignment,
-            bytesHeldDuringAlignment: taken.bytesHeldDuringAlignment,
-            unaligned: channelState !== undefined,
-            persistedInFlightBytes: channelState?.bytes ?? 0,
-          },
-          ...(channelState ? { channelState } : {}),
-        });
-      },
-      (error) => {
-        if (this.#phase === 'failed' || this.#phase === 'canceled') return;
-        this.host.decline({ checkpointId, subtask: this.id, reason: error instanceof Error ? error : new Error(String(error)) });
-      },
-    );
-  }
-
-  async notifyCheckpointComplete(checkpointId: number): Promise<void> {
-    if (this.#phase !== 'running' && this.#phase !== 'finishing') return;
-    try {
-      await this.chain.notifyCheckpointComplete(checkpointId);
-      if (this.#phase === 'finishing' && checkpointId >= this.#finalCheckpointId) await this.#finish();
-    } catch (error) {
-      this.fail(error);
-    }
-  }
-
-  async notifyCheckpointAborted(checkpointId: number): Promise<void> {
-    if (this.#phase !== 'running' && this.#phase !== 'finishing') return;
-    try {
-      await this.chain.notifyCheckpointAborted(checkpointId);
-    } catch (error) {
-      this.fail(error);
-    }
-  }
-
-  async #finish(): Promise<void> {
-    if (this.#phase !== 'finishing') return;
-    this.#phase = 'finished';
-    // snapshots still being written read the operators' state (a LevelDB iterator): close only after them
-    await Promise.allSettled([...this.#asyncParts]);
-    const errors = await this.chain.close();
-    if (errors.length > 0) {
-      this.#phase = 'finishing';
-      return this.fail(errors[0]);
-    }
-    this.actor.send({ type: 'FINISHED' });
-    this.host.finished(this);
-  }
-
-  // ---- failure and cancellation ----
-
-  fail(error: unknown): void {
-    if (this.#phase === 'failed' || this.#phase === 'canceled' || this.#phase === 'finished') return;
-    this.#phase = 'failed';
-    this.actor.send({ type: 'FAIL', error: error instanceof Error ? error.message : String(error) });
-    // close in the background; the job master cancels the other tasks and restarts
-    void this.chain.close();
-    this.host.failed(this, error);
-  }
-
-  async cancel(): Promise<void> {
-    if (this.#phase === 'failed' || this.#phase === 'canceled' || this.#phase === 'finished') {
-      this.actor.stop();
-      return;
-    }
-    this.#phase = 'canceled';
-    this.actor.send({ type: 'CANCEL' });
-    await this.chain.close();
-    this.actor.send({ type: 'CANCELED' });
-    this.actor.stop();
+  /** The final checkpoint completed (or there are no checkpoints): close the operators once its notification and every snapshot are done. */
+  #close(): void {
+    (async () => {
+      await this.#notified;
+      if (this.phase !== 'finishing') return; // the notification failed the task
+      await this.checkpointer.settled();
+      const errors = await this.chain.close();
+      if (errors.length > 0) this.#fail(errors[0]);
+      else this.actor.send({ type: 'CLOSED' });
+    })().catch((error: unknown) => this.#fail(error));
   }
 }

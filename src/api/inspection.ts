@@ -150,6 +150,31 @@ class WebSocketAdapter {
   }
 }
 
+/** Keys of control messages and coordinator context that hold operator state (snapshot bytes, user values). */
+const STATE_KEYS = new Set(['restore', 'state', 'channelState', 'latest', 'pending', 'finished', 'lastAcked', 'checkpoint']);
+
+/**
+ * What goes over the wire of an inspector: control messages and the coordinator's context without
+ * the operator state they carry (a deploy's restore state, an acknowledgement's snapshot, completed
+ * checkpoints) — megabytes of bytes per event otherwise. Each is replaced by a one-line summary.
+ */
+export function withoutState<T>(value: T): T {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) return value;
+  let out: Record<string, unknown> | undefined;
+  for (const [k, v] of Object.entries(value)) {
+    if (!STATE_KEYS.has(k) || v === null || typeof v !== 'object') continue;
+    out ??= { ...(value as Record<string, unknown>) };
+    out[k] = summary(v as Record<string, unknown>);
+  }
+  return (out ?? value) as T;
+}
+
+function summary(v: Record<string, unknown>): string {
+  if (typeof v.id === 'number') return `[checkpoint ${v.id}]`;
+  if (typeof v.checkpointId === 'number') return `[state of checkpoint ${v.checkpointId}]`;
+  return `[${Object.keys(v).length} entries]`;
+}
+
 export function createInspection(option: InspectOption, options: InspectionOptions = {}): Inspection {
   if (typeof option === 'function') {
     return { inspect: (e) => isShown(e) && option(e), stop: async () => {} };
@@ -158,6 +183,8 @@ export function createInspection(option: InspectOption, options: InspectionOptio
   const adapter = new WebSocketAdapter(url, options.onConnected);
   const inspector = createInspector(adapter, {
     filter: (e) => e.type !== '@xstate.event' || !String((e.event as { type?: string }).type).startsWith('xstate.'),
+    sanitizeEvent: (event) => withoutState(event),
+    sanitizeContext: (context) => withoutState(context),
   });
   inspector.start();
   return {

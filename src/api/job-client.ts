@@ -1,10 +1,10 @@
 // JobClient: a handle on a submitted job — id, status, checkpoints, savepoints, stop, cancel, result.
-import type { CheckpointOptions } from '../actors/types.ts';
+import type { CheckpointOptions } from '../checkpoint/types.ts';
 import { endWithSavepoint, triggerSavepoint, type StopOptions } from '../savepoints/savepoint-operations.ts';
 import type { RestorePoint } from '../savepoints/restore-point.ts';
 import type { JobEvents, JobMaster, JobResult } from '../coordinator/job-master.ts';
 import type { JobStatus } from '../coordinator/job-master-machine.ts';
-import type { CheckpointStats, CompletedCheckpoint } from '../coordinator/types.ts';
+import type { CheckpointStats, CompletedCheckpoint } from '../checkpoint/completed-checkpoint.ts';
 
 export class JobClient {
   constructor(

@@ -6,7 +6,6 @@ import { Configuration } from '../config/configuration.ts';
 import { CollectionSource } from '../connectors/collection-source.ts';
 import { SequenceSource } from '../connectors/sequence-source.ts';
 import { TextFileSource } from '../connectors/text-file-source.ts';
-import { withSavepoints } from '../savepoints/savepoint-storage.ts';
 import { loadRestorePoint, type RestorePoint } from '../savepoints/restore-point.ts';
 import { claimSavepoint } from '../savepoints/savepoint-operations.ts';
 import type { StateBackend } from '../backends/types.ts';
@@ -161,7 +160,7 @@ export class StreamExecutionEnvironment implements TransformationRegistry {
     await backend.prepareJob?.(jobId);
     let storage;
     try {
-      storage = withSavepoints(createCheckpointStorage(this.config, jobId, files), { jobId, jobName, restoresSavepoint: fromSavepoint });
+      storage = createCheckpointStorage(this.config, jobId, files);
     } catch (error) {
       await backend.releaseJob?.(jobId);
       throw error;
@@ -176,6 +175,7 @@ export class StreamExecutionEnvironment implements TransformationRegistry {
       buffersPerChannel: this.config.get('taskmanager.network.memory.buffers-per-channel'),
       inspect: inspection?.inspect,
       restore: restore?.checkpoint ?? null,
+      restoresSavepoint: fromSavepoint,
     });
     const stop = () => inspection?.stop();
     master.result.then(stop, stop);

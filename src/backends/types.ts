@@ -69,17 +69,9 @@ export type StateDescriptor =
   | ReducingStateDescriptor<any>
   | AggregatingStateDescriptor<any, any, any>;
 
-/**
- * Where snapshot bytes live. `bytes` stays in memory (memory storage, or state under the fs
- * storage's memory threshold, inlined into `_metadata`); `file` points into checkpoint storage,
- * its `path` relative to the job's checkpoint directory (`chk-3/...`, `shared/...`) or to a
- * savepoint's directory; `incremental` is a full materialisation plus changelog deltas applied in
- * order (incremental checkpoints: the base and the deltas live in `shared/`, reference-counted).
- */
-export type StateHandle =
-  | { type: 'bytes'; bytes: Uint8Array; size: number }
-  | { type: 'file'; path: string; size: number; checksum: string }
-  | { type: 'incremental'; base: StateHandle; deltas: StateHandle[]; size: number };
+/** Snapshot handles are part of the checkpoint model (src/checkpoint): every layer above reads them. */
+import type { StateHandle } from '../checkpoint/state-handles.ts';
+export type { OperatorStateSnapshot, StateHandle } from '../checkpoint/state-handles.ts';
 
 /** Who owns snapshot bytes: one checkpoint (`exclusive`, deleted with it) or possibly later ones too (`shared`, reference-counted). */
 export type SnapshotScope = 'exclusive' | 'shared';
@@ -113,11 +105,6 @@ export interface KeyGroupSnapshot {
   keyGroup: number;
   /** state name -> [key, value] pairs; list state values are arrays, map state values are [k, v][] */
   entries: Record<string, Array<[unknown, unknown]>>;
-}
-
-/** Operator (non-keyed) list state: `split` lists are redistributed evenly on rescale, `union` lists are broadcast. */
-export interface OperatorStateSnapshot {
-  [name: string]: { mode: 'split' | 'union'; items: unknown[] };
 }
 
 /** What a backend's synchronous snapshot phase returns: the asynchronous part, run while processing goes on. */

@@ -1,6 +1,6 @@
 // The alignment benchmark: runs a scenario on the real runtime in each checkpointing mode and measures what barriers cost.
 import { StreamExecutionEnvironment } from '../api/stream-execution-environment.ts';
-import type { CheckpointStats } from '../coordinator/types.ts';
+import type { CheckpointStats } from '../checkpoint/completed-checkpoint.ts';
 import { ConfigError } from '../errors.ts';
 import { subtaskName } from '../graph/job-graph.ts';
 import type { Scenario } from './scenario.ts';

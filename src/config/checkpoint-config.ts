@@ -1,5 +1,4 @@
 // The checkpoint coordinator's settings, read from the execution.checkpointing.* keys.
-import type { CheckpointOptions } from '../actors/types.ts';
 import { ConfigError } from '../errors.ts';
 import type { CheckpointingMode, Configuration } from './configuration.ts';
 
@@ -42,10 +41,4 @@ export function checkpointConfigFrom(conf: Configuration): CheckpointConfig {
     unaligned,
     alignedTimeoutMs,
   };
-}
-
-/** The barrier options of a periodic checkpoint (savepoints are always aligned). */
-export function periodicCheckpointOptions(config: CheckpointConfig): CheckpointOptions {
-  if (config.unaligned) return { kind: 'checkpoint', alignment: 'unaligned' };
-  return config.alignedTimeoutMs > 0 ? { kind: 'checkpoint', alignment: 'aligned', alignedTimeoutMs: config.alignedTimeoutMs } : { kind: 'checkpoint', alignment: 'aligned' };
 }

@@ -1,14 +1,15 @@
 // One attempt of a job: the task actors of every vertex, wired by channels, driven by one run loop.
-import type { InspectionEvent } from 'xstate';
+import { waitFor, type AnyActorRef, type EventObject } from 'xstate';
 import { Channel } from '../actors/channel.ts';
 import { EdgeWriter } from '../actors/output-writer.ts';
 import { Scheduler } from '../actors/scheduler.ts';
-import { Task, type TaskHost } from '../actors/task.ts';
-import type { AcknowledgeCheckpoint, CheckpointOptions, CheckpointingMode, DeclineCheckpoint } from '../actors/types.ts';
+import { Task } from '../actors/task.ts';
+import type { CompletedCheckpoint } from '../checkpoint/completed-checkpoint.ts';
+import { taskSystemId, type TaskRestore, type ToTaskMessage } from '../checkpoint/control-messages.ts';
+import { subtaskKey, type CheckpointingMode } from '../checkpoint/types.ts';
 import type { StateBackend } from '../backends/types.ts';
 import type { CheckpointStorage } from '../storage/types.ts';
 import type { JobGraph } from '../graph/job-graph.ts';
-import { subtaskKey, type CompletedCheckpoint } from './types.ts';
 
 export interface ExecutionOptions {
   jobId: string;
@@ -19,29 +20,29 @@ export interface ExecutionOptions {
   batchSize: number;
   buffersPerChannel: number;
   backend: StateBackend;
-  storage: CheckpointStorage;
+  /** where each operator subtask's snapshots go */
+  storage: Pick<CheckpointStorage, 'forSubtask'>;
   restore: CompletedCheckpoint | null;
-  inspect?: (event: InspectionEvent) => void;
+  /** the job master's actor: the attempt's task actors join its system, and report to it and to the coordinator */
+  jobMaster: AnyActorRef;
 }
 
-/** What the attempt reports to the job master. */
-export interface ExecutionListener {
-  taskFailed(task: Task, error: unknown): void;
-  taskFinished(task: Task): void;
-  allRunning(): void;
-  endOfInput(task: Task): void;
-  acknowledge(ack: AcknowledgeCheckpoint): void;
-  decline(decline: DeclineCheckpoint): void;
+/** The restore state of one task: its chain's operators, and in-flight data for its head operator. */
+export function taskRestore(restore: CompletedCheckpoint | null, uids: readonly string[]): TaskRestore | null {
+  if (!restore) return null;
+  const operators: TaskRestore['operators'] = {};
+  for (const uid of uids) if (restore.operators[uid]) operators[uid] = restore.operators[uid];
+  // every subtask's in-flight data of the head operator: a task checks the layout it was taken at
+  const channelState = Object.entries(restore.channelState ?? {}).filter(([, cs]) => cs.operatorUid === uids[0]);
+  return { checkpointId: restore.id, operators, ...(channelState.length > 0 ? { channelState: Object.fromEntries(channelState) } : {}) };
 }
 
 export class ExecutionGraph {
   readonly tasks: Task[] = [];
   readonly scheduler = new Scheduler();
   readonly #byKey = new Map<string, Task>();
-  #running = 0;
-  #stopped = false;
 
-  constructor(readonly options: ExecutionOptions, listener: ExecutionListener) {
+  constructor(readonly options: ExecutionOptions) {
     const { graph } = options;
     // channels[edge][producerSubtask][consumerSubtask]
     const inputsOf = new Map<string, Channel[][]>(); // vertex -> subtask -> channels
@@ -65,24 +66,7 @@ export class ExecutionGraph {
         }
       }
     }
-    const host: TaskHost = {
-      wake: (task) => this.scheduler.wake(task),
-      running: () => {
-        if (++this.#running === this.tasks.length) listener.allRunning();
-      },
-      endOfInput: (task) => listener.endOfInput(task),
-      finished: (task) => listener.taskFinished(task),
-      failed: (task, error) => {
-        if (!this.#stopped) listener.taskFailed(task, error);
-      },
-      acknowledge: (ack) => {
-        if (!this.#stopped) listener.acknowledge(ack);
-      },
-      decline: (decline) => {
-        if (!this.#stopped) listener.decline(decline);
-      },
-    };
-    const restore = options.restore ? { checkpointId: options.restore.id, operators: options.restore.operators, channelState: options.restore.channelState } : null;
+    const runtime = { wake: (task: Task) => this.scheduler.wake(task), jobMaster: options.jobMaster };
     for (const v of graph.vertices) {
       for (let i = 0; i < v.parallelism; i++) {
         const task = new Task(
@@ -99,10 +83,8 @@ export class ExecutionGraph {
             outputs: outputsOf.get(v.id)![i]!,
             backend: options.backend,
             storage: options.storage,
-            restore,
-            inspect: options.inspect,
           },
-          host,
+          runtime,
         );
         this.tasks.push(task);
         this.#byKey.set(subtaskKey(task.id), task);
@@ -120,6 +102,11 @@ export class ExecutionGraph {
     return new Map([...this.#byKey].map(([key, task]) => [key, task.name]));
   }
 
+  /** subtask keys of the source tasks (they start checkpoints) */
+  get sources(): string[] {
+    return this.tasks.filter((t) => t.isSource).map((t) => subtaskKey(t.id));
+  }
+
   get parallelism(): Map<string, number> {
     return new Map(this.options.graph.vertices.map((v) => [v.id, v.parallelism]));
   }
@@ -128,30 +115,29 @@ export class ExecutionGraph {
     return this.#byKey.get(key);
   }
 
-  async deploy(): Promise<void> {
-    await Promise.all(this.tasks.map((t) => t.deploy()));
+  /** A control message to one task of this attempt, by its systemId. */
+  #send(task: Task, message: ToTaskMessage): void {
+    (this.options.jobMaster.system.get(taskSystemId(task.id, this.options.attempt)) as AnyActorRef | undefined)?.send(message as EventObject);
   }
 
-  /** Starts checkpoint `id` at the sources, and directly at tasks whose input already ended. */
-  triggerCheckpoint(id: number, timestamp: number, options: CheckpointOptions): void {
-    for (const t of this.tasks) {
-      if (t.phase === 'finishing' || (t.isSource && t.phase === 'running')) t.triggerCheckpoint(id, timestamp, options);
-    }
+  /** Starts every task actor, then deploys each with the state of its chain's operators. */
+  deploy(): void {
+    for (const t of this.tasks) t.actor.start();
+    const { attempt, restore } = this.options;
+    for (const t of this.tasks) this.#send(t, { type: 'DEPLOY_TASK', attempt, restore: taskRestore(restore, t.spec.vertex.chain.map((x) => x.uid!)) });
   }
 
-  notifyCheckpointComplete(id: number): void {
-    for (const t of this.tasks) void t.notifyCheckpointComplete(id);
+  /** stop --drain: every source ends its input (other tasks ignore it). */
+  drain(): void {
+    for (const t of this.tasks) this.#send(t, { type: 'DRAIN_TASK', attempt: this.options.attempt });
   }
 
-  notifyCheckpointAborted(id: number): void {
-    for (const t of this.tasks) void t.notifyCheckpointAborted(id);
-  }
-
-  /** Cancels every task: stops the run loop, closes operators (sinks abort their open transactions). */
+  /** Cancels every task: stops the run loop, closes operators (sinks abort their open transactions); resolves when every task actor is done. */
   async cancel(): Promise<void> {
-    this.#stopped = true;
     this.scheduler.stop();
-    await Promise.all(this.tasks.map((t) => t.cancel()));
+    for (const t of this.tasks) this.#send(t, { type: 'CANCEL_TASK', attempt: this.options.attempt });
+    // an actor that stopped on an error (reported to the job master) counts as stopped too
+    await Promise.all(this.tasks.map((t) => waitFor(t.actor, (s) => s.status !== 'active').catch(() => {})));
   }
 
   /** Largest number of data buffers any channel ever held (backpressure specs). */

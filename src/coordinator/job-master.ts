@@ -2,17 +2,21 @@
 import { EventEmitter } from 'node:events';
 import { createActor, type Actor, type InspectionEvent } from 'xstate';
 import type { Task } from '../actors/task.ts';
-import type { CheckpointOptions } from '../actors/types.ts';
+import type { CheckpointStats, CompletedCheckpoint } from '../checkpoint/completed-checkpoint.ts';
+import { CHECKPOINT_COORDINATOR, JOB_MASTER } from '../checkpoint/control-messages.ts';
+import { deserializeError, serializeError } from '../checkpoint/serialized-error.ts';
+import { subtaskKey, type CheckpointOptions } from '../checkpoint/types.ts';
 import type { StateBackend } from '../backends/types.ts';
 import type { CheckpointStorage, JobEndStatus, RestoreWarning } from '../storage/types.ts';
 import type { CheckpointConfig } from '../config/checkpoint-config.ts';
 import { isUnrecoverable, JobExecutionError } from '../errors.ts';
 import type { JobGraph } from '../graph/job-graph.ts';
+import { persistCheckpoint, readingSavepointFiles } from '../savepoints/savepoint-storage.ts';
 import { checkpointCoordinatorMachine, type CheckpointCoordinatorMachine } from './checkpoint-coordinator.ts';
+import { pendingCount } from './coordinator-state.ts';
 import { ExecutionGraph } from './execution-graph.ts';
-import { jobMasterMachine, type JobStatus } from './job-master-machine.ts';
+import { jobMasterMachine, type JobMasterMachine, type JobStatus } from './job-master-machine.ts';
 import type { RestartStrategy } from './restart-strategy.ts';
-import { subtaskKey, type CheckpointStats, type CompletedCheckpoint } from './types.ts';
 
 export interface JobSettings {
   checkpoint: CheckpointConfig;
@@ -27,6 +31,8 @@ export interface JobSettings {
    * the job): later restarts use newer checkpoints, this one until the job completes its own
    */
   restore?: CompletedCheckpoint | null;
+  /** `restore` is a savepoint: its state files are read where they are (checksum verified), for the job's whole life */
+  restoresSavepoint?: boolean;
 }
 
 export interface JobResult {
@@ -53,14 +59,16 @@ export interface JobEvents {
 }
 
 export class JobMaster extends EventEmitter<JobEvents> {
+  readonly actor: Actor<JobMasterMachine>;
   readonly coordinator: Actor<CheckpointCoordinatorMachine>;
-  readonly actor;
   #execution: ExecutionGraph | null = null;
   #stopping: Promise<void> | null = null;
-  #attempt = -1;
-  #restarts = 0;
-  #lastError: unknown;
-  #held = false;
+  /** the savepoint or checkpoint the job was started from, the restart point until the job completes its own */
+  #initialRestore: CompletedCheckpoint | null | undefined;
+  /** trigger requests waiting for their checkpoint, by request id */
+  readonly #requests = new Map<number, { resolve(c: CompletedCheckpoint): void; reject(e: Error): void }>();
+  #nextRequestId = 1;
+  #status: JobStatus | undefined;
   readonly #startedAt = Date.now();
   readonly #result: Promise<JobResult>;
   #settle!: { resolve(r: JobResult): void; reject(e: unknown): void };
@@ -74,45 +82,59 @@ export class JobMaster extends EventEmitter<JobEvents> {
     super();
     this.#result = new Promise((resolve, reject) => (this.#settle = { resolve, reject }));
     this.#result.catch(() => {}); // callers that never ask for the result must not crash the process
-    this.coordinator = createActor(checkpointCoordinatorMachine, {
-      input: {
-        config: settings.checkpoint,
-        maxParallelism: graph.maxParallelism,
-        latest: settings.restore ?? null,
-        hooks: {
-          trigger: (id, ts, options) => this.#execution?.triggerCheckpoint(id, ts, options),
-          persist: (cp) => settings.storage.persist(cp),
-          notifyComplete: (cp) => {
-            this.#execution?.notifyCheckpointComplete(cp.id);
-            this.emit('checkpoint-completed', cp, this.checkpointHistory.find((s) => s.id === cp.id));
-          },
-          notifyAborted: (id, reason) => {
-            this.#execution?.notifyCheckpointAborted(id);
-            settings.storage.discard(id).catch(() => {}); // best effort: a leftover directory without _metadata is never restored
-            this.emit('checkpoint-failed', id, reason);
-          },
-          failJob: (error) => {
-            this.#lastError = error;
-            this.actor.send({ type: 'FAIL_JOB', error });
-          },
-        },
-      },
-      inspect: settings.inspect,
-    });
-    this.actor = createActor(jobMasterMachine, {
-      input: {
+    // the job master is the root of the job's actor system: the coordinator (and the tasks) join it by systemId
+    this.actor = createActor(
+      jobMasterMachine.provide({
         actions: {
-          deploy: () => this.#deploy(),
-          stopAttempt: (reason) => this.#stopAttempt(reason),
-          restartDelay: () => this.#restartDelay(),
-          finish: () => this.#end('FINISHED'),
-          fail: () => this.#end('FAILED'),
-          canceled: () => this.#end('CANCELED'),
+          deployAttempt: (_, { attempt }) => this.#deploy(attempt),
+          stopAttempt: (_, { reason }) => this.#stopAttempt(reason),
+          endJob: (_, { status }) => this.#end(status),
         },
+      }),
+      { systemId: JOB_MASTER, input: { restartStrategy: settings.restartStrategy }, inspect: settings.inspect },
+    );
+    this.coordinator = createActor(
+      checkpointCoordinatorMachine.provide({
+        actions: {
+          persistCheckpoint: ({ self }, { checkpoint }) => {
+            persistCheckpoint(this.settings.storage, checkpoint, this).then(
+              (externalPointer) => self.send({ type: 'PERSISTED', checkpointId: checkpoint.id, ...(externalPointer ? { externalPointer } : {}) }),
+              (error: unknown) => self.send({ type: 'PERSIST_FAILED', checkpointId: checkpoint.id, error: serializeError(error) }),
+            );
+          },
+          discardCheckpoint: (_, { checkpointId }) => void this.settings.storage.discard(checkpointId).catch(() => {}),
+        },
+      }),
+      {
+        parent: this.actor,
+        systemId: CHECKPOINT_COORDINATOR,
+        input: { config: settings.checkpoint, maxParallelism: graph.maxParallelism, latest: settings.restore ?? null },
       },
-      inspect: settings.inspect,
+    );
+    this.coordinator.on('checkpoint-completed', ({ checkpoint, stats }) => this.emit('checkpoint-completed', checkpoint, stats));
+    this.coordinator.on('checkpoint-aborted', ({ checkpointId, cause }) => this.emit('checkpoint-failed', checkpointId, cause.message));
+    this.coordinator.on('request-answered', ({ requestId, checkpoint, error }) => {
+      const request = this.#requests.get(requestId);
+      this.#requests.delete(requestId);
+      if (checkpoint) request?.resolve(checkpoint);
+      else request?.reject(deserializeError(error!));
     });
-    this.actor.subscribe((s) => this.emit('status', s.value as JobStatus));
+    this.actor.on('running', (e) => this.emit('running', { attempt: e.attempt, restoredFrom: e.restoredFrom }));
+    this.actor.on('restarting', (e) => this.emit('restarting', { delayMs: e.delayMs, attempt: e.attempt }));
+    this.actor.on('task-failed', ({ subtask, error, attempt }) => {
+      const task = this.#execution?.task(subtaskKey(subtask));
+      this.emit('task-failed', { task: task?.name ?? subtaskKey(subtask), error: deserializeError(error), attempt });
+    });
+    this.actor.on('end-of-input', ({ subtask }) => {
+      const task = this.#execution?.task(subtaskKey(subtask));
+      if (task) this.emit('end-of-input', task);
+    });
+    this.actor.subscribe((s) => {
+      const status = s.value as JobStatus;
+      if (status === this.#status) return;
+      this.#status = status;
+      this.emit('status', status);
+    });
   }
 
   get status(): JobStatus {
@@ -133,20 +155,25 @@ export class JobMaster extends EventEmitter<JobEvents> {
   }
 
   get latestCheckpoint(): CompletedCheckpoint | null {
-    return this.coordinator.getSnapshot().context.tracker.latest;
+    return this.coordinator.getSnapshot().context.latest;
   }
 
-  get checkpointHistory(): CheckpointStats[] {
-    return this.coordinator.getSnapshot().context.tracker.history;
+  get checkpointHistory(): readonly CheckpointStats[] {
+    return this.coordinator.getSnapshot().context.history;
   }
 
   get checkpointCounts(): { triggered: number; completed: number; failed: number } {
-    return { ...this.coordinator.getSnapshot().context.tracker.counts };
+    return { ...this.coordinator.getSnapshot().context.counts };
+  }
+
+  /** checkpoints triggered and not yet completed or aborted */
+  get pendingCheckpoints(): number {
+    return pendingCount(this.coordinator.getSnapshot().context);
   }
 
   start(): void {
-    this.coordinator.start();
     this.actor.start();
+    this.coordinator.start();
     this.actor.send({ type: 'START' });
   }
 
@@ -163,34 +190,30 @@ export class JobMaster extends EventEmitter<JobEvents> {
 
   /** Holds periodic and end-of-input checkpoints (while a stop-with-savepoint runs), or lets them go again. */
   holdCheckpoints(held: boolean): void {
-    this.#held = held;
     this.coordinator.send({ type: held ? 'HOLD' : 'RESUME' });
-    // sources that ended while held still need their final checkpoint
-    const execution = this.#execution;
-    if (!held && execution && this.settings.checkpoint.enabled && execution.tasks.every((t) => !t.isSource || t.inputEnded)) {
-      this.triggerCheckpoint().catch(() => {});
-    }
   }
 
-  /** Takes a checkpoint (or savepoint) now; resolves when it completes. */
+  /** Takes a checkpoint (or savepoint) now; resolves when it completes (a savepoint's path is its externalPointer). */
   triggerCheckpoint(options: CheckpointOptions = { kind: 'checkpoint', alignment: 'aligned' }): Promise<CompletedCheckpoint> {
-    return new Promise((resolve, reject) => this.coordinator.send({ type: 'TRIGGER', request: { options, resolve, reject } }));
+    return new Promise((resolve, reject) => {
+      const requestId = this.#nextRequestId++;
+      this.#requests.set(requestId, { resolve, reject });
+      this.coordinator.send({ type: 'TRIGGER', request: { options, requestId } });
+    });
   }
 
-  #deploy(): void {
-    const attempt = ++this.#attempt;
+  #deploy(attempt: number): void {
     this.#execution = null;
     this.#stopping = null;
     this.#restorePoint().then(
       (restore) => {
-        if (attempt !== this.#attempt || this.status !== 'RUNNING') return; // canceled or failed meanwhile
+        if (attempt !== this.actor.getSnapshot().context.attempt || this.status !== 'RUNNING') return; // canceled or failed meanwhile
         if (restore) this.coordinator.send({ type: 'RESTORED', checkpoint: restore });
         this.#startAttempt(attempt, restore);
       },
       (error: unknown) => {
-        if (attempt !== this.#attempt) return;
-        this.#lastError = error;
-        this.actor.send({ type: 'FAIL_JOB', error });
+        if (attempt !== this.actor.getSnapshot().context.attempt) return;
+        this.actor.send({ type: 'FAIL_JOB', error: serializeError(error) });
       },
     );
   }
@@ -202,63 +225,36 @@ export class JobMaster extends EventEmitter<JobEvents> {
   }
 
   #startAttempt(attempt: number, restore: CompletedCheckpoint | null): void {
-    const execution = new ExecutionGraph(
-      {
-        jobId: this.jobId,
-        graph: this.graph,
-        attempt,
-        mode: this.settings.checkpoint.mode,
-        checkpointingEnabled: this.settings.checkpoint.enabled,
-        batchSize: this.settings.batchSize,
-        buffersPerChannel: this.settings.buffersPerChannel,
-        backend: this.settings.backend,
-        storage: this.settings.storage,
-        restore,
-        inspect: this.settings.inspect,
-      },
-      {
-        taskFailed: (task, error) => {
-          this.#lastError = error;
-          this.emit('task-failed', { task: task.name, error, attempt });
-          this.actor.send({ type: 'TASK_FAILED', error });
-        },
-        taskFinished: (task) => {
-          this.coordinator.send({ type: 'TASK_FINISHED', subtask: subtaskKey(task.id) });
-          // the actor state, not the phase: a task's phase turns 'finished' before its operators have closed
-          if (execution.tasks.every((t) => t.actor.getSnapshot().value === 'finished')) this.actor.send({ type: 'ALL_FINISHED' });
-        },
-        allRunning: () => {
-          this.coordinator.send({ type: 'START', expected: execution.subtaskKeys, parallelism: execution.parallelism, names: execution.subtaskNames });
-          this.emit('running', { attempt, restoredFrom: restore?.id ?? null });
-        },
-        endOfInput: (task) => {
-          this.#endOfInput(execution, task);
-          this.emit('end-of-input', task);
-        },
-        acknowledge: (ack) => this.coordinator.send({ type: 'ACK', ack }),
-        decline: (decline) => this.coordinator.send({ type: 'DECLINE', decline }),
-      },
-    );
+    const { storage } = this.settings;
+    // a job started from a savepoint reads the savepoint's files where they are, for its whole life
+    const restoresSavepoint = this.settings.restoresSavepoint === true;
+    const execution = new ExecutionGraph({
+      jobId: this.jobId,
+      graph: this.graph,
+      attempt,
+      mode: this.settings.checkpoint.mode,
+      checkpointingEnabled: this.settings.checkpoint.enabled,
+      batchSize: this.settings.batchSize,
+      buffersPerChannel: this.settings.buffersPerChannel,
+      backend: this.settings.backend,
+      storage: { forSubtask: (uid, i) => (restoresSavepoint ? readingSavepointFiles(storage.forSubtask(uid, i)) : storage.forSubtask(uid, i)) },
+      restore,
+      jobMaster: this.actor,
+    });
     this.#execution = execution;
     this.#stopping = null;
-    void execution.deploy();
-  }
-
-  /** A task consumed all its input: make sure a checkpoint reaches it so it can finish. */
-  #endOfInput(execution: ExecutionGraph, task: Task): void {
-    if (!this.settings.checkpoint.enabled || execution !== this.#execution || this.#held) return;
-    const tracker = this.coordinator.getSnapshot().context.tracker;
-    if (task.phase === 'finishing') {
-      // checkpoints whose barrier can no longer reach it (its input ended first): take them directly
-      for (const pending of tracker.pending.values()) {
-        if (!pending.hasAcknowledged(subtaskKey(task.id))) task.triggerCheckpoint(pending.id, pending.timestamp, pending.options);
-      }
-    }
-    const allEnded = execution.tasks.every((t) => !t.isSource || t.inputEnded);
-    if (task.isSource && allEnded) {
-      // every source is exhausted: take the final checkpoint now instead of waiting for the interval
-      this.triggerCheckpoint().catch(() => {});
-    }
+    this.actor.send({
+      type: 'ATTEMPT_DEPLOYED',
+      plan: {
+        attempt,
+        subtasks: execution.subtaskKeys,
+        sources: execution.sources,
+        parallelism: Object.fromEntries(execution.parallelism),
+        names: Object.fromEntries(execution.subtaskNames),
+        restoredFrom: restore?.id ?? null,
+      },
+    });
+    execution.deploy();
   }
 
   #stopAttempt(reason: string): void {
@@ -266,16 +262,6 @@ export class JobMaster extends EventEmitter<JobEvents> {
     const execution = this.#execution;
     this.#stopping ??= execution ? execution.cancel() : Promise.resolve();
     this.#stopping.then(() => queueMicrotask(() => this.actor.send({ type: 'ATTEMPT_STOPPED' })));
-  }
-
-  #restartDelay(): number | null {
-    if (isUnrecoverable(this.#lastError)) return null; // a restart would fail the same way
-    const delay = this.settings.restartStrategy.onFailure(Date.now());
-    if (delay !== null) {
-      this.#restarts++;
-      this.emit('restarting', { delayMs: delay, attempt: this.#attempt + 1 });
-    }
-    return delay;
   }
 
   #end(status: JobStatus): void {
@@ -293,25 +279,25 @@ export class JobMaster extends EventEmitter<JobEvents> {
   }
 
   #settleResult(status: JobStatus): void {
+    const { restarts, failure } = this.actor.getSnapshot().context;
     const counts = this.checkpointCounts;
     const result: JobResult = {
       jobId: this.jobId,
       jobName: this.jobName,
       status,
       durationMs: Date.now() - this.#startedAt,
-      restarts: this.#restarts,
+      restarts,
       checkpoints: { completed: counts.completed, failed: counts.failed },
     };
     if (status === 'FAILED') {
-      const cause = this.#lastError;
+      const cause = failure ? deserializeError(failure) : undefined;
       const error =
         cause instanceof JobExecutionError
           ? cause
-          : new JobExecutionError('FLOE_JOB_FAILED', `job '${this.jobName}' failed: ${cause instanceof Error ? cause.message : String(cause)} (${isUnrecoverable(cause) ? 'not restarted: restarting cannot fix this' : `restart strategy: ${this.settings.restartStrategy.description}`}, ${this.#restarts} restarts)`, { cause, hint: (cause as { hint?: string } | undefined)?.hint });
+          : new JobExecutionError('FLOE_JOB_FAILED', `job '${this.jobName}' failed: ${cause instanceof Error ? cause.message : String(cause)} (${isUnrecoverable(cause) ? 'not restarted: restarting cannot fix this' : `restart strategy: ${this.settings.restartStrategy.description}`}, ${restarts} restarts)`, { cause, hint: (cause as { hint?: string } | undefined)?.hint });
       this.#settle.reject(Object.assign(error, { result: { ...result, error: cause } }));
     } else {
       this.#settle.resolve(result);
     }
   }
 }
-

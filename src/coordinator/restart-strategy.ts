@@ -3,54 +3,83 @@ import type { Configuration, RestartStrategyType } from '../config/configuration
 import { formatDuration } from '../config/duration.ts';
 import { ConfigError } from '../errors.ts';
 
-export interface RestartStrategy {
+/** What one failure decides: the delay before restarting (null: give up, the job fails), and the strategy's state after it. */
+export interface RestartDecision<S = unknown> {
+  delayMs: number | null;
+  state: S;
+}
+
+export interface RestartStrategy<S = unknown> {
   readonly type: RestartStrategyType;
   readonly description: string; // e.g. "fixed-delay (3 attempts, 1 s delay)"
-  /** Records a failure at `now` (ms) and returns the delay before restarting, or null to give up. */
+  /** the state before any failure (plain data: the job master keeps it in its machine's context) */
+  readonly initialState: S;
+  /** The decision for a failure at `now` (ms) given the state so far; pure (exponential-delay's jitter is drawn from its random source). */
+  decide(state: S, now: number): RestartDecision<S>;
+  /** decide() with the state kept here, for callers that keep none: records a failure at `now` and returns the delay, or null to give up. */
   onFailure(now: number): number | null;
 }
 
+/** The state kept for onFailure(); decide() is each strategy's own. */
+abstract class Strategy<S> implements RestartStrategy<S> {
+  abstract readonly type: RestartStrategyType;
+  abstract readonly description: string;
+  abstract readonly initialState: S;
+  #state: S | undefined;
+
+  abstract decide(state: S, now: number): RestartDecision<S>;
+
+  onFailure(now: number): number | null {
+    const { delayMs, state } = this.decide(this.#state ?? this.initialState, now);
+    this.#state = state;
+    return delayMs;
+  }
+}
+
 /** Fails the job on its first failure. */
-export class NoRestart implements RestartStrategy {
+export class NoRestart extends Strategy<null> {
   readonly type = 'none';
   readonly description = 'none (the job fails on its first failure)';
-  onFailure(): null {
-    return null;
+  readonly initialState = null;
+
+  decide(): RestartDecision<null> {
+    return { delayMs: null, state: null };
   }
 }
 
 /** Restarts `attempts` times, each after `delayMs`; the next failure fails the job. */
-export class FixedDelayRestart implements RestartStrategy {
+export class FixedDelayRestart extends Strategy<{ failures: number }> {
   readonly type = 'fixed-delay';
   readonly description: string;
-  #failures = 0;
+  readonly initialState = { failures: 0 };
 
   constructor(readonly attempts: number, readonly delayMs: number) {
+    super();
     this.description = `fixed-delay (${plural(attempts, 'attempt')}, ${formatDuration(delayMs)} delay)`;
   }
 
-  onFailure(): number | null {
-    this.#failures++;
-    return this.#failures <= this.attempts ? this.delayMs : null;
+  decide({ failures }: { failures: number }): RestartDecision<{ failures: number }> {
+    const state = { failures: failures + 1 };
+    return { delayMs: state.failures <= this.attempts ? this.delayMs : null, state };
   }
 }
 
 /** Restarts after `delayMs` unless more than `maxFailures` failures fall within a sliding `intervalMs`. */
-export class FailureRateRestart implements RestartStrategy {
+export class FailureRateRestart extends Strategy<{ failures: readonly number[] }> {
   readonly type = 'failure-rate';
   readonly description: string;
   // The last maxFailures + 1 failure times: enough to tell whether one too many fell in the window.
-  readonly #failures: number[] = [];
+  readonly initialState = { failures: [] as readonly number[] };
 
   constructor(readonly maxFailures: number, readonly intervalMs: number, readonly delayMs: number) {
+    super();
     this.description = `failure-rate (at most ${plural(maxFailures, 'failure')} per ${formatDuration(intervalMs)}, ${formatDuration(delayMs)} delay)`;
   }
 
-  onFailure(now: number): number | null {
-    this.#failures.push(now);
-    if (this.#failures.length > this.maxFailures + 1) this.#failures.shift();
-    const tooMany = this.#failures.length > this.maxFailures && now - this.#failures[0]! <= this.intervalMs;
-    return tooMany ? null : this.delayMs;
+  decide({ failures }: { failures: readonly number[] }, now: number): RestartDecision<{ failures: readonly number[] }> {
+    const kept = [...failures, now].slice(-(this.maxFailures + 1));
+    const tooMany = kept.length > this.maxFailures && now - kept[0]! <= this.intervalMs;
+    return { delayMs: tooMany ? null : this.delayMs, state: { failures: kept } };
   }
 }
 
@@ -64,36 +93,40 @@ export interface ExponentialDelayOptions {
   attemptsBeforeReset: number;
 }
 
+interface ExponentialState {
+  /** restarts since the last reset */
+  attempt: number;
+  nextRestartAt: number;
+}
+
 /**
  * Waits initial × multiplier^n (n = restarts since the last reset), capped at the maximum, spread by
  * ±jitter; running for the reset threshold after a restart starts over from the initial backoff.
  * As Flink since 1.19 (FLIP-364).
  */
-export class ExponentialDelayRestart implements RestartStrategy {
+export class ExponentialDelayRestart extends Strategy<ExponentialState> {
   readonly type = 'exponential-delay';
   readonly description: string;
-  #attempt = 0;
-  #nextRestartAt = -Infinity;
+  readonly initialState: ExponentialState = { attempt: 0, nextRestartAt: Number.NEGATIVE_INFINITY };
   readonly #random: () => number;
 
   constructor(readonly options: ExponentialDelayOptions, random: () => number = Math.random) {
+    super();
     this.#random = random;
     const o = options;
     const attempts = o.attemptsBeforeReset >= Number.MAX_SAFE_INTEGER ? '' : `, ${plural(o.attemptsBeforeReset, 'attempt')} before reset`;
     this.description = `exponential-delay (${formatDuration(o.initialBackoffMs)} initial backoff, x${o.multiplier} up to ${formatDuration(o.maxBackoffMs)}, jitter ${o.jitterFactor}, reset after ${formatDuration(o.resetThresholdMs)}${attempts})`;
   }
 
-  onFailure(now: number): number | null {
+  decide(state: ExponentialState, now: number): RestartDecision<ExponentialState> {
     // A failure before the scheduled restart is part of the same incident: no new attempt.
     // (Flink merges at `<=`; a job restarting and failing within one millisecond should count.)
-    if (now < this.#nextRestartAt) return this.#nextRestartAt - now;
+    if (now < state.nextRestartAt) return { delayMs: state.nextRestartAt - now, state };
     // Measured from the restart, not from the failure: how long the job has been running again.
-    if (now - this.#nextRestartAt >= this.options.resetThresholdMs) this.#attempt = 0;
-    if (this.#attempt + 1 > this.options.attemptsBeforeReset) return null;
-    const delay = this.#backoff(this.#attempt);
-    this.#attempt++;
-    this.#nextRestartAt = now + delay;
-    return delay;
+    const attempt = now - state.nextRestartAt >= this.options.resetThresholdMs ? 0 : state.attempt;
+    if (attempt + 1 > this.options.attemptsBeforeReset) return { delayMs: null, state: { ...state, attempt } };
+    const delay = this.#backoff(attempt);
+    return { delayMs: delay, state: { attempt: attempt + 1, nextRestartAt: now + delay } };
   }
 
   #backoff(attempt: number): number {

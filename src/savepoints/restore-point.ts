@@ -1,8 +1,8 @@
 // Turns a savepoint or a retained checkpoint into the job's first restore point, matched to the job's operator uids.
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { basename, join } from 'node:path';
-import type { OperatorSubtaskState } from '../actors/types.ts';
-import type { CompletedCheckpoint } from '../coordinator/types.ts';
+import type { CompletedCheckpoint } from '../checkpoint/completed-checkpoint.ts';
+import type { OperatorSubtaskState } from '../checkpoint/state-handles.ts';
 import { SavepointError } from '../errors.ts';
 import type { JobGraph } from '../graph/job-graph.ts';
 import { isCheckpointMetadataFile } from '../storage/checkpoint-metadata.ts';

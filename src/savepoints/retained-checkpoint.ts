@@ -1,7 +1,7 @@
 // A retained checkpoint read offline, found as `-s` finds it: a chk-<n> directory, or a job's checkpoint directory (its newest usable one).
 import { basename, dirname } from 'node:path';
 import type { StateHandle } from '../backends/types.ts';
-import type { CompletedCheckpoint } from '../coordinator/types.ts';
+import type { CompletedCheckpoint } from '../checkpoint/completed-checkpoint.ts';
 import { resolveRestorePath } from '../storage/checkpoint-recovery.ts';
 import { readStateFile } from '../storage/read-state-file.ts';
 import type { RestoreWarning } from '../storage/types.ts';

@@ -3,7 +3,7 @@ import { existsSync, statSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { basename, dirname, isAbsolute, join, normalize, resolve } from 'node:path';
 import type { StateHandle } from '../backends/types.ts';
-import type { CompletedCheckpoint, OperatorState } from '../coordinator/types.ts';
+import type { CompletedCheckpoint, OperatorState } from '../checkpoint/completed-checkpoint.ts';
 import { SavepointError } from '../errors.ts';
 import { checksumOf } from '../storage/durable-files.ts';
 import { keyedBytes, keyedFiles, METADATA_FILE, readMetadataFile, type KeyedFileRef, type SavepointMetadata } from './savepoint-metadata.ts';

@@ -5,7 +5,6 @@ import type { JobMaster, JobResult } from '../coordinator/job-master.ts';
 import type { ExecutionGraph } from '../coordinator/execution-graph.ts';
 import { SavepointError } from '../errors.ts';
 import { checkTargetDirectory } from './savepoint-writer.ts';
-import { savepointOutcomes } from './savepoint-storage.ts';
 
 export interface StopOptions {
   /**
@@ -36,20 +35,20 @@ export async function triggerSavepoint(master: JobMaster, root: string | undefin
       hint: 'savepoints are taken of running jobs; wait until it runs again',
     });
   }
-  const outcomes = savepointOutcomes(master.settings.storage);
-  if (!outcomes) throw new TypeError('savepoints need the job\'s checkpoint storage wrapped by withSavepoints');
-  outcomes.failed.delete(dir);
   try {
-    // the persist step of the savepoint's checkpoint writes the directory (see withSavepoints)
+    // the persist step of the savepoint's checkpoint writes the directory (see persistCheckpoint): its path is the checkpoint's external pointer
     const checkpoint = await master.triggerCheckpoint({ kind: 'savepoint', alignment: 'aligned', targetDirectory: dir, drained: options.drained === true });
-    const path = outcomes.written.get(checkpoint.id)!;
-    outcomes.written.delete(checkpoint.id);
-    return path;
+    return checkpoint.externalPointer!;
   } catch (cause) {
-    const writeFailure = outcomes.failed.get(dir);
-    outcomes.failed.delete(dir);
-    throw failed(master, writeFailure ?? cause);
+    // a savepoint that could not be written aborted with the write failure as its cause
+    throw failed(master, savepointErrorIn(cause) ?? cause);
   }
+}
+
+/** The SavepointError in an error's cause chain, if any. */
+function savepointErrorIn(error: unknown): SavepointError | undefined {
+  for (let e = error; e instanceof Error; e = e.cause) if (e instanceof SavepointError) return e;
+  return undefined;
 }
 
 /**
@@ -134,14 +133,13 @@ async function drainWithSavepoint(master: JobMaster, root: string | undefined): 
   }
   master.holdCheckpoints(true);
   try {
-    const tracker = () => master.coordinator.getSnapshot().context.tracker;
-    await waitFor(master, ['checkpoint-completed', 'checkpoint-failed'], () => tracker().pending.size === 0, 'settle its checkpoint in flight');
+    await waitFor(master, ['checkpoint-completed', 'checkpoint-failed'], () => master.pendingCheckpoints === 0, 'settle its checkpoint in flight');
     if (master.execution !== execution) throw notRunning(master);
   } catch (cause) {
     master.holdCheckpoints(false);
     throw failed(master, cause);
   }
-  for (const task of execution.tasks) task.drain();
+  execution.drain();
   try {
     await waitFor(master, ['end-of-input'], () => allEnded(execution), 'end its input');
     const path = await triggerSavepoint(master, dir, { drained: true });

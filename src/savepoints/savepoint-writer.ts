@@ -4,7 +4,7 @@ import { access, constants, mkdir, rename, rm } from 'node:fs/promises';
 import { isAbsolute, join, normalize, resolve, sep } from 'node:path';
 import { snapshotParts } from '../backends/keyed-snapshot-reader.ts';
 import type { StateHandle } from '../backends/types.ts';
-import type { CompletedCheckpoint } from '../coordinator/types.ts';
+import type { CompletedCheckpoint } from '../checkpoint/completed-checkpoint.ts';
 import { SavepointError } from '../errors.ts';
 import { linkOrCopyDurable, syncDir, writeDurable } from '../storage/durable-files.ts';
 import type { CheckpointStorage } from '../storage/types.ts';

@@ -1,7 +1,7 @@
 // Reading the state of a savepoint or a retained checkpoint offline: operators, state names and kinds, keyed entries.
 import { readKeyedSnapshot, snapshotParts } from '../backends/keyed-snapshot-reader.ts';
 import type { KeyedStateSnapshot, StateHandle, StateKind } from '../backends/types.ts';
-import type { CompletedCheckpoint, OperatorState } from '../coordinator/types.ts';
+import type { CompletedCheckpoint, OperatorState } from '../checkpoint/completed-checkpoint.ts';
 import { SavepointError } from '../errors.ts';
 
 /** What a restore path names: a savepoint, or a checkpoint a job retained. */

@@ -1,6 +1,6 @@
 // The JSON shapes of the REST API, after Flink's: job overview and details, checkpoint statistics and config.
 import type { JobClient } from '../api/job-client.ts';
-import type { CheckpointStats } from '../coordinator/types.ts';
+import type { CheckpointStats } from '../checkpoint/completed-checkpoint.ts';
 import { subtaskName, type JobGraph } from '../graph/job-graph.ts';
 
 const TERMINAL = new Set(['FINISHED', 'FAILED', 'CANCELED']);

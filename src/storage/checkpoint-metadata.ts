@@ -4,7 +4,7 @@ import { readFile, stat } from 'node:fs/promises';
 import { isAbsolute, join, relative, resolve } from 'node:path';
 import { Packr } from 'msgpackr';
 import { packStateValue, valuePackr } from '../backends/state-value-codec.ts';
-import type { CompletedCheckpoint } from '../coordinator/types.ts';
+import type { CompletedCheckpoint } from '../checkpoint/completed-checkpoint.ts';
 import { CheckpointError } from '../errors.ts';
 import { checksumOf, newChecksum, writeAtomic } from './durable-files.ts';
 import { fileHandlesOf, mapFileHandles } from './state-handles.ts';

@@ -1,7 +1,7 @@
 // Finding a restorable checkpoint on disk: the one named, else older retained ones beside it, newest first.
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
-import type { CompletedCheckpoint } from '../coordinator/types.ts';
+import type { CompletedCheckpoint } from '../checkpoint/completed-checkpoint.ts';
 import { CheckpointError, JobExecutionError } from '../errors.ts';
 import { loadCheckpoint, METADATA_FILE } from './checkpoint-metadata.ts';
 import type { RestoreWarning } from './types.ts';

@@ -4,7 +4,7 @@ import { mkdir, rm } from 'node:fs/promises';
 import { isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { nanoid } from 'nanoid';
 import type { SnapshotScope, StateHandle, TaskStateStorage } from '../backends/types.ts';
-import type { CompletedCheckpoint } from '../coordinator/types.ts';
+import type { CompletedCheckpoint } from '../checkpoint/completed-checkpoint.ts';
 import { CheckpointError, ConfigError, JobExecutionError } from '../errors.ts';
 import { loadCheckpoint, writeMetadata } from './checkpoint-metadata.ts';
 import { syncDir, writeDurable } from './durable-files.ts';

@@ -1,7 +1,7 @@
 // Keeps snapshot bytes in memory, with the coordinator (Flink's JobManagerCheckpointStorage), capped per snapshot.
 import { isAbsolute } from 'node:path';
 import type { SnapshotScope, StateHandle, TaskStateStorage } from '../backends/types.ts';
-import type { CompletedCheckpoint } from '../coordinator/types.ts';
+import type { CompletedCheckpoint } from '../checkpoint/completed-checkpoint.ts';
 import { CheckpointError } from '../errors.ts';
 import { readStateFile } from './read-state-file.ts';
 import type { CheckpointStorage } from './types.ts';

@@ -1,6 +1,6 @@
 // Checkpoint storage: where the snapshots of a job's subtasks go, and where completed checkpoints are kept.
 import type { TaskStateStorage } from '../backends/types.ts';
-import type { CompletedCheckpoint } from '../coordinator/types.ts';
+import type { CompletedCheckpoint } from '../checkpoint/completed-checkpoint.ts';
 
 /** How a job ended, for externalized checkpoint retention. */
 export type JobEndStatus = 'FINISHED' | 'CANCELED' | 'FAILED';

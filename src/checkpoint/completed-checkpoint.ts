@@ -1,9 +1,6 @@
-// Checkpoint records the coordinator keeps: completed checkpoints (what a restore reads) and stats.
-import type { ChannelStateSnapshot, CheckpointKind, OperatorSubtaskState, SubtaskCheckpointMetrics, SubtaskId } from '../actors/types.ts';
-
-export function subtaskKey(subtask: SubtaskId): string {
-  return `${subtask.vertexId}#${subtask.subtaskIndex}`;
-}
+// A completed checkpoint (what a restore reads) and the statistics the coordinator keeps of every checkpoint.
+import type { ChannelStateSnapshot, OperatorSubtaskState } from './state-handles.ts';
+import type { CheckpointKind, SubtaskCheckpointMetrics, SubtaskId } from './types.ts';
 
 /** One operator's state across all its subtasks at one checkpoint. */
 export interface OperatorState {
@@ -27,11 +24,12 @@ export interface CompletedCheckpoint {
   savepoint?: { targetDirectory: string; drained: boolean };
   /** unaligned checkpoints: in-flight data by `<head operator uid>#<subtask index>` (see channelStateKey) */
   channelState?: Record<string, ChannelStateSnapshot>;
-}
-
-/** Where a subtask's channel state lives in a completed checkpoint. */
-export function channelStateKey(operatorUid: string, subtaskIndex: number): string {
-  return `${operatorUid}#${subtaskIndex}`;
+  /**
+   * Where the persist step put it, as Flink's external pointer: a savepoint's directory (what the
+   * trigger returns). Set when the checkpoint completes, after `_metadata` was written, so it is never
+   * part of the file.
+   */
+  externalPointer?: string;
 }
 
 export interface SubtaskCheckpointStats {
@@ -51,6 +49,8 @@ export interface CheckpointStats {
   durationMs?: number;
   stateSize: number;
   failureReason?: string;
+  /** why it failed, as a code: FLOE_CHECKPOINT_EXPIRED, _SUBSUMED, _DECLINED, ... (see CheckpointAbortCode) */
+  failureCode?: string;
   subtasks: SubtaskCheckpointStats[];
   /** the largest alignment duration among the subtasks, ms */
   maxAlignmentMs: number;
