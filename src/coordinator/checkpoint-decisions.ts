@@ -196,6 +196,8 @@ export function decideStart(s: CoordinatorState, e: StartEvent, now: number): De
   const step = new Step(forAttempt(s, e.attempt) ?? s, now);
   step.set({ expected: [...e.expected], sources: [...e.sources], parallelism: { ...e.parallelism }, names: { ...e.names } });
   if (s.config.enabled) scheduleTick(step, s.config.intervalMs);
+  // every source ended before the attempt ran (their END_OF_INPUT came first): the final checkpoint starts now
+  if (s.config.enabled && !s.held && e.sources.length > 0 && allSourcesEnded(step.state)) request(step, { options: { kind: 'checkpoint', alignment: 'aligned' } });
   return step.done();
 }
 
@@ -297,7 +299,8 @@ function finishing(step: Step, key: string): void {
     if (hasAcknowledged(p, key)) continue;
     step.effects.push({ type: 'triggerCheckpoint', params: { attempt: s.attempt, checkpointId: p.id, timestamp: p.timestamp, options: p.options, subtasks: [key] } });
   }
-  finalCheckpointIfSourcesEnded(step, key);
+  // no final checkpoint here: END_OF_INPUT (or START, or RESUME) requested it already, and a second one would
+  // reach a task that is closing and be declined
 }
 
 function finalCheckpointIfSourcesEnded(step: Step, key: string): void {
