@@ -9,7 +9,7 @@
 import { Packr } from 'msgpackr';
 import { join } from 'node:path';
 import * as current from '../src/backends/snapshot-codec.ts';
-import { packStateValue, valuePackr } from '../src/backends/state-value-codec.ts';
+import { packStateValue, valuePackr } from '../src/checkpoint/state-value-codec.ts';
 import { printTable, writeResults } from './report.ts';
 
 const RUNS = Number(process.env.FLOE_BENCH_RUNS ?? 5);

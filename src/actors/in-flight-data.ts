@@ -1,5 +1,5 @@
 // In-flight data of an unaligned checkpoint: the overtaken input buffers of one subtask, encoded as they are captured.
-import { packStateValue, valuePackr } from '../backends/state-value-codec.ts';
+import { packStateValue, valuePackr } from '../checkpoint/state-value-codec.ts';
 
 // records are encoded in the state value format: Maps, Sets, Dates, undefined, -0, BigInt survive
 const WHAT = 'an in-flight record batch';

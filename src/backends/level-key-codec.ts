@@ -1,5 +1,5 @@
 // LevelDB keys of the level backend: key group, then state id, then the serialised user key (so key-group ranges are one scan).
-import { isWellFormed } from './value-writer.ts';
+import { isWellFormed } from '../checkpoint/value-writer.ts';
 
 /**
  * Keys are JS strings stored as UTF-8 (classic-level writes them into one reused native buffer, so

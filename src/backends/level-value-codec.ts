@@ -1,5 +1,5 @@
 // Values of the level backend: the state value format (MessagePack, as in snapshots) carried through LevelDB as Latin-1 text.
-import { copyingValuePackr, packStateValueLatin1 } from './state-value-codec.ts';
+import { copyingValuePackr, packStateValueLatin1 } from '../checkpoint/state-value-codec.ts';
 
 /**
  * Why text: classic-level hands a read value back either as a Buffer (a fresh external backing

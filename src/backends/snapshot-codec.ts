@@ -1,8 +1,8 @@
 // Keyed-state snapshots: the streamed full/delta form (stream versions 2 and 3) written and read, the canonical object (format 1) read.
 import { CheckpointError } from '../errors.ts';
-import { prepare, valuePackr } from './state-value-codec.ts';
+import { prepare, valuePackr } from '../checkpoint/state-value-codec.ts';
 import type { KeyedStateSnapshot, StateKind } from './types.ts';
-import { ValueWriter } from './value-writer.ts';
+import { ValueWriter } from '../checkpoint/value-writer.ts';
 
 /** Decodes the state value format (see state-value-codec.ts): every frame and format 1 snapshots. */
 export const packr = valuePackr;

@@ -1,5 +1,5 @@
 // The one codec of the control protocol: a message to bytes and back (the state value format, so operator state survives as it is).
-import { packStateValue, valuePackr } from '../backends/state-value-codec.ts';
+import { packStateValue, valuePackr } from './state-value-codec.ts';
 import { FloeError } from '../errors.ts';
 import { CONTROL_MESSAGE_TYPES, type ControlMessage } from './control-messages.ts';
 

@@ -2,7 +2,7 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { packStateValue, valuePackr } from '../backends/state-value-codec.ts';
+import { packStateValue, valuePackr } from '../checkpoint/state-value-codec.ts';
 import type { OperatorStateSnapshot } from '../backends/types.ts';
 import { SavepointError } from '../errors.ts';
 import { writeAtomic } from '../storage/durable-files.ts';

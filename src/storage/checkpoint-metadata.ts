@@ -3,7 +3,7 @@ import { closeSync, createReadStream, openSync, readSync } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
 import { isAbsolute, join, relative, resolve } from 'node:path';
 import { Packr } from 'msgpackr';
-import { packStateValue, valuePackr } from '../backends/state-value-codec.ts';
+import { packStateValue, valuePackr } from '../checkpoint/state-value-codec.ts';
 import type { CompletedCheckpoint } from '../checkpoint/completed-checkpoint.ts';
 import { CheckpointError } from '../errors.ts';
 import { checksumOf, newChecksum, writeAtomic } from './durable-files.ts';

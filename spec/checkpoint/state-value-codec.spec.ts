@@ -9,11 +9,11 @@ import { decodeBatch, encodeBatch, InFlightData } from '../../src/actors/in-flig
 import { decodeValue, encodeValue } from '../../src/backends/level-value-codec.ts';
 import { encodeKey, keyFromTag, keyTag } from '../../src/backends/level-key-codec.ts';
 import { decodeSnapshot, encodeSnapshotStream, isPackedScalar, readSnapshotStream } from '../../src/backends/snapshot-codec.ts';
-import { packStateValue, valuePackr } from '../../src/backends/state-value-codec.ts';
-import { ValueWriter } from '../../src/backends/value-writer.ts';
+import { packStateValue, valuePackr } from '../../src/checkpoint/state-value-codec.ts';
+import { ValueWriter } from '../../src/checkpoint/value-writer.ts';
 import { decodeMetadata, encodeMetadata, SAVEPOINT_FORMAT_VERSION } from '../../src/savepoints/savepoint-metadata.ts';
 import { loadCheckpoint, writeMetadata } from '../../src/storage/checkpoint-metadata.ts';
-import { sampleValues } from './conformance/value-types.ts';
+import { sampleValues } from '../backends/conformance/value-types.ts';
 
 const show = (v: unknown) => inspect(v, { depth: 6, breakLength: Infinity }).slice(0, 300);
 const exact = (t: Test, got: unknown, want: unknown, what: string) =>
