@@ -1,13 +1,14 @@
-// Warnings a user can meet: as errors, a stable `code`, a message and a hint; the job runs on.
+// Warnings a user can meet: as errors, a stable `code` (registered in error-codes.ts), a message and a hint; the job runs on.
+import type { CodeOf } from './error-codes.ts';
 
 export class FloeWarning extends Error {
-  readonly code: string;
+  readonly code: CodeOf<'FloeWarning'>;
   /** one line telling the user what to do about it */
   readonly hint: string;
   /** printed by Node under the message when nobody listens (process.emitWarning's detail) */
   readonly detail: string;
 
-  constructor(code: string, message: string, hint: string) {
+  constructor(code: CodeOf<'FloeWarning'>, message: string, hint: string) {
     super(message);
     this.name = 'FloeWarning';
     this.code = code;
@@ -25,7 +26,7 @@ const listeners = new Set<WarningListener>();
  * format; with no listener (a program using the API) it becomes a Node process warning, printed
  * on stderr with its code unless the program handles 'warning' events or runs with --no-warnings.
  */
-export function emitFloeWarning(code: string, message: string, hint: string): void {
+export function emitFloeWarning(code: CodeOf<'FloeWarning'>, message: string, hint: string): void {
   const warning = new FloeWarning(code, message, hint);
   if (listeners.size === 0) process.emitWarning(warning);
   else for (const listener of listeners) listener(warning);

@@ -86,21 +86,21 @@ t.test('system errors: found under classic-level\'s wrapper or in LevelDB\'s tex
 });
 
 t.test('isUnrecoverable: unrecoverable and configuration errors, also as a cause; nothing else', async (t) => {
-  const config = new ConfigError('FLOE_X', 'bad');
+  const config = new ConfigError('FLOE_CONFIG_BAD_VALUE', 'bad');
   t.ok(isUnrecoverable(config));
-  t.ok(isUnrecoverable(new UnrecoverableError('FLOE_X', 'never')));
-  t.ok(isUnrecoverable(new JobExecutionError('FLOE_X', 'wrapped', { cause: config })));
-  t.notOk(isUnrecoverable(new CheckpointError('FLOE_X', 'declined')));
+  t.ok(isUnrecoverable(new UnrecoverableError('FLOE_LEVEL_LOCALDIR_UNUSABLE', 'never')));
+  t.ok(isUnrecoverable(new JobExecutionError('FLOE_JOB_FAILED', 'wrapped', { cause: config })));
+  t.notOk(isUnrecoverable(new CheckpointError('FLOE_CHECKPOINT_DECLINED', 'declined')));
   t.notOk(isUnrecoverable(new Error('user bug')));
   t.notOk(isUnrecoverable('a string'));
 });
 
-t.test('a LevelDB that cannot open: FLOE_LEVEL_OPEN_FAILED with the path and ENOTDIR, unrecoverable, also from dispose', async (t) => {
+t.test('a LevelDB that cannot open: FLOE_LEVEL_LOCALDIR_UNUSABLE with the path and ENOTDIR, unrecoverable, also from dispose', async (t) => {
   const dir = t.testdir({ 'a-file': '' });
   const b = new LevelKeyedBackend(keyedOptions(dir, 'job'), { localDir: join(dir, 'a-file') });
   const failure = await b.dispose().then(() => null, (e: unknown) => e as UnrecoverableError);
   t.type(failure, UnrecoverableError);
-  t.equal(failure?.code, 'FLOE_LEVEL_OPEN_FAILED');
+  t.equal(failure?.code, 'FLOE_LEVEL_LOCALDIR_UNUSABLE');
   t.match(failure?.message, `cannot open the level backend's working directory ${b.location}: ENOTDIR: not a directory`);
   t.match(failure?.hint, /state\.backend\.level\.localdir/);
   t.ok(isUnrecoverable(failure));

@@ -121,7 +121,7 @@ t.test('a working directory that becomes unusable while the job runs: the next a
   t.equal(failure!.result.restarts, 1, 'only the injected failure was restarted');
   t.match(failure!.message, /cannot open the level backend's working directory .*ENOTDIR: not a directory/, 'the cause and its code, not "Database failed to open"');
   t.match(failure!.message, /not restarted: restarting cannot fix this/);
-  t.match((failure!.cause as { code?: string }).code, 'FLOE_LEVEL_OPEN_FAILED');
+  t.match((failure!.cause as { code?: string }).code, 'FLOE_LEVEL_LOCALDIR_UNUSABLE');
   t.notOk(existsSync(jobDir), 'the job\'s end removed what stood in for its working directory');
 });
 

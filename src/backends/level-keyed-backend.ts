@@ -359,6 +359,6 @@ function openFailure(location: string, cause: unknown): Error {
   const message = `cannot open the level backend's working directory ${location}: ${describeCause(cause)}`;
   const hint = 'point state.backend.level.localdir at a writable local directory with free space';
   return isPermanentSystemError(cause)
-    ? new UnrecoverableError('FLOE_LEVEL_OPEN_FAILED', message, { cause, hint })
+    ? new UnrecoverableError('FLOE_LEVEL_LOCALDIR_UNUSABLE', message, { cause, hint })
     : new CheckpointError('FLOE_LEVEL_OPEN_FAILED', message, { cause, hint });
 }

@@ -1,7 +1,7 @@
 // An error as a control message carries it: name, code, message, stack, hint and cause (recursively), rebuilt on the other side.
 import {
   CancellationError, CheckpointError, ConfigError, FloeError, JobDefinitionError, JobExecutionError,
-  isUnrecoverable, RestError, SavepointError, StateValueError, UnrecoverableError,
+  isErrorCode, isUnrecoverable, RestError, SavepointError, StateValueError, UnrecoverableError,
 } from '../errors.ts';
 
 export interface SerializedError {
@@ -46,7 +46,8 @@ export function codedCause(error: unknown): Error {
 }
 
 /** floe's coded errors by class name: they come back as themselves, so `instanceof` and the CLI's `error CODE` still work. */
-const FLOE_ERRORS: Record<string, new (code: string, message: string, options: { cause?: unknown; hint?: string }) => FloeError> = {
+// each takes only its own codes: a code read off the wire is passed as it came (a peer of the same floe registered it)
+const FLOE_ERRORS: Record<string, new (code: never, message: string, options: { cause?: unknown; hint?: string }) => FloeError> = {
   FloeError, ConfigError, JobDefinitionError, CheckpointError, JobExecutionError, UnrecoverableError, StateValueError, SavepointError, RestError,
 };
 const BUILT_IN: Record<string, ErrorConstructor> = { Error, TypeError, RangeError, SyntaxError, ReferenceError, EvalError, URIError };
@@ -54,7 +55,7 @@ const BUILT_IN: Record<string, ErrorConstructor> = { Error, TypeError, RangeErro
 function floeError(s: SerializedError, options: { cause?: unknown; hint?: string }): FloeError | undefined {
   if (s.name === 'CancellationError') return new CancellationError(s.message);
   const Class = FLOE_ERRORS[s.name] ?? (s.unrecoverable ? UnrecoverableError : undefined);
-  return Class && new Class(s.code ?? 'FLOE_ERROR', s.message, options);
+  return Class && new Class((isErrorCode(s.code) ? s.code : 'FLOE_ERROR') as never, s.message, options);
 }
 
 /** The error again: floe's own classes and the built-in ones by name; anything else an Error (an UnrecoverableError if it was one) named as before. */

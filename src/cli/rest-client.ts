@@ -1,6 +1,6 @@
-// The CLI's side of the REST API: finds the server (-m host:port), sends requests, turns errors into FloeErrors.
+// The CLI's side of the REST API: finds the server (-m host:port), sends requests, turns errors into RestErrors with the server's codes.
 import { setTimeout as sleep } from 'node:timers/promises';
-import { FloeError, RestError } from '../errors.ts';
+import { isErrorCode, RestError } from '../errors.ts';
 import { cliHint, type CliTerms } from './cli-hints.ts';
 
 export interface RemoteOptions {
@@ -53,8 +53,10 @@ export class RestClient {
     }
     if (!response.ok) {
       const errors = (json.errors as string[] | undefined) ?? [response.statusText];
-      const code = (json.code as string | undefined) ?? `FLOE_REST_HTTP_${response.status}`;
-      throw new RestError(code, errors.join('; '), { hint: this.#hint(code, json.hint as string | undefined) });
+      // a code this floe does not know (another version's) is kept in the message
+      const code = isErrorCode(json.code) ? json.code : 'FLOE_REST_ERROR';
+      const message = errors.join('; ') + (code === json.code ? '' : ` (HTTP ${response.status}${typeof json.code === 'string' ? `, ${json.code}` : ''})`);
+      throw new RestError(code, message, { hint: this.#hint(code, json.hint as string | undefined) });
     }
     return json as T;
   }
@@ -67,7 +69,7 @@ export class RestClient {
       );
       if (state.status.id === 'COMPLETED') {
         const failure = state.operation?.['failure-cause'];
-        if (failure) throw new FloeError(failure.code, failure.message, { hint: this.#hint(failure.code, failure.hint) });
+        if (failure) throw new RestError(isErrorCode(failure.code) ? failure.code : 'FLOE_REST_ERROR', failure.message, { hint: this.#hint(failure.code, failure.hint) });
         return state.operation!.location!;
       }
       await sleep(delay);
