@@ -8,7 +8,7 @@ import { main } from '../../src/cli/main.ts';
 import { JobRegistry, startRestServer } from '../../src/server/rest-server.ts';
 import { FileCheckpointStorage } from '../../src/storage/file-checkpoint-storage.ts';
 import { generateText } from '../fixtures/generate-text.ts';
-import { wordCountEnv } from '../savepoints/wordcount-job.ts';
+import { wordCountEnv } from '../fixtures/wordcount-job.ts';
 
 const checkpoint = (id: number, keyed: StateHandle) => ({
   id, kind: 'checkpoint' as const, timestamp: Date.UTC(2025, 0, 1, 0, 0, id), completedAt: 0, durationMs: 0, stateSize: 0, maxParallelism: 128,

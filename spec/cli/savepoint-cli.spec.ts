@@ -6,7 +6,7 @@ import t from 'tap';
 import { generateText } from '../fixtures/generate-text.ts';
 import { Savepoint } from '../../src/savepoints/savepoint.ts';
 import type { TextFileSplit } from '../../src/connectors/text-file-source.ts';
-import { expectedLines, linesRead, visibleLines } from '../savepoints/wordcount-job.ts';
+import { expectedLines, linesRead, visibleLines } from '../fixtures/wordcount-job.ts';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const FLOE = join(root, 'bin/floe.js');

@@ -6,21 +6,14 @@ import { FileSink, StreamExecutionEnvironment, type JobClient } from '../../src/
 import type { FileCheckpointStorage } from '../../src/storage/file-checkpoint-storage.ts';
 import type { RestoreWarning } from '../../src/storage/types.ts';
 import { GatedSource, until, type Gate } from '../fixtures/gated-source.ts';
-import { countWords, generateText } from '../fixtures/generate-text.ts';
+import { generateText } from '../fixtures/generate-text.ts';
+import { expectedLines as expectedOutput, runWordCount, visibleLines } from '../fixtures/wordcount-job.ts';
 
 const TEXT = generateText(60_000, { seed: 5, vocabulary: 1500 });
 const WORDS = TEXT.split(/\s+/).filter(Boolean);
 
-function expectedLines(text = TEXT): string[] {
-  const lines: string[] = [];
-  for (const [w, c] of countWords(text)) for (let i = 1; i <= c; i++) lines.push(JSON.stringify([w, i]));
-  return lines.sort();
-}
-
-function outputLines(out: string): string[] {
-  const files = readdirSync(out);
-  return files.filter((f) => !f.startsWith('.')).flatMap((f) => readFileSync(join(out, f), 'utf8').split('\n').filter(Boolean)).sort();
-}
+const expectedLines = (text = TEXT) => expectedOutput(text);
+const outputLines = (out: string) => visibleLines(out).sort();
 
 const storageOf = (client: JobClient) => client.master.settings.storage as FileCheckpointStorage;
 
@@ -40,40 +33,26 @@ function fsConfig(dir: string, extra: Record<string, unknown> = {}) {
 t.test('exactly-once word count on fs with two restarts; num-retained checkpoints stay on disk', async (t) => {
   const text = generateText(200_000, { seed: 11, vocabulary: 3000 });
   const dir = t.testdir({ 'in.txt': text });
-  const env = StreamExecutionEnvironment.getExecutionEnvironment(fsConfig(dir, {
-    'execution.checkpointing.interval': '40ms',
-    'state.checkpoints.num-retained': 2,
-    'execution.checkpointing.externalized-checkpoint-retention': 'RETAIN_ON_CANCELLATION',
-  }));
-  let completedThisAttempt = 0;
-  let thrown = 0;
-  env.readTextFile(join(dir, 'in.txt')).uid('source')
-    .map((line: string, ctx) => {
-      const until = performance.now() + 0.04;
-      while (performance.now() < until);
-      if (ctx.subtaskIndex === 0 && ctx.attemptNumber === thrown && thrown < 2 && completedThisAttempt >= 1) {
-        thrown++;
-        throw new Error(`injected failure ${thrown}`);
-      }
-      return line;
-    }).uid('slow')
-    .flatMap((line: string) => line.split(' ').filter(Boolean)).uid('split')
-    .map((w: string) => [w, 1] as [string, number]).uid('tag')
-    .keyBy((x) => x[0])
-    .reduce((a, b) => [a[0], a[1] + b[1]]).uid('count')
-    .sinkTo(new FileSink(join(dir, 'out'))).uid('sink');
-  const client = await env.executeAsync('wordcount-fs');
-  const restoredFrom: Array<number | null> = [];
-  client.on('running', ({ restoredFrom: r }) => {
-    completedThisAttempt = 0;
-    restoredFrom.push(r);
+  const { result, client, restoredFrom, lines } = await runWordCount({
+    name: 'wordcount-fs',
+    input: join(dir, 'in.txt'),
+    out: join(dir, 'out'),
+    parallelism: 2,
+    slowMs: 0.04,
+    config: fsConfig(dir, {
+      'execution.checkpointing.interval': '40ms',
+      'state.checkpoints.num-retained': 2,
+      'execution.checkpointing.externalized-checkpoint-retention': 'RETAIN_ON_CANCELLATION',
+    }),
+    failures: [
+      { attempt: 0, afterCheckpoints: 1 },
+      { attempt: 1, afterCheckpoints: 1 },
+    ],
   });
-  client.on('checkpoint-completed', () => completedThisAttempt++);
-  const result = await client.getJobExecutionResult();
   t.equal(result.status, 'FINISHED');
   t.equal(result.restarts, 2);
   t.ok(restoredFrom.slice(1).every((r) => r !== null), `every restart restored a checkpoint (${restoredFrom.join(', ')})`);
-  t.same(outputLines(join(dir, 'out')), expectedLines(text), 'every ["w",i] exactly once');
+  t.same(lines.sort(), expectedLines(text), 'every ["w",i] exactly once');
   const storage = storageOf(client);
   t.ok(storage.stats.filesWritten > 0 && storage.stats.remoteReads > 0, 'state went through files and came back from them');
   const chks = readdirSync(storage.jobDir).filter((f) => f.startsWith('chk-'));

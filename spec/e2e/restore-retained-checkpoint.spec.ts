@@ -7,7 +7,7 @@ import t, { type Test } from 'tap';
 import { RetainedCheckpoint } from '../../src/savepoints/retained-checkpoint.ts';
 import { listCheckpoints } from '../../src/storage/checkpoint-listing.ts';
 import { countWords, generateText } from '../fixtures/generate-text.ts';
-import { expectedLines, linesRead, visibleLines } from '../savepoints/wordcount-job.ts';
+import { expectedLines, linesRead, visibleLines } from '../fixtures/wordcount-job.ts';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const FLOE = join(root, 'bin/floe.js');

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import t from 'tap';
 import { Savepoint, type JobClient } from '../../src/index.ts';
 import { generateText } from '../fixtures/generate-text.ts';
-import { expectedLines, visibleLines, wordCountEnv } from './wordcount-job.ts';
+import { expectedLines, visibleLines, wordCountEnv } from '../fixtures/wordcount-job.ts';
 
 const TEXT = generateText(40_000, { seed: 11, vocabulary: 1200 });
 const EXPECTED = expectedLines(TEXT);

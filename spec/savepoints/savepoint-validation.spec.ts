@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import t from 'tap';
 import { Savepoint } from '../../src/index.ts';
 import { generateText } from '../fixtures/generate-text.ts';
-import { expectedLines, visibleLines, wordCountEnv } from './wordcount-job.ts';
+import { expectedLines, visibleLines, wordCountEnv } from '../fixtures/wordcount-job.ts';
 
 const TEXT = generateText(20_000, { seed: 9, vocabulary: 500 });
 

@@ -5,7 +5,7 @@ import t from 'tap';
 import { CollectSink, Savepoint, StreamExecutionEnvironment, type JobClient } from '../../src/index.ts';
 import type { TextFileSplit } from '../../src/connectors/text-file-source.ts';
 import { generateText } from '../fixtures/generate-text.ts';
-import { expectedLines, linesRead, visibleLines, wordCountEnv } from './wordcount-job.ts';
+import { expectedLines, linesRead, visibleLines, wordCountEnv } from '../fixtures/wordcount-job.ts';
 
 const TEXT = generateText(60_000, { seed: 5, vocabulary: 1500 });
 const EXPECTED = expectedLines(TEXT);

@@ -5,7 +5,7 @@ import t from 'tap';
 import { Savepoint } from '../../src/savepoints/savepoint.ts';
 import { createRestServer, isLoopback, JobRegistry } from '../../src/server/rest-server.ts';
 import { generateText } from '../fixtures/generate-text.ts';
-import { wordCountEnv } from '../savepoints/wordcount-job.ts';
+import { wordCountEnv } from '../fixtures/wordcount-job.ts';
 
 t.test('REST API over a running job', async (t) => {
   const dir = t.testdir({ 'in.txt': generateText(40_000, { seed: 3, vocabulary: 800 }), sp: {} });
