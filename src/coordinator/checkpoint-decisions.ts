@@ -124,7 +124,7 @@ function tasksFinishedError(s: CoordinatorState, keys: readonly string[]): Seria
     name: 'CheckpointError',
     code: 'FLOE_CHECKPOINT_TASK_FINISHED',
     message: `${names} already finished (input ended): without periodic checkpointing a finished task's final state is not kept, so no savepoint can hold it`,
-    hint: 'the job ends by itself once its remaining input is processed; take savepoints while every task runs, or run it with --checkpoint-interval so finished tasks keep their final state',
+    hint: 'a job without checkpointing takes savepoints while every task runs; run it with --checkpoint-interval to take them after some tasks finished',
   };
 }
 
