@@ -6,6 +6,9 @@ import { FileSink, StreamExecutionEnvironment, type JobClient } from '../../src/
 import type { FileCheckpointStorage } from '../../src/storage/file-checkpoint-storage.ts';
 import { countWords, generateText } from '../fixtures/generate-text.ts';
 
+// six runs with restarts: a few seconds each on a quiet machine, minutes on a busy one (the 120 s of .taprc is per file)
+t.setTimeout(600_000);
+
 const TEXT = generateText(120_000, { seed: 23, vocabulary: 2500 });
 
 /** The failure-free output: what the job without failures writes (the plain word count spec shows they are equal). */
