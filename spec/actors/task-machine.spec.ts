@@ -107,6 +107,24 @@ t.test('finishing without new data: the last snapshot is the final one; without 
   t.same(plain.send({ type: 'INPUT_FLUSHED', dirty: true }), ['close']);
 });
 
+t.test('without checkpointing: a savepoint during the flush is taken before the task closes, its barrier ahead of end of partition', async (t) => {
+  const source = task({ isSource: true, checkpointingEnabled: false });
+  source.run();
+  t.same(source.trigger(1), ['snapshotAtSource'], 'while it runs, as with checkpointing');
+  source.send({ type: 'SNAPSHOT_TAKEN', checkpointId: 1 });
+  source.send({ type: 'INPUT_ENDED' });
+  t.same(source.trigger(2), [], 'deferred while end of input is flushed');
+  t.same(source.send({ type: 'INPUT_FLUSHED', dirty: true }), ['snapshotBeforeEndOfPartition', 'close'], 'taken, then the task closes (no final checkpoint to wait for)');
+  t.same(source.value, { finishing: 'closing' });
+  t.same(source.trigger(3), ['declineNotReady'], 'one that comes while it closes is declined at once');
+  const stale = task({ checkpointingEnabled: false });
+  stale.run();
+  stale.send({ type: 'SNAPSHOT_TAKEN', checkpointId: 4 });
+  stale.send({ type: 'INPUT_ENDED' });
+  stale.trigger(4);
+  t.same(stale.send({ type: 'INPUT_FLUSHED', dirty: false }), ['close'], 'a trigger it already snapshotted is not taken again');
+});
+
 t.test('failure and cancellation end the machine; the failure is reported with its error', async (t) => {
   const s = task();
   s.run();

@@ -3,7 +3,7 @@ import t, { type Test } from 'tap';
 import { createActor, fromCallback, type EventObject } from 'xstate';
 import { JOB_MASTER, type TaskFailed } from '../../src/checkpoint/control-messages.ts';
 import { createStateBackend } from '../../src/backends/state-backend-registry.ts';
-import { CollectSink, StreamExecutionEnvironment, type CompletedCheckpoint, type OperatorContext, type Output, type StreamOperator } from '../../src/index.ts';
+import { CollectSink, StreamExecutionEnvironment, type CheckpointStats, type CompletedCheckpoint, type OperatorContext, type Output, type StreamOperator } from '../../src/index.ts';
 import { countWords, generateText } from '../fixtures/generate-text.ts';
 
 const TEXT = generateText(30_000, { seed: 5, vocabulary: 800 });
@@ -139,14 +139,19 @@ for (const backend of BACKENDS) {
   });
 }
 
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
 /**
- * A keyed pipeline whose downstream subtask 0 trickles (one batch of 32 per 150 ms) for 1.5 s, while
- * checkpoints are triggered every 50 ms; its 2 input channels hold 8 buffers each, so an aligned
- * barrier queued behind them needs 16 x 150 ms to get through.
+ * A keyed pipeline whose downstream subtask 0 trickles (one batch of 32 per 150 ms) from its first
+ * batch until `endStall` says so, while checkpoints are triggered every 50 ms; its 2 input channels
+ * hold 8 buffers each. The spec learns when both are full (`full`: the time): an aligned barrier
+ * triggered after that waits behind at least 14 trickled batches, over 2 s, however fast or busy
+ * the machine is (load only makes it slower). The stall ends on events, not on a clock, so the
+ * assertions hold on a busy machine too.
  */
-async function stalledRun(t: Test, checkpointing: Record<string, unknown>) {
+async function stalledRun(t: Test, checkpointing: Record<string, unknown>, endStall: (run: { full: number; history: () => CheckpointStats[] }) => Promise<void>) {
   const N = 150_000;
-  let stall: { start: number; end: number } | null = null;
+  const stall = { phase: 'before' as 'before' | 'on' | 'over' };
   const env = StreamExecutionEnvironment.getExecutionEnvironment({
     'parallelism.default': 2,
     'execution.checkpointing.interval': '50ms',
@@ -158,8 +163,8 @@ async function stalledRun(t: Test, checkpointing: Record<string, unknown>) {
   const stalled = (subtask: number) => {
     if (subtask !== 0) return 0;
     // the stall starts with the first batch, so the source cannot finish before it
-    stall ??= { start: Date.now(), end: Date.now() + 1500 };
-    return Date.now() < stall.end ? 150 : 0;
+    if (stall.phase === 'before') stall.phase = 'on';
+    return stall.phase === 'on' ? 150 : 0;
   };
   env.fromSequence(1, N).uid('numbers')
     .map((n: number) => n * 2).uid('double')
@@ -169,25 +174,51 @@ async function stalledRun(t: Test, checkpointing: Record<string, unknown>) {
   const client = await env.executeAsync('stalled downstream');
   const completed: CompletedCheckpoint[] = [];
   client.on('checkpoint-completed', (cp) => completed.push(cp));
+  // both input channels of the stalled subtask full: polled, the stall keeps them so
+  const inputs = () => client.master.execution?.tasks.find((task) => task.name.startsWith('stalled') && task.id.subtaskIndex === 0)?.gate.channels ?? [];
+  const deadline = Date.now() + 60_000;
+  while (!(stall.phase === 'on' && inputs().length === 2 && inputs().every((ch) => ch.credits === 0))) {
+    if (Date.now() > deadline) throw new Error('the stalled subtask\'s input channels never filled');
+    await sleep(5);
+  }
+  const full = Date.now();
+  await endStall({ full, history: () => client.getCheckpointHistory() });
+  const over = Date.now();
+  stall.phase = 'over';
   const result = await client.getJobExecutionResult();
   t.equal(result.status, 'FINISHED');
   t.equal(firstDifference(results.sort((a, b) => a - b), Array.from({ length: N }, (_, i) => (i + 1) * 2)), null, 'every number exactly once');
-  const window = stall as { start: number; end: number } | null;
-  t.ok(window, 'the stall happened');
   const history = client.getCheckpointHistory();
-  // queues fill within milliseconds of the stall; a barrier already on its way may pass in the first 300 ms
-  const completedInStall = history.filter((s) => s.status === 'completed' && s.endTimestamp! > window!.start + 300 && s.endTimestamp! < window!.end);
-  const spanningStall = history.filter((s) => s.triggerTimestamp < window!.end && (s.endTimestamp ?? Infinity) >= window!.end);
-  return { window: window!, completedInStall, spanningStall, completed };
+  // checkpoints triggered once the queues were full, and completed before the stall ended
+  const completedInStall = history.filter((s) => s.triggerTimestamp >= full && s.status === 'completed' && s.endTimestamp! < over);
+  const spanningStall = history.filter((s) => s.triggerTimestamp < over && (s.endTimestamp ?? Infinity) >= over);
+  return { completedInStall, spanningStall, completed };
+}
+
+/** Resolves once `check` holds (polled); the timeout only ends a hung spec. */
+async function whenTrue(check: () => boolean, what: string): Promise<void> {
+  const deadline = Date.now() + 60_000;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await sleep(10);
+  }
 }
 
 t.test('a stalled downstream subtask: aligned checkpoints last as long as the stall, unaligned ones complete during it', async (t) => {
-  const aligned = await stalledRun(t, {});
-  t.same(aligned.completedInStall.map((s) => s.id), [], 'aligned: no checkpoint completes while the stall lasts');
+  // aligned: the stall ends 1 s after the first checkpoint triggered once the queues were full, well before its
+  // barriers can pass 14 batches trickling at 150 ms each
+  const aligned = await stalledRun(t, {}, async ({ full, history }) => {
+    await whenTrue(() => history().some((s) => s.triggerTimestamp >= full), 'a checkpoint triggered after the queues filled');
+    const first = history().find((s) => s.triggerTimestamp >= full)!;
+    await sleep(Math.max(0, first.triggerTimestamp + 1000 - Date.now()));
+  });
+  t.same(aligned.completedInStall.map((s) => s.id), [], 'aligned: no checkpoint triggered once the queues were full completes while the stall lasts');
   t.equal(aligned.spanningStall.length, 1, 'aligned: the checkpoint in progress lasts until the stall is over');
 
   for (const mode of [{ 'execution.checkpointing.unaligned': true }, { 'execution.checkpointing.aligned-checkpoint-timeout': '20ms' }]) {
-    const run = await stalledRun(t, mode);
+    // the stall lasts until two checkpoints triggered after the queues filled have completed: with aligned barriers it never would
+    const run = await stalledRun(t, mode, ({ full, history }) =>
+      whenTrue(() => history().filter((s) => s.triggerTimestamp >= full && s.status === 'completed').length >= 2, 'two checkpoints to complete during the stall'));
     const inStall = run.completedInStall;
     t.ok(inStall.length >= 2, `${JSON.stringify(mode)}: ${inStall.length} checkpoints completed while the stall lasted`);
     t.ok(inStall.some((s) => s.subtasks.some((x) => (x.metrics.persistedInFlightBytes ?? 0) > 0)), 'their in-flight data was persisted');

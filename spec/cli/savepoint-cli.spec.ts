@@ -11,6 +11,9 @@ import { expectedLines, linesRead, visibleLines } from '../fixtures/wordcount-jo
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const FLOE = join(root, 'bin/floe.js');
 const JOB = join(root, 'spec/fixtures/slow-wordcount-job.ts');
+// several floe processes one after the other: over .taprc's 120 s per file on a busy machine
+t.setTimeout(600_000);
+
 const TEXT = generateText(40_000, { seed: 21, vocabulary: 900 });
 
 function floe(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number; stdout: string; stderr: string }> {

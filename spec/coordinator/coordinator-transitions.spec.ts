@@ -210,3 +210,49 @@ t.test('input ended: pending checkpoints are triggered at the task directly; the
   t.same(triggered(held.send({ type: 'END_OF_INPUT', attempt: 0, subtask: id('v0#0') })), [], 'held (stop with a savepoint): not yet');
   t.same(triggered(held.send({ type: 'RESUME' })), [1], 'released: the final checkpoint it still needs');
 });
+
+t.test('without periodic checkpointing: a savepoint is triggered at the running sources and completes; once a task finished without a final state, one is refused at once, and a pending one aborted (not left to the job end)', async (t) => {
+  const options: CheckpointOptions = { kind: 'savepoint', alignment: 'aligned', targetDirectory: '/sp' };
+  const emitted = (actions: Action[]) => ofType(actions, 'xstate.emit').map((a) => a.params!.event as unknown as { type: string; requestId?: number; error?: { code: string; message: string; hint?: string; cause?: { code: string } } });
+  const off = { enabled: false, intervalMs: 0 };
+
+  const running = coordinator(off);
+  t.same(triggered(running.at(10, { type: 'TRIGGER', request: { options, requestId: 1 } })), [1], 'triggered while every task runs');
+  const done = running.complete(1, '/sp/savepoint-000000-000000000001');
+  t.match(emitted(done).find((e) => e.type === 'request-answered'), { requestId: 1, checkpoint: { externalPointer: '/sp/savepoint-000000-000000000001' } });
+
+  // the source ended and closed (no final checkpoint to wait for); the rest of the job still drains its input
+  const ending = coordinator(off);
+  ending.send({ type: 'TASK_STATE_CHANGED', attempt: 0, subtask: id('v0#0'), state: 'finished' });
+  const refused = ending.at(20, { type: 'TRIGGER', request: { options, requestId: 2 } });
+  t.same(triggered(refused), [], 'nothing triggered: no savepoint can hold the finished source\'s position');
+  const answer = emitted(refused).find((e) => e.type === 'request-answered')!;
+  t.equal(answer.requestId, 2, 'answered at once, not when the job ends');
+  t.equal(answer.error?.code, 'FLOE_CHECKPOINT_TASK_FINISHED');
+  t.match(answer.error?.message, /v0#0 already finished/);
+  t.match(answer.error?.hint, /--checkpoint-interval/);
+
+  // a savepoint pending when a task closes without having taken part
+  const racing = coordinator(off);
+  racing.at(30, { type: 'TRIGGER', request: { options, requestId: 3 } });
+  const finished = racing.send({ type: 'TASK_STATE_CHANGED', attempt: 0, subtask: id('v0#0'), state: 'finished' });
+  t.same(aborted(finished), ['1 FLOE_CHECKPOINT_TASK_FINISHED'], 'aborted when the task finished, not acknowledged with an empty state');
+  t.match(emitted(finished).find((e) => e.type === 'request-answered'), { requestId: 3, error: { code: 'FLOE_CHECKPOINT_ABORTED', cause: { code: 'FLOE_CHECKPOINT_TASK_FINISHED' } } });
+  t.equal(racing.context.counts.failed, 1);
+  t.equal(racing.context.consecutiveFailures, 0, 'not counted against tolerable failures');
+
+  // a task that acknowledged the savepoint before it finished keeps it whole
+  const tookPart = coordinator(off);
+  tookPart.at(40, { type: 'TRIGGER', request: { options, requestId: 4 } });
+  tookPart.ack(1, 'v0#0');
+  t.same(aborted(tookPart.send({ type: 'TASK_STATE_CHANGED', attempt: 0, subtask: id('v0#0'), state: 'finished' })), []);
+  tookPart.ack(1, 'v1#0');
+  t.match(emitted(tookPart.send({ type: 'PERSISTED', checkpointId: 1 })).find((e) => e.type === 'request-answered'), { requestId: 4, checkpoint: { id: 1 } });
+
+  // with checkpointing, a finished task's final state is its final checkpoint's: savepoints go on
+  const on = coordinator();
+  on.at(100, { type: 'TICK' });
+  on.complete(1);
+  on.send({ type: 'TASK_STATE_CHANGED', attempt: 0, subtask: id('v0#0'), state: 'finished' });
+  t.same(emitted(on.at(150, { type: 'TRIGGER', request: { options, requestId: 5 } })).filter((e) => e.type === 'request-answered'), []);
+});

@@ -1,5 +1,5 @@
 // The task actor's state machine: the one owner of a subtask's phase, deciding what each control message means in it.
-import { assign, setup, type ActionFunction, type AnyActorRef, type EventObject } from 'xstate';
+import { and, assign, setup, type ActionFunction, type AnyActorRef, type EventObject } from 'xstate';
 import {
   recipientsOf,
   type CancelTask, type DeployTask, type DrainTask, type FromTaskMessage, type NotifyCheckpointAborted, type NotifyCheckpointComplete,
@@ -87,6 +87,8 @@ export const taskMachine = setup({
     wake: runtime(),
     snapshotAtSource: runtime<TriggerCheckpoint>(),
     snapshotFinishing: runtime<TriggerCheckpoint>(),
+    /** without periodic checkpointing: a savepoint that came while the input was flushed, its barrier ahead of end of partition */
+    snapshotBeforeEndOfPartition: runtime<TriggerCheckpoint>(),
     /** the task is not where a checkpoint can start (the runtime names its phase) */
     declineNotReady: runtime<{ checkpointId: number }>(),
     drain: runtime(),
@@ -211,6 +213,12 @@ export const taskMachine = setup({
             NOTIFY_CHECKPOINT_ABORTED: { actions: { type: 'notifyAborted', params: notification } },
             SNAPSHOT_TAKEN: { actions: 'recordSnapshot' },
             INPUT_FLUSHED: [
+              // no final checkpoint to wait for: a savepoint that came meanwhile is taken now, then the task closes
+              {
+                guard: and(['checkpointingDisabled', 'hasNewDeferredTrigger']),
+                target: 'closing',
+                actions: [{ type: 'snapshotBeforeEndOfPartition', params: ({ context }) => context.deferredTrigger! }, 'recordFlushed'],
+              },
               { guard: 'checkpointingDisabled', target: 'closing' },
               {
                 guard: 'hasNewDeferredTrigger',

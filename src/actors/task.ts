@@ -136,6 +136,8 @@ export class Task {
             // the final checkpoint of this source: its barrier went out, end of partition follows
             if (this.#sourceEnded) this.actor.send({ type: 'INPUT_ENDED' });
           }),
+        snapshotBeforeEndOfPartition: (_, { checkpointId, timestamp, options }) =>
+          this.#guarded(() => this.checkpointer.triggerAtSource({ type: 'barrier', checkpointId, timestamp, options })),
         snapshotFinishing: (_, { checkpointId, timestamp, options }) =>
           this.#guarded(() => this.checkpointer.snapshotFinishing({ type: 'barrier', checkpointId, timestamp, options })),
         declineNotReady: (_, { checkpointId }) => this.checkpointer.declineNotReady(checkpointId, this.phase),
@@ -353,9 +355,16 @@ export class Task {
       .then(() => this.chain.endInput())
       .then(() => {
         if (this.phase !== 'finishing') return;
-        this.output.broadcastEvent({ type: 'end-of-partition' });
         this.#busy = false;
+        if (this.spec.checkpointingEnabled) {
+          this.output.broadcastEvent({ type: 'end-of-partition' });
+          this.actor.send({ type: 'INPUT_FLUSHED', dirty: this.checkpointer.dirty });
+          return;
+        }
+        // without checkpointing a savepoint that came meanwhile is snapshotted on INPUT_FLUSHED: its barrier goes
+        // downstream before end of partition, so the tasks there take part in it as they would while running
         this.actor.send({ type: 'INPUT_FLUSHED', dirty: this.checkpointer.dirty });
+        this.output.broadcastEvent({ type: 'end-of-partition' });
       })
       .catch((error: unknown) => this.#fail(error));
   }

@@ -40,7 +40,9 @@ export type CheckpointAbortCode =
   /** the job failed, restarted or stopped while it was pending (not counted) */
   | 'FLOE_CHECKPOINT_JOB_SUSPENDED'
   /** still pending when the job ended: discarded, nothing went wrong with it */
-  | 'FLOE_CHECKPOINT_DISCARDED';
+  | 'FLOE_CHECKPOINT_DISCARDED'
+  /** without periodic checkpointing, a task finished before it took part: its final state is not kept (not counted) */
+  | 'FLOE_CHECKPOINT_TASK_FINISHED';
 
 export interface CheckpointAbortCause {
   code: CheckpointAbortCode;

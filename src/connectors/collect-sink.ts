@@ -81,6 +81,9 @@ class CollectWriter<T> implements StreamOperator<T, never> {
   endInput(): void {
     // without checkpoints nothing will complete: what was received is final now
     if (this.#checkpointing) return;
+    // including what a savepoint pre-committed (aborted, or not yet complete: the sink commits a transaction id once)
+    for (const txn of this.#pending) this.sink.commit(txn);
+    this.#pending = [];
     this.sink.commit({ id: randomUUID(), checkpointId: 0, records: this.#current });
     this.#current = [];
   }

@@ -216,7 +216,12 @@ class FileSinkWriter<T> implements StreamOperator<T, never> {
 
   endInput(): void {
     // with checkpoints, the final checkpoint pre-commits and commits the last part
-    if (this.#checkpointing || this.#fd === -1) return;
+    if (this.#checkpointing) return;
+    // without, the input is final now: parts a savepoint pre-committed (one that was aborted, or has not completed
+    // yet: committing twice is a no-op) and the current part
+    for (const txn of this.#pending) this.#commit(this.dir, txn);
+    this.#pending = [];
+    if (this.#fd === -1) return;
     this.#closePart();
     this.#commit(this.dir, { checkpointId: 0, ...this.#current });
   }

@@ -4,7 +4,7 @@ import type { AcknowledgeCheckpoint, CheckpointAbortCause, DeclineCheckpoint, En
 import type { SerializedError } from '../checkpoint/serialized-error.ts';
 import { subtaskKey, type CheckpointOptions } from '../checkpoint/types.ts';
 import {
-  allSourcesEnded, pendingCount, periodicCheckpointOptions, triggerTargets,
+  allSourcesEnded, finishedWithoutState, pendingCount, periodicCheckpointOptions, triggerTargets,
   type CheckpointRequest, type CoordinatorEffect, type CoordinatorState, type Decision,
 } from './coordinator-state.ts';
 import {
@@ -69,8 +69,9 @@ function trigger(step: Step, options: CheckpointOptions, requestId?: number): vo
   if (isFullyAcknowledged(p)) acknowledged(step, p);
 }
 
-/** A request: triggered now, or queued while max-concurrent checkpoints are pending. */
+/** A request: triggered now, refused if a finished task's state is not known, or queued while max-concurrent checkpoints are pending. */
 function request(step: Step, r: CheckpointRequest): void {
+  if (refusedForFinishedTasks(step, r)) return;
   if (pendingCount(step.state) >= step.state.config.maxConcurrent) step.set({ queued: [...step.state.queued, r] });
   else trigger(step, r.options, r.requestId);
 }
@@ -106,6 +107,25 @@ function complete(step: Step, p: PendingCheckpoint, externalPointer: string | un
   step.effects.push({ type: 'notifyCheckpointComplete', params: { attempt: step.state.attempt, subtasks: step.state.expected, checkpoint, stats } });
   for (const requestId of p.requests) step.effects.push({ type: 'answerRequest', params: { requestId, checkpoint } });
   afterPendingEnded(step);
+}
+
+/** Answers (and drops) a request that cannot be met because tasks finished without a known final state. */
+function refusedForFinishedTasks(step: Step, r: CheckpointRequest): boolean {
+  const gone = finishedWithoutState(step.state);
+  if (gone.length === 0) return false;
+  if (r.requestId !== undefined) step.effects.push({ type: 'answerRequest', params: { requestId: r.requestId, error: tasksFinishedError(step.state, gone) } });
+  return true;
+}
+
+/** Why a checkpoint cannot be taken once tasks finished without periodic checkpointing (the job is finishing by itself). */
+function tasksFinishedError(s: CoordinatorState, keys: readonly string[]): SerializedError {
+  const names = keys.slice(0, 3).map((k) => nameOf(s, k)).join(', ') + (keys.length > 3 ? ` and ${keys.length - 3} more` : '');
+  return {
+    name: 'CheckpointError',
+    code: 'FLOE_CHECKPOINT_TASK_FINISHED',
+    message: `${names} already finished (input ended): without periodic checkpointing a finished task's final state is not kept, so no savepoint can hold it`,
+    hint: 'a job without checkpointing takes savepoints while every task runs; run it with --checkpoint-interval to take them after some tasks finished',
+  };
 }
 
 /** How an abort reaches a caller who asked for the checkpoint: FLOE_CHECKPOINT_ABORTED, its cause inside. */
@@ -162,7 +182,7 @@ function afterPendingEnded(step: Step): void {
   while (step.state.queued.length > 0 && pendingCount(step.state) < max) {
     const [next, ...rest] = step.state.queued;
     step.set({ queued: rest });
-    trigger(step, next!.options, next!.requestId);
+    if (!refusedForFinishedTasks(step, next!)) trigger(step, next!.options, next!.requestId);
   }
   if (step.state.tickDeferred && pendingCount(step.state) < max) {
     step.set({ tickDeferred: false });
@@ -284,12 +304,20 @@ export function decideTaskState(s: CoordinatorState, m: TaskStateChanged, runnin
 function finished(step: Step, key: string): void {
   const state = step.state.lastAcked[key] ?? {};
   step.set({ finished: { ...step.state.finished, [key]: state } });
+  const unknown = finishedWithoutState(step.state).includes(key);
   for (const p of Object.values(step.state.pending)) {
     if (hasAcknowledged(p, key)) continue;
+    if (unknown) {
+      // it closed without taking part (it would acknowledge with an empty state): the checkpoint cannot hold its final state
+      const error = tasksFinishedError(step.state, [key]);
+      abort(step, p.id, { code: 'FLOE_CHECKPOINT_TASK_FINISHED', message: error.message, cause: error });
+      continue;
+    }
     const next = acknowledgeFinished(p, key, state, step.now);
     step.setPending(next);
     if (isFullyAcknowledged(next) && !next.persisting) acknowledged(step, next);
   }
+  if (unknown) afterPendingEnded(step);
 }
 
 function finishing(step: Step, key: string): void {

@@ -115,3 +115,11 @@ export function triggerTargets(s: CoordinatorState): string[] {
 const inputHasEnded = (s: CoordinatorState, key: string): boolean => s.inputEnded[key] === true || s.tasks[key] === 'finishing' || s.tasks[key] === 'finished';
 /** Every source is exhausted: the final checkpoint can be taken now instead of at the next interval. */
 export const allSourcesEnded = (s: CoordinatorState): boolean => s.sources.every((k) => inputHasEnded(s, k));
+
+/**
+ * Subtasks that finished without a known final state: without periodic checkpointing a task closes
+ * as soon as its input ends, so no snapshot holds what it ended with, and no savepoint can either.
+ */
+export function finishedWithoutState(s: CoordinatorState): string[] {
+  return s.config.enabled ? [] : Object.keys(s.finished).filter((k) => !(k in s.lastAcked));
+}

@@ -6,7 +6,7 @@ import type { OperatorSubtaskState } from '../checkpoint/state-handles.ts';
 import { SavepointError } from '../errors.ts';
 import type { JobGraph } from '../graph/job-graph.ts';
 import { isCheckpointMetadataFile } from '../storage/checkpoint-metadata.ts';
-import { refuseCheckpointRoot } from '../storage/checkpoint-recovery.ts';
+import { checkpointDirs, jobDirOf, readRestoreOrigin, refuseCheckpointRoot, RESTORED_FROM_FILE } from '../storage/checkpoint-recovery.ts';
 import type { RestoreWarning } from '../storage/types.ts';
 import { RetainedCheckpoint } from './retained-checkpoint.ts';
 import { Savepoint } from './savepoint.ts';
@@ -98,7 +98,8 @@ export function isSavepointPath(path: string): boolean {
   const dir = savepointDirOf(path);
   if (!existsSync(dir) || /^chk-\d+$/.test(basename(dir))) return false;
   const metadata = join(dir, '_metadata');
-  if (!existsSync(metadata)) return !(statSync(dir).isDirectory() && readdirSync(dir).some((n) => /^chk-\d+$/.test(n)));
+  // a job's checkpoint directory: it holds chk-<n>, or (killed before its first one) what its run was restored from
+  if (!existsSync(metadata)) return !(statSync(dir).isDirectory() && readdirSync(dir).some((n) => /^chk-\d+$/.test(n) || n === RESTORED_FROM_FILE));
   return !isCheckpointMetadataFile(metadata);
 }
 
@@ -108,7 +109,34 @@ export function isSavepointPath(path: string): boolean {
  */
 export async function loadState(path: string, report?: (warning: RestoreWarning) => void): Promise<Savepoint | RetainedCheckpoint> {
   refuseCheckpointRoot(path);
-  return isSavepointPath(path) ? Savepoint.load(path) : RetainedCheckpoint.load(savepointDirOf(path), report);
+  return isSavepointPath(path) ? Savepoint.load(path) : loadCheckpointAlongLine(savepointDirOf(path), report, new Set());
+}
+
+/**
+ * A retained checkpoint of the job directory `path` names; if none is usable and its run was itself
+ * restored (and killed before its first checkpoint completed), what that run was restored from,
+ * followed back as far as it goes, with a warning naming what is used.
+ */
+async function loadCheckpointAlongLine(path: string, report: ((warning: RestoreWarning) => void) | undefined, seen: Set<string>): Promise<Savepoint | RetainedCheckpoint> {
+  const jobDir = jobDirOf(path);
+  const origin = seen.has(jobDir) ? null : readRestoreOrigin(jobDir);
+  // damaged checkpoints are reported; a directory without any is not worth a warning of its own when the line goes on
+  const damaged: RestoreWarning[] = [];
+  try {
+    const loaded = await RetainedCheckpoint.load(path, origin ? (w) => damaged.push(w) : report);
+    for (const w of damaged) report?.(w);
+    return loaded;
+  } catch (error) {
+    if (!origin || (error as { code?: string }).code !== 'FLOE_NO_USABLE_CHECKPOINT') throw error;
+    if (checkpointDirs(jobDir).length > 0) for (const w of damaged) report?.(w);
+    seen.add(jobDir);
+    report?.({
+      checkpoint: jobDir,
+      reason: `no usable checkpoint of its own (its run ended before its first checkpoint completed); using the ${origin.kind} that run was restored from: ${origin.path}`,
+    });
+    if (origin.kind === 'savepoint') return Savepoint.load(origin.path);
+    return loadCheckpointAlongLine(origin.path, report, seen);
+  }
 }
 
 /**

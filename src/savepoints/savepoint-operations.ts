@@ -15,12 +15,40 @@ export interface StopOptions {
   drain?: boolean;
 }
 
+/** The code of the first error in `error`'s cause chain that has one of `codes`. */
+function codeIn(error: unknown, codes: readonly string[]): string | undefined {
+  for (let e = error, depth = 0; e instanceof Error && depth < 8; e = e.cause, depth++) {
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === 'string' && codes.includes(code)) return code;
+  }
+  return undefined;
+}
+
+/** What is true of the job after its savepoint failed, read when the failure is reported: running on, or ended. */
+export function savepointFailureHint(status: string, cause: unknown): string {
+  const code = codeIn(cause, ['FLOE_CHECKPOINT_DISCARDED', 'FLOE_CHECKPOINT_TASK_FINISHED']);
+  // the checkpoint was discarded because the job ended; its status may not say so yet
+  if (code === 'FLOE_CHECKPOINT_DISCARDED' || (status !== 'RUNNING' && status !== 'RESTARTING')) {
+    const now = status === 'RUNNING' ? 'ended' : `is ${status}`;
+    return `the job ${now}, no savepoint was taken; to run it again, start it anew (floe run), or from its latest retained checkpoint or savepoint with -s`;
+  }
+  if (code === 'FLOE_CHECKPOINT_TASK_FINISHED') {
+    return 'the job runs on; without checkpointing savepoints are taken while every task runs: run it with --checkpoint-interval to take them after some tasks finished';
+  }
+  if (status === 'RESTARTING') return 'the job is restarting after a failure (floe list shows its status); try again once it is RUNNING';
+  return 'the job keeps running; fix the cause above and try again';
+}
+
 function failed(master: JobMaster, cause: unknown): SavepointError {
-  if (cause instanceof SavepointError) return cause;
+  if (cause instanceof SavepointError) {
+    // the writer cannot know what the job does meanwhile: what is true of it is said here
+    if (cause.code !== 'FLOE_SAVEPOINT_WRITE_FAILED') return cause;
+    return new SavepointError(cause.code, cause.message, { cause: cause.cause, hint: `${cause.hint}; ${savepointFailureHint(master.status, cause)}` });
+  }
   const message = cause instanceof Error ? cause.message : String(cause);
   return new SavepointError('FLOE_SAVEPOINT_FAILED', `savepoint of job ${master.jobId} failed: ${message}`, {
     cause,
-    hint: 'the job keeps running; fix the cause above and try again',
+    hint: savepointFailureHint(master.status, cause),
   });
 }
 

@@ -147,7 +147,7 @@ export async function writeSavepoint(checkpoint: CompletedCheckpoint, root: stri
     if (cause instanceof SavepointError) throw cause;
     throw new SavepointError('FLOE_SAVEPOINT_WRITE_FAILED', `savepoint ${checkpoint.id} could not be written to ${dir}: ${(cause as Error).message}`, {
       cause,
-      hint: 'check the target directory (space, permissions) and try again; the job keeps running',
+      hint: 'check the target directory (space, permissions) and try again',
     });
   }
 }

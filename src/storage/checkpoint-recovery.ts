@@ -1,5 +1,5 @@
 // Finding a restorable checkpoint on disk: the one named, else older retained ones beside it, newest first.
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import type { CompletedCheckpoint } from '../checkpoint/completed-checkpoint.ts';
 import { CheckpointError, JobExecutionError } from '../errors.ts';
@@ -7,6 +7,33 @@ import { loadCheckpoint, METADATA_FILE } from './checkpoint-metadata.ts';
 import type { RestoreWarning } from './types.ts';
 
 const CHK = /^chk-(\d+)$/;
+
+/** In a job's checkpoint directory: what the run was restored from, so a resume of it finds state before its first checkpoint. */
+export const RESTORED_FROM_FILE = '_restored-from';
+
+/** Where a run was restored from: the savepoint directory or the `chk-<n>` directory it read, absolute. */
+export interface RestoreOrigin {
+  kind: 'savepoint' | 'checkpoint';
+  path: string;
+  checkpointId: number;
+}
+
+/** The job's checkpoint directory `path` names (itself, or the parent of a `chk-<n>`), if it is one. */
+export function jobDirOf(path: string): string {
+  const abs = resolve(path);
+  return CHK.test(basename(abs)) ? dirname(abs) : abs;
+}
+
+/** What the run that wrote `jobDir` was restored from, or null (started fresh, written by an older floe, unreadable). */
+export function readRestoreOrigin(jobDir: string): RestoreOrigin | null {
+  try {
+    const origin = JSON.parse(readFileSync(join(jobDir, RESTORED_FROM_FILE), 'utf8')) as Partial<RestoreOrigin>;
+    if ((origin.kind !== 'savepoint' && origin.kind !== 'checkpoint') || typeof origin.path !== 'string' || typeof origin.checkpointId !== 'number') return null;
+    return { kind: origin.kind, path: origin.path, checkpointId: origin.checkpointId };
+  } catch {
+    return null;
+  }
+}
 
 /** `chk-<n>` directories in a job's checkpoint directory, newest first. */
 export function checkpointDirs(jobDir: string): Array<{ id: number; dir: string }> {

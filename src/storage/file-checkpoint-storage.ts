@@ -7,7 +7,8 @@ import type { SnapshotScope, StateHandle, TaskStateStorage } from '../backends/t
 import type { CompletedCheckpoint } from '../checkpoint/completed-checkpoint.ts';
 import { CheckpointError, ConfigError, JobExecutionError } from '../errors.ts';
 import { loadCheckpoint, writeMetadata } from './checkpoint-metadata.ts';
-import { syncDir, writeDurable } from './durable-files.ts';
+import { RESTORED_FROM_FILE, type RestoreOrigin } from './checkpoint-recovery.ts';
+import { syncDir, writeAtomic, writeDurable } from './durable-files.ts';
 import { LocalRecovery } from './local-recovery.ts';
 import { readStateFile } from './read-state-file.ts';
 import { SharedStateRegistry } from './shared-state-registry.ts';
@@ -293,6 +294,14 @@ export class FileCheckpointStorage implements CheckpointStorage {
         hint: 'restore an older checkpoint or savepoint with --from-checkpoint, or start the job afresh',
       });
     });
+  }
+
+  /**
+   * Written before any task runs: if this run is killed before its first checkpoint completes, `-s` of
+   * its directory falls back to what it was restored from (see restore-point.ts).
+   */
+  async recordRestoreOrigin(origin: RestoreOrigin): Promise<void> {
+    await writeAtomic(join(this.jobDir, RESTORED_FROM_FILE), new TextEncoder().encode(`${JSON.stringify(origin)}\n`));
   }
 
   shutdown(status: JobEndStatus): Promise<void> {

@@ -1,6 +1,7 @@
 // Checkpoint storage: where the snapshots of a job's subtasks go, and where completed checkpoints are kept.
 import type { TaskStateStorage } from '../backends/types.ts';
 import type { CompletedCheckpoint } from '../checkpoint/completed-checkpoint.ts';
+import type { RestoreOrigin } from './checkpoint-recovery.ts';
 
 /** How a job ended, for externalized checkpoint retention. */
 export type JobEndStatus = 'FINISHED' | 'CANCELED' | 'FAILED';
@@ -28,4 +29,6 @@ export interface CheckpointStorage {
   restorePoint(report: (warning: RestoreWarning) => void): Promise<CompletedCheckpoint | null>;
   /** The job ended: keeps or deletes the retained checkpoints as externalized retention says. */
   shutdown(status: JobEndStatus): Promise<void>;
+  /** Records where the job was restored from, beside its checkpoints (storages that outlive the process). */
+  recordRestoreOrigin?(origin: RestoreOrigin): Promise<void>;
 }
