@@ -19,6 +19,9 @@ export interface TextFileSplit {
 
 const CHUNK = 64 * 1024;
 
+const NEWLINE = 10;
+const CR = 13;
+
 /**
  * Decodes bytes [from, to) of a buffer as UTF-8: Buffer's own `utf8Slice` where Node has it (every
  * version floe supports), which skips `toString`'s argument handling, a twentieth of a word count's
@@ -30,8 +33,6 @@ const utf8Slice: Utf8Slicer =
   function (this: Buffer, from: number, to: number) {
     return this.toString('utf8', from, to);
   };
-const NEWLINE = 10;
-const CR = 13;
 
 export class TextFileSource implements Source<string> {
   readonly name: string;
