@@ -67,6 +67,7 @@ export const ERROR_CODES = {
   FLOE_SNAPSHOT_UNSUPPORTED_FORMAT: { class: 'CheckpointError', when: 'a keyed state snapshot of a format version this floe cannot read' },
   FLOE_UNSUPPORTED_HANDLE: { class: 'CheckpointError', when: 'a state handle the checkpoint storage cannot read' },
   FLOE_LEVEL_OPEN_FAILED: { class: 'CheckpointError', when: 'the level backend\'s working directory could not be opened (a restart may succeed)' },
+  FLOE_CHECKPOINT_TASK_FINISHED: { class: 'CheckpointError', when: 'a savepoint or checkpoint of a job without checkpointing after a task finished (its final state is kept nowhere)' },
   FLOE_JOB_FAILED: { class: 'JobExecutionError', when: 'the job failed for good (restart strategy exhausted, or a failure restarting cannot fix)' },
   FLOE_TOO_MANY_CHECKPOINT_FAILURES: { class: 'JobExecutionError', when: 'more consecutive checkpoint failures than `execution.checkpointing.tolerable-failed-checkpoints`' },
   FLOE_NO_USABLE_CHECKPOINT: { class: 'JobExecutionError', when: 'no retained checkpoint at the path can be restored' },

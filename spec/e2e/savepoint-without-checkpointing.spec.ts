@@ -4,7 +4,7 @@ import { readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
 import { checkOutput } from '../../examples/big-state/check.ts';
-import { CheckpointError } from '../../src/errors.ts';
+import { CheckpointError, type CodeOf } from '../../src/errors.ts';
 import { savepointFailureHint } from '../../src/savepoints/savepoint-operations.ts';
 import { bin, FloeRun, root, until } from '../helpers/floe-process.ts';
 
@@ -34,7 +34,7 @@ const setGate = (dir: string, n: number | string) => writeFileSync(join(dir, 'ga
 const hidden = (dir: string) => readdirSync(join(dir, 'out')).filter((f) => /^\..*\.(inprogress|pending-\d+)$/.test(f));
 
 t.test('a failed savepoint\'s hint says what is true of the job when the failure is reported', async (t) => {
-  const aborted = (code: string) => new CheckpointError('FLOE_CHECKPOINT_ABORTED', 'checkpoint 1 aborted', { cause: new CheckpointError(code, 'why') });
+  const aborted = (code: CodeOf<'CheckpointError'>) => new CheckpointError('FLOE_CHECKPOINT_ABORTED', 'checkpoint 1 aborted', { cause: new CheckpointError(code, 'why') });
   // the failure of the issue: discarded because the job ended, reported before its status said so
   const discarded = aborted('FLOE_CHECKPOINT_DISCARDED');
   t.match(savepointFailureHint('RUNNING', discarded), /^the job ended, no savepoint was taken/);

@@ -24,6 +24,11 @@ const needsKey = (key: unknown): boolean => (key !== null && typeof key === 'obj
 /** One registered state: a map per key group of the backend's range, copied on the first write after a snapshot. */
 class StateTable {
   groups: Group[];
+  /**
+   * some value of this table is a KeyedValue (an object or -0 key wrote it): until then a read returns
+   * what the map holds without asking (an instanceof per read was a tenth of a keyed record's cost)
+   */
+  keyedValues = false;
   /** groups[i] is shared with a snapshot when copiedAt[i] < the backend's epoch */
   copiedAt: number[];
   constructor(readonly name: string, readonly kind: StateKind, size: number) {
@@ -108,7 +113,7 @@ export class HeapKeyedBackend extends AbstractKeyedBackend<StateTable> {
 
   _get(table: StateTable): unknown {
     const v = table.groups[this.#group]!.get(this.#lookup);
-    return v instanceof KeyedValue ? v.value : v;
+    return table.keyedValues && v instanceof KeyedValue ? v.value : v;
   }
 
   /** The group map, copied first if a snapshot still holds it. */
@@ -122,7 +127,11 @@ export class HeapKeyedBackend extends AbstractKeyedBackend<StateTable> {
   }
 
   _put(table: StateTable, value: unknown): void {
-    const stored = this.#keyed ? new KeyedValue(this.currentKey, value) : value;
+    let stored = value;
+    if (this.#keyed) {
+      stored = new KeyedValue(this.currentKey, value);
+      table.keyedValues = true;
+    }
     this.#writable(table).set(this.#lookup, stored);
     this.#track(table, stored);
   }
@@ -285,6 +294,7 @@ export class HeapKeyedBackend extends AbstractKeyedBackend<StateTable> {
         for (const key of chunk.deletes ?? []) map.delete(lookupKey(key));
         for (const [key, value] of chunk.puts) {
           const v = table.kind === 'map' ? new Map((value as Array<[unknown, unknown]>).map((e) => [lookupKey(e[0]), e])) : value;
+          if (needsKey(key)) table.keyedValues = true;
           map.set(lookupKey(key), needsKey(key) ? new KeyedValue(key, v) : v);
         }
       }

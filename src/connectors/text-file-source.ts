@@ -18,8 +18,21 @@ export interface TextFileSplit {
 }
 
 const CHUNK = 64 * 1024;
+
 const NEWLINE = 10;
 const CR = 13;
+
+/**
+ * Decodes bytes [from, to) of a buffer as UTF-8: Buffer's own `utf8Slice` where Node has it (every
+ * version floe supports), which skips `toString`'s argument handling, a twentieth of a word count's
+ * time at one call per line; `toString` otherwise.
+ */
+type Utf8Slicer = (this: Buffer, from: number, to: number) => string;
+const utf8Slice: Utf8Slicer =
+  (Buffer.prototype as unknown as { utf8Slice?: Utf8Slicer }).utf8Slice ??
+  function (this: Buffer, from: number, to: number) {
+    return this.toString('utf8', from, to);
+  };
 
 export class TextFileSource implements Source<string> {
   readonly name: string;
@@ -137,7 +150,7 @@ class TextFileReader implements SourceReader<string> {
         this.#cursor = nl + 1;
       }
       if (lineEnd > from && data[lineEnd - 1] === CR) lineEnd--;
-      output.collect(data.toString('utf8', from, lineEnd));
+      output.collect(utf8Slice.call(data, from, lineEnd));
       emitted++;
     }
     return 'more';

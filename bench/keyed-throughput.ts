@@ -1,0 +1,99 @@
+// The keyed case of the throughput bench: bench/keyed-job.ts in fresh processes (start-up included), floe against a plain loop of the job's own functions, optionally a baseline checkout beside.
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { generateText } from '../spec/fixtures/generate-text.ts';
+import { printTable, writeResults } from './report.ts';
+
+const JOB = fileURLToPath(new URL('./keyed-job.ts', import.meta.url));
+
+interface Run {
+  ms: number;
+  cpuMs: number;
+  checkpoints: number;
+}
+
+const median = (xs: number[]): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+};
+
+function lines(path: string): number {
+  const files = statSync(path).isDirectory() ? readdirSync(path).map((f) => join(path, f)) : [path];
+  let n = 0;
+  for (const f of files) for (const c of readFileSync(f)) if (c === 10) n++;
+  return n;
+}
+
+/**
+ * Runs the keyed word count (read, split, tag, keyBy, reduce, keep 1 in 100, FileSink; exactly-once
+ * checkpoints every second) at parallelism 1 in interleaved rounds, each side a fresh `node` process
+ * timed from its own start, and prints floe's rate as a fraction of the plain loop's.
+ */
+export async function runKeyedCase(options: { baseline?: string | undefined }): Promise<void> {
+  const words = Number(process.env.FLOE_BENCH_KEYED_WORDS ?? 8_000_000);
+  const runs = Number(process.env.FLOE_BENCH_RUNS ?? 5);
+  const baseline = options.baseline === undefined ? undefined : resolve(options.baseline);
+  if (baseline && !existsSync(join(baseline, 'src/index.ts'))) throw new Error(`--baseline ${baseline}: no src/index.ts there (give a floe checkout with its node_modules)`);
+  const dir = mkdtempSync(join(tmpdir(), 'floe-bench-keyed-'));
+  const input = join(dir, 'input.txt');
+  console.log(`\nkeyed job, output 1% of input: generating ${words.toLocaleString()} words...`);
+  writeFileSync(input, generateText(words, { seed: 3, vocabulary: 5000 }));
+
+  const cases: Array<{ name: string; args: string[] }> = [
+    { name: 'plain loop of the job functions', args: ['loop'] },
+    { name: 'floe, exactly-once every 1 s', args: ['floe', '--checkpoint-ms', '1000'] },
+    ...(baseline ? [{ name: 'baseline floe, exactly-once every 1 s', args: ['floe', '--checkpoint-ms', '1000', '--floe', baseline] }] : []),
+  ];
+  const results = new Map<string, Run[]>(cases.map((c) => [c.name, []]));
+  let expected: number | undefined;
+  for (let round = 0; round < runs; round++) {
+    const said: string[] = [];
+    for (let k = 0; k < cases.length; k++) {
+      const c = cases[(k + round) % cases.length]!;
+      const out = join(dir, `out-${round}-${k}`);
+      const [mode, ...rest] = c.args;
+      const stdout = execFileSync(process.execPath, ['--import=tsx', JOB, mode!, input, out, ...rest], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+      const run = JSON.parse(stdout.trim().split('\n').at(-1)!) as Run;
+      const n = lines(out);
+      // every side writes the same records: a lost or duplicated one fails the bench
+      if (expected === undefined) expected = n;
+      else if (n !== expected) throw new Error(`${c.name} wrote ${n} records, the first run ${expected}`);
+      rmSync(out, { recursive: true, force: true });
+      results.get(c.name)!.push(run);
+      said.push(`${c.name} ${(run.ms / 1000).toFixed(2)} s (cpu ${(run.cpuMs / 1000).toFixed(2)} s)`);
+    }
+    console.log(`round ${round + 1}/${runs}: ${said.join(', ')}`);
+  }
+
+  const loop = results.get(cases[0]!.name)!;
+  const loopMs = median(loop.map((r) => r.ms));
+  const loopCpu = median(loop.map((r) => r.cpuMs));
+  const rows: Array<Record<string, string | number>> = [];
+  const figures: Record<string, { medianMs: number; medianCpuMs: number; ratio: number; ratioCpu: number; runs: Run[] }> = {};
+  for (const c of cases) {
+    const rs = results.get(c.name)!;
+    const ms = median(rs.map((r) => r.ms));
+    const cpu = median(rs.map((r) => r.cpuMs));
+    figures[c.name] = { medianMs: ms, medianCpuMs: cpu, ratio: loopMs / ms, ratioCpu: loopCpu / cpu, runs: rs };
+    rows.push({
+      case: `${c.name} (${+(words / 1e6).toFixed(1)}M words, ${expected} out)`,
+      'time s': (ms / 1000).toFixed(2),
+      'cpu s': (cpu / 1000).toFixed(2),
+      checkpoints: c.args[0] === 'floe' ? median(rs.map((r) => r.checkpoints)) : '-',
+      'vs loop': (loopMs / ms).toFixed(2),
+      'vs loop (cpu)': (loopCpu / cpu).toFixed(2),
+    });
+  }
+  console.log(`\n${runs} interleaved rounds, fresh processes, start-up included; medians\n`);
+  printTable(rows);
+  for (const c of cases.slice(1)) {
+    const f = figures[c.name]!;
+    console.log(`${c.name} / plain loop: ${f.ratio.toFixed(2)} wall, ${f.ratioCpu.toFixed(2)} cpu (target >= 0.90)`);
+  }
+  console.log(`results: ${writeResults('throughput-keyed', { words, runs, records: expected, baseline: baseline ?? null, results: figures })}`);
+  rmSync(dir, { recursive: true, force: true });
+}
