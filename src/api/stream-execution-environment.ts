@@ -165,7 +165,7 @@ export class StreamExecutionEnvironment implements TransformationRegistry {
       await backend.releaseJob?.(jobId);
       throw error;
     }
-    const inspection = this.#inspect === undefined ? undefined : createInspection(this.#inspect, this.#inspectOptions);
+    const inspection = this.#inspect === undefined ? undefined : await createInspection(this.#inspect, this.#inspectOptions);
     const master = new JobMaster(jobId, jobName, graph, {
       checkpoint,
       backend,
