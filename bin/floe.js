@@ -4,7 +4,7 @@
 // than src/ (so an edit is never run stale). The TypeScript loader is otherwise loaded only for a
 // TypeScript job file (src/cli/typescript-loader.ts).
 import { existsSync, readdirSync, statSync } from 'node:fs';
-import { register } from 'node:module';
+import Module, { register } from 'node:module';
 import { fileURLToPath } from 'node:url';
 
 const at = (path) => fileURLToPath(new URL(`../${path}`, import.meta.url));
@@ -42,6 +42,20 @@ if (fromSource()) {
   register(`data:text/javascript,${encodeURIComponent(
     "export function resolve(s, c, next) { return next(s, { ...c, conditions: [...c.conditions, 'floe-source'] }); }",
   )}`);
+  // and so does a CommonJS job's require('floe') (tsx compiles a job outside an ES-module package to CommonJS)
+  const resolveFilename = Module._resolveFilename;
+  Module._resolveFilename = function (request, ...rest) {
+    if (request === 'floe') {
+      let manifest;
+      try {
+        manifest = resolveFilename.call(this, 'floe/package.json', ...rest);
+      } catch {
+        // not this package: the resolution below says what is missing
+      }
+      if (manifest === at('package.json')) return at('src/index.ts');
+    }
+    return resolveFilename.call(this, request, ...rest);
+  };
   ({ main } = await import('../src/cli/main.ts'));
 } else {
   ({ main } = await import('../dist/cli/main.js'));
