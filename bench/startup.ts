@@ -1,6 +1,8 @@
 // Start-up: `floe run` of a three-record JavaScript job against plain node importing all of floe's runtime
 // dependencies (the floor a run cannot go below), in one run, rounds interleaved, medians. Target: at most 1.5x.
 // Beside them: the same job run from src/ under tsx (how every run started before dist/), and a TypeScript job.
+// FLOE_BENCH_BASELINE=<another checkout, with its npm install done>: the job also runs with that checkout's
+// bin/floe.js (and its floe), before/after in one run.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -22,6 +24,14 @@ symlinkSync(root, join(project, 'node_modules', 'floe'), 'dir');
 writeFileSync(join(project, 'package.json'), '{ "name": "startup", "type": "module" }\n');
 const job = "import { CollectSink } from 'floe';\n\nexport default function job(env) {\n  env.fromCollection([1, 2, 3]).map((x) => x * 2).sinkTo(new CollectSink([]));\n}\n";
 writeFileSync(join(project, 'job.mjs'), job);
+const baseline = process.env.FLOE_BENCH_BASELINE;
+const baselineProject = join(project, 'baseline');
+if (baseline) {
+  mkdirSync(join(baselineProject, 'node_modules'), { recursive: true });
+  symlinkSync(baseline, join(baselineProject, 'node_modules', 'floe'), 'dir');
+  writeFileSync(join(baselineProject, 'package.json'), '{ "name": "startup-baseline", "type": "module" }\n');
+  writeFileSync(join(baselineProject, 'job.mjs'), job);
+}
 writeFileSync(join(project, 'job.ts'), job.replace('function job(env)', "function job(env: StreamExecutionEnvironment)").replace("import {", "import { type StreamExecutionEnvironment,"));
 
 console.log('building dist/ (npm run build) ...');
@@ -38,6 +48,7 @@ const cases: Array<{ name: string; args: string[]; env?: Record<string, string>;
   { name: 'floe run job.ts', ...floe('job.ts', false) },
   { name: 'floe run job.mjs from src/ (tsx)', ...floe('job.mjs', true) },
 ];
+if (baseline) cases.push({ name: `floe run job.mjs in ${baseline}`, args: [join(baseline, 'bin/floe.js'), 'run', 'job.mjs', '-q', '--rest-port', '0'], cwd: baselineProject });
 
 /** Wall time of one process, start to exit, in ms. */
 function time(args: string[], env: Record<string, string> = {}, cwd = project): number {
@@ -66,7 +77,7 @@ try {
   printTable(rows);
   const ratio = median(samples.get('floe run job.mjs')!) / floor;
   console.log(`\nfloe run of a JavaScript job: ${ratio.toFixed(2)}x plain node importing floe's dependencies (target <= 1.5x)`);
-  console.log(`results: ${writeResults('startup', { runs: RUNS, dependencies, rows, ratio })}`);
+  console.log(`results: ${writeResults('startup', { runs: RUNS, dependencies, rows, ratio, baseline })}`);
 } finally {
   rmSync(project, { recursive: true, force: true });
 }
