@@ -1,6 +1,7 @@
 // Live inspection of task actors: xstate's inspection protocol, filtered so it never floods.
-import { createInspector, type StatelyInspectionEvent } from '@statelyai/inspect';
-import WebSocket from 'ws';
+// ws and @statelyai/inspect are loaded by createInspection, when an inspector URL is given: a run without --inspect starts without them
+import type { StatelyInspectionEvent } from '@statelyai/inspect';
+import type WebSocket from 'ws';
 import type { InspectionEvent } from 'xstate';
 import { ConfigError } from '../errors.ts';
 
@@ -87,13 +88,14 @@ class WebSocketAdapter {
   #retry: NodeJS.Timeout | undefined;
 
   constructor(
+    readonly WebSocketClass: typeof WebSocket,
     readonly url: string,
     readonly onConnected: (url: string) => void = () => {},
   ) {}
 
   start(): void {
     if (this.#stopped) return;
-    const ws = new WebSocket(this.url);
+    const ws = new this.WebSocketClass(this.url);
     this.#ws = ws;
     ws.on('open', () => {
       this.onConnected(this.url);
@@ -114,7 +116,7 @@ class WebSocketAdapter {
 
   send(event: StatelyInspectionEvent): void {
     const text = stringify(event);
-    if (this.#ws?.readyState === WebSocket.OPEN) this.#ws.send(text);
+    if (this.#ws?.readyState === this.WebSocketClass.OPEN) this.#ws.send(text);
     else if (this.#pending.length < MAX_PENDING) this.#pending.push(text);
   }
 
@@ -129,7 +131,7 @@ class WebSocketAdapter {
     clearTimeout(this.#retry);
     const ws = this.#ws;
     if (!ws) return;
-    if (ws.readyState === WebSocket.CONNECTING) {
+    if (ws.readyState === this.WebSocketClass.CONNECTING) {
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, STOP_GRACE_MS);
         const done = () => (clearTimeout(timer), resolve());
@@ -137,7 +139,7 @@ class WebSocketAdapter {
         ws.once('close', done);
       });
     }
-    if (ws.readyState === WebSocket.OPEN) {
+    if (ws.readyState === this.WebSocketClass.OPEN) {
       this.#flush();
       // a close frame goes out after the queued messages: the inspector receives every event first
       await new Promise<void>((resolve) => {
@@ -175,12 +177,13 @@ function summary(v: Record<string, unknown>): string {
   return `[${Object.keys(v).length} entries]`;
 }
 
-export function createInspection(option: InspectOption, options: InspectionOptions = {}): Inspection {
+export async function createInspection(option: InspectOption, options: InspectionOptions = {}): Promise<Inspection> {
   if (typeof option === 'function') {
     return { inspect: (e) => isShown(e) && option(e), stop: async () => {} };
   }
   const url = option === true ? DEFAULT_INSPECT_URL : checkInspectorUrl(option);
-  const adapter = new WebSocketAdapter(url, options.onConnected);
+  const [{ createInspector }, { default: WebSocketClass }] = await Promise.all([import('@statelyai/inspect'), import('ws')]);
+  const adapter = new WebSocketAdapter(WebSocketClass, url, options.onConnected);
   const inspector = createInspector(adapter, {
     filter: (e) => e.type !== '@xstate.event' || !String((e.event as { type?: string }).type).startsWith('xstate.'),
     sanitizeEvent: (event) => withoutState(event),

@@ -167,7 +167,7 @@ export class StreamExecutionEnvironment implements TransformationRegistry {
     }
     // a run killed before its first checkpoint completes is resumed from where this one was restored from
     if (restore) await storage.recordRestoreOrigin?.({ kind: restore.kind, path: restore.path, checkpointId: restore.checkpoint.id });
-    const inspection = this.#inspect === undefined ? undefined : createInspection(this.#inspect, this.#inspectOptions);
+    const inspection = this.#inspect === undefined ? undefined : await createInspection(this.#inspect, this.#inspectOptions);
     const master = new JobMaster(jobId, jobName, graph, {
       checkpoint,
       backend,

@@ -2,7 +2,8 @@
 import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Level } from 'level';
+import { createRequire } from 'node:module';
+import type { Level } from 'level';
 import { nanoid } from 'nanoid';
 import { CheckpointError, UnrecoverableError } from '../errors.ts';
 import { IncrementalSnapshots, type IncrementalOptions } from './incremental-snapshots.ts';
@@ -15,6 +16,10 @@ import { decodeValue, encodeValue, VALUE_ENCODING } from './level-value-codec.ts
 import { dirNameOf } from './local-working-dir.ts';
 import { describeCause, isPermanentSystemError } from './system-error.ts';
 import type { KeyedBackendOptions, SnapshotRunner, StateHandle, StateKind } from './types.ts';
+
+/** level (LevelDB, a native addon) is loaded by the first level backend: a run with another backend starts without it. */
+let LevelClass: typeof Level | undefined;
+const loadLevel = (): typeof Level => (LevelClass ??= (createRequire(import.meta.url)('level') as { Level: typeof Level }).Level);
 
 export interface LevelBackendOptions extends IncrementalOptions {
   /** parent of the working directories (default `<os tmpdir>/floe-level`); each subtask attempt gets its own, removed on dispose */
@@ -83,7 +88,7 @@ export class LevelKeyedBackend extends AbstractKeyedBackend<LevelTable> {
     this.#cacheLimit = Math.max(0, backendOptions.cacheBytes ?? DEFAULT_CACHE_BYTES);
     this.location = join(backendOptions.localDir ?? DEFAULT_LEVEL_LOCAL_DIR, dirNameOf(options.jobId), `${dirNameOf(options.operatorUid)}-${options.subtaskIndex}-${nanoid(8)}`);
     // 16 MiB memtables and a 64 MiB block cache; LevelDB's bloom filters (10 bits/key) are on in classic-level
-    this.#db = new Level<string, string>(this.location, { keyEncoding: 'utf8', valueEncoding: VALUE_ENCODING, writeBufferSize: 16 << 20, cacheSize: 64 << 20 } as never);
+    this.#db = new (loadLevel())<string, string>(this.location, { keyEncoding: 'utf8', valueEncoding: VALUE_ENCODING, writeBufferSize: 16 << 20, cacheSize: 64 << 20 } as never);
     // the directory is new and empty: until it is open, a read that misses the cache finds nothing
     this.#opening = this.#db.open({ createIfMissing: true, errorIfExists: true }).then(
       () => void (this.#open = true),

@@ -6,8 +6,9 @@ import { subtaskName } from '../graph/job-graph.ts';
 import type { Scenario } from './scenario.ts';
 import { buildScenarioJob, RunProbe } from './scenario-job.ts';
 
-export const MODES = ['exactly-once', 'at-least-once', 'unaligned', 'aligned-timeout'] as const;
-export type BenchMode = (typeof MODES)[number];
+import { MODES, type BenchMode } from './bench-modes.ts';
+
+export { MODES, type BenchMode };
 
 export function parseModes(list: string): BenchMode[] {
   const modes = list.split(',').map((m) => m.trim()).filter(Boolean);

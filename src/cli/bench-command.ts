@@ -3,9 +3,11 @@ import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
-import { MODES, parseModes, runMode, type BenchMode, type ModeResult } from '../bench/alignment-bench.ts';
-import { checkTargets, modeTable, subtaskTable, sweepChart, type TargetCheck } from '../bench/alignment-report.ts';
-import { loadScenario, type Scenario } from '../bench/scenario.ts';
+// the bench itself (and yaml, for its scenarios) is loaded when a bench runs, not at every start of the CLI
+import type { ModeResult } from '../bench/alignment-bench.ts';
+import type { TargetCheck } from '../bench/alignment-report.ts';
+import { MODES, type BenchMode } from '../bench/bench-modes.ts';
+import type { Scenario } from '../bench/scenario.ts';
 import { parseDuration } from '../config/duration.ts';
 import { ConfigError } from '../errors.ts';
 
@@ -61,6 +63,11 @@ function durationOption(flag: string, value: string): number {
 }
 
 export async function runAlignmentBench(files: string[], options: AlignmentBenchOptions, out: (line: string) => void): Promise<ScenarioReport[]> {
+  const [{ parseModes, runMode }, { checkTargets, modeTable, subtaskTable, sweepChart }, { loadScenario }] = await Promise.all([
+    import('../bench/alignment-bench.ts'),
+    import('../bench/alignment-report.ts'),
+    import('../bench/scenario.ts'),
+  ]);
   const modes = parseModes(options.modes);
   const durationMs = durationOption('--duration', options.duration);
   const sweepMs = options.sweepDuration ? durationOption('--sweep-duration', options.sweepDuration) : Math.max(1000, durationMs / 2);

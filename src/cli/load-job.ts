@@ -5,6 +5,7 @@ import { pathToFileURL } from 'node:url';
 import type { StreamExecutionEnvironment } from '../api/stream-execution-environment.ts';
 import { FloeError, JobDefinitionError } from '../errors.ts';
 import { formatLocation, locationIn, syntaxError } from './job-file-errors.ts';
+import { needsTypeScriptLoader, registerTypeScriptLoader } from './typescript-loader.ts';
 
 export type JobFunction = (env: StreamExecutionEnvironment) => void | Promise<void>;
 
@@ -42,6 +43,7 @@ export async function loadJob(path: string): Promise<JobFunction> {
     });
   }
   let module: { default?: unknown };
+  if (needsTypeScriptLoader(file)) await registerTypeScriptLoader();
   try {
     module = (await import(pathToFileURL(file).href)) as { default?: unknown };
   } catch (error) {

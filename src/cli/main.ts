@@ -6,13 +6,11 @@ import { StreamExecutionEnvironment } from '../api/stream-execution-environment.
 import { checkInspectorUrl, DEFAULT_INSPECT_URL } from '../api/inspection.ts';
 import type { JobClient } from '../api/job-client.ts';
 import { Configuration, parseDynamicProperty } from '../config/configuration.ts';
-import { loadConfigFile } from '../config/load-config.ts';
 import { FloeError } from '../errors.ts';
 import { registerCheckpointsCommand } from './checkpoints-command.ts';
 import { buildJob, loadJob, looksLikeJobFile } from './load-job.ts';
 import { watchNpmWrapper } from './npm-wrapper-watch.ts';
 import { attachReporter, formatJobEnd, formatWarning, missingUids, printWarnings } from './reporter.ts';
-import { serveRest } from './serve-rest.ts';
 import { onStopSignals, signalExitCode, type StopSignals } from './stop-signals.ts';
 import { registerCancelCommand } from './cancel-command.ts';
 import { registerListCommand } from './list-command.ts';
@@ -41,7 +39,8 @@ const collect = (value: string, previous: string[] = []) => [...previous, value]
 
 /** Builds the configuration: config file, then -D properties, then flags (later wins). */
 async function configurationFrom(options: RunOptions): Promise<Configuration> {
-  let conf = options.config ? await loadConfigFile(options.config) : new Configuration();
+  // yaml is loaded for a config file only
+  let conf = options.config ? await (await import('../config/load-config.ts')).loadConfigFile(options.config) : new Configuration();
   for (const property of options.define ?? []) {
     const [key, value] = parseDynamicProperty(property);
     conf.set(key, value);
@@ -107,6 +106,8 @@ async function run(jobPath: string, options: RunOptions, inspect: string | undef
       if (client.restoredFrom.drained) out('warning: this savepoint was taken by `stop --drain`: its operators already flushed their end of input, so results they emitted then may be emitted again');
     }
     if (signals.received) void client.cancel();
+    // the REST framework is loaded by `floe run` only, not by the other commands
+    const { serveRest } = await import('./serve-rest.ts');
     const closeRest = await serveRest(client, conf, out);
     try {
       const result = await client.getJobExecutionResult();

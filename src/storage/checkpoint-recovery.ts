@@ -4,19 +4,14 @@ import { basename, dirname, join, resolve } from 'node:path';
 import type { CompletedCheckpoint } from '../checkpoint/completed-checkpoint.ts';
 import { CheckpointError, JobExecutionError } from '../errors.ts';
 import { loadCheckpoint, METADATA_FILE } from './checkpoint-metadata.ts';
-import type { RestoreWarning } from './types.ts';
+import type { RestoreOrigin, RestoreWarning } from './types.ts';
+
+export type { RestoreOrigin } from './types.ts';
 
 const CHK = /^chk-(\d+)$/;
 
 /** In a job's checkpoint directory: what the run was restored from, so a resume of it finds state before its first checkpoint. */
 export const RESTORED_FROM_FILE = '_restored-from';
-
-/** Where a run was restored from: the savepoint directory or the `chk-<n>` directory it read, absolute. */
-export interface RestoreOrigin {
-  kind: 'savepoint' | 'checkpoint';
-  path: string;
-  checkpointId: number;
-}
 
 /** The job's checkpoint directory `path` names (itself, or the parent of a `chk-<n>`), if it is one. */
 export function jobDirOf(path: string): string {

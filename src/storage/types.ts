@@ -1,7 +1,6 @@
 // Checkpoint storage: where the snapshots of a job's subtasks go, and where completed checkpoints are kept.
 import type { TaskStateStorage } from '../backends/types.ts';
 import type { CompletedCheckpoint } from '../checkpoint/completed-checkpoint.ts';
-import type { RestoreOrigin } from './checkpoint-recovery.ts';
 
 /** How a job ended, for externalized checkpoint retention. */
 export type JobEndStatus = 'FINISHED' | 'CANCELED' | 'FAILED';
@@ -10,6 +9,13 @@ export type JobEndStatus = 'FINISHED' | 'CANCELED' | 'FAILED';
 export type { ExternalizedRetention } from '../config/config-options.ts';
 
 /** A retained checkpoint that could not be restored: the restore fell back to an older one. */
+/** Where a run was restored from: the savepoint directory or the `chk-<n>` directory it read, absolute. */
+export interface RestoreOrigin {
+  kind: 'savepoint' | 'checkpoint';
+  path: string;
+  checkpointId: number;
+}
+
 export interface RestoreWarning {
   /** the checkpoint's id, or its directory */
   checkpoint: string;

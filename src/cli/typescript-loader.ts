@@ -1,0 +1,24 @@
+// tsx, floe's TypeScript loader, registered only when a job file needs it: a JavaScript job starts without it.
+import { extname } from 'node:path';
+
+/** What Node cannot run without a compiler. */
+const TYPESCRIPT_EXTENSIONS = ['.ts', '.mts', '.cts', '.tsx', '.jsx'];
+
+/** Set by whoever registered tsx (bin/floe.js running floe's sources): registering twice would compile twice. */
+const REGISTERED = Symbol.for('floe.typescript-loader');
+
+export const needsTypeScriptLoader = (file: string) => TYPESCRIPT_EXTENSIONS.includes(extname(file).toLowerCase());
+
+/**
+ * Registers tsx's ES-module and CommonJS hooks (both: a job file outside an ES-module package, with no
+ * "type": "module" nearby, is loaded as CommonJS, and with only the ESM hook Node 20 fails it with
+ * ERR_REQUIRE_CYCLE_MODULE).
+ */
+export async function registerTypeScriptLoader(): Promise<void> {
+  const global = globalThis as { [REGISTERED]?: boolean };
+  if (global[REGISTERED]) return;
+  global[REGISTERED] = true;
+  const [esm, cjs] = await Promise.all([import('tsx/esm/api'), import('tsx/cjs/api')]);
+  esm.register();
+  cjs.register();
+}
