@@ -180,3 +180,39 @@ t.test('PATCH ?mode= in any case, STOP too; a POST with no body is {}', async (t
   }
   t.equal((await c.cancel()).status, 'CANCELED');
 });
+
+t.test('a failing job: restarts and the final failure in the exception history, newest first; a FAILED result', async (t) => {
+  const { CollectSink, StreamExecutionEnvironment } = await import('../../src/index.ts');
+  const env = StreamExecutionEnvironment.getExecutionEnvironment({
+    'parallelism.default': 1,
+    'restart-strategy.type': 'fixed-delay',
+    'restart-strategy.fixed-delay.attempts': 2,
+    'restart-strategy.fixed-delay.delay': '10ms',
+  });
+  let attempt = 0;
+  env.fromSequence(1, 1_000_000).uid('numbers')
+    .map((n: number) => {
+      if (n === 1000) throw new Error(`boom ${++attempt}`);
+      return n;
+    }).uid('boom')
+    .sinkTo(new CollectSink<number>([])).uid('sink');
+  const client = await env.executeAsync('failing');
+  const jobs = new JobRegistry();
+  jobs.add(client);
+  const { app, port } = await startRestServer(jobs, { port: 0, allowedDirs: [t.testdirName] });
+  t.teardown(() => app.close());
+  await client.getJobExecutionResult().catch(() => {});
+  const get = async (path: string) => (await fetch(`http://127.0.0.1:${port}${path}`)).json();
+  const ex = await get(`/jobs/${client.jobId}/exceptions`);
+  t.ok(ajv.validate(RESPONSE_SCHEMAS['/jobs/:jobid/exceptions']!, ex), ajv.errorsText(ajv.errors));
+  const entries = ex.exceptionHistory.entries as Array<{ stacktrace: string; taskName: string | null; timestamp: number }>;
+  t.ok(entries.length >= 3, `the first failure and both restarts' failures: ${entries.length}`);
+  t.match(entries[0]!.stacktrace, /boom 3/, 'newest first');
+  t.ok(entries.some((e) => e.taskName && /Map/.test(e.taskName)), 'with the failing task\'s name');
+  t.ok(entries.every((e, i) => i === 0 || entries[i - 1]!.timestamp >= e.timestamp), 'ordered by time, newest first');
+  t.match(ex['root-exception'], /boom 3/);
+  const result = await get(`/jobs/${client.jobId}/execution-result`);
+  t.ok(ajv.validate(RESPONSE_SCHEMAS['/jobs/:jobid/execution-result']!, result), ajv.errorsText(ajv.errors));
+  t.match(result, { status: { id: 'COMPLETED' }, 'job-execution-result': { 'application-status': 'FAILED', 'failure-cause': { class: String } } });
+  t.match(await get(`/jobs/${client.jobId}`), { state: 'FAILED', timestamps: { RESTARTING: Number, FAILED: Number } });
+});
