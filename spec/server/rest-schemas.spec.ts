@@ -81,6 +81,7 @@ t.test('every endpoint answers with its schema on a running job', async (t) => {
     '/jobs/:jobid/vertices/:vertexid': `/jobs/${id}/vertices/${vids[0]}`,
     '/jobs/:jobid/vertices/:vertexid/backpressure': `/jobs/${id}/vertices/${vids[0]}/backpressure`,
     '/jobs/:jobid/vertices/:vertexid/watermarks': `/jobs/${id}/vertices/${vids[0]}/watermarks`,
+    '/jobs/:jobid/vertices/:vertexid/subtasks/metrics': `/jobs/${id}/vertices/${vids[0]}/subtasks/metrics?get=busyTimeMsPerSecond,backPressuredTimeMsPerSecond,idleTimeMsPerSecond`,
     '/jobs/:jobid/checkpoints': `/jobs/${id}/checkpoints`,
     '/jobs/:jobid/checkpoints/config': `/jobs/${id}/checkpoints/config`,
     '/jobs/:jobid/checkpoints/details/:checkpointid': `/jobs/${id}/checkpoints/details/${cid}`,
@@ -256,5 +257,9 @@ t.test('a slow downstream vertex: its source reports backpressure, the slow vert
   t.ok(bp!.subtasks[0]!.ratio > 0.5, `the source waits for credit most of the time: ratio ${bp!.subtasks[0]!.ratio}`);
   t.equal(bp!.backpressureLevel, 'high');
   t.ok(busy > 0, `the slow vertex is busy: ${busy} ms/s`);
+  // what Flink's dashboard colours the graph by: the max over subtasks
+  const agg = await get(`/jobs/${client.jobId}/vertices/${source}/subtasks/metrics?get=backPressuredTimeMsPerSecond,nonsense`);
+  t.match(agg, [{ id: 'backPressuredTimeMsPerSecond', max: Number }]);
+  t.equal(agg.length, 1, 'unknown metric names are left out');
   t.equal((await client.cancel()).status, 'CANCELED');
 });

@@ -92,6 +92,29 @@ export function backpressureView(client: JobClient, v: JobVertex) {
   };
 }
 
+/** the subtask metrics floe can aggregate, by Flink's metric names */
+const SUBTASK_METRICS: Record<string, (client: JobClient, task: Task) => number> = {
+  busyTimeMsPerSecond: (c, t) => timeMetrics(c, t).busy,
+  backPressuredTimeMsPerSecond: (c, t) => timeMetrics(c, t).backPressured,
+  idleTimeMsPerSecond: (c, t) => timeMetrics(c, t).idle,
+  numRecordsIn: (c, t) => metricsOf(c, t)?.recordsIn ?? 0,
+  numRecordsOut: (c, t) => metricsOf(c, t)?.recordsOut ?? 0,
+};
+
+/**
+ * GET /jobs/:id/vertices/:vid/subtasks/metrics[?get=a,b]: Flink's aggregated subtask metrics (what its
+ * dashboard colours the graph by: the max over subtasks). Without `get`, the names it knows.
+ */
+export function subtaskMetricsView(client: JobClient, v: JobVertex, get: string | undefined) {
+  if (!get) return Object.keys(SUBTASK_METRICS).map((id) => ({ id }));
+  const tasks = tasksOf(client, v);
+  return get.split(',').map((n) => n.trim()).filter((n) => n in SUBTASK_METRICS).map((id) => {
+    const xs = tasks.map((t) => SUBTASK_METRICS[id]!(client, t));
+    const sum = xs.reduce((a, b) => a + b, 0);
+    return { id, min: xs.length ? Math.min(...xs) : 0, max: xs.length ? Math.max(...xs) : 0, avg: xs.length ? sum / xs.length : 0, sum };
+  });
+}
+
 /** GET /jobs/:id/vertices/:vid/watermarks: Flink's metric list; floe's tasks report no watermarks yet (event time is another issue) */
 export function watermarksView(_client: JobClient, _v: JobVertex): Array<{ id: string; value: string }> {
   return [];
