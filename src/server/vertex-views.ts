@@ -1,4 +1,5 @@
 // The JSON shapes of one job vertex over REST, after Flink's: subtasks with busy/backpressured/idle time, backpressure, watermarks.
+import { availableParallelism, freemem, totalmem } from 'node:os';
 import type { JobClient } from '../api/job-client.ts';
 import type { Task } from '../actors/task.ts';
 import { subtaskName, type JobVertex } from '../graph/job-graph.ts';
@@ -130,12 +131,13 @@ export function taskManagersView(clients: JobClient[]) {
       path: 'local',
       dataPort: -1,
       jmxPort: -1,
+      // in-process: it is always there (Flink gives the last heartbeat's time)
       timeSinceLastHeartbeat: Date.now(),
       slotsNumber: slots,
       freeSlots: 0,
       totalResource: { cpuCores: 0, taskHeapMemory: 0, taskOffHeapMemory: 0, managedMemory: 0, networkMemory: 0, extendedResources: {} },
       freeResource: { cpuCores: 0, taskHeapMemory: 0, taskOffHeapMemory: 0, managedMemory: 0, networkMemory: 0, extendedResources: {} },
-      hardware: { cpuCores: 0, physicalMemory: 0, freeMemory: 0, managedMemory: 0 },
+      hardware: { cpuCores: availableParallelism(), physicalMemory: totalmem(), freeMemory: freemem(), managedMemory: 0 },
       memoryConfiguration: {},
     }],
   };
