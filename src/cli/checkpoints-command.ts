@@ -55,15 +55,20 @@ export function registerCheckpointsCommand(program: Command, print: (line: strin
     const { vertices } = await client.request<JobDetailsResponse>('GET', job);
     const c = view.counts;
     print(`checkpoints of ${jobId}: ${c.completed} completed, ${c.failed} failed, ${c.in_progress} in progress, ${c.restored} restored`);
-    for (const cp of view.history) {
+    // Flink's shape keeps subtasks per vertex: one request per checkpoint and vertex, all at once (the job keeps
+    // checkpointing meanwhile: one that left the job's recent history since is printed without them)
+    const details = await Promise.all(view.history.map((cp) => Promise.all(vertices.map((v) =>
+      client.request<SubtaskCheckpointsResponse>('GET', `${job}/checkpoints/details/${cp.id}/subtasks/${v.id}`).catch((error: unknown) => {
+        if ((error as { code?: string }).code === 'FLOE_CHECKPOINT_NOT_FOUND') return { subtasks: [] } as SubtaskCheckpointsResponse;
+        throw error;
+      })))));
+    view.history.forEach((cp, i) => {
       const kind = cp.checkpoint_type === 'SAVEPOINT' ? 'savepoint' : 'checkpoint';
       print(`${kind} ${cp.id} ${cp.status}: ${ms(cp.end_to_end_duration)}, ${formatBytes(cp.state_size)}, max alignment ${ms(cp.max_alignment_duration)}${cp.failure_message ? ` — ${cp.failure_message}` : ''}`);
-      // Flink's shape keeps subtasks per vertex: one request per vertex, in parallel
-      const perVertex = await Promise.all(vertices.map((v) => client.request<SubtaskCheckpointsResponse>('GET', `${job}/checkpoints/details/${cp.id}/subtasks/${v.id}`)));
-      for (const s of perVertex.flatMap((v) => v.subtasks)) {
+      for (const s of details[i]!.flatMap((v) => v.subtasks)) {
         if (s.status !== 'completed') continue;
         print(`  ${s.name}: alignment ${ms(s.alignment.duration)}, start delay ${ms(s.start_delay)}, sync ${ms(s.checkpoint.sync)}, async ${ms(s.checkpoint.async)}, ${formatBytes(s.state_size)}`);
       }
-    }
+    });
   });
 }
