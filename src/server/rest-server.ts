@@ -6,6 +6,7 @@ import type { JobClient } from '../api/job-client.ts';
 import { FloeError, RestError } from '../errors.ts';
 import { checkpointConfigView, checkpointsView, checkpointView, jobDetails, jobOverview, trackEnd } from './job-views.ts';
 import { SavepointTriggers, triggerView } from './savepoint-triggers.ts';
+import { mountDashboard } from '../web/dashboard-routes.ts';
 
 export interface RestServerOptions {
   /** bind address; loopback by default */
@@ -107,6 +108,9 @@ export function createRestServer(jobs: JobRegistry, options: RestServerOptions):
     }
     return abs;
   };
+
+  // the dashboard (issue 13): GET /, GET /web/:name, websocket /live (token as the mutating requests)
+  mountDashboard(app, jobs, { authToken: options.authToken });
 
   app.get('/jobs', async () => ({ jobs: jobs.list().map(jobOverview) }));
   app.get('/jobs/overview', async () => ({ jobs: jobs.list().map(jobOverview) }));
