@@ -2,7 +2,8 @@
 import { spawn } from 'node:child_process';
 import t from 'tap';
 import { createWebSocketInspector } from '@statelyai/inspect';
-import { assign, createActor, createMachine, fromCallback, setup } from 'xstate';
+import { assign, createActor, fromCallback, setup } from 'xstate';
+import { CollectSink, StreamExecutionEnvironment } from '../../src/index.ts';
 import WebSocket from 'ws';
 import { bin, until } from '../helpers/floe-process.ts';
 import { openBrowser } from '../helpers/browser.ts';
@@ -72,6 +73,15 @@ t.test('a plain xstate app reporting to floe inspector appears with its state, c
   await page.locator('li[data-actor="light"] [data-testid="actor-state"]').filter({ hasText: /^yellow$/ }).first().waitFor();
   t.same(browser.foreign, [], 'offline: every script and style came from the inspector');
   actor.stop();
-  const noMachine = createMachine({});
-  t.ok(noMachine);
+
+  // a floe job (what `floe run --inspect=ws://...` sets up) reports its task actors to the same inspector
+  const collected: number[] = [];
+  const env = StreamExecutionEnvironment.getExecutionEnvironment({ 'parallelism.default': 1 });
+  env.fromSequence(1, 100).uid('numbers').map((n: number) => n * 2).uid('double').sinkTo(new CollectSink(collected)).uid('sink');
+  env.setInspector(`ws://127.0.0.1:${port}`);
+  const client = await env.executeAsync('inspected');
+  await client.getJobExecutionResult();
+  t.equal(collected.length, 100);
+  await page.locator('li.actor [data-testid="actor-state"]').filter({ hasText: /^finished$/ }).first().waitFor();
+  t.ok(await page.locator('li[data-actor*="Sequence Source"], li[data-actor*="Source"]').count() > 0, 'the source task is in the tree');
 });
