@@ -79,6 +79,9 @@ printTable(rows);
 // per round, back to back: the dashboard's cost as lost throughput
 const perRound = cases['no page'].map((off, i) => 1 - off / cases['dashboard open, live'][i]!);
 const cost = median(perRound);
+// the floe process's own CPU (the browser's is another process): what serving the page and the feed adds to the job's process
+const perRoundCpu = cpu['no page'].map((off, i) => cpu['dashboard open, live'][i]! / off - 1);
 console.log(`\nthe open dashboard costs ${(cost * 100).toFixed(1)}% throughput (rounds: ${perRound.map((c) => `${(c * 100).toFixed(1)}%`).join(', ')}; target within 3%); live samples received per run: ${samples.join(', ')}`);
-console.log(`results: ${writeResults('dashboard', { words: WORDS, runs: RUNS, cases, cpu, cost, perRound, samples })}`);
+console.log(`floe process cpu with the dashboard open: ${(median(perRoundCpu) * 100).toFixed(1)}% more (rounds: ${perRoundCpu.map((c) => `${(c * 100).toFixed(1)}%`).join(', ')})`);
+console.log(`results: ${writeResults('dashboard', { words: WORDS, runs: RUNS, cases, cpu, cost, perRound, perRoundCpu, samples })}`);
 rmSync(dir, { recursive: true, force: true });

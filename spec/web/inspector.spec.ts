@@ -7,7 +7,8 @@ import { CollectSink, StreamExecutionEnvironment } from '../../src/index.ts';
 import WebSocket from 'ws';
 import { bin, until } from '../helpers/floe-process.ts';
 import { openBrowser } from '../helpers/browser.ts';
-import { InspectionLog } from '../../src/web/inspector-server.ts';
+import { InspectionLog, startInspectorServer } from '../../src/web/inspector-server.ts';
+import { main } from '../../src/cli/main.ts';
 
 // @statelyai/inspect's adapter finds WebSocket on globalThis (Node 20 has none by default)
 (globalThis as { WebSocket?: unknown }).WebSocket ??= WebSocket;
@@ -23,6 +24,15 @@ t.test('InspectionLog keeps every actor with its latest snapshot and a bounded e
   t.equal(log.events.length, 2000);
   t.same(log.events.at(-1)?.event, { type: 'E2499' });
   t.equal(log.replay()[0]?.sessionId, 'x:0');
+});
+
+t.test('floe inspector refuses a bad port and a busy one with a code and a hint', async (t) => {
+  const lines: string[] = [];
+  t.equal(await main(['node', 'floe', 'inspector', '--port', 'abc'], (l) => lines.push(l)), 2);
+  t.match(lines.join('\n'), /error FLOE_USAGE: --port must be a port number/);
+  const busy = await startInspectorServer({ port: 0 });
+  t.teardown(() => busy.close());
+  await t.rejects(startInspectorServer({ port: busy.port }), { code: 'FLOE_INSPECTOR_LISTEN_FAILED', hint: /--port/ });
 });
 
 t.test('a plain xstate app reporting to floe inspector appears with its state, context, children and events', async (t) => {

@@ -81,6 +81,8 @@ export async function startInspectorServer(options: { port?: number; address?: s
   const viewers = new Set<WebSocket>();
   const server = createServer(handle);
   const wss = new WebSocketServer({ server, maxPayload: MAX_MESSAGE });
+  // ws re-emits the server's errors (a busy port): the listen below reports them
+  wss.on('error', () => {});
   wss.on('connection', (ws, req) => {
     ws.on('error', () => {});
     if (new URL(req.url ?? '/', 'http://x').pathname === VIEWER_PATH) {
