@@ -43,7 +43,7 @@ const messages: { [K in ControlMessage['type']]: Extract<ControlMessage, { type:
   TASK_STATE_CHANGED: { type: 'TASK_STATE_CHANGED', attempt: 3, subtask, state: 'finishing' },
   TASK_FAILED: { type: 'TASK_FAILED', attempt: 3, subtask, error: serializeError(new StateValueError('FLOE_STATE_VALUE_NOT_SERIALIZABLE', 'state holds a function', { hint: 'keep plain data', cause: new TypeError('not cloneable') })) },
   END_OF_INPUT: { type: 'END_OF_INPUT', attempt: 3, subtask },
-  TASK_METRICS: { type: 'TASK_METRICS', attempt: 3, subtask, sample: { recordsIn: 1_000_000, recordsOut: 999_999, backpressured: true } },
+  TASK_METRICS: { type: 'TASK_METRICS', attempt: 3, subtask, sample: { recordsIn: 1_000_000, recordsOut: 999_999, backpressured: true, busyTimeMsPerSecond: 250, backPressuredTimeMsPerSecond: 700, idleTimeMsPerSecond: 50, sampledAt: 1_700_000_000_000 } },
 };
 
 t.test('the spec covers every message kind of the protocol', async (t) => {

@@ -139,7 +139,7 @@ export const taskMachine = setup({
     lastSnapshotId: 0,
     finalCheckpointId: Number.POSITIVE_INFINITY,
     deferredTrigger: null,
-    metrics: { recordsIn: 0, recordsOut: 0, backpressured: false },
+    metrics: { recordsIn: 0, recordsOut: 0, backpressured: false, busyTimeMsPerSecond: 0, backPressuredTimeMsPerSecond: 0, idleTimeMsPerSecond: 1000, sampledAt: 0 },
     error: null,
   }),
   initial: 'created',

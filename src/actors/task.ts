@@ -1,7 +1,7 @@
 // A task: one subtask of a job vertex — its actor, checkpointed input gate, subtask checkpointer, operator chain and output.
 import { createActor, type Actor, type AnyActorRef, type EventObject } from 'xstate';
 import type { StateBackend } from '../backends/types.ts';
-import { recipientsOf, taskSystemId, type DeployTask, type FromTaskMessage, type TaskPhase, type TaskRestore } from '../checkpoint/control-messages.ts';
+import { recipientsOf, taskSystemId, type DeployTask, type FromTaskMessage, type TaskMetricsSample, type TaskPhase, type TaskRestore } from '../checkpoint/control-messages.ts';
 import { serializeError } from '../checkpoint/serialized-error.ts';
 import { channelStateKey } from '../checkpoint/state-handles.ts';
 import type { CheckpointingMode, SubtaskId } from '../checkpoint/types.ts';
@@ -41,6 +41,12 @@ export interface TaskRuntime {
 }
 
 const METRICS_INTERVAL_MS = 1000;
+
+/**
+ * Busy / backpressured / idle time accounting in the run loop (Flink's busyTimeMsPerSecond, ...):
+ * on by default; the throughput bench turns it off to measure what it costs.
+ */
+export const taskTimeMetrics = { enabled: true };
 /** how long one source poll should take at most */
 const POLL_BUDGET_MS = 1;
 
@@ -58,8 +64,13 @@ export class Task {
   /** stop --drain asked this source to end its input at its next step */
   #drainRequested = false;
   #recordsIn = 0;
-  #lastSample = 0;
+  #lastSample = performance.now();
   #backpressured = false;
+  /** ms spent in steps, and waiting for output credit, since the last sample */
+  #busyMs = 0;
+  #backPressuredMs = 0;
+  /** when the task found no output credit, -1 while it has some */
+  #backPressuredSince = -1;
   /** the completion notification under way: closing waits for it (sinks commit before they close) */
   #notified: Promise<void> = Promise.resolve();
   readonly #setup: ChainSetup;
@@ -229,16 +240,26 @@ export class Task {
   /** Runs one unit of work (one input message or one source batch); returns whether more can run now. */
   step(): boolean {
     if (this.#busy || !this.#isRunning()) return false;
+    // one clock read per step (the sample reads the other): a step is a whole batch, so this stays cheap
+    const t0 = taskTimeMetrics.enabled ? performance.now() : 0;
+    if (this.#backPressuredSince >= 0) {
+      this.#backPressuredMs += t0 - this.#backPressuredSince;
+      this.#backPressuredSince = -1;
+    }
     try {
       // overtaking barriers do not wait for credit: that is what makes them fast under backpressure
       if (this.gate.hasPriorityEvents) this.gate.processPriorityEvents();
       if (!this.#isRunning()) return false;
       if (!this.output.hasCredit()) {
         this.#backpressured = true;
+        // waiting for credit from here until the step after the next wake (a credit arriving wakes the task)
+        if (taskTimeMetrics.enabled) this.#backPressuredSince = t0;
         return false;
       }
       const more = this.chain.source ? this.#stepSource() : this.#stepInput();
-      this.#sample();
+      const now = performance.now();
+      if (taskTimeMetrics.enabled) this.#busyMs += now - t0;
+      this.#sample(now);
       return more;
     } catch (error) {
       this.#fail(error);
@@ -320,15 +341,30 @@ export class Task {
     return false;
   }
 
-  #metrics() {
-    return { recordsIn: this.#recordsIn, recordsOut: this.output.recordsOut, backpressured: this.#backpressured };
+  /** waiting for output credit now (a sample goes out only from a step: a blocked task reports none) */
+  get backPressured(): boolean {
+    return this.#backPressuredSince >= 0;
   }
 
-  #sample(): void {
-    const now = performance.now();
+  #metrics(now: number): TaskMetricsSample {
+    // the window since the last sample, as ms per second; idle is the rest (waiting for input, timers, I/O)
+    const window = Math.max(1, now - this.#lastSample);
+    const busy = Math.min(1000, Math.round((this.#busyMs / window) * 1000));
+    const backPressured = Math.min(1000 - busy, Math.round((this.#backPressuredMs / window) * 1000));
+    this.#busyMs = 0;
+    this.#backPressuredMs = 0;
+    return {
+      recordsIn: this.#recordsIn, recordsOut: this.output.recordsOut, backpressured: this.#backpressured,
+      busyTimeMsPerSecond: busy, backPressuredTimeMsPerSecond: backPressured, idleTimeMsPerSecond: 1000 - busy - backPressured,
+      sampledAt: Date.now(),
+    };
+  }
+
+  #sample(now: number): void {
     if (now - this.#lastSample < METRICS_INTERVAL_MS) return;
+    const sample = this.#metrics(now);
     this.#lastSample = now;
-    this.actor.send({ type: 'METRICS', sample: this.#metrics() });
+    this.actor.send({ type: 'METRICS', sample });
     this.#backpressured = false;
   }
 

@@ -25,6 +25,12 @@ export interface TaskMetricsSample {
   recordsOut: number;
   /** the task wanted to emit but its output channels had no credit */
   backpressured: boolean;
+  /** Flink's busyTimeMsPerSecond, backPressuredTimeMsPerSecond, idleTimeMsPerSecond over the last window (sum 1000) */
+  busyTimeMsPerSecond: number;
+  backPressuredTimeMsPerSecond: number;
+  idleTimeMsPerSecond: number;
+  /** wall clock of the sample, ms: a task that stopped stepping sends none, so readers see it is stale */
+  sampledAt: number;
 }
 
 /** Why a checkpoint was aborted, one code per cause (as Flink's CheckpointFailureReason). */

@@ -17,6 +17,7 @@ export async function serveRest(client: JobClient, conf: Configuration, out: (li
       allowedDirs: allowed ? allowed.split(',').map((d) => d.trim()).filter(Boolean) : [savepointsDir ?? process.cwd()],
       savepointsDir,
       bodyLimit: conf.get('rest.server.max-content-length'),
+      corsAllowedOrigins: conf.get('rest.cors.allowed-origins')?.split(',').map((o) => o.trim()).filter(Boolean),
     });
     out(`REST API listening on http://${address.includes(':') ? `[${address}]` : address}:${port} (floe list -m ${address}:${port})`);
     return async () => {

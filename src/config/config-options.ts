@@ -50,6 +50,7 @@ export interface ConfigValues {
   'rest.auth-token': string | undefined;
   'rest.savepoints.allowed-dirs': string | undefined;
   'rest.server.max-content-length': number;
+  'rest.cors.allowed-origins': string | undefined;
   // durable checkpoint storage, retention and recovery (issue 3)
   'execution.checkpointing.externalized-checkpoint-retention': ExternalizedRetention;
   'state.storage.fs.memory-threshold': number;
@@ -257,6 +258,10 @@ export const CONFIG_OPTIONS: { readonly [K in ConfigKey]: ConfigOption<ConfigVal
   'rest.server.max-content-length': {
     type: 'memory', default: 64 * 1024, min: 1,
     description: 'Largest REST request body accepted.',
+  },
+  'rest.cors.allowed-origins': {
+    type: 'string',
+    description: 'Comma-separated origins (or *) other web pages may call the REST API from; unset: no CORS headers, and mutating requests from another origin are refused.',
   },
   // durable checkpoint storage, retention and recovery (issue 3)
   'execution.checkpointing.externalized-checkpoint-retention': {

@@ -1,130 +1,239 @@
-// The JSON shapes of the REST API, after Flink's: job overview and details, checkpoint statistics and config.
+// The JSON shapes of jobs over REST, after Flink's: overviews, job details, plan, status, config, exceptions, result.
+import { createHash } from 'node:crypto';
 import type { JobClient } from '../api/job-client.ts';
-import type { CheckpointStats } from '../checkpoint/completed-checkpoint.ts';
-import { subtaskName, type JobGraph } from '../graph/job-graph.ts';
+import type { Task } from '../actors/task.ts';
+import type { TaskMetricsSample } from '../checkpoint/control-messages.ts';
+import { subtaskKey } from '../checkpoint/types.ts';
+import type { JobVertex } from '../graph/job-graph.ts';
+import type { JobRecord } from './job-tracker.ts';
 
 const TERMINAL = new Set(['FINISHED', 'FAILED', 'CANCELED']);
 
-/** end time of a job that ended, -1 while it runs (as Flink) */
-const endTimes = new WeakMap<JobClient, number>();
-export function trackEnd(client: JobClient): void {
-  const mark = () => endTimes.set(client, Date.now());
-  client.getJobExecutionResult().then(mark, mark);
+/** Flink's ExecutionState values, in the order its dashboard lists them. */
+export const EXECUTION_STATES = ['CREATED', 'SCHEDULED', 'DEPLOYING', 'RUNNING', 'FINISHED', 'CANCELING', 'CANCELED', 'FAILED', 'RECONCILING', 'INITIALIZING'] as const;
+export type ExecutionState = (typeof EXECUTION_STATES)[number];
+
+/** A task actor's state value as Flink's ExecutionState: restoring is INITIALIZING, finishing still RUNNING. */
+export function executionState(value: unknown): ExecutionState {
+  const top = typeof value === 'string' ? value : Object.keys((value ?? {}) as object)[0];
+  switch (top) {
+    case 'created': return 'CREATED';
+    case 'deploying': return 'DEPLOYING';
+    case 'restoring': return 'INITIALIZING';
+    case 'running': case 'finishing': return 'RUNNING';
+    case 'finished': return 'FINISHED';
+    case 'canceling': return 'CANCELING';
+    case 'canceled': return 'CANCELED';
+    case 'failed': return 'FAILED';
+    default: return 'CREATED';
+  }
 }
 
-export function jobOverview(client: JobClient) {
+/** `running.processing`: an xstate state value as one dotted path (what the dashboard shows per subtask) */
+export function statePath(value: unknown): string {
+  if (typeof value === 'string') return value;
+  const [key, inner] = Object.entries((value ?? {}) as Record<string, unknown>)[0] ?? ['?', ''];
+  const rest = statePath(inner);
+  return rest ? `${key}.${rest}` : key;
+}
+
+/** Flink's vertex ids are 32 hex digits: a stable hash of the job and the vertex */
+export function vertexId(jobId: string, vertex: Pick<JobVertex, 'id'>): string {
+  return createHash('md5').update(`${jobId}/${vertex.id}`).digest('hex');
+}
+
+export function findVertex(client: JobClient, vid: string): JobVertex | undefined {
+  return client.master.graph.vertices.find((v) => vertexId(client.jobId, v) === vid || v.id === vid);
+}
+
+export function tasksOf(client: JobClient, vertex: JobVertex): Task[] {
+  return client.master.execution?.tasks.filter((t) => t.id.vertexId === vertex.id) ?? [];
+}
+
+export function metricsOf(client: JobClient, task: Task): TaskMetricsSample | undefined {
+  return client.master.actor.getSnapshot().context.metrics[subtaskKey(task.id)];
+}
+
+const zeroCounts = (): Record<ExecutionState, number> => Object.fromEntries(EXECUTION_STATES.map((s) => [s, 0])) as Record<ExecutionState, number>;
+
+function vertexState(client: JobClient, vertex: JobVertex): { status: ExecutionState; tasks: Record<ExecutionState, number> } {
+  const tasks = zeroCounts();
+  const live = tasksOf(client, vertex);
+  for (const t of live) tasks[executionState(t.actor.getSnapshot().value)]++;
+  if (live.length === 0) {
+    // no attempt deployed (before the first, between restarts, after the end): what the job's status says
+    const job = client.getJobStatus();
+    tasks[job === 'FINISHED' ? 'FINISHED' : job === 'CANCELED' ? 'CANCELED' : job === 'FAILED' ? 'FAILED' : 'CREATED'] = vertex.parallelism;
+  }
+  // the vertex's state is its least advanced or worst subtask's, as Flink aggregates it
+  const order: ExecutionState[] = ['FAILED', 'CANCELING', 'CANCELED', 'CREATED', 'SCHEDULED', 'DEPLOYING', 'INITIALIZING', 'RECONCILING', 'RUNNING', 'FINISHED'];
+  return { status: order.find((s) => tasks[s] > 0) ?? 'CREATED', tasks };
+}
+
+function jobTimes(client: JobClient, record: JobRecord) {
   const start = client.master.startedAt;
-  const end = endTimes.get(client) ?? -1;
+  return { 'start-time': start, 'end-time': record.endTime, duration: (record.endTime === -1 ? Date.now() : record.endTime) - start };
+}
+
+function vertexMetrics(client: JobClient, vertex: JobVertex) {
+  let recordsIn = 0;
+  let recordsOut = 0;
+  let busy = 0;
+  let backpressured = 0;
+  let idle = 0;
+  for (const t of tasksOf(client, vertex)) {
+    const m = metricsOf(client, t);
+    recordsIn += m?.recordsIn ?? 0;
+    recordsOut += m?.recordsOut ?? 0;
+    busy += m?.busyTimeMsPerSecond ?? 0;
+    backpressured += m?.backPressuredTimeMsPerSecond ?? 0;
+    idle += m?.idleTimeMsPerSecond ?? 0;
+  }
   return {
-    jid: client.jobId,
-    id: client.jobId,
-    name: client.jobName,
-    state: client.getJobStatus(),
-    status: client.getJobStatus(),
-    'start-time': start,
-    'end-time': end,
-    duration: (end === -1 ? Date.now() : end) - start,
+    'read-bytes': 0, 'read-bytes-complete': true, 'write-bytes': 0, 'write-bytes-complete': true,
+    'read-records': recordsIn, 'read-records-complete': true, 'write-records': recordsOut, 'write-records-complete': true,
+    // floe keeps the latest second, not an accumulated total: summed over subtasks, ms per second
+    'accumulated-backpressured-time': backpressured, 'accumulated-idle-time': idle, 'accumulated-busy-time': busy,
   };
 }
 
-export function jobDetails(client: JobClient) {
-  const status = client.getJobStatus();
+/** GET /jobs/overview: one job's row */
+export function jobOverview(client: JobClient, record: JobRecord) {
+  const tasks = zeroCounts();
+  for (const v of client.master.graph.vertices) for (const [s, n] of Object.entries(vertexState(client, v).tasks)) tasks[s as ExecutionState] += n;
   return {
-    ...jobOverview(client),
-    now: Date.now(),
-    'is-stoppable': !TERMINAL.has(status),
-    vertices: client.master.graph.vertices.map((v) => ({
-      id: v.id,
-      name: v.name,
+    jid: client.jobId,
+    name: client.jobName,
+    state: client.getJobStatus(),
+    ...jobTimes(client, record),
+    'last-modification': record.lastModification,
+    tasks: { total: Object.values(tasks).reduce((a, b) => a + b, 0), ...Object.fromEntries(Object.entries(tasks).map(([s, n]) => [s.toLowerCase(), n])) },
+  };
+}
+
+/** GET /jobs: ids and states only */
+export function jobIdAndStatus(client: JobClient) {
+  return { id: client.jobId, status: client.getJobStatus() };
+}
+
+/** GET /jobs/:id/plan's `plan` */
+export function jobPlan(client: JobClient) {
+  return {
+    jid: client.jobId,
+    name: client.jobName,
+    type: 'STREAMING',
+    nodes: client.master.graph.vertices.map((v) => ({
+      id: vertexId(client.jobId, v),
       parallelism: v.parallelism,
-      operators: v.chain.map((t) => ({ uid: t.uid, name: t.name })),
-      status: client.master.execution?.tasks.filter((t) => t.id.vertexId === v.id).map((t) => t.phase) ?? [],
+      operator: '',
+      operator_strategy: '',
+      description: v.name,
+      // floe: the chained operators' uids, what a savepoint maps state by
+      operators: v.chain.map((t) => ({ uid: t.uid!, name: t.name })),
+      inputs: v.inputs.map((e, num) => ({ num, id: vertexId(client.jobId, e.source), ship_strategy: e.partitioning.type.toUpperCase(), exchange: 'pipelined_bounded' })),
+      optimizer_properties: {},
     })),
+  };
+}
+
+/** GET /jobs/:id */
+export function jobDetails(client: JobClient, record: JobRecord) {
+  const status = client.getJobStatus();
+  const statusCounts = zeroCounts();
+  const vertices = client.master.graph.vertices.map((v) => {
+    const { status: vs, tasks } = vertexState(client, v);
+    for (const [s, n] of Object.entries(tasks)) statusCounts[s as ExecutionState] += n;
+    return {
+      id: vertexId(client.jobId, v),
+      name: v.name,
+      maxParallelism: client.master.graph.maxParallelism,
+      parallelism: v.parallelism,
+      status: vs,
+      ...jobTimes(client, record),
+      tasks,
+      metrics: vertexMetrics(client, v),
+    };
+  });
+  return {
+    jid: client.jobId,
+    name: client.jobName,
+    isStoppable: !TERMINAL.has(status),
+    state: status,
+    'job-type': 'STREAMING',
+    ...jobTimes(client, record),
+    maxParallelism: client.master.graph.maxParallelism,
+    now: Date.now(),
+    timestamps: record.timestamps,
+    vertices,
+    'status-counts': statusCounts,
+    plan: jobPlan(client),
+    // floe: the savepoint or checkpoint the job started from
     'restored-from': client.restoredFrom?.path ?? null,
   };
 }
 
-function subtaskView(s: CheckpointStats['subtasks'][number], graph: JobGraph) {
-  const vertex = graph.vertices.find((v) => v.id === s.subtask.vertexId)!;
+/** GET /jobs/:id/config */
+export function jobConfigView(client: JobClient) {
+  const s = client.master.settings;
   return {
-    vertex: s.subtask.vertexId,
-    index: s.subtask.subtaskIndex,
-    /** what a person reads (`Reduce -> FileSink (1/2)`); vertex and index stay the ids */
-    name: subtaskName(vertex, s.subtask.subtaskIndex),
-    ack_timestamp: s.acknowledgedAt,
-    state_size: s.metrics.stateSize,
-    alignment_duration: s.metrics.alignmentDurationMs,
-    start_delay: s.metrics.startDelayMs,
-    sync_duration: s.metrics.syncDurationMs,
-    async_duration: s.metrics.asyncDurationMs,
-    alignment_buffered: s.metrics.bufferedDuringAlignment,
+    jid: client.jobId,
+    name: client.jobName,
+    'execution-config': {
+      'execution-mode': 'PIPELINED',
+      'restart-strategy': s.restartStrategy.description,
+      'job-parallelism': Math.max(...client.master.graph.vertices.map((v) => v.parallelism)),
+      'object-reuse-mode': false,
+      'user-config': {
+        'state.backend.type': s.backend.name,
+        'state.checkpoint-storage': s.storage.name,
+        'pipeline.max-parallelism': String(client.master.graph.maxParallelism),
+      },
+    },
   };
 }
 
-/** With the job graph, the view lists every acknowledged subtask, named. */
-export function checkpointView(s: CheckpointStats, graph: JobGraph | null = null) {
-  const latestAck = s.subtasks.reduce((m, x) => Math.max(m, x.acknowledgedAt), 0);
+/** GET /jobs/:id/exceptions (JobExceptionsInfoWithHistory), newest first */
+export function exceptionsView(record: JobRecord, maxExceptions = record.exceptions.length) {
+  const entries = record.exceptions.slice(0, maxExceptions);
+  const root = entries[0];
   return {
-    id: s.id,
-    status: s.status === 'completed' ? 'COMPLETED' : s.status === 'failed' ? 'FAILED' : 'IN_PROGRESS',
-    is_savepoint: s.kind === 'savepoint',
-    checkpoint_type: s.kind === 'savepoint' ? 'SAVEPOINT' : 'CHECKPOINT',
-    trigger_timestamp: s.triggerTimestamp,
-    latest_ack_timestamp: latestAck,
-    end_to_end_duration: s.durationMs ?? 0,
-    state_size: s.stateSize,
-    max_alignment_duration: s.maxAlignmentMs,
-    num_acknowledged_subtasks: s.subtasks.length,
-    ...(s.failureReason ? { failure_message: s.failureReason } : {}),
-    ...(graph ? { subtasks: s.subtasks.map((x) => subtaskView(x, graph)) } : {}),
+    'root-exception': root?.stacktrace ?? null,
+    timestamp: root?.timestamp ?? null,
+    'all-exceptions': [],
+    truncated: record.exceptionsTruncated || entries.length < record.exceptions.length,
+    exceptionHistory: {
+      entries: entries.map((e) => ({
+        exceptionName: e.exceptionName,
+        stacktrace: e.stacktrace,
+        timestamp: e.timestamp,
+        taskName: e.taskName,
+        endpoint: null,
+        taskManagerId: null,
+        failureLabels: e.code ? { code: e.code } : {},
+        concurrentExceptions: [],
+      })),
+      truncated: record.exceptionsTruncated || entries.length < record.exceptions.length,
+    },
   };
 }
 
-export function checkpointsView(client: JobClient) {
-  const history = client.getCheckpointHistory();
-  const counts = client.master.checkpointCounts;
-  const completed = history.filter((s) => s.status === 'completed');
-  const last = (pred: (s: CheckpointStats) => boolean) => {
-    const found = [...history].reverse().find(pred);
-    return found ? checkpointView(found) : null;
-  };
-  const durations = completed.map((s) => s.durationMs ?? 0);
-  const stat = (xs: number[]) => ({ min: xs.length ? Math.min(...xs) : 0, max: xs.length ? Math.max(...xs) : 0, avg: xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : 0 });
+/** GET /jobs/:id/execution-result */
+export async function executionResultView(client: JobClient, record: JobRecord) {
+  if (record.endTime === -1) return { status: { id: 'IN_PROGRESS' } };
+  const result = await client.getJobExecutionResult().then(
+    (r) => ({ r, error: undefined as unknown }),
+    (error: unknown) => ({ r: (error as { result?: { durationMs: number } }).result, error }),
+  );
+  const status = client.getJobStatus();
+  const failure = result.error as { name?: string; message?: string; stack?: string; code?: string } | undefined;
   return {
-    counts: {
-      restored: client.restoredFrom ? 1 : 0,
-      total: counts.triggered,
-      in_progress: history.filter((s) => s.status === 'in-progress').length,
-      completed: counts.completed,
-      failed: counts.failed,
+    status: { id: 'COMPLETED' },
+    'job-execution-result': {
+      id: client.jobId,
+      'application-status': status === 'CANCELED' ? 'CANCELED' : status === 'FAILED' ? 'FAILED' : 'SUCCEEDED',
+      'accumulator-results': {},
+      'net-runtime': result.r?.durationMs ?? record.endTime - client.master.startedAt,
+      ...(failure ? { 'failure-cause': { class: failure.name ?? 'Error', code: failure.code ?? 'FLOE_JOB_FAILED', 'stack-trace': failure.stack ?? String(failure.message) } } : {}),
     },
-    summary: {
-      end_to_end_duration: stat(durations),
-      state_size: stat(completed.map((s) => s.stateSize)),
-      alignment_duration: stat(completed.map((s) => s.maxAlignmentMs)),
-    },
-    latest: {
-      completed: last((s) => s.status === 'completed' && s.kind === 'checkpoint'),
-      savepoint: last((s) => s.status === 'completed' && s.kind === 'savepoint'),
-      failed: last((s) => s.status === 'failed'),
-      restored: client.restoredFrom ? { id: client.restoredFrom.checkpoint.id, is_savepoint: true, external_path: client.restoredFrom.path } : null,
-    },
-    history: [...history].reverse().map((s) => checkpointView(s, client.master.graph)),
-  };
-}
-
-export function checkpointConfigView(client: JobClient) {
-  const c = client.master.settings.checkpoint;
-  return {
-    mode: c.mode === 'exactly-once' ? 'exactly_once' : 'at_least_once',
-    interval: c.intervalMs,
-    timeout: c.timeoutMs,
-    min_pause: c.minPauseMs,
-    max_concurrent: c.maxConcurrent,
-    tolerable_failed_checkpoints: c.tolerableFailures,
-    state_backend: client.master.settings.backend.name,
-    checkpoint_storage: client.master.settings.storage.name,
-    unaligned_checkpoints: false,
-    externalization: { enabled: false, delete_on_cancellation: true },
   };
 }

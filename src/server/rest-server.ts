@@ -1,11 +1,12 @@
-// The REST API (Flink's paths and shapes) over the jobs of this process: list, details, savepoints, stop, cancel, checkpoints.
+// The REST server (fastify): Flink's paths and shapes over the jobs of this process, with its security rules.
 import { isIP } from 'node:net';
-import { isAbsolute, relative, resolve } from 'node:path';
-import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
 import type { JobClient } from '../api/job-client.ts';
 import { FloeError, RestError } from '../errors.ts';
-import { checkpointConfigView, checkpointsView, checkpointView, jobDetails, jobOverview, trackEnd } from './job-views.ts';
-import { SavepointTriggers, triggerView } from './savepoint-triggers.ts';
+import { AllowedDirs } from './allowed-dirs.ts';
+import { trackJob, type JobRecord } from './job-tracker.ts';
+import { registerRoutes, sendError } from './rest-routes.ts';
+import { SavepointTriggers } from './savepoint-triggers.ts';
 import { mountDashboard } from '../web/dashboard-routes.ts';
 
 export interface RestServerOptions {
@@ -14,45 +15,58 @@ export interface RestServerOptions {
   port?: number;
   /** bearer token for mutating requests; required when `address` is not loopback */
   authToken?: string;
-  /** savepoint targets must lie inside one of these (absolute after resolve) */
+  /** savepoint targets must lie inside one of these (after resolving symlinks) */
   allowedDirs: string[];
   /** default savepoint target (state.savepoints.dir) */
   savepointsDir?: string;
   /** largest request body, bytes */
   bodyLimit?: number;
+  /** rest.cors.allowed-origins: origins (or '*') that may call the API from their pages; none by default */
+  corsAllowedOrigins?: string[];
 }
 
 export function isLoopback(address: string): boolean {
   return address === 'localhost' || address === '::1' || (isIP(address) === 4 && address.startsWith('127.'));
 }
 
-/** Jobs served by the REST API, by id. */
+/** Jobs served by the REST API, by id, with what the API remembers of each. */
 export class JobRegistry {
-  readonly #jobs = new Map<string, JobClient>();
+  readonly #jobs = new Map<string, { client: JobClient; record: JobRecord }>();
   add(client: JobClient): void {
-    this.#jobs.set(client.jobId, client);
-    trackEnd(client);
+    this.#jobs.set(client.jobId, { client, record: trackJob(client) });
   }
   get(id: string): JobClient | undefined {
-    return this.#jobs.get(id);
+    return this.#jobs.get(id)?.client;
+  }
+  record(id: string): JobRecord | undefined {
+    return this.#jobs.get(id)?.record;
   }
   list(): JobClient[] {
-    return [...this.#jobs.values()];
+    return [...this.#jobs.values()].map((j) => j.client);
   }
-}
-
-function send(reply: FastifyReply, status: number, error: FloeError) {
-  return reply.code(status).send({ errors: [error.message], code: error.code, hint: error.hint });
-}
-
-function inside(dir: string, root: string): boolean {
-  const rel = relative(root, dir);
-  return rel === '' || (!rel.startsWith('..') && !isAbsolute(rel));
 }
 
 const MUTATING = new Set(['POST', 'PATCH', 'PUT', 'DELETE']);
 
 export type RestServer = FastifyInstance & { savepointTriggers: SavepointTriggers };
+
+export interface RouteContext {
+  jobs: JobRegistry;
+  options: RestServerOptions;
+  triggers: SavepointTriggers;
+  allowed: AllowedDirs;
+}
+
+/** The origin a request came from, if it is a browser's cross-origin request (its Origin names another host than the one it called). */
+function foreignOrigin(request: FastifyRequest): string | undefined {
+  const origin = request.headers.origin;
+  if (!origin) return undefined;
+  try {
+    return new URL(origin).host === request.headers.host ? undefined : origin;
+  } catch {
+    return origin;
+  }
+}
 
 export function createRestServer(jobs: JobRegistry, options: RestServerOptions): RestServer {
   const address = options.address ?? '127.0.0.1';
@@ -65,122 +79,69 @@ export function createRestServer(jobs: JobRegistry, options: RestServerOptions):
   const app = Fastify({ bodyLimit: options.bodyLimit ?? 64 * 1024, ajv: { customOptions: { coerceTypes: false, removeAdditional: false } } });
   const triggers = new SavepointTriggers();
   app.decorate('savepointTriggers', triggers);
-  const roots = options.allowedDirs.map((d) => resolve(d));
+  const cors = options.corsAllowedOrigins ?? [];
+  const corsAllows = (origin: string) => cors.includes('*') || cors.includes(origin);
+
+  // a POST without a body is `{}`, as Flink's clients send it (with or without a JSON content type)
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (_request, body, done) => {
+    const text = (body as string).trim();
+    if (text === '') return done(null, {});
+    try {
+      done(null, JSON.parse(text));
+    } catch (error) {
+      done(Object.assign(new Error(`the body is not valid JSON: ${(error as Error).message}`), { statusCode: 400 }), undefined);
+    }
+  });
+  app.addHook('preValidation', async (request) => {
+    if (MUTATING.has(request.method) && request.body === undefined) request.body = {};
+  });
 
   app.addHook('onRequest', async (request, reply) => {
-    if (!options.authToken || !MUTATING.has(request.method)) return;
-    if (request.headers.authorization !== `Bearer ${options.authToken}`) {
-      return send(reply, 401, new RestError('FLOE_REST_UNAUTHORIZED', 'this request changes a job and needs the REST token', {
+    const origin = foreignOrigin(request);
+    // CORS only when rest.cors.allowed-origins names the origin; otherwise the browser keeps other pages out
+    if (origin && corsAllows(origin)) {
+      void reply.header('access-control-allow-origin', cors.includes('*') ? '*' : origin).header('vary', 'origin');
+      if (request.method === 'OPTIONS') {
+        return reply.code(204).header('access-control-allow-methods', 'GET, POST, PATCH').header('access-control-allow-headers', 'content-type, authorization').header('access-control-max-age', '600').send();
+      }
+    }
+    if (!MUTATING.has(request.method)) return;
+    // a page of another origin can send a bodiless POST without a preflight: refuse it unless allowed (no cross-site stop or cancel)
+    if (origin && !corsAllows(origin)) {
+      return sendError(reply, 403, new RestError('FLOE_REST_ORIGIN_NOT_ALLOWED', `a page from ${origin} may not change jobs through this REST API`, {
+        hint: 'allow it with -D rest.cors.allowed-origins=<origin>, or send the request from the dashboard or the floe CLI',
+      }));
+    }
+    if (options.authToken && request.headers.authorization !== `Bearer ${options.authToken}`) {
+      return sendError(reply, 401, new RestError('FLOE_REST_UNAUTHORIZED', 'this request changes a job and needs the REST token', {
         hint: 'send Authorization: Bearer <rest.auth-token> (floe CLI: --token or FLOE_REST_TOKEN)',
       }));
     }
   });
-  app.setErrorHandler((error: Error & { statusCode?: number; code?: string }, _request, reply) => {
+  app.setErrorHandler((error: Error & { statusCode?: number; code?: string; validation?: unknown }, _request, reply) => {
     const status = error.statusCode && error.statusCode >= 400 && error.statusCode < 500 ? error.statusCode : 500;
-    const code = status === 413 ? 'FLOE_REST_BODY_TOO_LARGE' : status === 400 ? 'FLOE_REST_BAD_REQUEST' : (error.code ?? 'FLOE_REST_ERROR');
-    return reply.code(status).send({ errors: [error.message], code });
+    const code = status === 413 ? 'FLOE_REST_BODY_TOO_LARGE' : status === 415 ? 'FLOE_REST_UNSUPPORTED_MEDIA_TYPE' : status === 400 ? 'FLOE_REST_BAD_REQUEST' : error instanceof FloeError ? error.code : 'FLOE_REST_ERROR';
+    const hint = status === 413 ? `bodies are limited to ${options.bodyLimit ?? 64 * 1024} bytes (rest.server.max-content-length)`
+      : status === 415 ? 'send JSON with content-type: application/json'
+        : status === 400 ? 'see the request body fields of this endpoint in the README (REST API)' : undefined;
+    return reply.code(status).send({ errors: [error.message], code, ...(hint ? { hint } : {}) });
   });
-  app.setNotFoundHandler((request, reply) =>
-    send(reply, 404, new RestError('FLOE_REST_NOT_FOUND', `no such endpoint: ${request.method} ${request.url}`, { hint: 'see the REST API in the README' })));
 
-  const job = (request: FastifyRequest, reply: FastifyReply): JobClient | undefined => {
-    const id = (request.params as { jobid: string }).jobid;
-    const client = jobs.get(id);
-    if (!client) void send(reply, 404, new RestError('FLOE_JOB_NOT_FOUND', `no job with id ${id}`, { hint: 'list the jobs with `floe list` or GET /jobs' }));
-    return client;
-  };
-
-  /** the savepoint target: given or the default, and inside the allowed directories */
-  const target = (given: string | undefined, reply: FastifyReply): string | undefined => {
-    const dir = given ?? options.savepointsDir;
-    if (!dir) {
-      void send(reply, 400, new RestError('FLOE_SAVEPOINT_NO_TARGET', 'no target directory: the request names none and state.savepoints.dir is not set', {
-        hint: 'send {"target-directory": "/path"} or set state.savepoints.dir',
-      }));
-      return undefined;
-    }
-    const abs = resolve(dir);
-    if (!roots.some((root) => inside(abs, root))) {
-      void send(reply, 403, new RestError('FLOE_REST_TARGET_NOT_ALLOWED', `savepoint target ${abs} is outside the allowed directories (${roots.join(', ')})`, {
-        hint: 'pick a directory inside them, or allow another when starting the job: floe run ... -D state.savepoints.dir=<dir> (or -D rest.savepoints.allowed-dirs=<dir>,<dir>; the default is state.savepoints.dir, else the working directory of floe run)',
-      }));
-      return undefined;
-    }
-    return abs;
-  };
-
+  const allowed = new AllowedDirs(options.allowedDirs);
+  const patterns = registerRoutes(app, { jobs, options, triggers, allowed });
   // the dashboard (issue 13): GET /, GET /web/:name, websocket /live (token as the mutating requests)
   mountDashboard(app, jobs, { authToken: options.authToken });
 
-  app.get('/jobs', async () => ({ jobs: jobs.list().map(jobOverview) }));
-  app.get('/jobs/overview', async () => ({ jobs: jobs.list().map(jobOverview) }));
-  app.get('/jobs/:jobid', async (request, reply) => {
-    const client = job(request, reply);
-    return client && jobDetails(client);
-  });
-
-  const savepointBody = {
-    type: 'object',
-    properties: { 'target-directory': { type: 'string', minLength: 1 }, 'cancel-job': { type: 'boolean' } },
-    additionalProperties: false,
-  } as const;
-  app.post('/jobs/:jobid/savepoints', { schema: { body: savepointBody } }, async (request, reply) => {
-    const client = job(request, reply);
-    if (!client) return;
-    const body = (request.body ?? {}) as { 'target-directory'?: string; 'cancel-job'?: boolean };
-    const dir = target(body['target-directory'], reply);
-    if (!dir) return;
-    const id = triggers.start(client.jobId, () => (body['cancel-job'] ? client.cancelWithSavepoint(dir) : client.triggerSavepoint(dir)));
-    return reply.code(202).send({ 'request-id': id });
-  });
-
-  const stopBody = {
-    type: 'object',
-    properties: { targetDirectory: { type: 'string', minLength: 1 }, drain: { type: 'boolean' } },
-    additionalProperties: false,
-  } as const;
-  app.post('/jobs/:jobid/stop', { schema: { body: stopBody } }, async (request, reply) => {
-    const client = job(request, reply);
-    if (!client) return;
-    const body = (request.body ?? {}) as { targetDirectory?: string; drain?: boolean };
-    const dir = target(body.targetDirectory, reply);
-    if (!dir) return;
-    const id = triggers.start(client.jobId, () => client.stopWithSavepoint(dir, { drain: body.drain ?? false }));
-    return reply.code(202).send({ 'request-id': id });
-  });
-
-  app.get('/jobs/:jobid/savepoints/:triggerid', async (request, reply) => {
-    const client = job(request, reply);
-    if (!client) return;
-    const state = triggers.get(client.jobId, (request.params as { triggerid: string }).triggerid);
-    if (!state) return send(reply, 404, new RestError('FLOE_REST_TRIGGER_NOT_FOUND', 'no savepoint operation with that id for this job', { hint: 'use the request-id the trigger returned' }));
-    return triggerView(state);
-  });
-
-  app.patch('/jobs/:jobid', { schema: { querystring: { type: 'object', properties: { mode: { type: 'string', enum: ['cancel'] } } } } }, async (request, reply) => {
-    const client = job(request, reply);
-    if (!client) return;
-    void client.cancel().catch(() => {});
-    return reply.code(202).send({});
-  });
-
-  app.get('/jobs/:jobid/checkpoints', async (request, reply) => {
-    const client = job(request, reply);
-    return client && checkpointsView(client);
-  });
-  app.get('/jobs/:jobid/checkpoints/config', async (request, reply) => {
-    const client = job(request, reply);
-    return client && checkpointConfigView(client);
-  });
-  app.get('/jobs/:jobid/checkpoints/details/:checkpointid', async (request, reply) => {
-    const client = job(request, reply);
-    if (!client) return;
-    const raw = (request.params as { checkpointid: string }).checkpointid;
-    const id = Number(raw);
-    if (!/^\d+$/.test(raw)) return send(reply, 400, new RestError('FLOE_REST_BAD_REQUEST', `checkpoint id must be a number, got '${raw}'`));
-    const stats = client.getCheckpointHistory().find((s) => s.id === id);
-    if (!stats) return send(reply, 404, new RestError('FLOE_CHECKPOINT_NOT_FOUND', `checkpoint ${id} is not in the job's recent history`, { hint: 'GET /jobs/:jobid/checkpoints lists them' }));
-    return checkpointView(stats, client.master.graph);
+  // a known path with another method is 405 with the methods it has (Flink answers so too), an unknown path 404
+  app.setNotFoundHandler((request, reply) => {
+    const path = request.url.split('?')[0]!;
+    const methods = patterns.filter((p) => p.regex.test(path)).map((p) => p.method);
+    if (methods.length > 0) {
+      void reply.header('allow', [...new Set(methods)].join(', '));
+      return sendError(reply, 405, new RestError('FLOE_REST_METHOD_NOT_ALLOWED', `${request.method} is not allowed on ${path}`, { hint: `use ${[...new Set(methods)].join(' or ')}` }));
+    }
+    return sendError(reply, 404, new RestError('FLOE_REST_NOT_FOUND', `no such endpoint: ${request.method} ${path}`, { hint: 'see the REST API in the README' }));
   });
   return app as unknown as RestServer;
 }

@@ -14,9 +14,13 @@ export class SavepointTriggers {
   /** operations whose outcome nobody has fetched yet */
   readonly #unread = new Set<string>();
 
-  /** Starts `operation`, returns its trigger id; the result is kept for polling. */
-  start(jobId: string, operation: () => Promise<string>): string {
-    const id = randomBytes(16).toString('hex');
+  /**
+   * Starts `operation`, returns its trigger id; the result is kept for polling. A caller-chosen
+   * `triggerId` (Flink's clients send one to retry safely) that is known for this job starts nothing again.
+   */
+  start(jobId: string, operation: () => Promise<string>, triggerId?: string): string {
+    const id = triggerId?.toLowerCase() ?? randomBytes(16).toString('hex');
+    if (this.#ops.get(id)?.jobId === jobId) return id;
     const entry: { jobId: string; state: TriggerState } = { jobId, state: { status: 'IN_PROGRESS' } };
     this.#ops.set(id, entry);
     this.#unread.add(id);

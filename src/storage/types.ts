@@ -7,6 +7,7 @@ export type JobEndStatus = 'FINISHED' | 'CANCELED' | 'FAILED';
 
 /** `execution.checkpointing.externalized-checkpoint-retention`: what stays on disk when the job ends (as Flink). */
 export type { ExternalizedRetention } from '../config/config-options.ts';
+import type { ExternalizedRetention } from '../config/config-options.ts';
 
 /** A retained checkpoint that could not be restored: the restore fell back to an older one. */
 export interface RestoreWarning {
@@ -18,6 +19,8 @@ export interface RestoreWarning {
 /** A job's checkpoint storage (Flink's CheckpointStorage plus its CompletedCheckpointStore). */
 export interface CheckpointStorage {
   readonly name: string;
+  /** what stays on disk when the job ends (storages that keep nothing past the job leave it unset) */
+  readonly retention?: ExternalizedRetention;
   /** The storage one operator subtask writes its snapshots to. */
   forSubtask(operatorUid: string, subtaskIndex: number): TaskStateStorage;
   /** Makes a completed checkpoint durable and retained (drops what retention no longer keeps); it counts only once this resolves. */

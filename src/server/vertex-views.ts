@@ -1,0 +1,119 @@
+// The JSON shapes of one job vertex over REST, after Flink's: subtasks with busy/backpressured/idle time, backpressure, watermarks.
+import type { JobClient } from '../api/job-client.ts';
+import type { Task } from '../actors/task.ts';
+import { subtaskName, type JobVertex } from '../graph/job-graph.ts';
+import type { JobRecord } from './job-tracker.ts';
+import { executionState, metricsOf, statePath, tasksOf, vertexId } from './job-views.ts';
+
+/** the in-process task manager every subtask runs in */
+export const LOCAL_TASK_MANAGER = 'floe-local';
+
+/** a sample older than this means the task stopped stepping: it waits for input (idle) or for credit (backpressured) */
+const STALE_SAMPLE_MS = 2500;
+
+/** A subtask's ms per second busy, backpressured and idle (Flink's task metrics of the same names). */
+export function timeMetrics(client: JobClient, task: Task): { busy: number; backPressured: number; idle: number } {
+  const m = metricsOf(client, task);
+  const running = executionState(task.actor.getSnapshot().value) === 'RUNNING';
+  if (!running) return { busy: 0, backPressured: 0, idle: 1000 };
+  if (!m || Date.now() - m.sampledAt > STALE_SAMPLE_MS) return task.backPressured ? { busy: 0, backPressured: 1000, idle: 0 } : { busy: 0, backPressured: 0, idle: 1000 };
+  return { busy: m.busyTimeMsPerSecond, backPressured: m.backPressuredTimeMsPerSecond, idle: m.idleTimeMsPerSecond };
+}
+
+/** Flink's thresholds: ratio <= 0.10 ok, <= 0.5 low, else high */
+export function backpressureLevel(ratio: number): 'ok' | 'low' | 'high' {
+  return ratio <= 0.1 ? 'ok' : ratio <= 0.5 ? 'low' : 'high';
+}
+
+/** GET /jobs/:id/vertices/:vid (JobVertexDetailsInfo) */
+export function vertexDetails(client: JobClient, record: JobRecord, v: JobVertex) {
+  const now = Date.now();
+  const tasks = tasksOf(client, v);
+  const start = client.master.startedAt;
+  const end = record.endTime;
+  return {
+    id: vertexId(client.jobId, v),
+    name: v.name,
+    parallelism: v.parallelism,
+    maxParallelism: client.master.graph.maxParallelism,
+    now,
+    // floe: the chained operators, by uid
+    operators: v.chain.map((t) => ({ uid: t.uid!, name: t.name })),
+    subtasks: tasks.map((task) => {
+      const snapshot = task.actor.getSnapshot();
+      const m = metricsOf(client, task);
+      const t = timeMetrics(client, task);
+      return {
+        subtask: task.id.subtaskIndex,
+        status: executionState(snapshot.value),
+        attempt: task.spec.attempt,
+        endpoint: LOCAL_TASK_MANAGER,
+        'start-time': start,
+        'end-time': end,
+        duration: (end === -1 ? now : end) - start,
+        metrics: {
+          'read-bytes': 0, 'read-bytes-complete': true, 'write-bytes': 0, 'write-bytes-complete': true,
+          'read-records': m?.recordsIn ?? 0, 'read-records-complete': true, 'write-records': m?.recordsOut ?? 0, 'write-records-complete': true,
+          'accumulated-backpressured-time': t.backPressured, 'accumulated-idle-time': t.idle, 'accumulated-busy-time': t.busy,
+        },
+        'taskmanager-id': LOCAL_TASK_MANAGER,
+        'status-duration': {},
+        // floe: the task actor's live state, and Flink's three per-second times
+        name: subtaskName(v, task.id.subtaskIndex),
+        'actor-state': statePath(snapshot.value),
+        busyTimeMsPerSecond: t.busy,
+        backPressuredTimeMsPerSecond: t.backPressured,
+        idleTimeMsPerSecond: t.idle,
+      };
+    }),
+  };
+}
+
+/** GET /jobs/:id/vertices/:vid/backpressure (JobVertexBackPressureInfo, from the task time metrics as Flink 1.13+) */
+export function backpressureView(client: JobClient, v: JobVertex) {
+  const subtasks = tasksOf(client, v).map((task) => {
+    const t = timeMetrics(client, task);
+    const ratio = t.backPressured / 1000;
+    return {
+      subtask: task.id.subtaskIndex,
+      'attempt-number': task.spec.attempt,
+      backpressureLevel: backpressureLevel(ratio),
+      ratio,
+      idleRatio: t.idle / 1000,
+      busyRatio: t.busy / 1000,
+    };
+  });
+  const worst = subtasks.reduce((m, s) => Math.max(m, s.ratio), 0);
+  return {
+    status: 'ok',
+    backpressureLevel: backpressureLevel(worst),
+    'end-timestamp': Date.now(),
+    subtasks,
+  };
+}
+
+/** GET /jobs/:id/vertices/:vid/watermarks: Flink's metric list; floe's tasks report no watermarks yet (event time is another issue) */
+export function watermarksView(_client: JobClient, _v: JobVertex): Array<{ id: string; value: string }> {
+  return [];
+}
+
+/** GET /taskmanagers: floe runs every subtask in this process, one task manager */
+export function taskManagersView(clients: JobClient[]) {
+  const running = clients.filter((c) => !['FINISHED', 'FAILED', 'CANCELED'].includes(c.getJobStatus()));
+  const slots = running.reduce((n, c) => n + c.master.graph.vertices.reduce((m, v) => Math.max(m, v.parallelism), 0), 0);
+  return {
+    taskmanagers: [{
+      id: LOCAL_TASK_MANAGER,
+      path: 'local',
+      dataPort: -1,
+      jmxPort: -1,
+      timeSinceLastHeartbeat: Date.now(),
+      slotsNumber: slots,
+      freeSlots: 0,
+      totalResource: { cpuCores: 0, taskHeapMemory: 0, taskOffHeapMemory: 0, managedMemory: 0, networkMemory: 0, extendedResources: {} },
+      freeResource: { cpuCores: 0, taskHeapMemory: 0, taskOffHeapMemory: 0, managedMemory: 0, networkMemory: 0, extendedResources: {} },
+      hardware: { cpuCores: 0, physicalMemory: 0, freeMemory: 0, managedMemory: 0 },
+      memoryConfiguration: {},
+    }],
+  };
+}
