@@ -50,10 +50,10 @@ t.test('dashboard over a running job', async (t) => {
   await states.filter({ hasText: /^running\.processing$/ }).first().waitFor();
   t.equal(await page.locator('tr[data-subtask]').count(), client.master.execution!.tasks.length, 'a row per subtask');
   // records out summed over every subtask (a source counts none in)
-  const recordsOut = () => page.locator('tr[data-subtask] td:nth-child(5)').allTextContents().then((cells) => cells.reduce((sum, c) => sum + Number(c), 0));
+  const recordsOut = () => page.getByTestId('records-out').allTextContents().then((cells) => cells.reduce((sum, c) => sum + Number(c), 0));
   const before = await recordsOut();
   await page.waitForFunction(
-    (n) => [...document.querySelectorAll('tr[data-subtask] td:nth-child(5)')].reduce((sum, c) => sum + Number(c.textContent), 0) > n,
+    (n) => [...document.querySelectorAll('[data-testid="records-out"]')].reduce((sum, c) => sum + Number(c.textContent), 0) > n,
     before,
     { timeout: 60_000 },
   );

@@ -4,6 +4,8 @@ import type { Duplex } from 'node:stream';
 import { timingSafeEqual } from 'node:crypto';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { JobClient } from '../api/job-client.ts';
+import { vertexId } from '../server/job-views.ts';
+import { timeMetrics } from '../server/vertex-views.ts';
 
 export const LIVE_PATH = '/live';
 /** Sampled, never per record: reading a few snapshots twice a second costs the run loop nothing measurable. */
@@ -19,6 +21,10 @@ export interface LiveSubtask {
   status: string;
   recordsIn: number;
   recordsOut: number;
+  /** Flink's busyTimeMsPerSecond, backPressuredTimeMsPerSecond, idleTimeMsPerSecond, measured in the run loop */
+  busy: number;
+  backPressured: number;
+  idle: number;
   load: Load;
 }
 
@@ -38,18 +44,13 @@ export interface LiveJob {
   vertices: LiveVertex[];
 }
 
-interface Sample { recordsIn: number; recordsOut: number }
-
-/** Records moved since the last look tell busy from idle; the task's own flag says backpressured (its output waited for credit). */
-function loadOf(previous: Sample | undefined, now: Sample, backpressured: boolean): Load {
-  if (backpressured) return 'backpressured';
-  if (previous && (now.recordsIn > previous.recordsIn || now.recordsOut > previous.recordsOut)) return 'busy';
-  return 'idle';
+/** A subtask is as loaded as the larger of its busy and backpressured time, past 10% of a second (Flink's `ok` threshold). */
+export function loadOf(t: { busy: number; backPressured: number }): Load {
+  if (t.backPressured > 100 && t.backPressured >= t.busy) return 'backpressured';
+  return t.busy > 100 ? 'busy' : 'idle';
 }
 
 export class LiveSampler {
-  readonly #previous = new WeakMap<object, Sample>();
-
   sample(client: JobClient): LiveJob {
     const tasks = client.master.execution?.tasks ?? [];
     return {
@@ -57,20 +58,28 @@ export class LiveSampler {
       name: client.jobName,
       status: client.getJobStatus(),
       vertices: client.master.graph.vertices.map((v) => ({
-        id: v.id,
+        // the REST API's vertex id (32 hex), so the page can link both
+        id: vertexId(client.jobId, v),
         name: v.name,
         parallelism: v.parallelism,
         uids: v.chain.map((t) => t.uid ?? t.name),
-        inputs: v.inputs.map((e) => ({ source: e.source.id, partitioning: e.partitioning.type })),
+        inputs: v.inputs.map((e) => ({ source: vertexId(client.jobId, e.source), partitioning: e.partitioning.type })),
         subtasks: tasks
           .filter((t) => t.id.vertexId === v.id)
           .map((t) => {
             const snapshot = t.actor.getSnapshot();
-            const metrics = snapshot.context.metrics ?? { recordsIn: 0, recordsOut: 0, backpressured: false };
-            const now = { recordsIn: metrics.recordsIn, recordsOut: metrics.recordsOut };
-            const load = loadOf(this.#previous.get(t), now, metrics.backpressured);
-            this.#previous.set(t, now);
-            return { index: t.id.subtaskIndex, name: t.name, state: snapshot.value, status: snapshot.status, ...now, load };
+            const metrics = snapshot.context.metrics;
+            const time = timeMetrics(client, t);
+            return {
+              index: t.id.subtaskIndex,
+              name: t.name,
+              state: snapshot.value,
+              status: snapshot.status,
+              recordsIn: metrics?.recordsIn ?? 0,
+              recordsOut: metrics?.recordsOut ?? 0,
+              ...time,
+              load: loadOf(time),
+            };
           }),
       })),
     };

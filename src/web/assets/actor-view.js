@@ -35,7 +35,8 @@ export class ActorView {
   selected = null;
   #dirty = false;
 
-  constructor(root) {
+  /** `events: false` leaves the event log out (the dashboard's task view: its feed carries states, not events) */
+  constructor(root, { events = true } = {}) {
     this.root = root;
     this.tree = el('ul', { class: 'actor-tree', 'data-testid': 'actor-tree' });
     this.detail = el('div', { class: 'actor-detail', 'data-testid': 'actor-detail' });
@@ -43,7 +44,7 @@ export class ActorView {
     root.append(
       el('section', { class: 'pane tree-pane' }, el('h2', {}, 'Actors'), this.tree),
       el('section', { class: 'pane detail-pane' }, el('h2', {}, 'State and context'), this.detail),
-      el('section', { class: 'pane log-pane' }, el('h2', {}, 'Events'), this.events),
+      ...(events ? [el('section', { class: 'pane log-pane' }, el('h2', {}, 'Events'), this.events)] : []),
     );
   }
 

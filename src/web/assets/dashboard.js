@@ -220,7 +220,7 @@ function overviewTab(id, content) {
     actorsRoot,
   );
   const graphView = new JobGraphView(graph);
-  const actors = new ActorView(actorsRoot);
+  const actors = new ActorView(actorsRoot, { events: false });
   const draw = () => {
     const job = live.jobs.get(id);
     if (!job) return;
@@ -231,11 +231,11 @@ function overviewTab(id, content) {
       actors.add({ type: '@xstate.actor', sessionId: v.id, parentId: job.jid, name: v.name, snapshot: { value: v.uids.join(', '), status: 'active', context: { uids: v.uids, parallelism: v.parallelism } } });
       for (const s of v.subtasks) {
         const state = stateText(s.state);
-        actors.add({ type: '@xstate.actor', sessionId: `${v.id}#${s.index}`, parentId: v.id, name: s.name, snapshot: { value: s.state, status: s.status, context: { load: s.load, recordsIn: s.recordsIn, recordsOut: s.recordsOut } } });
-        rows.push(el('tr', { 'data-subtask': s.name, class: s.load }, el('td', {}, s.name), el('td', {}, el('code', { 'data-testid': 'task-state' }, state)), el('td', { 'data-testid': 'task-load' }, s.load), el('td', {}, String(s.recordsIn)), el('td', {}, String(s.recordsOut))));
+        actors.add({ type: '@xstate.actor', sessionId: `${v.id}#${s.index}`, parentId: v.id, name: s.name, snapshot: { value: s.state, status: s.status, context: { load: s.load, busyTimeMsPerSecond: s.busy, backPressuredTimeMsPerSecond: s.backPressured, idleTimeMsPerSecond: s.idle, recordsIn: s.recordsIn, recordsOut: s.recordsOut } } });
+        rows.push(el('tr', { 'data-subtask': s.name, class: s.load }, el('td', {}, s.name), el('td', {}, el('code', { 'data-testid': 'task-state' }, state)), el('td', { 'data-testid': 'task-load' }, s.load), el('td', {}, String(s.busy)), el('td', {}, String(s.backPressured)), el('td', {}, String(s.idle)), el('td', {}, String(s.recordsIn)), el('td', { 'data-testid': 'records-out' }, String(s.recordsOut))));
       }
     }
-    subtasks.replaceChildren(table(['subtask', 'task actor state', 'load', 'records in', 'records out'], rows));
+    subtasks.replaceChildren(table(['subtask', 'task actor state', 'load', 'busy ms/s', 'backpressured ms/s', 'idle ms/s', 'records in', 'records out'], rows));
   };
   live.listeners.add(draw);
   draw();
@@ -250,24 +250,28 @@ function checkpointsTab(id, content) {
   const history = el('div');
   const detail = el('div', { 'data-testid': 'checkpoint-detail' });
   content.replaceChildren(el('h3', {}, 'Counts'), counts, el('h3', {}, 'Savepoints'), saved, el('h3', {}, 'History'), history, detail);
-  const drawSaved = (latestSavepoint) => {
+  const drawSaved = (fromHistory) => {
     const mine = savepoints.get(id) ?? [];
     const rows = mine.map((s) => el('tr', { 'data-testid': 'savepoint-row' }, el('td', {}, time(s.at)), el('td', {}, s.how === 'stop' ? 'stop with savepoint' : 'savepoint'), el('td', {}, el('code', { 'data-testid': 'savepoint-path' }, s.path))));
-    if (latestSavepoint?.external_path && !mine.some((s) => s.path === latestSavepoint.external_path)) {
-      rows.push(el('tr', { 'data-testid': 'savepoint-row' }, el('td', {}, time(latestSavepoint.trigger_timestamp)), el('td', {}, 'latest savepoint'), el('td', {}, el('code', { 'data-testid': 'savepoint-path' }, latestSavepoint.external_path))));
+    // savepoints the REST API lists (taken by the CLI or another page): their external_path
+    const shown = new Set(mine.map((s) => s.path));
+    for (const c of fromHistory) {
+      if (!c.external_path || shown.has(c.external_path)) continue;
+      shown.add(c.external_path);
+      rows.push(el('tr', { 'data-testid': 'savepoint-row' }, el('td', {}, time(c.trigger_timestamp)), el('td', {}, `savepoint ${c.id}`), el('td', {}, el('code', { 'data-testid': 'savepoint-path' }, c.external_path))));
     }
     saved.replaceChildren(rows.length ? table(['time', 'kind', 'path'], rows) : el('p', { class: 'hint' }, 'none yet: "Trigger savepoint" takes one'));
   };
-  let latestSavepoint = null;
-  const onSavepoint = () => drawSaved(latestSavepoint);
+  let savedInHistory = [];
+  const onSavepoint = () => drawSaved(savedInHistory);
   window.addEventListener('floe-savepoint', onSavepoint);
   const previous = cleanup;
   cleanup = () => (previous(), window.removeEventListener('floe-savepoint', onSavepoint));
   every(async () => {
     const stats = await rest('GET', `/jobs/${id}/checkpoints`);
     counts.replaceChildren(keyValues(stats.counts, { 'data-testid': 'checkpoint-counts' }));
-    latestSavepoint = stats.latest?.savepoint ?? null;
-    drawSaved(latestSavepoint);
+    savedInHistory = [stats.latest?.savepoint, ...(stats.history ?? [])].filter((c) => c?.is_savepoint && c.status === 'COMPLETED');
+    drawSaved(savedInHistory);
     const entries = [...(stats.history ?? [])].sort((a, b) => b.id - a.id).slice(0, HISTORY_ROWS);
     history.replaceChildren(
       table(
@@ -299,7 +303,7 @@ async function subtasksOf(id, details) {
   for (const vid of Object.keys(details.tasks ?? {})) {
     const vertex = await rest('GET', `/jobs/${id}/checkpoints/details/${details.id}/subtasks/${vid}`).catch(() => null);
     for (const s of vertex?.subtasks ?? []) {
-      rows.push({ name: `${vertex.name ?? vid} (${s.index + 1})`, ack: s.ack_timestamp, size: s.state_size ?? s.checkpointed_size, alignment: s.alignment?.duration, delay: s.start_delay, sync: s.checkpoint?.sync, async: s.checkpoint?.async, inFlight: s.alignment?.persisted ?? s.alignment?.buffered, unaligned: s.unaligned_checkpoint });
+      rows.push({ name: s.name ?? `${vid} (${s.index + 1})`, ack: s.ack_timestamp, size: s.state_size ?? s.checkpointed_size, alignment: s.alignment?.duration, delay: s.start_delay, sync: s.checkpoint?.sync, async: s.checkpoint?.async, inFlight: s.alignment?.persisted ?? s.alignment?.buffered, unaligned: s.unaligned_checkpoint });
     }
   }
   return rows;

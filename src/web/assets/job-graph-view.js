@@ -25,10 +25,10 @@ export function vertexStatus(subtasks) {
 }
 
 /** Long chain names (a sink's path) are cut to the box; the full name is the box's tooltip. */
-const clip = (text, max = 38) => (text.length > max ? `${text.slice(0, max - 1)}…` : text);
+const clip = (text, max = 34) => (text.length > max ? `${text.slice(0, max - 1)}…` : text);
 
 function lines(vertex) {
-  return [clip(vertex.name), clip(`uid: ${vertex.uids.join(', ')}`), `uid: ${vertex.uids.join(', ')}`, `parallelism ${vertex.parallelism} · ${vertexStatus(vertex.subtasks)} · ${worstLoad(vertex.subtasks)}`];
+  return [clip(vertex.name), clip(`uid: ${vertex.uids.join(', ')}`), `parallelism ${vertex.parallelism} · ${vertexStatus(vertex.subtasks)} · ${worstLoad(vertex.subtasks)}`];
 }
 
 export class JobGraphView {
