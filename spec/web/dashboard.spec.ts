@@ -80,6 +80,13 @@ t.test('dashboard over a running job', async (t) => {
     await page.screenshot({ path: join(root, 'docs', 'dashboard-checkpoints.png'), fullPage: true });
   }
 
+  // exceptions (none: the job has not failed) and configuration, as the REST API serves them
+  await page.getByRole('link', { name: 'Exceptions' }).click();
+  await page.getByTestId('no-exceptions').waitFor();
+  await page.getByRole('link', { name: 'Configuration' }).click();
+  t.match(await page.getByTestId('job-config').textContent(), /restart-strategy/);
+  t.match(await page.getByTestId('checkpoint-config').textContent(), /interval/);
+
   // cancel: the REST API cancels, the task actors' states follow live
   await page.getByRole('link', { name: 'Overview' }).click();
   await states.first().waitFor();
