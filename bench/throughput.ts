@@ -2,6 +2,7 @@
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync, openSync, writeSync, closeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { taskTimeMetrics } from '../src/actors/task.ts';
 import { FileSink, StreamExecutionEnvironment } from '../src/index.ts';
 import { generateText } from '../spec/fixtures/generate-text.ts';
 import { printTable, writeResults } from './report.ts';
@@ -92,6 +93,19 @@ const CASES: Case[] = [
       return res;
     },
   })),
+  // what the busy / backpressured / idle time accounting of the task loop costs: the same run with it off
+  { name: 'floe, checkpoints off, task time metrics off', run: async (i: number) => {
+    const out = join(dir, `floe-nometrics-${i}`);
+    taskTimeMetrics.enabled = false;
+    try {
+      const res = await floe(out, undefined);
+      if (lines(out) !== WORDS) throw new Error('floe without task time metrics lost records');
+      rmSync(out, { recursive: true, force: true });
+      return res;
+    } finally {
+      taskTimeMetrics.enabled = true;
+    }
+  } },
 ];
 const times = new Map<string, number[]>(CASES.map((c) => [c.name, []]));
 const cpuTimes = new Map<string, number[]>(CASES.map((c) => [c.name, []]));
@@ -157,5 +171,11 @@ const pct = (xs: number[]) => xs.map((c) => `${(c * 100).toFixed(1)}%`).join(', 
 console.log(`\nfloe / hand-written: ${ratio.toFixed(2)} wall, ${ratioCpu.toFixed(2)} cpu (target >= 0.50)`);
 console.log(`checkpointing every 1 s costs ${(cost * 100).toFixed(1)}% wall (rounds: ${pct(perRound)})`);
 console.log(`                            and ${(costCpu * 100).toFixed(1)}% cpu (rounds: ${pct(perRoundCpu)}) against checkpointing off (target < 5%)`);
-console.log(`results: ${writeResults('throughput', { words: WORDS, runs: RUNS, results, ratio, ratioCpu, checkpointCost: cost, checkpointCostCpu: costCpu, checkpointCostPerRound: perRound, checkpointCostPerRoundCpu: perRoundCpu })}`);
+// the time metrics' cost, per round from the two runs measured back to back: rate with them / rate without
+const bare = times.get('floe, checkpoints off, task time metrics off')!;
+const bareCpu = cpuTimes.get('floe, checkpoints off, task time metrics off')!;
+const metricsRatio = median(off.map((o, i) => bare[i]! / o));
+const metricsRatioCpu = median(offCpu.map((o, i) => bareCpu[i]! / o));
+console.log(`task time metrics on / off: ${metricsRatio.toFixed(3)} wall, ${metricsRatioCpu.toFixed(3)} cpu (rounds: ${off.map((o, i) => (bare[i]! / o).toFixed(3)).join(', ')}; 1.000 = no cost)`);
+console.log(`results: ${writeResults('throughput', { words: WORDS, runs: RUNS, results, ratio, ratioCpu, checkpointCost: cost, checkpointCostCpu: costCpu, checkpointCostPerRound: perRound, checkpointCostPerRoundCpu: perRoundCpu, timeMetricsRatio: metricsRatio, timeMetricsRatioCpu: metricsRatioCpu })}`);
 rmSync(dir, { recursive: true, force: true });

@@ -1,5 +1,5 @@
-// The REST API with fastify inject: Flink's paths and shapes, validation, allowed dirs, body limit, token off loopback.
-import { existsSync, readdirSync } from 'node:fs';
+// The REST API with fastify inject: operations, validation, allowed dirs (symlinks resolved), body limit, token off loopback, CORS.
+import { existsSync, mkdirSync, readdirSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
 import { Savepoint } from '../../src/savepoints/savepoint.ts';
@@ -19,18 +19,21 @@ t.test('REST API over a running job', async (t) => {
 
   const list = await app.inject({ method: 'GET', url: '/jobs' });
   t.equal(list.statusCode, 200);
-  t.match(list.json(), { jobs: [{ id, status: 'RUNNING', name: 'rest wc' }] });
+  t.match(list.json(), { jobs: [{ id, status: 'RUNNING' }] });
+  t.match((await app.inject({ method: 'GET', url: '/jobs/overview' })).json(), { jobs: [{ jid: id, state: 'RUNNING', name: 'rest wc' }] });
   const details = (await app.inject({ method: 'GET', url: `/jobs/${id}` })).json();
   t.match(details, { jid: id, state: 'RUNNING', 'end-time': -1 });
-  t.ok(details.vertices.length >= 2 && details.vertices[0].operators.some((o: { uid: string }) => o.uid === 'source'));
+  t.ok(details.vertices.length >= 2 && details.plan.nodes[0].operators.some((o: { uid: string }) => o.uid === 'source'));
   t.equal((await app.inject({ method: 'GET', url: '/jobs/nope' })).statusCode, 404, 'unknown job: 404');
   t.equal((await app.inject({ method: 'GET', url: '/jobs/nope' })).json().code, 'FLOE_JOB_NOT_FOUND');
 
   const cps = (await app.inject({ method: 'GET', url: `/jobs/${id}/checkpoints` })).json();
   t.ok(cps.counts.completed >= 1);
   const done = cps.history.find((h: { status: string }) => h.status === 'COMPLETED');
-  t.ok(done.subtasks.length > 0 && 'alignment_duration' in done.subtasks[0], 'per-subtask alignment');
+  const perSubtask = (await app.inject({ method: 'GET', url: `/jobs/${id}/checkpoints/details/${done.id}/subtasks/${details.vertices[1].id}` })).json();
+  t.ok(perSubtask.subtasks.length === 2 && 'duration' in perSubtask.subtasks[0].alignment, 'per-subtask alignment');
   t.match((await app.inject({ method: 'GET', url: `/jobs/${id}/checkpoints/details/${done.id}` })).json(), { id: done.id, status: 'COMPLETED' });
+  t.equal((await app.inject({ method: 'GET', url: `/jobs/${id}/checkpoints/details/${done.id}/subtasks/nope` })).statusCode, 404, 'unknown vertex');
   t.equal((await app.inject({ method: 'GET', url: `/jobs/${id}/checkpoints/details/99999` })).statusCode, 404);
   t.equal((await app.inject({ method: 'GET', url: `/jobs/${id}/checkpoints/details/abc` })).statusCode, 400);
   t.match((await app.inject({ method: 'GET', url: `/jobs/${id}/checkpoints/config` })).json(), { mode: 'exactly_once', interval: 40, state_backend: 'memory' });
@@ -43,8 +46,32 @@ t.test('REST API over a running job', async (t) => {
   const outside = await post(`/jobs/${id}/savepoints`, JSON.stringify({ 'target-directory': '/tmp/elsewhere' }));
   t.equal(outside.statusCode, 403);
   t.equal(outside.json().code, 'FLOE_REST_TARGET_NOT_ALLOWED');
+  // a symlink inside the allowed directory that points out of it: judged where it really leads
+  mkdirSync(join(dir, 'elsewhere'));
+  symlinkSync(join(dir, 'elsewhere'), join(dir, 'sp', 'link'));
+  for (const escape of [join(dir, 'sp', 'link'), join(dir, 'sp', 'link', 'deeper', 'new')]) {
+    const r = await post(`/jobs/${id}/savepoints`, JSON.stringify({ 'target-directory': escape }));
+    t.equal(r.statusCode, 403, `symlink escape ${escape}`);
+    t.equal(r.json().code, 'FLOE_REST_TARGET_NOT_ALLOWED');
+  }
+  t.equal((await post(`/jobs/${id}/stop`, JSON.stringify({ targetDirectory: join(dir, 'sp', 'link') }))).statusCode, 403, 'stop too');
+  t.equal((await post('/savepoint-disposal', JSON.stringify({ 'savepoint-path': join(dir, 'sp', 'link') }))).statusCode, 403, 'disposal too');
+  t.same(readdirSync(join(dir, 'elsewhere')), [], 'nothing written outside');
+  t.equal(client.getJobStatus(), 'RUNNING', 'a refused stop does nothing');
+  t.equal((await post(`/jobs/${id}/savepoints`, JSON.stringify({ triggerId: 'not-hex' }))).statusCode, 400, 'a malformed trigger id');
+  t.equal((await post(`/jobs/${id}/savepoints`, JSON.stringify({ formatType: 'JSON' }))).statusCode, 400, 'an unknown format type');
+  t.equal((await post('/savepoint-disposal', '{}')).statusCode, 400, 'disposal needs a path');
+  const text = await app.inject({ method: 'POST', url: `/jobs/${id}/stop`, payload: 'drain', headers: { 'content-type': 'text/plain' } });
+  t.equal(text.statusCode, 415, 'not JSON');
+  t.equal(text.json().code, 'FLOE_REST_UNSUPPORTED_MEDIA_TYPE');
+  // unknown ids and wrong methods
+  t.equal((await app.inject({ method: 'GET', url: `/jobs/${id}/vertices/nope` })).json().code, 'FLOE_REST_VERTEX_NOT_FOUND');
+  const wrong = await app.inject({ method: 'POST', url: `/jobs/${id}/checkpoints` });
+  t.equal(wrong.statusCode, 405);
+  t.equal(wrong.json().code, 'FLOE_REST_METHOD_NOT_ALLOWED');
   const big = await post(`/jobs/${id}/savepoints`, JSON.stringify({ 'target-directory': 'x'.repeat(5000) }));
   t.equal(big.statusCode, 413, 'body over the limit');
+  t.equal(big.json().code, 'FLOE_REST_BODY_TOO_LARGE');
   t.equal((await post(`/jobs/nope/savepoints`, '{}')).statusCode, 404);
   t.equal((await app.inject({ method: 'GET', url: `/jobs/${id}/savepoints/nope` })).statusCode, 404);
 
@@ -94,4 +121,38 @@ t.test('off loopback: a token is required for mutating requests, not for reads',
   const ok = await app.inject({ method: 'PATCH', url: `/jobs/${client.jobId}?mode=cancel`, headers: { authorization: 'Bearer s3cret' } });
   t.equal(ok.statusCode, 202);
   t.equal((await client.getJobExecutionResult()).status, 'CANCELED');
+});
+
+t.test('CORS: no headers unless rest.cors.allowed-origins names the origin; mutating requests from other origins refused', async (t) => {
+  const dir = t.testdir({ 'in.txt': generateText(20_000, { seed: 7 }) });
+  const client = await wordCountEnv({ input: join(dir, 'in.txt'), out: join(dir, 'out'), parallelism: 1, slowMs: 0.2 }).executeAsync('cors');
+  const jobs = new JobRegistry();
+  jobs.add(client);
+  const closed = createRestServer(jobs, { allowedDirs: [dir] });
+  const open = createRestServer(jobs, { allowedDirs: [dir], corsAllowedOrigins: ['http://ui.example'] });
+  t.teardown(async () => {
+    await closed.close();
+    await open.close();
+  });
+  const evil = { origin: 'http://evil.example', host: '127.0.0.1:8081' };
+  const read = await closed.inject({ method: 'GET', url: '/jobs/overview', headers: evil });
+  t.equal(read.statusCode, 200);
+  t.equal(read.headers['access-control-allow-origin'], undefined, 'no CORS header by default');
+  const preflight = await closed.inject({ method: 'OPTIONS', url: `/jobs/${client.jobId}`, headers: { ...evil, 'access-control-request-method': 'PATCH' } });
+  t.equal(preflight.headers['access-control-allow-origin'], undefined, 'no preflight answer by default');
+  // a bodiless POST needs no preflight: the origin check refuses it
+  const csrf = await closed.inject({ method: 'POST', url: `/jobs/${client.jobId}/stop`, headers: evil });
+  t.equal(csrf.statusCode, 403);
+  t.equal(csrf.json().code, 'FLOE_REST_ORIGIN_NOT_ALLOWED');
+  t.equal(client.getJobStatus(), 'RUNNING');
+  // the dashboard's own origin (same host) is no foreign origin
+  const own = await closed.inject({ method: 'PATCH', url: `/jobs/${client.jobId}?mode=bogus`, headers: { origin: 'http://127.0.0.1:8081', host: '127.0.0.1:8081' } });
+  t.equal(own.statusCode, 400, 'same origin: passes the origin check (then the bad mode is refused)');
+  const allowed = await open.inject({ method: 'GET', url: '/jobs/overview', headers: { origin: 'http://ui.example', host: '127.0.0.1:8081' } });
+  t.equal(allowed.headers['access-control-allow-origin'], 'http://ui.example');
+  const pre = await open.inject({ method: 'OPTIONS', url: `/jobs/${client.jobId}`, headers: { origin: 'http://ui.example', host: '127.0.0.1:8081' } });
+  t.equal(pre.statusCode, 204);
+  t.match(pre.headers['access-control-allow-methods'], /PATCH/);
+  t.equal((await open.inject({ method: 'GET', url: '/jobs/overview', headers: evil })).headers['access-control-allow-origin'], undefined, 'other origins still get none');
+  t.equal((await client.cancel()).status, 'CANCELED');
 });

@@ -5,13 +5,8 @@ import type { Command } from 'commander';
 import { CheckpointError } from '../errors.ts';
 import { jobIdsIn, listCheckpoints } from '../storage/checkpoint-listing.ts';
 import { count, formatBytes } from './reporter.ts';
-import { addRemoteOptions, RestClient, type RemoteOptions } from './rest-client.ts';
+import { addRemoteOptions, RestClient, type CheckpointsResponse, type JobDetailsResponse, type RemoteOptions, type SubtaskCheckpointsResponse } from './rest-client.ts';
 
-interface SubtaskRow { vertex: string; index: number; name: string; alignment_duration: number; start_delay: number; sync_duration: number; async_duration: number; state_size: number }
-interface CheckpointRow {
-  id: number; status: string; checkpoint_type: string; end_to_end_duration: number; state_size: number;
-  max_alignment_duration: number; failure_message?: string; subtasks: SubtaskRow[];
-}
 
 const ms = (n: number) => `${n < 10 ? n.toFixed(2) : n.toFixed(0)} ms`;
 
@@ -54,14 +49,20 @@ export function registerCheckpointsCommand(program: Command, print: (line: strin
       throw new CheckpointError('FLOE_CHECKPOINT_NOT_FOUND', `${target} is not a checkpoint directory`, { hint: 'pass the directory given as --checkpoint-dir (state.checkpoints.dir), or a running job\'s id' });
     }
     const jobId = target;
-    const view = await new RestClient(options).request<{ counts: Record<string, number>; history: CheckpointRow[] }>('GET', `/jobs/${encodeURIComponent(jobId)}/checkpoints`);
+    const client = new RestClient(options);
+    const job = `/jobs/${encodeURIComponent(jobId)}`;
+    const view = await client.request<CheckpointsResponse>('GET', `${job}/checkpoints`);
+    const { vertices } = await client.request<JobDetailsResponse>('GET', job);
     const c = view.counts;
     print(`checkpoints of ${jobId}: ${c.completed} completed, ${c.failed} failed, ${c.in_progress} in progress, ${c.restored} restored`);
     for (const cp of view.history) {
       const kind = cp.checkpoint_type === 'SAVEPOINT' ? 'savepoint' : 'checkpoint';
       print(`${kind} ${cp.id} ${cp.status}: ${ms(cp.end_to_end_duration)}, ${formatBytes(cp.state_size)}, max alignment ${ms(cp.max_alignment_duration)}${cp.failure_message ? ` — ${cp.failure_message}` : ''}`);
-      for (const s of cp.subtasks) {
-        print(`  ${s.name}: alignment ${ms(s.alignment_duration)}, start delay ${ms(s.start_delay)}, sync ${ms(s.sync_duration)}, async ${ms(s.async_duration)}, ${formatBytes(s.state_size)}`);
+      // Flink's shape keeps subtasks per vertex: one request per vertex, in parallel
+      const perVertex = await Promise.all(vertices.map((v) => client.request<SubtaskCheckpointsResponse>('GET', `${job}/checkpoints/details/${cp.id}/subtasks/${v.id}`)));
+      for (const s of perVertex.flatMap((v) => v.subtasks)) {
+        if (s.status !== 'completed') continue;
+        print(`  ${s.name}: alignment ${ms(s.alignment.duration)}, start delay ${ms(s.start_delay)}, sync ${ms(s.checkpoint.sync)}, async ${ms(s.checkpoint.async)}, ${formatBytes(s.state_size)}`);
       }
     }
   });

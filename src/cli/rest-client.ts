@@ -10,6 +10,26 @@ export interface RemoteOptions {
 
 export const DEFAULT_JOBMANAGER = '127.0.0.1:8081';
 
+// The parts of the REST API's responses the CLI reads (the full shapes: src/server/rest-schemas.ts)
+/** GET /jobs/overview */
+export interface JobsOverviewResponse { jobs: Array<{ jid: string; name: string; state: string; 'start-time': number }> }
+/** GET /jobs/:jobid */
+export interface JobDetailsResponse { jid: string; state: string; vertices: Array<{ id: string; name: string; parallelism: number }> }
+/** GET /jobs/:jobid/checkpoints */
+export interface CheckpointsResponse {
+  counts: { completed: number; failed: number; in_progress: number; restored: number; total: number };
+  history: Array<{ id: number; status: string; checkpoint_type: string; end_to_end_duration: number; state_size: number; max_alignment_duration: number; failure_message?: string | null }>;
+}
+/** GET /jobs/:jobid/checkpoints/details/:checkpointid/subtasks/:vertexid */
+export interface SubtaskCheckpointsResponse {
+  subtasks: Array<
+    | { index: number; status: 'completed'; name: string; state_size: number; start_delay: number; checkpoint: { sync: number; async: number }; alignment: { duration: number } }
+    | { index: number; status: 'pending_or_failed'; name: string }
+  >;
+}
+/** POST .../savepoints, .../stop, PATCH ?mode=stop, POST /savepoint-disposal */
+export interface TriggerResponse { 'request-id': string }
+
 export class RestClient {
   readonly base: string;
   readonly #token: string | undefined;

@@ -43,6 +43,11 @@ export function trackJob(client: JobClient): JobRecord {
     record.timestamps[status] ??= Date.now();
     touch();
   });
+  // a restart can pass through RESTARTING within one status notification: the restart event marks it too
+  client.on('restarting', () => {
+    record.timestamps.RESTARTING ??= Date.now();
+    touch();
+  });
   client.on('task-failed', ({ task, error, attempt }) => {
     const { name, trace, code } = describe(error);
     record.exceptions.unshift({ exceptionName: name, stacktrace: trace, timestamp: Date.now(), taskName: task, code, attempt });

@@ -83,7 +83,8 @@ export function createRestServer(jobs: JobRegistry, options: RestServerOptions):
   const corsAllows = (origin: string) => cors.includes('*') || cors.includes(origin);
 
   // a POST without a body is `{}`, as Flink's clients send it (with or without a JSON content type)
-  app.removeContentTypeParser('application/json');
+  // JSON only: a text/plain body (what a page can send cross-origin without a preflight) is 415
+  app.removeContentTypeParser(['application/json', 'text/plain']);
   app.addContentTypeParser('application/json', { parseAs: 'string' }, (_request, body, done) => {
     const text = (body as string).trim();
     if (text === '') return done(null, {});
