@@ -100,9 +100,9 @@ t.test('off loopback the live feed wants the REST token', async (t) => {
   const jobs = new JobRegistry();
   const { app, port } = await startRestServer(jobs, { port: 0, allowedDirs: [t.testdir()], authToken: 's3cret' });
   t.teardown(() => app.close());
-  const open = (query: string) =>
+  const open = (query: string, origin?: string) =>
     new Promise<string>((resolve) => {
-      const ws = new WebSocket(`ws://127.0.0.1:${port}/live${query}`);
+      const ws = new WebSocket(`ws://127.0.0.1:${port}/live${query}`, origin ? { origin } : {});
       ws.once('message', (data) => (resolve(`message ${String(data).slice(0, 20)}`), ws.close()));
       ws.once('unexpected-response', (_req, res) => resolve(`status ${res.statusCode}`));
       ws.once('error', () => {});
@@ -110,6 +110,8 @@ t.test('off loopback the live feed wants the REST token', async (t) => {
   t.equal(await open(''), 'status 401', 'no token: refused');
   t.equal(await open('?token=wrong'), 'status 401', 'wrong token: refused');
   t.match(await open('?token=s3cret'), /^message \{"type":"floe.live"/, 'the token: live samples');
+  t.match(await open('?token=s3cret', `http://127.0.0.1:${port}`), /^message/, 'the dashboard\'s own page: live samples');
+  t.equal(await open('?token=s3cret', 'https://evil.example'), 'status 403', 'a page of another origin: refused');
   const page = await fetch(`http://127.0.0.1:${port}/`);
   t.equal(page.status, 200);
   t.match(await page.text(), /floe dashboard/);

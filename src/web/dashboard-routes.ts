@@ -4,7 +4,7 @@ import type { JobClient } from '../api/job-client.ts';
 import { attachLiveFeed, type LiveFeed } from './live-feed.ts';
 import { readAsset } from './static-assets.ts';
 
-export function mountDashboard(app: FastifyInstance, jobs: { list(): JobClient[] }, options: { authToken?: string } = {}): LiveFeed {
+export function mountDashboard(app: FastifyInstance, jobs: { list(): JobClient[] }, options: { authToken?: string; corsAllowedOrigins?: string[] } = {}): LiveFeed {
   const send = async (name: string, reply: import('fastify').FastifyReply) => {
     const asset = await readAsset(name);
     if (!asset) return reply.code(404).send({ errors: [`no dashboard file ${name}`], code: 'FLOE_REST_NOT_FOUND' });

@@ -103,7 +103,18 @@ export interface LiveFeed {
  * loopback) a page must send it, as `?token=`, as every mutating request must (browsers cannot set
  * headers on a websocket).
  */
-export function attachLiveFeed(server: Server, jobs: { list(): JobClient[] }, options: { authToken?: string } = {}): LiveFeed {
+/** A page of another origin (websockets know no CORS: without this check any site could read the feed from a browser on this host). */
+function foreignOrigin(req: IncomingMessage, allowed: string[]): string | undefined {
+  const origin = req.headers.origin;
+  if (!origin || allowed.includes('*') || allowed.includes(origin)) return undefined;
+  try {
+    return new URL(origin).host === req.headers.host ? undefined : origin;
+  } catch {
+    return origin;
+  }
+}
+
+export function attachLiveFeed(server: Server, jobs: { list(): JobClient[] }, options: { authToken?: string; corsAllowedOrigins?: string[] } = {}): LiveFeed {
   const wss = new WebSocketServer({ noServer: true, maxPayload: 1024 });
   const sampler = new LiveSampler();
   let timer: NodeJS.Timeout | undefined;
@@ -121,6 +132,11 @@ export function attachLiveFeed(server: Server, jobs: { list(): JobClient[] }, op
   const onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     const url = new URL(req.url ?? '/', 'http://x');
     if (url.pathname !== LIVE_PATH) return; // another upgrade handler's (or none: the socket times out as before)
+    const foreign = foreignOrigin(req, options.corsAllowedOrigins ?? []);
+    if (foreign) {
+      socket.end(`HTTP/1.1 403 Forbidden\r\ncontent-type: text/plain\r\nconnection: close\r\n\r\na page from ${foreign} may not read the live feed (rest.cors.allowed-origins)\n`);
+      return;
+    }
     if (options.authToken && !sameToken(url.searchParams.get('token'), options.authToken)) {
       socket.end('HTTP/1.1 401 Unauthorized\r\ncontent-type: text/plain\r\nconnection: close\r\n\r\nthe live feed needs the REST token: ?token=<rest.auth-token>\n');
       return;
