@@ -82,6 +82,14 @@ t.test('a plain xstate app reporting to floe inspector appears with its state, c
   await page.reload();
   await page.locator('li[data-actor="light"] [data-testid="actor-state"]').filter({ hasText: /^yellow$/ }).first().waitFor();
   t.same(browser.foreign, [], 'offline: every script and style came from the inspector');
+  // a page of another site may not read the stream
+  const refused = await new Promise<number>((resolve) => {
+    const ws = new WebSocket(`ws://127.0.0.1:${port}/viewer`, { origin: 'https://evil.example' });
+    ws.on('close', (code) => resolve(code));
+    ws.on('message', () => resolve(0));
+    ws.on('error', () => {});
+  });
+  t.equal(refused, 1008, 'another origin cannot read the inspector stream');
   actor.stop();
 
   // a floe job (what `floe run --inspect=ws://...` sets up) reports its task actors to the same inspector

@@ -71,6 +71,17 @@ function handle(req: IncomingMessage, res: ServerResponse): void {
   serveFile(res, name).catch(() => res.writeHead(500).end());
 }
 
+/** A request without Origin (no browser) or from a page served by this inspector. */
+function sameOrigin(req: IncomingMessage): boolean {
+  const origin = req.headers.origin;
+  if (!origin) return true;
+  try {
+    return new URL(origin).host === req.headers.host;
+  } catch {
+    return false;
+  }
+}
+
 /**
  * Starts the inspector on loopback (by default): apps connect with createWebSocketInspector({ url:
  * 'ws://127.0.0.1:<port>' }) (or `floe run --inspect`), pages open http://127.0.0.1:<port>/.
@@ -86,6 +97,12 @@ export async function startInspectorServer(options: { port?: number; address?: s
   wss.on('connection', (ws, req) => {
     ws.on('error', () => {});
     if (new URL(req.url ?? '/', 'http://x').pathname === VIEWER_PATH) {
+      // only the inspector's own page reads the stream (websockets know no CORS: another site's page could otherwise
+      // read every actor's context); apps of any origin may report
+      if (!sameOrigin(req)) {
+        ws.close(1008, 'the inspector stream is for the inspector page only');
+        return;
+      }
       viewers.add(ws);
       ws.on('close', () => viewers.delete(ws));
       ws.send(JSON.stringify({ type: 'floe.replay', records: log.replay() }));
