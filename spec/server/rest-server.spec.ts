@@ -154,5 +154,10 @@ t.test('CORS: no headers unless rest.cors.allowed-origins names the origin; muta
   t.equal(pre.statusCode, 204);
   t.match(pre.headers['access-control-allow-methods'], /PATCH/);
   t.equal((await open.inject({ method: 'GET', url: '/jobs/overview', headers: evil })).headers['access-control-allow-origin'], undefined, 'other origins still get none');
+  // DNS rebinding: evil.example resolving to 127.0.0.1 is its own origin, but no loopback host
+  const rebound = await closed.inject({ method: 'GET', url: '/jobs/overview', headers: { host: 'evil.example:8081' } });
+  t.equal(rebound.statusCode, 403);
+  t.equal(rebound.json().code, 'FLOE_REST_HOST_NOT_ALLOWED');
+  for (const host of ['127.0.0.1:8081', 'localhost:8081', '[::1]:8081', 'localhost']) t.equal((await closed.inject({ method: 'GET', url: '/jobs/overview', headers: { host } })).statusCode, 200, `host ${host}`);
   t.equal((await client.cancel()).status, 'CANCELED');
 });

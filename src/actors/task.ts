@@ -258,7 +258,11 @@ export class Task {
       }
       const more = this.chain.source ? this.#stepSource() : this.#stepInput();
       const now = performance.now();
-      if (taskTimeMetrics.enabled) this.#busyMs += now - t0;
+      if (taskTimeMetrics.enabled) {
+        this.#busyMs += now - t0;
+        // the step used up the output's credit: backpressured until a credit wakes the task
+        if (!more && !this.output.hasCredit()) this.#backPressuredSince = now;
+      }
       this.#sample(now);
       return more;
     } catch (error) {

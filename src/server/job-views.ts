@@ -8,6 +8,7 @@ import type { JobVertex } from '../graph/job-graph.ts';
 import type { JobRecord } from './job-tracker.ts';
 
 const TERMINAL = new Set(['FINISHED', 'FAILED', 'CANCELED']);
+const JOB_STATUSES = ['INITIALIZING', 'CREATED', 'RUNNING', 'FAILING', 'FAILED', 'CANCELLING', 'CANCELED', 'FINISHED', 'RESTARTING', 'SUSPENDED', 'RECONCILING'];
 
 /** Flink's ExecutionState values, in the order its dashboard lists them. */
 export const EXECUTION_STATES = ['CREATED', 'SCHEDULED', 'DEPLOYING', 'RUNNING', 'FINISHED', 'CANCELING', 'CANCELED', 'FAILED', 'RECONCILING', 'INITIALIZING'] as const;
@@ -163,7 +164,8 @@ export function jobDetails(client: JobClient, record: JobRecord) {
     ...jobTimes(client, record),
     maxParallelism: client.master.graph.maxParallelism,
     now: Date.now(),
-    timestamps: record.timestamps,
+    // every JobStatus, 0 for those the job never entered (as Flink)
+    timestamps: { ...Object.fromEntries(JOB_STATUSES.map((st) => [st, 0])), ...record.timestamps },
     vertices,
     'status-counts': statusCounts,
     plan: jobPlan(client),

@@ -9,7 +9,7 @@ import type { JobRecord } from './job-tracker.ts';
 import { executionResultView, exceptionsView, findVertex, jobConfigView, jobDetails, jobIdAndStatus, jobOverview, jobPlan } from './job-views.ts';
 import type { RouteContext } from './rest-server.ts';
 import { triggerView } from './savepoint-triggers.ts';
-import { backpressureView, taskManagersView, vertexDetails, watermarksView } from './vertex-views.ts';
+import { backpressureView, subtaskMetricsView, taskManagersView, vertexDetails, watermarksView } from './vertex-views.ts';
 
 const VERSION = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 const TERMINAL = new Set(['FINISHED', 'FAILED', 'CANCELED']);
@@ -163,6 +163,11 @@ export function registerRoutes(app: FastifyInstance, ctx: RouteContext): RoutePa
     const j = job(request, reply);
     const v = j && vertex(request, reply, j.client);
     return v && backpressureView(j.client, v);
+  });
+  route('GET', '/jobs/:jobid/vertices/:vertexid/subtasks/metrics', (request, reply) => {
+    const j = job(request, reply);
+    const v = j && vertex(request, reply, j.client);
+    return v && subtaskMetricsView(j.client, v, (request.query as { get?: string }).get);
   });
   route('GET', '/jobs/:jobid/vertices/:vertexid/watermarks', (request, reply) => {
     const j = job(request, reply);

@@ -118,6 +118,8 @@ export const RESPONSE_SCHEMAS: Record<string, Schema> = {
     subtasks: arr(obj({ subtask: int, 'attempt-number': int, backpressureLevel: { enum: ['ok', 'low', 'high'] }, ratio: num, idleRatio: num, busyRatio: num })),
   }),
   '/jobs/:jobid/vertices/:vertexid/watermarks': arr(obj({ id: str, value: str })),
+  /** with ?get=: aggregated over the subtasks; without: the metric names ({id} only) */
+  '/jobs/:jobid/vertices/:vertexid/subtasks/metrics': arr({ anyOf: [obj({ id: str, min: num, max: num, avg: num, sum: num }), obj({ id: str })] }),
   '/jobs/:jobid/checkpoints': obj({
     counts: obj({ restored: int, total: int, in_progress: int, completed: int, failed: int }),
     summary: obj({ checkpointed_size: summary, state_size: summary, end_to_end_duration: summary, alignment_buffered: summary, processed_data: summary, persisted_data: summary }),

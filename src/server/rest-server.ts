@@ -57,6 +57,18 @@ export interface RouteContext {
   allowed: AllowedDirs;
 }
 
+/** whether a Host header names this machine's loopback (with any port) */
+export function isLoopbackHost(host: string | undefined): boolean {
+  if (!host) return true; // HTTP/1.0 clients send none; nothing to rebind
+  const name = host.startsWith('[') ? host.slice(1, host.indexOf(']')) : host.replace(/:\d+$/, '');
+  return isLoopback(name) || name.endsWith('.localhost');
+}
+
+/** Whether a request carries the REST token (always true when the server has none). */
+export function isAuthorized(request: FastifyRequest, authToken: string | undefined): boolean {
+  return !authToken || request.headers.authorization === `Bearer ${authToken}`;
+}
+
 /** The origin a request came from, if it is a browser's cross-origin request (its Origin names another host than the one it called). */
 function foreignOrigin(request: FastifyRequest): string | undefined {
   const origin = request.headers.origin;
@@ -98,7 +110,15 @@ export function createRestServer(jobs: JobRegistry, options: RestServerOptions):
     if (MUTATING.has(request.method) && request.body === undefined) request.body = {};
   });
 
+  const loopbackOnly = isLoopback(address);
   app.addHook('onRequest', async (request, reply) => {
+    // DNS rebinding: a page of evil.example whose name resolves to 127.0.0.1 calls us as its own origin; on
+    // loopback, only loopback host names are served
+    if (loopbackOnly && !isLoopbackHost(request.headers.host)) {
+      return sendError(reply, 403, new RestError('FLOE_REST_HOST_NOT_ALLOWED', `this REST API listens on ${address} and answers only requests for a loopback host, not '${request.headers.host ?? ''}'`, {
+        hint: 'call it as 127.0.0.1, localhost or [::1]; to serve other hosts set rest.address (and rest.auth-token)',
+      }));
+    }
     const origin = foreignOrigin(request);
     // CORS only when rest.cors.allowed-origins names the origin; otherwise the browser keeps other pages out
     if (origin && corsAllows(origin)) {
@@ -114,7 +134,7 @@ export function createRestServer(jobs: JobRegistry, options: RestServerOptions):
         hint: 'allow it with -D rest.cors.allowed-origins=<origin>, or send the request from the dashboard or the floe CLI',
       }));
     }
-    if (options.authToken && request.headers.authorization !== `Bearer ${options.authToken}`) {
+    if (!isAuthorized(request, options.authToken)) {
       return sendError(reply, 401, new RestError('FLOE_REST_UNAUTHORIZED', 'this request changes a job and needs the REST token', {
         hint: 'send Authorization: Bearer <rest.auth-token> (floe CLI: --token or FLOE_REST_TOKEN)',
       }));

@@ -1,4 +1,5 @@
 // The JSON shapes of one job vertex over REST, after Flink's: subtasks with busy/backpressured/idle time, backpressure, watermarks.
+import { availableParallelism, freemem, totalmem } from 'node:os';
 import type { JobClient } from '../api/job-client.ts';
 import type { Task } from '../actors/task.ts';
 import { subtaskName, type JobVertex } from '../graph/job-graph.ts';
@@ -92,6 +93,29 @@ export function backpressureView(client: JobClient, v: JobVertex) {
   };
 }
 
+/** the subtask metrics floe can aggregate, by Flink's metric names */
+const SUBTASK_METRICS: Record<string, (client: JobClient, task: Task) => number> = {
+  busyTimeMsPerSecond: (c, t) => timeMetrics(c, t).busy,
+  backPressuredTimeMsPerSecond: (c, t) => timeMetrics(c, t).backPressured,
+  idleTimeMsPerSecond: (c, t) => timeMetrics(c, t).idle,
+  numRecordsIn: (c, t) => metricsOf(c, t)?.recordsIn ?? 0,
+  numRecordsOut: (c, t) => metricsOf(c, t)?.recordsOut ?? 0,
+};
+
+/**
+ * GET /jobs/:id/vertices/:vid/subtasks/metrics[?get=a,b]: Flink's aggregated subtask metrics (what its
+ * dashboard colours the graph by: the max over subtasks). Without `get`, the names it knows.
+ */
+export function subtaskMetricsView(client: JobClient, v: JobVertex, get: string | undefined) {
+  if (!get) return Object.keys(SUBTASK_METRICS).map((id) => ({ id }));
+  const tasks = tasksOf(client, v);
+  return get.split(',').map((n) => n.trim()).filter((n) => n in SUBTASK_METRICS).map((id) => {
+    const xs = tasks.map((t) => SUBTASK_METRICS[id]!(client, t));
+    const sum = xs.reduce((a, b) => a + b, 0);
+    return { id, min: xs.length ? Math.min(...xs) : 0, max: xs.length ? Math.max(...xs) : 0, avg: xs.length ? sum / xs.length : 0, sum };
+  });
+}
+
 /** GET /jobs/:id/vertices/:vid/watermarks: Flink's metric list; floe's tasks report no watermarks yet (event time is another issue) */
 export function watermarksView(_client: JobClient, _v: JobVertex): Array<{ id: string; value: string }> {
   return [];
@@ -107,12 +131,13 @@ export function taskManagersView(clients: JobClient[]) {
       path: 'local',
       dataPort: -1,
       jmxPort: -1,
+      // in-process: it is always there (Flink gives the last heartbeat's time)
       timeSinceLastHeartbeat: Date.now(),
       slotsNumber: slots,
       freeSlots: 0,
       totalResource: { cpuCores: 0, taskHeapMemory: 0, taskOffHeapMemory: 0, managedMemory: 0, networkMemory: 0, extendedResources: {} },
       freeResource: { cpuCores: 0, taskHeapMemory: 0, taskOffHeapMemory: 0, managedMemory: 0, networkMemory: 0, extendedResources: {} },
-      hardware: { cpuCores: 0, physicalMemory: 0, freeMemory: 0, managedMemory: 0 },
+      hardware: { cpuCores: availableParallelism(), physicalMemory: totalmem(), freeMemory: freemem(), managedMemory: 0 },
       memoryConfiguration: {},
     }],
   };
