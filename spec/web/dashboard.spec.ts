@@ -112,6 +112,16 @@ t.test('off loopback the live feed wants the REST token', async (t) => {
   t.match(await open('?token=s3cret'), /^message \{"type":"floe.live"/, 'the token: live samples');
   t.match(await open('?token=s3cret', `http://127.0.0.1:${port}`), /^message/, 'the dashboard\'s own page: live samples');
   t.equal(await open('?token=s3cret', 'https://evil.example'), 'status 403', 'a page of another origin: refused');
+  const local = await startRestServer(jobs, { port: 0, allowedDirs: [t.testdir()] });
+  t.teardown(() => local.app.close());
+  const rebound = await new Promise<string>((resolve) => {
+    // DNS rebinding: a page of evil.example resolved to 127.0.0.1 is same-origin with itself
+    const ws = new WebSocket(`ws://127.0.0.1:${local.port}/live`, { headers: { host: `evil.example:${local.port}` }, origin: `http://evil.example:${local.port}` });
+    ws.once('unexpected-response', (_req, res) => resolve(`status ${res.statusCode}`));
+    ws.once('open', () => (resolve('open'), ws.close()));
+    ws.once('error', () => {});
+  });
+  t.equal(rebound, 'status 403', 'on loopback, a non-loopback Host is refused');
   const page = await fetch(`http://127.0.0.1:${port}/`);
   t.equal(page.status, 200);
   t.match(await page.text(), /floe dashboard/);

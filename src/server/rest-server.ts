@@ -152,7 +152,7 @@ export function createRestServer(jobs: JobRegistry, options: RestServerOptions):
   const allowed = new AllowedDirs(options.allowedDirs);
   const patterns = registerRoutes(app, { jobs, options, triggers, allowed });
   // the dashboard (issue 13): GET /, GET /web/:name, websocket /live (token and origin rules as the mutating requests)
-  mountDashboard(app, jobs, { authToken: options.authToken, corsAllowedOrigins: options.corsAllowedOrigins });
+  mountDashboard(app, jobs, { authToken: options.authToken, corsAllowedOrigins: options.corsAllowedOrigins, allowHost: (host) => !loopbackOnly || isLoopbackHost(host) });
 
   // a known path with another method is 405 with the methods it has (Flink answers so too), an unknown path 404
   app.setNotFoundHandler((request, reply) => {

@@ -114,7 +114,14 @@ function foreignOrigin(req: IncomingMessage, allowed: string[]): string | undefi
   }
 }
 
-export function attachLiveFeed(server: Server, jobs: { list(): JobClient[] }, options: { authToken?: string; corsAllowedOrigins?: string[] } = {}): LiveFeed {
+export interface LiveFeedOptions {
+  authToken?: string;
+  corsAllowedOrigins?: string[];
+  /** the REST server's Host rule (on loopback only loopback names: DNS rebinding would make a remote page same-origin) */
+  allowHost?: (host: string | undefined) => boolean;
+}
+
+export function attachLiveFeed(server: Server, jobs: { list(): JobClient[] }, options: LiveFeedOptions = {}): LiveFeed {
   const wss = new WebSocketServer({ noServer: true, maxPayload: 1024 });
   const sampler = new LiveSampler();
   let timer: NodeJS.Timeout | undefined;
@@ -132,6 +139,10 @@ export function attachLiveFeed(server: Server, jobs: { list(): JobClient[] }, op
   const onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     const url = new URL(req.url ?? '/', 'http://x');
     if (url.pathname !== LIVE_PATH) return; // another upgrade handler's (or none: the socket times out as before)
+    if (options.allowHost && !options.allowHost(req.headers.host)) {
+      socket.end('HTTP/1.1 403 Forbidden\r\ncontent-type: text/plain\r\nconnection: close\r\n\r\nthis server answers only requests for a loopback host\n');
+      return;
+    }
     const foreign = foreignOrigin(req, options.corsAllowedOrigins ?? []);
     if (foreign) {
       socket.end(`HTTP/1.1 403 Forbidden\r\ncontent-type: text/plain\r\nconnection: close\r\n\r\na page from ${foreign} may not read the live feed (rest.cors.allowed-origins)\n`);
