@@ -17,6 +17,7 @@ import { registerListCommand } from './list-command.ts';
 import { registerSavepointCommand } from './savepoint-command.ts';
 import { registerStopCommand } from './stop-command.ts';
 import { registerBenchCommand } from './bench-command.ts';
+import { registerInspectorCommand } from './inspector-command.ts';
 
 interface RunOptions {
   parallelism?: string;
@@ -190,6 +191,7 @@ see "Options" in floe's README. Unknown keys and bad values are refused before t
   registerStopCommand(program, print);
   registerCancelCommand(program, print);
   registerCheckpointsCommand(program, print);
+  registerInspectorCommand(program, print);
   registerBenchCommand(program, (line) => process.stdout.write(`${line}\n`), setExit);
   return program;
 }

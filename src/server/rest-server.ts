@@ -7,6 +7,7 @@ import { AllowedDirs } from './allowed-dirs.ts';
 import { trackJob, type JobRecord } from './job-tracker.ts';
 import { registerRoutes, sendError } from './rest-routes.ts';
 import { JobRegistry, type RestServerOptions, type RouteContext } from './route-context.ts';
+import { mountDashboard } from '../web/dashboard-routes.ts';
 
 export { JobRegistry, type RestServerOptions, type RouteContext } from './route-context.ts';
 import { SavepointTriggers } from './savepoint-triggers.ts';
@@ -113,6 +114,8 @@ export function createRestServer(jobs: JobRegistry, options: RestServerOptions):
 
   const allowed = new AllowedDirs(options.allowedDirs);
   const patterns = registerRoutes(app, { jobs, options, triggers, allowed });
+  // the dashboard (issue 13): GET /, GET /web/:name, websocket /live (token and origin rules as the mutating requests)
+  mountDashboard(app, jobs, { authToken: options.authToken, corsAllowedOrigins: options.corsAllowedOrigins, allowHost: (host) => !loopbackOnly || isLoopbackHost(host) });
 
   // a known path with another method is 405 with the methods it has (Flink answers so too), an unknown path 404
   app.setNotFoundHandler((request, reply) => {
