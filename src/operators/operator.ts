@@ -38,8 +38,12 @@ export interface StreamOperator<IN, OUT> {
    * a promise, and the task reads no more input until it settles — backpressure, not a blocked thread.
    */
   endBatch?(): void | Promise<void>;
-  /** Synchronous part of a checkpoint: write what must be kept into operator state (keyed state is snapshotted by the task). */
-  snapshotState?(checkpointId: number): void;
+  /**
+   * Synchronous part of a checkpoint: write what must be kept into operator state (keyed state is
+   * snapshotted by the task). A returned promise is an asynchronous part the acknowledgement waits
+   * for (a transactional sink's pre-commit: flush and PREPARE); its rejection declines the checkpoint.
+   */
+  snapshotState?(checkpointId: number): void | Promise<void>;
   notifyCheckpointComplete?(checkpointId: number): void | Promise<void>;
   notifyCheckpointAborted?(checkpointId: number): void | Promise<void>;
   /** All input has been consumed (end of every input partition). */
