@@ -162,6 +162,15 @@ class JetStreamReader<T> implements SourceReader<T> {
     const messages = await consumer.consume({ max_messages: 1024 });
     feed.messages = messages;
     if (this.#closing) return void messages.stop();
+    // bounded from a time: the server alone knows whether anything is at or after it
+    if (split.end !== undefined && split.startTime && split.next <= 1) {
+      const info = await consumer.info();
+      // nothing pending and nothing delivered yet (the pull may have delivered some before this answer)
+      if (info.num_pending === 0 && info.delivered.consumer_seq === 0) {
+        feed.done = true;
+        return void messages.stop();
+      }
+    }
     for await (const m of messages) {
       if (split.end !== undefined && m.seq > split.end) break;
       feed.queue.push(m);
