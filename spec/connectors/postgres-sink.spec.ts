@@ -116,25 +116,31 @@ t.test('exactly-once (two-phase commit) with two injected task failures: the tab
 t.test('appended rows (no key), exactly-once across a failure: each result row once', async (t) => {
   await sql(pg2pc.url, 'CREATE TABLE lines_out (line text NOT NULL)');
   const env = StreamExecutionEnvironment.getExecutionEnvironment({
-    'parallelism.default': 2, 'execution.checkpointing.interval': '40ms',
+    'parallelism.default': 2, 'execution.checkpointing.interval': '100ms',
     'restart-strategy.type': 'fixed-delay', 'restart-strategy.fixed-delay.attempts': 3, 'restart-strategy.fixed-delay.delay': '20ms',
   });
   let completed = 0;
+  let since = 0;
   let thrown = false;
   env
     .fromSource(new JetStreamSource({ servers: nats.url, stream: 'text', bounded: true })).uid('source')
     .map((line: string) => {
       const until = performance.now() + 0.05;
       while (performance.now() < until);
-      if (!thrown && completed >= 2) {
+      since++;
+      // a few batches into a transaction, so rows of it were sent before the failure
+      if (!thrown && completed >= 2 && since >= 300) {
         thrown = true;
         throw new Error('injected');
       }
       return line;
     }).uid('slow')
-    .sinkTo(new PostgresSink({ connectionString: pg2pc.url, table: 'lines_out', columns: ['line'], toRow: (l: string) => [l] })).uid('sink');
+    .sinkTo(new PostgresSink({ connectionString: pg2pc.url, table: 'lines_out', columns: ['line'], toRow: (l: string) => [l], batchSize: 50 })).uid('sink');
   const client = await env.executeAsync('append');
-  client.on('checkpoint-completed', () => completed++);
+  client.on('checkpoint-completed', () => {
+    completed++;
+    since = 0;
+  });
   const result = await client.getJobExecutionResult();
   t.equal(result.status, 'FINISHED');
   t.ok(thrown, 'the failure happened');
