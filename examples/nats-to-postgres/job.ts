@@ -1,7 +1,7 @@
 // Word count from NATS JetStream into PostgreSQL, exactly once: the stream's lines are counted per word, the counts upserted into a table.
 //
 //   NATS_URL=nats://127.0.0.1:4222 PG_URL=postgres://floe@127.0.0.1:5432/floe \
-//     npx floe run examples/nats-to-postgres/job.ts --checkpoint-dir /tmp/chk --checkpoint-interval 1s
+//     npx floe run examples/nats-to-postgres/job.ts --state-backend fs --checkpoint-dir /tmp/chk --checkpoint-interval 1s
 //
 // Settings from the environment: NATS_URL, NATS_STREAM (default `events`, subjects `events.>`),
 // PG_URL, PG_TABLE (default `word_counts`, created if missing), PG_MODE (`exactly-once`, the
