@@ -194,3 +194,18 @@ t.test('bad input: options, a server that is down, a wrong table; the password i
   t.equal((result.error as { code?: string }).code, 'FLOE_POSTGRES_TABLE_INVALID');
   t.match((result.error as Error).message, /no_such_table/);
 });
+
+t.test('statements: one multi-row INSERT per batch, upsert on the key, quoted names and transaction ids; passwords masked', async (t) => {
+  const { insertStatement, quoteLiteral, transactionPrefix, parseTransactionId, transactionId } = await import('../../src/connectors/postgres-statements.ts');
+  const { redactUrl } = await import('../../src/connectors/redact-url.ts');
+  t.same(insertStatement('s.t', ['k', 'v'], ['k'], [['a', 1], ['b', 2]]), {
+    text: 'INSERT INTO "s"."t" ("k","v") VALUES ($1,$2),($3,$4) ON CONFLICT ("k") DO UPDATE SET "v" = EXCLUDED."v"',
+    values: ['a', 1, 'b', 2],
+  });
+  t.equal(insertStatement('t', ['k'], ['k'], [['a']]).text, 'INSERT INTO "t" ("k") VALUES ($1) ON CONFLICT ("k") DO NOTHING');
+  t.equal(quoteLiteral("it's"), "'it''s'");
+  const prefix = transactionPrefix('job1', "sink'1");
+  t.same(parseTransactionId(prefix, transactionId(prefix, 3, 17)), { subtask: 3, checkpointId: 17 });
+  t.equal(parseTransactionId(transactionPrefix('job2', "sink'1"), transactionId(prefix, 3, 17)), null, "another lineage's ids are not this sink's");
+  t.equal(redactUrl('postgres://u:p%40ss@h:5432/db and host=h password=secret'), 'postgres://u:***@h:5432/db and host=h password=***');
+});

@@ -3,7 +3,7 @@ import pg from 'pg';
 import type { ListState } from '../backends/types.ts';
 import { FloeError, JobDefinitionError, UnrecoverableError } from '../errors.ts';
 import type { JobEnd, OperatorContext, Sink, StreamOperator } from '../operators/operator.ts';
-import { insertStatement, parseTransactionId, quoteIdent, rowsPerStatement, transactionId, transactionPrefix } from './postgres-statements.ts';
+import { insertStatement, parseTransactionId, quoteIdent, quoteLiteral, rowsPerStatement, transactionId, transactionPrefix } from './postgres-statements.ts';
 import { redactSecrets, redactUrl } from './redact-url.ts';
 
 export interface PostgresSinkOptions<T> {
@@ -145,7 +145,7 @@ export class PostgresSink<T = unknown> implements Sink<T> {
 /** COMMIT PREPARED or ROLLBACK PREPARED, tolerating a transaction already settled (by an earlier attempt or onJobEnd). */
 async function settle(client: pg.Client, gid: string, commit: boolean): Promise<void> {
   try {
-    await client.query(`${commit ? 'COMMIT' : 'ROLLBACK'} PREPARED '${gid.replace(/'/g, "''")}'`);
+    await client.query(`${commit ? 'COMMIT' : 'ROLLBACK'} PREPARED ${quoteLiteral(gid)}`);
   } catch (error) {
     if ((error as { code?: string }).code !== UNDEFINED_OBJECT) throw error;
   }
@@ -318,7 +318,7 @@ class PostgresSinkWriter<T> implements StreamOperator<T, never> {
       const gid = transactionId(this.#prefix, this.#subtask, checkpointId);
       this.#pending.push({ checkpointId, gid });
       this.#inTransaction = false; // the next row begins the next transaction, queued after this PREPARE
-      const prepared = this.#send(`PREPARE TRANSACTION '${gid}'`).then(
+      const prepared = this.#send(`PREPARE TRANSACTION ${quoteLiteral(gid)}`).then(
         () => undefined,
         (error) => this.#failed(error, 'prepare its transaction on'),
       );
@@ -342,7 +342,7 @@ class PostgresSinkWriter<T> implements StreamOperator<T, never> {
     // notifications may overlap: commits go one after another on the control connection
     const control = this.#control!;
     const commits = this.#commits.then(async () => {
-      for (const txn of due) await control.query(`COMMIT PREPARED '${txn.gid}'`);
+      for (const txn of due) await control.query(`COMMIT PREPARED ${quoteLiteral(txn.gid)}`);
     });
     this.#commits = commits.catch(() => {});
     await commits;

@@ -5,6 +5,11 @@ export function quoteIdent(name: string): string {
   return name.split('.').map((part) => `"${part.replace(/"/g, '""')}"`).join('.');
 }
 
+/** 'text' quoting, for the transaction ids PREPARE TRANSACTION and COMMIT PREPARED take as literals */
+export function quoteLiteral(text: string): string {
+  return `'${text.replace(/'/g, "''")}'`;
+}
+
 /** at most this many parameters per statement (PostgreSQL's protocol limit is 65535) */
 const MAX_PARAMS = 65_000;
 
