@@ -107,6 +107,7 @@ t.test('rescale through a savepoint: read at parallelism 2, stop, restore at 3: 
 
 t.test('bad input: options, a server that is down at start, a missing stream', async (t) => {
   t.throws(() => new JetStreamSource({ servers: '', stream: 'x' }), TypeError);
+  t.throws(() => new JetStreamSource({ servers: [], stream: 'x' }), TypeError);
   t.throws(() => new JetStreamSource({ servers: nats.url, stream: '' }), /needs stream/);
   t.throws(() => new JetStreamSource({ servers: nats.url, stream: 'x', start: { sequence: 0 } }), /start must be/);
   const port = await freePort();
@@ -148,4 +149,13 @@ t.test('the server goes away mid-job: the task fails, the restart strategy bring
   t.ok(result.restarts >= 1, `restarted (${result.restarts})`);
   t.ok(failures.some((c) => c.startsWith('FLOE_JETSTREAM_')), `a coded failure: ${failures.join(', ')}`);
   t.same(out, LINES, 'every message once, in order');
+});
+
+t.test('servers as a -D key: connector.nats.servers; none at all is refused before the job starts', async (t) => {
+  const { out, result } = await collect(new JetStreamSource({ stream: 'src', bounded: true, start: { sequence: 3999 } }), 1, { 'connector.nats.servers': nats.url });
+  t.equal(result.status, 'FINISHED');
+  t.same(out, LINES.slice(3998));
+  const env = StreamExecutionEnvironment.getExecutionEnvironment({ 'parallelism.default': 1 });
+  env.fromSource(new JetStreamSource({ stream: 'src' })).sinkTo(new CollectSink([]));
+  await t.rejects(env.executeAsync('no servers'), { code: 'FLOE_JETSTREAM_NO_SERVERS', hint: /-D connector\.nats\.servers=/ });
 });

@@ -1,11 +1,15 @@
 // Connecting to NATS for the JetStream connectors: options, a bounded retry at start, coded errors.
 import { connect, type NatsConnection } from 'nats';
+import type { Configuration } from '../config/configuration.ts';
 import { FloeError, JobDefinitionError } from '../errors.ts';
 import { redactSecrets, redactUrl } from './redact-url.ts';
 
 export interface NatsConnectionOptions {
-  /** one URL or several (`nats://host:4222`); credentials may be in the URL or in `user`/`pass` */
-  servers: string | string[];
+  /**
+   * one URL or several (`nats://host:4222`); credentials may be in the URL or in `user`/`pass`.
+   * Left out: `-D connector.nats.servers=...` (and connector.nats.user / connector.nats.password).
+   */
+  servers?: string | string[];
   user?: string;
   pass?: string;
   token?: string;
@@ -21,12 +25,32 @@ export function shownServers(options: NatsConnectionOptions): string {
   return redactSecrets(redactUrl(list.join(',')), [options.pass, options.token]);
 }
 
-/** Programmer mistakes in the options: plain TypeErrors, as elsewhere in floe. */
+/** Programmer mistakes in the options: plain TypeErrors, as elsewhere in floe. Servers may come later, from the configuration. */
 export function checkNatsOptions(what: string, options: NatsConnectionOptions): void {
-  const list = Array.isArray(options?.servers) ? options.servers : [options?.servers];
+  if (options === null || typeof options !== 'object') throw new TypeError(`${what} needs options: { servers, ... }`);
+  if (options.servers === undefined) return;
+  const list = Array.isArray(options.servers) ? options.servers : [options.servers];
   if (list.length === 0 || list.some((s) => typeof s !== 'string' || s === '')) {
     throw new TypeError(`${what} needs servers: a NATS URL such as 'nats://127.0.0.1:4222' or a list of them`);
   }
+}
+
+/** Fills what the options leave out from -D connector.nats.* keys. */
+export function configureNats(options: NatsConnectionOptions, config: Configuration): void {
+  const servers = config.get('connector.nats.servers');
+  if (options.servers === undefined && servers) options.servers = servers.split(',').map((s) => s.trim()).filter(Boolean);
+  options.user ??= config.get('connector.nats.user');
+  options.pass ??= config.get('connector.nats.password');
+  if (options.user === undefined) delete options.user;
+  if (options.pass === undefined) delete options.pass;
+}
+
+/** FLOE_JETSTREAM_NO_SERVERS unless the options or the configuration named the servers. */
+export function requireServers(what: string, options: NatsConnectionOptions): void {
+  if (options.servers !== undefined) return;
+  throw new JobDefinitionError('FLOE_JETSTREAM_NO_SERVERS', `${what} has no NATS servers to connect to`, {
+    hint: "give it servers: 'nats://host:4222', or run the job with -D connector.nats.servers=nats://host:4222",
+  });
 }
 
 /**
@@ -40,7 +64,7 @@ export async function connectNats(what: string, options: NatsConnectionOptions):
   for (let attempt = 1; ; attempt++) {
     try {
       return await connect({
-        servers: options.servers,
+        servers: options.servers!,
         ...(options.user !== undefined ? { user: options.user } : {}),
         ...(options.pass !== undefined ? { pass: options.pass } : {}),
         ...(options.token !== undefined ? { token: options.token } : {}),

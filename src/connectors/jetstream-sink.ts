@@ -5,7 +5,8 @@ import { FloeError } from '../errors.ts';
 import type { OperatorContext, Sink, StreamOperator } from '../operators/operator.ts';
 import { emitFloeWarning } from '../warnings.ts';
 import { formatRecord } from './format-record.ts';
-import { checkNatsOptions, connectionLost, connectNats, shownServers, type NatsConnectionOptions } from './jetstream-connection.ts';
+import type { Configuration } from '../config/configuration.ts';
+import { checkNatsOptions, configureNats, connectionLost, connectNats, requireServers, shownServers, type NatsConnectionOptions } from './jetstream-connection.ts';
 
 export interface JetStreamSinkOptions<T> extends NatsConnectionOptions {
   /** the subject to publish to, or a function of the record */
@@ -13,7 +14,7 @@ export interface JetStreamSinkOptions<T> extends NatsConnectionOptions {
   /** the payload of a record; default: strings as UTF-8, other values as formatRecord prints them */
   serializer?: (record: T) => Uint8Array | string;
   /**
-   * The checkpoint timeout of the job (execution.checkpointing.timeout, default 10 min): the sink
+   * The checkpoint timeout of the job (default: the job's execution.checkpointing.timeout): the sink
    * warns at start when the stream's duplicate window is shorter, since a recovery that takes
    * longer than the window publishes its replayed records again.
    */
@@ -45,6 +46,16 @@ export class JetStreamSink<T = unknown> implements Sink<T> {
     if (options.serializer !== undefined && typeof options.serializer !== 'function') throw new TypeError('JetStreamSink serializer must be a function (record) => Uint8Array | string');
     this.options = { ...options };
     this.name = `JetStream(${typeof options.subject === 'string' ? options.subject : 'subject by record'})`;
+  }
+
+  /** Servers from -D connector.nats.*, and the job's checkpoint timeout for the duplicate-window check. */
+  configure(config: Configuration): void {
+    configureNats(this.options, config);
+    this.options.checkpointTimeoutMs ??= config.get('execution.checkpointing.timeout');
+  }
+
+  validate(): void {
+    requireServers('JetStreamSink', this.options);
   }
 
   createWriter(): StreamOperator<T, never> {

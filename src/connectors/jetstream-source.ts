@@ -3,7 +3,8 @@ import { DeliverPolicy, type ConsumerMessages, type JsMsg, type NatsConnection }
 import type { ListState } from '../backends/types.ts';
 import { UnrecoverableError } from '../errors.ts';
 import type { OperatorContext, Output, PollResult, Source, SourceReader } from '../operators/operator.ts';
-import { checkNatsOptions, connectionLost, connectNats, shownServers, type NatsConnectionOptions } from './jetstream-connection.ts';
+import type { Configuration } from '../config/configuration.ts';
+import { checkNatsOptions, configureNats, connectionLost, connectNats, requireServers, shownServers, type NatsConnectionOptions } from './jetstream-connection.ts';
 
 /** What a deserializer gets besides the payload; `timestamp` (ms since the epoch, the server's) can serve as event time. */
 export interface JetStreamMessageInfo {
@@ -63,6 +64,14 @@ export class JetStreamSource<T = string> implements Source<T> {
     checkStart(options.start);
     this.options = { ...options };
     this.name = `JetStream(${options.stream})`;
+  }
+
+  configure(config: Configuration): void {
+    configureNats(this.options, config);
+  }
+
+  validate(): void {
+    requireServers('JetStreamSource', this.options);
   }
 
   createReader(): SourceReader<T> {

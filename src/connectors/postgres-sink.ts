@@ -1,14 +1,18 @@
 // PostgresSink: writes records as rows, exactly once by two-phase commit (PREPARE TRANSACTION at the barrier), or as idempotent upserts.
 import pg from 'pg';
 import type { ListState } from '../backends/types.ts';
-import { FloeError, JobDefinitionError, UnrecoverableError } from '../errors.ts';
+import type { Configuration } from '../config/configuration.ts';
+import { ConfigError, FloeError, JobDefinitionError, UnrecoverableError } from '../errors.ts';
 import type { JobEnd, OperatorContext, Sink, StreamOperator } from '../operators/operator.ts';
 import { insertStatement, parseTransactionId, quoteIdent, quoteLiteral, rowsPerStatement, transactionId, transactionPrefix } from './postgres-statements.ts';
 import { redactSecrets, redactUrl } from './redact-url.ts';
 
 export interface PostgresSinkOptions<T> {
-  /** `postgres://user:password@host:port/database`; the password is never printed */
-  connectionString: string;
+  /**
+   * `postgres://user:password@host:port/database`; the password is never printed. Left out:
+   * `-D connector.postgres.url=...`; `-D connector.postgres.password=...` sets the password.
+   */
+  connectionString?: string;
   /** the table (optionally schema.table); it must exist */
   table: string;
   columns: string[];
@@ -44,13 +48,15 @@ const UNDEFINED_OBJECT = '42704';
 
 export class PostgresSink<T = unknown> implements Sink<T> {
   readonly name: string;
-  readonly options: Required<Omit<PostgresSinkOptions<T>, 'key'>> & { key: string[] | undefined };
+  readonly options: Required<Omit<PostgresSinkOptions<T>, 'key' | 'connectionString'>> & { key: string[] | undefined; connectionString: string | undefined };
+  /** a password from the configuration, put into the connection string when connecting */
+  #password: string | undefined;
   /** the lineage of each running job whose writers opened, by job id, for onJobEnd */
   readonly #lineages = new Map<string, { prefix: string }>();
 
   constructor(options: PostgresSinkOptions<T>) {
     const { connectionString, table, columns, toRow, key, mode = 'exactly-once', batchSize = 1000, connectTimeoutMs = 5000 } = options ?? ({} as PostgresSinkOptions<T>);
-    if (typeof connectionString !== 'string' || !/^postgres(ql)?:\/\//.test(connectionString)) {
+    if (connectionString !== undefined && (typeof connectionString !== 'string' || !/^postgres(ql)?:\/\//.test(connectionString))) {
       throw new TypeError('PostgresSink needs connectionString: a URL such as postgres://user:password@127.0.0.1:5432/db');
     }
     if (typeof table !== 'string' || table === '') throw new TypeError('PostgresSink needs table: the name of an existing table');
@@ -70,7 +76,37 @@ export class PostgresSink<T = unknown> implements Sink<T> {
 
   /** The connection string as it may be shown: password masked. */
   get shownUrl(): string {
-    return redactUrl(this.options.connectionString);
+    return redactUrl(this.options.connectionString ?? '');
+  }
+
+  /** The connection string and password from -D connector.postgres.* when the options leave them out. */
+  configure(config: Configuration): void {
+    const url = config.get('connector.postgres.url');
+    if (this.options.connectionString === undefined && url !== undefined) {
+      if (!/^postgres(ql)?:\/\//.test(url)) {
+        throw new ConfigError('FLOE_POSTGRES_BAD_URL', `connector.postgres.url must be a postgres:// URL, got ${redactUrl(url)}`, {
+          hint: 'pass -D connector.postgres.url=postgres://user@host:5432/database',
+        });
+      }
+      this.options.connectionString = url;
+    }
+    this.#password ??= config.get('connector.postgres.password');
+  }
+
+  validate(): void {
+    if (this.options.connectionString !== undefined) return;
+    throw new JobDefinitionError('FLOE_POSTGRES_NO_CONNECTION', `${this.name} has no database to connect to`, {
+      hint: 'give it connectionString: postgres://user@host:5432/database, or run the job with -D connector.postgres.url=postgres://...',
+    });
+  }
+
+  /** The connection string to connect with: the configured password put in. */
+  #url(): string {
+    const url = this.options.connectionString!;
+    if (this.#password === undefined) return url;
+    const parsed = new URL(url);
+    parsed.password = encodeURIComponent(this.#password);
+    return parsed.toString();
   }
 
   createWriter(): StreamOperator<T, never> {
@@ -81,7 +117,7 @@ export class PostgresSink<T = unknown> implements Sink<T> {
   async connect(): Promise<pg.Client> {
     const end = Date.now() + this.options.connectTimeoutMs;
     for (let attempt = 1; ; attempt++) {
-      const client = new pg.Client({ connectionString: this.options.connectionString, connectionTimeoutMillis: 5000 });
+      const client = new pg.Client({ connectionString: this.#url(), connectionTimeoutMillis: 5000 });
       client.on('error', () => {}); // a dropped connection fails the next query, which fails the task
       try {
         await client.connect();
@@ -106,11 +142,11 @@ export class PostgresSink<T = unknown> implements Sink<T> {
   redact(text: string): string {
     let password: string | undefined;
     try {
-      password = decodeURIComponent(new URL(this.options.connectionString).password) || undefined;
+      password = decodeURIComponent(new URL(this.options.connectionString ?? '').password) || undefined;
     } catch {
       password = undefined;
     }
-    return redactSecrets(redactUrl(text), [password]);
+    return redactSecrets(redactUrl(text), [password, this.#password]);
   }
 
   /** A writer of `jobId` opened with this gid prefix: remembered for onJobEnd. */

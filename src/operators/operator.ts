@@ -1,6 +1,7 @@
 // The operator contract: what a task's operator chain calls, record by record and at checkpoints.
 import type { KeyedStateBackend, OperatorStateSnapshot } from '../backends/types.ts';
 import type { OperatorStateStore } from '../backends/operator-state-store.ts';
+import type { Configuration } from '../config/configuration.ts';
 
 /** Where an operator emits its records (the next operator of the chain, or the task's output writer). */
 export interface Output<T> {
@@ -67,6 +68,8 @@ export interface SourceReader<T> {
 
 export interface Source<T> {
   readonly name: string;
+  /** Takes what the job's configuration says for it (connection settings given with -D), before validate. */
+  configure?(config: Configuration): void;
   /** Rejects bad configuration before the job starts (e.g. a missing input file). */
   validate?(): void;
   /**
@@ -87,6 +90,8 @@ export interface JobEnd {
 
 export interface Sink<T> {
   readonly name: string;
+  /** Takes what the job's configuration says for it (connection settings given with -D), before validate. */
+  configure?(config: Configuration): void;
   validate?(): void;
   createWriter(): StreamOperator<T, never>;
   /**
