@@ -3,6 +3,7 @@ import t from 'tap';
 import { JetStreamSink, JetStreamSource, onFloeWarning, StreamExecutionEnvironment, type FloeWarning, type JobClient } from '../../src/index.ts';
 import { publishLines, readStream } from '../fixtures/jetstream-data.ts';
 import { NatsServer, natsServerAvailable } from '../helpers/nats-server.ts';
+import { FailureInjector } from '../fixtures/failure-injector.ts';
 
 if (!natsServerAvailable()) {
   t.plan(0, 'skipped: nats-server is not installed (apt-get install -y nats-server)');
@@ -24,36 +25,22 @@ t.test('JetStream → map → JetStream with two injected failures: the output s
   await publishLines(nats.url, 'out', [], { duplicateWindowMs: 15 * 60_000 });
   const env = StreamExecutionEnvironment.getExecutionEnvironment({
     'parallelism.default': 1,
-    'execution.checkpointing.interval': '150ms',
+    'execution.checkpointing.interval': '100ms',
     'restart-strategy.type': 'fixed-delay', 'restart-strategy.fixed-delay.attempts': 5, 'restart-strategy.fixed-delay.delay': '20ms',
   });
-  let completedThisAttempt = 0;
-  let sinceCompleted = 0;
-  let thrown = 0;
-  const failAfter = [2, 1];
+  const failures = new FailureInjector([2, 1]);
   env
     .fromSource(new JetStreamSource({ servers: nats.url, stream: 'in', bounded: true })).uid('source')
     .map((line: string, ctx) => {
-      const until = performance.now() + 0.15;
-      while (performance.now() < until);
-      sinceCompleted++;
-      // a few batches after a checkpoint: their records went out, and the restore replays them
-      if (thrown < failAfter.length && ctx.attemptNumber === thrown && completedThisAttempt >= failAfter[thrown]! && sinceCompleted >= 300) {
-        thrown++;
-        throw new Error(`injected failure ${thrown}`);
-      }
+      failures.pace(ctx.attemptNumber);
       return line.toUpperCase();
     }).uid('upper')
     .sinkTo(new JetStreamSink({ servers: nats.url, subject: 'out.results' })).uid('sink');
   const client = await env.executeAsync('js to js');
-  client.on('restarting', () => (completedThisAttempt = 0));
-  client.on('checkpoint-completed', () => {
-    completedThisAttempt++;
-    sinceCompleted = 0;
-  });
+  failures.watch(client);
   const result = await resultOf(client);
   t.equal(result.status, 'FINISHED', String(result.error ?? ''));
-  t.equal(thrown, 2, 'both failures happened');
+  t.equal(failures.thrown, 2, 'both failures happened');
   t.same(await readStream(nats.url, 'out'), LINES.map((l) => l.toUpperCase()), 'each result once, in order');
 });
 

@@ -5,6 +5,7 @@ import { JetStreamSource, PostgresSink, StreamExecutionEnvironment, type JobClie
 import { publishLines } from '../fixtures/jetstream-data.ts';
 import { countWords, generateText } from '../fixtures/generate-text.ts';
 import { NatsServer, natsServerAvailable } from '../helpers/nats-server.ts';
+import { FailureInjector } from '../fixtures/failure-injector.ts';
 import { PostgresServer, postgresUnavailable } from '../helpers/postgres-server.ts';
 
 const missing = natsServerAvailable() ? postgresUnavailable() : 'nats-server is not installed (apt-get install -y nats-server)';
@@ -75,19 +76,11 @@ async function runWordCount(options: RunOptions) {
     'restart-strategy.fixed-delay.delay': '20ms',
     ...options.extraConfig,
   });
-  let client: JobClient | undefined;
-  let completedThisAttempt = 0;
-  let thrown = 0;
-  const failures = options.failAfterCheckpoints ?? [];
+  const failures = new FailureInjector(options.failAfterCheckpoints ?? [], 200, 0.2);
   env
     .fromSource(new JetStreamSource({ servers: nats.url, stream: 'text', subjects: ['text.0', 'text.1', 'text.2', 'text.3'], bounded: true })).uid('source')
     .flatMap((line: string, ctx) => {
-      const until = performance.now() + 0.05; // spread the run over several checkpoints
-      while (performance.now() < until);
-      if (thrown < failures.length && ctx.attemptNumber === thrown && completedThisAttempt >= failures[thrown]!) {
-        thrown++;
-        throw new Error(`injected failure ${thrown}`);
-      }
+      if (ctx.subtaskIndex === 0) failures.pace(ctx.attemptNumber);
       return line.split(' ').filter(Boolean);
     }).uid('split')
     .map((w: string) => [w, 1] as [string, number]).uid('tag')
@@ -97,10 +90,9 @@ async function runWordCount(options: RunOptions) {
       connectionString: options.url, table: options.table, columns: ['word', 'n'],
       toRow: options.toRow ?? (([w, n]: [string, number]) => [w, n]), key: ['word'], mode: options.mode ?? 'exactly-once', batchSize: 200,
     })).uid('sink');
-  client = await env.executeAsync('pg word count');
-  client.on('restarting', () => (completedThisAttempt = 0));
-  client.on('checkpoint-completed', () => completedThisAttempt++);
-  return { result: await resultOf(client), thrown };
+  const client = await env.executeAsync('pg word count');
+  failures.watch(client);
+  return { result: await resultOf(client), thrown: failures.thrown };
 }
 
 t.test('exactly-once (two-phase commit) with two injected task failures: the table equals the failure-free count, no prepared transaction left', async (t) => {
@@ -119,31 +111,19 @@ t.test('appended rows (no key), exactly-once across a failure: each result row o
     'parallelism.default': 2, 'execution.checkpointing.interval': '100ms',
     'restart-strategy.type': 'fixed-delay', 'restart-strategy.fixed-delay.attempts': 3, 'restart-strategy.fixed-delay.delay': '20ms',
   });
-  let completed = 0;
-  let since = 0;
-  let thrown = false;
+  const failures = new FailureInjector([2], 300, 0.2);
   env
     .fromSource(new JetStreamSource({ servers: nats.url, stream: 'text', bounded: true })).uid('source')
-    .map((line: string) => {
-      const until = performance.now() + 0.05;
-      while (performance.now() < until);
-      since++;
-      // a few batches into a transaction, so rows of it were sent before the failure
-      if (!thrown && completed >= 2 && since >= 300) {
-        thrown = true;
-        throw new Error('injected');
-      }
+    .map((line: string, ctx) => {
+      failures.pace(ctx.attemptNumber);
       return line;
     }).uid('slow')
     .sinkTo(new PostgresSink({ connectionString: pg2pc.url, table: 'lines_out', columns: ['line'], toRow: (l: string) => [l], batchSize: 50 })).uid('sink');
   const client = await env.executeAsync('append');
-  client.on('checkpoint-completed', () => {
-    completed++;
-    since = 0;
-  });
-  const result = await client.getJobExecutionResult();
+  failures.watch(client);
+  const result = await resultOf(client);
   t.equal(result.status, 'FINISHED');
-  t.ok(thrown, 'the failure happened');
+  t.equal(failures.thrown, 1, 'the failure happened');
   const rows = (await sql<{ line: string }>(pg2pc.url, 'SELECT line FROM lines_out')).map((r) => r.line).sort();
   t.same(rows, [...LINES].sort(), 'every line once');
   t.same(await prepared(pg2pc.url), []);

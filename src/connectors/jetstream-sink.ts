@@ -116,6 +116,11 @@ class JetStreamSinkWriter<T> implements StreamOperator<T, never> {
     this.#next = counters.find((c) => c.subtask === this.#subtask)?.next ?? 0;
     this.#idPrefix = `${this.#lineage}/${context.operatorUid}/${this.#subtask}/`;
     const nc = await connectNats('JetStreamSink', options);
+    if (this.#closing) {
+      // closed while connecting (the task was canceled): nothing else will close this connection
+      await nc.close().catch(() => {});
+      return;
+    }
     this.#nc = nc;
     nc.closed().then((error) => {
       if (!this.#closing) this.#error ??= connectionLost('JetStreamSink', options, error);

@@ -117,6 +117,11 @@ class JetStreamReader<T> implements SourceReader<T> {
     const options = this.#source.options;
     this.#state = context.operatorState.getListState<JetStreamSplit>('splits');
     const nc = await connectNats(this.#what, options);
+    if (this.#closing) {
+      // closed while connecting (the task was canceled): nothing else will close this connection
+      await nc.close().catch(() => {});
+      return;
+    }
     this.#nc = nc;
     nc.closed().then((error) => {
       if (!this.#closing) this.#error ??= connectionLost(this.#what, options, error);

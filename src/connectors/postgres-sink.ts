@@ -213,6 +213,7 @@ class PostgresSinkWriter<T> implements StreamOperator<T, never> {
   /** the data connection's statements, one after another (pg 9 drops its own queue); settled, never rejected */
   #queue: Promise<unknown> = Promise.resolve();
   #commits: Promise<unknown> = Promise.resolve();
+  #closed = false;
 
   constructor(sink: PostgresSink<T>) {
     this.#sink = sink;
@@ -230,10 +231,10 @@ class PostgresSinkWriter<T> implements StreamOperator<T, never> {
     const restored = context.restoredCheckpointId;
     this.#lineage = (restored === null ? undefined : this.#lineageState.get()[0]?.job) ?? context.jobId;
     this.#prefix = transactionPrefix(this.#lineage, context.operatorUid);
-    this.#data = await sink.connect();
+    this.#data = await this.#connect();
     await this.#checkTable(this.#data);
     if (!this.#exactlyOnce) return;
-    this.#control = await sink.connect();
+    this.#control = await this.#connect();
     await this.#checkPreparedTransactions(this.#control);
     sink.registerJob(context.jobId, this.#prefix);
     // Flink's XA sink on restore: commit what the restored checkpoint prepared, roll back what later attempts left
@@ -247,6 +248,16 @@ class PostgresSinkWriter<T> implements StreamOperator<T, never> {
         await settle(this.#control, gid, false);
       }
     }
+  }
+
+  /** A connection for this writer; one made after close (the task was canceled while connecting) is ended at once. */
+  async #connect(): Promise<pg.Client> {
+    const client = await this.#sink.connect();
+    if (this.#closed) {
+      await client.end().catch(() => {});
+      throw new FloeError('FLOE_POSTGRES_CLOSED', `${this.#sink.name} was closed while connecting`);
+    }
+    return client;
   }
 
   /** The table and columns exist: said now, not at the first checkpoint. */
@@ -397,6 +408,7 @@ class PostgresSinkWriter<T> implements StreamOperator<T, never> {
 
   /** Cancel or failure: the open transaction is rolled back by closing its connection; prepared ones stay for a restore. */
   async close(): Promise<void> {
+    this.#closed = true;
     const clients = [this.#data, this.#control];
     this.#data = this.#control = null;
     this.#rows = [];
