@@ -29,6 +29,8 @@ export interface ChainSetup {
 /** The synchronous part of a chain snapshot: operator state copied, keyed state captured. */
 export interface ChainSnapshot {
   operators: Array<{ uid: string; operator: ReturnType<OperatorStateStore['snapshot']>; keyed: SnapshotRunner | null }>;
+  /** operators' own asynchronous parts (a sink's pre-commit), awaited before the acknowledgement */
+  pending: Promise<void>[];
 }
 
 /** Asked by backends that read in the background (a level snapshot's scan): how busy the process's run loop is. */
@@ -129,20 +131,22 @@ export class OperatorChain {
 
   snapshot(checkpointId: number): ChainSnapshot {
     const operators: ChainSnapshot['operators'] = [];
+    const pending: Promise<void>[] = [];
     if (this.source) {
       this.source.reader.snapshotState(checkpointId);
       operators.push({ uid: this.source.uid, operator: this.source.store.snapshot(), keyed: null });
     }
     for (const m of this.members) {
-      m.operator.snapshotState?.(checkpointId);
+      const part = m.operator.snapshotState?.(checkpointId);
+      if (part) pending.push(part);
       operators.push({ uid: m.uid, operator: m.store.snapshot(), keyed: m.keyed?.snapshot(checkpointId) ?? null });
     }
-    return { operators };
+    return { operators, pending };
   }
 
   /** The asynchronous part: runs every keyed runner and assembles the task's state. */
   static async complete(snapshot: ChainSnapshot): Promise<{ state: TaskStateSnapshot; size: number }> {
-    const handles = await Promise.all(snapshot.operators.map((o) => o.keyed?.run() ?? null));
+    const [handles] = await Promise.all([Promise.all(snapshot.operators.map((o) => o.keyed?.run() ?? null)), Promise.all(snapshot.pending)]);
     const state: TaskStateSnapshot = {};
     let size = 0;
     snapshot.operators.forEach((o, i) => {

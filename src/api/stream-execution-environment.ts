@@ -125,6 +125,8 @@ export class StreamExecutionEnvironment implements TransformationRegistry {
     const taken = withInputs(this.#transformations);
     const graph = this.getJobGraph();
     for (const t of taken) {
+      t.source?.configure?.(this.config);
+      t.sink?.configure?.(this.config);
       t.source?.validate?.();
       t.sink?.validate?.();
     }

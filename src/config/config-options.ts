@@ -58,6 +58,12 @@ export interface ConfigValues {
   'taskmanager.state.local.root-dirs': string | undefined;
   'state.backend.level.localdir': string | undefined;
   'execution.state-recovery.path': string | undefined;
+  // connectors (issue 15): settings a job's connectors take when their options leave them out
+  'connector.nats.servers': string | undefined;
+  'connector.nats.user': string | undefined;
+  'connector.nats.password': string | undefined;
+  'connector.postgres.url': string | undefined;
+  'connector.postgres.password': string | undefined;
 }
 
 export type ConfigKey = keyof ConfigValues;
@@ -292,6 +298,26 @@ export const CONFIG_OPTIONS: { readonly [K in ConfigKey]: ConfigOption<ConfigVal
   'execution.state-recovery.path': {
     type: 'string', aliases: ['execution.savepoint.path'],
     description: 'Checkpoint or savepoint directory to start the job from (floe run --from-checkpoint / -s).',
+  },
+  'connector.nats.servers': {
+    type: 'string',
+    description: 'NATS server URLs (comma-separated) for JetStream sources and sinks built without servers.',
+  },
+  'connector.nats.user': {
+    type: 'string',
+    description: 'NATS user for JetStream sources and sinks built without user.',
+  },
+  'connector.nats.password': {
+    type: 'string',
+    description: 'NATS password for JetStream sources and sinks built without pass; never printed.',
+  },
+  'connector.postgres.url': {
+    type: 'string',
+    description: 'postgres:// connection string for PostgresSinks built without connectionString.',
+  },
+  'connector.postgres.password': {
+    type: 'string',
+    description: "Password for PostgresSinks, in place of the connection string's; never printed.",
   },
 };
 

@@ -1,6 +1,7 @@
 // The operator contract: what a task's operator chain calls, record by record and at checkpoints.
 import type { KeyedStateBackend, OperatorStateSnapshot } from '../backends/types.ts';
 import type { OperatorStateStore } from '../backends/operator-state-store.ts';
+import type { Configuration } from '../config/configuration.ts';
 
 /** Where an operator emits its records (the next operator of the chain, or the task's output writer). */
 export interface Output<T> {
@@ -38,8 +39,12 @@ export interface StreamOperator<IN, OUT> {
    * a promise, and the task reads no more input until it settles — backpressure, not a blocked thread.
    */
   endBatch?(): void | Promise<void>;
-  /** Synchronous part of a checkpoint: write what must be kept into operator state (keyed state is snapshotted by the task). */
-  snapshotState?(checkpointId: number): void;
+  /**
+   * Synchronous part of a checkpoint: write what must be kept into operator state (keyed state is
+   * snapshotted by the task). A returned promise is an asynchronous part the acknowledgement waits
+   * for (a transactional sink's pre-commit: flush and PREPARE); its rejection declines the checkpoint.
+   */
+  snapshotState?(checkpointId: number): void | Promise<void>;
   notifyCheckpointComplete?(checkpointId: number): void | Promise<void>;
   notifyCheckpointAborted?(checkpointId: number): void | Promise<void>;
   /** All input has been consumed (end of every input partition). */
@@ -63,6 +68,8 @@ export interface SourceReader<T> {
 
 export interface Source<T> {
   readonly name: string;
+  /** Takes what the job's configuration says for it (connection settings given with -D), before validate. */
+  configure?(config: Configuration): void;
   /** Rejects bad configuration before the job starts (e.g. a missing input file). */
   validate?(): void;
   /**
@@ -83,6 +90,8 @@ export interface JobEnd {
 
 export interface Sink<T> {
   readonly name: string;
+  /** Takes what the job's configuration says for it (connection settings given with -D), before validate. */
+  configure?(config: Configuration): void;
   validate?(): void;
   createWriter(): StreamOperator<T, never>;
   /**

@@ -1,0 +1,212 @@
+// PostgresSink against a real PostgreSQL 15: JetStream → word count → table with injected failures (two-phase commit), upsert mode, detection, bad rows.
+import pg from 'pg';
+import t, { type Test } from 'tap';
+import { JetStreamSource, PostgresSink, StreamExecutionEnvironment, type JobClient } from '../../src/index.ts';
+import { publishLines } from '../fixtures/jetstream-data.ts';
+import { countWords, generateText } from '../fixtures/generate-text.ts';
+import { NatsServer, natsServerAvailable } from '../helpers/nats-server.ts';
+import { FailureInjector } from '../fixtures/failure-injector.ts';
+import { PostgresServer, postgresUnavailable } from '../helpers/postgres-server.ts';
+
+const missing = natsServerAvailable() ? postgresUnavailable() : 'nats-server is not installed (apt-get install -y nats-server)';
+if (missing) {
+  t.plan(0, `skipped: ${missing}`);
+  process.exit(0);
+}
+
+const TEXT = generateText(30_000, { seed: 5, vocabulary: 800 });
+const LINES = TEXT.split('\n').filter(Boolean);
+const EXPECTED = [...countWords(TEXT)].sort(([a], [b]) => (a < b ? -1 : 1));
+
+const nats = await NatsServer.start();
+const pg2pc = await PostgresServer.start({ maxPreparedTransactions: 10 });
+const pgPlain = await PostgresServer.start({ maxPreparedTransactions: 0 });
+t.teardown(async () => {
+  await nats.destroy();
+  await pg2pc.stop();
+  await pgPlain.stop();
+});
+await publishLines(nats.url, 'text', LINES, { subjects: 4 });
+
+async function sql<R extends pg.QueryResultRow = pg.QueryResultRow>(url: string, text: string, values?: unknown[]): Promise<R[]> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    return (await client.query<R>(text, values)).rows;
+  } finally {
+    await client.end();
+  }
+}
+
+let tables = 0;
+async function newTable(url: string, primaryKey = true): Promise<string> {
+  const name = `counts_${++tables}`;
+  await sql(url, `CREATE TABLE ${name} (word text ${primaryKey ? 'PRIMARY KEY' : ''}, n int NOT NULL CHECK (n < 1000000))`);
+  return name;
+}
+
+const tableRows = async (url: string, table: string) =>
+  (await sql<{ word: string; n: number }>(url, `SELECT word, n FROM ${table} ORDER BY word COLLATE "C"`)).map((r) => [r.word, r.n]);
+const prepared = async (url: string) => (await sql<{ gid: string }>(url, 'SELECT gid FROM pg_prepared_xacts')).map((r) => r.gid);
+
+/** The job's result, failed or not (a failed job's promise rejects with the result attached). */
+const resultOf = (client: JobClient) =>
+  client.getJobExecutionResult().catch((error: { result?: Awaited<ReturnType<JobClient['getJobExecutionResult']>> }) => {
+    if (!error.result) throw error;
+    return error.result;
+  });
+
+interface RunOptions {
+  url: string;
+  table: string;
+  parallelism?: number;
+  mode?: 'exactly-once' | 'upsert';
+  /** throw in the counting function at these completed-checkpoint counts of attempts 0, 1, ... */
+  failAfterCheckpoints?: number[];
+  toRow?: (r: [string, number]) => unknown[];
+  extraConfig?: Record<string, unknown>;
+}
+
+async function runWordCount(options: RunOptions) {
+  const env = StreamExecutionEnvironment.getExecutionEnvironment({
+    'parallelism.default': options.parallelism ?? 2,
+    'execution.checkpointing.interval': '40ms',
+    'restart-strategy.type': 'fixed-delay',
+    'restart-strategy.fixed-delay.attempts': 5,
+    'restart-strategy.fixed-delay.delay': '20ms',
+    ...options.extraConfig,
+  });
+  const failures = new FailureInjector(options.failAfterCheckpoints ?? [], 200, 0.2);
+  env
+    .fromSource(new JetStreamSource({ servers: nats.url, stream: 'text', subjects: ['text.0', 'text.1', 'text.2', 'text.3'], bounded: true })).uid('source')
+    .flatMap((line: string, ctx) => {
+      if (ctx.subtaskIndex === 0) failures.pace(ctx.attemptNumber);
+      return line.split(' ').filter(Boolean);
+    }).uid('split')
+    .map((w: string) => [w, 1] as [string, number]).uid('tag')
+    .keyBy((x) => x[0])
+    .reduce((a, b) => [a[0], a[1] + b[1]]).uid('count')
+    .sinkTo(new PostgresSink({
+      connectionString: options.url, table: options.table, columns: ['word', 'n'],
+      toRow: options.toRow ?? (([w, n]: [string, number]) => [w, n]), key: ['word'], mode: options.mode ?? 'exactly-once', batchSize: 200,
+    })).uid('sink');
+  const client = await env.executeAsync('pg word count');
+  failures.watch(client);
+  return { result: await resultOf(client), thrown: failures.thrown };
+}
+
+t.test('exactly-once (two-phase commit) with two injected task failures: the table equals the failure-free count, no prepared transaction left', async (t) => {
+  const table = await newTable(pg2pc.url);
+  const { result, thrown } = await runWordCount({ url: pg2pc.url, table, failAfterCheckpoints: [2, 1] });
+  t.equal(result.status, 'FINISHED', String(result.error ?? ''));
+  t.equal(thrown, 2, 'both failures happened');
+  t.equal(result.restarts, 2);
+  t.same(await tableRows(pg2pc.url, table), EXPECTED.map(([w, n]) => [w, n]).sort(([a], [b]) => (a! < b! ? -1 : 1)));
+  t.same(await prepared(pg2pc.url), [], 'no prepared transaction is left behind');
+});
+
+t.test('appended rows (no key), exactly-once across a failure: each result row once', async (t) => {
+  await sql(pg2pc.url, 'CREATE TABLE lines_out (line text NOT NULL)');
+  const env = StreamExecutionEnvironment.getExecutionEnvironment({
+    'parallelism.default': 2, 'execution.checkpointing.interval': '100ms',
+    'restart-strategy.type': 'fixed-delay', 'restart-strategy.fixed-delay.attempts': 3, 'restart-strategy.fixed-delay.delay': '20ms',
+  });
+  const failures = new FailureInjector([2], 300, 0.2);
+  env
+    .fromSource(new JetStreamSource({ servers: nats.url, stream: 'text', bounded: true })).uid('source')
+    .map((line: string, ctx) => {
+      failures.pace(ctx.attemptNumber);
+      return line;
+    }).uid('slow')
+    .sinkTo(new PostgresSink({ connectionString: pg2pc.url, table: 'lines_out', columns: ['line'], toRow: (l: string) => [l], batchSize: 50 })).uid('sink');
+  const client = await env.executeAsync('append');
+  failures.watch(client);
+  const result = await resultOf(client);
+  t.equal(result.status, 'FINISHED');
+  t.equal(failures.thrown, 1, 'the failure happened');
+  const rows = (await sql<{ line: string }>(pg2pc.url, 'SELECT line FROM lines_out')).map((r) => r.line).sort();
+  t.same(rows, [...LINES].sort(), 'every line once');
+  t.same(await prepared(pg2pc.url), []);
+});
+
+t.test('a server with prepared transactions disabled: exactly-once is refused with the setting to change; upsert mode works', async (t) => {
+  const table = await newTable(pgPlain.url);
+  const refused = await runWordCount({ url: pgPlain.url, table });
+  t.equal(refused.result.status, 'FAILED');
+  const error = refused.result.error as { code?: string; message: string; hint?: string };
+  t.equal(error.code, 'FLOE_POSTGRES_PREPARED_TRANSACTIONS_DISABLED');
+  t.match(error.message, /max_prepared_transactions = 0/);
+  t.match(error.hint, /max_prepared_transactions.*mode: 'upsert'/);
+  t.equal(refused.result.restarts, 0, 'not restarted into the same failure');
+  const upsert = await runWordCount({ url: pgPlain.url, table, mode: 'upsert', failAfterCheckpoints: [2] });
+  t.equal(upsert.result.status, 'FINISHED');
+  t.equal(upsert.thrown, 1);
+  t.same(await tableRows(pgPlain.url, table), EXPECTED.map(([w, n]) => [w, n]).sort(([a], [b]) => (a! < b! ? -1 : 1)), 'idempotent upserts converge to the failure-free count');
+});
+
+t.test("a row that violates the table's constraint: the checkpoint is declined with the database's message, nothing of it committed", async (t) => {
+  const table = await newTable(pg2pc.url);
+  const { result } = await runWordCount({
+    url: pg2pc.url, table, parallelism: 1,
+    toRow: ([w, n]) => [w, w === EXPECTED[0]![0] && n >= 10 ? 5_000_000 : n], // from the 10th on: a batch keeps only the last row per key
+    extraConfig: { 'restart-strategy.type': 'none' },
+  });
+  t.equal(result.status, 'FAILED');
+  const error = result.error as Error & { code?: string };
+  t.match(String(error.message) + String((error.cause as Error | undefined)?.message ?? ''), /violates check constraint/, `the database's message is passed on: ${error.message}`);
+  t.same(await prepared(pg2pc.url), [], 'no prepared transaction is left behind');
+  const rows = await tableRows(pg2pc.url, table);
+  t.ok(rows.every(([, n]) => (n as number) < 1_000_000), 'no partial commit of the bad transaction');
+});
+
+t.test('bad input: options, a server that is down, a wrong table; the password is never printed', async (t) => {
+  t.throws(() => new PostgresSink({ connectionString: 'mysql://x', table: 't', columns: ['a'], toRow: (r) => [r] }), TypeError);
+  t.throws(() => new PostgresSink({ connectionString: pg2pc.url, table: 't', columns: ['a'], toRow: (r) => [r], key: ['b'] }), /key must be/);
+  t.throws(() => new PostgresSink({ connectionString: pg2pc.url, table: 't', columns: ['a'], toRow: (r) => [r], mode: 'upsert' }), /needs key/);
+  const down = new PostgresSink({ connectionString: 'postgres://floe:s3cr3t-pw@127.0.0.1:1/floe', table: 't', columns: ['a'], toRow: (r) => [r], connectTimeoutMs: 300 });
+  const error = await down.connect().then(() => null, (e: Error & { code?: string }) => e);
+  t.equal(error?.code, 'FLOE_POSTGRES_UNAVAILABLE');
+  t.match(error?.message, /postgres:\/\/floe:\*\*\*@127\.0\.0\.1:1\/floe/, 'the URL is shown with its password masked');
+  t.notMatch(error?.message, /s3cr3t/, 'the password is not printed');
+  const env = StreamExecutionEnvironment.getExecutionEnvironment({ 'parallelism.default': 1 });
+  env.fromCollection(['a']).sinkTo(new PostgresSink({ connectionString: pg2pc.url, table: 'no_such_table', columns: ['a'], toRow: (r: string) => [r] }));
+  const result = await resultOf(await env.executeAsync('bad table'));
+  t.equal((result.error as { code?: string }).code, 'FLOE_POSTGRES_TABLE_INVALID');
+  t.match((result.error as Error).message, /no_such_table/);
+});
+
+t.test('statements: one multi-row INSERT per batch, upsert on the key, quoted names and transaction ids; passwords masked', async (t) => {
+  const { insertStatement, quoteLiteral, transactionPrefix, parseTransactionId, transactionId } = await import('../../src/connectors/postgres-statements.ts');
+  const { redactUrl } = await import('../../src/connectors/redact-url.ts');
+  t.same(insertStatement('s.t', ['k', 'v'], ['k'], [['a', 1], ['b', 2]]), {
+    text: 'INSERT INTO "s"."t" ("k","v") VALUES ($1,$2),($3,$4) ON CONFLICT ("k") DO UPDATE SET "v" = EXCLUDED."v"',
+    values: ['a', 1, 'b', 2],
+  });
+  t.equal(insertStatement('t', ['k'], ['k'], [['a']]).text, 'INSERT INTO "t" ("k") VALUES ($1) ON CONFLICT ("k") DO NOTHING');
+  t.equal(quoteLiteral("it's"), "'it''s'");
+  const prefix = transactionPrefix('job1', "sink'1");
+  t.same(parseTransactionId(prefix, transactionId(prefix, 3, 17)), { subtask: 3, checkpointId: 17 });
+  t.equal(parseTransactionId(transactionPrefix('job2', "sink'1"), transactionId(prefix, 3, 17)), null, "another lineage's ids are not this sink's");
+  t.equal(redactUrl('postgres://u:p%40ss@h:5432/db and host=h password=secret'), 'postgres://u:***@h:5432/db and host=h password=***');
+});
+
+t.test('connection settings as -D keys: connector.postgres.url and connector.postgres.password; none at all is refused before the job starts', async (t) => {
+  const table = await newTable(pg2pc.url);
+  const env = StreamExecutionEnvironment.getExecutionEnvironment({
+    'parallelism.default': 1,
+    'connector.postgres.url': pg2pc.url,
+    'connector.postgres.password': 'from-config',
+  });
+  env.fromCollection([['a', 1], ['b', 2]] as Array<[string, number]>)
+    .sinkTo(new PostgresSink({ table, columns: ['word', 'n'], toRow: (r: [string, number]) => r, key: ['word'] }));
+  t.equal((await resultOf(await env.executeAsync('configured'))).status, 'FINISHED');
+  t.same(await tableRows(pg2pc.url, table), [['a', 1], ['b', 2]]);
+  const bare = StreamExecutionEnvironment.getExecutionEnvironment({ 'parallelism.default': 1 });
+  bare.fromCollection(['a']).sinkTo(new PostgresSink({ table, columns: ['word'], toRow: (r: string) => [r] }));
+  await t.rejects(bare.executeAsync('no url'), { code: 'FLOE_POSTGRES_NO_CONNECTION', hint: /-D connector\.postgres\.url=/ });
+  const hidden = new PostgresSink({ connectionString: 'postgres://floe@127.0.0.1:1/floe', table, columns: ['word'], toRow: (r: string) => [r], connectTimeoutMs: 200 });
+  const { Configuration } = await import('../../src/index.ts');
+  hidden.configure(new Configuration({ 'connector.postgres.password': 'pa55-from-D' }));
+  const error = await hidden.connect().then(() => null, (e: Error) => e);
+  t.notMatch(String(error?.message), /pa55-from-D/, 'a password from -D is not printed either');
+});

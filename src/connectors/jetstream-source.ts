@@ -1,0 +1,277 @@
+// JetStreamSource: reads a NATS JetStream stream, its position per subject filter kept in the checkpoint, so a restore replays exactly.
+import { DeliverPolicy, type ConsumerMessages, type JsMsg, type NatsConnection } from 'nats';
+import type { ListState } from '../backends/types.ts';
+import { UnrecoverableError } from '../errors.ts';
+import type { OperatorContext, Output, PollResult, Source, SourceReader } from '../operators/operator.ts';
+import type { Configuration } from '../config/configuration.ts';
+import { checkNatsOptions, configureNats, connectionLost, connectNats, requireServers, shownServers, type NatsConnectionOptions } from './jetstream-connection.ts';
+
+/** What a deserializer gets besides the payload; `timestamp` (ms since the epoch, the server's) can serve as event time. */
+export interface JetStreamMessageInfo {
+  subject: string;
+  sequence: number;
+  timestamp: number;
+}
+
+export type JetStreamStart = 'earliest' | 'latest' | { sequence: number } | { time: Date | string };
+
+export interface JetStreamSourceOptions<T> extends NatsConnectionOptions {
+  stream: string;
+  /**
+   * Subject filters (wildcards allowed, must not overlap); each is a split, spread over the
+   * subtasks. Default: the whole stream as one split.
+   */
+  subjects?: string[];
+  /** where a fresh run starts; default 'earliest'. A restored run goes on from its checkpoint. */
+  start?: JetStreamStart;
+  /** read up to the stream's last sequence at the first start, then end (tests, backfills) */
+  bounded?: boolean;
+  /** turns a message into a record; default: the data as UTF-8 text */
+  deserializer?: (data: Uint8Array, info: JetStreamMessageInfo) => T;
+  /** 'fail' (default): the job fails with FLOE_JETSTREAM_DESERIALIZATION_FAILED; 'skip': counted in `skipped` and dropped */
+  onDeserializationError?: 'fail' | 'skip';
+}
+
+/** One subject filter's read position; `next` is the next stream sequence to read, `end` the bounded run's last one. */
+export interface JetStreamSplit {
+  filter: string;
+  next: number;
+  /** a fresh start by time: used until the first message is read */
+  startTime?: string;
+  end?: number;
+}
+
+/** messages a split's consumer may hold before the pump waits for poll to take them */
+const HIGH_WATER = 4096;
+const decoder = new TextDecoder();
+
+export class JetStreamSource<T = string> implements Source<T> {
+  readonly name: string;
+  readonly options: JetStreamSourceOptions<T>;
+  /** records dropped by onDeserializationError: 'skip', over every reader of this source in this process */
+  skipped = 0;
+
+  constructor(options: JetStreamSourceOptions<T>) {
+    checkNatsOptions('JetStreamSource', options);
+    if (typeof options.stream !== 'string' || options.stream === '') throw new TypeError('JetStreamSource needs stream: the JetStream stream name');
+    if (options.subjects !== undefined && (!Array.isArray(options.subjects) || options.subjects.some((s) => typeof s !== 'string' || s === ''))) {
+      throw new TypeError('JetStreamSource subjects must be a list of subject filters such as ["events.>"]');
+    }
+    if (options.deserializer !== undefined && typeof options.deserializer !== 'function') throw new TypeError('JetStreamSource deserializer must be a function (data, info) => record');
+    if (options.onDeserializationError !== undefined && !['fail', 'skip'].includes(options.onDeserializationError)) {
+      throw new TypeError("JetStreamSource onDeserializationError must be 'fail' or 'skip'");
+    }
+    checkStart(options.start);
+    this.options = { ...options };
+    this.name = `JetStream(${options.stream})`;
+  }
+
+  configure(config: Configuration): void {
+    configureNats(this.options, config);
+  }
+
+  validate(): void {
+    requireServers('JetStreamSource', this.options);
+  }
+
+  createReader(): SourceReader<T> {
+    return new JetStreamReader<T>(this);
+  }
+}
+
+function checkStart(start: JetStreamStart | undefined): void {
+  if (start === undefined || start === 'earliest' || start === 'latest') return;
+  if (typeof start === 'object' && 'sequence' in start && Number.isInteger(start.sequence) && start.sequence >= 1) return;
+  if (typeof start === 'object' && 'time' in start && !Number.isNaN(new Date(start.time).getTime())) return;
+  throw new TypeError("JetStreamSource start must be 'earliest', 'latest', { sequence: n >= 1 } or { time: Date | ISO string }");
+}
+
+/** The messages a split's consumer delivered and poll has not taken yet. */
+interface SplitFeed {
+  split: JetStreamSplit;
+  queue: JsMsg[];
+  head: number;
+  /** no more messages will come (bounded run past its end) */
+  done: boolean;
+  /** resolves the pump's wait once poll has drained the queue */
+  drained: (() => void) | null;
+  messages: ConsumerMessages | null;
+}
+
+class JetStreamReader<T> implements SourceReader<T> {
+  readonly #source: JetStreamSource<T>;
+  readonly #what: string;
+  #state!: ListState<JetStreamSplit>;
+  #nc: NatsConnection | null = null;
+  #feeds: SplitFeed[] = [];
+  #error: unknown = null;
+  #closing = false;
+  #turn = 0;
+
+  constructor(source: JetStreamSource<T>) {
+    this.#source = source;
+    this.#what = `JetStreamSource(${source.options.stream})`;
+  }
+
+  async open(context: OperatorContext): Promise<void> {
+    const options = this.#source.options;
+    this.#state = context.operatorState.getListState<JetStreamSplit>('splits');
+    const nc = await connectNats(this.#what, options);
+    if (this.#closing) {
+      // closed while connecting (the task was canceled): nothing else will close this connection
+      await nc.close().catch(() => {});
+      return;
+    }
+    this.#nc = nc;
+    nc.closed().then((error) => {
+      if (!this.#closing) this.#error ??= connectionLost(this.#what, options, error);
+    });
+    const jsm = await nc.jetstreamManager();
+    let info;
+    try {
+      info = await jsm.streams.info(options.stream);
+    } catch (error) {
+      throw new UnrecoverableError('FLOE_JETSTREAM_STREAM_NOT_FOUND', `${this.#what}: no stream '${options.stream}' on ${shownServers(options)}: ${(error as Error).message}`, {
+        cause: error,
+        hint: `create the stream first (nats stream add ${options.stream} --subjects '...') or fix the stream option`,
+      });
+    }
+    let splits: JetStreamSplit[];
+    if (context.restoredCheckpointId !== null) {
+      splits = this.#state.get().map((s) => ({ ...s }));
+    } else {
+      const filters = options.subjects ?? [''];
+      const { last_seq: last } = info.state;
+      const start = options.start ?? 'earliest';
+      const next = start === 'earliest' ? 1 : start === 'latest' ? last + 1 : 'sequence' in start ? start.sequence : 1;
+      const startTime = typeof start === 'object' && 'time' in start ? new Date(start.time).toISOString() : undefined;
+      splits = filters
+        .filter((_f, i) => i % context.parallelism === context.subtaskIndex)
+        .map((filter) => ({ filter, next, ...(startTime ? { startTime } : {}), ...(options.bounded ? { end: last } : {}) }));
+    }
+    this.#feeds = splits.map((split) => ({ split, queue: [], head: 0, done: false, drained: null, messages: null }));
+    for (const feed of this.#feeds) {
+      this.#pump(feed).catch((error) => {
+        if (!this.#closing) this.#error ??= error;
+      });
+    }
+  }
+
+  /** Feeds one split's queue from an ordered consumer, waiting while the queue is full (backpressure to the server). */
+  async #pump(feed: SplitFeed): Promise<void> {
+    const { split } = feed;
+    const options = this.#source.options;
+    const nc = this.#nc!;
+    if (split.end !== undefined && !(await this.#anyUpToEnd(split))) {
+      feed.done = true;
+      return;
+    }
+    const js = nc.jetstream();
+    const consumer = await js.consumers.get(options.stream, {
+      ...(split.filter ? { filterSubjects: split.filter } : {}),
+      ...(split.startTime && split.next <= 1
+        ? { deliver_policy: DeliverPolicy.StartTime, opt_start_time: split.startTime }
+        : { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: Math.max(1, split.next) }),
+    });
+    const messages = await consumer.consume({ max_messages: 1024 });
+    feed.messages = messages;
+    if (this.#closing) return void messages.stop();
+    // bounded from a time: the server alone knows whether anything is at or after it
+    if (split.end !== undefined && split.startTime && split.next <= 1) {
+      const info = await consumer.info();
+      // nothing pending and nothing delivered yet (the pull may have delivered some before this answer)
+      if (info.num_pending === 0 && info.delivered.consumer_seq === 0) {
+        feed.done = true;
+        return void messages.stop();
+      }
+    }
+    for await (const m of messages) {
+      if (split.end !== undefined && m.seq > split.end) break;
+      feed.queue.push(m);
+      // bounded: nothing more up to the end once this is the end or the consumer has nothing pending
+      if (split.end !== undefined && (m.seq >= split.end || m.info.pending === 0)) break;
+      if (feed.queue.length - feed.head >= HIGH_WATER) await new Promise<void>((resolve) => (feed.drained = resolve));
+      if (this.#closing) break;
+    }
+    feed.done = true;
+    messages.stop();
+  }
+
+  /** Whether the split's filter has a message in [next, end] (a bounded split may have none: then it is done at once). */
+  async #anyUpToEnd(split: JetStreamSplit): Promise<boolean> {
+    if (split.next > split.end!) return false;
+    const request = { seq: split.next, next_by_subj: split.filter || '>' };
+    const reply = await this.#nc!.request(`$JS.API.STREAM.MSG.GET.${this.#source.options.stream}`, JSON.stringify(request), { timeout: 10_000 });
+    const body = JSON.parse(decoder.decode(reply.data)) as { message?: { seq: number }; error?: { code: number } };
+    return body.message !== undefined && body.message.seq <= split.end!;
+  }
+
+  poll(output: Output<T>, max: number): PollResult {
+    if (this.#error) throw this.#error;
+    const feeds = this.#feeds;
+    const { deserializer, onDeserializationError } = this.#source.options;
+    let emitted = 0;
+    let open = 0;
+    // round robin over splits, so one busy subject does not starve the others
+    for (let k = 0; k < feeds.length && emitted < max; k++) {
+      const feed = feeds[(this.#turn + k) % feeds.length]!;
+      const { queue, split } = feed;
+      while (feed.head < queue.length && emitted < max) {
+        const m = queue[feed.head]!;
+        queue[feed.head++] = undefined as unknown as JsMsg; // let the message go
+        split.next = m.seq + 1;
+        delete split.startTime;
+        let record: T;
+        if (deserializer) {
+          try {
+            record = deserializer(m.data, { subject: m.subject, sequence: m.seq, timestamp: Math.floor(m.info.timestampNanos / 1e6) });
+          } catch (error) {
+            if (onDeserializationError === 'skip') {
+              this.#source.skipped++;
+              continue;
+            }
+            throw new UnrecoverableError(
+              'FLOE_JETSTREAM_DESERIALIZATION_FAILED',
+              `${this.#source.name}: the deserializer rejected the message of subject ${m.subject} at stream sequence ${m.seq}: ${(error as Error).message}`,
+              { cause: error, hint: "fix the deserializer or the message, or build the source with onDeserializationError: 'skip' to count and drop such messages" },
+            );
+          }
+        } else {
+          record = decoder.decode(m.data) as T;
+        }
+        output.collect(record);
+        emitted++;
+      }
+      if (feed.head === queue.length && feed.head > 0) {
+        queue.length = 0;
+        feed.head = 0;
+        feed.drained?.();
+        feed.drained = null;
+      }
+      if (!feed.done || feed.head < queue.length) open++;
+    }
+    this.#turn++;
+    if (emitted > 0) return 'more';
+    if (open === 0 && this.#feeds.every((f) => f.split.end !== undefined)) return 'end';
+    return 'idle';
+  }
+
+  snapshotState(): void {
+    this.#state.update(this.#feeds.map(({ split }) => ({ ...split })));
+  }
+
+  async close(): Promise<void> {
+    this.#closing = true;
+    for (const feed of this.#feeds) {
+      feed.messages?.stop();
+      feed.drained?.();
+    }
+    const nc = this.#nc;
+    this.#nc = null;
+    try {
+      await nc?.close();
+    } catch {
+      // close must not throw while a task tears down
+    }
+  }
+}
