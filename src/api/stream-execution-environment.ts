@@ -172,6 +172,7 @@ export class StreamExecutionEnvironment implements TransformationRegistry {
       storage,
       restartStrategy,
       batchSize: this.config.get('taskmanager.network.batch-size'),
+      autoWatermarkInterval: this.config.get('pipeline.auto-watermark-interval'),
       buffersPerChannel: this.config.get('taskmanager.network.memory.buffers-per-channel'),
       inspect: inspection?.inspect,
       restore: restore?.checkpoint ?? null,
