@@ -42,13 +42,15 @@ function keyedInput(member: ChainMember, next: Output<unknown>): Output<unknown>
   const emitWatermark = operator.processWatermark
     ? (ts: number) => operator.processWatermark!(ts)
     : (ts: number) => next.emitWatermark?.(ts);
-  if (!keySelector || !keyed) return { collect: (r) => operator.processElement(r), emitWatermark };
+  const emitWatermarkStatus = (status: 'idle' | 'active') => next.emitWatermarkStatus?.(status);
+  if (!keySelector || !keyed) return { collect: (r) => operator.processElement(r), emitWatermark, emitWatermarkStatus };
   return {
     collect(record) {
       keyed.setCurrentKey(keySelector(record));
       operator.processElement(record);
     },
     emitWatermark,
+    emitWatermarkStatus,
   };
 }
 

@@ -117,7 +117,7 @@ export class Task {
           this.chain.processWatermark(ts);
           this.checkpointer.dirty = true;
         },
-        status: (status) => this.output.emitWatermarkStatus(status),
+        status: (status) => this.chain.head.emitWatermarkStatus?.(status),
       },
     });
     for (const edge of spec.outputs) for (const ch of edge.channels) ch.onCredit = wake;

@@ -8,6 +8,8 @@ export interface Output<T> {
   collect(record: T): void;
   /** event time: passes a watermark on, after everything collected before it (absent where nothing reads watermarks) */
   emitWatermark?(timestamp: number): void;
+  /** event time: the input went idle (holds no watermark back) or active again */
+  emitWatermarkStatus?(status: 'idle' | 'active'): void;
 }
 
 /** What user functions see of their runtime (Flink's RuntimeContext). */
