@@ -130,7 +130,7 @@ t.test('reduce and aggregate windows, and bad input with coded errors', async (t
   const bad = StreamExecutionEnvironment.getExecutionEnvironment({ 'parallelism.default': 1 });
   t.throws(() => bad.fromCollection([1]).keyBy((x) => x).window(TumblingEventTimeWindows.of('1s')).allowedLateness(-1), { code: 'FLOE_NEGATIVE_DURATION' });
   bad
-    .fromCollection([{ ts: 1 }, { ts: 'soon' }])
+    .fromCollection<{ ts: unknown }>([{ ts: 1 }, { ts: 'soon' }])
     .assignTimestampsAndWatermarks(WatermarkStrategy.forMonotonousTimestamps<{ ts: unknown }>().withTimestampAssigner((e) => e.ts as number))
     .sinkTo(new CollectSink([]));
   const failed = await bad.execute('bad-timestamp').then(
