@@ -141,3 +141,36 @@ t.test('reduce and aggregate windows, and bad input with coded errors', async (t
   t.match(JSON.stringify(failed), /FLOE_BAD_TIMESTAMP/, 'with the timestamp code');
   writeFileSync(join(t.testdir(), 'x'), '');
 });
+
+t.test('sliding and session windows on event time', async (t) => {
+  const { SlidingEventTimeWindows, EventTimeSessionWindows } = await import('../../src/index.ts');
+  const base = 1_700_000_040_000;
+  // key a: events at 0, 1, 2 s then 10, 11 s; key b: 0 and 3.5 s (farther apart than the gap)
+  const input: Event[] = [
+    { user: 'a', ts: base, n: 1 },
+    { user: 'b', ts: base, n: 2 },
+    { user: 'a', ts: base + 1000, n: 3 },
+    { user: 'a', ts: base + 2000, n: 4 },
+    { user: 'b', ts: base + 3500, n: 5 },
+    { user: 'a', ts: base + 10_000, n: 6 },
+    { user: 'a', ts: base + 11_000, n: 7 },
+  ];
+  const env = StreamExecutionEnvironment.getExecutionEnvironment({ 'parallelism.default': 2 });
+  const sessions: string[] = [];
+  const sliding: string[] = [];
+  const stamped = env.fromCollection(input).assignTimestampsAndWatermarks(WatermarkStrategy.forBoundedOutOfOrderness<Event>('1s').withTimestampAssigner((e) => e.ts));
+  stamped
+    .keyBy((e) => e.user)
+    .window(EventTimeSessionWindows.withGap('3s'))
+    .process((key: string, ctx, elements, out) => out.collect(`${key} [${ctx.window.start - base}, ${ctx.window.end - base}) ${[...elements].map((e) => e.n).sort().join(',')}`))
+    .sinkTo(new CollectSink(sessions));
+  stamped
+    .keyBy((e) => e.user)
+    .window(SlidingEventTimeWindows.of('4s', '2s'))
+    .aggregate({ createAccumulator: () => 0, add: (_e, n: number) => n + 1, getResult: (n) => n, merge: (a, b) => a + b })
+    .sinkTo(new CollectSink(sliding));
+  await env.execute('sliding-session');
+  t.same(sessions.sort(), ['a [0, 5000) 1,3,4', 'a [10000, 14000) 6,7', 'b [0, 3000) 2', 'b [3500, 6500) 5'], 'sessions merge events closer than the gap, not farther');
+  // a's windows of 4 s every 2 s: [-2,2):2 [0,4):3 [2,6):1 [8,12):2 [10,14):2 ; b: [-2,2):1 [0,4):2 [2,6):1
+  t.same(sliding.map(Number).sort((x, y) => x - y), [1, 1, 1, 2, 2, 2, 2, 3], 'every sliding window of every key');
+});
