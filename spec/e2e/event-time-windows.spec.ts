@@ -168,6 +168,7 @@ t.test('sliding and session windows on event time', async (t) => {
     .keyBy((e) => e.user)
     .window(SlidingEventTimeWindows.of('4s', '2s'))
     .aggregate({ createAccumulator: () => 0, add: (_e, n: number) => n + 1, getResult: (n) => n, merge: (a, b) => a + b })
+    .map(String)
     .sinkTo(new CollectSink(sliding));
   await env.execute('sliding-session');
   t.same(sessions.sort(), ['a [0, 5000) 1,3,4', 'a [10000, 14000) 6,7', 'b [0, 3000) 2', 'b [3500, 6500) 5'], 'sessions merge events closer than the gap, not farther');
