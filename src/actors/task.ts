@@ -170,6 +170,11 @@ export class Task {
     return phaseOf(this.actor.getSnapshot().value);
   }
 
+  /** event time: the task's input watermark (min over its channels; null for a source) and the last watermark it sent */
+  get watermarks(): { input: number | null; output: number } {
+    return { input: this.chain.source ? null : this.gate.valve.currentWatermark, output: this.output.currentWatermark };
+  }
+
   get isSource(): boolean {
     return this.chain.source !== null;
   }

@@ -27,6 +27,23 @@ export function jobOverview(client: JobClient) {
   };
 }
 
+/**
+ * Flink's /jobs/:id/vertices/:vid/watermarks: a metric per subtask, `<index>.currentInputWatermark`
+ * (and floe's `<index>.currentOutputWatermark`), values as strings in ms; null for an unknown vertex.
+ */
+export function watermarksView(client: JobClient, vertexId: string): Array<{ id: string; value: string }> | null {
+  if (!client.master.graph.vertices.some((v) => v.id === vertexId)) return null;
+  const tasks = client.master.execution?.tasks.filter((t) => t.id.vertexId === vertexId) ?? [];
+  return tasks.flatMap((t) => {
+    const { input, output } = t.watermarks;
+    const i = t.id.subtaskIndex;
+    return [
+      ...(input === null ? [] : [{ id: `${i}.currentInputWatermark`, value: String(input) }]),
+      { id: `${i}.currentOutputWatermark`, value: String(output) },
+    ];
+  });
+}
+
 export function jobDetails(client: JobClient) {
   const status = client.getJobStatus();
   return {

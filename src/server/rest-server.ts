@@ -4,7 +4,7 @@ import { isAbsolute, relative, resolve } from 'node:path';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { JobClient } from '../api/job-client.ts';
 import { FloeError, RestError } from '../errors.ts';
-import { checkpointConfigView, checkpointsView, checkpointView, jobDetails, jobOverview, trackEnd } from './job-views.ts';
+import { checkpointConfigView, checkpointsView, checkpointView, jobDetails, jobOverview, trackEnd, watermarksView } from './job-views.ts';
 import { SavepointTriggers, triggerView } from './savepoint-triggers.ts';
 
 export interface RestServerOptions {
@@ -158,6 +158,15 @@ export function createRestServer(jobs: JobRegistry, options: RestServerOptions):
     if (!client) return;
     void client.cancel().catch(() => {});
     return reply.code(202).send({});
+  });
+
+  app.get('/jobs/:jobid/vertices/:vertexid/watermarks', async (request, reply) => {
+    const client = job(request, reply);
+    if (!client) return;
+    const vertexId = (request.params as { vertexid: string }).vertexid;
+    const view = watermarksView(client, vertexId);
+    if (view === null) return send(reply, 404, new RestError('FLOE_VERTEX_NOT_FOUND', `job ${client.jobId} has no vertex ${vertexId}`, { hint: 'GET /jobs/<id> lists its vertices' }));
+    return view;
   });
 
   app.get('/jobs/:jobid/checkpoints', async (request, reply) => {
