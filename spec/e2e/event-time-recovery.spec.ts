@@ -8,7 +8,7 @@ for (const [backend, unaligned] of [['memory', false], ['fs', false], ['level', 
   t.test(`${backend}${unaligned ? ', unaligned' : ''}: a failure mid-run, every window's count exactly once`, async (t) => {
     const dir = t.testdir({ 'events.jsonl': INPUT });
     let completed = 0;
-    const env = windowJob(t, dir, { backend, parallelism: 2, failAfter: 3, config: unaligned ? { 'execution.checkpointing.unaligned': true } : {} }, { completed: () => completed });
+    const env = windowJob(t, dir, { backend, parallelism: 2, failAfter: 1, slowMs: 0.1, config: unaligned ? { 'execution.checkpointing.unaligned': true } : {} }, { completed: () => completed });
     const client: JobClient = await env.executeAsync(`windows-${backend}`);
     const restored: Array<number | null> = [];
     client.on('checkpoint-completed', () => completed++);
