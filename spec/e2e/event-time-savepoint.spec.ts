@@ -28,6 +28,13 @@ for (const { from, to, fromBackend, toBackend } of [
     registerSavepointCommand(program, (l) => printed.push(l));
     await program.parseAsync(['node', 'floe', 'savepoint', 'inspect', path]);
     t.ok(printed.includes(`    _timer_state/event_window-timers (timers): ${pending.entries} pending event-time timers of 'window-timers'`), 'floe savepoint inspect shows the timer count');
+    const dumped: string[] = [];
+    const dumper = new Command().exitOverride();
+    registerSavepointCommand(dumper, (l) => dumped.push(l));
+    await dumper.parseAsync(['node', 'floe', 'savepoint', 'inspect', path, '--dump', 'windows', '--state', '_timer_state/event_window-timers']);
+    const listed = dumped.map((l) => JSON.parse(l) as { value: Array<[string, [number, string]]> }).flatMap((e) => e.value);
+    t.equal(listed.length, pending.entries, '--dump lists every pending timer');
+    t.ok(listed.every(([, [ts, key]]) => Number.isFinite(ts) && typeof key === 'string'), 'each with its timestamp and key');
     const second = windowJob(t, dir, { backend: toBackend, parallelism: to, slowMs: 0, config: { 'execution.savepoint.path': path } }, { completed: () => 0 });
     const resumed = await (await second.executeAsync('windows')).getJobExecutionResult();
     t.equal(resumed.status, 'FINISHED');
