@@ -19,6 +19,8 @@ import { registerListCommand } from './list-command.ts';
 import { registerSavepointCommand } from './savepoint-command.ts';
 import { registerStopCommand } from './stop-command.ts';
 import { registerBenchCommand } from './bench-command.ts';
+import { registerTaskManagerCommand } from './taskmanager-command.ts';
+import { startLocalCluster } from './local-cluster-run.ts';
 
 interface RunOptions {
   parallelism?: string;
@@ -35,6 +37,8 @@ interface RunOptions {
   allowNonRestoredState?: boolean;
   restoreMode?: string;
   restPort?: string;
+  taskmanagers?: string;
+  slots?: string;
 }
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];
@@ -89,6 +93,7 @@ async function run(jobPath: string, options: RunOptions, inspect: string | undef
   const signals = onStopSignals(() => void client?.cancel(), out);
   const stopWatching = followNpmWrapper(signals, out);
   let stopWarnings: (() => void) | undefined;
+  let closeCluster: (() => Promise<void>) | undefined;
   try {
     const conf = await configurationFrom(options);
     const job = await loadJob(jobPath);
@@ -98,6 +103,8 @@ async function run(jobPath: string, options: RunOptions, inspect: string | undef
     warnCheckpointDirWithoutInterval(env.config, out);
     // warnings of the job's tasks (a sink's directory, ...) are printed from the start, in the CLI's format
     stopWarnings = printWarnings(out);
+    // --taskmanagers N: this process is the JobManager of a local cluster of N TaskManager processes
+    if (options.taskmanagers !== undefined) closeCluster = await startLocalCluster(env, jobPath, options, out);
     client = await env.executeAsync(basename(jobPath).replace(/\.[cm]?[jt]sx?$/, ''));
     if (client.generatedUids.length > 0) formatWarning(missingUids(client.generatedUids)).forEach(out);
     attachReporter(client, { checkpoints: !options.quiet, write: out, pid: process.pid });
@@ -118,6 +125,7 @@ async function run(jobPath: string, options: RunOptions, inspect: string | undef
       await closeRest();
     }
   } finally {
+    await closeCluster?.();
     stopWarnings?.();
     stopWatching();
     signals.dispose();
@@ -160,6 +168,8 @@ export function buildProgram(out: (line: string) => void, setExit: (code: number
     .option('--allow-non-restored-state', 'skip savepoint or checkpoint state that matches no operator uid of the job')
     .addOption(new Option('--restore-mode <mode>', 'execution.savepoint-restore-mode').choices(['no-claim', 'claim']))
     .option('--rest-port <n>', 'port of the REST API (rest.port, default 8081; 0 picks a free one)')
+    .option('--taskmanagers <n>', 'run on a local cluster: this process is the JobManager, n TaskManager child processes run the subtasks')
+    .option('--slots <k>', 'with --taskmanagers: slots per TaskManager (taskmanager.numberOfTaskSlots; default enough for the job)')
     .addHelpText('after', `
 Examples:
   floe run examples/wordcount/job.ts --checkpoint-interval 500ms -p 2
@@ -190,6 +200,7 @@ see "Options" in floe's README. Unknown keys and bad values are refused before t
   registerCancelCommand(program, print);
   registerCheckpointsCommand(program, print);
   registerBenchCommand(program, (line) => process.stdout.write(`${line}\n`), setExit);
+  registerTaskManagerCommand(program, out, setExit);
   return program;
 }
 
