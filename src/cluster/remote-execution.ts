@@ -1,5 +1,5 @@
 // One attempt of a job on a cluster: subtasks placed on TaskManagers' slots, control messages relayed over their websockets.
-import { createActor, fromCallback, type AnyActorRef, type EventObject } from 'xstate';
+import { createActor, createMachine, type AnyActorRef, type EventObject } from 'xstate';
 import type { Task } from '../actors/task.ts';
 import { CHECKPOINT_COORDINATOR, JOB_MASTER, taskSystemId, type ToTaskMessage } from '../checkpoint/control-messages.ts';
 import { serializeError, type SerializedError } from '../checkpoint/serialized-error.ts';
@@ -26,6 +26,24 @@ export function placeSubtasks(vertices: ReadonlyArray<{ id: string; parallelism:
   const placement: Record<string, string> = {};
   for (const v of vertices) for (let i = 0; i < v.parallelism; i++) placement[`${v.id}#${i}`] = slots[i]!;
   return placement;
+}
+
+const RELAY_END = 'floe.relay.end';
+
+/** A remote task's stand-in in the job master's actor system: what it receives goes to the task's TaskManager. */
+function relay(forward: (message: ToTaskMessage) => void) {
+  return createMachine({
+    initial: 'relaying',
+    states: {
+      relaying: {
+        on: {
+          [RELAY_END]: 'ended',
+          '*': { actions: ({ event }) => forward(event as ToTaskMessage) },
+        },
+      },
+      ended: { type: 'final' },
+    },
+  });
 }
 
 export class RemoteExecution implements JobExecution {
@@ -94,10 +112,7 @@ export class RemoteExecution implements JobExecution {
     for (const key of this.subtaskKeys) {
       const tm = this.#tms.get(this.placement[key]!)!;
       const systemId = taskSystemId(key, attempt);
-      const proxy = createActor(
-        fromCallback<EventObject>(({ receive }) => receive((m) => tm.send({ k: 'ctl', to: systemId, m: m as ToTaskMessage }))),
-        { parent: jobMaster, systemId },
-      );
+      const proxy = createActor(relay((m) => tm.send({ k: 'ctl', to: systemId, m })), { parent: jobMaster, systemId });
       proxy.start();
       this.#proxies.push(proxy);
     }
@@ -181,7 +196,8 @@ export class RemoteExecution implements JobExecution {
   }
 
   #dispose(): void {
-    for (const proxy of this.#proxies.splice(0)) proxy.stop();
+    // a child of the job master cannot be stopped from outside: it ends itself, which frees its systemId
+    for (const proxy of this.#proxies.splice(0)) proxy.send({ type: RELAY_END });
     this.endpoint.off('frame', this.#onFrame);
     this.endpoint.off('lost', this.#onLost);
   }
