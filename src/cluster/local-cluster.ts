@@ -52,7 +52,7 @@ export class LocalCluster {
 
   #spawn(): void {
     const args = [FLOE_BIN, 'taskmanager', '--jobmanager', this.endpoint.address, '--slots', String(this.options.slots), ...(this.options.taskManagerArgs ?? [])];
-    const child = spawn(process.execPath, args, { stdio: ['ignore', 'inherit', 'inherit'] });
+    const child = spawn(process.execPath, args, { stdio: ['ignore', 'inherit', 'inherit'], detached: true });
     this.#children.add(child);
     child.on('exit', (code, signal) => {
       this.#children.delete(child);

@@ -156,9 +156,11 @@ export class RemoteExecution implements JobExecution {
   /** A lost TaskManager's subtasks count as failed: the restart strategy decides. */
   #lost(tm: RegisteredTaskManager, reason: string): void {
     if (this.#tms.get(tm.id) !== tm) return;
-    this.#failSubtaskOf(tm.id, serializeError(new FloeError('FLOE_TASKMANAGER_LOST', `TaskManager ${tm.id} (pid ${tm.pid}) was lost: ${reason}`, {
+    const error = new FloeError('FLOE_TASKMANAGER_LOST', `TaskManager ${tm.id} (pid ${tm.pid}) was lost: ${reason}`, {
       hint: 'the job restarts from its latest completed checkpoint on the slots still available (new TaskManagers that register are used)',
-    })));
+    });
+    error.stack = `${error.name} ${error.code}: ${error.message}`; // where the JobManager noticed it says nothing
+    this.#failSubtaskOf(tm.id, serializeError(error));
     this.#settle(tm.id);
   }
 

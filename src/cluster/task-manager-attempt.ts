@@ -168,7 +168,7 @@ export class TaskManagerAttempt {
 
   dispose(): void {
     this.scheduler.stop();
-    this.#coordinator.stop();
+    // stopping the root stops its children (the coordinator's stand-in, the tasks)
     this.root.stop();
   }
 }

@@ -99,6 +99,7 @@ export class TaskManager extends EventEmitter<TaskManagerEvents> {
   }
 
   async #onJobManager(frame: JobManagerFrame): Promise<void> {
+    if (process.env.FLOE_DEBUG_CLUSTER) process.stderr.write(`[${this.id}] jm ${frame.k} ${frame.k === 'ctl' ? `${frame.to} ${frame.m.type}` : ''}\n`);
     switch (frame.k) {
       case 'deploy':
         return this.#deploy(frame.deployment);
@@ -111,7 +112,7 @@ export class TaskManager extends EventEmitter<TaskManagerEvents> {
         const attempt = this.#attempt;
         if (attempt && attempt.setup.attempt === frame.attempt) {
           this.#attempt = null;
-          await attempt.cancel();
+          await attempt.cancel().catch(() => {});
         }
         this.#sendJm({ k: 'attempt-stopped', attempt: frame.attempt });
         return;
@@ -148,7 +149,10 @@ export class TaskManager extends EventEmitter<TaskManagerEvents> {
         buffersPerChannel: config.get('taskmanager.network.memory.buffers-per-channel'),
         backend: job.backend,
         storage: job.storage,
-        control: (to, m) => this.#sendJm({ k: 'ctl', to, m }),
+        control: (to, m) => {
+          if (process.env.FLOE_DEBUG_CLUSTER) process.stderr.write(`[${this.id}] -> ${to} ${m.type} ${'subtask' in m ? JSON.stringify(m.subtask) : ''} ${'state' in m && typeof m.state === 'string' ? m.state : ''}\n`);
+          this.#sendJm({ k: 'ctl', to, m });
+        },
         data: (peer, frame) => this.#sendPeer(peer, { ...frame, a: d.attempt }),
       });
       this.#attempt = attempt;
