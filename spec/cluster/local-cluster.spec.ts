@@ -122,3 +122,28 @@ for (const { backend, extra, name } of [
     t.same(readdirSync(join(dir, 'out')).filter((f) => /^\..*\.(inprogress|pending-\d+)$/.test(f)), [], 'no in-progress or pending files left');
   });
 }
+
+t.test('a TaskManager paused (SIGSTOP) past heartbeat.timeout is lost; resumed, its late messages change nothing: exactly once', async (t) => {
+  const dir = t.testdir({ gate: '0' });
+  const run = new FloeRun(dir, ['-p', '2', '--state-backend', 'fs', '--taskmanagers', '2', '-D', 'heartbeat.interval=100ms', '-D', 'heartbeat.timeout=1s']);
+  await until(() => run.taskManagers.length === 2 && /running, pid/.test(run.log), 'the job to run', () => run.log);
+  let gate = 0;
+  while (completedCheckpoints(dir).length < 2) {
+    gate = Math.min(gate + 200, Math.floor(TOTAL * 0.6));
+    setGate(dir, gate);
+    await sleep(20);
+  }
+  const paused = run.taskManagers[0]!;
+  process.kill(paused, 'SIGSTOP');
+  try {
+    setGate(dir, Math.min(gate + 500, Math.floor(TOTAL * 0.6)));
+    await until(() => new RegExp(`\\(pid ${paused}\\) was lost: no heartbeat`).test(run.log), 'the heartbeat timeout', () => run.log);
+  } finally {
+    // resumed: it finds its connection to the JobManager closed and exits; a replacement takes its slot
+    process.kill(paused, 'SIGCONT');
+  }
+  await until(() => /restored from checkpoint \d+/.test(run.log), 'the restart', () => run.log);
+  setGate(dir, TOTAL);
+  t.equal((await run.exited).code, 0, `the job finished:\n${run.log}`);
+  t.same(await checkOutput(join(dir, 'out'), KEYS, ROUNDS), EXACT, 'every key with counts 1..ROUNDS exactly once');
+});
