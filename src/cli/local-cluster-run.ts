@@ -30,6 +30,7 @@ export async function startLocalCluster(
     heartbeatIntervalMs: conf.get('heartbeat.interval'),
     heartbeatTimeoutMs: conf.get('heartbeat.timeout'),
     log: out,
+    taskManagerArgs: ['--preload', resolve(jobPath)],
   });
   try {
     await cluster.start();

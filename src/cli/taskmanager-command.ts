@@ -22,7 +22,10 @@ export function registerTaskManagerCommand(program: Command, out: (line: string)
     .requiredOption('--jobmanager <host:port>', "the JobManager's cluster address")
     .option('--slots <k>', 'task slots (taskmanager.numberOfTaskSlots, default 1)')
     .option('-D, --define <key=value>', 'set a configuration key (repeatable)', collect)
-    .action(async (options: { jobmanager: string; slots?: string; define?: string[] }) => {
+    .option('--preload <job>', 'import this job file while registering, so the first deploy finds it loaded (floe run --taskmanagers passes its job)')
+    .action(async (options: { jobmanager: string; slots?: string; define?: string[]; preload?: string }) => {
+      // the job file's import (and floe's modules under it) overlaps the registration; a failure shows at deploy
+      if (options.preload) void loadJob(options.preload).catch(() => {});
       const conf = new Configuration();
       for (const property of options.define ?? []) conf.set(...parseDynamicProperty(property));
       if (options.slots !== undefined) conf.set('taskmanager.numberOfTaskSlots', options.slots);

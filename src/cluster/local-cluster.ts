@@ -16,7 +16,7 @@ export interface LocalClusterOptions {
   heartbeatTimeoutMs: number;
   /** what the cluster says (a TaskManager lost and replaced) */
   log?: (line: string) => void;
-  /** -D properties every TaskManager gets (its own keys: slots, ...) */
+  /** more arguments of every `floe taskmanager` (e.g. `--preload <job>`) */
   taskManagerArgs?: string[];
 }
 
