@@ -109,6 +109,19 @@ for (const { backend, extra, name } of [
       if (run.child.exitCode !== null) throw new Error(`floe run ended early:\n${run.log}`);
     }
     setGate(dir, Math.min(gate + 200, Math.floor(TOTAL * 0.6)));
+    if (backend === 'level') {
+      // REST shows the TaskManagers, and where each vertex's subtasks run
+      const rest = /REST API listening on (http:\/\/[\d.:]+)/.exec(run.log)![1]!;
+      const { taskmanagers } = (await (await fetch(`${rest}/taskmanagers`)).json()) as { taskmanagers: Array<{ id: string; pid: number; slotsNumber: number }> };
+      t.same(taskmanagers.map((x) => x.pid).sort(), [...run.taskManagers].sort(), 'GET /taskmanagers lists both');
+      t.same(taskmanagers.map((x) => x.slotsNumber), [1, 1]);
+      const one = (await (await fetch(`${rest}/taskmanagers/${taskmanagers[0]!.id}`)).json()) as { pid: number };
+      t.equal(one.pid, taskmanagers[0]!.pid, 'GET /taskmanagers/:id');
+      t.equal((await fetch(`${rest}/taskmanagers/tm-99`)).status, 404);
+      const jobId = /\(([0-9a-f]{32})\) running/.exec(run.log)![1]!;
+      const count = (await (await fetch(`${rest}/jobs/${jobId}/vertices/v1/taskmanagers`)).json()) as { taskmanagers: Array<{ subtasks: number[] }> };
+      t.same(count.taskmanagers.map((x) => x.subtasks).sort(), [[0], [1]], 'the keyed count runs one subtask on each TaskManager');
+    }
     const victim = run.taskManagers[1]!;
     process.kill(victim, 'SIGKILL');
     await until(() => /restored from checkpoint \d+/.test(run.log), 'the restart', () => run.log);

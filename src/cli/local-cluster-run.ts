@@ -1,6 +1,7 @@
 // `floe run --taskmanagers N [--slots K]`: starts the local cluster the job then runs on.
 import { resolve } from 'node:path';
 import type { StreamExecutionEnvironment } from '../api/stream-execution-environment.ts';
+import { clusterView, type ClusterView } from '../cluster/cluster-views.ts';
 import { LocalCluster } from '../cluster/local-cluster.ts';
 import { FloeError } from '../errors.ts';
 
@@ -18,7 +19,7 @@ export async function startLocalCluster(
   jobPath: string,
   options: { taskmanagers?: string; slots?: string },
   out: (line: string) => void,
-): Promise<() => Promise<void>> {
+): Promise<{ close: () => Promise<void>; view: ClusterView }> {
   const taskManagers = count('--taskmanagers', options.taskmanagers!);
   const conf = env.config;
   // by default enough slots for the job: its highest parallelism spread over the TaskManagers
@@ -40,5 +41,5 @@ export async function startLocalCluster(
   }
   out(`local cluster: JobManager at ${cluster.endpoint.address}, ${taskManagers} TaskManagers (pids ${cluster.pids.join(', ')}) with ${slots} slot${slots === 1 ? '' : 's'} each`);
   env.setExecution(cluster.executionFor({ jobFile: resolve(jobPath), config: conf.toObject(), slotRequestTimeoutMs: conf.get('slot.request.timeout') }));
-  return () => cluster.close();
+  return { close: () => cluster.close(), view: clusterView(cluster.endpoint) };
 }

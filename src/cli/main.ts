@@ -93,7 +93,7 @@ async function run(jobPath: string, options: RunOptions, inspect: string | undef
   const signals = onStopSignals(() => void client?.cancel(), out);
   const stopWatching = followNpmWrapper(signals, out);
   let stopWarnings: (() => void) | undefined;
-  let closeCluster: (() => Promise<void>) | undefined;
+  let cluster: Awaited<ReturnType<typeof startLocalCluster>> | undefined;
   try {
     const conf = await configurationFrom(options);
     const job = await loadJob(jobPath);
@@ -104,7 +104,7 @@ async function run(jobPath: string, options: RunOptions, inspect: string | undef
     // warnings of the job's tasks (a sink's directory, ...) are printed from the start, in the CLI's format
     stopWarnings = printWarnings(out);
     // --taskmanagers N: this process is the JobManager of a local cluster of N TaskManager processes
-    if (options.taskmanagers !== undefined) closeCluster = await startLocalCluster(env, jobPath, options, out);
+    if (options.taskmanagers !== undefined) cluster = await startLocalCluster(env, jobPath, options, out);
     client = await env.executeAsync(basename(jobPath).replace(/\.[cm]?[jt]sx?$/, ''));
     if (client.generatedUids.length > 0) formatWarning(missingUids(client.generatedUids)).forEach(out);
     attachReporter(client, { checkpoints: !options.quiet, write: out, pid: process.pid });
@@ -114,7 +114,7 @@ async function run(jobPath: string, options: RunOptions, inspect: string | undef
       if (client.restoredFrom.drained) out('warning: this savepoint was taken by `stop --drain`: its operators already flushed their end of input, so results they emitted then may be emitted again');
     }
     if (signals.received) void client.cancel();
-    const closeRest = await serveRest(client, conf, out);
+    const closeRest = await serveRest(client, conf, out, cluster?.view);
     try {
       const result = await client.getJobExecutionResult();
       out(formatJobEnd(result));
@@ -125,7 +125,7 @@ async function run(jobPath: string, options: RunOptions, inspect: string | undef
       await closeRest();
     }
   } finally {
-    await closeCluster?.();
+    await cluster?.close();
     stopWarnings?.();
     stopWatching();
     signals.dispose();

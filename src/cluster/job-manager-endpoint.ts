@@ -12,6 +12,8 @@ export interface RegisteredTaskManager {
   /** its data address, host:port */
   data: string;
   pid: number;
+  /** when it was last heard of (a frame or a heartbeat answer), ms */
+  lastSeen: number;
   send(frame: JobManagerFrame): void;
 }
 
@@ -32,7 +34,6 @@ export interface EndpointEvents {
 
 interface Connection extends RegisteredTaskManager {
   ws: WebSocket;
-  lastSeen: number;
 }
 
 export class JobManagerEndpoint extends EventEmitter<EndpointEvents> {

@@ -1,4 +1,5 @@
 // The REST API (Flink's paths and shapes) over the jobs of this process: list, details, savepoints, stop, cancel, checkpoints.
+import type { ClusterView } from '../cluster/cluster-views.ts';
 import { isIP } from 'node:net';
 import { isAbsolute, relative, resolve } from 'node:path';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
@@ -19,6 +20,8 @@ export interface RestServerOptions {
   savepointsDir?: string;
   /** largest request body, bytes */
   bodyLimit?: number;
+  /** the cluster the jobs run on (floe run --taskmanagers): /taskmanagers and the vertices' TaskManagers */
+  cluster?: ClusterView;
 }
 
 export function isLoopback(address: string): boolean {
@@ -108,6 +111,23 @@ export function createRestServer(jobs: JobRegistry, options: RestServerOptions):
     return abs;
   };
 
+  app.get('/taskmanagers', async () => ({ taskmanagers: options.cluster?.taskManagers() ?? [] }));
+  app.get('/taskmanagers/:tmid', async (request, reply) => {
+    const id = (request.params as { tmid: string }).tmid;
+    const tm = options.cluster?.taskManager(id);
+    if (tm) return tm;
+    return send(reply, 404, new RestError('FLOE_REST_TASKMANAGER_NOT_FOUND', `no TaskManager ${id}`, { hint: 'GET /taskmanagers lists them' }));
+  });
+  app.get('/jobs/:jobid/vertices/:vertexid/taskmanagers', async (request, reply) => {
+    const client = job(request, reply);
+    if (!client) return;
+    const vertexId = (request.params as { vertexid: string }).vertexid;
+    const view = options.cluster
+      ? options.cluster.vertexTaskManagers(client.master.graph, client.master.execution, vertexId)
+      : client.master.graph.vertices.some((v) => v.id === vertexId) ? { id: vertexId, now: Date.now(), taskmanagers: [] } : null;
+    if (view) return view;
+    return send(reply, 404, new RestError('FLOE_REST_VERTEX_NOT_FOUND', `job ${client.jobId} has no vertex ${vertexId}`, { hint: `GET /jobs/${client.jobId} lists its vertices` }));
+  });
   app.get('/jobs', async () => ({ jobs: jobs.list().map(jobOverview) }));
   app.get('/jobs/overview', async () => ({ jobs: jobs.list().map(jobOverview) }));
   app.get('/jobs/:jobid', async (request, reply) => {
