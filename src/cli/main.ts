@@ -20,6 +20,8 @@ import { registerSavepointCommand } from './savepoint-command.ts';
 import { registerStopCommand } from './stop-command.ts';
 import { registerBenchCommand } from './bench-command.ts';
 import { registerTaskManagerCommand } from './taskmanager-command.ts';
+import { registerJobManagerCommand } from './jobmanager-command.ts';
+import { submitRun } from './submit-run.ts';
 import { startLocalCluster } from './local-cluster-run.ts';
 
 interface RunOptions {
@@ -39,6 +41,9 @@ interface RunOptions {
   restPort?: string;
   taskmanagers?: string;
   slots?: string;
+  jobmanager?: string;
+  token?: string;
+  detached?: boolean;
 }
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];
@@ -170,6 +175,9 @@ export function buildProgram(out: (line: string) => void, setExit: (code: number
     .option('--rest-port <n>', 'port of the REST API (rest.port, default 8081; 0 picks a free one)')
     .option('--taskmanagers <n>', 'run on a local cluster: this process is the JobManager, n TaskManager child processes run the subtasks')
     .option('--slots <k>', 'with --taskmanagers: slots per TaskManager (taskmanager.numberOfTaskSlots; default enough for the job)')
+    .option('-m, --jobmanager <host:port>', 'submit the job to a standalone JobManager (floe jobmanager) and follow it; the job file must be readable by every TaskManager')
+    .option('--token <token>', 'with -m: rest.auth-token of the JobManager (default $FLOE_REST_TOKEN)')
+    .option('--detached', 'with -m: return after submission, printing the job id')
     .addHelpText('after', `
 Examples:
   floe run examples/wordcount/job.ts --checkpoint-interval 500ms -p 2
@@ -189,6 +197,10 @@ see "Options" in floe's README. Unknown keys and bad values are refused before t
       const { job, inspect } = inspectAndJob(jobArgument, options.inspect);
       // commander's own words for it, as when the argument was required
       if (job === undefined) return runCommand.error("error: missing required argument 'job'", { code: 'commander.missingArgument', exitCode: 1 });
+      if (options.jobmanager !== undefined) {
+        setExit(await submitRun(job, await configurationFrom(options), { jobmanager: options.jobmanager, ...(options.token ? { token: options.token } : {}), detached: options.detached === true }, out, (l) => process.stdout.write(`${l}\n`)));
+        return;
+      }
       setExit(await run(job, options, inspect, out));
     });
   // the command list shows run as its usage says (`<job>`), not as its optional argument is declared
@@ -201,6 +213,7 @@ see "Options" in floe's README. Unknown keys and bad values are refused before t
   registerCheckpointsCommand(program, print);
   registerBenchCommand(program, (line) => process.stdout.write(`${line}\n`), setExit);
   registerTaskManagerCommand(program, out, setExit);
+  registerJobManagerCommand(program, out);
   return program;
 }
 

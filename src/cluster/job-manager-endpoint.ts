@@ -24,6 +24,8 @@ export interface EndpointOptions {
   heartbeatTimeoutMs: number;
   /** cluster.auth-token: required of every TaskManager when set */
   token?: string;
+  /** serve on this (listening) HTTP server, the REST API's: TaskManagers reach the JobManager at its REST address */
+  server?: Server;
 }
 
 export interface EndpointEvents {
@@ -46,14 +48,14 @@ export class JobManagerEndpoint extends EventEmitter<EndpointEvents> {
 
   constructor(readonly options: EndpointOptions) {
     super();
-    this.#server = createServer((_, res) => res.writeHead(426).end('floe cluster endpoint: websocket only\n'));
+    this.#server = options.server ?? createServer((_, res) => res.writeHead(426).end('floe cluster endpoint: websocket only\n'));
     this.#wss = new WebSocketServer({ server: this.#server, path: '/taskmanager', maxPayload: MAX_FRAME_BYTES });
     this.#wss.on('connection', (ws) => this.#accept(ws));
   }
 
   async start(): Promise<string> {
     const host = this.options.host ?? '127.0.0.1';
-    await new Promise<void>((resolve, reject) => this.#server.once('error', reject).listen(this.options.port ?? 0, host, resolve));
+    if (!this.options.server) await new Promise<void>((resolve, reject) => this.#server.once('error', reject).listen(this.options.port ?? 0, host, resolve));
     this.address = `${host}:${(this.#server.address() as AddressInfo).port}`;
     this.#heartbeat = setInterval(() => this.#beat(), this.options.heartbeatIntervalMs);
     this.#heartbeat.unref();
@@ -159,6 +161,7 @@ export class JobManagerEndpoint extends EventEmitter<EndpointEvents> {
     for (const tm of this.#tms.values()) tm.send({ k: 'shutdown' });
     for (const ws of this.#wss.clients) ws.close();
     await new Promise<void>((resolve) => this.#wss.close(() => resolve()));
+    if (this.options.server) return; // its owner closes it
     this.#server.closeAllConnections?.();
     await new Promise<void>((resolve) => this.#server.close(() => resolve()));
   }

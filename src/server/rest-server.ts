@@ -22,6 +22,14 @@ export interface RestServerOptions {
   bodyLimit?: number;
   /** the cluster the jobs run on (floe run --taskmanagers): /taskmanagers and the vertices' TaskManagers */
   cluster?: ClusterView;
+  /** a standalone JobManager (floe jobmanager) takes jobs: POST /jobs {"job-file", "config", "job-name"} */
+  submit?: (request: JobSubmission) => Promise<JobClient>;
+}
+
+export interface JobSubmission {
+  jobFile: string;
+  config: Record<string, unknown>;
+  jobName?: string;
 }
 
 export function isLoopback(address: string): boolean {
@@ -127,6 +135,24 @@ export function createRestServer(jobs: JobRegistry, options: RestServerOptions):
       : client.master.graph.vertices.some((v) => v.id === vertexId) ? { id: vertexId, now: Date.now(), taskmanagers: [] } : null;
     if (view) return view;
     return send(reply, 404, new RestError('FLOE_REST_VERTEX_NOT_FOUND', `job ${client.jobId} has no vertex ${vertexId}`, { hint: `GET /jobs/${client.jobId} lists its vertices` }));
+  });
+  const submitBody = {
+    type: 'object',
+    required: ['job-file'],
+    properties: { 'job-file': { type: 'string', minLength: 1 }, 'job-name': { type: 'string', minLength: 1 }, config: { type: 'object' } },
+    additionalProperties: false,
+  } as const;
+  app.post('/jobs', { schema: { body: submitBody } }, async (request, reply) => {
+    if (!options.submit) return send(reply, 405, new RestError('FLOE_REST_NO_SUBMISSION', 'this floe runs one job: it takes no submissions', { hint: 'submit to a standalone JobManager: floe jobmanager, then floe run job.ts -m host:port' }));
+    const body = request.body as { 'job-file': string; 'job-name'?: string; config?: Record<string, unknown> };
+    try {
+      const client = await options.submit({ jobFile: body['job-file'], config: body.config ?? {}, ...(body['job-name'] ? { jobName: body['job-name'] } : {}) });
+      jobs.add(client);
+      return reply.code(202).send({ jobid: client.jobId });
+    } catch (error) {
+      const e = error instanceof FloeError ? error : new RestError('FLOE_REST_SUBMIT_FAILED', `the job could not be submitted: ${(error as Error).message}`);
+      return send(reply, e.code === 'FLOE_CLUSTER_BUSY' ? 409 : 400, e);
+    }
   });
   app.get('/jobs', async () => ({ jobs: jobs.list().map(jobOverview) }));
   app.get('/jobs/overview', async () => ({ jobs: jobs.list().map(jobOverview) }));
