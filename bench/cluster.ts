@@ -10,7 +10,7 @@ const root = fileURLToPath(new URL('../', import.meta.url));
 const jobFile = join(root, 'bench/jobs/cluster-job.ts');
 const RUNS = Number(process.env.FLOE_BENCH_RUNS ?? 3);
 const CPU_RECORDS = Number(process.env.FLOE_BENCH_CPU_RECORDS ?? 400_000);
-const HASH_ROUNDS = Number(process.env.FLOE_BENCH_HASH_ROUNDS ?? 20_000);
+const HASH_ROUNDS = Number(process.env.FLOE_BENCH_HASH_ROUNDS ?? 10_000);
 const KEYBY_RECORDS = Number(process.env.FLOE_BENCH_KEYBY_RECORDS ?? 4_000_000);
 const dir = mkdtempSync(join(tmpdir(), 'floe-bench-cluster-'));
 

@@ -37,7 +37,12 @@ export function registerTaskManagerCommand(program: Command, out: (line: string)
       });
       // a TaskManager lives as long as its connection to the JobManager
       const ended = new Promise<string>((resolve) => tm.once('disconnected', resolve));
-      await tm.start();
+      try {
+        await tm.start();
+      } catch (error) {
+        await tm.close().catch(() => {}); // its data port must not keep the process alive
+        throw error;
+      }
       await ended;
       await tm.close().catch(() => {});
       setExit(0);

@@ -8,6 +8,7 @@ import { DEFAULT_LEVEL_LOCAL_DIR } from '../backends/level-keyed-backend.ts';
 import type { StateBackend } from '../backends/types.ts';
 import { serializeError } from '../checkpoint/serialized-error.ts';
 import type { Configuration } from '../config/configuration.ts';
+import { FloeError } from '../errors.ts';
 import type { JobGraph } from '../graph/job-graph.ts';
 import { createCheckpointStorage } from '../storage/checkpoint-storage-factory.ts';
 import type { CheckpointStorage } from '../storage/types.ts';
@@ -71,7 +72,11 @@ export class TaskManager extends EventEmitter<TaskManagerEvents> {
     const jm = (this.#jm = new WebSocket(`ws://${this.options.jobManager}/taskmanager`, { maxPayload: MAX_FRAME_BYTES }));
     return new Promise((resolve, reject) => {
       jm.once('open', () => this.#sendJm({ k: 'register', version: CLUSTER_PROTOCOL_VERSION, slots: this.options.slots, data: dataAddress, pid: process.pid, ...(this.options.token ? { token: this.options.token } : {}) }));
-      jm.once('error', reject);
+      jm.once('error', (cause) =>
+        reject(new FloeError('FLOE_JOBMANAGER_UNREACHABLE', `cannot reach the JobManager at ${this.options.jobManager}: ${cause.message}`, {
+          cause,
+          hint: 'pass the address `floe jobmanager` printed (its REST address), e.g. --jobmanager 127.0.0.1:8081',
+        })));
       jm.on('close', (code, reason) => this.emit('disconnected', `${code} ${reason.toString()}`));
       jm.on('message', (raw: RawData) => {
         let frame: JobManagerFrame;
@@ -86,7 +91,9 @@ export class TaskManager extends EventEmitter<TaskManagerEvents> {
           this.emit('registered', frame.id);
           resolve(frame.id);
         } else if (frame.k === 'refused') {
-          reject(Object.assign(new Error(frame.message), { code: frame.code }));
+          reject(new FloeError(frame.code, `the JobManager refused this TaskManager: ${frame.message}`, {
+            hint: frame.code === 'FLOE_CLUSTER_AUTH_FAILED' ? 'give the TaskManager the JobManager\'s token: -D cluster.auth-token=...' : 'run the same floe version on the JobManager and every TaskManager',
+          }));
         } else {
           this.#queue = this.#queue.then(() => this.#onJobManager(frame)).catch(() => {});
         }
