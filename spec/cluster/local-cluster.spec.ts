@@ -138,7 +138,7 @@ for (const { backend, extra, name } of [
 
 t.test('a TaskManager paused (SIGSTOP) past heartbeat.timeout is lost; resumed, its late messages change nothing: exactly once', async (t) => {
   const dir = t.testdir({ gate: '0' });
-  const run = new FloeRun(dir, ['-p', '2', '--state-backend', 'fs', '--taskmanagers', '2', '-D', 'heartbeat.interval=100ms', '-D', 'heartbeat.timeout=1s']);
+  const run = new FloeRun(dir, ['-p', '2', '--state-backend', 'fs', '--taskmanagers', '2', '-D', 'heartbeat.interval=100ms', '-D', 'heartbeat.timeout=2s']);
   await until(() => run.taskManagers.length === 2 && /running, pid/.test(run.log), 'the job to run', () => run.log);
   let gate = 0;
   while (completedCheckpoints(dir).length < 2) {
