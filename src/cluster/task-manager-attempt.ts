@@ -5,8 +5,8 @@ import { EdgeWriter } from '../actors/output-writer.ts';
 import { Scheduler } from '../actors/scheduler.ts';
 import { Task } from '../actors/task.ts';
 import type { StateBackend } from '../backends/types.ts';
-import { CHECKPOINT_COORDINATOR, CONTROL_MESSAGE_TYPES, JOB_MASTER, type FromTaskMessage, type ToTaskMessage } from '../checkpoint/control-messages.ts';
-import { subtaskKey, type CheckpointingMode } from '../checkpoint/types.ts';
+import { CHECKPOINT_COORDINATOR, CONTROL_MESSAGE_TYPES, JOB_MASTER, taskSystemId, type FromTaskMessage, type ToTaskMessage } from '../checkpoint/control-messages.ts';
+import type { CheckpointingMode } from '../checkpoint/types.ts';
 import type { ChannelMessage } from '../actors/types.ts';
 import type { JobGraph } from '../graph/job-graph.ts';
 import type { CheckpointStorage } from '../storage/types.ts';
@@ -156,7 +156,7 @@ export class TaskManagerAttempt {
   /** Cancels every task still running; resolves when every task actor is done. */
   async cancel(): Promise<void> {
     this.scheduler.stop();
-    for (const t of this.tasks) (this.root.system.get(`task:${subtaskKey(t.id)}:${this.setup.attempt}`) as AnyActorRef | undefined)?.send({ type: 'CANCEL_TASK', attempt: this.setup.attempt });
+    for (const t of this.tasks) this.deliver(taskSystemId(t.id, this.setup.attempt), { type: 'CANCEL_TASK', attempt: this.setup.attempt });
     await Promise.all(this.tasks.map((t) => waitFor(t.actor, (s) => s.status !== 'active').catch(() => {})));
     this.dispose();
   }
