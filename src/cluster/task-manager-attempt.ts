@@ -161,11 +161,6 @@ export class TaskManagerAttempt {
     this.dispose();
   }
 
-  /** Every task actor is done. */
-  async settled(): Promise<void> {
-    await Promise.all(this.tasks.map((t) => waitFor(t.actor, (s) => s.status !== 'active', { timeout: Infinity }).catch(() => {})));
-  }
-
   dispose(): void {
     this.scheduler.stop();
     // stopping the root stops its children (the coordinator's stand-in, the tasks)
