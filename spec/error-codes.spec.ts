@@ -8,7 +8,7 @@ import { FloeWarning } from '../src/warnings.ts';
 
 const ROOT = resolve(import.meta.dirname, '..');
 /** environment variables and identifiers that start like a code */
-const NOT_CODES = new Set(['FLOE_JOBMANAGER', 'FLOE_REST_TOKEN', 'FLOE_ERRORS']);
+const NOT_CODES = new Set(['FLOE_JOBMANAGER', 'FLOE_REST_TOKEN', 'FLOE_ERRORS', 'FLOE_BIN', 'FLOE_DEBUG_CLUSTER', 'FLOE_FROM_SOURCE']);
 
 const row = (code: string) => `| \`${code}\` | ${ERROR_CODES[code as ErrorCode].class} | ${ERROR_CODES[code as ErrorCode].when} |`;
 

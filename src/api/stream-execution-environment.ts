@@ -11,7 +11,7 @@ import { loadRestorePoint, type RestorePoint } from '../savepoints/restore-point
 import { claimSavepoint } from '../savepoints/savepoint-operations.ts';
 import type { StateBackend } from '../backends/types.ts';
 import { createCheckpointStorage } from '../storage/checkpoint-storage-factory.ts';
-import { JobMaster, type JobResult } from '../coordinator/job-master.ts';
+import { JobMaster, type JobResult, type JobSettings } from '../coordinator/job-master.ts';
 import { restartStrategyFrom } from '../coordinator/restart-strategy.ts';
 import { buildJobGraph, type JobGraph } from '../graph/job-graph.ts';
 import type { Transformation } from '../graph/transformation.ts';
@@ -31,6 +31,7 @@ export class StreamExecutionEnvironment implements TransformationRegistry {
   #inspect: InspectOption | undefined;
   #inspectOptions: InspectionOptions = {};
   #backend: StateBackend | undefined;
+  #createExecution: JobSettings['createExecution'];
   config: Configuration;
 
   constructor(config: Configuration | Record<string, unknown> = {}) {
@@ -88,6 +89,12 @@ export class StreamExecutionEnvironment implements TransformationRegistry {
   setInspector(inspect: InspectOption | undefined, options: InspectionOptions = {}): this {
     this.#inspect = inspect;
     this.#inspectOptions = options;
+    return this;
+  }
+
+  /** Where the job's tasks run: this process (the default), or a cluster's TaskManagers (`floe run --taskmanagers`). */
+  setExecution(createExecution: JobSettings['createExecution']): this {
+    this.#createExecution = createExecution;
     return this;
   }
 
@@ -189,6 +196,7 @@ export class StreamExecutionEnvironment implements TransformationRegistry {
       inspect: inspection?.inspect,
       restore: restore?.checkpoint ?? null,
       restoresSavepoint: fromSavepoint,
+      ...(this.#createExecution ? { createExecution: this.#createExecution } : {}),
     });
     const stop = () => inspection?.stop();
     master.result.then(stop, stop);

@@ -18,6 +18,10 @@ import { registerSavepointCommand } from './savepoint-command.ts';
 import { registerStopCommand } from './stop-command.ts';
 import { registerBenchCommand } from './bench-command.ts';
 import { registerInspectorCommand } from './inspector-command.ts';
+import { registerTaskManagerCommand } from './taskmanager-command.ts';
+import { registerJobManagerCommand } from './jobmanager-command.ts';
+import { submitRun } from './submit-run.ts';
+import { startLocalCluster } from './local-cluster-run.ts';
 
 interface RunOptions {
   parallelism?: string;
@@ -34,6 +38,11 @@ interface RunOptions {
   allowNonRestoredState?: boolean;
   restoreMode?: string;
   restPort?: string;
+  taskmanagers?: string;
+  slots?: string;
+  jobmanager?: string;
+  token?: string;
+  detached?: boolean;
 }
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];
@@ -89,6 +98,7 @@ async function run(jobPath: string, options: RunOptions, inspect: string | undef
   const signals = onStopSignals(() => void client?.cancel(), out);
   const stopWatching = followNpmWrapper(signals, out);
   let stopWarnings: (() => void) | undefined;
+  let cluster: Awaited<ReturnType<typeof startLocalCluster>> | undefined;
   try {
     const conf = await configurationFrom(options);
     const job = await loadJob(jobPath);
@@ -98,6 +108,8 @@ async function run(jobPath: string, options: RunOptions, inspect: string | undef
     warnCheckpointDirWithoutInterval(env.config, out);
     // warnings of the job's tasks (a sink's directory, ...) are printed from the start, in the CLI's format
     stopWarnings = printWarnings(out);
+    // --taskmanagers N: this process is the JobManager of a local cluster of N TaskManager processes
+    if (options.taskmanagers !== undefined) cluster = await startLocalCluster(env, jobPath, options, out);
     client = await env.executeAsync(basename(jobPath).replace(/\.[cm]?[jt]sx?$/, ''));
     if (client.generatedUids.length > 0) formatWarning(missingUids(client.generatedUids)).forEach(out);
     attachReporter(client, { checkpoints: !options.quiet, write: out, pid: process.pid });
@@ -109,7 +121,7 @@ async function run(jobPath: string, options: RunOptions, inspect: string | undef
     if (signals.received) void client.cancel();
     // the REST framework is loaded by `floe run` only, not by the other commands
     const { serveRest } = await import('./serve-rest.ts');
-    const closeRest = await serveRest(client, conf, out);
+    const closeRest = await serveRest(client, conf, out, cluster?.view);
     try {
       const result = await client.getJobExecutionResult();
       out(formatJobEnd(result));
@@ -120,6 +132,7 @@ async function run(jobPath: string, options: RunOptions, inspect: string | undef
       await closeRest();
     }
   } finally {
+    await cluster?.close();
     stopWarnings?.();
     stopWatching();
     signals.dispose();
@@ -162,6 +175,11 @@ export function buildProgram(out: (line: string) => void, setExit: (code: number
     .option('--allow-non-restored-state', 'skip savepoint or checkpoint state that matches no operator uid of the job')
     .addOption(new Option('--restore-mode <mode>', 'execution.savepoint-restore-mode').choices(['no-claim', 'claim']))
     .option('--rest-port <n>', 'port of the REST API (rest.port, default 8081; 0 picks a free one)')
+    .option('--taskmanagers <n>', 'run on a local cluster: this process is the JobManager, n TaskManager child processes run the subtasks')
+    .option('--slots <k>', 'with --taskmanagers: slots per TaskManager (taskmanager.numberOfTaskSlots; default enough for the job)')
+    .option('-m, --jobmanager <host:port>', 'submit the job to a standalone JobManager (floe jobmanager) and follow it; the job file must be readable by every TaskManager')
+    .option('--token <token>', 'with -m: rest.auth-token of the JobManager (default $FLOE_REST_TOKEN)')
+    .option('--detached', 'with -m: return after submission, printing the job id')
     .addHelpText('after', `
 Examples:
   floe run examples/wordcount/job.ts --checkpoint-interval 500ms -p 2
@@ -181,6 +199,10 @@ see "Options" in floe's README. Unknown keys and bad values are refused before t
       const { job, inspect } = inspectAndJob(jobArgument, options.inspect);
       // commander's own words for it, as when the argument was required
       if (job === undefined) return runCommand.error("error: missing required argument 'job'", { code: 'commander.missingArgument', exitCode: 1 });
+      if (options.jobmanager !== undefined) {
+        setExit(await submitRun(job, await configurationFrom(options), { jobmanager: options.jobmanager, ...(options.token ? { token: options.token } : {}), detached: options.detached === true }, out, (l) => process.stdout.write(`${l}\n`)));
+        return;
+      }
       setExit(await run(job, options, inspect, out));
     });
   // the command list shows run as its usage says (`<job>`), not as its optional argument is declared
@@ -193,6 +215,8 @@ see "Options" in floe's README. Unknown keys and bad values are refused before t
   registerCheckpointsCommand(program, print);
   registerInspectorCommand(program, print);
   registerBenchCommand(program, (line) => process.stdout.write(`${line}\n`), setExit);
+  registerTaskManagerCommand(program, out, setExit);
+  registerJobManagerCommand(program, out);
   return program;
 }
 

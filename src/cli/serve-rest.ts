@@ -1,10 +1,11 @@
 // `floe run` serves its job over the REST API on rest.address:rest.port (a busy port is a warning, not a failure).
+import type { ClusterView } from '../cluster/cluster-views.ts';
 import type { JobClient } from '../api/job-client.ts';
 import type { Configuration } from '../config/configuration.ts';
 import { FloeError } from '../errors.ts';
 import { JobRegistry, startRestServer } from '../server/rest-server.ts';
 
-export async function serveRest(client: JobClient, conf: Configuration, out: (line: string) => void): Promise<() => Promise<void>> {
+export async function serveRest(client: JobClient, conf: Configuration, out: (line: string) => void, cluster?: ClusterView): Promise<() => Promise<void>> {
   const jobs = new JobRegistry();
   jobs.add(client);
   const savepointsDir = conf.get('state.savepoints.dir');
@@ -18,6 +19,7 @@ export async function serveRest(client: JobClient, conf: Configuration, out: (li
       savepointsDir,
       bodyLimit: conf.get('rest.server.max-content-length'),
       corsAllowedOrigins: conf.get('rest.cors.allowed-origins')?.split(',').map((o) => o.trim()).filter(Boolean),
+      ...(cluster ? { cluster } : {}),
     });
     out(`REST API listening on http://${address.includes(':') ? `[${address}]` : address}:${port} (floe list -m ${address}:${port})`);
     return async () => {

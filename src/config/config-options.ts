@@ -65,6 +65,12 @@ export interface ConfigValues {
   'connector.nats.password': string | undefined;
   'connector.postgres.url': string | undefined;
   'connector.postgres.password': string | undefined;
+  // the cluster: JobManager and TaskManager processes (issue 11)
+  'taskmanager.numberOfTaskSlots': number;
+  'slot.request.timeout': number;
+  'heartbeat.interval': number;
+  'heartbeat.timeout': number;
+  'cluster.auth-token': string | undefined;
 }
 
 export type ConfigKey = keyof ConfigValues;
@@ -323,6 +329,26 @@ export const CONFIG_OPTIONS: { readonly [K in ConfigKey]: ConfigOption<ConfigVal
   'connector.postgres.password': {
     type: 'string',
     description: "Password for PostgresSinks, in place of the connection string's; never printed.",
+  },
+  'taskmanager.numberOfTaskSlots': {
+    type: 'int', default: 1, min: 1,
+    description: 'Slots of a TaskManager: a slot holds at most one subtask of each vertex (slot sharing).',
+  },
+  'slot.request.timeout': {
+    type: 'duration', default: 5 * MINUTE, min: 1,
+    description: 'How long a job waits for enough slots before it fails.',
+  },
+  'heartbeat.interval': {
+    type: 'duration', default: 10 * SECOND, min: 1,
+    description: 'Time between heartbeats of the JobManager and its TaskManagers.',
+  },
+  'heartbeat.timeout': {
+    type: 'duration', default: 50 * SECOND, min: 1,
+    description: 'A TaskManager not heard of for this long is lost: its subtasks count as failed.',
+  },
+  'cluster.auth-token': {
+    type: 'string',
+    description: 'Token a TaskManager presents to register (needed when the JobManager binds off loopback).',
   },
 };
 

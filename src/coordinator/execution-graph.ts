@@ -39,7 +39,28 @@ export function taskRestore(restore: CompletedCheckpoint | null, uids: readonly 
   return { checkpointId: restore.id, operators, ...(channelState.length > 0 ? { channelState: Object.fromEntries(channelState) } : {}) };
 }
 
-export class ExecutionGraph {
+/**
+ * One attempt of a job as the job master drives it: the task actors in this process (ExecutionGraph),
+ * or deployed to TaskManager processes (the cluster's, which provides it through JobSettings.createExecution).
+ */
+export interface JobExecution {
+  /** the task actors that run in this process (none when every task runs in a TaskManager) */
+  readonly tasks: readonly Task[];
+  readonly subtaskKeys: string[];
+  readonly subtaskNames: Map<string, string>;
+  readonly sources: string[];
+  readonly parallelism: Map<string, number>;
+  task(key: string): Task | undefined;
+  deploy(): void;
+  drain(): void;
+  cancel(): Promise<void>;
+  /** the job ended: stop what still runs (the run loop, remote resources) */
+  stop(): void;
+  /** largest number of data buffers any channel in this process ever held (backpressure specs) */
+  maxQueuedBuffers(): number;
+}
+
+export class ExecutionGraph implements JobExecution {
   readonly tasks: Task[] = [];
   readonly scheduler = new Scheduler();
   readonly #byKey = new Map<string, Task>();
@@ -141,6 +162,10 @@ export class ExecutionGraph {
     for (const t of this.tasks) this.#send(t, { type: 'CANCEL_TASK', attempt: this.options.attempt });
     // an actor that stopped on an error (reported to the job master) counts as stopped too
     await Promise.all(this.tasks.map((t) => waitFor(t.actor, (s) => s.status !== 'active').catch(() => {})));
+  }
+
+  stop(): void {
+    this.scheduler.stop();
   }
 
   /** Largest number of data buffers any channel ever held (backpressure specs). */

@@ -14,7 +14,7 @@ import type { JobGraph } from '../graph/job-graph.ts';
 import { persistCheckpoint, readingSavepointFiles } from '../savepoints/savepoint-storage.ts';
 import { checkpointCoordinatorMachine, type CheckpointCoordinatorMachine } from './checkpoint-coordinator.ts';
 import { pendingCount } from './coordinator-state.ts';
-import { ExecutionGraph } from './execution-graph.ts';
+import { ExecutionGraph, type ExecutionOptions, type JobExecution } from './execution-graph.ts';
 import { jobMasterMachine, type JobMasterMachine, type JobStatus } from './job-master-machine.ts';
 import type { RestartStrategy } from './restart-strategy.ts';
 
@@ -35,6 +35,8 @@ export interface JobSettings {
   restore?: CompletedCheckpoint | null;
   /** `restore` is a savepoint: its state files are read where they are (checksum verified), for the job's whole life */
   restoresSavepoint?: boolean;
+  /** where the attempt's tasks run: this process (the default) or a cluster's TaskManagers */
+  createExecution?: (options: ExecutionOptions) => JobExecution;
 }
 
 export interface JobResult {
@@ -63,7 +65,7 @@ export interface JobEvents {
 export class JobMaster extends EventEmitter<JobEvents> {
   readonly actor: Actor<JobMasterMachine>;
   readonly coordinator: Actor<CheckpointCoordinatorMachine>;
-  #execution: ExecutionGraph | null = null;
+  #execution: JobExecution | null = null;
   #stopping: Promise<void> | null = null;
   /** the savepoint or checkpoint the job was started from, the restart point until the job completes its own */
   #initialRestore: CompletedCheckpoint | null | undefined;
@@ -152,7 +154,7 @@ export class JobMaster extends EventEmitter<JobEvents> {
     return this.#result;
   }
 
-  get execution(): ExecutionGraph | null {
+  get execution(): JobExecution | null {
     return this.#execution;
   }
 
@@ -230,7 +232,7 @@ export class JobMaster extends EventEmitter<JobEvents> {
     const { storage } = this.settings;
     // a job started from a savepoint reads the savepoint's files where they are, for its whole life
     const restoresSavepoint = this.settings.restoresSavepoint === true;
-    const execution = new ExecutionGraph({
+    const options: ExecutionOptions = {
       jobId: this.jobId,
       graph: this.graph,
       attempt,
@@ -243,7 +245,8 @@ export class JobMaster extends EventEmitter<JobEvents> {
       storage: { forSubtask: (uid, i) => (restoresSavepoint ? readingSavepointFiles(storage.forSubtask(uid, i)) : storage.forSubtask(uid, i)) },
       restore,
       jobMaster: this.actor,
-    });
+    };
+    const execution = this.settings.createExecution ? this.settings.createExecution(options) : new ExecutionGraph(options);
     this.#execution = execution;
     this.#stopping = null;
     this.actor.send({
@@ -270,7 +273,7 @@ export class JobMaster extends EventEmitter<JobEvents> {
   #end(status: JobStatus): void {
     const end = { jobId: this.jobId, status: status as JobEndStatus, lastCheckpointId: this.latestCheckpoint?.id ?? null };
     this.coordinator.send({ type: 'SHUTDOWN' });
-    this.#execution?.scheduler.stop();
+    this.#execution?.stop();
     // externalized retention decides what stays on disk, sinks settle what their writers left, the backend's local
     // directories go; the result is settled once all that is done
     const sinks = this.graph.vertices.flatMap((v) => v.chain.flatMap((t) => (t.sink?.onJobEnd ? [t.sink] : [])));

@@ -2,7 +2,7 @@
 import { rm } from 'node:fs/promises';
 import type { Task } from '../actors/task.ts';
 import type { JobMaster, JobResult } from '../coordinator/job-master.ts';
-import type { ExecutionGraph } from '../coordinator/execution-graph.ts';
+import type { JobExecution } from '../coordinator/execution-graph.ts';
 import { SavepointError } from '../errors.ts';
 import { checkTargetDirectory } from './savepoint-writer.ts';
 
@@ -183,7 +183,7 @@ async function drainWithSavepoint(master: JobMaster, root: string | undefined): 
   }
 }
 
-function allEnded(execution: ExecutionGraph): boolean {
+function allEnded(execution: JobExecution): boolean {
   return execution.tasks.every(inputEnded);
 }
 

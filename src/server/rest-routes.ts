@@ -2,7 +2,7 @@
 import { readFileSync } from 'node:fs';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { JobClient } from '../api/job-client.ts';
-import { RestError, type FloeError } from '../errors.ts';
+import { FloeError, RestError } from '../errors.ts';
 import { Savepoint } from '../savepoints/savepoint.ts';
 import { checkpointConfigView, checkpointsView, checkpointView, subtaskCheckpointsView } from './checkpoint-views.ts';
 import type { JobRecord } from './job-tracker.ts';
@@ -119,7 +119,32 @@ export function registerRoutes(app: FastifyInstance, ctx: RouteContext): RoutePa
       'flink-version': `floe ${VERSION}`, 'flink-commit': VERSION,
     };
   });
-  route('GET', '/taskmanagers', () => taskManagersView(jobs.list()));
+  route('GET', '/taskmanagers', () => (options.cluster ? { taskmanagers: options.cluster.taskManagers() } : taskManagersView(jobs.list())));
+  route('GET', '/taskmanagers/:tmid', (request, reply) => {
+    const id = (request.params as { tmid: string }).tmid;
+    const tm = options.cluster?.taskManager(id);
+    if (tm) return tm;
+    return sendError(reply, 404, new RestError('FLOE_REST_TASKMANAGER_NOT_FOUND', `no TaskManager ${id}`, { hint: 'GET /taskmanagers lists them' }));
+  });
+  // a standalone JobManager (floe jobmanager) takes jobs; a floe run serves its one job
+  const submitBody = {
+    type: 'object',
+    required: ['job-file'],
+    properties: { 'job-file': { type: 'string', minLength: 1 }, 'job-name': { type: 'string', minLength: 1 }, config: { type: 'object' } },
+    additionalProperties: false,
+  } as const;
+  route('POST', '/jobs', async (request, reply) => {
+    if (!options.submit) return sendError(reply, 405, new RestError('FLOE_REST_NO_SUBMISSION', 'this floe runs one job: it takes no submissions', { hint: 'submit to a standalone JobManager: floe jobmanager, then floe run job.ts -m host:port' }));
+    const body = request.body as { 'job-file': string; 'job-name'?: string; config?: Record<string, unknown> };
+    try {
+      const client = await options.submit({ jobFile: body['job-file'], config: body.config ?? {}, ...(body['job-name'] ? { jobName: body['job-name'] } : {}) });
+      jobs.add(client);
+      return reply.code(202).send({ jobid: client.jobId });
+    } catch (error) {
+      const e = error instanceof FloeError ? error : new RestError('FLOE_REST_SUBMIT_FAILED', `the job could not be submitted: ${(error as Error).message}`);
+      return sendError(reply, e.code === 'FLOE_CLUSTER_BUSY' ? 409 : 400, e);
+    }
+  }, submitBody);
 
   // ---- jobs ----
   route('GET', '/jobs', () => ({ jobs: jobs.list().map(jobIdAndStatus) }));
@@ -168,6 +193,13 @@ export function registerRoutes(app: FastifyInstance, ctx: RouteContext): RoutePa
     const j = job(request, reply);
     const v = j && vertex(request, reply, j.client);
     return v && subtaskMetricsView(j.client, v, (request.query as { get?: string }).get);
+  });
+  route('GET', '/jobs/:jobid/vertices/:vertexid/taskmanagers', (request, reply) => {
+    const j = job(request, reply);
+    const v = j && vertex(request, reply, j.client);
+    if (!j || !v) return;
+    const id = (request.params as { vertexid: string }).vertexid;
+    return options.cluster?.vertexTaskManagers(j.client.master.graph, j.client.master.execution, v.id) ?? { id, now: Date.now(), taskmanagers: [] };
   });
   route('GET', '/jobs/:jobid/vertices/:vertexid/watermarks', (request, reply) => {
     const j = job(request, reply);

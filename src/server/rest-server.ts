@@ -9,7 +9,7 @@ import { registerRoutes, sendError } from './rest-routes.ts';
 import { JobRegistry, type RestServerOptions, type RouteContext } from './route-context.ts';
 import { mountDashboard } from '../web/dashboard-routes.ts';
 
-export { JobRegistry, type RestServerOptions, type RouteContext } from './route-context.ts';
+export { JobRegistry, type JobSubmission, type RestServerOptions, type RouteContext } from './route-context.ts';
 import { SavepointTriggers } from './savepoint-triggers.ts';
 
 export function isLoopback(address: string): boolean {

@@ -1,5 +1,6 @@
 // What the REST routes are given: the jobs served, the server's options, savepoint triggers, allowed directories.
 import type { JobClient } from '../api/job-client.ts';
+import type { ClusterView } from '../cluster/cluster-views.ts';
 import type { AllowedDirs } from './allowed-dirs.ts';
 import { trackJob, type JobRecord } from './job-tracker.ts';
 import type { SavepointTriggers } from './savepoint-triggers.ts';
@@ -18,6 +19,16 @@ export interface RestServerOptions {
   bodyLimit?: number;
   /** rest.cors.allowed-origins: origins (or '*') that may call the API from their pages; none by default */
   corsAllowedOrigins?: string[];
+  /** the cluster the jobs run on (floe run --taskmanagers): /taskmanagers and the vertices' TaskManagers */
+  cluster?: ClusterView;
+  /** a standalone JobManager (floe jobmanager) takes jobs: POST /jobs {"job-file", "config", "job-name"} */
+  submit?: (request: JobSubmission) => Promise<JobClient>;
+}
+
+export interface JobSubmission {
+  jobFile: string;
+  config: Record<string, unknown>;
+  jobName?: string;
 }
 
 /** Jobs served by the REST API, by id, with what the API remembers of each. */
