@@ -25,7 +25,6 @@ export const ERROR_CODES = {
   FLOE_BENCH_SCENARIO_INVALID: { class: 'ConfigError', when: 'a benchmark scenario file that does not describe a scenario' },
   FLOE_BENCH_SCENARIO_NOT_FOUND: { class: 'ConfigError', when: 'a benchmark scenario file that cannot be read' },
   FLOE_BENCH_UNKNOWN_MODE: { class: 'ConfigError', when: '`floe bench` given a checkpointing mode it does not know' },
-  FLOE_INSPECTOR_BAD_PORT: { class: 'ConfigError', when: '`floe inspector --port` given something that is not a port number' },
   FLOE_POSTGRES_BAD_URL: { class: 'ConfigError', when: '`connector.postgres.url` is not a postgres:// URL' },
   FLOE_CLUSTER_TOKEN_REQUIRED: { class: 'ConfigError', when: 'the JobManager would take TaskManagers off loopback without cluster.auth-token' },
   FLOE_JOB_NOT_FOUND: { class: 'JobDefinitionError', when: 'the job file does not exist; over REST: no job with that id' },

@@ -26,7 +26,7 @@ t.test('watermarks per subtask of a vertex', async (t) => {
   const app = createRestServer(jobs, { allowedDirs: [t.testdir()] });
   t.teardown(() => app.close());
   const details = (await app.inject({ method: 'GET', url: `/jobs/${client.jobId}` })).json();
-  const vertex = details.vertices.find((v: { operators: Array<{ uid: string }> }) => v.operators.some((o) => o.uid === 'windows'));
+  const vertex = details.plan.nodes.find((v: { operators: Array<{ uid: string }> }) => v.operators.some((o) => o.uid === 'windows'));
   t.ok(vertex, 'the window vertex is listed');
   let metrics: Array<{ id: string; value: string }> = [];
   // poll until event time has advanced at the windows (no timing asserted: only that it moves)
@@ -40,7 +40,7 @@ t.test('watermarks per subtask of a vertex', async (t) => {
   t.ok(Number(metrics.find((m) => m.id === '0.currentInputWatermark')!.value) > 0, 'the input watermark rose from records');
   const missing = await app.inject({ method: 'GET', url: `/jobs/${client.jobId}/vertices/nope/watermarks` });
   t.equal(missing.statusCode, 404);
-  t.equal(missing.json().code, 'FLOE_VERTEX_NOT_FOUND');
+  t.equal(missing.json().code, 'FLOE_REST_VERTEX_NOT_FOUND');
   stop = true;
   await client.cancel();
 });

@@ -29,7 +29,7 @@ t.test('InspectionLog keeps every actor with its latest snapshot and a bounded e
 t.test('floe inspector refuses a bad port and a busy one with a code and a hint', async (t) => {
   const lines: string[] = [];
   t.equal(await main(['node', 'floe', 'inspector', '--port', 'abc'], (l) => lines.push(l)), 2);
-  t.match(lines.join('\n'), /error FLOE_INSPECTOR_BAD_PORT: --port must be a port number/);
+  t.match(lines.join('\n'), /error FLOE_USAGE: --port must be a port number/);
   const busy = await startInspectorServer({ port: 0 });
   t.teardown(() => busy.close());
   await t.rejects(startInspectorServer({ port: busy.port }), { code: 'FLOE_INSPECTOR_LISTEN_FAILED', hint: /--port/ });

@@ -1,6 +1,6 @@
 // `floe inspector [--port 8080]`: serves the self-hosted xstate inspector until Ctrl-C.
 import type { Command } from 'commander';
-import { ConfigError } from '../errors.ts';
+import { FloeError } from '../errors.ts';
 import { startInspectorServer } from '../web/inspector-server.ts';
 
 export function registerInspectorCommand(program: Command, print: (line: string) => void): void {
@@ -12,7 +12,7 @@ export function registerInspectorCommand(program: Command, print: (line: string)
     .action(async (options: { port: string; address: string }) => {
       const port = Number(options.port);
       if (!/^\d+$/.test(options.port) || port > 65535) {
-        throw new ConfigError('FLOE_INSPECTOR_BAD_PORT', `--port must be a port number (0-65535), got '${options.port}'`, { hint: 'e.g. floe inspector --port 8080' });
+        throw new FloeError('FLOE_USAGE', `--port must be a port number (0-65535), got '${options.port}'`, { hint: 'e.g. floe inspector --port 8080' });
       }
       const inspector = await startInspectorServer({ port, address: options.address });
       const host = inspector.address.includes(':') ? `[${inspector.address}]` : inspector.address;
