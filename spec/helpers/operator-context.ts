@@ -25,8 +25,6 @@ export function operatorContext(options: ContextOptions = {}): OperatorContext {
     operatorState: options.operatorState ?? new OperatorStateStore(),
     restoredCheckpointId: options.restoredCheckpointId ?? null,
     checkpointingEnabled: options.checkpointingEnabled ?? true,
-    elementTimestamp: { current: undefined },
-    autoWatermarkInterval: 200,
   };
 }
 
