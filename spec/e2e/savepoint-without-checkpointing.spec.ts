@@ -87,9 +87,11 @@ t.test('no --checkpoint-interval, one source subtask ended: savepoint and stop a
   const { run, m, jobId, port } = await start(dir, KEYS, ROUNDS, [], { SOURCE_PARALLELISM: '2' });
   t.teardown(() => void run.child.kill('SIGKILL'));
   const sourceStatus = async () => {
-    const details = (await (await fetch(`http://127.0.0.1:${port}/jobs/${jobId}`)).json()) as { vertices?: Array<{ name: string; status: string[] }> };
+    const details = (await (await fetch(`http://127.0.0.1:${port}/jobs/${jobId}`)).json()) as { vertices?: Array<{ id: string }> };
     if (!details.vertices) throw new Error(`GET /jobs/${jobId}: ${JSON.stringify(details)}\n${run.log}`);
-    return details.vertices[0]!.status;
+    // Flink's vertex view: each subtask's ExecutionState (FINISHED, RUNNING, ...)
+    const vertex = (await (await fetch(`http://127.0.0.1:${port}/jobs/${jobId}/vertices/${details.vertices[0]!.id}`)).json()) as { subtasks: Array<{ status: string }> };
+    return vertex.subtasks.map((s) => s.status.toLowerCase());
   };
   let status: string[] = [];
   const poll = setInterval(() => void sourceStatus().then((s) => (status = s), () => {}), 50);
