@@ -1,16 +1,14 @@
 // The REST server (fastify): Flink's paths and shapes over the jobs of this process, with its security rules.
 import { isIP } from 'node:net';
 import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
-import type { JobClient } from '../api/job-client.ts';
 import { FloeError, RestError } from '../errors.ts';
 import { AllowedDirs } from './allowed-dirs.ts';
-import { trackJob, type JobRecord } from './job-tracker.ts';
 import { registerRoutes, sendError } from './rest-routes.ts';
 import { JobRegistry, type RestServerOptions, type RouteContext } from './route-context.ts';
 import { mountDashboard } from '../web/dashboard-routes.ts';
+import { SavepointTriggers } from './savepoint-triggers.ts';
 
 export { JobRegistry, type JobSubmission, type RestServerOptions, type RouteContext } from './route-context.ts';
-import { SavepointTriggers } from './savepoint-triggers.ts';
 
 export function isLoopback(address: string): boolean {
   return address === 'localhost' || address === '::1' || (isIP(address) === 4 && address.startsWith('127.'));
