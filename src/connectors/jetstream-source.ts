@@ -41,6 +41,8 @@ export interface JetStreamSplit {
   end?: number;
 }
 
+/** how long close waits for the pumps to stop their consumers */
+const CLOSE_WAIT_MS = 5_000;
 /** messages a split's consumer may hold before the pump waits for poll to take them */
 const HIGH_WATER = 4096;
 const decoder = new TextDecoder();
@@ -96,6 +98,9 @@ interface SplitFeed {
   /** resolves the pump's wait once poll has drained the queue */
   drained: (() => void) | null;
   messages: ConsumerMessages | null;
+  /** the pump's run: close waits for it, since an ordered consumer still being created when the connection
+   * closes retries its creation every 30 s (nats.js), keeping the process alive */
+  pumping: Promise<void>;
 }
 
 class JetStreamReader<T> implements SourceReader<T> {
@@ -149,9 +154,9 @@ class JetStreamReader<T> implements SourceReader<T> {
         .filter((_f, i) => i % context.parallelism === context.subtaskIndex)
         .map((filter) => ({ filter, next, ...(startTime ? { startTime } : {}), ...(options.bounded ? { end: last } : {}) }));
     }
-    this.#feeds = splits.map((split) => ({ split, queue: [], head: 0, done: false, drained: null, messages: null }));
+    this.#feeds = splits.map((split) => ({ split, queue: [], head: 0, done: false, drained: null, messages: null, pumping: Promise.resolve() }));
     for (const feed of this.#feeds) {
-      this.#pump(feed).catch((error) => {
+      feed.pumping = this.#pump(feed).catch((error) => {
         if (!this.#closing) this.#error ??= error;
       });
     }
@@ -184,6 +189,7 @@ class JetStreamReader<T> implements SourceReader<T> {
         feed.done = true;
         return void messages.stop();
       }
+      if (this.#closing) return void messages.stop();
     }
     for await (const m of messages) {
       if (split.end !== undefined && m.seq > split.end) break;
@@ -266,6 +272,13 @@ class JetStreamReader<T> implements SourceReader<T> {
       feed.messages?.stop();
       feed.drained?.();
     }
+    // a pump still creating its consumer stops it once created; bounded, so a server that went away cannot hold the task
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      Promise.allSettled(this.#feeds.map((f) => f.pumping)),
+      new Promise<void>((resolve) => (timer = setTimeout(resolve, CLOSE_WAIT_MS))),
+    ]);
+    clearTimeout(timer);
     const nc = this.#nc;
     this.#nc = null;
     try {
