@@ -37,7 +37,8 @@ async function compare(root: string, rest: string[]): Promise<void> {
   const { parseModes } = await import('../src/bench/alignment-bench.ts');
   const modes = parseModes(values.modes);
   const durationMs = parseDuration(values.duration);
-  const files = positionals.length > 0 ? positionals.map((f) => resolve(f)) : readdirSync(SHIPPED_SCENARIOS).filter((f) => /\.ya?ml$/.test(f)).sort().map((f) => join(SHIPPED_SCENARIOS, f));
+  const shipped = () => readdirSync(SHIPPED_SCENARIOS).filter((f) => /\.ya?ml$/.test(f)).sort().map((f) => join(SHIPPED_SCENARIOS, f));
+  const files = positionals.length > 0 ? positionals.map((f) => resolve(f)) : shipped();
   const runs = Number(process.env.FLOE_BENCH_RUNS ?? 3);
   const job = fileURLToPath(new URL('./alignment-job.ts', import.meta.url));
   const sides: Array<[string, string[]]> = [['this', []], ['baseline', ['--floe', root]]];
@@ -65,7 +66,8 @@ async function compare(root: string, rest: string[]): Promise<void> {
   }
 
   // per round, this tree's figure over the baseline's of the same round; figures of 0 (e.g. no alignment) give no ratio
-  const perRound = (mine: ModeResult[], theirs: ModeResult[], f: (r: ModeResult) => number) => mine.map((m, i) => (f(theirs[i]!) === 0 ? NaN : f(m) / f(theirs[i]!)));
+  const perRound = (mine: ModeResult[], theirs: ModeResult[], f: (r: ModeResult) => number) =>
+    mine.map((m, i) => (f(theirs[i]!) === 0 ? NaN : f(m) / f(theirs[i]!)));
   const rows: Array<Record<string, string | number>> = [];
   const figures: Record<string, unknown> = {};
   for (const c of cases) {

@@ -59,7 +59,7 @@ function mainThreadCpuMs(): number {
   }
 }
 
-/** Runs one case on the backends of the checkout at `root` (this tree when undefined): the modules it needs exist in every checkout since the backends bench. */
+/** Runs one case on the backends of the checkout at `root` (this tree when undefined): every checkout since this bench has the modules it imports. */
 async function runCase(root: string | undefined, name: string, keys: number): Promise<CaseResult> {
   const [{ keyGroupRangeForSubtask }, { createStateBackend }, { MemoryCheckpointStorage }, { FileTaskStateStorage }, { seeded: random }] = await Promise.all([
     importFrom<typeof import('../src/backends/key-groups.ts')>(root, 'src/backends/key-groups.ts'),
@@ -179,10 +179,8 @@ if (caseArg > 0) {
       const order = round % 2 ? [...trees].reverse() : trees;
       for (const [label, extra] of order) {
         process.stdout.write(`${runs > 1 ? `round ${round + 1}/${runs}: ` : ''}${c.name}${label} × ${c.keys.toLocaleString()} keys... `);
-        const out = execFileSync(process.execPath, ['--expose-gc', '--max-old-space-size=8192', '--import=tsx', script, '--case', `${c.name}:${c.keys}`, ...extra], {
-          encoding: 'utf8',
-          maxBuffer: 1 << 20,
-        });
+        const argv = ['--expose-gc', '--max-old-space-size=8192', '--import=tsx', script, '--case', `${c.name}:${c.keys}`, ...extra];
+        const out = execFileSync(process.execPath, argv, { encoding: 'utf8', maxBuffer: 1 << 20 });
         const r = JSON.parse(out.trim().split('\n').pop()!) as CaseResult;
         console.log(`${Math.round(r.updatePerSec).toLocaleString()} updates/s, ${Math.round(r.updatePerCpuSec).toLocaleString()} per CPU-s`);
         const key = id(c.name + label, c.keys);
@@ -256,8 +254,11 @@ if (caseArg > 0) {
     console.log(`\nthis/baseline (${baseline}), median of ${runs} per-round ratios (range); rates > 1 and times < 1 are faster\n`);
     printTable(vsBaseline);
   }
-  console.log(`\nrecords: setCurrentKey + ValueState read-modify-write, endBatch every ${BATCH}; rec/CPU-s: per second of main-thread CPU; medians of ${runs} round(s)`);
+  console.log(
+    `\nrecords: setCurrentKey + ValueState read-modify-write, endBatch every ${BATCH}; rec/CPU-s: per second of main-thread CPU; medians of ${runs} round(s)`,
+  );
   console.log(`incremental: ${ROUNDS} rounds of ${CHANGED * 100}% of keys changed then a checkpoint, each on a confirmed chain (median; "first" is round 1, cold code)`);
   console.log(`load average at the end: ${loadavg().map((l) => l.toFixed(2)).join(' ')} on ${cpus().length} cores`);
-  console.log(`written to ${writeResults('backends', { batch: BATCH, updates: UPDATES, changed: CHANGED, rounds: ROUNDS, runs, baseline: baseline ?? null, loadavg: loadavg(), results, runsOf: Object.fromEntries(runsOf), vsBaseline })}`);
+  const figures = { batch: BATCH, updates: UPDATES, changed: CHANGED, rounds: ROUNDS, runs, baseline: baseline ?? null, loadavg: loadavg() };
+  console.log(`written to ${writeResults('backends', { ...figures, results, runsOf: Object.fromEntries(runsOf), vsBaseline })}`);
 }
