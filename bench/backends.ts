@@ -4,20 +4,18 @@
 // `FLOE_BENCH_KEYS=100000,1000000,10000000 npm run bench -- backends` adds 10 million (level only
 // by default at that size: heap backends need `FLOE_BENCH_HEAP_MAX` raised and several GB of heap).
 // Each backend × size runs in its own process (`--expose-gc`), so heap figures do not mix.
-// `FLOE_BENCH_BASELINE=<dir>` also runs each fs/level case in another checkout (with this bench
-// file copied in) just before this tree's, and prints the ratios: before/after in one run.
+// `--baseline <checkout>` (or `FLOE_BENCH_BASELINE=<checkout>`) also runs each case on another checkout's
+// src/ (this file, run as a child with `--floe <checkout>`, imports that checkout's backends) in the same
+// rounds, in alternating order, and prints per-case ratios: before/after in one run. `FLOE_BENCH_RUNS`
+// rounds (default 1, 3 with a baseline); the tables show medians.
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { keyGroupRangeForSubtask } from '../src/backends/key-groups.ts';
-import { createStateBackend } from '../src/backends/state-backend-registry.ts';
 import type { KeyedStateBackend, TaskStateStorage } from '../src/backends/types.ts';
-import { MemoryCheckpointStorage } from '../src/storage/memory-checkpoint-storage.ts';
-import { FileTaskStateStorage } from '../spec/helpers/file-task-state-storage.ts';
+import { baselineOption, importFrom, median, ratioText } from './baseline.ts';
 import { printTable, writeResults } from './report.ts';
-import { seeded as random } from '../src/bench/seeded-random.ts';
 
 const BATCH = 512;
 const UPDATES = Number(process.env.FLOE_BENCH_UPDATES ?? 1_000_000);
@@ -61,7 +59,15 @@ function mainThreadCpuMs(): number {
   }
 }
 
-async function runCase(name: string, keys: number): Promise<CaseResult> {
+/** Runs one case on the backends of the checkout at `root` (this tree when undefined): every checkout since this bench has the modules it imports. */
+async function runCase(root: string | undefined, name: string, keys: number): Promise<CaseResult> {
+  const [{ keyGroupRangeForSubtask }, { createStateBackend }, { MemoryCheckpointStorage }, { FileTaskStateStorage }, { seeded: random }] = await Promise.all([
+    importFrom<typeof import('../src/backends/key-groups.ts')>(root, 'src/backends/key-groups.ts'),
+    importFrom<typeof import('../src/backends/state-backend-registry.ts')>(root, 'src/backends/state-backend-registry.ts'),
+    importFrom<typeof import('../src/storage/memory-checkpoint-storage.ts')>(root, 'src/storage/memory-checkpoint-storage.ts'),
+    importFrom<typeof import('../spec/helpers/file-task-state-storage.ts')>(root, 'spec/helpers/file-task-state-storage.ts'),
+    importFrom<typeof import('../src/bench/seeded-random.ts')>(root, 'src/bench/seeded-random.ts'),
+  ]);
   const dir = mkdtempSync(join(tmpdir(), 'floe-bench-backends-'));
   try {
     const files = new FileTaskStateStorage(join(dir, 'checkpoints'));
@@ -138,10 +144,10 @@ async function runCase(name: string, keys: number): Promise<CaseResult> {
         if (delta?.type !== 'incremental' || delta.deltas.length !== round + 1) throw new Error(`expected a delta, got ${JSON.stringify(delta?.type)}`);
         b.notifyCheckpointComplete?.(currentId);
       }
-      const median = (xs: number[]) => [...xs].sort((x, y) => x - y)[Math.floor(xs.length / 2)]!;
-      incrementalMs = median(times);
+      const middle = (xs: number[]) => [...xs].sort((x, y) => x - y)[Math.floor(xs.length / 2)]!;
+      incrementalMs = middle(times);
       incrementalFirstMs = times[0]!;
-      incrementalBytes = median(bytes);
+      incrementalBytes = middle(bytes);
     }
     await b.dispose();
     return { backend: name, keys, loadPerSec: keys / (loadMs / 1000), updatePerSec: updates / (updateMs / 1000), updatePerCpuSec: updates / (updateCpuMs / 1000), cacheHitRate, heapMB, fullMs, fullBytes, incrementalMs, incrementalFirstMs, incrementalBytes };
@@ -153,32 +159,51 @@ async function runCase(name: string, keys: number): Promise<CaseResult> {
 const caseArg = process.argv.indexOf('--case');
 if (caseArg > 0) {
   const [name, keys] = process.argv[caseArg + 1]!.split(':');
-  console.log(JSON.stringify(await runCase(name!, Number(keys))));
+  const floeArg = process.argv.indexOf('--floe');
+  console.log(JSON.stringify(await runCase(floeArg > 0 ? process.argv[floeArg + 1] : undefined, name!, Number(keys))));
 } else {
   const sizes = (process.env.FLOE_BENCH_KEYS ?? '100000,1000000').split(',').map(Number);
   const heapMax = Number(process.env.FLOE_BENCH_HEAP_MAX ?? 1_000_000);
-  const results: CaseResult[] = [];
   const script = fileURLToPath(import.meta.url);
-  // FLOE_BENCH_BASELINE=<another checkout with this bench file>: each case also runs there, right
-  // before this tree's, so a before/after comparison shares the machine's moment
-  const baseline = process.env.FLOE_BENCH_BASELINE;
-  const trees: Array<[string, string]> = baseline ? [['@baseline', join(baseline, 'bench/backends.ts')], ['', script]] : [['', script]];
-  for (const keys of sizes) {
-    for (const name of ['memory', 'fs', 'level']) {
-      if (name !== 'level' && keys > heapMax) continue;
-      for (const [label, file] of trees) {
-        if (label && name === 'memory') continue;
-        process.stdout.write(`${name}${label} × ${keys.toLocaleString()} keys... `);
-        const out = execFileSync(process.execPath, ['--expose-gc', '--max-old-space-size=8192', '--import=tsx', file, '--case', `${name}:${keys}`], {
-          encoding: 'utf8',
-          maxBuffer: 1 << 20,
-        });
+  const baseline = baselineOption();
+  const runs = Number(process.env.FLOE_BENCH_RUNS ?? (baseline ? 3 : 1));
+  // each side is this script in a fresh process; the baseline's imports its checkout's src/
+  const trees: Array<[string, string[]]> = baseline ? [['', []], ['@baseline', ['--floe', baseline]]] : [['', []]];
+  const cases: Array<{ name: string; keys: number }> = [];
+  for (const keys of sizes) for (const name of ['memory', 'fs', 'level']) if (name === 'level' || keys <= heapMax) cases.push({ name, keys });
+  const runsOf = new Map<string, CaseResult[]>();
+  const id = (backend: string, keys: number) => `${backend}:${keys}`;
+  for (let round = 0; round < runs; round++) {
+    for (const c of cases) {
+      // both sides of a case back to back, the first one alternating by round: they share the machine's moment
+      const order = round % 2 ? [...trees].reverse() : trees;
+      for (const [label, extra] of order) {
+        process.stdout.write(`${runs > 1 ? `round ${round + 1}/${runs}: ` : ''}${c.name}${label} × ${c.keys.toLocaleString()} keys... `);
+        const argv = ['--expose-gc', '--max-old-space-size=8192', '--import=tsx', script, '--case', `${c.name}:${c.keys}`, ...extra];
+        const out = execFileSync(process.execPath, argv, { encoding: 'utf8', maxBuffer: 1 << 20 });
         const r = JSON.parse(out.trim().split('\n').pop()!) as CaseResult;
-        console.log(`${Math.round(r.updatePerSec).toLocaleString()} updates/s`);
-        results.push({ ...r, backend: r.backend + label });
+        console.log(`${Math.round(r.updatePerSec).toLocaleString()} updates/s, ${Math.round(r.updatePerCpuSec).toLocaleString()} per CPU-s`);
+        const key = id(c.name + label, c.keys);
+        runsOf.set(key, [...(runsOf.get(key) ?? []), { ...r, backend: c.name + label }]);
       }
     }
   }
+  // medians over the rounds, figure by figure
+  const mid = (rs: CaseResult[], f: (r: CaseResult) => number | null): number | null => (f(rs[0]!) === null ? null : median(rs.map((r) => f(r)!)));
+  const results: CaseResult[] = [...runsOf.values()].map((rs) => ({
+    backend: rs[0]!.backend,
+    keys: rs[0]!.keys,
+    loadPerSec: mid(rs, (r) => r.loadPerSec)!,
+    updatePerSec: mid(rs, (r) => r.updatePerSec)!,
+    updatePerCpuSec: mid(rs, (r) => r.updatePerCpuSec)!,
+    cacheHitRate: mid(rs, (r) => r.cacheHitRate),
+    heapMB: mid(rs, (r) => r.heapMB)!,
+    fullMs: mid(rs, (r) => r.fullMs)!,
+    fullBytes: mid(rs, (r) => r.fullBytes)!,
+    incrementalMs: mid(rs, (r) => r.incrementalMs),
+    incrementalFirstMs: mid(rs, (r) => r.incrementalFirstMs),
+    incrementalBytes: mid(rs, (r) => r.incrementalBytes),
+  }));
   console.log();
   const k = (n: number) => (n >= 1e6 ? `${n / 1e6}M` : `${n / 1e3}k`);
   const mb = (n: number) => (n / 1e6).toFixed(2);
@@ -207,8 +232,33 @@ if (caseArg > 0) {
       };
     }),
   );
-  console.log(`\nrecords: setCurrentKey + ValueState read-modify-write, endBatch every ${BATCH}; rec/CPU-s: per second of main-thread CPU`);
+  const vsBaseline: Array<Record<string, string | number>> = [];
+  if (baseline) {
+    // per round: this tree's figure against the baseline's of the same round (rates: > 1 faster; times: < 1 faster)
+    const perRound = (mine: CaseResult[], theirs: CaseResult[], f: (r: CaseResult) => number | null) =>
+      mine.map((m, i) => (f(m) === null || !f(theirs[i]!) ? NaN : f(m)! / f(theirs[i]!)!));
+    for (const c of cases) {
+      const mine = runsOf.get(id(c.name, c.keys))!;
+      const theirs = runsOf.get(id(`${c.name}@baseline`, c.keys))!;
+      vsBaseline.push({
+        backend: c.name,
+        keys: k(c.keys),
+        'load rec/s': ratioText(perRound(mine, theirs, (r) => r.loadPerSec)),
+        'update rec/s': ratioText(perRound(mine, theirs, (r) => r.updatePerSec)),
+        'update rec/CPU-s': ratioText(perRound(mine, theirs, (r) => r.updatePerCpuSec)),
+        'full ms': ratioText(perRound(mine, theirs, (r) => r.fullMs)),
+        'incr ms': ratioText(perRound(mine, theirs, (r) => r.incrementalMs)),
+        'full bytes': ratioText(perRound(mine, theirs, (r) => r.fullBytes)),
+      });
+    }
+    console.log(`\nthis/baseline (${baseline}), median of ${runs} per-round ratios (range); rates > 1 and times < 1 are faster\n`);
+    printTable(vsBaseline);
+  }
+  console.log(
+    `\nrecords: setCurrentKey + ValueState read-modify-write, endBatch every ${BATCH}; rec/CPU-s: per second of main-thread CPU; medians of ${runs} round(s)`,
+  );
   console.log(`incremental: ${ROUNDS} rounds of ${CHANGED * 100}% of keys changed then a checkpoint, each on a confirmed chain (median; "first" is round 1, cold code)`);
   console.log(`load average at the end: ${loadavg().map((l) => l.toFixed(2)).join(' ')} on ${cpus().length} cores`);
-  console.log(`written to ${writeResults('backends', { batch: BATCH, updates: UPDATES, changed: CHANGED, rounds: ROUNDS, loadavg: loadavg(), results })}`);
+  const figures = { batch: BATCH, updates: UPDATES, changed: CHANGED, rounds: ROUNDS, runs, baseline: baseline ?? null, loadavg: loadavg() };
+  console.log(`written to ${writeResults('backends', { ...figures, results, runsOf: Object.fromEntries(runsOf), vsBaseline })}`);
 }

@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { generateText } from '../spec/fixtures/generate-text.ts';
+import { median, ratioText } from './baseline.ts';
 import { printTable, writeResults } from './report.ts';
 
 const JOB = fileURLToPath(new URL('./keyed-job.ts', import.meta.url));
@@ -14,12 +15,6 @@ interface Run {
   cpuMs: number;
   checkpoints: number;
 }
-
-const median = (xs: number[]): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-};
 
 function lines(path: string): number {
   const files = statSync(path).isDirectory() ? readdirSync(path).map((f) => join(path, f)) : [path];
@@ -94,6 +89,14 @@ export async function runKeyedCase(options: { baseline?: string | undefined }): 
     const f = figures[c.name]!;
     console.log(`${c.name} / plain loop: ${f.ratio.toFixed(2)} wall, ${f.ratioCpu.toFixed(2)} cpu (target >= 0.90)`);
   }
-  console.log(`results: ${writeResults('throughput-keyed', { words, runs, records: expected, baseline: baseline ?? null, results: figures })}`);
+  let vsBaseline: { perRound: number[]; perRoundCpu: number[] } | null = null;
+  if (baseline) {
+    // rates, per round (the two runs of one round share the machine's moment): > 1 is faster
+    const mine = results.get(cases[1]!.name)!;
+    const theirs = results.get(cases[2]!.name)!;
+    vsBaseline = { perRound: mine.map((m, i) => theirs[i]!.ms / m.ms), perRoundCpu: mine.map((m, i) => theirs[i]!.cpuMs / m.cpuMs) };
+    console.log(`floe this/baseline rate (median of rounds, range): ${ratioText(vsBaseline.perRound)} wall, ${ratioText(vsBaseline.perRoundCpu)} cpu`);
+  }
+  console.log(`results: ${writeResults('throughput-keyed', { words, runs, records: expected, baseline: baseline ?? null, results: figures, vsBaseline })}`);
   rmSync(dir, { recursive: true, force: true });
 }

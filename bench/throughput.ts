@@ -2,12 +2,17 @@
 // then a keyed job whose output is 1% of its input, in fresh processes, against a plain loop of the job's own functions.
 //
 // npm run bench -- throughput [--case all-records|keyed] [--baseline <checkout>]
-// `--baseline` runs the keyed job on another checkout's src/ too (e.g. main's), in the same rounds: before and after.
+// `--baseline` (or FLOE_BENCH_BASELINE) runs every floe case on another checkout's src/ too (e.g. main's), in the
+// same rounds: before and after, with per-case ratios. The all-records floe cases then run in child processes
+// (bench/word-count-job.ts), this tree's as the baseline's, so both sides are measured alike.
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync, openSync, writeSync, closeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { FileSink, StreamExecutionEnvironment } from '../src/index.ts';
 import { generateText } from '../spec/fixtures/generate-text.ts';
+import { baselineOption, median, ratioText } from './baseline.ts';
 import { runKeyedCase } from './keyed-throughput.ts';
 import { printTable, writeResults } from './report.ts';
 
@@ -21,8 +26,9 @@ if (only !== undefined && only !== 'all-records' && only !== 'keyed') {
   console.error('usage: npm run bench -- throughput [--case all-records|keyed] [--baseline <checkout>]');
   process.exit(1);
 }
+const baseline = baselineOption(args);
 if (only !== 'keyed') await allRecords();
-if (only !== 'all-records') await runKeyedCase({ baseline: argOf('--baseline') });
+if (only !== 'all-records') await runKeyedCase({ baseline });
 
 async function allRecords(): Promise<void> {
   const WORDS = Number(process.env.FLOE_BENCH_WORDS ?? 5_000_000);
@@ -79,6 +85,17 @@ async function allRecords(): Promise<void> {
     return { ms: performance.now() - t0, cpuMs: cpuMsSince(c0), checkpoints: result.checkpoints.completed };
   }
 
+  /** The same job in a fresh child process on `root`'s src/ (this tree's when undefined): how a baseline run measures both sides. */
+  function floeChild(root: string | undefined, out: string, checkpointMs: number | undefined): { ms: number; cpuMs: number; checkpoints: number } {
+    const job = fileURLToPath(new URL('./word-count-job.ts', import.meta.url));
+    const stdout = execFileSync(
+      process.execPath,
+      ['--import=tsx', job, input, out, ...(root ? ['--floe', root] : []), ...(checkpointMs ? ['--checkpoint-ms', String(checkpointMs)] : [])],
+      { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] },
+    );
+    return JSON.parse(stdout.trim().split('\n').at(-1)!) as { ms: number; cpuMs: number; checkpoints: number };
+  }
+
   function lines(path: string): number {
     const files = statSync(path).isDirectory() ? readdirSync(path).map((f) => join(path, f)) : [path];
     let n = 0;
@@ -101,20 +118,22 @@ async function allRecords(): Promise<void> {
       if (lines(out) !== WORDS) throw new Error('hand-written loop lost records');
       return r;
     } },
-    ...([['floe, checkpoints off', undefined], ['floe, exactly-once every 1 s', 1000]] as const).map(([name, interval]) => ({
-      name,
-      run: async (i: number) => {
-        const out = join(dir, `floe-${interval ?? 0}-${i}`);
-        const res = await floe(out, interval);
-        if (lines(out) !== WORDS) throw new Error(`${name} lost records`);
-        rmSync(out, { recursive: true, force: true });
-        return res;
-      },
-    })),
+    ...(['', ...(baseline ? ['baseline '] : [])] as const).flatMap((side) =>
+      ([['floe, checkpoints off', undefined], ['floe, exactly-once every 1 s', 1000]] as const).map(([caseName, interval]) => ({
+        name: `${side}${caseName}`,
+        run: async (i: number) => {
+          const out = join(dir, `floe-${side ? 'baseline-' : ''}${interval ?? 0}-${i}`);
+          const res = baseline ? floeChild(side ? baseline : undefined, out, interval) : await floe(out, interval);
+          if (lines(out) !== WORDS) throw new Error(`${side}${caseName} lost records`);
+          rmSync(out, { recursive: true, force: true });
+          return res;
+        },
+      })),
+    ),
   ];
   const times = new Map<string, number[]>(CASES.map((c) => [c.name, []]));
   const cpuTimes = new Map<string, number[]>(CASES.map((c) => [c.name, []]));
-  const checkpoints: number[] = [];
+  const checkpoints = new Map<string, number[]>(CASES.map((c) => [c.name, []]));
   for (let round = 0; round < RUNS; round++) {
     const order = CASES.map((_, k) => CASES[(k + round) % CASES.length]!);
     const msThisRound: string[] = [];
@@ -122,17 +141,12 @@ async function allRecords(): Promise<void> {
       const r = await c.run(round);
       times.get(c.name)!.push(r.ms);
       cpuTimes.get(c.name)!.push(r.cpuMs);
-      if (r.checkpoints !== undefined && c.name.includes('every')) checkpoints.push(r.checkpoints);
+      if (r.checkpoints !== undefined && c.name.includes('every')) checkpoints.get(c.name)!.push(r.checkpoints);
       msThisRound.push(`${c.name} ${(r.ms / 1000).toFixed(2)} s (cpu ${(r.cpuMs / 1000).toFixed(2)} s)`);
     }
     console.log(`round ${round + 1}/${RUNS}: ${msThisRound.join(', ')}`);
   }
 
-  const median = (xs: number[]) => {
-    const s = [...xs].sort((a, b) => a - b);
-    const m = s.length >> 1;
-    return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-  };
   const rate = (ms: number) => (WORDS / ms) * 1000;
   const results: Record<string, { medianMs: number; recordsPerSec: number; runsMs: number[]; medianCpuMs: number; recordsPerCpuSec: number; runsCpuMs: number[]; checkpoints?: number }> = {};
   for (const [name, ms] of times) {
@@ -140,7 +154,7 @@ async function allRecords(): Promise<void> {
     results[name] = {
       medianMs: median(ms), recordsPerSec: rate(median(ms)), runsMs: ms,
       medianCpuMs: median(cpu), recordsPerCpuSec: rate(median(cpu)), runsCpuMs: cpu,
-      ...(name.includes('every') ? { checkpoints: median(checkpoints) } : {}),
+      ...(name.includes('every') ? { checkpoints: median(checkpoints.get(name)!) } : {}),
     };
   }
   const baseCpu = results['hand-written loop']!.recordsPerCpuSec;
@@ -176,6 +190,31 @@ async function allRecords(): Promise<void> {
   console.log(`\nfloe / hand-written: ${ratio.toFixed(2)} wall, ${ratioCpu.toFixed(2)} cpu (target >= 0.50)`);
   console.log(`checkpointing every 1 s costs ${(cost * 100).toFixed(1)}% wall (rounds: ${pct(perRound)})`);
   console.log(`                            and ${(costCpu * 100).toFixed(1)}% cpu (rounds: ${pct(perRoundCpu)}) against checkpointing off (target < 5%)`);
-  console.log(`results: ${writeResults('throughput', { words: WORDS, runs: RUNS, results, ratio, ratioCpu, checkpointCost: cost, checkpointCostCpu: costCpu, checkpointCostPerRound: perRound, checkpointCostPerRoundCpu: perRoundCpu })}`);
+  const vsBaseline: Record<string, { perRound: number[]; perRoundCpu: number[] }> = {};
+  if (baseline) {
+    // this / baseline as rates (> 1: this tree is faster), per round from the two runs of the same round
+    const rows: Array<Record<string, string | number>> = [];
+    for (const name of ['floe, checkpoints off', 'floe, exactly-once every 1 s']) {
+      const mine = times.get(name)!;
+      const theirs = times.get(`baseline ${name}`)!;
+      const mineCpu = cpuTimes.get(name)!;
+      const theirsCpu = cpuTimes.get(`baseline ${name}`)!;
+      const perRound = mine.map((m, i) => theirs[i]! / m);
+      const perRoundCpu = mineCpu.map((m, i) => theirsCpu[i]! / m);
+      vsBaseline[name] = { perRound, perRoundCpu };
+      rows.push({
+        case: name,
+        'this s': (median(mine) / 1000).toFixed(2),
+        'baseline s': (median(theirs) / 1000).toFixed(2),
+        'this/baseline rate (median of rounds, range)': ratioText(perRound),
+        'this cpu s': (median(mineCpu) / 1000).toFixed(2),
+        'baseline cpu s': (median(theirsCpu) / 1000).toFixed(2),
+        'this/baseline rate per cpu-s': ratioText(perRoundCpu),
+      });
+    }
+    console.log(`\nthis tree against the baseline ${baseline} (fresh child processes, execute timed; ratios of rates: > 1 is faster)\n`);
+    printTable(rows);
+  }
+  console.log(`results: ${writeResults('throughput', { words: WORDS, runs: RUNS, baseline: baseline ?? null, results, ratio, ratioCpu, checkpointCost: cost, checkpointCostCpu: costCpu, checkpointCostPerRound: perRound, checkpointCostPerRoundCpu: perRoundCpu, vsBaseline })}`);
   rmSync(dir, { recursive: true, force: true });
 }
