@@ -1,4 +1,4 @@
-// JetStreamSource against a real nats-server: bounded reads, subject splits over subtasks, start positions, deserializer errors, rescale through a savepoint, a server that is down.
+// JetStreamSource against a real nats-server: bounded reads, subject splits and subject partitions over subtasks, start positions, deserializer errors, rescale through a savepoint, a server that is down.
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -103,6 +103,65 @@ t.test('rescale through a savepoint: read at parallelism 2, stop, restore at 3: 
   const second = await build(3, { 'execution.savepoint.path': path }).executeAsync('rescale 2');
   t.equal((await resultOf(second)).status, 'FINISHED');
   t.same([...out].sort(), [...LINES].sort(), 'every message once across both runs');
+});
+
+t.test('subject partitions (NATS deterministic partitioning): bounded at parallelism 3, then a rescale 3 → 2 through a savepoint; every message once, each key in order', async (t) => {
+  // the server maps part.<key> to part.<partition of key>.<key>: four partitions, as Kafka's
+  const own = await NatsServer.start({ mappings: { 'part.*': 'part.{{partition(4,1)}}.{{wildcard(1)}}' } });
+  t.teardown(() => own.destroy());
+  await publishLines(own.url, 'part', LINES, { subjects: 50 });
+  const source = () => new JetStreamSource({
+    servers: own.url, stream: 'part', subjects: ['part.{partition}.*'], partitions: 4, bounded: true,
+    deserializer: (data, info) => ({ text: new TextDecoder().decode(data), subject: info.subject }),
+  });
+  const { out } = await collect(source(), 3);
+  t.same(out.map((r) => r.text).sort(), [...LINES].sort(), 'every message once');
+  t.same(new Set(out.map((r) => r.subject.split('.')[1])), new Set(['0', '1', '2', '3']), 'the server spread the keys over the four partitions');
+  const keyOf = (text: string) => Number(text.split(' ')[1]) % 50;
+  const inKeyOrder = (texts: string[]) => {
+    const last = new Map<number, number>();
+    return texts.every((text) => {
+      const n = Number(text.split(' ')[1]);
+      const ok = (last.get(keyOf(text)) ?? -1) < n;
+      last.set(keyOf(text), n);
+      return ok;
+    });
+  };
+  t.ok(inKeyOrder(out.map((r) => r.text)), 'each key in publish order (a key stays in its partition)');
+
+  const savepoints = mkdtempSync(join(tmpdir(), 'floe-js-part-sp-'));
+  const texts: string[] = [];
+  const sink = new CollectSink(texts);
+  const build = (parallelism: number, config: Record<string, unknown>) => {
+    const env = StreamExecutionEnvironment.getExecutionEnvironment({ 'parallelism.default': parallelism, 'execution.checkpointing.interval': '50ms', ...config });
+    env.fromSource(source()).uid('source')
+      .map((r: { text: string }) => {
+        const until = performance.now() + 0.2; // slow enough to stop half way
+        while (performance.now() < until);
+        return r.text;
+      }).uid('slow')
+      .sinkTo(sink).uid('sink');
+    return env;
+  };
+  const first = await build(3, {}).executeAsync('partitions 1');
+  while (texts.length < 200) await new Promise((r) => setTimeout(r, 10));
+  const path = await first.stopWithSavepoint(savepoints);
+  t.ok(texts.length < LINES.length, `stopped half way (${texts.length} of ${LINES.length})`);
+  const second = await build(2, { 'execution.savepoint.path': path }).executeAsync('partitions 2');
+  t.equal((await resultOf(second)).status, 'FINISHED');
+  t.same([...texts].sort(), [...LINES].sort(), 'every message once across both runs');
+  t.ok(inKeyOrder(texts), 'each key in publish order across the rescale');
+});
+
+t.test('partitions: the filters it expands to; options it refuses', async (t) => {
+  const { splitFilters } = await import('../../src/connectors/jetstream-source.ts');
+  t.same(splitFilters({ subjects: ['a.{partition}.*', 'b.{partition}'], partitions: 2 }), ['a.0.*', 'a.1.*', 'b.0', 'b.1']);
+  t.same(splitFilters({ subjects: ['a.>'] }), ['a.>']);
+  t.same(splitFilters({}), ['']);
+  t.throws(() => new JetStreamSource({ servers: nats.url, stream: 's', partitions: 4 }), /partitions needs subjects whose filters name the partition token/);
+  t.throws(() => new JetStreamSource({ servers: nats.url, stream: 's', subjects: ['s.*'], partitions: 4 }), /partition token \{partition\}/);
+  t.throws(() => new JetStreamSource({ servers: nats.url, stream: 's', subjects: ['s.{partition}'], partitions: 0 }), /positive integer/);
+  t.throws(() => new JetStreamSource({ servers: nats.url, stream: 's', subjects: ['s.{partition}'] }), /partitions is not set/);
 });
 
 t.test('bad input: options, a server that is down at start, a missing stream', async (t) => {

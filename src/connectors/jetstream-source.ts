@@ -1,4 +1,4 @@
-// JetStreamSource: reads a NATS JetStream stream, its position per subject filter kept in the checkpoint, so a restore replays exactly.
+// JetStreamSource: reads a NATS JetStream stream, its position per split (a subject filter or subject partition) kept in the checkpoint, so a restore replays exactly.
 import { DeliverPolicy, type ConsumerMessages, type JsMsg, type NatsConnection } from 'nats';
 import type { ListState } from '../backends/types.ts';
 import { UnrecoverableError } from '../errors.ts';
@@ -22,6 +22,14 @@ export interface JetStreamSourceOptions<T> extends NatsConnectionOptions {
    * subtasks. Default: the whole stream as one split.
    */
   subjects?: string[];
+  /**
+   * Subject partitions: the stream's subjects carry a partition number token (NATS deterministic
+   * partitioning, a mapping such as `events.*` → `events.{{partition(8,1)}}.{{wildcard(1)}}`, or
+   * producers that publish to `events.<p>....`). With `partitions: n`, each filter in `subjects`
+   * names that token `{partition}` (e.g. `events.{partition}.*`) and stands for n splits, the token
+   * replaced by 0 ... n-1, each read through its own consumer.
+   */
+  partitions?: number;
   /** where a fresh run starts; default 'earliest'. A restored run goes on from its checkpoint. */
   start?: JetStreamStart;
   /** read up to the stream's last sequence at the first start, then end (tests, backfills) */
@@ -41,6 +49,20 @@ export interface JetStreamSplit {
   end?: number;
 }
 
+/** the subject token a partitioned filter names its partition number by */
+const PARTITION_TOKEN = '{partition}';
+
+/** The splits' subject filters: each filter, or each filter once per partition. '' is the whole stream. */
+export function splitFilters(options: Pick<JetStreamSourceOptions<unknown>, 'subjects' | 'partitions'>): string[] {
+  const filters = options.subjects ?? [''];
+  if (options.partitions === undefined) return filters;
+  const out: string[] = [];
+  for (const filter of filters) {
+    for (let p = 0; p < options.partitions; p++) out.push(filter.split('.').map((t) => (t === PARTITION_TOKEN ? String(p) : t)).join('.'));
+  }
+  return out;
+}
+
 /** how long close waits for the pumps to stop their consumers */
 const CLOSE_WAIT_MS = 5_000;
 /** messages a split's consumer may hold before the pump waits for poll to take them */
@@ -58,6 +80,14 @@ export class JetStreamSource<T = string> implements Source<T> {
     if (typeof options.stream !== 'string' || options.stream === '') throw new TypeError('JetStreamSource needs stream: the JetStream stream name');
     if (options.subjects !== undefined && (!Array.isArray(options.subjects) || options.subjects.some((s) => typeof s !== 'string' || s === ''))) {
       throw new TypeError('JetStreamSource subjects must be a list of subject filters such as ["events.>"]');
+    }
+    if (options.partitions !== undefined) {
+      if (!Number.isInteger(options.partitions) || options.partitions < 1) throw new TypeError('JetStreamSource partitions must be a positive integer: the number of subject partitions');
+      if (!options.subjects?.length || options.subjects.some((s) => !s.split('.').includes(PARTITION_TOKEN))) {
+        throw new TypeError(`JetStreamSource partitions needs subjects whose filters name the partition token ${PARTITION_TOKEN}, such as ["events.${PARTITION_TOKEN}.*"]`);
+      }
+    } else if (options.subjects?.some((s) => s.includes(PARTITION_TOKEN))) {
+      throw new TypeError(`JetStreamSource subjects name ${PARTITION_TOKEN} but partitions is not set: give partitions, the number of subject partitions`);
     }
     if (options.deserializer !== undefined && typeof options.deserializer !== 'function') throw new TypeError('JetStreamSource deserializer must be a function (data, info) => record');
     if (options.onDeserializationError !== undefined && !['fail', 'skip'].includes(options.onDeserializationError)) {
@@ -145,7 +175,7 @@ class JetStreamReader<T> implements SourceReader<T> {
     if (context.restoredCheckpointId !== null) {
       splits = this.#state.get().map((s) => ({ ...s }));
     } else {
-      const filters = options.subjects ?? [''];
+      const filters = splitFilters(options);
       const { last_seq: last } = info.state;
       const start = options.start ?? 'earliest';
       const next = start === 'earliest' ? 1 : start === 'latest' ? last + 1 : 'sequence' in start ? start.sequence : 1;
