@@ -1,7 +1,7 @@
 // PostgresSink against a real PostgreSQL 15: JetStream → word count → table with injected failures (two-phase commit), upsert mode, detection, bad rows.
 import pg from 'pg';
 import t, { type Test } from 'tap';
-import { JetStreamSource, PostgresSink, StreamExecutionEnvironment, type JobClient } from '../../src/index.ts';
+import { JetStreamSource, onFloeWarning, PostgresSink, StreamExecutionEnvironment, type FloeWarning, type JobClient } from '../../src/index.ts';
 import { publishLines } from '../fixtures/jetstream-data.ts';
 import { countWords, generateText } from '../fixtures/generate-text.ts';
 import { NatsServer, natsServerAvailable } from '../helpers/nats-server.ts';
@@ -65,6 +65,7 @@ interface RunOptions {
   failAfterCheckpoints?: number[];
   toRow?: (r: [string, number]) => unknown[];
   extraConfig?: Record<string, unknown>;
+  transactionalIdPrefix?: string;
 }
 
 async function runWordCount(options: RunOptions) {
@@ -89,6 +90,7 @@ async function runWordCount(options: RunOptions) {
     .sinkTo(new PostgresSink({
       connectionString: options.url, table: options.table, columns: ['word', 'n'],
       toRow: options.toRow ?? (([w, n]: [string, number]) => [w, n]), key: ['word'], mode: options.mode ?? 'exactly-once', batchSize: 200,
+      ...(options.transactionalIdPrefix ? { transactionalIdPrefix: options.transactionalIdPrefix } : {}),
     })).uid('sink');
   const client = await env.executeAsync('pg word count');
   failures.watch(client);
@@ -157,6 +159,50 @@ t.test("a row that violates the table's constraint: the checkpoint is declined w
   t.same(await prepared(pg2pc.url), [], 'no prepared transaction is left behind');
   const rows = await tableRows(pg2pc.url, table);
   t.ok(rows.every(([, n]) => (n as number) < 1_000_000), 'no partial commit of the bad transaction');
+});
+
+/** What a run killed (kill -9) after a barrier leaves: a prepared transaction holding rows, under the sink's gid format. */
+async function leaveBehind(url: string, table: string, gid: string): Promise<void> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    await client.query('BEGIN');
+    // a word of its own per transaction: two prepared inserts of one key would wait on each other
+    await client.query(`INSERT INTO ${table} (word, n) VALUES ($1, 7)`, [`zz-${gid}`]);
+    await client.query(`PREPARE TRANSACTION '${gid}'`);
+  } finally {
+    await client.end();
+  }
+}
+
+t.test('a fresh start with a transactionalIdPrefix rolls back what a run killed and never resumed left prepared; without one it warns and leaves them', async (t) => {
+  const table = await newTable(pg2pc.url);
+  // an earlier run of this sink (lineage 0a0a..., old parallelism 3) and another sink's, both killed
+  await leaveBehind(pg2pc.url, table, `wc:${'0a'.repeat(16)}:sink:2:5`);
+  await leaveBehind(pg2pc.url, table, `other:${'0a'.repeat(16)}:sink:0:5`);
+  t.equal((await prepared(pg2pc.url)).length, 2);
+  const { result } = await runWordCount({ url: pg2pc.url, table, transactionalIdPrefix: 'wc' });
+  t.equal(result.status, 'FINISHED', String(result.error ?? ''));
+  t.same(await prepared(pg2pc.url), [`other:${'0a'.repeat(16)}:sink:0:5`], "the killed run's transaction is rolled back; another prefix's is not touched");
+  t.same(await tableRows(pg2pc.url, table), EXPECTED.map(([w, n]) => [w, n]).sort(([a], [b]) => (a! < b! ? -1 : 1)), 'its rows never committed');
+  await sql(pg2pc.url, `ROLLBACK PREPARED 'other:${'0a'.repeat(16)}:sink:0:5'`);
+
+  const warned = await newTable(pg2pc.url);
+  const gid = `floe:${'0b'.repeat(16)}:sink:1:9`;
+  await leaveBehind(pg2pc.url, warned, gid);
+  const warnings: FloeWarning[] = [];
+  const stop = onFloeWarning((w) => warnings.push(w));
+  t.teardown(stop);
+  const plain = await runWordCount({ url: pg2pc.url, table: warned });
+  stop();
+  t.equal(plain.result.status, 'FINISHED', String(plain.result.error ?? ''));
+  const lingering = warnings.filter((w) => w.code === 'FLOE_POSTGRES_LINGERING_TRANSACTIONS');
+  t.equal(lingering.length, 1, 'one warning, from one subtask');
+  t.match(lingering[0]?.message, new RegExp(`1 prepared transaction of another run of operator sink .*'${gid}'`));
+  t.match(lingering[0]?.hint, /ROLLBACK PREPARED.*transactionalIdPrefix/);
+  t.same(await prepared(pg2pc.url), [gid], 'without a prefix it may be a running job: left alone');
+  await sql(pg2pc.url, `ROLLBACK PREPARED '${gid}'`);
+  t.throws(() => new PostgresSink({ connectionString: pg2pc.url, table, columns: ['word'], toRow: (r) => [r], transactionalIdPrefix: 'a:b' }), /transactionalIdPrefix must be/);
 });
 
 t.test('bad input: options, a server that is down, a wrong table; the password is never printed', async (t) => {

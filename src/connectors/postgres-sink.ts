@@ -4,7 +4,8 @@ import type { ListState } from '../backends/types.ts';
 import type { Configuration } from '../config/configuration.ts';
 import { ConfigError, FloeError, JobDefinitionError, UnrecoverableError } from '../errors.ts';
 import type { JobEnd, OperatorContext, Sink, StreamOperator } from '../operators/operator.ts';
-import { insertStatement, parseTransactionId, quoteIdent, quoteLiteral, rowsPerStatement, transactionId, transactionPrefix } from './postgres-statements.ts';
+import { emitFloeWarning } from '../warnings.ts';
+import { insertStatement, parseAnyTransactionId, parseTransactionId, quoteIdent, quoteLiteral, rowsPerStatement, transactionId, transactionPrefix } from './postgres-statements.ts';
 import { redactSecrets, redactUrl } from './redact-url.ts';
 
 export interface PostgresSinkOptions<T> {
@@ -30,6 +31,13 @@ export interface PostgresSinkOptions<T> {
   batchSize?: number;
   /** how long to keep retrying a server that is down at start; default 5000 ms */
   connectTimeoutMs?: number;
+  /**
+   * Exactly-once: the start of this sink's prepared-transaction ids (default `floe`), as Flink's
+   * KafkaSink's transactional id prefix. Given, a fresh start (not a restore) rolls back the
+   * prepared transactions earlier runs with this prefix left behind (a run killed and never
+   * resumed): it must be unique to this sink, since it also aborts another running job's.
+   */
+  transactionalIdPrefix?: string;
 }
 
 /** A transaction prepared at a checkpoint, waiting for it to complete. */
@@ -48,14 +56,18 @@ const UNDEFINED_OBJECT = '42704';
 
 export class PostgresSink<T = unknown> implements Sink<T> {
   readonly name: string;
-  readonly options: Required<Omit<PostgresSinkOptions<T>, 'key' | 'connectionString'>> & { key: string[] | undefined; connectionString: string | undefined };
+  readonly options: Required<Omit<PostgresSinkOptions<T>, 'key' | 'connectionString' | 'transactionalIdPrefix'>> & {
+    key: string[] | undefined;
+    connectionString: string | undefined;
+    transactionalIdPrefix: string | undefined;
+  };
   /** a password from the configuration, put into the connection string when connecting */
   #password: string | undefined;
   /** the lineage of each running job whose writers opened, by job id, for onJobEnd */
   readonly #lineages = new Map<string, { prefix: string }>();
 
   constructor(options: PostgresSinkOptions<T>) {
-    const { connectionString, table, columns, toRow, key, mode = 'exactly-once', batchSize = 1000, connectTimeoutMs = 5000 } = options ?? ({} as PostgresSinkOptions<T>);
+    const { connectionString, table, columns, toRow, key, mode = 'exactly-once', batchSize = 1000, connectTimeoutMs = 5000, transactionalIdPrefix } = options ?? ({} as PostgresSinkOptions<T>);
     if (connectionString !== undefined && (typeof connectionString !== 'string' || !/^postgres(ql)?:\/\//.test(connectionString))) {
       throw new TypeError('PostgresSink needs connectionString: a URL such as postgres://user:password@127.0.0.1:5432/db');
     }
@@ -70,7 +82,10 @@ export class PostgresSink<T = unknown> implements Sink<T> {
     }
     if (mode === 'upsert' && !key) throw new TypeError("PostgresSink mode 'upsert' needs key: the columns rows are upserted on");
     if (!Number.isInteger(batchSize) || batchSize < 1) throw new TypeError('PostgresSink batchSize must be a positive integer');
-    this.options = { connectionString, table, columns: [...columns], toRow, key: key && [...key], mode, batchSize, connectTimeoutMs };
+    if (transactionalIdPrefix !== undefined && (typeof transactionalIdPrefix !== 'string' || !/^[A-Za-z0-9_.-]{1,30}$/.test(transactionalIdPrefix))) {
+      throw new TypeError('PostgresSink transactionalIdPrefix must be 1 to 30 letters, digits, _ . or -, unique to this sink (e.g. "counts-job")');
+    }
+    this.options = { connectionString, table, columns: [...columns], toRow, key: key && [...key], mode, batchSize, connectTimeoutMs, transactionalIdPrefix };
     this.name = `Postgres(${table})`;
   }
 
@@ -230,7 +245,7 @@ class PostgresSinkWriter<T> implements StreamOperator<T, never> {
     this.#lineageState = context.operatorState.getUnionListState<Lineage>('lineage');
     const restored = context.restoredCheckpointId;
     this.#lineage = (restored === null ? undefined : this.#lineageState.get()[0]?.job) ?? context.jobId;
-    this.#prefix = transactionPrefix(this.#lineage, context.operatorUid);
+    this.#prefix = transactionPrefix(this.#lineage, context.operatorUid, sink.options.transactionalIdPrefix);
     this.#data = await this.#connect();
     await this.#checkTable(this.#data);
     if (!this.#exactlyOnce) return;
@@ -248,6 +263,34 @@ class PostgresSinkWriter<T> implements StreamOperator<T, never> {
         await settle(this.#control, gid, false);
       }
     }
+    if (restored === null) await this.#lingering(this.#control, context);
+  }
+
+  /**
+   * A fresh start: prepared transactions of earlier runs of this sink (other lineages) are left
+   * over from a run killed and never resumed. With a transactionalIdPrefix they are this sink's
+   * alone and rolled back (Flink's KafkaSink aborts lingering transactions on a fresh start);
+   * without one they may be another running job's: subtask 0 warns, naming them.
+   */
+  async #lingering(control: pg.Client, context: OperatorContext): Promise<void> {
+    const base = this.#sink.options.transactionalIdPrefix;
+    if (base === undefined && this.#subtask !== 0) return;
+    const { rows } = await control.query<{ gid: string }>('SELECT gid FROM pg_prepared_xacts WHERE database = current_database() AND starts_with(gid, $1) ORDER BY prepared', [`${base ?? 'floe'}:`]);
+    const leftovers = rows
+      .map(({ gid }) => ({ gid, id: parseAnyTransactionId(base ?? 'floe', gid) }))
+      .filter(({ gid, id }) => id && id.lineage !== this.#lineage && !gid.startsWith(this.#prefix) && (base !== undefined || id.uid === context.operatorUid));
+    if (base !== undefined) {
+      // subtask k aborts those of old subtasks s with s % parallelism == k: each once, whatever the old parallelism
+      for (const { gid, id } of leftovers) if (id!.subtask % context.parallelism === this.#subtask) await settle(control, gid, false);
+      return;
+    }
+    if (leftovers.length === 0) return;
+    const shown = leftovers.slice(0, 3).map(({ gid }) => `'${gid}'`).join(', ') + (leftovers.length > 3 ? ` and ${leftovers.length - 3} more` : '');
+    emitFloeWarning(
+      'FLOE_POSTGRES_LINGERING_TRANSACTIONS',
+      `${this.#sink.name}: ${leftovers.length} prepared transaction${leftovers.length === 1 ? '' : 's'} of another run of operator ${context.operatorUid} on ${this.#sink.shownUrl}: ${shown} (a run killed and never resumed, or another job running now); they hold their locks until settled`,
+      `if no job runs with them, ROLLBACK PREPARED '<gid>' each (SELECT gid FROM pg_prepared_xacts), or give the sink a transactionalIdPrefix unique to it so a fresh start rolls them back`,
+    );
   }
 
   /** A connection for this writer; one made after close (the task was canceled while connecting) is ended at once. */
