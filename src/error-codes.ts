@@ -81,6 +81,7 @@ export const ERROR_CODES = {
   FLOE_SINK_PENDING_FILE_MISSING: { class: 'UnrecoverableError', when: 'a restored FileSink part file is neither pending nor committed' },
   FLOE_JETSTREAM_STREAM_NOT_FOUND: { class: 'UnrecoverableError', when: 'JetStreamSource: the stream does not exist' },
   FLOE_JETSTREAM_DESERIALIZATION_FAILED: { class: 'UnrecoverableError', when: 'the deserializer rejected a message (names subject and sequence)' },
+  FLOE_JETSTREAM_CONSUMER_NOT_FOUND: { class: 'UnrecoverableError', when: 'JetStreamSource: a consumer named in `consumers` does not exist on the stream' },
   FLOE_POSTGRES_TABLE_INVALID: { class: 'UnrecoverableError', when: 'PostgresSink cannot use its table with the columns given' },
   FLOE_POSTGRES_PREPARED_TRANSACTIONS_DISABLED: { class: 'UnrecoverableError', when: 'exactly-once PostgresSink on a server with max_prepared_transactions = 0 (use upsert mode or raise the setting)' },
   FLOE_STATE_VALUE_NOT_SERIALIZABLE: { class: 'StateValueError', when: 'a state value (or record in flight) that cannot be written to a snapshot' },

@@ -3,6 +3,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t from 'tap';
+import { AckPolicy, connect } from 'nats';
 import { CollectSink, JetStreamSource, StreamExecutionEnvironment, type JobClient } from '../../src/index.ts';
 import { publishLines } from '../fixtures/jetstream-data.ts';
 import { NatsServer, natsServerAvailable } from '../helpers/nats-server.ts';
@@ -162,6 +163,37 @@ t.test('partitions: the filters it expands to; options it refuses', async (t) =>
   t.throws(() => new JetStreamSource({ servers: nats.url, stream: 's', subjects: ['s.*'], partitions: 4 }), /partition token \{partition\}/);
   t.throws(() => new JetStreamSource({ servers: nats.url, stream: 's', subjects: ['s.{partition}'], partitions: 0 }), /positive integer/);
   t.throws(() => new JetStreamSource({ servers: nats.url, stream: 's', subjects: ['s.{partition}'] }), /partitions is not set/);
+});
+
+t.test('a consumer each: named consumers on the stream are the splits, each read from where its readers left off; a missing one is a coded error', async (t) => {
+  const nc = await connect({ servers: nats.url });
+  t.teardown(() => nc.close());
+  const jsm = await nc.jetstreamManager();
+  for (let k = 0; k < 4; k++) await jsm.consumers.add('src', { durable_name: `reader-${k}`, filter_subject: `src.${k}`, ack_policy: AckPolicy.Explicit });
+  // reader-1's application already took and acked the first 100 messages of src.1
+  const consumer = await nc.jetstream().consumers.get('src', 'reader-1');
+  const batch = await consumer.fetch({ max_messages: 100, expires: 5000 });
+  let acked = 0;
+  for await (const m of batch) {
+    await m.ackAck();
+    if (++acked === 100) break;
+  }
+  t.equal(acked, 100);
+  const source = new JetStreamSource({ servers: nats.url, stream: 'src', consumers: ['reader-0', 'reader-1', 'reader-2', 'reader-3'], bounded: true });
+  const { out, result } = await collect(source, 2);
+  t.equal(result.status, 'FINISHED');
+  const src1 = LINES.filter((_l, i) => i % 4 === 1);
+  const expected = LINES.filter((l) => !src1.slice(0, 100).includes(l));
+  t.same([...out].sort(), [...expected].sort(), 'every message once, reader-1 from its ack floor on');
+  t.equal((await jsm.consumers.info('src', 'reader-1')).ack_floor.stream_seq, 4 * 99 + 2, 'floe does not ack: the named consumer is left as it was');
+  const fromStart = await collect(new JetStreamSource({ servers: nats.url, stream: 'src', consumers: ['reader-1'], bounded: true, start: 'earliest' }), 1);
+  t.same(fromStart.out, src1, 'an explicit start wins over the ack floor');
+  const missing = await collect(new JetStreamSource({ servers: nats.url, stream: 'src', consumers: ['reader-0', 'nobody'], bounded: true }), 1);
+  t.equal((missing.result.error as { code?: string }).code, 'FLOE_JETSTREAM_CONSUMER_NOT_FOUND');
+  t.match((missing.result.error as Error).message, /no consumer 'nobody' on stream 'src'/);
+  t.throws(() => new JetStreamSource({ servers: nats.url, stream: 'src', consumers: ['a'], subjects: ['src.0'] }), /consumers or subjects/);
+  t.throws(() => new JetStreamSource({ servers: nats.url, stream: 'src', consumers: [] }), /non-empty list/);
+  for (let k = 0; k < 4; k++) await jsm.consumers.delete('src', `reader-${k}`);
 });
 
 t.test('bad input: options, a server that is down at start, a missing stream', async (t) => {

@@ -228,6 +228,8 @@ class PostgresSinkWriter<T> implements StreamOperator<T, never> {
   /** the data connection's statements, one after another (pg 9 drops its own queue); settled, never rejected */
   #queue: Promise<unknown> = Promise.resolve();
   #commits: Promise<unknown> = Promise.resolve();
+  /** the last PREPARE sent: a checkpoint's acknowledgement waits for it even when it has no transaction of its own */
+  #lastPrepare: Promise<void> = Promise.resolve();
   #closed = false;
 
   constructor(sink: PostgresSink<T>) {
@@ -412,13 +414,17 @@ class PostgresSinkWriter<T> implements StreamOperator<T, never> {
         () => undefined,
         (error) => this.#failed(error, 'prepare its transaction on'),
       );
+      this.#lastPrepare = prepared;
       this.#pendingState.update(this.#pending);
       this.#lineageState.update([{ job: this.#lineage }]);
       return Promise.all([flushed, prepared]).then(() => this.#throwFailure());
     }
     this.#pendingState.update(this.#pending);
     this.#lineageState.update([{ job: this.#lineage }]);
-    return flushed.then(() => this.#throwFailure());
+    // no rows since the last barrier: this checkpoint still carries the earlier transactions in its
+    // pending list, and its completion commits them, so it must not be acknowledged before they are
+    // prepared (an earlier checkpoint that was aborted may not have waited for its PREPARE)
+    return Promise.all([flushed, this.#lastPrepare]).then(() => this.#throwFailure());
   }
 
   #throwFailure(): void {
