@@ -134,6 +134,7 @@ export const ERROR_CODES = {
   FLOE_JETSTREAM_CONNECTION_LOST: { class: 'FloeError', when: 'a JetStream connector lost its NATS connection mid-job (the job restarts)' },
   FLOE_JETSTREAM_NO_STREAM_FOR_SUBJECT: { class: 'FloeError', when: 'JetStreamSink: no stream takes the subject it publishes to' },
   FLOE_JETSTREAM_PUBLISH_FAILED: { class: 'FloeError', when: 'JetStreamSink could not publish (the checkpoint is declined)' },
+  FLOE_POSTGRES_CONNECTION_LOST: { class: 'FloeError', when: 'a PostgresSink lost its connection mid-job (the task fails, the job restarts)' },
   FLOE_POSTGRES_CLOSED: { class: 'FloeError', when: 'a PostgresSink closed while it connected' },
   FLOE_POSTGRES_WRITE_FAILED: { class: 'FloeError', when: 'PostgreSQL refused a write (the checkpoint is declined with the database\'s message)' },
   FLOE_POSTGRES_UNAVAILABLE: { class: 'FloeError', when: 'PostgreSQL cannot be reached, after a bounded retry' },

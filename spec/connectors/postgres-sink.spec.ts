@@ -205,6 +205,48 @@ t.test('a fresh start with a transactionalIdPrefix rolls back what a run killed 
   t.throws(() => new PostgresSink({ connectionString: pg2pc.url, table, columns: ['word'], toRow: (r) => [r], transactionalIdPrefix: 'a:b' }), /transactionalIdPrefix must be/);
 });
 
+t.test('PostgreSQL goes away mid-job (immediate shutdown): the task fails, the restart strategy brings the job back when it returns; the table equals the failure-free count', async (t) => {
+  const own = await PostgresServer.start({ maxPreparedTransactions: 10 });
+  t.teardown(() => own.stop());
+  const table = await newTable(own.url);
+  const env = StreamExecutionEnvironment.getExecutionEnvironment({
+    'parallelism.default': 2, 'execution.checkpointing.interval': '50ms',
+    'restart-strategy.type': 'fixed-delay', 'restart-strategy.fixed-delay.attempts': 100, 'restart-strategy.fixed-delay.delay': '100ms',
+    // a checkpoint whose PREPARE was under way when the server went is declined: tolerated, the task's failure restarts the job
+    'execution.checkpointing.tolerable-failed-checkpoints': 100,
+  });
+  let slow = true;
+  env
+    .fromSource(new JetStreamSource({ servers: nats.url, stream: 'text', subjects: ['text.0', 'text.1', 'text.2', 'text.3'], bounded: true })).uid('source')
+    .flatMap((line: string) => {
+      const until = performance.now() + (slow ? 0.3 : 0);
+      while (performance.now() < until);
+      return line.split(' ').filter(Boolean);
+    }).uid('split')
+    .map((w: string) => [w, 1] as [string, number]).uid('tag')
+    .keyBy((x) => x[0])
+    .reduce((a, b) => [a[0], a[1] + b[1]]).uid('count')
+    .sinkTo(new PostgresSink({ connectionString: own.url, table, columns: ['word', 'n'], toRow: (r: [string, number]) => r, key: ['word'], batchSize: 200, connectTimeoutMs: 300 })).uid('sink');
+  const client = await env.executeAsync('pg away');
+  const failures: string[] = [];
+  client.on('task-failed', ({ error }) => failures.push((error as { code?: string }).code ?? String(error)));
+  let completed = 0;
+  let restarts = 0;
+  client.on('checkpoint-completed', () => completed++);
+  client.on('restarting', () => restarts++);
+  while (completed < 3) await new Promise((r) => setTimeout(r, 10));
+  await own.pause();
+  while (restarts === 0) await new Promise((r) => setTimeout(r, 10));
+  await own.resume();
+  slow = false;
+  const result = await resultOf(client);
+  t.equal(result.status, 'FINISHED', String(result.error ?? ''));
+  t.ok(result.restarts >= 1, `restarted (${result.restarts})`);
+  t.ok(failures.includes('FLOE_POSTGRES_CONNECTION_LOST'), `the task failed with FLOE_POSTGRES_CONNECTION_LOST: ${failures.join(', ')}`);
+  t.same(await tableRows(own.url, table), EXPECTED.map(([w, n]) => [w, n]).sort(([a], [b]) => (a! < b! ? -1 : 1)));
+  t.same(await prepared(own.url), [], 'no prepared transaction is left behind');
+});
+
 t.test('bad input: options, a server that is down, a wrong table; the password is never printed', async (t) => {
   t.throws(() => new PostgresSink({ connectionString: 'mysql://x', table: 't', columns: ['a'], toRow: (r) => [r] }), TypeError);
   t.throws(() => new PostgresSink({ connectionString: pg2pc.url, table: 't', columns: ['a'], toRow: (r) => [r], key: ['b'] }), /key must be/);

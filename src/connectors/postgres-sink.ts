@@ -193,6 +193,13 @@ export class PostgresSink<T = unknown> implements Sink<T> {
   }
 }
 
+/** A lost connection rather than a refused statement: a connection exception (08), a shutdown (57P), a socket error, the driver's own. */
+function isConnectionError(error: unknown): boolean {
+  const { code, message } = error as { code?: unknown; message?: unknown };
+  if (typeof code === 'string' && (code.startsWith('08') || code.startsWith('57P') || code.startsWith('E'))) return true; // E...: ECONNRESET, EPIPE
+  return typeof code !== 'string' && /connection|terminated|not queryable|socket/i.test(String(message));
+}
+
 /** COMMIT PREPARED or ROLLBACK PREPARED, tolerating a transaction already settled (by an earlier attempt or onJobEnd). */
 async function settle(client: pg.Client, gid: string, commit: boolean): Promise<void> {
   try {
@@ -228,6 +235,8 @@ class PostgresSinkWriter<T> implements StreamOperator<T, never> {
   /** the data connection's statements, one after another (pg 9 drops its own queue); settled, never rejected */
   #queue: Promise<unknown> = Promise.resolve();
   #commits: Promise<unknown> = Promise.resolve();
+  /** the server went away: every later call fails the task with it */
+  #lost: FloeError | null = null;
   /** the last PREPARE sent: a checkpoint's acknowledgement waits for it even when it has no transaction of its own */
   #lastPrepare: Promise<void> = Promise.resolve();
   #closed = false;
@@ -302,7 +311,26 @@ class PostgresSinkWriter<T> implements StreamOperator<T, never> {
       await client.end().catch(() => {});
       throw new FloeError('FLOE_POSTGRES_CLOSED', `${this.#sink.name} was closed while connecting`);
     }
+    client.on('end', () => this.#connectionLost());
+    client.on('error', (error) => this.#connectionLost(error));
     return client;
+  }
+
+  /**
+   * The server went away (or ended this connection): the task must fail, so that the restart
+   * strategy brings the job back from its checkpoint — a declined checkpoint alone would count
+   * towards the job's tolerable checkpoint failures instead. Prepared transactions survive a
+   * server restart; the restore commits them.
+   */
+  #connectionLost(cause?: unknown): FloeError {
+    if (!this.#lost && !this.#closed) {
+      const why = cause ? `: ${this.#sink.redact((cause as Error).message ?? String(cause))}` : '';
+      this.#lost = new FloeError('FLOE_POSTGRES_CONNECTION_LOST', `${this.#sink.name} lost its connection to ${this.#sink.shownUrl}${why}`, {
+        cause,
+        hint: 'the restart strategy brings the job back from its last checkpoint once PostgreSQL is reachable again',
+      });
+    }
+    return this.#lost ?? new FloeError('FLOE_POSTGRES_CLOSED', `${this.#sink.name} is closed`);
   }
 
   /** The table and columns exist: said now, not at the first checkpoint. */
@@ -334,6 +362,7 @@ class PostgresSinkWriter<T> implements StreamOperator<T, never> {
   }
 
   processElement(record: T): void {
+    if (this.#lost) throw this.#lost;
     if (this.#failure) return; // its checkpoint is declined: these rows would never commit
     const row = this.#sink.options.toRow(record);
     if (this.#byKey) {
@@ -349,6 +378,7 @@ class PostgresSinkWriter<T> implements StreamOperator<T, never> {
   }
 
   endBatch(): Promise<void> | undefined {
+    if (this.#lost) throw this.#lost;
     if (this.#rows.length < this.#statementRows) return undefined;
     return this.#flush();
   }
@@ -371,7 +401,11 @@ class PostgresSinkWriter<T> implements StreamOperator<T, never> {
     }
     return Promise.all(sends).then(
       () => undefined,
-      (error) => this.#failed(error, 'write rows to'),
+      (error) => {
+        // the connection is gone: not the rows' fault, and the task must fail (endBatch rejects)
+        if (this.#lost || isConnectionError(error)) throw this.#connectionLost(error);
+        this.#failed(error, 'write rows to');
+      },
     );
   }
 
@@ -404,6 +438,7 @@ class PostgresSinkWriter<T> implements StreamOperator<T, never> {
    * write declines the checkpoint with the database's message.
    */
   snapshotState(checkpointId: number): Promise<void> | void {
+    if (this.#lost) throw this.#lost; // thrown in the synchronous part: the task fails, not just this checkpoint
     if (this.#failure) return Promise.reject(this.#failure);
     const flushed = this.#flush();
     if (this.#exactlyOnce && this.#inTransaction) {
