@@ -305,7 +305,7 @@ class JetStreamReader<T> implements SourceReader<T> {
         const m = queue[feed.head]!;
         queue[feed.head++] = undefined as unknown as JsMsg; // let the message go
         split.next = m.seq + 1;
-        delete split.startTime;
+        if (split.startTime !== undefined) delete split.startTime;
         let record: T;
         if (deserializer) {
           try {
