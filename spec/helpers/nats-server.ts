@@ -35,9 +35,16 @@ export class NatsServer {
       const lines = Object.entries(options.mappings).map(([from, to]) => `  ${JSON.stringify(from)}: ${JSON.stringify(to)}`);
       writeFileSync(config, `mappings = {\n${lines.join('\n')}\n}\n`);
     }
-    const server = new NatsServer(await freePort(), dir, config);
-    await server.resume();
-    return server;
+    // the free port may be taken by another process before the server binds it: then another port
+    for (let attempt = 1; ; attempt++) {
+      const server = new NatsServer(await freePort(), dir, config);
+      try {
+        await server.resume();
+        return server;
+      } catch (error) {
+        if (attempt >= 3 || server.child?.exitCode === null) throw error;
+      }
+    }
   }
 
   /** (Re)starts the process on the same port and store: a server that went away comes back with its streams. */
