@@ -1,6 +1,7 @@
 // Connectors: floe's JetStream read rate against the nats client's own consume loop, and PostgresSink's exactly-once insert rate against a plain batched pg loop.
 //
-// Starts its own nats-server and PostgreSQL (as the specs do); FLOE_BENCH_MESSAGES and FLOE_BENCH_ROWS set the sizes.
+// Starts its own nats-server and PostgreSQL (as the specs do); FLOE_BENCH_MESSAGES and FLOE_BENCH_ROWS set the sizes,
+// FLOE_BENCH_RUNS (3) the interleaved rounds whose medians are compared.
 import { connect } from 'nats';
 import pg from 'pg';
 import { JetStreamSource, PostgresSink, SequenceSource, StreamExecutionEnvironment } from '../src/index.ts';
@@ -14,6 +15,8 @@ import { printTable, writeResults } from './report.ts';
 const MESSAGES = Number(process.env.FLOE_BENCH_MESSAGES ?? 200_000);
 const ROWS = Number(process.env.FLOE_BENCH_ROWS ?? 200_000);
 const BATCH = 1000;
+/** interleaved rounds per case; the median is reported */
+const RUNS = Number(process.env.FLOE_BENCH_RUNS ?? 3);
 
 /** Counts records and drops them: the read rate is the source's, not a sink's. */
 class CountingSink implements Sink<unknown> {
@@ -81,11 +84,20 @@ try {
     return { n: Number((await client.query('SELECT count(*) AS n FROM bench_rows')).rows[0].n), ms: performance.now() - t0 };
   };
 
-  // one warm-up of each, then the measured runs side by side
+  // one warm-up of each, then RUNS rounds interleaved (plain, floe, plain, floe, ...): on a shared
+  // machine the load drifts, and a median over interleaved rounds compares like with like
   await plainRead();
   await floeRead();
-  const reads = { plain: await plainRead(), floe: await floeRead() };
-  const inserts = { plain: await plainInsert(), floe: await floeInsert() };
+  const median = (runs: Array<{ n: number; ms: number }>) => [...runs].sort((a, b) => a.ms - b.ms)[Math.floor(runs.length / 2)]!;
+  const rounds = { plainRead: [] as Array<{ n: number; ms: number }>, floeRead: [] as Array<{ n: number; ms: number }>, plainInsert: [] as Array<{ n: number; ms: number }>, floeInsert: [] as Array<{ n: number; ms: number }> };
+  for (let r = 0; r < RUNS; r++) {
+    rounds.plainRead.push(await plainRead());
+    rounds.floeRead.push(await floeRead());
+    rounds.plainInsert.push(await plainInsert());
+    rounds.floeInsert.push(await floeInsert());
+  }
+  const reads = { plain: median(rounds.plainRead), floe: median(rounds.floeRead) };
+  const inserts = { plain: median(rounds.plainInsert), floe: median(rounds.floeInsert) };
   await client.end();
   const rate = (r: { n: number; ms: number }) => Math.round(r.n / (r.ms / 1000));
   const rows = [
@@ -97,7 +109,7 @@ try {
     if (r.plain.n !== r.floe.n) console.log(`warning: ${what} counts differ: plain ${r.plain.n}, floe ${r.floe.n}`);
   }
   console.log(`\nfloe's PostgresSink is exactly-once (one transaction per checkpoint, PREPARE + COMMIT PREPARED); the plain loop commits each batch on its own.`);
-  console.log(`results: ${writeResults('connectors', { messages: MESSAGES, rows: ROWS, reads, inserts })}`);
+  console.log(`results: ${writeResults('connectors', { messages: MESSAGES, rows: ROWS, runs: RUNS, reads, inserts, rounds })}`);
 } finally {
   await nats.destroy();
   await postgres.stop();

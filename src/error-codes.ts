@@ -81,6 +81,7 @@ export const ERROR_CODES = {
   FLOE_SINK_PENDING_FILE_MISSING: { class: 'UnrecoverableError', when: 'a restored FileSink part file is neither pending nor committed' },
   FLOE_JETSTREAM_STREAM_NOT_FOUND: { class: 'UnrecoverableError', when: 'JetStreamSource: the stream does not exist' },
   FLOE_JETSTREAM_DESERIALIZATION_FAILED: { class: 'UnrecoverableError', when: 'the deserializer rejected a message (names subject and sequence)' },
+  FLOE_JETSTREAM_CONSUMER_NOT_FOUND: { class: 'UnrecoverableError', when: 'JetStreamSource: a consumer named in `consumers` does not exist on the stream' },
   FLOE_POSTGRES_TABLE_INVALID: { class: 'UnrecoverableError', when: 'PostgresSink cannot use its table with the columns given' },
   FLOE_POSTGRES_PREPARED_TRANSACTIONS_DISABLED: { class: 'UnrecoverableError', when: 'exactly-once PostgresSink on a server with max_prepared_transactions = 0 (use upsert mode or raise the setting)' },
   FLOE_STATE_VALUE_NOT_SERIALIZABLE: { class: 'StateValueError', when: 'a state value (or record in flight) that cannot be written to a snapshot' },
@@ -133,6 +134,7 @@ export const ERROR_CODES = {
   FLOE_JETSTREAM_CONNECTION_LOST: { class: 'FloeError', when: 'a JetStream connector lost its NATS connection mid-job (the job restarts)' },
   FLOE_JETSTREAM_NO_STREAM_FOR_SUBJECT: { class: 'FloeError', when: 'JetStreamSink: no stream takes the subject it publishes to' },
   FLOE_JETSTREAM_PUBLISH_FAILED: { class: 'FloeError', when: 'JetStreamSink could not publish (the checkpoint is declined)' },
+  FLOE_POSTGRES_CONNECTION_LOST: { class: 'FloeError', when: 'a PostgresSink lost its connection mid-job (the task fails, the job restarts)' },
   FLOE_POSTGRES_CLOSED: { class: 'FloeError', when: 'a PostgresSink closed while it connected' },
   FLOE_POSTGRES_WRITE_FAILED: { class: 'FloeError', when: 'PostgreSQL refused a write (the checkpoint is declined with the database\'s message)' },
   FLOE_POSTGRES_UNAVAILABLE: { class: 'FloeError', when: 'PostgreSQL cannot be reached, after a bounded retry' },
@@ -147,6 +149,7 @@ export const ERROR_CODES = {
   FLOE_UID_MISSING: { class: 'FloeWarning', when: 'operators without `.uid(...)`: their state cannot follow them once the job changes' },
   FLOE_SINK_OTHER_JOB_PARTS: { class: 'FloeWarning', when: 'a FileSink directory that already holds another job\'s part files' },
   FLOE_INSPECTOR_UNREACHABLE: { class: 'FloeWarning', when: 'no inspector listens at the `--inspect` URL: the job runs on' },
+  FLOE_POSTGRES_LINGERING_TRANSACTIONS: { class: 'FloeWarning', when: 'a fresh PostgresSink without transactionalIdPrefix finds prepared transactions of another run of its operator' },
   FLOE_JETSTREAM_SHORT_DUPLICATE_WINDOW: { class: 'FloeWarning', when: 'the stream\'s duplicate window is shorter than the checkpoint timeout: a slow recovery may duplicate' },
 } as const satisfies Record<`FLOE_${string}`, { class: ErrorClassName; when: string }>;
 

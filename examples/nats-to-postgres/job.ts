@@ -6,7 +6,9 @@
 // Settings from the environment: NATS_URL, NATS_STREAM (default `events`, subjects `events.>`),
 // PG_URL, PG_TABLE (default `word_counts`, created if missing), PG_MODE (`exactly-once`, the
 // default, needs max_prepared_transactions > 0; or `upsert`), BOUNDED=1 to stop at the stream's
-// end as it was at the first start, and SLOW_MS (a pause per line, so a demo run can be killed).
+// end as it was at the first start, SLOW_MS (a pause per line, so a demo run can be killed), and
+// PG_TXN_PREFIX: the sink's transactionalIdPrefix (a fresh start then rolls back what a killed,
+// never resumed run left prepared).
 import pg from 'pg';
 import { JetStreamSource, PostgresSink, type StreamExecutionEnvironment } from 'floe';
 
@@ -42,5 +44,7 @@ export default async function job(env: StreamExecutionEnvironment) {
     .map((word: string) => [word, 1] as [string, number]).uid('tag')
     .keyBy(([word]) => word)
     .reduce((a, b) => [a[0], a[1] + b[1]]).uid('count')
-    .sinkTo(new PostgresSink({ connectionString: pgUrl(), table: tableName(), columns: ['word', 'n'], toRow: ([w, n]: [string, number]) => [w, n], key: ['word'], mode })).uid('word-counts');
+    .sinkTo(new PostgresSink({ connectionString: pgUrl(), table: tableName(), columns: ['word', 'n'], toRow: ([w, n]: [string, number]) => [w, n], key: ['word'], mode,
+      ...(process.env.PG_TXN_PREFIX ? { transactionalIdPrefix: process.env.PG_TXN_PREFIX } : {}),
+    })).uid('word-counts');
 }

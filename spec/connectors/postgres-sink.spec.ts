@@ -1,7 +1,7 @@
 // PostgresSink against a real PostgreSQL 15: JetStream → word count → table with injected failures (two-phase commit), upsert mode, detection, bad rows.
 import pg from 'pg';
 import t, { type Test } from 'tap';
-import { JetStreamSource, PostgresSink, StreamExecutionEnvironment, type JobClient } from '../../src/index.ts';
+import { JetStreamSource, onFloeWarning, PostgresSink, StreamExecutionEnvironment, type FloeWarning, type JobClient } from '../../src/index.ts';
 import { publishLines } from '../fixtures/jetstream-data.ts';
 import { countWords, generateText } from '../fixtures/generate-text.ts';
 import { NatsServer, natsServerAvailable } from '../helpers/nats-server.ts';
@@ -65,6 +65,7 @@ interface RunOptions {
   failAfterCheckpoints?: number[];
   toRow?: (r: [string, number]) => unknown[];
   extraConfig?: Record<string, unknown>;
+  transactionalIdPrefix?: string;
 }
 
 async function runWordCount(options: RunOptions) {
@@ -89,6 +90,7 @@ async function runWordCount(options: RunOptions) {
     .sinkTo(new PostgresSink({
       connectionString: options.url, table: options.table, columns: ['word', 'n'],
       toRow: options.toRow ?? (([w, n]: [string, number]) => [w, n]), key: ['word'], mode: options.mode ?? 'exactly-once', batchSize: 200,
+      ...(options.transactionalIdPrefix ? { transactionalIdPrefix: options.transactionalIdPrefix } : {}),
     })).uid('sink');
   const client = await env.executeAsync('pg word count');
   failures.watch(client);
@@ -157,6 +159,92 @@ t.test("a row that violates the table's constraint: the checkpoint is declined w
   t.same(await prepared(pg2pc.url), [], 'no prepared transaction is left behind');
   const rows = await tableRows(pg2pc.url, table);
   t.ok(rows.every(([, n]) => (n as number) < 1_000_000), 'no partial commit of the bad transaction');
+});
+
+/** What a run killed (kill -9) after a barrier leaves: a prepared transaction holding rows, under the sink's gid format. */
+async function leaveBehind(url: string, table: string, gid: string): Promise<void> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    await client.query('BEGIN');
+    // a word of its own per transaction: two prepared inserts of one key would wait on each other
+    await client.query(`INSERT INTO ${table} (word, n) VALUES ($1, 7)`, [`zz-${gid}`]);
+    await client.query(`PREPARE TRANSACTION '${gid}'`);
+  } finally {
+    await client.end();
+  }
+}
+
+t.test('a fresh start with a transactionalIdPrefix rolls back what a run killed and never resumed left prepared; without one it warns and leaves them', async (t) => {
+  const table = await newTable(pg2pc.url);
+  // an earlier run of this sink (lineage 0a0a..., old parallelism 3) and another sink's, both killed
+  await leaveBehind(pg2pc.url, table, `wc:${'0a'.repeat(16)}:sink:2:5`);
+  await leaveBehind(pg2pc.url, table, `other:${'0a'.repeat(16)}:sink:0:5`);
+  t.equal((await prepared(pg2pc.url)).length, 2);
+  const { result } = await runWordCount({ url: pg2pc.url, table, transactionalIdPrefix: 'wc' });
+  t.equal(result.status, 'FINISHED', String(result.error ?? ''));
+  t.same(await prepared(pg2pc.url), [`other:${'0a'.repeat(16)}:sink:0:5`], "the killed run's transaction is rolled back; another prefix's is not touched");
+  t.same(await tableRows(pg2pc.url, table), EXPECTED.map(([w, n]) => [w, n]).sort(([a], [b]) => (a! < b! ? -1 : 1)), 'its rows never committed');
+  await sql(pg2pc.url, `ROLLBACK PREPARED 'other:${'0a'.repeat(16)}:sink:0:5'`);
+
+  const warned = await newTable(pg2pc.url);
+  const gid = `floe:${'0b'.repeat(16)}:sink:1:9`;
+  await leaveBehind(pg2pc.url, warned, gid);
+  const warnings: FloeWarning[] = [];
+  const stop = onFloeWarning((w) => warnings.push(w));
+  t.teardown(stop);
+  const plain = await runWordCount({ url: pg2pc.url, table: warned });
+  stop();
+  t.equal(plain.result.status, 'FINISHED', String(plain.result.error ?? ''));
+  const lingering = warnings.filter((w) => w.code === 'FLOE_POSTGRES_LINGERING_TRANSACTIONS');
+  t.equal(lingering.length, 1, 'one warning, from one subtask');
+  t.match(lingering[0]?.message, new RegExp(`1 prepared transaction of another run of operator sink .*'${gid}'`));
+  t.match(lingering[0]?.hint, /ROLLBACK PREPARED.*transactionalIdPrefix/);
+  t.same(await prepared(pg2pc.url), [gid], 'without a prefix it may be a running job: left alone');
+  await sql(pg2pc.url, `ROLLBACK PREPARED '${gid}'`);
+  t.throws(() => new PostgresSink({ connectionString: pg2pc.url, table, columns: ['word'], toRow: (r) => [r], transactionalIdPrefix: 'a:b' }), /transactionalIdPrefix must be/);
+});
+
+t.test('PostgreSQL goes away mid-job (immediate shutdown): the task fails, the restart strategy brings the job back when it returns; the table equals the failure-free count', async (t) => {
+  const own = await PostgresServer.start({ maxPreparedTransactions: 10 });
+  t.teardown(() => own.stop());
+  const table = await newTable(own.url);
+  const env = StreamExecutionEnvironment.getExecutionEnvironment({
+    'parallelism.default': 2, 'execution.checkpointing.interval': '50ms',
+    'restart-strategy.type': 'fixed-delay', 'restart-strategy.fixed-delay.attempts': 100, 'restart-strategy.fixed-delay.delay': '100ms',
+    // a checkpoint whose PREPARE was under way when the server went is declined: tolerated, the task's failure restarts the job
+    'execution.checkpointing.tolerable-failed-checkpoints': 100,
+  });
+  let slow = true;
+  env
+    .fromSource(new JetStreamSource({ servers: nats.url, stream: 'text', subjects: ['text.0', 'text.1', 'text.2', 'text.3'], bounded: true })).uid('source')
+    .flatMap((line: string) => {
+      const until = performance.now() + (slow ? 0.3 : 0);
+      while (performance.now() < until);
+      return line.split(' ').filter(Boolean);
+    }).uid('split')
+    .map((w: string) => [w, 1] as [string, number]).uid('tag')
+    .keyBy((x) => x[0])
+    .reduce((a, b) => [a[0], a[1] + b[1]]).uid('count')
+    .sinkTo(new PostgresSink({ connectionString: own.url, table, columns: ['word', 'n'], toRow: (r: [string, number]) => r, key: ['word'], batchSize: 200, connectTimeoutMs: 300 })).uid('sink');
+  const client = await env.executeAsync('pg away');
+  const failures: string[] = [];
+  client.on('task-failed', ({ error }) => failures.push((error as { code?: string }).code ?? String(error)));
+  let completed = 0;
+  let restarts = 0;
+  client.on('checkpoint-completed', () => completed++);
+  client.on('restarting', () => restarts++);
+  while (completed < 3) await new Promise((r) => setTimeout(r, 10));
+  await own.pause();
+  while (restarts === 0) await new Promise((r) => setTimeout(r, 10));
+  await own.resume();
+  slow = false;
+  const result = await resultOf(client);
+  t.equal(result.status, 'FINISHED', String(result.error ?? ''));
+  t.ok(result.restarts >= 1, `restarted (${result.restarts})`);
+  t.ok(failures.includes('FLOE_POSTGRES_CONNECTION_LOST'), `the task failed with FLOE_POSTGRES_CONNECTION_LOST: ${failures.join(', ')}`);
+  t.same(await tableRows(own.url, table), EXPECTED.map(([w, n]) => [w, n]).sort(([a], [b]) => (a! < b! ? -1 : 1)));
+  t.same(await prepared(own.url), [], 'no prepared transaction is left behind');
 });
 
 t.test('bad input: options, a server that is down, a wrong table; the password is never printed', async (t) => {

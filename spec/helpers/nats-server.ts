@@ -1,6 +1,6 @@
 // A nats-server with JetStream on loopback for a spec: random free port, temporary store directory, stopped at the end.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { connect as tcpConnect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -17,22 +17,40 @@ export class NatsServer {
   child: ChildProcess | null = null;
   log = '';
 
-  private constructor(readonly port: number, readonly storeDir: string) {}
+  private constructor(readonly port: number, readonly storeDir: string, readonly config: string | null) {}
 
   get url(): string {
     return `nats://127.0.0.1:${this.port}`;
   }
 
-  /** Starts a server and waits until it accepts connections. */
-  static async start(): Promise<NatsServer> {
-    const server = new NatsServer(await freePort(), mkdtempSync(join(tmpdir(), 'floe-nats-')));
-    await server.resume();
-    return server;
+  /**
+   * Starts a server and waits until it accepts connections. `mappings`: subject mappings of the
+   * default account (e.g. deterministic partitioning, `{{partition(4,1)}}`), in a config file.
+   */
+  static async start(options: { mappings?: Record<string, string> } = {}): Promise<NatsServer> {
+    const dir = mkdtempSync(join(tmpdir(), 'floe-nats-'));
+    let config: string | null = null;
+    if (options.mappings) {
+      config = join(dir, 'nats.conf');
+      const lines = Object.entries(options.mappings).map(([from, to]) => `  ${JSON.stringify(from)}: ${JSON.stringify(to)}`);
+      writeFileSync(config, `mappings = {\n${lines.join('\n')}\n}\n`);
+    }
+    // the free port may be taken by another process before the server binds it: then another port
+    for (let attempt = 1; ; attempt++) {
+      const server = new NatsServer(await freePort(), dir, config);
+      try {
+        await server.resume();
+        return server;
+      } catch (error) {
+        if (attempt >= 3 || server.child?.exitCode === null) throw error;
+      }
+    }
   }
 
   /** (Re)starts the process on the same port and store: a server that went away comes back with its streams. */
   async resume(): Promise<void> {
-    const child = spawn('nats-server', ['-js', '-sd', this.storeDir, '-a', '127.0.0.1', '-p', String(this.port)], { stdio: ['ignore', 'ignore', 'pipe'] });
+    const args = [...(this.config ? ['-c', this.config] : []), '-js', '-sd', this.storeDir, '-a', '127.0.0.1', '-p', String(this.port)];
+    const child = spawn('nats-server', args, { stdio: ['ignore', 'ignore', 'pipe'] });
     this.child = child;
     child.stderr!.on('data', (d: Buffer) => (this.log += d.toString()));
     const end = Date.now() + 30_000;

@@ -25,6 +25,9 @@ export interface PostgresServerOptions {
 }
 
 export class PostgresServer {
+  /** the server's command-line settings, kept for resume */
+  private settings = '';
+
   private constructor(readonly dir: string, readonly port: number, readonly asUser: string | null) {}
 
   /** `postgres://` URL of the database `floe` as the superuser `floe` (trust authentication on loopback, no password) */
@@ -47,7 +50,8 @@ export class PostgresServer {
       `-p ${server.port}`, `-k ${root}`, "-c listen_addresses=127.0.0.1", '-c fsync=off', '-c synchronous_commit=off',
       `-c max_prepared_transactions=${options.maxPreparedTransactions ?? 0}`, '-c max_connections=60',
     ].join(' ');
-    server.run('pg_ctl', ['-D', data, '-l', join(root, 'log'), '-w', '-t', '60', '-o', settings, 'start']);
+    server.settings = settings;
+    await server.resume();
     server.run('createdb', ['-h', root, '-p', String(server.port), '-U', 'floe', 'floe']);
     return server;
   }
@@ -60,6 +64,16 @@ export class PostgresServer {
       const log = existsSync(join(this.dir, 'log')) ? readFileSync(join(this.dir, 'log'), 'utf8') : '';
       throw new Error(`${program} failed (${r.status}): ${r.stderr}${r.stdout}${log}`);
     }
+  }
+
+  /** Stops the server as a crash would (immediate shutdown), keeping its data: resume brings it back. */
+  async pause(): Promise<void> {
+    this.run('pg_ctl', ['-D', join(this.dir, 'data'), '-m', 'immediate', '-w', 'stop']);
+  }
+
+  /** (Re)starts the server on its port and data directory. */
+  async resume(): Promise<void> {
+    this.run('pg_ctl', ['-D', join(this.dir, 'data'), '-l', join(this.dir, 'log'), '-w', '-t', '60', '-o', this.settings, 'start']);
   }
 
   async stop(): Promise<void> {

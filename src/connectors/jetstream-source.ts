@@ -1,5 +1,5 @@
-// JetStreamSource: reads a NATS JetStream stream, its position per subject filter kept in the checkpoint, so a restore replays exactly.
-import { DeliverPolicy, type ConsumerMessages, type JsMsg, type NatsConnection } from 'nats';
+// JetStreamSource: reads a NATS JetStream stream, its position per split (a subject filter, subject partition or named consumer's filter) kept in the checkpoint, so a restore replays exactly.
+import { DeliverPolicy, type ConsumerInfo, type ConsumerMessages, type JetStreamManager, type JsMsg, type NatsConnection } from 'nats';
 import type { ListState } from '../backends/types.ts';
 import { UnrecoverableError } from '../errors.ts';
 import type { OperatorContext, Output, PollResult, Source, SourceReader } from '../operators/operator.ts';
@@ -22,6 +22,22 @@ export interface JetStreamSourceOptions<T> extends NatsConnectionOptions {
    * subtasks. Default: the whole stream as one split.
    */
   subjects?: string[];
+  /**
+   * Subject partitions: the stream's subjects carry a partition number token (NATS deterministic
+   * partitioning, a mapping such as `events.*` → `events.{{partition(8,1)}}.{{wildcard(1)}}`, or
+   * producers that publish to `events.<p>....`). With `partitions: n`, each filter in `subjects`
+   * names that token `{partition}` (e.g. `events.{partition}.*`) and stands for n splits, the token
+   * replaced by 0 ... n-1, each read through its own consumer.
+   */
+  partitions?: number;
+  /**
+   * A consumer each: names of consumers defined on the stream (`nats consumer add`), one split
+   * each, with its filter subject; a fresh run without `start` begins where each consumer's readers
+   * left off (its ack floor, else its deliver policy). floe reads through its own ordered consumer
+   * and never acks: the checkpoint, not the named consumer, keeps floe's position. Not with
+   * `subjects`.
+   */
+  consumers?: string[];
   /** where a fresh run starts; default 'earliest'. A restored run goes on from its checkpoint. */
   start?: JetStreamStart;
   /** read up to the stream's last sequence at the first start, then end (tests, backfills) */
@@ -41,6 +57,20 @@ export interface JetStreamSplit {
   end?: number;
 }
 
+/** the subject token a partitioned filter names its partition number by */
+const PARTITION_TOKEN = '{partition}';
+
+/** The splits' subject filters: each filter, or each filter once per partition. '' is the whole stream. */
+export function splitFilters(options: Pick<JetStreamSourceOptions<unknown>, 'subjects' | 'partitions'>): string[] {
+  const filters = options.subjects ?? [''];
+  if (options.partitions === undefined) return filters;
+  const out: string[] = [];
+  for (const filter of filters) {
+    for (let p = 0; p < options.partitions; p++) out.push(filter.split('.').map((t) => (t === PARTITION_TOKEN ? String(p) : t)).join('.'));
+  }
+  return out;
+}
+
 /** how long close waits for the pumps to stop their consumers */
 const CLOSE_WAIT_MS = 5_000;
 /** messages a split's consumer may hold before the pump waits for poll to take them */
@@ -58,6 +88,20 @@ export class JetStreamSource<T = string> implements Source<T> {
     if (typeof options.stream !== 'string' || options.stream === '') throw new TypeError('JetStreamSource needs stream: the JetStream stream name');
     if (options.subjects !== undefined && (!Array.isArray(options.subjects) || options.subjects.some((s) => typeof s !== 'string' || s === ''))) {
       throw new TypeError('JetStreamSource subjects must be a list of subject filters such as ["events.>"]');
+    }
+    if (options.consumers !== undefined) {
+      if (!Array.isArray(options.consumers) || options.consumers.length === 0 || options.consumers.some((c) => typeof c !== 'string' || c === '')) {
+        throw new TypeError('JetStreamSource consumers must be a non-empty list of consumer names on the stream');
+      }
+      if (options.subjects !== undefined || options.partitions !== undefined) throw new TypeError('JetStreamSource takes consumers or subjects (and partitions), not both: a consumer brings its own filter subject');
+    }
+    if (options.partitions !== undefined) {
+      if (!Number.isInteger(options.partitions) || options.partitions < 1) throw new TypeError('JetStreamSource partitions must be a positive integer: the number of subject partitions');
+      if (!options.subjects?.length || options.subjects.some((s) => !s.split('.').includes(PARTITION_TOKEN))) {
+        throw new TypeError(`JetStreamSource partitions needs subjects whose filters name the partition token ${PARTITION_TOKEN}, such as ["events.${PARTITION_TOKEN}.*"]`);
+      }
+    } else if (options.subjects?.some((s) => s.includes(PARTITION_TOKEN))) {
+      throw new TypeError(`JetStreamSource subjects name ${PARTITION_TOKEN} but partitions is not set: give partitions, the number of subject partitions`);
     }
     if (options.deserializer !== undefined && typeof options.deserializer !== 'function') throw new TypeError('JetStreamSource deserializer must be a function (data, info) => record');
     if (options.onDeserializationError !== undefined && !['fail', 'skip'].includes(options.onDeserializationError)) {
@@ -145,20 +189,55 @@ class JetStreamReader<T> implements SourceReader<T> {
     if (context.restoredCheckpointId !== null) {
       splits = this.#state.get().map((s) => ({ ...s }));
     } else {
-      const filters = options.subjects ?? [''];
       const { last_seq: last } = info.state;
       const start = options.start ?? 'earliest';
       const next = start === 'earliest' ? 1 : start === 'latest' ? last + 1 : 'sequence' in start ? start.sequence : 1;
       const startTime = typeof start === 'object' && 'time' in start ? new Date(start.time).toISOString() : undefined;
-      splits = filters
-        .filter((_f, i) => i % context.parallelism === context.subtaskIndex)
-        .map((filter) => ({ filter, next, ...(startTime ? { startTime } : {}), ...(options.bounded ? { end: last } : {}) }));
+      const mine = <X>(all: X[]) => all.filter((_x, i) => i % context.parallelism === context.subtaskIndex);
+      if (options.consumers) {
+        splits = [];
+        for (const name of mine(options.consumers)) {
+          const split = await this.#consumerSplit(jsm, name, last);
+          if (options.start !== undefined) Object.assign(split, { next }, startTime ? { startTime } : {});
+          splits.push({ ...split, ...(options.bounded ? { end: last } : {}) });
+        }
+      } else {
+        splits = mine(splitFilters(options)).map((filter) => ({ filter, next, ...(startTime ? { startTime } : {}), ...(options.bounded ? { end: last } : {}) }));
+      }
     }
     this.#feeds = splits.map((split) => ({ split, queue: [], head: 0, done: false, drained: null, messages: null, pumping: Promise.resolve() }));
     for (const feed of this.#feeds) {
       feed.pumping = this.#pump(feed).catch((error) => {
         if (!this.#closing) this.#error ??= error;
       });
+    }
+  }
+
+  /** A named consumer as a split: its filter subject, and where its readers left off (ack floor, else its deliver policy). */
+  async #consumerSplit(jsm: JetStreamManager, name: string, last: number): Promise<JetStreamSplit> {
+    const stream = this.#source.options.stream;
+    let info: ConsumerInfo;
+    try {
+      info = await jsm.consumers.info(stream, name);
+    } catch (error) {
+      throw new UnrecoverableError('FLOE_JETSTREAM_CONSUMER_NOT_FOUND', `${this.#what}: no consumer '${name}' on stream '${stream}' at ${shownServers(this.#source.options)}: ${(error as Error).message}`, {
+        cause: error,
+        hint: `create it first (nats consumer add ${stream} ${name} --filter '...') or fix the consumers option`,
+      });
+    }
+    const { config } = info;
+    const filter = config.filter_subject ?? '';
+    if (info.ack_floor.stream_seq > 0) return { filter, next: info.ack_floor.stream_seq + 1 };
+    switch (config.deliver_policy) {
+      case DeliverPolicy.New:
+        return { filter, next: last + 1 };
+      case DeliverPolicy.StartSequence:
+        return { filter, next: config.opt_start_seq ?? 1 };
+      case DeliverPolicy.StartTime:
+        return config.opt_start_time ? { filter, next: 1, startTime: new Date(config.opt_start_time).toISOString() } : { filter, next: 1 };
+      default:
+        // all, last, last per subject: from the start of the filter (no earlier position to go back to)
+        return { filter, next: 1 };
     }
   }
 
@@ -226,7 +305,7 @@ class JetStreamReader<T> implements SourceReader<T> {
         const m = queue[feed.head]!;
         queue[feed.head++] = undefined as unknown as JsMsg; // let the message go
         split.next = m.seq + 1;
-        delete split.startTime;
+        if (split.startTime !== undefined) delete split.startTime;
         let record: T;
         if (deserializer) {
           try {

@@ -4,7 +4,8 @@ import type { ListState } from '../backends/types.ts';
 import type { Configuration } from '../config/configuration.ts';
 import { ConfigError, FloeError, JobDefinitionError, UnrecoverableError } from '../errors.ts';
 import type { JobEnd, OperatorContext, Sink, StreamOperator } from '../operators/operator.ts';
-import { insertStatement, parseTransactionId, quoteIdent, quoteLiteral, rowsPerStatement, transactionId, transactionPrefix } from './postgres-statements.ts';
+import { emitFloeWarning } from '../warnings.ts';
+import { insertStatement, parseAnyTransactionId, parseTransactionId, quoteIdent, quoteLiteral, rowsPerStatement, transactionId, transactionPrefix } from './postgres-statements.ts';
 import { redactSecrets, redactUrl } from './redact-url.ts';
 
 export interface PostgresSinkOptions<T> {
@@ -30,6 +31,13 @@ export interface PostgresSinkOptions<T> {
   batchSize?: number;
   /** how long to keep retrying a server that is down at start; default 5000 ms */
   connectTimeoutMs?: number;
+  /**
+   * Exactly-once: the start of this sink's prepared-transaction ids (default `floe`), as Flink's
+   * KafkaSink's transactional id prefix. Given, a fresh start (not a restore) rolls back the
+   * prepared transactions earlier runs with this prefix left behind (a run killed and never
+   * resumed): it must be unique to this sink, since it also aborts another running job's.
+   */
+  transactionalIdPrefix?: string;
 }
 
 /** A transaction prepared at a checkpoint, waiting for it to complete. */
@@ -48,14 +56,18 @@ const UNDEFINED_OBJECT = '42704';
 
 export class PostgresSink<T = unknown> implements Sink<T> {
   readonly name: string;
-  readonly options: Required<Omit<PostgresSinkOptions<T>, 'key' | 'connectionString'>> & { key: string[] | undefined; connectionString: string | undefined };
+  readonly options: Required<Omit<PostgresSinkOptions<T>, 'key' | 'connectionString' | 'transactionalIdPrefix'>> & {
+    key: string[] | undefined;
+    connectionString: string | undefined;
+    transactionalIdPrefix: string | undefined;
+  };
   /** a password from the configuration, put into the connection string when connecting */
   #password: string | undefined;
   /** the lineage of each running job whose writers opened, by job id, for onJobEnd */
   readonly #lineages = new Map<string, { prefix: string }>();
 
   constructor(options: PostgresSinkOptions<T>) {
-    const { connectionString, table, columns, toRow, key, mode = 'exactly-once', batchSize = 1000, connectTimeoutMs = 5000 } = options ?? ({} as PostgresSinkOptions<T>);
+    const { connectionString, table, columns, toRow, key, mode = 'exactly-once', batchSize = 1000, connectTimeoutMs = 5000, transactionalIdPrefix } = options ?? ({} as PostgresSinkOptions<T>);
     if (connectionString !== undefined && (typeof connectionString !== 'string' || !/^postgres(ql)?:\/\//.test(connectionString))) {
       throw new TypeError('PostgresSink needs connectionString: a URL such as postgres://user:password@127.0.0.1:5432/db');
     }
@@ -70,7 +82,10 @@ export class PostgresSink<T = unknown> implements Sink<T> {
     }
     if (mode === 'upsert' && !key) throw new TypeError("PostgresSink mode 'upsert' needs key: the columns rows are upserted on");
     if (!Number.isInteger(batchSize) || batchSize < 1) throw new TypeError('PostgresSink batchSize must be a positive integer');
-    this.options = { connectionString, table, columns: [...columns], toRow, key: key && [...key], mode, batchSize, connectTimeoutMs };
+    if (transactionalIdPrefix !== undefined && (typeof transactionalIdPrefix !== 'string' || !/^[A-Za-z0-9_.-]{1,30}$/.test(transactionalIdPrefix))) {
+      throw new TypeError('PostgresSink transactionalIdPrefix must be 1 to 30 letters, digits, _ . or -, unique to this sink (e.g. "counts-job")');
+    }
+    this.options = { connectionString, table, columns: [...columns], toRow, key: key && [...key], mode, batchSize, connectTimeoutMs, transactionalIdPrefix };
     this.name = `Postgres(${table})`;
   }
 
@@ -178,6 +193,13 @@ export class PostgresSink<T = unknown> implements Sink<T> {
   }
 }
 
+/** A lost connection rather than a refused statement: a connection exception (08), a shutdown (57P), a socket error, the driver's own. */
+function isConnectionError(error: unknown): boolean {
+  const { code, message } = error as { code?: unknown; message?: unknown };
+  if (typeof code === 'string' && (code.startsWith('08') || code.startsWith('57P') || code.startsWith('E'))) return true; // E...: ECONNRESET, EPIPE
+  return typeof code !== 'string' && /connection|terminated|not queryable|socket/i.test(String(message));
+}
+
 /** COMMIT PREPARED or ROLLBACK PREPARED, tolerating a transaction already settled (by an earlier attempt or onJobEnd). */
 async function settle(client: pg.Client, gid: string, commit: boolean): Promise<void> {
   try {
@@ -213,6 +235,10 @@ class PostgresSinkWriter<T> implements StreamOperator<T, never> {
   /** the data connection's statements, one after another (pg 9 drops its own queue); settled, never rejected */
   #queue: Promise<unknown> = Promise.resolve();
   #commits: Promise<unknown> = Promise.resolve();
+  /** the server went away: every later call fails the task with it */
+  #lost: FloeError | null = null;
+  /** the last PREPARE sent: a checkpoint's acknowledgement waits for it even when it has no transaction of its own */
+  #lastPrepare: Promise<void> = Promise.resolve();
   #closed = false;
 
   constructor(sink: PostgresSink<T>) {
@@ -230,7 +256,7 @@ class PostgresSinkWriter<T> implements StreamOperator<T, never> {
     this.#lineageState = context.operatorState.getUnionListState<Lineage>('lineage');
     const restored = context.restoredCheckpointId;
     this.#lineage = (restored === null ? undefined : this.#lineageState.get()[0]?.job) ?? context.jobId;
-    this.#prefix = transactionPrefix(this.#lineage, context.operatorUid);
+    this.#prefix = transactionPrefix(this.#lineage, context.operatorUid, sink.options.transactionalIdPrefix);
     this.#data = await this.#connect();
     await this.#checkTable(this.#data);
     if (!this.#exactlyOnce) return;
@@ -248,6 +274,34 @@ class PostgresSinkWriter<T> implements StreamOperator<T, never> {
         await settle(this.#control, gid, false);
       }
     }
+    if (restored === null) await this.#lingering(this.#control, context);
+  }
+
+  /**
+   * A fresh start: prepared transactions of earlier runs of this sink (other lineages) are left
+   * over from a run killed and never resumed. With a transactionalIdPrefix they are this sink's
+   * alone and rolled back (Flink's KafkaSink aborts lingering transactions on a fresh start);
+   * without one they may be another running job's: subtask 0 warns, naming them.
+   */
+  async #lingering(control: pg.Client, context: OperatorContext): Promise<void> {
+    const base = this.#sink.options.transactionalIdPrefix;
+    if (base === undefined && this.#subtask !== 0) return;
+    const { rows } = await control.query<{ gid: string }>('SELECT gid FROM pg_prepared_xacts WHERE database = current_database() AND starts_with(gid, $1) ORDER BY prepared', [`${base ?? 'floe'}:`]);
+    const leftovers = rows
+      .map(({ gid }) => ({ gid, id: parseAnyTransactionId(base ?? 'floe', gid) }))
+      .filter(({ gid, id }) => id && id.lineage !== this.#lineage && !gid.startsWith(this.#prefix) && (base !== undefined || id.uid === context.operatorUid));
+    if (base !== undefined) {
+      // subtask k aborts those of old subtasks s with s % parallelism == k: each once, whatever the old parallelism
+      for (const { gid, id } of leftovers) if (id!.subtask % context.parallelism === this.#subtask) await settle(control, gid, false);
+      return;
+    }
+    if (leftovers.length === 0) return;
+    const shown = leftovers.slice(0, 3).map(({ gid }) => `'${gid}'`).join(', ') + (leftovers.length > 3 ? ` and ${leftovers.length - 3} more` : '');
+    emitFloeWarning(
+      'FLOE_POSTGRES_LINGERING_TRANSACTIONS',
+      `${this.#sink.name}: ${leftovers.length} prepared transaction${leftovers.length === 1 ? '' : 's'} of another run of operator ${context.operatorUid} on ${this.#sink.shownUrl}: ${shown} (a run killed and never resumed, or another job running now); they hold their locks until settled`,
+      `if no job runs with them, ROLLBACK PREPARED '<gid>' each (SELECT gid FROM pg_prepared_xacts), or give the sink a transactionalIdPrefix unique to it so a fresh start rolls them back`,
+    );
   }
 
   /** A connection for this writer; one made after close (the task was canceled while connecting) is ended at once. */
@@ -257,7 +311,26 @@ class PostgresSinkWriter<T> implements StreamOperator<T, never> {
       await client.end().catch(() => {});
       throw new FloeError('FLOE_POSTGRES_CLOSED', `${this.#sink.name} was closed while connecting`);
     }
+    client.on('end', () => this.#connectionLost());
+    client.on('error', (error) => this.#connectionLost(error));
     return client;
+  }
+
+  /**
+   * The server went away (or ended this connection): the task must fail, so that the restart
+   * strategy brings the job back from its checkpoint — a declined checkpoint alone would count
+   * towards the job's tolerable checkpoint failures instead. Prepared transactions survive a
+   * server restart; the restore commits them.
+   */
+  #connectionLost(cause?: unknown): FloeError {
+    if (!this.#lost && !this.#closed) {
+      const why = cause ? `: ${this.#sink.redact((cause as Error).message ?? String(cause))}` : '';
+      this.#lost = new FloeError('FLOE_POSTGRES_CONNECTION_LOST', `${this.#sink.name} lost its connection to ${this.#sink.shownUrl}${why}`, {
+        cause,
+        hint: 'the restart strategy brings the job back from its last checkpoint once PostgreSQL is reachable again',
+      });
+    }
+    return this.#lost ?? new FloeError('FLOE_POSTGRES_CLOSED', `${this.#sink.name} is closed`);
   }
 
   /** The table and columns exist: said now, not at the first checkpoint. */
@@ -289,6 +362,7 @@ class PostgresSinkWriter<T> implements StreamOperator<T, never> {
   }
 
   processElement(record: T): void {
+    if (this.#lost) throw this.#lost;
     if (this.#failure) return; // its checkpoint is declined: these rows would never commit
     const row = this.#sink.options.toRow(record);
     if (this.#byKey) {
@@ -304,6 +378,7 @@ class PostgresSinkWriter<T> implements StreamOperator<T, never> {
   }
 
   endBatch(): Promise<void> | undefined {
+    if (this.#lost) throw this.#lost;
     if (this.#rows.length < this.#statementRows) return undefined;
     return this.#flush();
   }
@@ -326,7 +401,11 @@ class PostgresSinkWriter<T> implements StreamOperator<T, never> {
     }
     return Promise.all(sends).then(
       () => undefined,
-      (error) => this.#failed(error, 'write rows to'),
+      (error) => {
+        // the connection is gone: not the rows' fault, and the task must fail (endBatch rejects)
+        if (this.#lost || isConnectionError(error)) throw this.#connectionLost(error);
+        this.#failed(error, 'write rows to');
+      },
     );
   }
 
@@ -359,6 +438,7 @@ class PostgresSinkWriter<T> implements StreamOperator<T, never> {
    * write declines the checkpoint with the database's message.
    */
   snapshotState(checkpointId: number): Promise<void> | void {
+    if (this.#lost) throw this.#lost; // thrown in the synchronous part: the task fails, not just this checkpoint
     if (this.#failure) return Promise.reject(this.#failure);
     const flushed = this.#flush();
     if (this.#exactlyOnce && this.#inTransaction) {
@@ -369,13 +449,17 @@ class PostgresSinkWriter<T> implements StreamOperator<T, never> {
         () => undefined,
         (error) => this.#failed(error, 'prepare its transaction on'),
       );
+      this.#lastPrepare = prepared;
       this.#pendingState.update(this.#pending);
       this.#lineageState.update([{ job: this.#lineage }]);
       return Promise.all([flushed, prepared]).then(() => this.#throwFailure());
     }
     this.#pendingState.update(this.#pending);
     this.#lineageState.update([{ job: this.#lineage }]);
-    return flushed.then(() => this.#throwFailure());
+    // no rows since the last barrier: this checkpoint still carries the earlier transactions in its
+    // pending list, and its completion commits them, so it must not be acknowledged before they are
+    // prepared (an earlier checkpoint that was aborted may not have waited for its PREPARE)
+    return Promise.all([flushed, this.#lastPrepare]).then(() => this.#throwFailure());
   }
 
   #throwFailure(): void {

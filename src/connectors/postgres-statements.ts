@@ -54,9 +54,19 @@ export function transactionId(prefix: string, subtask: number, checkpointId: num
   return `${prefix}${subtask}:${checkpointId}`;
 }
 
-/** `floe:<lineage>:<uid>:` — the gids of one sink of one job lineage start with this */
-export function transactionPrefix(lineage: string, operatorUid: string): string {
-  return `floe:${lineage.slice(0, 64)}:${operatorUid.slice(0, 100)}:`;
+/**
+ * `<base>:<lineage>:<uid>:` — the gids of one sink of one job lineage start with this; `base` is
+ * `floe` or the sink's transactionalIdPrefix.
+ */
+export function transactionPrefix(lineage: string, operatorUid: string, base = 'floe'): string {
+  return `${base}:${lineage.slice(0, 64)}:${operatorUid.slice(0, 100)}:`;
+}
+
+/** lineage, operator uid and subtask of any floe gid under `base` (`<base>:<lineage>:<uid>:<subtask>:<checkpoint>`), or null */
+export function parseAnyTransactionId(base: string, gid: string): { lineage: string; uid: string; subtask: number } | null {
+  if (!gid.startsWith(`${base}:`)) return null;
+  const m = /^([^:]*):(.*):(\d+):(\d+)$/.exec(gid.slice(base.length + 1));
+  return m ? { lineage: m[1]!, uid: m[2]!, subtask: Number(m[3]) } : null;
 }
 
 /** subtask and checkpoint of a gid that starts with `prefix`, or null */
