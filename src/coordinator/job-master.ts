@@ -5,7 +5,7 @@ import type { Task } from '../actors/task.ts';
 import type { CheckpointStats, CompletedCheckpoint } from '../checkpoint/completed-checkpoint.ts';
 import { CHECKPOINT_COORDINATOR, JOB_MASTER } from '../checkpoint/control-messages.ts';
 import { deserializeError, serializeError } from '../checkpoint/serialized-error.ts';
-import { subtaskKey, type CheckpointOptions } from '../checkpoint/types.ts';
+import { subtaskKey, type CheckpointOptions, type SubtaskId } from '../checkpoint/types.ts';
 import type { StateBackend } from '../backends/types.ts';
 import type { CheckpointStorage, JobEndStatus, RestoreWarning } from '../storage/types.ts';
 import type { CheckpointConfig } from '../config/checkpoint-config.ts';
@@ -57,7 +57,7 @@ export interface JobEvents {
   /** a checkpoint could not be restored (damaged, missing files): the restore fell back to an older one */
   'restore-fallback': [RestoreWarning];
   /** a task consumed all its input (stop --drain waits for every task's) */
-  'end-of-input': [Task];
+  'end-of-input': [SubtaskId];
 }
 
 export class JobMaster extends EventEmitter<JobEvents> {
@@ -128,8 +128,7 @@ export class JobMaster extends EventEmitter<JobEvents> {
       this.emit('task-failed', { task: task?.name ?? subtaskKey(subtask), error: deserializeError(error), attempt });
     });
     this.actor.on('end-of-input', ({ subtask }) => {
-      const task = this.#execution?.task(subtaskKey(subtask));
-      if (task) this.emit('end-of-input', task);
+      this.emit('end-of-input', subtask);
     });
     this.actor.subscribe((s) => {
       const status = s.value as JobStatus;
@@ -242,6 +241,7 @@ export class JobMaster extends EventEmitter<JobEvents> {
       storage: { forSubtask: (uid, i) => (restoresSavepoint ? readingSavepointFiles(storage.forSubtask(uid, i)) : storage.forSubtask(uid, i)) },
       restore,
       jobMaster: this.actor,
+      ...(this.settings.inspect ? { inspect: this.settings.inspect } : {}),
     };
     const execution = this.settings.createExecution ? this.settings.createExecution(options) : new ExecutionGraph(options);
     this.#execution = execution;
