@@ -30,13 +30,16 @@ function plain(value: unknown): unknown {
   return text === undefined ? undefined : JSON.parse(text);
 }
 
-/** The relayed form of an event of a task actor (systemId `task:...`); null for any other actor's (the TaskManager's stand-ins). */
+/** A task actor's registration (xstate announces an actor before its systemId is set: the attempt announces its tasks itself). */
+export function relayedActor(ref: AnyActorRef): RelayedInspection {
+  return { type: '@xstate.actor', sessionId: ref.sessionId, id: ref.id, snapshot: plain(ref.getSnapshot()) };
+}
+
+/** The relayed form of an event or snapshot of a task actor (systemId `task:...`); null for any other (the TaskManager's stand-ins, registrations). */
 export function relayInspection(event: InspectionEvent): RelayedInspection | null {
   const ref = event.actorRef as AnyActorRef & { systemId?: string };
   if (!ref.systemId?.startsWith('task:')) return null;
   switch (event.type) {
-    case '@xstate.actor':
-      return { type: event.type, sessionId: ref.sessionId, id: ref.id, snapshot: plain(ref.getSnapshot()) };
     case '@xstate.event': {
       const source = event.sourceRef as AnyActorRef | undefined;
       // events among the machine's own (xstate.*) repeat what snapshots show

@@ -119,7 +119,8 @@ export class RemoteExecution implements JobExecution {
     for (const key of this.subtaskKeys) {
       const tm = this.#tms.get(this.placement[key]!)!;
       const systemId = taskSystemId(key, attempt);
-      const proxy = createActor(relay((m) => tm.send({ k: 'ctl', to: systemId, m })), { parent: jobMaster, systemId });
+      // named for the inspector: the task itself shows too, relayed from its TaskManager
+      const proxy = createActor(relay((m) => tm.send({ k: 'ctl', to: systemId, m })), { parent: jobMaster, systemId, id: `relay to ${tm.id}: ${this.subtaskNames.get(key)}` });
       proxy.start();
       this.#proxies.push(proxy);
     }

@@ -11,7 +11,7 @@ import type { ChannelMessage } from '../actors/types.ts';
 import type { JobGraph } from '../graph/job-graph.ts';
 import type { CheckpointStorage } from '../storage/types.ts';
 import type { TaskViewUpdate } from './cluster-frames.ts';
-import { relayInspection, type RelayedInspection } from './relayed-inspection.ts';
+import { relayedActor, relayInspection, type RelayedInspection } from './relayed-inspection.ts';
 import { RemoteOutputChannel } from './remote-channel.ts';
 
 export interface AttemptSetup {
@@ -123,6 +123,7 @@ export class TaskManagerAttempt {
   start(): void {
     this.root.start();
     this.#coordinator.start();
+    for (const t of this.tasks) this.setup.inspect?.(relayedActor(t.actor));
     for (const t of this.tasks) t.actor.start();
     this.#relayViews();
     for (const [id, ch] of this.#inbound) {
