@@ -72,6 +72,11 @@ export function completedCheckpoints(dir: string): number[] {
   );
 }
 
+/** The id of the newest completed checkpoint, 0 before the first (ids, not a count: older ones are discarded as newer ones complete). */
+export function latestCheckpoint(dir: string): number {
+  return Math.max(0, ...completedCheckpoints(dir));
+}
+
 /** The committed output lines (not in-progress or pending files), sorted. */
 export function outputLines(dir: string): string[] {
   const out = join(dir, 'out');
