@@ -4,8 +4,8 @@ import { RunProbe, buildScenarioJob } from './scenario-job.ts';
 import { loadScenario } from './scenario.ts';
 
 /** the scenario's YAML file and the backpressure level, set by the bench before it starts the TaskManagers (they inherit its environment) */
-export const SCENARIO_ENV = 'FLOE_BENCH_SCENARIO';
-export const LEVEL_ENV = 'FLOE_BENCH_LEVEL';
+export const SCENARIO_ENV = 'BENCH_SCENARIO_FILE';
+export const LEVEL_ENV = 'BENCH_SCENARIO_LEVEL';
 
 export default async function scenarioJob(env: StreamExecutionEnvironment): Promise<void> {
   const path = process.env[SCENARIO_ENV];
