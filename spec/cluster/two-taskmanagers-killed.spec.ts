@@ -35,7 +35,13 @@ t.test('-p 4 --taskmanagers 2 (level, aligned): kill -9 of one TaskManager, then
 
   let gate = await flowUntilCheckpoints(run, 2, 0, Math.floor(TOTAL * 0.3));
   process.kill(first, 'SIGKILL');
-  await until(() => (run.log.match(/restored from checkpoint \d+/g) ?? []).length >= 1, 'the first restore', () => run.log);
+  // what REST says meanwhile: one of Flink's job statuses, also while restarting (never the machine's sub-state)
+  const states = new Set<unknown>();
+  await until(async () => {
+    states.add((await run.get<{ jobs: Array<{ state: unknown }> }>('/jobs/overview')).jobs[0]?.state);
+    return (run.log.match(/restored from checkpoint \d+/g) ?? []).length >= 1;
+  }, 'the first restore', () => run.log);
+  t.ok([...states].every((s) => typeof s === 'string'), `job states over REST during the restart: ${[...states].map((s) => JSON.stringify(s)).join(', ')}`);
 
   gate = await flowUntilCheckpoints(run, 2, gate, Math.floor(TOTAL * 0.6));
   process.kill(second, 'SIGKILL');

@@ -18,6 +18,11 @@ import { ExecutionGraph, type ExecutionOptions, type JobExecution } from './exec
 import { jobMasterMachine, type JobMasterMachine, type JobStatus } from './job-master-machine.ts';
 import type { RestartStrategy } from './restart-strategy.ts';
 
+/** The job master's state value as a JobStatus: RESTARTING has sub-states (stopping, waiting), the status is the top state. */
+function statusOf(value: unknown): JobStatus {
+  return (typeof value === 'string' ? value : Object.keys(value as object)[0]) as JobStatus;
+}
+
 export interface JobSettings {
   checkpoint: CheckpointConfig;
   backend: StateBackend;
@@ -131,7 +136,7 @@ export class JobMaster extends EventEmitter<JobEvents> {
       this.emit('end-of-input', subtask);
     });
     this.actor.subscribe((s) => {
-      const status = s.value as JobStatus;
+      const status = statusOf(s.value);
       if (status === this.#status) return;
       this.#status = status;
       this.emit('status', status);
@@ -139,7 +144,7 @@ export class JobMaster extends EventEmitter<JobEvents> {
   }
 
   get status(): JobStatus {
-    return this.actor.getSnapshot().value as JobStatus;
+    return statusOf(this.actor.getSnapshot().value);
   }
 
   /** wall clock when the job was submitted, ms */
