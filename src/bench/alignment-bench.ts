@@ -176,8 +176,17 @@ async function measure(env: StreamExecutionEnvironment, scenario: Scenario, mode
     }, 50);
   });
   // in TaskManagers the sources count in other processes: their sampled task metrics tell (once a second)
-  const sampledAtEnd = sourceRecordsOut(client, sources);
-  const measuredMs = remote ? sampledAtEnd.at - sampledAtStart.at : performance.now() - probe.measureFrom;
+  let sampledAtEnd = sourceRecordsOut(client, sources);
+  if (remote) {
+    // a busy machine may delay the samples: a measurement needs two of them, a first and a newer one (waited for, bounded)
+    const deadline = performance.now() + 10_000;
+    while ((sampledAtStart.at === 0 || sampledAtEnd.at <= sampledAtStart.at) && performance.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      if (sampledAtStart.at === 0) sampledAtStart = sourceRecordsOut(client, sources);
+      sampledAtEnd = sourceRecordsOut(client, sources);
+    }
+  }
+  const measuredMs = remote ? (sampledAtStart.at === 0 ? 0 : sampledAtEnd.at - sampledAtStart.at) : performance.now() - probe.measureFrom;
   const emitted = remote ? sampledAtEnd.records - sampledAtStart.records : probe.emitted - probe.emittedAtStart;
   const result = await client.cancel();
   if (result.status === 'FAILED') throw new Error(`the ${mode} run of ${scenario.name} failed`);
