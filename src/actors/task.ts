@@ -32,6 +32,15 @@ export interface TaskSpec {
   storage: Pick<CheckpointStorage, 'forSubtask'>;
 }
 
+/** What every task of one attempt shares, wherever it runs (this process or a TaskManager). */
+export type AttemptTaskSettings = Pick<TaskSpec, 'jobId' | 'attempt' | 'mode' | 'checkpointingEnabled' | 'batchSize' | 'backend' | 'storage'>;
+
+/** One subtask's spec: the attempt's settings, its vertex and index, and the channels wired to it. */
+export function taskSpecOf(settings: AttemptTaskSettings, maxParallelism: number, vertex: JobVertex, subtaskIndex: number, inputs: Channel[], outputs: EdgeWriter[]): TaskSpec {
+  const { jobId, attempt, mode, checkpointingEnabled, batchSize, backend, storage } = settings;
+  return { jobId, vertex, subtaskIndex, attempt, maxParallelism, mode, checkpointingEnabled, batchSize, inputs, outputs, backend, storage };
+}
+
 /** Where a task lives: the run loop that steps it and the actor system it joins (under the job master). */
 export interface TaskRuntime {
   /** the task has work it can do now */

@@ -1,9 +1,14 @@
 // The alignment benchmark: runs a scenario on the real runtime in each checkpointing mode and measures what barriers cost.
+import { resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { JobClient } from '../api/job-client.ts';
 import { StreamExecutionEnvironment } from '../api/stream-execution-environment.ts';
+import { LocalCluster } from '../cluster/local-cluster.ts';
 import type { CheckpointStats } from '../checkpoint/completed-checkpoint.ts';
 import { ConfigError } from '../errors.ts';
 import { subtaskName } from '../graph/job-graph.ts';
 import type { Scenario } from './scenario.ts';
+import { LEVEL_ENV, SCENARIO_ENV } from './scenario-job-file.ts';
 import { buildScenarioJob, RunProbe } from './scenario-job.ts';
 
 import { MODES, type BenchMode } from './bench-modes.ts';
@@ -46,8 +51,55 @@ export interface ModeResult {
   bytesHeldDuringAlignment: Percentiles;
   /** in-flight data persisted as channel state, bytes per checkpoint (sum over subtasks) */
   inFlightBytesPersisted: Percentiles;
-  /** source to sink, ms */
+  /** source to sink, ms (not measured on a cluster: source and sink clocks are other processes') */
   latency: Percentiles;
+  /** run on a local cluster of this many TaskManager processes; absent: in this process */
+  taskManagers?: number;
+}
+
+/** Where a run's tasks go: a local cluster of TaskManager processes building the scenario's job from its file. */
+export interface ClusterRun {
+  taskManagers: number;
+  /** the scenario's YAML file: each TaskManager loads it */
+  scenarioPath: string;
+}
+
+const SCENARIO_JOB_FILE = fileURLToPath(new URL(`./scenario-job-file.${import.meta.url.endsWith('.ts') ? 'ts' : 'js'}`, import.meta.url));
+
+/** Starts the TaskManagers and points the environment's job at them. */
+async function startCluster(env: StreamExecutionEnvironment, run: ClusterRun, level: number): Promise<LocalCluster> {
+  // the TaskManagers inherit this process's environment: the job file reads the scenario from it
+  process.env[SCENARIO_ENV] = resolve(run.scenarioPath);
+  process.env[LEVEL_ENV] = String(level);
+  const needed = Math.max(1, ...env.getJobGraph().vertices.map((v) => v.parallelism));
+  const cluster = new LocalCluster({
+    taskManagers: run.taskManagers,
+    slots: Math.ceil(needed / run.taskManagers),
+    heartbeatIntervalMs: env.config.get('heartbeat.interval'),
+    heartbeatTimeoutMs: env.config.get('heartbeat.timeout'),
+    taskManagerArgs: ['--preload', SCENARIO_JOB_FILE],
+  });
+  try {
+    await cluster.start();
+  } catch (error) {
+    await cluster.close();
+    throw error;
+  }
+  env.setExecution(cluster.executionFor({ jobFile: SCENARIO_JOB_FILE, config: env.config.toObject(), slotRequestTimeoutMs: 60_000 }));
+  return cluster;
+}
+
+/** Records the source subtasks emitted so far, from their sampled task metrics (wherever they run), with the latest sample's time. */
+function sourceRecordsOut(client: JobClient, sources: ReadonlySet<string>): { records: number; at: number } {
+  const metrics = client.master.actor.getSnapshot().context.metrics;
+  let records = 0;
+  let at = 0;
+  for (const [key, m] of Object.entries(metrics)) {
+    if (!sources.has(key.split('#')[0]!)) continue;
+    records += m.recordsOut;
+    at = Math.max(at, m.sampledAt);
+  }
+  return { records, at };
 }
 
 export function percentiles(values: number[]): Percentiles {
@@ -72,12 +124,23 @@ function configFor(scenario: Scenario, mode: BenchMode): Record<string, unknown>
 }
 
 /** Runs one scenario in one mode for `durationMs` (the first fifth, at most 1 s, is warm-up), then cancels it. */
-export async function runMode(scenario: Scenario, mode: BenchMode, options: { durationMs: number; level?: number; onTick?: (elapsedMs: number) => void }): Promise<ModeResult> {
+export async function runMode(scenario: Scenario, mode: BenchMode, options: { durationMs: number; level?: number; onTick?: (elapsedMs: number) => void; cluster?: ClusterRun }): Promise<ModeResult> {
   const level = options.level ?? 1;
   const probe = new RunProbe();
   const env = StreamExecutionEnvironment.getExecutionEnvironment(configFor(scenario, mode));
   buildScenarioJob(env, scenario, probe, level);
+  const cluster = options.cluster ? await startCluster(env, options.cluster, level) : null;
+  try {
+    return await measure(env, scenario, mode, probe, level, options, cluster !== null);
+  } finally {
+    await cluster?.close();
+  }
+}
+
+async function measure(env: StreamExecutionEnvironment, scenario: Scenario, mode: BenchMode, probe: RunProbe, level: number, options: { durationMs: number; onTick?: (elapsedMs: number) => void; cluster?: ClusterRun }, remote: boolean): Promise<ModeResult> {
   const graph = env.getJobGraph();
+  const sources = new Set(graph.vertices.filter((v) => v.inputs.length === 0).map((v) => v.id));
+  let sampledAtStart = { records: 0, at: 0 };
   const withInputs = new Set(graph.vertices.filter((v) => v.inputs.length > 0).map((v) => v.id));
   const names = new Map(graph.vertices.map((v) => [v.id, { name: v.chain.map((t) => t.uid).join('+'), parallelism: v.parallelism }]));
   const client = await env.executeAsync(`${scenario.name} (${mode})`);
@@ -101,7 +164,10 @@ export async function runMode(scenario: Scenario, mode: BenchMode, options: { du
         measuring = true;
         measureStart = Date.now();
         probe.startMeasuring();
+        sampledAtStart = sourceRecordsOut(client, sources);
       }
+      // the first sample of the sources' metrics may come after warm-up (they are sampled once a second)
+      if (measuring && sampledAtStart.at === 0) sampledAtStart = sourceRecordsOut(client, sources);
       options.onTick?.(elapsed);
       if (elapsed >= options.durationMs) {
         clearInterval(timer);
@@ -109,8 +175,19 @@ export async function runMode(scenario: Scenario, mode: BenchMode, options: { du
       }
     }, 50);
   });
-  const measuredMs = performance.now() - probe.measureFrom;
-  const emitted = probe.emitted - probe.emittedAtStart;
+  // in TaskManagers the sources count in other processes: their sampled task metrics tell (once a second)
+  let sampledAtEnd = sourceRecordsOut(client, sources);
+  if (remote) {
+    // a busy machine may delay the samples: a measurement needs two of them, a first and a newer one (waited for, bounded)
+    const deadline = performance.now() + 10_000;
+    while ((sampledAtStart.at === 0 || sampledAtEnd.at <= sampledAtStart.at) && performance.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      if (sampledAtStart.at === 0) sampledAtStart = sourceRecordsOut(client, sources);
+      sampledAtEnd = sourceRecordsOut(client, sources);
+    }
+  }
+  const measuredMs = remote ? (sampledAtStart.at === 0 ? 0 : sampledAtEnd.at - sampledAtStart.at) : performance.now() - probe.measureFrom;
+  const emitted = remote ? sampledAtEnd.records - sampledAtStart.records : probe.emitted - probe.emittedAtStart;
   const result = await client.cancel();
   if (result.status === 'FAILED') throw new Error(`the ${mode} run of ${scenario.name} failed`);
 
@@ -139,7 +216,7 @@ export async function runMode(scenario: Scenario, mode: BenchMode, options: { du
     mode,
     level,
     durationMs: options.durationMs,
-    throughput: (emitted / measuredMs) * 1000,
+    throughput: measuredMs > 0 ? (emitted / measuredMs) * 1000 : 0,
     checkpoints: { completed: stats.length, failed },
     checkpointDuration: percentiles(stats.map((s) => s.durationMs ?? 0)),
     alignmentDuration: percentiles(alignments),
@@ -148,5 +225,6 @@ export async function runMode(scenario: Scenario, mode: BenchMode, options: { du
     bytesHeldDuringAlignment: percentiles(held),
     inFlightBytesPersisted: percentiles(persisted),
     latency: percentiles(probe.latencies),
+    ...(options.cluster ? { taskManagers: options.cluster.taskManagers } : {}),
   };
 }

@@ -25,8 +25,28 @@ export function modeTable(results: ModeResult[]): string {
       'start delay p50/p99 ms': `${ms(r.startDelay.p50)} / ${ms(r.startDelay.p99)}`,
       'held in alignment p99': bytes(r.bytesHeldDuringAlignment.p99),
       'in-flight persisted p50/p99': `${bytes(r.inFlightBytesPersisted.p50)} / ${bytes(r.inFlightBytesPersisted.p99)}`,
-      'latency p50/p99 ms': `${ms(r.latency.p50)} / ${ms(r.latency.p99)}`,
+      // on a cluster, sources and sinks run in other processes, on other clocks
+      'latency p50/p99 ms': r.taskManagers ? '-' : `${ms(r.latency.p50)} / ${ms(r.latency.p99)}`,
     })),
+  );
+}
+
+/** Checkpoint and alignment p99 of each mode in this process beside the same mode on TaskManagers. */
+export function clusterComparison(local: ModeResult[], clustered: ModeResult[]): string {
+  return formatTable(
+    clustered.map((c) => {
+      const l = local.find((r) => r.mode === c.mode && r.level === c.level);
+      const ratio = (a: number | undefined, b: number) => (a ? (b / a).toFixed(2) : '-');
+      return {
+        mode: c.mode,
+        'ckpt p99 ms, one process': l ? ms(l.checkpointDuration.p99) : '-',
+        [`ckpt p99 ms, ${c.taskManagers} TaskManagers`]: ms(c.checkpointDuration.p99),
+        'ckpt p99 ratio': ratio(l?.checkpointDuration.p99, c.checkpointDuration.p99),
+        'align p99 ms, one process': l ? ms(l.alignmentDuration.p99) : '-',
+        [`align p99 ms, ${c.taskManagers} TaskManagers`]: ms(c.alignmentDuration.p99),
+        'records/s ratio': ratio(l?.throughput, c.throughput),
+      };
+    }),
   );
 }
 

@@ -9,7 +9,7 @@ import type { TargetCheck } from '../bench/alignment-report.ts';
 import { MODES, type BenchMode } from '../bench/bench-modes.ts';
 import type { Scenario } from '../bench/scenario.ts';
 import { parseDuration } from '../config/duration.ts';
-import { ConfigError } from '../errors.ts';
+import { ConfigError, FloeError } from '../errors.ts';
 
 export const SHIPPED_SCENARIOS = fileURLToPath(new URL('../../bench/scenarios/', import.meta.url));
 
@@ -20,6 +20,8 @@ export interface AlignmentBenchOptions {
   /** backpressure levels: factors of the slow subtask's delay; empty for none */
   levels: string;
   sweepDuration?: string;
+  /** also run each mode on a local cluster of this many TaskManager processes */
+  taskmanagers?: string;
 }
 
 export interface ScenarioReport {
@@ -29,6 +31,8 @@ export interface ScenarioReport {
   modes: ModeResult[];
   sweep: ModeResult[];
   targets: TargetCheck[];
+  /** each mode on a local cluster (--taskmanagers), beside `modes` */
+  cluster?: ModeResult[];
 }
 
 /** A one-line progress bar on stderr (a plain line per run when stderr is not a terminal). */
@@ -63,7 +67,7 @@ function durationOption(flag: string, value: string): number {
 }
 
 export async function runAlignmentBench(files: string[], options: AlignmentBenchOptions, out: (line: string) => void): Promise<ScenarioReport[]> {
-  const [{ parseModes, runMode }, { checkTargets, modeTable, subtaskTable, sweepChart }, { loadScenario }] = await Promise.all([
+  const [{ parseModes, runMode }, { checkTargets, clusterComparison, modeTable, subtaskTable, sweepChart }, { loadScenario }] = await Promise.all([
     import('../bench/alignment-bench.ts'),
     import('../bench/alignment-report.ts'),
     import('../bench/scenario.ts'),
@@ -73,15 +77,21 @@ export async function runAlignmentBench(files: string[], options: AlignmentBench
   const sweepMs = options.sweepDuration ? durationOption('--sweep-duration', options.sweepDuration) : Math.max(1000, durationMs / 2);
   const levels = options.levels.split(',').map((l) => l.trim()).filter(Boolean).map(Number);
   if (levels.some((l) => !Number.isFinite(l) || l < 0)) throw new ConfigError('FLOE_BENCH_BAD_LEVELS', `--levels must be numbers >= 0, got ${options.levels}`, { hint: 'e.g. --levels 0,0.5,1,2' });
+  const taskManagers = options.taskmanagers === undefined ? 0 : Number(options.taskmanagers);
+  if (!Number.isInteger(taskManagers) || taskManagers < 0 || (options.taskmanagers !== undefined && taskManagers < 1)) {
+    throw new FloeError('FLOE_USAGE', `--taskmanagers takes a whole number of at least 1, not '${options.taskmanagers}'`, { hint: 'e.g. floe bench alignment bench/scenarios/backpressure.yaml --taskmanagers 2' });
+  }
   const paths = files.length > 0 ? files : readdirSync(SHIPPED_SCENARIOS).filter((f) => /\.ya?ml$/.test(f)).sort().map((f) => join(SHIPPED_SCENARIOS, f));
   const scenarios: Scenario[] = [];
   for (const p of paths) scenarios.push(await loadScenario(p));
   const sweepLevels = (s: Scenario) => (s.operators.some((o) => o.slow) ? levels.filter((l) => l !== 1) : []);
-  const bar = progress(scenarios.reduce((n, s) => n + modes.length * (1 + sweepLevels(s).length), 0));
-  const run = async (s: Scenario, mode: BenchMode, level: number, ms: number) => {
-    const label = `${s.name} ${mode}${level === 1 ? '' : ` x${level}`}`;
+  const bar = progress(scenarios.reduce((n, s) => n + modes.length * (1 + sweepLevels(s).length + (taskManagers > 0 ? 1 : 0)), 0));
+  const pathOf = new Map(scenarios.map((s, i) => [s, paths[i]!]));
+  const run = async (s: Scenario, mode: BenchMode, level: number, ms: number, onCluster = false) => {
+    const label = `${s.name} ${mode}${level === 1 ? '' : ` x${level}`}${onCluster ? ` on ${taskManagers} TaskManagers` : ''}`;
     bar.start(label);
-    const r = await runMode(s, mode, { durationMs: ms, level, onTick: (e) => bar.tick(label, e, ms) });
+    const cluster = onCluster ? { taskManagers, scenarioPath: pathOf.get(s)! } : undefined;
+    const r = await runMode(s, mode, { durationMs: ms, level, onTick: (e) => bar.tick(label, e, ms), ...(cluster ? { cluster } : {}) });
     bar.next();
     return r;
   };
@@ -92,13 +102,20 @@ export async function runAlignmentBench(files: string[], options: AlignmentBench
     for (const mode of modes) results.push(await run(s, mode, 1, durationMs));
     const sweep: ModeResult[] = [...results];
     for (const level of sweepLevels(s)) for (const mode of modes) sweep.push(await run(s, mode, level, sweepMs));
+    const clustered: ModeResult[] = [];
+    if (taskManagers > 0) for (const mode of modes) clustered.push(await run(s, mode, 1, durationMs, true));
     const targets = checkTargets(s.name, results);
     out(`\n== ${s.name}${s.description ? ` — ${s.description}` : ''} (${durationMs / 1000} s per mode)`);
     out(modeTable(results));
+    if (clustered.length > 0) {
+      out(`\non a local cluster of ${taskManagers} TaskManager processes (throughput from the sources' task metrics):`);
+      out(modeTable(clustered));
+      out(`\n${clusterComparison(results, clustered)}`);
+    }
     const perSubtask = subtaskTable(results);
     if (perSubtask) out(`\n${perSubtask}`);
     for (const c of targets) out(`${c.met ? 'met' : 'MISSED'}: ${c.target} — ${c.measured}`);
-    const report: ScenarioReport = { scenario: s.name, description: s.description, durationMs, modes: results, sweep: sweep.length > results.length ? sweep : [], targets };
+    const report: ScenarioReport = { scenario: s.name, description: s.description, durationMs, modes: results, sweep: sweep.length > results.length ? sweep : [], targets, ...(clustered.length > 0 ? { cluster: clustered } : {}) };
     const json = join(options.out, `alignment-${s.name}.json`);
     writeFileSync(json, JSON.stringify({ date: new Date().toISOString(), node: process.version, ...report }, null, 2));
     out(`results: ${json}`);
@@ -125,6 +142,7 @@ export function registerBenchCommand(program: Command, out: (line: string) => vo
     .option('--out <dir>', 'where JSON and SVG go', 'bench/results')
     .option('--levels <list>', "backpressure sweep for the charts: factors of the slow subtask's delay", '0,0.25,0.5,1,2')
     .option('--sweep-duration <duration>', 'how long each sweep run lasts (default: half of --duration)')
+    .option('--taskmanagers <n>', 'also run each mode on a local cluster of n TaskManager processes, reported beside the in-process run')
     .action(async (files: string[], options: AlignmentBenchOptions) => {
       // a missed target is a finding, not a failure of the command
       await runAlignmentBench(files.map((f) => resolve(f)), options, out);

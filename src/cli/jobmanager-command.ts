@@ -9,7 +9,8 @@ import { RemoteExecution } from '../cluster/remote-execution.ts';
 import { Configuration, parseDynamicProperty } from '../config/configuration.ts';
 import { loadConfigFile } from '../config/load-config.ts';
 import { ConfigError, FloeError } from '../errors.ts';
-import { isLoopback, JobRegistry, startRestServer, type JobSubmission, type RestServerOptions } from '../server/rest-server.ts';
+// the REST server (fastify) is loaded when a JobManager starts, not at every start of the CLI (a TaskManager never needs it)
+import type { JobSubmission, RestServerOptions } from '../server/rest-server.ts';
 import { buildJob, loadJob } from './load-job.ts';
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];
@@ -23,6 +24,7 @@ export function registerJobManagerCommand(program: Command, out: (line: string) 
     .option('-c, --config <file>', 'YAML file with configuration keys')
     .option('-D, --define <key=value>', 'set a configuration key (repeatable)', collect)
     .action(async (options: { restPort?: string; config?: string; define?: string[] }) => {
+      const { isLoopback, JobRegistry, startRestServer } = await import('../server/rest-server.ts');
       const conf = options.config ? await loadConfigFile(options.config) : new Configuration();
       for (const property of options.define ?? []) conf.set(...parseDynamicProperty(property));
       if (options.restPort !== undefined) conf.set('rest.port', options.restPort);

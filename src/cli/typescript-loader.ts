@@ -14,11 +14,17 @@ export const needsTypeScriptLoader = (file: string) => TYPESCRIPT_EXTENSIONS.inc
  * "type": "module" nearby, is loaded as CommonJS, and with only the ESM hook Node 20 fails it with
  * ERR_REQUIRE_CYCLE_MODULE).
  */
-export async function registerTypeScriptLoader(): Promise<void> {
-  const global = globalThis as { [REGISTERED]?: boolean };
-  if (global[REGISTERED]) return;
-  global[REGISTERED] = true;
-  const [esm, cjs] = await Promise.all([import('tsx/esm/api'), import('tsx/cjs/api')]);
-  esm.register();
-  cjs.register();
+export function registerTypeScriptLoader(): Promise<void> {
+  // the registration's promise, not a flag: a second caller while it runs (a TaskManager's --preload and
+  // its first deploy) must wait for the hooks, else its import of a .ts file fails with
+  // ERR_UNKNOWN_FILE_EXTENSION, and Node caches that failure for the file's URL
+  const global = globalThis as { [REGISTERED]?: boolean | Promise<void> };
+  const registered = global[REGISTERED];
+  if (registered) return registered === true ? Promise.resolve() : registered;
+  const registering = Promise.all([import('tsx/esm/api'), import('tsx/cjs/api')]).then(([esm, cjs]) => {
+    esm.register();
+    cjs.register();
+  });
+  global[REGISTERED] = registering;
+  return registering;
 }

@@ -3,6 +3,7 @@ import { packStateValue, valuePackr } from '../checkpoint/state-value-codec.ts';
 import type { ChannelMessage } from '../actors/types.ts';
 import { CONTROL_MESSAGE_TYPES, type FromTaskMessage, type ToTaskMessage } from '../checkpoint/control-messages.ts';
 import { FloeError } from '../errors.ts';
+import type { RelayedInspection } from './relayed-inspection.ts';
 
 /** A TaskManager of another version is refused: frames and the control protocol must match. */
 export const CLUSTER_PROTOCOL_VERSION = 1;
@@ -21,6 +22,17 @@ export interface AttemptDeployment {
   placement: Record<string, string>;
   /** TaskManager id -> its data address (host:port) */
   peers: Record<string, string>;
+  /** the job is inspected (--inspect): relay the task actors' inspection events */
+  inspect?: boolean;
+}
+
+/** A remote task's state as the JobManager's views show it (sent when its state value changes, or its backpressure). */
+export interface TaskViewUpdate {
+  /** subtask key, vertex#index */
+  key: string;
+  value: unknown;
+  status: string;
+  backPressured: boolean;
 }
 
 export type TaskManagerFrame =
@@ -30,7 +42,11 @@ export type TaskManagerFrame =
   /** every task of the attempt is done (canceled, finished or failed) */
   | { k: 'attempt-stopped'; attempt: number }
   /** the TaskManager could not set up the attempt (the job file did not load, ...) */
-  | { k: 'attempt-failed'; attempt: number; error: unknown };
+  | { k: 'attempt-failed'; attempt: number; error: unknown }
+  /** a task of attempt `a` changed state: the JobManager's REST API and live feed show it */
+  | { k: 'task'; a: number; v: TaskViewUpdate }
+  /** an inspection event of a task actor of attempt `a` (only while the job is inspected) */
+  | { k: 'inspect'; a: number; e: RelayedInspection };
 
 export type JobManagerFrame =
   | { k: 'registered'; id: string }
@@ -58,7 +74,7 @@ export function encodeFrame(frame: AnyFrame): Uint8Array {
 }
 
 const KINDS: Record<string, ReadonlySet<string>> = {
-  tm: new Set(['register', 'ctl', 'attempt-stopped', 'attempt-failed']),
+  tm: new Set(['register', 'ctl', 'attempt-stopped', 'attempt-failed', 'task', 'inspect']),
   jm: new Set(['registered', 'refused', 'deploy', 'ctl', 'cancel-attempt', 'end-job', 'shutdown']),
   data: new Set(['hello', 'msg', 'credit']),
 };

@@ -3,11 +3,12 @@ import { createActor, createMachine, type AnyActorRef, type EventObject } from '
 import type { Task } from '../actors/task.ts';
 import { CHECKPOINT_COORDINATOR, JOB_MASTER, taskSystemId, type ToTaskMessage } from '../checkpoint/control-messages.ts';
 import { serializeError, type SerializedError } from '../checkpoint/serialized-error.ts';
-import { taskRestore, type ExecutionOptions, type JobExecution } from '../coordinator/execution-graph.ts';
+import { taskRestore, type ExecutionOptions, type JobExecution, type SubtaskView } from '../coordinator/execution-graph.ts';
 import { FloeError } from '../errors.ts';
 import { subtaskName } from '../graph/job-graph.ts';
-import type { AttemptDeployment, TaskManagerFrame } from './cluster-frames.ts';
+import type { AttemptDeployment, TaskManagerFrame, TaskViewUpdate } from './cluster-frames.ts';
 import type { JobManagerEndpoint, RegisteredTaskManager } from './job-manager-endpoint.ts';
+import { inspectionEventOf } from './relayed-inspection.ts';
 
 export interface ClusterJob {
   jobFile: string;
@@ -55,6 +56,8 @@ export class RemoteExecution implements JobExecution {
   /** subtask key -> TaskManager id, once deployed */
   placement: Record<string, string> = {};
   readonly #proxies: AnyActorRef[] = [];
+  /** what the TaskManagers relayed of their tasks, by subtask key */
+  readonly #views = new Map<string, SubtaskView>();
   readonly #tms = new Map<string, RegisteredTaskManager>();
   /** TaskManagers of this attempt that have not reported it stopped */
   readonly #running = new Set<string>();
@@ -90,6 +93,10 @@ export class RemoteExecution implements JobExecution {
     return undefined;
   }
 
+  subtaskViews(): SubtaskView[] {
+    return [...this.#views.values()];
+  }
+
   deploy(): void {
     const needed = Math.max(...this.options.graph.vertices.map((v) => v.parallelism));
     this.endpoint.waitForSlots(needed, this.job.slotRequestTimeoutMs).then(
@@ -112,7 +119,8 @@ export class RemoteExecution implements JobExecution {
     for (const key of this.subtaskKeys) {
       const tm = this.#tms.get(this.placement[key]!)!;
       const systemId = taskSystemId(key, attempt);
-      const proxy = createActor(relay((m) => tm.send({ k: 'ctl', to: systemId, m })), { parent: jobMaster, systemId });
+      // named for the inspector: the task itself shows too, relayed from its TaskManager
+      const proxy = createActor(relay((m) => tm.send({ k: 'ctl', to: systemId, m })), { parent: jobMaster, systemId, id: `relay to ${tm.id}: ${this.subtaskNames.get(key)}` });
       proxy.start();
       this.#proxies.push(proxy);
     }
@@ -123,6 +131,7 @@ export class RemoteExecution implements JobExecution {
       attempt,
       placement: this.placement,
       peers: Object.fromEntries(tms.map((t) => [t.id, t.data])),
+      inspect: this.options.inspect !== undefined,
     };
     for (const tm of tms) tm.send({ k: 'deploy', deployment });
     for (const v of graph.vertices) {
@@ -144,6 +153,12 @@ export class RemoteExecution implements JobExecution {
           (this.options.jobMaster.system.get(frame.to) as AnyActorRef | undefined)?.send(frame.m as EventObject);
         }
         return;
+      case 'task':
+        if (frame.a === this.#attempt) this.#view(tm.id, frame.v);
+        return;
+      case 'inspect':
+        if (frame.a === this.#attempt && typeof frame.e?.sessionId === 'string') this.options.inspect?.(inspectionEventOf(frame.e, tm.id, this.options.jobMaster));
+        return;
       case 'attempt-stopped':
         if (frame.attempt === this.#attempt) this.#settle(tm.id);
         return;
@@ -153,6 +168,14 @@ export class RemoteExecution implements JobExecution {
     }
   }
 
+  /** A remote task's state, for the REST API and the live feed; only for a subtask placed on that TaskManager. */
+  #view(tmId: string, v: TaskViewUpdate): void {
+    if (typeof v?.key !== 'string' || this.placement[v.key] !== tmId) return;
+    const [vertexId, index] = v.key.split('#');
+    const id = { vertexId: vertexId!, subtaskIndex: Number(index) };
+    this.#views.set(v.key, { id, name: this.subtaskNames.get(v.key)!, attempt: this.#attempt, value: v.value, status: String(v.status), backPressured: v.backPressured === true, taskManager: tmId });
+  }
+
   /** A lost TaskManager's subtasks count as failed: the restart strategy decides. */
   #lost(tm: RegisteredTaskManager, reason: string): void {
     if (this.#tms.get(tm.id) !== tm) return;
@@ -160,6 +183,7 @@ export class RemoteExecution implements JobExecution {
       hint: 'the job restarts from its latest completed checkpoint on the slots still available (new TaskManagers that register are used)',
     });
     error.stack = `${error.name} ${error.code}: ${error.message}`; // where the JobManager noticed it says nothing
+    for (const [key, view] of this.#views) if (view.taskManager === tm.id) this.#views.set(key, { ...view, value: 'failed', status: 'error', backPressured: false });
     this.#failSubtaskOf(tm.id, serializeError(error));
     this.#settle(tm.id);
   }

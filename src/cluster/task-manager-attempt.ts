@@ -1,15 +1,17 @@
 // One attempt of a job inside a TaskManager: the subtasks placed here, wired by local channels and remote ones.
-import { createActor, fromCallback, waitFor, type AnyActorRef, type EventObject } from 'xstate';
+import { createActor, fromCallback, waitFor, type AnyActorRef, type EventObject, type InspectionEvent } from 'xstate';
 import { Channel } from '../actors/channel.ts';
 import { EdgeWriter } from '../actors/output-writer.ts';
 import { Scheduler } from '../actors/scheduler.ts';
-import { Task } from '../actors/task.ts';
+import { Task, taskSpecOf } from '../actors/task.ts';
 import type { StateBackend } from '../backends/types.ts';
 import { CHECKPOINT_COORDINATOR, CONTROL_MESSAGE_TYPES, JOB_MASTER, taskSystemId, type FromTaskMessage, type ToTaskMessage } from '../checkpoint/control-messages.ts';
-import type { CheckpointingMode } from '../checkpoint/types.ts';
+import { subtaskKey, type CheckpointingMode } from '../checkpoint/types.ts';
 import type { ChannelMessage } from '../actors/types.ts';
 import type { JobGraph } from '../graph/job-graph.ts';
 import type { CheckpointStorage } from '../storage/types.ts';
+import type { TaskViewUpdate } from './cluster-frames.ts';
+import { relayedActor, relayInspection, type RelayedInspection } from './relayed-inspection.ts';
 import { RemoteOutputChannel } from './remote-channel.ts';
 
 export interface AttemptSetup {
@@ -30,7 +32,14 @@ export interface AttemptSetup {
   control(to: string, message: FromTaskMessage): void;
   /** a channel message or credits to the TaskManager `peer` */
   data(peer: string, frame: { k: 'msg'; ch: string; m: ChannelMessage } | { k: 'credit'; ch: string; n: number }): void;
+  /** a task's state changed: what the JobManager's views show of it */
+  view?(update: TaskViewUpdate): void;
+  /** the job is inspected: a task actor's inspection event, for the JobManager's inspector */
+  inspect?(event: RelayedInspection): void;
 }
+
+/** how often backpressure (not a state change) is looked at for the views */
+const VIEW_POLL_MS = 500;
 
 const CONTROL_TYPES = new Set<string>(CONTROL_MESSAGE_TYPES);
 
@@ -53,11 +62,19 @@ export class TaskManagerAttempt {
   readonly #inbound = new Map<string, Channel>();
   /** channels whose consumer is remote, by channel id */
   readonly #outbound = new Map<string, RemoteOutputChannel>();
+  #viewPoll: NodeJS.Timeout | undefined;
 
   constructor(readonly setup: AttemptSetup) {
     const { graph, placement, self } = setup;
     const local = (vertexId: string, i: number) => placement[`${vertexId}#${i}`] === self;
-    this.root = createActor(forwarder(JOB_MASTER, setup.control), { systemId: JOB_MASTER });
+    const relay = setup.inspect;
+    this.root = createActor(forwarder(JOB_MASTER, setup.control), {
+      systemId: JOB_MASTER,
+      ...(relay ? { inspect: (event: InspectionEvent) => {
+        const relayed = relayInspection(event);
+        if (relayed) relay(relayed);
+      } } : {}),
+    });
     this.#coordinator = createActor(forwarder(CHECKPOINT_COORDINATOR, setup.control), { parent: this.root, systemId: CHECKPOINT_COORDINATOR });
     // the same wiring as the execution graph's, in the same order (gate indexes match every process's)
     const inputsOf = new Map<string, Channel[][]>();
@@ -97,25 +114,7 @@ export class TaskManagerAttempt {
     for (const v of graph.vertices) {
       for (let i = 0; i < v.parallelism; i++) {
         if (!local(v.id, i)) continue;
-        this.tasks.push(
-          new Task(
-            {
-              jobId: setup.jobId,
-              vertex: v,
-              subtaskIndex: i,
-              attempt: setup.attempt,
-              maxParallelism: graph.maxParallelism,
-              mode: setup.mode,
-              checkpointingEnabled: setup.checkpointingEnabled,
-              batchSize: setup.batchSize,
-              inputs: inputsOf.get(v.id)![i]!,
-              outputs: outputsOf.get(v.id)![i]!,
-              backend: setup.backend,
-              storage: setup.storage,
-            },
-            runtime,
-          ),
-        );
+        this.tasks.push(new Task(taskSpecOf(setup, graph.maxParallelism, v, i, inputsOf.get(v.id)![i]!, outputsOf.get(v.id)![i]!), runtime));
       }
     }
   }
@@ -124,13 +123,35 @@ export class TaskManagerAttempt {
   start(): void {
     this.root.start();
     this.#coordinator.start();
+    for (const t of this.tasks) this.setup.inspect?.(relayedActor(t.actor));
     for (const t of this.tasks) t.actor.start();
+    this.#relayViews();
     for (const [id, ch] of this.#inbound) {
       const peer = this.#producerOf(id);
       // one credit back per buffer taken off the queue, as in-process
       ch.onCredit = () => this.setup.data(peer, { k: 'credit', ch: id, n: 1 });
       this.setup.data(peer, { k: 'credit', ch: id, n: ch.capacity });
     }
+  }
+
+  /** Each task's state value (on every change) and backpressure (polled) to the JobManager's views. */
+  #relayViews(): void {
+    const send = this.setup.view;
+    if (!send) return;
+    const last = new Map<Task, string>();
+    const update = (t: Task) => {
+      const snapshot = t.actor.getSnapshot();
+      const v: TaskViewUpdate = { key: subtaskKey(t.id), value: snapshot.value, status: snapshot.status, backPressured: t.backPressured };
+      const text = JSON.stringify(v);
+      if (last.get(t) === text) return;
+      last.set(t, text);
+      send(v);
+    };
+    for (const t of this.tasks) {
+      t.actor.subscribe({ next: () => update(t), error: () => update(t), complete: () => update(t) });
+      update(t);
+    }
+    this.#viewPoll = setInterval(() => this.tasks.forEach(update), VIEW_POLL_MS).unref();
   }
 
   #producerOf(channelId: string): string {
@@ -162,6 +183,7 @@ export class TaskManagerAttempt {
   }
 
   dispose(): void {
+    clearInterval(this.#viewPoll);
     this.scheduler.stop();
     // stopping the root stops its children (the coordinator's stand-in, the tasks)
     this.root.stop();

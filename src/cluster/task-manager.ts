@@ -13,6 +13,7 @@ import type { JobGraph } from '../graph/job-graph.ts';
 import { createCheckpointStorage } from '../storage/checkpoint-storage-factory.ts';
 import type { CheckpointStorage } from '../storage/types.ts';
 import { CLUSTER_PROTOCOL_VERSION, decodeFrame, encodeFrame, MAX_FRAME_BYTES, type AttemptDeployment, type DataFrame, type JobManagerFrame, type TaskManagerFrame } from './cluster-frames.ts';
+import type { RelayedInspection } from './relayed-inspection.ts';
 import { TaskManagerAttempt } from './task-manager-attempt.ts';
 
 /** Builds a job's graph from its file with the JobManager's configuration (the CLI's loader: the job file runs here too). */
@@ -161,6 +162,8 @@ export class TaskManager extends EventEmitter<TaskManagerEvents> {
           this.#sendJm({ k: 'ctl', to, m });
         },
         data: (peer, frame) => this.#sendPeer(peer, { ...frame, a: d.attempt }),
+        view: (v) => this.#sendJm({ k: 'task', a: d.attempt, v }),
+        ...(d.inspect ? { inspect: (e: RelayedInspection) => this.#sendJm({ k: 'inspect', a: d.attempt, e }) } : {}),
       });
       this.#attempt = attempt;
       attempt.start();

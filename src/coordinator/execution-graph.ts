@@ -1,12 +1,12 @@
 // One attempt of a job: the task actors of every vertex, wired by channels, driven by one run loop.
-import { waitFor, type AnyActorRef, type EventObject } from 'xstate';
+import { waitFor, type AnyActorRef, type EventObject, type InspectionEvent } from 'xstate';
 import { Channel } from '../actors/channel.ts';
 import { EdgeWriter } from '../actors/output-writer.ts';
 import { Scheduler } from '../actors/scheduler.ts';
-import { Task } from '../actors/task.ts';
+import { Task, taskSpecOf } from '../actors/task.ts';
 import type { CompletedCheckpoint } from '../checkpoint/completed-checkpoint.ts';
 import { taskSystemId, type TaskRestore, type ToTaskMessage } from '../checkpoint/control-messages.ts';
-import { subtaskKey, type CheckpointingMode } from '../checkpoint/types.ts';
+import { subtaskKey, type CheckpointingMode, type SubtaskId } from '../checkpoint/types.ts';
 import type { StateBackend } from '../backends/types.ts';
 import type { CheckpointStorage } from '../storage/types.ts';
 import type { JobGraph } from '../graph/job-graph.ts';
@@ -25,6 +25,29 @@ export interface ExecutionOptions {
   restore: CompletedCheckpoint | null;
   /** the job master's actor: the attempt's task actors join its system, and report to it and to the coordinator */
   jobMaster: AnyActorRef;
+  /** the job's inspection callback (--inspect): tasks in other processes relay their events to it */
+  inspect?: (event: InspectionEvent) => void;
+}
+
+/** What the job's views (REST, dashboard) read of one subtask, wherever it runs. */
+export interface SubtaskView {
+  id: SubtaskId;
+  name: string;
+  attempt: number;
+  /** the task actor's state value (`{ running: 'processing' }`) */
+  value: unknown;
+  /** the task actor's status: active, done, error, stopped */
+  status: string;
+  /** waiting for output credit now */
+  backPressured: boolean;
+  /** the TaskManager it runs in; null: this process */
+  taskManager: string | null;
+}
+
+/** A task actor in this process, as the views read it. */
+export function viewOf(task: Task): SubtaskView {
+  const snapshot = task.actor.getSnapshot();
+  return { id: task.id, name: task.name, attempt: task.spec.attempt, value: snapshot.value, status: snapshot.status, backPressured: task.backPressured, taskManager: null };
 }
 
 /** The restore state of one task: its chain's operators, and in-flight data for its head operator. */
@@ -49,6 +72,8 @@ export interface JobExecution {
   readonly sources: string[];
   readonly parallelism: Map<string, number>;
   task(key: string): Task | undefined;
+  /** every subtask of the attempt that has been deployed, in this process or relayed from its TaskManager */
+  subtaskViews(): SubtaskView[];
   deploy(): void;
   drain(): void;
   cancel(): Promise<void>;
@@ -90,23 +115,7 @@ export class ExecutionGraph implements JobExecution {
     const runtime = { wake: (task: Task) => this.scheduler.wake(task), jobMaster: options.jobMaster };
     for (const v of graph.vertices) {
       for (let i = 0; i < v.parallelism; i++) {
-        const task = new Task(
-          {
-            jobId: options.jobId,
-            vertex: v,
-            subtaskIndex: i,
-            attempt: options.attempt,
-            maxParallelism: graph.maxParallelism,
-            mode: options.mode,
-            checkpointingEnabled: options.checkpointingEnabled,
-            batchSize: options.batchSize,
-            inputs: inputsOf.get(v.id)![i]!,
-            outputs: outputsOf.get(v.id)![i]!,
-            backend: options.backend,
-            storage: options.storage,
-          },
-          runtime,
-        );
+        const task = new Task(taskSpecOf(options, graph.maxParallelism, v, i, inputsOf.get(v.id)![i]!, outputsOf.get(v.id)![i]!), runtime);
         this.tasks.push(task);
         this.#byKey.set(subtaskKey(task.id), task);
       }
@@ -134,6 +143,10 @@ export class ExecutionGraph implements JobExecution {
 
   task(key: string): Task | undefined {
     return this.#byKey.get(key);
+  }
+
+  subtaskViews(): SubtaskView[] {
+    return this.tasks.map(viewOf);
   }
 
   /** A control message to one task of this attempt, by its systemId. */

@@ -5,7 +5,7 @@ import type { Task } from '../actors/task.ts';
 import type { CheckpointStats, CompletedCheckpoint } from '../checkpoint/completed-checkpoint.ts';
 import { CHECKPOINT_COORDINATOR, JOB_MASTER } from '../checkpoint/control-messages.ts';
 import { deserializeError, serializeError } from '../checkpoint/serialized-error.ts';
-import { subtaskKey, type CheckpointOptions } from '../checkpoint/types.ts';
+import { subtaskKey, type CheckpointOptions, type SubtaskId } from '../checkpoint/types.ts';
 import type { StateBackend } from '../backends/types.ts';
 import type { CheckpointStorage, JobEndStatus, RestoreWarning } from '../storage/types.ts';
 import type { CheckpointConfig } from '../config/checkpoint-config.ts';
@@ -17,6 +17,11 @@ import { pendingCount } from './coordinator-state.ts';
 import { ExecutionGraph, type ExecutionOptions, type JobExecution } from './execution-graph.ts';
 import { jobMasterMachine, type JobMasterMachine, type JobStatus } from './job-master-machine.ts';
 import type { RestartStrategy } from './restart-strategy.ts';
+
+/** The job master's state value as a JobStatus: RESTARTING has sub-states (stopping, waiting), the status is the top state. */
+function statusOf(value: unknown): JobStatus {
+  return (typeof value === 'string' ? value : Object.keys(value as object)[0]) as JobStatus;
+}
 
 export interface JobSettings {
   checkpoint: CheckpointConfig;
@@ -57,7 +62,7 @@ export interface JobEvents {
   /** a checkpoint could not be restored (damaged, missing files): the restore fell back to an older one */
   'restore-fallback': [RestoreWarning];
   /** a task consumed all its input (stop --drain waits for every task's) */
-  'end-of-input': [Task];
+  'end-of-input': [SubtaskId];
 }
 
 export class JobMaster extends EventEmitter<JobEvents> {
@@ -128,11 +133,10 @@ export class JobMaster extends EventEmitter<JobEvents> {
       this.emit('task-failed', { task: task?.name ?? subtaskKey(subtask), error: deserializeError(error), attempt });
     });
     this.actor.on('end-of-input', ({ subtask }) => {
-      const task = this.#execution?.task(subtaskKey(subtask));
-      if (task) this.emit('end-of-input', task);
+      this.emit('end-of-input', subtask);
     });
     this.actor.subscribe((s) => {
-      const status = s.value as JobStatus;
+      const status = statusOf(s.value);
       if (status === this.#status) return;
       this.#status = status;
       this.emit('status', status);
@@ -140,7 +144,7 @@ export class JobMaster extends EventEmitter<JobEvents> {
   }
 
   get status(): JobStatus {
-    return this.actor.getSnapshot().value as JobStatus;
+    return statusOf(this.actor.getSnapshot().value);
   }
 
   /** wall clock when the job was submitted, ms */
@@ -242,6 +246,7 @@ export class JobMaster extends EventEmitter<JobEvents> {
       storage: { forSubtask: (uid, i) => (restoresSavepoint ? readingSavepointFiles(storage.forSubtask(uid, i)) : storage.forSubtask(uid, i)) },
       restore,
       jobMaster: this.actor,
+      ...(this.settings.inspect ? { inspect: this.settings.inspect } : {}),
     };
     const execution = this.settings.createExecution ? this.settings.createExecution(options) : new ExecutionGraph(options);
     this.#execution = execution;

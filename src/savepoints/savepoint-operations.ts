@@ -1,6 +1,7 @@
 // Job operations that take a savepoint: trigger, stop-with-savepoint, cancel-with-savepoint (all-or-nothing).
 import { rm } from 'node:fs/promises';
-import type { Task } from '../actors/task.ts';
+import { phaseOf } from '../actors/task-machine.ts';
+import type { TaskPhase } from '../checkpoint/control-messages.ts';
 import type { JobMaster, JobResult } from '../coordinator/job-master.ts';
 import type { JobExecution } from '../coordinator/execution-graph.ts';
 import { SavepointError } from '../errors.ts';
@@ -117,6 +118,7 @@ function waitFor(master: JobMaster, events: Array<'end-of-input' | 'checkpoint-c
     const timeoutMs = master.settings.checkpoint.timeoutMs;
     const done = (error?: Error) => {
       clearTimeout(timer);
+      clearInterval(poll);
       for (const e of events) master.off(e, check);
       master.off('status', onStatus);
       master.off('task-failed', onFailure);
@@ -134,12 +136,18 @@ function waitFor(master: JobMaster, events: Array<'end-of-input' | 'checkpoint-c
       hint: 'raise execution.checkpointing.timeout, or look for a task that does not end its input',
     })), timeoutMs);
     for (const e of events) master.on(e, check);
+    // the states of tasks in TaskManagers arrive in their own frames, maybe after the event: looked at again meanwhile
+    const poll = setInterval(check, 50);
     master.on('status', onStatus);
     master.on('task-failed', onFailure);
   });
 }
 
-const inputEnded = (t: Task) => t.phase === 'finishing' || t.phase === 'finished';
+/** Every subtask of the attempt, in this process or in a TaskManager, is in one of `phases` (none deployed yet: not). */
+function allIn(execution: JobExecution, phases: readonly TaskPhase[]): boolean {
+  const views = execution.subtaskViews();
+  return views.length === execution.subtaskKeys.length && views.every((t) => phases.includes(phaseOf(t.value)));
+}
 
 /**
  * stop --drain, in Flink's order: hold periodic checkpoints and let one in flight settle (it must not
@@ -153,7 +161,7 @@ const inputEnded = (t: Task) => t.phase === 'finishing' || t.phase === 'finished
 async function drainWithSavepoint(master: JobMaster, root: string | undefined): Promise<{ path: string; result: JobResult }> {
   const dir = await checkTargetDirectory(root);
   const execution = master.execution;
-  if (master.status !== 'RUNNING' || !execution || !execution.tasks.every((t) => t.phase === 'running')) throw notRunning(master);
+  if (master.status !== 'RUNNING' || !execution || !allIn(execution, ['running'])) throw notRunning(master);
   if (!master.settings.checkpoint.enabled) {
     throw new SavepointError('FLOE_STOP_DRAIN_NEEDS_CHECKPOINTING', `job ${master.jobId} runs without checkpointing: a drained job would finish before its savepoint could be taken`, {
       hint: 'stop it without --drain, or run it with --checkpoint-interval so sinks commit through checkpoints',
@@ -184,7 +192,7 @@ async function drainWithSavepoint(master: JobMaster, root: string | undefined): 
 }
 
 function allEnded(execution: JobExecution): boolean {
-  return execution.tasks.every(inputEnded);
+  return allIn(execution, ['finishing', 'finished']);
 }
 
 /** Restore mode claim: the job owns the savepoint and deletes it once a checkpoint of its own completes. */

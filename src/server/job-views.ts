@@ -1,9 +1,9 @@
 // The JSON shapes of jobs over REST, after Flink's: overviews, job details, plan, status, config, exceptions, result.
 import { createHash } from 'node:crypto';
 import type { JobClient } from '../api/job-client.ts';
-import type { Task } from '../actors/task.ts';
 import type { TaskMetricsSample } from '../checkpoint/control-messages.ts';
 import { subtaskKey } from '../checkpoint/types.ts';
+import type { SubtaskView } from '../coordinator/execution-graph.ts';
 import type { JobVertex } from '../graph/job-graph.ts';
 import type { JobRecord } from './job-tracker.ts';
 
@@ -47,11 +47,12 @@ export function findVertex(client: JobClient, vid: string): JobVertex | undefine
   return client.master.graph.vertices.find((v) => vertexId(client.jobId, v) === vid || v.id === vid);
 }
 
-export function tasksOf(client: JobClient, vertex: JobVertex): Task[] {
-  return client.master.execution?.tasks.filter((t) => t.id.vertexId === vertex.id) ?? [];
+/** The vertex's subtasks of the current attempt, in this process or relayed from their TaskManagers. */
+export function tasksOf(client: JobClient, vertex: JobVertex): SubtaskView[] {
+  return client.master.execution?.subtaskViews().filter((t) => t.id.vertexId === vertex.id) ?? [];
 }
 
-export function metricsOf(client: JobClient, task: Task): TaskMetricsSample | undefined {
+export function metricsOf(client: JobClient, task: Pick<SubtaskView, 'id'>): TaskMetricsSample | undefined {
   return client.master.actor.getSnapshot().context.metrics[subtaskKey(task.id)];
 }
 
@@ -60,7 +61,7 @@ const zeroCounts = (): Record<ExecutionState, number> => Object.fromEntries(EXEC
 function vertexState(client: JobClient, vertex: JobVertex): { status: ExecutionState; tasks: Record<ExecutionState, number> } {
   const tasks = zeroCounts();
   const live = tasksOf(client, vertex);
-  for (const t of live) tasks[executionState(t.actor.getSnapshot().value)]++;
+  for (const t of live) tasks[executionState(t.value)]++;
   if (live.length === 0) {
     // no attempt deployed (before the first, between restarts, after the end): what the job's status says
     const job = client.getJobStatus();

@@ -1,7 +1,7 @@
 // The JSON shapes of one job vertex over REST, after Flink's: subtasks with busy/backpressured/idle time, backpressure, watermarks.
 import { availableParallelism, freemem, totalmem } from 'node:os';
 import type { JobClient } from '../api/job-client.ts';
-import type { Task } from '../actors/task.ts';
+import type { SubtaskView } from '../coordinator/execution-graph.ts';
 import { subtaskName, type JobVertex } from '../graph/job-graph.ts';
 import type { JobRecord } from './job-tracker.ts';
 import { executionState, metricsOf, statePath, tasksOf, vertexId } from './job-views.ts';
@@ -13,9 +13,9 @@ export const LOCAL_TASK_MANAGER = 'floe-local';
 const STALE_SAMPLE_MS = 2500;
 
 /** A subtask's ms per second busy, backpressured and idle (Flink's task metrics of the same names). */
-export function timeMetrics(client: JobClient, task: Task): { busy: number; backPressured: number; idle: number } {
+export function timeMetrics(client: JobClient, task: SubtaskView): { busy: number; backPressured: number; idle: number } {
   const m = metricsOf(client, task);
-  const running = executionState(task.actor.getSnapshot().value) === 'RUNNING';
+  const running = executionState(task.value) === 'RUNNING';
   if (!running) return { busy: 0, backPressured: 0, idle: 1000 };
   if (!m || Date.now() - m.sampledAt > STALE_SAMPLE_MS) return task.backPressured ? { busy: 0, backPressured: 1000, idle: 0 } : { busy: 0, backPressured: 0, idle: 1000 };
   return { busy: m.busyTimeMsPerSecond, backPressured: m.backPressuredTimeMsPerSecond, idle: m.idleTimeMsPerSecond };
@@ -41,14 +41,13 @@ export function vertexDetails(client: JobClient, record: JobRecord, v: JobVertex
     // floe: the chained operators, by uid
     operators: v.chain.map((t) => ({ uid: t.uid!, name: t.name })),
     subtasks: tasks.map((task) => {
-      const snapshot = task.actor.getSnapshot();
       const m = metricsOf(client, task);
       const t = timeMetrics(client, task);
       return {
         subtask: task.id.subtaskIndex,
-        status: executionState(snapshot.value),
-        attempt: task.spec.attempt,
-        endpoint: LOCAL_TASK_MANAGER,
+        status: executionState(task.value),
+        attempt: task.attempt,
+        endpoint: task.taskManager ?? LOCAL_TASK_MANAGER,
         'start-time': start,
         'end-time': end,
         duration: (end === -1 ? now : end) - start,
@@ -57,11 +56,11 @@ export function vertexDetails(client: JobClient, record: JobRecord, v: JobVertex
           'read-records': m?.recordsIn ?? 0, 'read-records-complete': true, 'write-records': m?.recordsOut ?? 0, 'write-records-complete': true,
           'accumulated-backpressured-time': t.backPressured, 'accumulated-idle-time': t.idle, 'accumulated-busy-time': t.busy,
         },
-        'taskmanager-id': LOCAL_TASK_MANAGER,
+        'taskmanager-id': task.taskManager ?? LOCAL_TASK_MANAGER,
         'status-duration': {},
         // floe: the task actor's live state, and Flink's three per-second times
         name: subtaskName(v, task.id.subtaskIndex),
-        'actor-state': statePath(snapshot.value),
+        'actor-state': statePath(task.value),
         busyTimeMsPerSecond: t.busy,
         backPressuredTimeMsPerSecond: t.backPressured,
         idleTimeMsPerSecond: t.idle,
@@ -77,7 +76,7 @@ export function backpressureView(client: JobClient, v: JobVertex) {
     const ratio = t.backPressured / 1000;
     return {
       subtask: task.id.subtaskIndex,
-      'attempt-number': task.spec.attempt,
+      'attempt-number': task.attempt,
       backpressureLevel: backpressureLevel(ratio),
       ratio,
       idleRatio: t.idle / 1000,
@@ -94,7 +93,7 @@ export function backpressureView(client: JobClient, v: JobVertex) {
 }
 
 /** the subtask metrics floe can aggregate, by Flink's metric names */
-const SUBTASK_METRICS: Record<string, (client: JobClient, task: Task) => number> = {
+const SUBTASK_METRICS: Record<string, (client: JobClient, task: SubtaskView) => number> = {
   busyTimeMsPerSecond: (c, t) => timeMetrics(c, t).busy,
   backPressuredTimeMsPerSecond: (c, t) => timeMetrics(c, t).backPressured,
   idleTimeMsPerSecond: (c, t) => timeMetrics(c, t).idle,

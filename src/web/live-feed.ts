@@ -4,7 +4,7 @@ import type { Duplex } from 'node:stream';
 import { timingSafeEqual } from 'node:crypto';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { JobClient } from '../api/job-client.ts';
-import { vertexId } from '../server/job-views.ts';
+import { metricsOf, vertexId } from '../server/job-views.ts';
 import { timeMetrics } from '../server/vertex-views.ts';
 
 export const LIVE_PATH = '/live';
@@ -52,7 +52,7 @@ export function loadOf(t: { busy: number; backPressured: number }): Load {
 
 export class LiveSampler {
   sample(client: JobClient): LiveJob {
-    const tasks = client.master.execution?.tasks ?? [];
+    const tasks = client.master.execution?.subtaskViews() ?? [];
     return {
       jid: client.jobId,
       name: client.jobName,
@@ -67,14 +67,13 @@ export class LiveSampler {
         subtasks: tasks
           .filter((t) => t.id.vertexId === v.id)
           .map((t) => {
-            const snapshot = t.actor.getSnapshot();
-            const metrics = snapshot.context.metrics;
+            const metrics = metricsOf(client, t);
             const time = timeMetrics(client, t);
             return {
               index: t.id.subtaskIndex,
               name: t.name,
-              state: snapshot.value,
-              status: snapshot.status,
+              state: t.value,
+              status: t.status,
               recordsIn: metrics?.recordsIn ?? 0,
               recordsOut: metrics?.recordsOut ?? 0,
               ...time,
