@@ -4,6 +4,7 @@ import type { Duplex } from 'node:stream';
 import { timingSafeEqual } from 'node:crypto';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { JobClient } from '../api/job-client.ts';
+import { subtaskName, type JobVertex } from '../graph/job-graph.ts';
 import { vertexId } from '../server/job-views.ts';
 import { timeMetrics } from '../server/vertex-views.ts';
 
@@ -26,6 +27,8 @@ export interface LiveSubtask {
   backPressured: number;
   idle: number;
   load: Load;
+  /** floe: the subtask runs in a TaskManager; its state is the phase it last reported, without load or counts */
+  remote?: boolean;
 }
 
 export interface LiveVertex {
@@ -50,9 +53,31 @@ export function loadOf(t: { busy: number; backPressured: number }): Load {
   return t.busy > 100 ? 'busy' : 'idle';
 }
 
+/**
+ * Subtasks running in TaskManagers (`floe jobmanager`) have no actor in this process: their phase as they last
+ * reported it to the checkpoint coordinator (`running`, `finishing`, ...), without load or record counts.
+ */
+function remoteSubtasks(client: JobClient, v: JobVertex): LiveSubtask[] {
+  const phases = client.master.coordinator.getSnapshot().context.tasks;
+  return Array.from({ length: v.parallelism }, (_, index) => ({
+    index,
+    name: subtaskName(v, index),
+    state: phases[`${v.id}#${index}`] ?? 'created',
+    status: 'active',
+    recordsIn: 0,
+    recordsOut: 0,
+    busy: 0,
+    backPressured: 0,
+    idle: 0,
+    load: 'idle' as const,
+    remote: true,
+  }));
+}
+
 export class LiveSampler {
   sample(client: JobClient): LiveJob {
-    const tasks = client.master.execution?.tasks ?? [];
+    const execution = client.master.execution;
+    const tasks = execution?.tasks ?? [];
     return {
       jid: client.jobId,
       name: client.jobName,
@@ -64,7 +89,7 @@ export class LiveSampler {
         parallelism: v.parallelism,
         uids: v.chain.map((t) => t.uid ?? t.name),
         inputs: v.inputs.map((e) => ({ source: vertexId(client.jobId, e.source), partitioning: e.partitioning.type })),
-        subtasks: tasks
+        subtasks: execution && tasks.length === 0 ? remoteSubtasks(client, v) : tasks
           .filter((t) => t.id.vertexId === v.id)
           .map((t) => {
             const snapshot = t.actor.getSnapshot();

@@ -232,7 +232,9 @@ function overviewTab(id, content) {
       for (const s of v.subtasks) {
         const state = stateText(s.state);
         actors.add({ type: '@xstate.actor', sessionId: `${v.id}#${s.index}`, parentId: v.id, name: s.name, snapshot: { value: s.state, status: s.status, context: { load: s.load, busyTimeMsPerSecond: s.busy, backPressuredTimeMsPerSecond: s.backPressured, idleTimeMsPerSecond: s.idle, recordsIn: s.recordsIn, recordsOut: s.recordsOut } } });
-        rows.push(el('tr', { 'data-subtask': s.name, class: s.load }, el('td', {}, s.name), el('td', {}, el('code', { 'data-testid': 'task-state' }, state)), el('td', { 'data-testid': 'task-load' }, s.load), el('td', {}, String(s.busy)), el('td', {}, String(s.backPressured)), el('td', {}, String(s.idle)), el('td', {}, String(s.recordsIn)), el('td', { 'data-testid': 'records-out' }, String(s.recordsOut))));
+        // a subtask in a TaskManager (floe jobmanager): its reported phase only, no load or counts here
+        const n = (x) => (s.remote ? '-' : String(x));
+        rows.push(el('tr', { 'data-subtask': s.name, class: s.remote ? undefined : s.load }, el('td', {}, s.name), el('td', {}, el('code', { 'data-testid': 'task-state' }, state)), el('td', { 'data-testid': 'task-load' }, s.remote ? 'in a TaskManager' : s.load), el('td', {}, n(s.busy)), el('td', {}, n(s.backPressured)), el('td', {}, n(s.idle)), el('td', {}, n(s.recordsIn)), el('td', { 'data-testid': 'records-out' }, n(s.recordsOut))));
       }
     }
     subtasks.replaceChildren(table(['subtask', 'task actor state', 'load', 'busy ms/s', 'backpressured ms/s', 'idle ms/s', 'records in', 'records out'], rows));
