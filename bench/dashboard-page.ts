@@ -25,12 +25,18 @@ const { app, port } = await startRestServer(jobs, { port: 0, allowedDirs: [dir] 
 const browser = await openBrowser();
 const { page } = browser;
 
-// 1,000 checkpoints in the history: the coordinator keeps 100, so the REST answer is grown to 1,000 entries in the browser's view of it
-await page.route(`**/jobs/${client.jobId}/checkpoints`, async (route) => {
+// 1,000 checkpoints in the history (web.checkpoints.history=1000 keeps them; a real thousand at 64 subtasks would take
+// minutes): the REST answer is grown to 1,000 entries in the browser's view of it, paged as the server pages it
+await page.route(new RegExp(`/jobs/${client.jobId}/checkpoints(\\?.*)?$`), async (route) => {
+  const query = new URL(route.request().url()).searchParams;
   const response = await route.fetch();
   const body = await response.json();
   const template = body.history[0] ?? { status: 'COMPLETED', checkpoint_type: 'CHECKPOINT', trigger_timestamp: Date.now(), end_to_end_duration: 10, state_size: 1000, num_acknowledged_subtasks: 64, num_subtasks: 64 };
-  body.history = Array.from({ length: 1000 }, (_, i) => ({ ...template, id: 1000 - i }));
+  const all = Array.from({ length: 1000 }, (_, i) => ({ ...template, id: 1000 - i }));
+  const offset = Number(query.get('history-offset') ?? 0);
+  const limit = query.has('history-limit') ? Number(query.get('history-limit')) : all.length;
+  body.history = all.slice(offset, offset + limit);
+  body.history_kept = all.length;
   await route.fulfill({ response, json: body });
 });
 

@@ -3,6 +3,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import t from 'tap';
+import WebSocket from 'ws';
 import { checkOutput } from '../../examples/big-state/check.ts';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
@@ -47,6 +48,25 @@ t.test('floe jobmanager + 2 floe taskmanager: floe run -m runs the job on them e
   const second = floe(['run', jobFile, '-m', at, '--detached'], env);
   t.equal(await second.exited, 1, 'a second job is refused while one runs');
   t.match(second.log, /error FLOE_CLUSTER_BUSY: this JobManager runs job [0-9a-f]{32}/);
+  // the JobManager serves the dashboard too: its page, and the job on the live feed with its operators' uids
+  const page = await fetch(`http://${at}/`);
+  t.equal(page.status, 200);
+  t.match(await page.text(), /floe dashboard/);
+  const live = await new Promise<string>((resolve, reject) => {
+    const ws = new WebSocket(`ws://${at}/live`);
+    ws.once('message', (data) => (resolve(String(data)), ws.close()));
+    ws.once('error', reject);
+  });
+  const sampled = JSON.parse(live) as { jobs: Array<{ status: string; vertices: Array<{ uids: string[]; parallelism: number; subtasks: Array<{ state: unknown; taskManager?: string }> }> }> };
+  t.equal(sampled.jobs.length, 1, 'the running job on the live feed');
+  t.same(sampled.jobs[0]!.vertices.flatMap((v) => v.uids).sort(), ['count', 'key', 'sink', 'source'], 'with its operators\' uids');
+  for (const v of sampled.jobs[0]!.vertices) {
+    t.equal(v.subtasks.length, v.parallelism, `${v.uids}: every subtask, though it runs in a TaskManager`);
+    t.ok(
+      v.subtasks.every((s) => typeof s.state === 'object' && s.state !== null && 'running' in s.state && typeof s.taskManager === 'string'),
+      'in its running state as its TaskManager relays it, with the TaskManager named',
+    );
+  }
   (await import('node:fs')).writeFileSync(join(dir, 'gate'), String(KEYS * ROUNDS));
   t.equal(await run.exited, 0, `floe run -m exits 0 when the job finished:\n${run.log}\n${jm.log}`);
   t.match(run.log, /job '[\w-]+' \([0-9a-f]{32}\) submitted to 127\.0\.0\.1:\d+/);

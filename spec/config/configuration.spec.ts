@@ -234,7 +234,7 @@ t.test('set, unset, merge, entries, toObject', async (t) => {
 
 t.test('checkpoint config', async (t) => {
   t.same(checkpointConfigFrom(new Configuration()), {
-    enabled: false, intervalMs: 0, mode: 'exactly-once', timeoutMs: 600_000, minPauseMs: 0, maxConcurrent: 1, tolerableFailures: 0, unaligned: false, alignedTimeoutMs: 0,
+    enabled: false, intervalMs: 0, mode: 'exactly-once', timeoutMs: 600_000, minPauseMs: 0, maxConcurrent: 1, tolerableFailures: 0, unaligned: false, alignedTimeoutMs: 0, historySize: 100,
   });
   t.same(checkpointConfigFrom(new Configuration({
     'execution.checkpointing.interval': '2s',
@@ -244,7 +244,7 @@ t.test('checkpoint config', async (t) => {
     'execution.checkpointing.max-concurrent-checkpoints': 2,
     'execution.checkpointing.tolerable-failed-checkpoints': '3',
   })), {
-    enabled: true, intervalMs: 2000, mode: 'at-least-once', timeoutMs: 60_000, minPauseMs: 500, maxConcurrent: 2, tolerableFailures: 3, unaligned: false, alignedTimeoutMs: 0,
+    enabled: true, intervalMs: 2000, mode: 'at-least-once', timeoutMs: 60_000, minPauseMs: 500, maxConcurrent: 2, tolerableFailures: 3, unaligned: false, alignedTimeoutMs: 0, historySize: 100,
   });
   t.equal(checkpointConfigFrom(new Configuration({ 'execution.checkpointing.interval': 0 })).enabled, false);
 });

@@ -50,6 +50,7 @@ function setup(config: Partial<CheckpointConfig> = {}, persist?: Persist) {
         tolerableFailures: 0,
         unaligned: false,
         alignedTimeoutMs: 0,
+        historySize: 100,
         ...config,
       },
       maxParallelism: 128,

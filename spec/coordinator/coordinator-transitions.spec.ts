@@ -13,7 +13,7 @@ interface Action {
 }
 
 const CONFIG: CheckpointConfig = {
-  enabled: true, intervalMs: 100, mode: 'exactly-once', timeoutMs: 1000, minPauseMs: 0, maxConcurrent: 1, tolerableFailures: 0, unaligned: false, alignedTimeoutMs: 0,
+  enabled: true, intervalMs: 100, mode: 'exactly-once', timeoutMs: 1000, minPauseMs: 0, maxConcurrent: 1, tolerableFailures: 0, unaligned: false, alignedTimeoutMs: 0, historySize: 100,
 };
 const id = (key: string): SubtaskId => ({ vertexId: key.split('#')[0]!, subtaskIndex: Number(key.split('#')[1]) });
 
@@ -255,4 +255,21 @@ t.test('without periodic checkpointing: a savepoint is triggered at the running 
   on.complete(1);
   on.send({ type: 'TASK_STATE_CHANGED', attempt: 0, subtask: id('v0#0'), state: 'finished' });
   t.same(emitted(on.at(150, { type: 'TRIGGER', request: { options, requestId: 5 } })).filter((e) => e.type === 'request-answered'), []);
+});
+
+t.test('web.checkpoints.history: the statistics keep that many checkpoints, the newest; a completion updates its entry in place', async (t) => {
+  const c = coordinator({ historySize: 3 });
+  for (let n = 1; n <= 5; n++) {
+    c.at(n * 100, { type: 'TICK' });
+    c.complete(n);
+  }
+  t.same(c.context.history.map((s) => [s.id, s.status]), [[3, 'completed'], [4, 'completed'], [5, 'completed']]);
+  t.equal(c.context.counts.completed, 5, 'the counts still count every checkpoint');
+  const many = coordinator({ historySize: 1000 });
+  for (let n = 1; n <= 1000; n++) {
+    many.at(n * 100, { type: 'TICK' });
+    many.complete(n);
+  }
+  t.equal(many.context.history.length, 1000, 'a thousand kept when asked');
+  t.same([many.context.history[0]!.id, many.context.history.at(-1)!.id], [1, 1000]);
 });

@@ -17,6 +17,8 @@ export interface CheckpointConfig {
   unaligned: boolean;
   /** aligned checkpoints switch to unaligned at a task aligning longer than this; 0 = never */
   alignedTimeoutMs: number;
+  /** checkpoints kept in the statistics history (web.checkpoints.history), the oldest dropped first */
+  historySize: number;
 }
 
 export function checkpointConfigFrom(conf: Configuration): CheckpointConfig {
@@ -40,5 +42,6 @@ export function checkpointConfigFrom(conf: Configuration): CheckpointConfig {
     tolerableFailures: conf.get('execution.checkpointing.tolerable-failed-checkpoints'),
     unaligned,
     alignedTimeoutMs,
+    historySize: conf.get('web.checkpoints.history'),
   };
 }

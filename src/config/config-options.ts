@@ -51,6 +51,7 @@ export interface ConfigValues {
   'rest.savepoints.allowed-dirs': string | undefined;
   'rest.server.max-content-length': number;
   'rest.cors.allowed-origins': string | undefined;
+  'web.checkpoints.history': number;
   // durable checkpoint storage, retention and recovery (issue 3)
   'execution.checkpointing.externalized-checkpoint-retention': ExternalizedRetention;
   'state.storage.fs.memory-threshold': number;
@@ -274,6 +275,10 @@ export const CONFIG_OPTIONS: { readonly [K in ConfigKey]: ConfigOption<ConfigVal
   'rest.cors.allowed-origins': {
     type: 'string',
     description: 'Comma-separated origins (or *) other web pages may call the REST API from; unset: no CORS headers, and mutating requests from another origin are refused.',
+  },
+  'web.checkpoints.history': {
+    type: 'int', default: 100, min: 1, max: 100_000, aliases: ['jobmanager.web.checkpoints.history'],
+    description: "Checkpoints kept in the job's statistics (REST history, the dashboard's pages), newest kept; Flink's default is 10.",
   },
   // durable checkpoint storage, retention and recovery (issue 3)
   'execution.checkpointing.externalized-checkpoint-retention': {

@@ -12,8 +12,6 @@ import {
   type PendingCheckpoint,
 } from './pending-checkpoint.ts';
 
-const HISTORY_SIZE = 100;
-
 /** Declines caused by another failure (subsumption, an upstream cancel, a task not running) are not counted. */
 const NOT_COUNTED = new Set(['FLOE_CHECKPOINT_SUBSUMED', 'FLOE_CHECKPOINT_CANCELED_UPSTREAM', 'FLOE_TASK_NOT_READY']);
 
@@ -31,12 +29,12 @@ class Step {
   }
 
   setPending(p: PendingCheckpoint): void {
-    this.set({ pending: { ...this.state.pending, [p.id]: p }, history: replaceStats(this.state.history, p.stats) });
+    this.set({ pending: { ...this.state.pending, [p.id]: p }, history: replaceStats(this.state.history, p.stats, this.state.config.historySize) });
   }
 
   removePending(id: number, stats: CheckpointStats): void {
     const { [id]: _, ...pending } = this.state.pending;
-    this.set({ pending, history: replaceStats(this.state.history, stats) });
+    this.set({ pending, history: replaceStats(this.state.history, stats, this.state.config.historySize) });
   }
 
   done(): Decision {
@@ -44,11 +42,14 @@ class Step {
   }
 }
 
-function replaceStats(history: readonly CheckpointStats[], stats: CheckpointStats): CheckpointStats[] {
-  const i = history.findIndex((s) => s.id === stats.id);
-  if (i >= 0) return history.map((s, k) => (k === i ? stats : s));
-  const next = [...history, stats];
-  return next.length > HISTORY_SIZE ? next.slice(next.length - HISTORY_SIZE) : next;
+/** The history with `stats` replacing its entry (searched from the newest end: pending checkpoints are there), or appended; at most `size` kept. */
+function replaceStats(history: readonly CheckpointStats[], stats: CheckpointStats, size: number): CheckpointStats[] {
+  let i = history.length - 1;
+  while (i >= 0 && history[i]!.id !== stats.id) i--;
+  const next = [...history];
+  if (i >= 0) next[i] = stats;
+  else next.push(stats);
+  return next.length > size ? next.slice(next.length - size) : next;
 }
 
 function scheduleTick(step: Step, delay: number): void {

@@ -113,8 +113,8 @@ export function subtaskCheckpointsView(client: JobClient, s: CheckpointStats, v:
   };
 }
 
-/** GET /jobs/:id/checkpoints */
-export function checkpointsView(client: JobClient, record: JobRecord) {
+/** GET /jobs/:id/checkpoints; `page` slices the history (newest first): only the entries served are built. */
+export function checkpointsView(client: JobClient, record: JobRecord, page: { offset?: number; limit?: number } = {}) {
   const history = client.getCheckpointHistory();
   const counts = client.master.checkpointCounts;
   const completed = history.filter((s) => s.status === 'completed');
@@ -147,7 +147,9 @@ export function checkpointsView(client: JobClient, record: JobRecord) {
         ? { id: restored.checkpoint.id, restore_timestamp: client.master.startedAt, is_savepoint: restored.kind === 'savepoint', external_path: restored.path }
         : null,
     },
-    history: [...history].reverse().map((s) => checkpointView(client, record, s)),
+    history: [...history].reverse().slice(page.offset ?? 0, page.limit === undefined ? undefined : (page.offset ?? 0) + page.limit).map((s) => checkpointView(client, record, s)),
+    // floe: entries in the kept history (web.checkpoints.history bounds it), what pages through it
+    history_kept: history.length,
   };
 }
 

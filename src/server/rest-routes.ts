@@ -210,7 +210,19 @@ export function registerRoutes(app: FastifyInstance, ctx: RouteContext): RoutePa
   // ---- checkpoints ----
   route('GET', '/jobs/:jobid/checkpoints', (request, reply) => {
     const j = job(request, reply);
-    return j && checkpointsView(j.client, j.record);
+    if (!j) return;
+    // floe: ?history-offset=&history-limit= pages the history (newest first; the dashboard's pages), without them all of it as Flink
+    const query = request.query as Record<string, string | undefined>;
+    const page: { offset?: number; limit?: number } = {};
+    for (const [name, key] of [['history-offset', 'offset'], ['history-limit', 'limit']] as const) {
+      const raw = query[name];
+      if (raw === undefined) continue;
+      if (!/^\d{1,9}$/.test(raw)) {
+        return sendError(reply, 400, new RestError('FLOE_REST_BAD_REQUEST', `${name} must be a whole number, got '${raw}'`, { hint: 'e.g. ?history-offset=100&history-limit=100: the second hundred, newest first' }));
+      }
+      page[key] = Number(raw);
+    }
+    return checkpointsView(j.client, j.record, page);
   });
   route('GET', '/jobs/:jobid/checkpoints/config', (request, reply) => {
     const j = job(request, reply);

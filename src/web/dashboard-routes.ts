@@ -13,6 +13,7 @@ export function mountDashboard(app: FastifyInstance, jobs: { list(): JobClient[]
   app.get('/', (_request, reply) => send('dashboard.html', reply));
   app.get('/web/:name', (request, reply) => send((request.params as { name: string }).name, reply));
   const feed = attachLiveFeed(app.server, jobs, options);
-  app.addHook('onClose', async () => feed.close());
+  // before the server stops: server.close() waits for every socket, and an open page's websocket would keep `floe run` alive after its job
+  app.addHook('preClose', async () => feed.close());
   return feed;
 }

@@ -26,6 +26,8 @@ export interface LiveSubtask {
   backPressured: number;
   idle: number;
   load: Load;
+  /** floe: the TaskManager the subtask runs in (its state and metrics relayed to the JobManager); absent: this process */
+  taskManager?: string;
 }
 
 export interface LiveVertex {
@@ -78,6 +80,7 @@ export class LiveSampler {
               recordsOut: metrics?.recordsOut ?? 0,
               ...time,
               load: loadOf(time),
+              ...(t.taskManager !== null ? { taskManager: t.taskManager } : {}),
             };
           }),
       })),

@@ -1,4 +1,5 @@
 // The files of floe's pages (dashboard, inspector): shipped in the package, served from disk, nothing from another host.
+import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
@@ -23,8 +24,9 @@ const FILES: Record<string, () => string> = {
   'dashboard.js': () => ASSETS_DIR + 'dashboard.js',
   'job-graph-view.js': () => ASSETS_DIR + 'job-graph-view.js',
   'floe.css': () => ASSETS_DIR + 'floe.css',
-  // the graph layout library, from floe's own dependencies (UMD build, sets window.dagre)
-  'dagre.js': () => join(dirname(require.resolve('@dagrejs/dagre/package.json')), 'dist', 'dagre.min.js'),
+  // the graph layout library (UMD build, sets window.dagre): the copy `npm run build` puts next to the pages in dist/,
+  // so an installed floe never looks into node_modules for it; run from the sources (tsx), the dependency itself
+  'dagre.js': () => (existsSync(ASSETS_DIR + 'dagre.js') ? ASSETS_DIR + 'dagre.js' : join(dirname(require.resolve('@dagrejs/dagre/package.json')), 'dist', 'dagre.min.js')),
 };
 
 export interface Asset {

@@ -12,7 +12,7 @@ tokenInput.addEventListener('change', () => {
 });
 
 const TERMINAL = new Set(['FINISHED', 'FAILED', 'CANCELED']);
-/** Rows drawn in the checkpoint history: the page stays quick with a thousand checkpoints in it. */
+/** Rows of one page of the checkpoint history: the server builds and sends only those, the page stays quick with a thousand checkpoints kept. */
 const HISTORY_ROWS = 100;
 
 function el(tag, attrs = {}, ...children) {
@@ -232,7 +232,9 @@ function overviewTab(id, content) {
       for (const s of v.subtasks) {
         const state = stateText(s.state);
         actors.add({ type: '@xstate.actor', sessionId: `${v.id}#${s.index}`, parentId: v.id, name: s.name, snapshot: { value: s.state, status: s.status, context: { load: s.load, busyTimeMsPerSecond: s.busy, backPressuredTimeMsPerSecond: s.backPressured, idleTimeMsPerSecond: s.idle, recordsIn: s.recordsIn, recordsOut: s.recordsOut } } });
-        rows.push(el('tr', { 'data-subtask': s.name, class: s.load }, el('td', {}, s.name), el('td', {}, el('code', { 'data-testid': 'task-state' }, state)), el('td', { 'data-testid': 'task-load' }, s.load), el('td', {}, String(s.busy)), el('td', {}, String(s.backPressured)), el('td', {}, String(s.idle)), el('td', {}, String(s.recordsIn)), el('td', { 'data-testid': 'records-out' }, String(s.recordsOut))));
+        const n = (x) => String(x);
+        // a subtask in a TaskManager: its state and metrics relayed by it; the row says where it runs
+        rows.push(el('tr', { 'data-subtask': s.name, class: s.load, title: s.taskManager ? `in TaskManager ${s.taskManager}` : undefined }, el('td', {}, s.name), el('td', {}, el('code', { 'data-testid': 'task-state' }, state)), el('td', { 'data-testid': 'task-load' }, s.load), el('td', {}, n(s.busy)), el('td', {}, n(s.backPressured)), el('td', {}, n(s.idle)), el('td', {}, n(s.recordsIn)), el('td', { 'data-testid': 'records-out' }, n(s.recordsOut))));
       }
     }
     subtasks.replaceChildren(table(['subtask', 'task actor state', 'load', 'busy ms/s', 'backpressured ms/s', 'idle ms/s', 'records in', 'records out'], rows));
@@ -249,7 +251,14 @@ function checkpointsTab(id, content) {
   const saved = el('div');
   const history = el('div');
   const detail = el('div', { 'data-testid': 'checkpoint-detail' });
-  content.replaceChildren(el('h3', {}, 'Counts'), counts, el('h3', {}, 'Savepoints'), saved, el('h3', {}, 'History'), history, detail);
+  // pages of the history, newest first: every kept checkpoint (web.checkpoints.history) is reachable
+  let offset = 0;
+  let kept = 0;
+  const range = el('span', { 'data-testid': 'history-range' });
+  const newer = el('button', { 'data-testid': 'history-newer', onclick: () => ((offset = Math.max(0, offset - HISTORY_ROWS)), refresh()) }, 'Newer');
+  const older = el('button', { 'data-testid': 'history-older', onclick: () => ((offset += HISTORY_ROWS), refresh()) }, 'Older');
+  const pager = el('div', { class: 'actions' }, newer, range, older);
+  content.replaceChildren(el('h3', {}, 'Counts'), counts, el('h3', {}, 'Savepoints'), saved, el('h3', {}, 'History'), pager, history, detail);
   const drawSaved = (fromHistory) => {
     const mine = savepoints.get(id) ?? [];
     const rows = mine.map((s) => el('tr', { 'data-testid': 'savepoint-row' }, el('td', {}, time(s.at)), el('td', {}, s.how === 'stop' ? 'stop with savepoint' : 'savepoint'), el('td', {}, el('code', { 'data-testid': 'savepoint-path' }, s.path))));
@@ -267,12 +276,20 @@ function checkpointsTab(id, content) {
   window.addEventListener('floe-savepoint', onSavepoint);
   const previous = cleanup;
   cleanup = () => (previous(), window.removeEventListener('floe-savepoint', onSavepoint));
-  every(async () => {
-    const stats = await rest('GET', `/jobs/${id}/checkpoints`);
+  const draw = async () => {
+    const stats = await rest('GET', `/jobs/${id}/checkpoints?history-offset=${offset}&history-limit=${HISTORY_ROWS}`);
+    // a REST API that does not page (the whole history came back) is paged here
+    const all = stats.history_kept === undefined;
+    kept = stats.history_kept ?? stats.history?.length ?? 0;
+    if (offset >= kept && offset > 0) offset = Math.max(0, Math.floor((kept - 1) / HISTORY_ROWS) * HISTORY_ROWS);
     counts.replaceChildren(keyValues(stats.counts, { 'data-testid': 'checkpoint-counts' }));
     savedInHistory = [stats.latest?.savepoint, ...(stats.history ?? [])].filter((c) => c?.is_savepoint && c.status === 'COMPLETED');
     drawSaved(savedInHistory);
-    const entries = [...(stats.history ?? [])].sort((a, b) => b.id - a.id).slice(0, HISTORY_ROWS);
+    const sorted = [...(stats.history ?? [])].sort((a, b) => b.id - a.id);
+    const entries = all ? sorted.slice(offset, offset + HISTORY_ROWS) : sorted;
+    range.textContent = kept ? ` ${offset + 1}–${offset + entries.length} of ${kept} kept (newest first) ` : ' none yet ';
+    newer.disabled = offset === 0;
+    older.disabled = offset + HISTORY_ROWS >= kept;
     history.replaceChildren(
       table(
         ['id', 'status', 'kind', 'trigger time', 'duration', 'size', 'acknowledged'],
@@ -291,7 +308,9 @@ function checkpointsTab(id, content) {
         ),
       ),
     );
-  });
+  };
+  const refresh = () => draw().catch(showError);
+  every(draw);
 }
 
 /** The per-subtask rows of one checkpoint: floe's `subtasks`, or Flink's per-vertex `tasks` read vertex by vertex. */
