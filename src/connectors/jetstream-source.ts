@@ -1,5 +1,5 @@
 // JetStreamSource: reads a NATS JetStream stream, its position per subject filter kept in the checkpoint, so a restore replays exactly.
-import { DeliverPolicy, type ConsumerMessages, type JsMsg, type NatsConnection } from 'nats';
+import type { ConsumerMessages, DeliverPolicy, JsMsg, NatsConnection } from 'nats';
 import type { ListState } from '../backends/types.ts';
 import { UnrecoverableError } from '../errors.ts';
 import type { OperatorContext, Output, PollResult, Source, SourceReader } from '../operators/operator.ts';
@@ -175,8 +175,8 @@ class JetStreamReader<T> implements SourceReader<T> {
     const consumer = await js.consumers.get(options.stream, {
       ...(split.filter ? { filterSubjects: split.filter } : {}),
       ...(split.startTime && split.next <= 1
-        ? { deliver_policy: DeliverPolicy.StartTime, opt_start_time: split.startTime }
-        : { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: Math.max(1, split.next) }),
+        ? { deliver_policy: 'by_start_time' as DeliverPolicy.StartTime, opt_start_time: split.startTime }
+        : { deliver_policy: 'by_start_sequence' as DeliverPolicy.StartSequence, opt_start_seq: Math.max(1, split.next) }),
     });
     const messages = await consumer.consume({ max_messages: 1024 });
     feed.messages = messages;
