@@ -50,6 +50,8 @@ export interface TaskContext extends TaskMachineInput {
   lastSnapshotId: number;
   /** finishing: the task finishes once a checkpoint >= this completes */
   finalCheckpointId: number;
+  /** the newest checkpoint this task was told completed (it may come before the input ended was flushed) */
+  lastCompletedId: number;
   /** a trigger that came while end of input was still being flushed: taken right after */
   deferredTrigger: TriggerCheckpoint | null;
   metrics: TaskMetricsSample;
@@ -111,6 +113,7 @@ export const taskMachine = setup({
     // ---- bookkeeping ----
     recordCheckpoint: assign({ checkpointId: ({ event }) => (event as { checkpointId: number }).checkpointId }),
     recordSnapshot: assign({ lastSnapshotId: ({ event }) => (event as { checkpointId: number }).checkpointId }),
+    recordCompleted: assign({ lastCompletedId: ({ context, event }) => Math.max(context.lastCompletedId, (event as NotifyCheckpointComplete).checkpointId) }),
     /** a snapshot taken after the input ended holds the final state */
     recordFinishingSnapshot: assign(({ context, event }) => {
       const id = (event as { checkpointId: number }).checkpointId;
@@ -131,6 +134,8 @@ export const taskMachine = setup({
     isNewCheckpoint: ({ context, event }) => (event as TriggerCheckpoint).checkpointId > context.lastSnapshotId,
     hasNewDeferredTrigger: ({ context }) => context.deferredTrigger !== null && context.deferredTrigger.checkpointId > context.lastSnapshotId,
     completesFinalCheckpoint: ({ context, event }) => (event as NotifyCheckpointComplete).checkpointId >= context.finalCheckpointId,
+    /** the checkpoint holding the final state completed before the task began to wait for it */
+    finalCheckpointCompleted: ({ context }) => context.lastCompletedId >= context.finalCheckpointId,
   },
 }).createMachine({
   id: 'task',
@@ -140,6 +145,7 @@ export const taskMachine = setup({
     restoredFrom: null,
     lastSnapshotId: 0,
     finalCheckpointId: Number.POSITIVE_INFINITY,
+    lastCompletedId: 0,
     deferredTrigger: null,
     metrics: { recordsIn: 0, recordsOut: 0, backpressured: false, busyTimeMsPerSecond: 0, backPressuredTimeMsPerSecond: 0, idleTimeMsPerSecond: 1000, sampledAt: 0 },
     error: null,
@@ -172,7 +178,7 @@ export const taskMachine = setup({
           { actions: { type: 'declineNotReady', params: ({ event }) => ({ checkpointId: event.checkpointId }) } },
         ],
         SNAPSHOT_TAKEN: { actions: 'recordSnapshot' },
-        NOTIFY_CHECKPOINT_COMPLETE: { actions: { type: 'notifyComplete', params: notification } },
+        NOTIFY_CHECKPOINT_COMPLETE: { actions: ['recordCompleted', { type: 'notifyComplete', params: notification }] },
         NOTIFY_CHECKPOINT_ABORTED: { actions: { type: 'notifyAborted', params: notification } },
         DRAIN_TASK: { actions: 'drain' },
         INPUT_ENDED: 'finishing',
@@ -209,7 +215,7 @@ export const taskMachine = setup({
         flushing: {
           on: {
             TRIGGER_CHECKPOINT: { actions: 'deferTrigger' },
-            NOTIFY_CHECKPOINT_COMPLETE: { actions: { type: 'notifyComplete', params: notification } },
+            NOTIFY_CHECKPOINT_COMPLETE: { actions: ['recordCompleted', { type: 'notifyComplete', params: notification }] },
             NOTIFY_CHECKPOINT_ABORTED: { actions: { type: 'notifyAborted', params: notification } },
             SNAPSHOT_TAKEN: { actions: 'recordSnapshot' },
             INPUT_FLUSHED: [
@@ -231,6 +237,9 @@ export const taskMachine = setup({
         },
         // a barrier can no longer reach it: the coordinator triggers checkpoints here directly
         waiting: {
+          // nothing was processed since a snapshot whose checkpoint completed while the input was flushed: no
+          // later checkpoint is needed (waiting for one cost up to a checkpoint interval at the end of every job)
+          always: { guard: 'finalCheckpointCompleted', target: 'closing' },
           on: {
             TRIGGER_CHECKPOINT: [
               { guard: 'isNewCheckpoint', actions: ['recordCheckpoint', { type: 'snapshotFinishing', params: trigger }] },

@@ -1,5 +1,5 @@
 // Connecting to NATS for the JetStream connectors: options, a bounded retry at start, coded errors.
-import { connect, type NatsConnection } from 'nats';
+import type { NatsConnection } from 'nats';
 import type { Configuration } from '../config/configuration.ts';
 import { FloeError, JobDefinitionError } from '../errors.ts';
 import { redactSecrets, redactUrl } from './redact-url.ts';
@@ -60,6 +60,8 @@ export function requireServers(what: string, options: NatsConnectionOptions): vo
  * position is in the checkpoint, not in a consumer on the server).
  */
 export async function connectNats(what: string, options: NatsConnectionOptions): Promise<NatsConnection> {
+  // loaded when a job connects: importing nats costs every job's start-up (it is exported from floe's index)
+  const { connect } = await import('nats');
   const end = Date.now() + (options.connectTimeoutMs ?? 5000);
   for (let attempt = 1; ; attempt++) {
     try {

@@ -1,5 +1,6 @@
 // JetStreamSource: reads a NATS JetStream stream, its position per split (a subject filter, subject partition or named consumer's filter) kept in the checkpoint, so a restore replays exactly.
-import { DeliverPolicy, type ConsumerInfo, type ConsumerMessages, type JetStreamManager, type JsMsg, type NatsConnection } from 'nats';
+// types only: nats is loaded when a job connects (jetstream-connection.ts), not with floe's index
+import type { ConsumerInfo, ConsumerMessages, DeliverPolicy, JetStreamManager, JsMsg, NatsConnection } from 'nats';
 import type { ListState } from '../backends/types.ts';
 import { UnrecoverableError } from '../errors.ts';
 import type { OperatorContext, Output, PollResult, Source, SourceReader } from '../operators/operator.ts';
@@ -229,11 +230,11 @@ class JetStreamReader<T> implements SourceReader<T> {
     const filter = config.filter_subject ?? '';
     if (info.ack_floor.stream_seq > 0) return { filter, next: info.ack_floor.stream_seq + 1 };
     switch (config.deliver_policy) {
-      case DeliverPolicy.New:
+      case 'new' as DeliverPolicy.New:
         return { filter, next: last + 1 };
-      case DeliverPolicy.StartSequence:
+      case 'by_start_sequence' as DeliverPolicy.StartSequence:
         return { filter, next: config.opt_start_seq ?? 1 };
-      case DeliverPolicy.StartTime:
+      case 'by_start_time' as DeliverPolicy.StartTime:
         return config.opt_start_time ? { filter, next: 1, startTime: new Date(config.opt_start_time).toISOString() } : { filter, next: 1 };
       default:
         // all, last, last per subject: from the start of the filter (no earlier position to go back to)
@@ -254,8 +255,8 @@ class JetStreamReader<T> implements SourceReader<T> {
     const consumer = await js.consumers.get(options.stream, {
       ...(split.filter ? { filterSubjects: split.filter } : {}),
       ...(split.startTime && split.next <= 1
-        ? { deliver_policy: DeliverPolicy.StartTime, opt_start_time: split.startTime }
-        : { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: Math.max(1, split.next) }),
+        ? { deliver_policy: 'by_start_time' as DeliverPolicy.StartTime, opt_start_time: split.startTime }
+        : { deliver_policy: 'by_start_sequence' as DeliverPolicy.StartSequence, opt_start_seq: Math.max(1, split.next) }),
     });
     const messages = await consumer.consume({ max_messages: 1024 });
     feed.messages = messages;

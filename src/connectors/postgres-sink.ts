@@ -1,5 +1,5 @@
 // PostgresSink: writes records as rows, exactly once by two-phase commit (PREPARE TRANSACTION at the barrier), or as idempotent upserts.
-import pg from 'pg';
+import type pg from 'pg';
 import type { ListState } from '../backends/types.ts';
 import type { Configuration } from '../config/configuration.ts';
 import { ConfigError, FloeError, JobDefinitionError, UnrecoverableError } from '../errors.ts';
@@ -130,9 +130,11 @@ export class PostgresSink<T = unknown> implements Sink<T> {
 
   /** A connection, retried while the server refuses (it may be starting); FLOE_POSTGRES_UNAVAILABLE after connectTimeoutMs. */
   async connect(): Promise<pg.Client> {
+    // loaded when a job connects: importing pg costs every job's start-up (it is exported from floe's index)
+    const { Client } = (await import('pg')).default;
     const end = Date.now() + this.options.connectTimeoutMs;
     for (let attempt = 1; ; attempt++) {
-      const client = new pg.Client({ connectionString: this.#url(), connectionTimeoutMillis: 5000 });
+      const client = new Client({ connectionString: this.#url(), connectionTimeoutMillis: 5000 });
       client.on('error', () => {}); // a dropped connection fails the next query, which fails the task
       try {
         await client.connect();
