@@ -12,6 +12,7 @@ import type { Channel } from './channel.ts';
 import { CheckpointedInputGate, EVENT } from './checkpointed-input-gate.ts';
 import { decodeBatch } from './in-flight-data.ts';
 import { OperatorChain, type ChainSetup } from './operator-chain.ts';
+import { MAX_WATERMARK, TimestampedRecord } from '../operators/event-time.ts';
 import { OutputWriter, type EdgeWriter } from './output-writer.ts';
 import { SubtaskCheckpointer } from './subtask-checkpointer.ts';
 import { phaseOf, taskMachine, type TaskMachine } from './task-machine.ts';
@@ -30,6 +31,8 @@ export interface TaskSpec {
   backend: StateBackend;
   /** where each operator subtask's snapshots go */
   storage: Pick<CheckpointStorage, 'forSubtask'>;
+  /** `pipeline.auto-watermark-interval` in ms (200 when omitted, as Flink) */
+  autoWatermarkInterval?: number;
 }
 
 /** Where a task lives: the run loop that steps it and the actor system it joins (under the job master). */
@@ -99,8 +102,10 @@ export class Task {
       storage: spec.storage,
       checkpointingEnabled: spec.checkpointingEnabled,
       restore: null,
+      autoWatermarkInterval: spec.autoWatermarkInterval ?? 200,
     };
     this.chain = new OperatorChain(vertex.chain, this.#setup);
+    this.output.timestamp = this.chain.timestamp;
     this.checkpointer = new SubtaskCheckpointer({
       subtask: this.id,
       attempt: spec.attempt,
@@ -115,7 +120,17 @@ export class Task {
       isActive: () => this.phase !== 'failed' && this.phase !== 'canceled',
     });
     const wake = (this.#wake = () => runtime.wake(this));
-    this.gate = new CheckpointedInputGate(spec.inputs, spec.mode, this.checkpointer, { wake });
+    this.gate = new CheckpointedInputGate(spec.inputs, spec.mode, this.checkpointer, {
+      wake,
+      // the valve's watermark goes through the chain: each operator fires its due timers before passing it on
+      watermarks: {
+        watermark: (ts) => {
+          this.chain.processWatermark(ts);
+          this.checkpointer.dirty = true;
+        },
+        status: (status) => this.chain.head.emitWatermarkStatus?.(status),
+      },
+    });
     for (const edge of spec.outputs) for (const ch of edge.channels) ch.onCredit = wake;
     this.actor = createActor(this.#machine(wake), {
       // the inspector shows the actor's id: the task's name, with Flink's `#attempt` after a restart so the
@@ -168,6 +183,11 @@ export class Task {
     return phaseOf(this.actor.getSnapshot().value);
   }
 
+  /** event time: the task's input watermark (min over its channels; null for a source) and the last watermark it sent */
+  get watermarks(): { input: number | null; output: number } {
+    return { input: this.chain.source ? null : this.gate.valve.currentWatermark, output: this.output.currentWatermark };
+  }
+
   get isSource(): boolean {
     return this.chain.source !== null;
   }
@@ -210,7 +230,7 @@ export class Task {
     } catch (error) {
       return this.#fail(error);
     }
-    this.chain.restoreAndOpen({ ...this.#setup, restore }, this.output).then(
+    this.chain.restoreAndOpen({ ...this.#setup, restore }, this.output, this.#wake).then(
       () => this.actor.send({ type: 'RESTORED' }),
       (error: unknown) => this.#fail(error),
     );
@@ -252,6 +272,8 @@ export class Task {
       // overtaking barriers do not wait for credit: that is what makes them fast under backpressure
       if (this.gate.hasPriorityEvents) this.gate.processPriorityEvents();
       if (!this.#isRunning()) return false;
+      // processing-time timers fire on the run loop, between batches
+      if (this.chain.hasProcessingTime) this.chain.onProcessingTime(Date.now());
       if (!this.output.hasCredit()) {
         this.#backpressured = true;
         // waiting for credit from here until the step after the next wake (a credit arriving wakes the task)
@@ -317,7 +339,18 @@ export class Task {
     if (next !== EVENT) {
       const batch = next.message.batch;
       const head = this.chain.head;
-      for (let i = 0; i < batch.length; i++) head.collect(batch[i]);
+      const timestamp = this.chain.timestamp;
+      for (let i = 0; i < batch.length; i++) {
+        const record = batch[i];
+        // records with an event timestamp travel wrapped; the chain reads the timestamp beside the value
+        if (record instanceof TimestampedRecord) {
+          timestamp.current = record.timestamp;
+          head.collect(record.value);
+        } else {
+          timestamp.current = undefined;
+          head.collect(record);
+        }
+      }
       this.#recordsIn += batch.length;
       this.checkpointer.dirty = true;
       if (!this.#awaitBatch()) return false;
@@ -392,7 +425,11 @@ export class Task {
   #endInput(): void {
     this.#busy = true;
     Promise.resolve()
-      .then(() => this.chain.endInput())
+      .then(() => {
+        // a bounded source that ends sends the maximum watermark: every event-time window and timer fires (Flink)
+        if (this.chain.source) this.chain.processWatermark(MAX_WATERMARK);
+        return this.chain.endInput();
+      })
       .then(() => {
         if (this.phase !== 'finishing') return;
         this.#busy = false;

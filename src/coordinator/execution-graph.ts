@@ -19,6 +19,8 @@ export interface ExecutionOptions {
   checkpointingEnabled: boolean;
   batchSize: number;
   buffersPerChannel: number;
+  /** `pipeline.auto-watermark-interval` in ms */
+  autoWatermarkInterval?: number;
   backend: StateBackend;
   /** where each operator subtask's snapshots go */
   storage: Pick<CheckpointStorage, 'forSubtask'>;
@@ -100,6 +102,7 @@ export class ExecutionGraph implements JobExecution {
             mode: options.mode,
             checkpointingEnabled: options.checkpointingEnabled,
             batchSize: options.batchSize,
+            autoWatermarkInterval: options.autoWatermarkInterval,
             inputs: inputsOf.get(v.id)![i]!,
             outputs: outputsOf.get(v.id)![i]!,
             backend: options.backend,
