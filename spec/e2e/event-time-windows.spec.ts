@@ -43,6 +43,32 @@ t.test('the README job: per-user counts per minute, each window once, in file ou
   t.same(readLines(join(dir, 'late')), [], 'nothing late: the disorder (1.5 s) is within the bound (2 s)');
 });
 
+t.test('with only the final checkpoint (interval 1h), the windows the end of input fires are in it: the job finishes, every window committed once', async (t) => {
+  // the sources' maximum watermark goes out ahead of the final checkpoint's barrier: the windows it fires are
+  // snapshotted and committed by that checkpoint, and no task downstream waits for a later one that never comes
+  const events = generateEvents(3000, { users: 10, disorder: 1500, seed: 21 });
+  const dir = t.testdir({ 'events.jsonl': events.map((e) => JSON.stringify(e)).join('\n') + '\n' });
+  const env = StreamExecutionEnvironment.getExecutionEnvironment({
+    'parallelism.default': 2,
+    'execution.checkpointing.interval': '1h',
+    'state.backend.type': 'fs',
+    'state.checkpoints.dir': join(dir, 'checkpoints'),
+  });
+  env
+    .readTextFile(join(dir, 'events.jsonl'))
+    .map((l: string) => JSON.parse(l) as Event)
+    .assignTimestampsAndWatermarks(WatermarkStrategy.forBoundedOutOfOrderness<Event>('2s').withTimestampAssigner((e) => e.ts))
+    .keyBy((e) => e.user)
+    .window(TumblingEventTimeWindows.of('1 min'))
+    .process((key: string, context, elements, out) => out.collect({ key, start: context.window.start, n: [...elements].length }))
+    .rebalance()
+    .map((r) => JSON.stringify(r))
+    .sinkTo(new FileSink(join(dir, 'out')));
+  const result = await env.execute('final-checkpoint-windows');
+  t.equal(result.status, 'FINISHED');
+  t.same(readLines(join(dir, 'out')).sort(), tumblingCounts(events, MIN), 'every window once, committed by the final checkpoint');
+});
+
 /** A watermark after every event (punctuated): the window operator sees event time advance record by record, so lateness is exact. */
 function punctuated(): WatermarkGenerator<Event> {
   let max = -Infinity;

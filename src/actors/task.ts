@@ -299,8 +299,7 @@ export class Task {
     if (this.#drainRequested) {
       // drained: end of input goes downstream now, ahead of the final savepoint (Flink's stop --drain order)
       this.#drainRequested = false;
-      this.#sourceEnded = true;
-      this.output.flush();
+      this.#endSource();
       this.actor.send({ type: 'INPUT_ENDED' });
       return false;
     }
@@ -314,8 +313,7 @@ export class Task {
     else if (took < POLL_BUDGET_MS / 4 && this.#pollSize < this.#maxPollSize) this.#pollSize = Math.min(this.#maxPollSize, this.#pollSize * 2);
     this.checkpointer.dirty = true;
     if (result === 'end') {
-      this.#sourceEnded = true;
-      this.output.flush();
+      this.#endSource();
       // with checkpoints, the source runs on until its final checkpoint's barrier went out first
       if (this.spec.checkpointingEnabled) this.#send({ type: 'END_OF_INPUT', attempt: this.spec.attempt, subtask: this.id });
       else this.actor.send({ type: 'INPUT_ENDED' });
@@ -328,6 +326,18 @@ export class Task {
       return false;
     }
     return this.output.hasCredit();
+  }
+
+  /**
+   * The source's input is exhausted (or drained): it sends the maximum watermark, so every event-time
+   * window and timer downstream fires (Flink), then flushes. Both go out before the final checkpoint's
+   * barrier: the final checkpoint then holds what they fired, and a task downstream is clean when its
+   * input ends (a watermark after the barrier would leave it waiting for a checkpoint that never comes).
+   */
+  #endSource(): void {
+    this.#sourceEnded = true;
+    this.chain.processWatermark(MAX_WATERMARK);
+    this.output.flush();
   }
 
   #stepInput(): boolean {
@@ -425,11 +435,7 @@ export class Task {
   #endInput(): void {
     this.#busy = true;
     Promise.resolve()
-      .then(() => {
-        // a bounded source that ends sends the maximum watermark: every event-time window and timer fires (Flink)
-        if (this.chain.source) this.chain.processWatermark(MAX_WATERMARK);
-        return this.chain.endInput();
-      })
+      .then(() => this.chain.endInput())
       .then(() => {
         if (this.phase !== 'finishing') return;
         this.#busy = false;
