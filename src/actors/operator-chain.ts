@@ -143,6 +143,13 @@ export class OperatorChain {
     for (const m of this.#timed) m.operator.onProcessingTime!(now);
   }
 
+  /** records the chain's window operators dropped as too late (Flink's numLateRecordsDropped) */
+  get lateRecordsDropped(): number {
+    let n = 0;
+    for (const m of this.members) n += (m.operator as { numLateRecordsDropped?: number }).numLateRecordsDropped ?? 0;
+    return n;
+  }
+
   get hasProcessingTime(): boolean {
     return this.#timed.length > 0;
   }

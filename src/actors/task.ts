@@ -406,6 +406,9 @@ export class Task {
       recordsIn: this.#recordsIn, recordsOut: this.output.recordsOut, backpressured: this.#backpressured,
       busyTimeMsPerSecond: busy, backPressuredTimeMsPerSecond: backPressured, idleTimeMsPerSecond: 1000 - busy - backPressured,
       sampledAt: Date.now(),
+      currentInputWatermark: this.chain.source ? null : this.gate.valve.currentWatermark,
+      currentOutputWatermark: this.output.currentWatermark,
+      numLateRecordsDropped: this.chain.lateRecordsDropped,
     };
   }
 

@@ -93,8 +93,9 @@ export class DataStream<T> extends Configurable {
     return this.transform('Filter', () => new FilterOperator(fn));
   }
 
-  process<R>(fn: ProcessFunction<T, R>): DataStream<R> {
-    return this.transform('Process', () => new ProcessOperator<T, R>(fn));
+  /** A process function: emits any number of records per input, and side outputs with `ctx.output(tag, value)`. */
+  process<R>(fn: ProcessFunction<T, R>): SingleOutputStreamOperator<R> {
+    return new SingleOutputStreamOperator<R>(this.registry, this.transform('Process', () => new ProcessOperator<T, R>(fn)).transformation);
   }
 
   /**
@@ -223,8 +224,8 @@ export class KeyedStream<T, K> extends DataStream<T> {
     return this.transform('Reduce', () => new ReduceOperator(fn));
   }
 
-  override process<R>(fn: ProcessFunction<T, R, K>): DataStream<R> {
-    return this.transform('KeyedProcess', () => new ProcessOperator<T, R>(fn as ProcessFunction<T, R>));
+  override process<R>(fn: ProcessFunction<T, R, K>): SingleOutputStreamOperator<R> {
+    return new SingleOutputStreamOperator<R>(this.registry, this.transform('KeyedProcess', () => new ProcessOperator<T, R>(fn as ProcessFunction<T, R>)).transformation);
   }
 }
 

@@ -15,6 +15,7 @@ import type {
 import { JobDefinitionError } from '../errors.ts';
 import type { OperatorContext, Output, RuntimeContext, StreamOperator } from './operator.ts';
 import { InternalTimerService, type TimeDomain, type TimerService } from './internal-timer-service.ts';
+import { SideOutputRecord, type OutputTag } from './output-tag.ts';
 
 /** What a process function sees besides the record: its runtime, the current key and its state. */
 export interface ProcessContext<K = unknown> extends RuntimeContext {
@@ -30,6 +31,8 @@ export interface ProcessContext<K = unknown> extends RuntimeContext {
   readonly timeDomain: TimeDomain | undefined;
   /** keyed streams whose function has onTimer: register and delete timers, read the watermark and the clock */
   timerService(): TimerService;
+  /** emits `value` to the side output `tag` (read it with `getSideOutput(tag)` on the process's result), with the timestamp in hand */
+  output<X>(tag: OutputTag<X>, value: X): void;
 }
 
 export type ProcessFunctionFn<IN, OUT, K = unknown> = (value: IN, context: ProcessContext<K>, out: Output<OUT>) => OUT | void;
@@ -50,6 +53,8 @@ class KeyedProcessContext implements ProcessContext {
   readonly #backend: KeyedStateBackend | null;
   readonly #cache = new Map<string, unknown>();
   timers: InternalTimerService | null = null;
+  /** the operator's output: side-output records travel on it to the selectors behind the operator */
+  out!: Output<unknown>;
   /** set while onTimer runs */
   timeDomain: TimeDomain | undefined = undefined;
   firingTimestamp: number | undefined = undefined;
@@ -73,6 +78,11 @@ class KeyedProcessContext implements ProcessContext {
     throw new JobDefinitionError('FLOE_TIMER_NO_ONTIMER', `operator '${this.#runtime.operatorUid}' registers timers but its process function has no onTimer`, {
       hint: 'give the function as an object { processElement(value, ctx, out), onTimer(timestamp, ctx, out) }',
     });
+  }
+
+  output<X>(tag: OutputTag<X>, value: X): void {
+    if (!tag || typeof tag.id !== 'string') throw new TypeError('ctx.output needs an OutputTag, e.g. new OutputTag<T>("late")');
+    this.out.collect(new SideOutputRecord(tag.id, value));
   }
 
   get jobId() { return this.#runtime.jobId; }
@@ -141,6 +151,7 @@ export class ProcessOperator<IN, OUT> implements StreamOperator<IN, OUT> {
   open(context: OperatorContext, output: Output<OUT>): void {
     this.#out = output;
     const ctx = (this.#ctx = new KeyedProcessContext(context));
+    ctx.out = output as Output<unknown>;
     const onTimer = this.#fn.onTimer;
     if (onTimer && context.keyedState) {
       const fire = (domain: TimeDomain) => (ts: number) => {
@@ -166,6 +177,11 @@ export class ProcessOperator<IN, OUT> implements StreamOperator<IN, OUT> {
       this.onProcessingTime = (now) => timers.onProcessingTime(now);
     }
     this.#fn.open?.(ctx as ProcessContext);
+  }
+
+  /** The function's timers go into keyed state before it is captured. */
+  snapshotState(): void {
+    this.#ctx?.timers?.flush();
   }
 
   close(): void {

@@ -1,5 +1,5 @@
 // The window operator (Flink's WindowOperator): assigns records to windows kept as keyed state, fires them with timers, handles lateness.
-import type { KeyedStateBackend, MapState } from '../backends/types.ts';
+import type { KeyedStateBackend, ValueState } from '../backends/types.ts';
 import { JobDefinitionError } from '../errors.ts';
 import type { ElementTimestamp } from './event-time.ts';
 import { InternalTimerService } from './internal-timer-service.ts';
@@ -39,16 +39,33 @@ export interface WindowSettings {
   fn: WindowFunctionSpec;
 }
 
-/** A window's entry in the key's map state: `start:end` → [start, end, contents]. */
+/** A window of a key: [start, end, contents]. */
 type WindowEntry = [start: number, end: number, contents: unknown];
+
+/**
+ * The key's windows, one value: a key has one or a few windows at a time (tumbling: one, sliding:
+ * size / slide), so one read and one write per record, found by a short scan, no map per key.
+ */
+type WindowList = WindowEntry[];
+
+/** The tag of a window list made in the operator's current snapshot epoch (see WindowOperator.#epoch). */
+const OWNER = Symbol('floe.window-list-owner');
+type Owned = WindowList & { [OWNER]?: object };
 
 export class WindowOperator implements StreamOperator<unknown, unknown> {
   #out!: Output<unknown>;
   #uid = '';
   #backend!: KeyedStateBackend;
   #timestamp!: ElementTimestamp;
-  #windows!: MapState<string, WindowEntry>;
+  #windows!: ValueState<WindowList | undefined>;
   #timers!: InternalTimerService;
+  /**
+   * The epoch of this operator instance's snapshots: window lists tagged with it were made since
+   * the last snapshot and are changed in place (contents appended, accumulators added to); one a
+   * snapshot may hold is copied first (copy on write, as the heap backend does). A new object per
+   * snapshot, and the tag a symbol no codec writes: a restored list is never taken for an owned one.
+   */
+  #epoch: object = {};
   /** late records dropped (no side output): Flink's numLateRecordsDropped */
   numLateRecordsDropped = 0;
   /** late records sent to the side output */
@@ -67,7 +84,7 @@ export class WindowOperator implements StreamOperator<unknown, unknown> {
     this.#uid = context.operatorUid;
     this.#backend = context.keyedState;
     this.#timestamp = context.elementTimestamp;
-    this.#windows = this.#backend.getMapState<string, WindowEntry>({ kind: 'map', name: '_window_contents' });
+    this.#windows = this.#backend.getState<WindowList | undefined>({ kind: 'value', name: '_windows' });
     this.#timers = new InternalTimerService(
       'window-timers',
       this.#backend,
@@ -102,17 +119,29 @@ export class WindowOperator implements StreamOperator<unknown, unknown> {
     if (assigner.isMerging) {
       accepted = this.#addMerging(windows[0]!, record, watermark);
     } else {
+      let list: WindowList | undefined;
       for (const w of windows) {
         if (this.#isLate(w, watermark)) continue;
         accepted = true;
-        const id = `${w.start}:${w.end}`;
-        const entry = this.#windows.get(id);
-        const contents = this.#add(entry ? entry[2] : this.#empty(), record);
-        this.#windows.put(id, [w.start, w.end, contents]);
-        this.#registerTimers(w);
+        list ??= this.#writableList();
+        let entry: WindowEntry | undefined;
+        for (let i = 0; i < list.length; i++) {
+          const e = list[i]!;
+          if (e[0] === w.start && e[1] === w.end) {
+            entry = e;
+            break;
+          }
+        }
+        if (!entry) {
+          list.push((entry = [w.start, w.end, this.#empty()]));
+          // one set of timers per key and window, registered with the window (not per record)
+          this.#registerTimers(w);
+        }
+        entry[2] = this.#add(entry[2], record);
         // a late record within the allowed lateness fires its window again at once (Flink's EventTimeTrigger)
-        if (assigner.isEventTime && w.end - 1 <= watermark) this.#emit(w, contents);
+        if (assigner.isEventTime && w.end - 1 <= watermark) this.#emit(w, entry[2]);
       }
+      if (list) this.#windows.update(list);
     }
     if (!accepted && assigner.isEventTime && ts + allowedLateness <= watermark) {
       const tag = this.#settings.lateDataTag;
@@ -123,6 +152,29 @@ export class WindowOperator implements StreamOperator<unknown, unknown> {
         this.numLateRecordsDropped++;
       }
     }
+  }
+
+  /** Timers go into keyed state now, and window lists held by this snapshot are copied before their next change. */
+  snapshotState(): void {
+    this.#timers.flush();
+    this.#epoch = {};
+  }
+
+  /** The current key's window list, to be changed in place (and written back with update). */
+  #writableList(): WindowList {
+    const current = this.#windows.value();
+    if (current !== undefined && (current as Owned)[OWNER] === this.#epoch) return current;
+    const list: WindowList = current ? current.map((e) => [e[0], e[1], this.#copyContents(e[2])]) : [];
+    (list as Owned)[OWNER] = this.#epoch;
+    return list;
+  }
+
+  /** Contents a snapshot may hold, made safe to change in place: element lists and object accumulators are copied. */
+  #copyContents(contents: unknown): unknown {
+    const kind = this.#settings.fn.kind;
+    if (kind === 'process') return [...(contents as unknown[])];
+    if (kind === 'aggregate' && contents !== null && typeof contents === 'object') return structuredClone(contents);
+    return contents;
   }
 
   processWatermark(timestamp: number): void {
@@ -167,45 +219,54 @@ export class WindowOperator implements StreamOperator<unknown, unknown> {
   #addMerging(w: TimeWindow, record: unknown, watermark: number): boolean {
     let start = w.start;
     let end = w.end;
+    const windows = this.#windows.value() ?? [];
     const overlapping: WindowEntry[] = [];
-    for (const entry of this.#windows.values()) {
-      if (entry[0] < end && start < entry[1]) overlapping.push(entry);
-    }
-    // one pass can chain overlaps: widen until stable
-    for (const e of overlapping) {
-      start = Math.min(start, e[0]);
-      end = Math.max(end, e[1]);
-    }
-    for (const entry of this.#windows.values()) {
-      if (!overlapping.includes(entry) && entry[0] < end && start < entry[1]) {
-        overlapping.push(entry);
-        start = Math.min(start, entry[0]);
-        end = Math.max(end, entry[1]);
+    // widen until stable: a window joining can make the merged one reach another
+    for (let grew = true; grew; ) {
+      grew = false;
+      for (const entry of windows) {
+        if (!overlapping.includes(entry) && entry[0] < end && start < entry[1]) {
+          overlapping.push(entry);
+          start = Math.min(start, entry[0]);
+          end = Math.max(end, entry[1]);
+          grew = true;
+        }
       }
     }
     const merged = { start, end };
     if (this.#isLate(merged, watermark)) return false;
+    const existing = overlapping.length === 1 && overlapping[0]![0] === start && overlapping[0]![1] === end;
     let contents = this.#empty();
     for (const e of overlapping) {
-      contents = this.#merge(contents, e[2]);
-      this.#windows.remove(`${e[0]}:${e[1]}`);
+      contents = this.#merge(contents, this.#copyContents(e[2]));
       if (e[0] !== start || e[1] !== end) this.#deleteTimers({ start: e[0], end: e[1] });
     }
     contents = this.#add(contents, record);
-    this.#windows.put(`${start}:${end}`, [start, end, contents]);
-    this.#registerTimers(merged);
+    // not owned: it keeps entries a snapshot may hold (the next change copies it)
+    const list: WindowList = windows.filter((e) => !overlapping.includes(e));
+    list.push([start, end, contents]);
+    this.#windows.update(list);
+    if (!existing) this.#registerTimers(merged);
     if (this.#settings.assigner.isEventTime && end - 1 <= watermark) this.#emit(merged, contents);
     return true;
   }
 
   #onTimer(ts: number, _key: unknown, eventTime: boolean): void {
     const lateness = eventTime ? this.#settings.allowedLateness : 0;
-    const done: string[] = [];
-    for (const [id, [start, end, contents]] of this.#windows.entries()) {
+    const windows = this.#windows.value();
+    if (!windows) return;
+    let kept = 0;
+    for (const [start, end, contents] of windows) {
       if (end - 1 === ts) this.#emit({ start, end }, contents);
-      if (end - 1 + lateness <= ts) done.push(id);
+      if (end - 1 + lateness > ts) kept++;
     }
-    for (const id of done) this.#windows.remove(id);
+    if (kept === windows.length) return;
+    if (kept === 0) {
+      this.#windows.clear();
+      return;
+    }
+    // not owned: it keeps entries a snapshot may hold (the next change copies it)
+    this.#windows.update(windows.filter(([, end]) => end - 1 + lateness > ts));
   }
 
   /** Window contents: reduce keeps the running value, aggregate the accumulator, process the elements. */
@@ -222,7 +283,9 @@ export class WindowOperator implements StreamOperator<unknown, unknown> {
       case 'aggregate':
         return fn.aggregate.add(record, contents);
       case 'process':
-        return [...(contents as unknown[]), record];
+        // the list is the window's own (copied when a snapshot may hold it): appended in place
+        (contents as unknown[]).push(record);
+        return contents;
     }
   }
 
