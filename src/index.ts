@@ -1,6 +1,23 @@
 // floe's public API: what `import ... from 'floe'` gives a job file or a program.
 export { StreamExecutionEnvironment } from './api/stream-execution-environment.ts';
-export { DataStream, KeyedStream, DataStreamSink } from './api/data-stream.ts';
+export { DataStream, KeyedStream, DataStreamSink, SingleOutputStreamOperator } from './api/data-stream.ts';
+export { WindowedStream } from './api/windowed-stream.ts';
+export { WatermarkStrategy } from './operators/watermark-strategy.ts';
+export type { WatermarkGenerator, WatermarkOutput, TimestampAssigner } from './operators/watermark-strategy.ts';
+export {
+  TumblingEventTimeWindows,
+  SlidingEventTimeWindows,
+  EventTimeSessionWindows,
+  TumblingProcessingTimeWindows,
+  SlidingProcessingTimeWindows,
+  ProcessingTimeSessionWindows,
+  WindowAssigner,
+} from './operators/window-assigners.ts';
+export type { TimeWindow } from './operators/window-assigners.ts';
+export type { ProcessWindowContext, ProcessWindowFunction, WindowAggregateFunction } from './operators/window-operator.ts';
+export { OutputTag } from './operators/output-tag.ts';
+export type { TimerService } from './operators/internal-timer-service.ts';
+export { MAX_WATERMARK, MIN_WATERMARK } from './operators/event-time.ts';
 export { JobClient } from './api/job-client.ts';
 export { Savepoint } from './savepoints/savepoint.ts';
 export { RetainedCheckpoint } from './savepoints/retained-checkpoint.ts';

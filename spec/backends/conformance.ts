@@ -8,6 +8,7 @@ import { primitives } from './conformance/primitives.ts';
 import { rescale } from './conformance/rescale.ts';
 import { sizes } from './conformance/sizes.ts';
 import { snapshots } from './conformance/snapshots.ts';
+import { timers } from './conformance/timers.ts';
 import { valueTypes } from './conformance/value-types.ts';
 
 export type { ConformanceSubject } from './conformance/harness.ts';
@@ -26,6 +27,7 @@ export function runConformance(subject: ConformanceSubject): void {
   rescale(t, subject, presets.filter((p) => p.name !== subject.name));
   sizes(t, subject);
   valueTypes(t, subject, presets.filter((p) => p.name !== subject.name));
+  timers(t, subject, presets.filter((p) => p.name !== subject.name));
   if (features.incremental) incremental(t, subject, presets.find((p) => p.name === 'memory')!);
   else {
     t.test('no incremental checkpoints: the option is ignored, every snapshot is full', async (t) => {

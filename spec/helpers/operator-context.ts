@@ -25,6 +25,8 @@ export function operatorContext(options: ContextOptions = {}): OperatorContext {
     operatorState: options.operatorState ?? new OperatorStateStore(),
     restoredCheckpointId: options.restoredCheckpointId ?? null,
     checkpointingEnabled: options.checkpointingEnabled ?? true,
+    elementTimestamp: { current: undefined },
+    autoWatermarkInterval: 200,
   };
 }
 

@@ -73,6 +73,8 @@ export class Channel {
         ahead.push(m.batch);
         continue;
       }
+      // watermarks are not channel state (Flink regenerates them on recovery): the barrier overtakes them too
+      if (m.type === 'watermark' || m.type === 'watermark-status') continue;
       if (m.type !== 'barrier' || m.checkpointId !== checkpointId) return null;
       this.#queue.splice(i, 1);
       return ahead;

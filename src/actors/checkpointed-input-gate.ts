@@ -3,6 +3,7 @@ import type { CheckpointingMode } from '../checkpoint/types.ts';
 import { BarrierHandler, type BarrierListener } from './barrier-handler.ts';
 import type { Channel } from './channel.ts';
 import { InputGate } from './input-gate.ts';
+import { StatusWatermarkValve, type ValveOutput } from './status-watermark-valve.ts';
 
 /** A data batch and the input channel it came from. */
 export interface DataFromChannel {
@@ -20,6 +21,8 @@ export interface CheckpointedInputGateOptions {
   startTimer?: (checkpointId: number, ms: number, fire: () => void) => void;
   /** called when the task has input to read: a message arrived, a priority barrier, the aligned timeout */
   wake?: () => void;
+  /** where the watermark valve lets out the task's watermarks and status (nowhere when omitted) */
+  watermarks?: ValveOutput;
 }
 
 function startTimer(_checkpointId: number, ms: number, fire: () => void): void {
@@ -36,6 +39,8 @@ function startTimer(_checkpointId: number, ms: number, fire: () => void): void {
 export class CheckpointedInputGate {
   readonly input: InputGate;
   readonly barriers: BarrierHandler;
+  /** event time: the minimum watermark over active channels; a blocked channel holds its watermarks with its data */
+  readonly valve: StatusWatermarkValve;
   /** a barrier that may overtake was queued in one of the channels */
   #priorityBarrier = false;
   /** the aligned-checkpoint timeout fired for this checkpoint id */
@@ -43,6 +48,7 @@ export class CheckpointedInputGate {
 
   constructor(readonly channels: Channel[], mode: CheckpointingMode, listener: BarrierListener, options: CheckpointedInputGateOptions = {}) {
     this.input = new InputGate(channels);
+    this.valve = new StatusWatermarkValve(channels.length, options.watermarks ?? { watermark() {}, status() {} });
     const wake = options.wake ?? (() => {});
     const timer = options.startTimer ?? startTimer;
     this.barriers = new BarrierHandler(
@@ -107,7 +113,14 @@ export class CheckpointedInputGate {
         this.barriers.processCancelBarrier(channel, message.checkpointId);
         return EVENT;
       case 'end-of-partition':
+        this.valve.channelEnded(channel);
         this.barriers.processEndOfPartition(channel);
+        return EVENT;
+      case 'watermark':
+        this.valve.inputWatermark(channel, message.timestamp);
+        return EVENT;
+      case 'watermark-status':
+        this.valve.inputStatus(channel, message.status);
         return EVENT;
     }
   }

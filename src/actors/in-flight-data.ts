@@ -1,16 +1,17 @@
 // In-flight data of an unaligned checkpoint: the overtaken input buffers of one subtask, encoded as they are captured.
 import { packStateValue, valuePackr } from '../checkpoint/state-value-codec.ts';
+import { fromWireBatch, toWireBatch, unwrapRecord, type WrappedBatch } from './wire-batch.ts';
 
 // records are encoded in the state value format: Maps, Sets, Dates, undefined, -0, BigInt survive
 const WHAT = 'an in-flight record batch';
 
 /** Encodes one data batch; done at capture, so later in-place changes by user functions cannot leak in. */
 export function encodeBatch(batch: unknown[]): Uint8Array {
-  return Uint8Array.prototype.slice.call(packStateValue(batch, WHAT)); // a copy: the writer's buffer is reused
+  return Uint8Array.prototype.slice.call(packStateValue(toWireBatch(batch), WHAT)); // a copy: the writer's buffer is reused
 }
 
 export function decodeBatch(bytes: Uint8Array): unknown[] {
-  return valuePackr.unpack(bytes) as unknown[];
+  return fromWireBatch(valuePackr.unpack(bytes) as unknown[] | WrappedBatch);
 }
 
 /** Estimated encoded size of queued batches: the first record's size times the records (cheap enough per checkpoint). */
@@ -19,7 +20,7 @@ export function estimateBytes(batches: Iterable<unknown[]>): number {
   let bytes = 0;
   for (const batch of batches) {
     if (batch.length === 0) continue;
-    if (perRecord < 0) perRecord = packStateValue(batch[0], WHAT).length;
+    if (perRecord < 0) perRecord = packStateValue(unwrapRecord(batch[0]), WHAT).length + (batch[0] === unwrapRecord(batch[0]) ? 0 : 9);
     bytes += perRecord * batch.length;
   }
   return bytes;

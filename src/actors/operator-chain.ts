@@ -24,6 +24,8 @@ export interface ChainSetup {
   storage: Pick<CheckpointStorage, 'forSubtask'>;
   checkpointingEnabled: boolean;
   restore: { checkpointId: number; operators: Record<string, OperatorState> } | null;
+  /** `pipeline.auto-watermark-interval` in ms */
+  autoWatermarkInterval?: number;
 }
 
 /** The synchronous part of a chain snapshot: operator state copied, keyed state captured. */
@@ -36,15 +38,21 @@ export interface ChainSnapshot {
 /** Asked by backends that read in the background (a level snapshot's scan): how busy the process's run loop is. */
 const runLoopBusy = (): boolean => runLoop.busy;
 
-/** An input that sets the current key before the record reaches a keyed operator. */
-function keyedInput(member: ChainMember): Output<unknown> {
+/** An input that sets the current key before the record reaches a keyed operator; watermarks go to the operator or straight on. */
+function keyedInput(member: ChainMember, next: Output<unknown>): Output<unknown> {
   const { operator, keySelector, keyed } = member;
-  if (!keySelector || !keyed) return { collect: (r) => operator.processElement(r) };
+  const emitWatermark = operator.processWatermark
+    ? (ts: number) => operator.processWatermark!(ts)
+    : (ts: number) => next.emitWatermark?.(ts);
+  const emitWatermarkStatus = (status: 'idle' | 'active') => next.emitWatermarkStatus?.(status);
+  if (!keySelector || !keyed) return { collect: (r) => operator.processElement(r), emitWatermark, emitWatermarkStatus };
   return {
     collect(record) {
       keyed.setCurrentKey(keySelector(record));
       operator.processElement(record);
     },
+    emitWatermark,
+    emitWatermarkStatus,
   };
 }
 
@@ -53,6 +61,10 @@ export class OperatorChain {
   readonly source: { uid: string; reader: SourceReader<unknown>; store: OperatorStateStore } | null;
   /** where the task feeds input records (or the source emits) */
   head!: Output<unknown>;
+  /** the timestamp of the record in hand (event time), shared with the task's output writer */
+  readonly timestamp: { current: number | undefined } = { current: undefined };
+  /** members that act on processing time */
+  #timed: ChainMember[] = [];
 
   constructor(transformations: Transformation[], setup: ChainSetup) {
     const { runtime, backend, storage } = setup;
@@ -80,7 +92,7 @@ export class OperatorChain {
   }
 
   /** Restores state (matched by uid), then opens every operator, last first so outputs exist. */
-  async restoreAndOpen(setup: ChainSetup, output: Output<unknown>): Promise<void> {
+  async restoreAndOpen(setup: ChainSetup, output: Output<unknown>, requestWake?: () => void): Promise<void> {
     const { runtime, restore } = setup;
     const restoredCheckpointId = restore?.checkpointId ?? null;
     const stateOf = (uid: string) => restore?.operators[uid];
@@ -106,15 +118,40 @@ export class OperatorChain {
       operatorState: store,
       restoredCheckpointId,
       checkpointingEnabled: setup.checkpointingEnabled,
+      elementTimestamp: this.timestamp,
+      autoWatermarkInterval: setup.autoWatermarkInterval ?? 200,
+      requestWake,
     });
     let next: Output<unknown> = output;
     for (let i = this.members.length - 1; i >= 0; i--) {
       const m = this.members[i]!;
       await m.operator.open(context(m.uid, m.keyed, m.store), next);
-      next = keyedInput(m);
+      next = keyedInput(m, next);
     }
+    this.#timed = this.members.filter((m) => m.operator.onProcessingTime);
     this.head = next;
     if (this.source) await this.source.reader.open(context(this.source.uid, null, this.source.store));
+  }
+
+  /** Event time: a watermark for the head of the chain; each operator handles it fully before the next sees it. */
+  processWatermark(timestamp: number): void {
+    this.head.emitWatermark?.(timestamp);
+  }
+
+  /** Processing time: operators fire their due processing-time timers. */
+  onProcessingTime(now: number): void {
+    for (const m of this.#timed) m.operator.onProcessingTime!(now);
+  }
+
+  /** records the chain's window operators dropped as too late (Flink's numLateRecordsDropped) */
+  get lateRecordsDropped(): number {
+    let n = 0;
+    for (const m of this.members) n += (m.operator as { numLateRecordsDropped?: number }).numLateRecordsDropped ?? 0;
+    return n;
+  }
+
+  get hasProcessingTime(): boolean {
+    return this.#timed.length > 0;
   }
 
   /** Runs after every data batch: lets buffering backends write their batch and busy operators finish. */

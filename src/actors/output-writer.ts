@@ -1,6 +1,7 @@
 // Output writers: partition records onto a task's output channels, in batches (network buffers).
 import { assignToKeyGroup, subtaskForKeyGroup } from '../backends/key-groups.ts';
 import type { Partitioning } from '../graph/transformation.ts';
+import { MIN_WATERMARK, TimestampedRecord, type ElementTimestamp } from '../operators/event-time.ts';
 import type { Output } from '../operators/operator.ts';
 import type { Channel } from './channel.ts';
 import type { ChannelMessage } from './types.ts';
@@ -21,23 +22,24 @@ export class EdgeWriter {
     this.#roundRobin = producerSubtask % channels.length;
   }
 
-  emit(record: unknown): void {
+  /** `wire` is what goes on the channel: the record, or the record with its timestamp */
+  emit(record: unknown, wire: unknown = record): void {
     const p = this.partitioning;
     switch (p.type) {
       case 'forward':
-        return this.#add(0, record);
+        return this.#add(0, wire);
       case 'hash': {
         const n = this.channels.length;
         const target = n === 1 ? 0 : subtaskForKeyGroup(this.maxParallelism, n, assignToKeyGroup(p.keySelector(record), this.maxParallelism));
-        return this.#add(target, record);
+        return this.#add(target, wire);
       }
       case 'rebalance': {
         const target = this.#roundRobin;
         this.#roundRobin = (target + 1) % this.channels.length;
-        return this.#add(target, record);
+        return this.#add(target, wire);
       }
       case 'broadcast':
-        for (let i = 0; i < this.channels.length; i++) this.#add(i, record);
+        for (let i = 0; i < this.channels.length; i++) this.#add(i, wire);
     }
   }
 
@@ -81,12 +83,29 @@ export class EdgeWriter {
 /** The task's output: every outgoing edge receives every record. */
 export class OutputWriter implements Output<unknown> {
   recordsOut = 0;
+  /** the timestamp of the record being emitted, set by the chain (undefined: the record has none) */
+  timestamp: ElementTimestamp = { current: undefined };
+  /** the last watermark sent: a watermark goes out only when it rises */
+  currentWatermark = MIN_WATERMARK;
   constructor(readonly edges: EdgeWriter[]) {}
 
   collect(record: unknown): void {
     this.recordsOut++;
+    const ts = this.timestamp.current;
+    const wire = ts === undefined ? record : new TimestampedRecord(record, ts);
     const edges = this.edges;
-    for (let i = 0; i < edges.length; i++) edges[i]!.emit(record);
+    for (let i = 0; i < edges.length; i++) edges[i]!.emit(record, wire);
+  }
+
+  /** Sends the task's watermark after the records emitted before it, to every consumer. */
+  emitWatermark(timestamp: number): void {
+    if (timestamp <= this.currentWatermark) return;
+    this.currentWatermark = timestamp;
+    this.broadcastEvent({ type: 'watermark', timestamp });
+  }
+
+  emitWatermarkStatus(status: 'idle' | 'active'): void {
+    this.broadcastEvent({ type: 'watermark-status', status });
   }
 
   flush(): void {

@@ -12,6 +12,7 @@ import type { Channel } from './channel.ts';
 import { CheckpointedInputGate, EVENT } from './checkpointed-input-gate.ts';
 import { decodeBatch } from './in-flight-data.ts';
 import { OperatorChain, type ChainSetup } from './operator-chain.ts';
+import { MAX_WATERMARK, TimestampedRecord } from '../operators/event-time.ts';
 import { OutputWriter, type EdgeWriter } from './output-writer.ts';
 import { SubtaskCheckpointer } from './subtask-checkpointer.ts';
 import { phaseOf, taskMachine, type TaskMachine } from './task-machine.ts';
@@ -30,15 +31,20 @@ export interface TaskSpec {
   backend: StateBackend;
   /** where each operator subtask's snapshots go */
   storage: Pick<CheckpointStorage, 'forSubtask'>;
+  /** `pipeline.auto-watermark-interval` in ms (200 when omitted, as Flink) */
+  autoWatermarkInterval?: number;
 }
 
 /** What every task of one attempt shares, wherever it runs (this process or a TaskManager). */
-export type AttemptTaskSettings = Pick<TaskSpec, 'jobId' | 'attempt' | 'mode' | 'checkpointingEnabled' | 'batchSize' | 'backend' | 'storage'>;
+export type AttemptTaskSettings = Pick<TaskSpec, 'jobId' | 'attempt' | 'mode' | 'checkpointingEnabled' | 'batchSize' | 'autoWatermarkInterval' | 'backend' | 'storage'>;
 
 /** One subtask's spec: the attempt's settings, its vertex and index, and the channels wired to it. */
 export function taskSpecOf(settings: AttemptTaskSettings, maxParallelism: number, vertex: JobVertex, subtaskIndex: number, inputs: Channel[], outputs: EdgeWriter[]): TaskSpec {
-  const { jobId, attempt, mode, checkpointingEnabled, batchSize, backend, storage } = settings;
-  return { jobId, vertex, subtaskIndex, attempt, maxParallelism, mode, checkpointingEnabled, batchSize, inputs, outputs, backend, storage };
+  const { jobId, attempt, mode, checkpointingEnabled, batchSize, autoWatermarkInterval, backend, storage } = settings;
+  return {
+    jobId, vertex, subtaskIndex, attempt, maxParallelism, mode, checkpointingEnabled, batchSize, inputs, outputs, backend, storage,
+    ...(autoWatermarkInterval !== undefined ? { autoWatermarkInterval } : {}),
+  };
 }
 
 /** Where a task lives: the run loop that steps it and the actor system it joins (under the job master). */
@@ -108,8 +114,10 @@ export class Task {
       storage: spec.storage,
       checkpointingEnabled: spec.checkpointingEnabled,
       restore: null,
+      autoWatermarkInterval: spec.autoWatermarkInterval ?? 200,
     };
     this.chain = new OperatorChain(vertex.chain, this.#setup);
+    this.output.timestamp = this.chain.timestamp;
     this.checkpointer = new SubtaskCheckpointer({
       subtask: this.id,
       attempt: spec.attempt,
@@ -124,7 +132,17 @@ export class Task {
       isActive: () => this.phase !== 'failed' && this.phase !== 'canceled',
     });
     const wake = (this.#wake = () => runtime.wake(this));
-    this.gate = new CheckpointedInputGate(spec.inputs, spec.mode, this.checkpointer, { wake });
+    this.gate = new CheckpointedInputGate(spec.inputs, spec.mode, this.checkpointer, {
+      wake,
+      // the valve's watermark goes through the chain: each operator fires its due timers before passing it on
+      watermarks: {
+        watermark: (ts) => {
+          this.chain.processWatermark(ts);
+          this.checkpointer.dirty = true;
+        },
+        status: (status) => this.chain.head.emitWatermarkStatus?.(status),
+      },
+    });
     for (const edge of spec.outputs) for (const ch of edge.channels) ch.onCredit = wake;
     this.actor = createActor(this.#machine(wake), {
       // the inspector shows the actor's id: the task's name, with Flink's `#attempt` after a restart so the
@@ -177,6 +195,11 @@ export class Task {
     return phaseOf(this.actor.getSnapshot().value);
   }
 
+  /** event time: the task's input watermark (min over its channels; null for a source) and the last watermark it sent */
+  get watermarks(): { input: number | null; output: number } {
+    return { input: this.chain.source ? null : this.gate.valve.currentWatermark, output: this.output.currentWatermark };
+  }
+
   get isSource(): boolean {
     return this.chain.source !== null;
   }
@@ -219,7 +242,7 @@ export class Task {
     } catch (error) {
       return this.#fail(error);
     }
-    this.chain.restoreAndOpen({ ...this.#setup, restore }, this.output).then(
+    this.chain.restoreAndOpen({ ...this.#setup, restore }, this.output, this.#wake).then(
       () => this.actor.send({ type: 'RESTORED' }),
       (error: unknown) => this.#fail(error),
     );
@@ -261,6 +284,8 @@ export class Task {
       // overtaking barriers do not wait for credit: that is what makes them fast under backpressure
       if (this.gate.hasPriorityEvents) this.gate.processPriorityEvents();
       if (!this.#isRunning()) return false;
+      // processing-time timers fire on the run loop, between batches
+      if (this.chain.hasProcessingTime) this.chain.onProcessingTime(Date.now());
       if (!this.output.hasCredit()) {
         this.#backpressured = true;
         // waiting for credit from here until the step after the next wake (a credit arriving wakes the task)
@@ -286,8 +311,7 @@ export class Task {
     if (this.#drainRequested) {
       // drained: end of input goes downstream now, ahead of the final savepoint (Flink's stop --drain order)
       this.#drainRequested = false;
-      this.#sourceEnded = true;
-      this.output.flush();
+      this.#endSource();
       this.actor.send({ type: 'INPUT_ENDED' });
       return false;
     }
@@ -301,8 +325,7 @@ export class Task {
     else if (took < POLL_BUDGET_MS / 4 && this.#pollSize < this.#maxPollSize) this.#pollSize = Math.min(this.#maxPollSize, this.#pollSize * 2);
     this.checkpointer.dirty = true;
     if (result === 'end') {
-      this.#sourceEnded = true;
-      this.output.flush();
+      this.#endSource();
       // with checkpoints, the source runs on until its final checkpoint's barrier went out first
       if (this.spec.checkpointingEnabled) this.#send({ type: 'END_OF_INPUT', attempt: this.spec.attempt, subtask: this.id });
       else this.actor.send({ type: 'INPUT_ENDED' });
@@ -317,6 +340,18 @@ export class Task {
     return this.output.hasCredit();
   }
 
+  /**
+   * The source's input is exhausted (or drained): it sends the maximum watermark, so every event-time
+   * window and timer downstream fires (Flink), then flushes. Both go out before the final checkpoint's
+   * barrier: the final checkpoint then holds what they fired, and a task downstream is clean when its
+   * input ends (a watermark after the barrier would leave it waiting for a checkpoint that never comes).
+   */
+  #endSource(): void {
+    this.#sourceEnded = true;
+    this.chain.processWatermark(MAX_WATERMARK);
+    this.output.flush();
+  }
+
   #stepInput(): boolean {
     const next = this.gate.pollNext();
     if (next === null) {
@@ -326,7 +361,18 @@ export class Task {
     if (next !== EVENT) {
       const batch = next.message.batch;
       const head = this.chain.head;
-      for (let i = 0; i < batch.length; i++) head.collect(batch[i]);
+      const timestamp = this.chain.timestamp;
+      for (let i = 0; i < batch.length; i++) {
+        const record = batch[i];
+        // records with an event timestamp travel wrapped; the chain reads the timestamp beside the value
+        if (record instanceof TimestampedRecord) {
+          timestamp.current = record.timestamp;
+          head.collect(record.value);
+        } else {
+          timestamp.current = undefined;
+          head.collect(record);
+        }
+      }
       this.#recordsIn += batch.length;
       this.checkpointer.dirty = true;
       if (!this.#awaitBatch()) return false;
@@ -372,6 +418,9 @@ export class Task {
       recordsIn: this.#recordsIn, recordsOut: this.output.recordsOut, backpressured: this.#backpressured,
       busyTimeMsPerSecond: busy, backPressuredTimeMsPerSecond: backPressured, idleTimeMsPerSecond: 1000 - busy - backPressured,
       sampledAt: Date.now(),
+      currentInputWatermark: this.chain.source ? null : this.gate.valve.currentWatermark,
+      currentOutputWatermark: this.output.currentWatermark,
+      numLateRecordsDropped: this.chain.lateRecordsDropped,
     };
   }
 

@@ -6,4 +6,8 @@ export type ChannelMessage =
   | { type: 'data'; batch: unknown[] }
   | { type: 'barrier'; checkpointId: number; timestamp: number; options: CheckpointOptions }
   | { type: 'cancel-barrier'; checkpointId: number }
-  | { type: 'end-of-partition' };
+  | { type: 'end-of-partition' }
+  /** event time: the producer's watermark (every record after it has a later timestamp, or is late) */
+  | { type: 'watermark'; timestamp: number }
+  /** event time: the producer turned idle (holds no watermark back) or active again */
+  | { type: 'watermark-status'; status: 'idle' | 'active' };

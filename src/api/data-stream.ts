@@ -8,6 +8,13 @@ import type { Sink, StreamOperator } from '../operators/operator.ts';
 import { ProcessOperator, type ProcessFunction } from '../operators/process-operator.ts';
 import { ReduceOperator, type ReduceFunction } from '../operators/reduce-operator.ts';
 import { PrintSink } from '../connectors/print-sink.ts';
+import type { OutputTag } from '../operators/output-tag.ts';
+import { SideOutputSelector } from '../operators/side-output-selector.ts';
+import { TimestampsAndWatermarksOperator } from '../operators/timestamps-and-watermarks-operator.ts';
+import type { WatermarkStrategy } from '../operators/watermark-strategy.ts';
+import type { WindowAssigner } from '../operators/window-assigners.ts';
+import { durationOf } from '../operators/event-time.ts';
+import { WindowOperator, type ProcessWindowFunction, type WindowAggregateFunction, type WindowFunctionSpec } from '../operators/window-operator.ts';
 
 /** Where transformations are recorded (the environment). */
 export interface TransformationRegistry {
@@ -86,8 +93,9 @@ export class DataStream<T> extends Configurable {
     return this.transform('Filter', () => new FilterOperator(fn));
   }
 
-  process<R>(fn: ProcessFunction<T, R>): DataStream<R> {
-    return this.transform('Process', () => new ProcessOperator<T, R>(fn));
+  /** A process function: emits any number of records per input, and side outputs with `ctx.output(tag, value)`. */
+  process<R>(fn: ProcessFunction<T, R>): SingleOutputStreamOperator<R> {
+    return new SingleOutputStreamOperator<R>(this.registry, this.transform('Process', () => new ProcessOperator<T, R>(fn)).transformation);
   }
 
   /**
@@ -104,6 +112,15 @@ export class DataStream<T> extends Configurable {
       createOperator: () => new MapOperator((x: T) => x),
     });
     return new DataStream<T>(this.registry, t);
+  }
+
+  /**
+   * Gives each record its event timestamp and generates watermarks from them (Flink's
+   * assignTimestampsAndWatermarks); timestamps assigned upstream are replaced.
+   */
+  assignTimestampsAndWatermarks(strategy: WatermarkStrategy<T>): DataStream<T> {
+    if (!strategy || typeof strategy.createGenerator !== 'function') throw new TypeError('assignTimestampsAndWatermarks needs a WatermarkStrategy, e.g. WatermarkStrategy.forBoundedOutOfOrderness("2s")');
+    return this.transform('Timestamps/Watermarks', () => new TimestampsAndWatermarksOperator<T>(strategy));
   }
 
   /** Partitions by key: records with equal keys go to the same subtask, which keeps their state. */
@@ -140,13 +157,135 @@ export class DataStream<T> extends Configurable {
   }
 }
 
+/**
+ * The stream of an operator that may emit side outputs (Flink's SingleOutputStreamOperator): its
+ * records pass a main-output selector chained behind the operator; `getSideOutput(tag)` adds one
+ * that keeps the tag's records. uid, name and parallelism apply to the operator itself.
+ */
+export class SingleOutputStreamOperator<T> extends DataStream<T> {
+  readonly operatorTransformation: Transformation;
+  readonly #selectors: Transformation[] = [];
+
+  constructor(registry: TransformationRegistry, operator: Transformation) {
+    const main = registry.add({
+      kind: 'operator',
+      name: `${operator.name} (main output)`,
+      input: { transformation: operator },
+      parallelism: operator.parallelism,
+      createOperator: () => new SideOutputSelector(null),
+    });
+    super(registry, main);
+    this.operatorTransformation = operator;
+    this.#selectors.push(main);
+  }
+
+  override uid(uid: string): this {
+    super.uid(`${uid}/main-output`);
+    this.operatorTransformation.uid = uid;
+    return this;
+  }
+
+  override name(name: string): this {
+    this.operatorTransformation.name = name;
+    return this;
+  }
+
+  override setParallelism(parallelism: number): this {
+    super.setParallelism(parallelism);
+    for (const t of [this.operatorTransformation, ...this.#selectors]) t.parallelism = parallelism;
+    return this;
+  }
+
+  /** The records the operator emitted to `tag` (late data of a window, `ctx.output(tag, v)`). */
+  getSideOutput<X>(tag: OutputTag<X>): DataStream<X> {
+    if (!tag || typeof tag.id !== 'string') throw new TypeError('getSideOutput needs an OutputTag');
+    const op = this.operatorTransformation;
+    const t = this.registry.add({
+      kind: 'operator',
+      name: `${op.name} (side output '${tag.id}')`,
+      input: { transformation: op },
+      parallelism: op.parallelism,
+      createOperator: () => new SideOutputSelector(tag.id),
+    });
+    if (op.uid !== undefined) t.uid = `${op.uid}/side-output/${tag.id}`;
+    this.#selectors.push(t);
+    return new DataStream<X>(this.registry, t);
+  }
+}
+
 export class KeyedStream<T, K> extends DataStream<T> {
+  /** Cuts each key's records into windows (Flink's WindowedStream). */
+  window(assigner: WindowAssigner): WindowedStream<T, K> {
+    return new WindowedStream<T, K>(this.registry, this.transformation, this.keySelector as KeySelector<T, K>, assigner);
+  }
+
   /** Folds each key's records, emitting the running result on every record. */
   reduce(fn: ReduceFunction<T>): DataStream<T> {
     return this.transform('Reduce', () => new ReduceOperator(fn));
   }
 
-  override process<R>(fn: ProcessFunction<T, R, K>): DataStream<R> {
-    return this.transform('KeyedProcess', () => new ProcessOperator<T, R>(fn as ProcessFunction<T, R>));
+  override process<R>(fn: ProcessFunction<T, R, K>): SingleOutputStreamOperator<R> {
+    return new SingleOutputStreamOperator<R>(this.registry, this.transform('KeyedProcess', () => new ProcessOperator<T, R>(fn as ProcessFunction<T, R>)).transformation);
+  }
+}
+
+export class WindowedStream<T, K> {
+  #allowedLateness = 0;
+  #lateDataTag: OutputTag<T> | null = null;
+  readonly #keySelector: KeySelector;
+
+  constructor(
+    readonly registry: TransformationRegistry,
+    readonly input: Transformation,
+    keySelector: KeySelector<T, K>,
+    readonly assigner: WindowAssigner,
+  ) {
+    this.#keySelector = keySelector as KeySelector;
+    if (!assigner || typeof assigner.assignWindows !== 'function') throw new TypeError('window needs a window assigner, e.g. TumblingEventTimeWindows.of("1 min")');
+  }
+
+  /** How long after a window's end (in event time) late records still update it; 0 by default. */
+  allowedLateness(lateness: string | number): this {
+    this.#allowedLateness = durationOf(lateness, 'allowedLateness', { allowZero: true });
+    return this;
+  }
+
+  /** Records too late for every window they belong to go to this side output instead of being dropped. */
+  sideOutputLateData(tag: OutputTag<T>): this {
+    if (!tag || typeof tag.id !== 'string') throw new TypeError('sideOutputLateData needs an OutputTag');
+    this.#lateDataTag = tag;
+    return this;
+  }
+
+  /** Folds each window's records into one, emitted when the window fires. */
+  reduce(fn: (a: T, b: T) => T): SingleOutputStreamOperator<T> {
+    if (typeof fn !== 'function') throw new TypeError('reduce needs a function (a, b) => combined');
+    return this.#build('Window(Reduce)', { kind: 'reduce', reduce: fn });
+  }
+
+  /** Aggregates each window incrementally: createAccumulator, add, getResult (and merge for session windows). */
+  aggregate<ACC, R>(fn: WindowAggregateFunction<T, ACC, R>): SingleOutputStreamOperator<R> {
+    if (!fn || typeof fn.add !== 'function' || typeof fn.createAccumulator !== 'function' || typeof fn.getResult !== 'function') {
+      throw new TypeError('aggregate needs { createAccumulator, add, getResult, merge? }');
+    }
+    return this.#build('Window(Aggregate)', { kind: 'aggregate', aggregate: fn });
+  }
+
+  /** Sees every record of a window when it fires: (key, context, elements, out). */
+  process<R>(fn: ProcessWindowFunction<T, R, K>): SingleOutputStreamOperator<R> {
+    if (typeof fn !== 'function') throw new TypeError('process needs a function (key, context, elements, out) => void');
+    return this.#build('Window(Process)', { kind: 'process', process: fn });
+  }
+
+  #build<R>(name: string, fn: WindowFunctionSpec): SingleOutputStreamOperator<R> {
+    const settings = { assigner: this.assigner, allowedLateness: this.#allowedLateness, lateDataTag: this.#lateDataTag as OutputTag<unknown> | null, fn };
+    const t = this.registry.add({
+      kind: 'operator',
+      name,
+      input: { transformation: this.input, partitioning: { type: 'hash', keySelector: this.#keySelector } },
+      keySelector: this.#keySelector,
+      createOperator: () => new WindowOperator(settings),
+    });
+    return new SingleOutputStreamOperator<R>(this.registry, t);
   }
 }

@@ -3,6 +3,7 @@ import { customAlphabet } from 'nanoid';
 import { createStateBackend } from '../backends/state-backend-registry.ts';
 import { checkpointConfigFrom } from '../config/checkpoint-config.ts';
 import { Configuration } from '../config/configuration.ts';
+import type { WatermarkStrategy } from '../operators/watermark-strategy.ts';
 import { CollectionSource } from '../connectors/collection-source.ts';
 import { SequenceSource } from '../connectors/sequence-source.ts';
 import { TextFileSource } from '../connectors/text-file-source.ts';
@@ -97,9 +98,16 @@ export class StreamExecutionEnvironment implements TransformationRegistry {
     return this;
   }
 
-  fromSource<T>(source: Source<T>, name = source.name): DataStream<T> {
-    const t = this.add({ kind: 'source', name, source: source as Source<unknown> });
-    return new DataStream<T>(this, t);
+  /**
+   * A stream read from `source`; with a WatermarkStrategy (Flink's fromSource(source, strategy, name)),
+   * timestamps and watermarks are generated inside each source subtask, chained to its reader.
+   */
+  fromSource<T>(source: Source<T>, strategyOrName?: WatermarkStrategy<T> | string, name?: string): DataStream<T> {
+    const strategy = typeof strategyOrName === 'string' ? undefined : strategyOrName;
+    const label = (typeof strategyOrName === 'string' ? strategyOrName : name) ?? source.name;
+    const t = this.add({ kind: 'source', name: label, source: source as Source<unknown> });
+    const stream = new DataStream<T>(this, t);
+    return strategy ? stream.assignTimestampsAndWatermarks(strategy) : stream;
   }
 
   /** The numbers from `from` to `to`, inclusive, split among the source's subtasks. */
@@ -183,6 +191,7 @@ export class StreamExecutionEnvironment implements TransformationRegistry {
       storage,
       restartStrategy,
       batchSize: this.config.get('taskmanager.network.batch-size'),
+      autoWatermarkInterval: this.config.get('pipeline.auto-watermark-interval'),
       buffersPerChannel: this.config.get('taskmanager.network.memory.buffers-per-channel'),
       inspect: inspection?.inspect,
       restore: restore?.checkpoint ?? null,

@@ -89,8 +89,12 @@ export abstract class AbstractKeyedBackend<T extends KeyedStateTable> implements
     const kg = keyGroup ?? assignToKeyGroup(key, this.maxParallelism);
     if (kg < this.#firstKeyGroup || kg > this.#lastKeyGroup) this.#refuseKey(key, kg);
     this.currentKey = key;
+    this.currentKeyGroup = kg;
     this._setCurrentKey(key, kg);
   }
+
+  /** The key group of the key the last `setCurrentKey` set (timers keep it instead of hashing the key again). */
+  currentKeyGroup = -1;
 
   /** The key the last `setCurrentKey` set (after `dispose()` too: it is only a value). */
   getCurrentKey(): unknown {

@@ -128,6 +128,8 @@ export interface KeyedStateBackend {
   /** Sets the key that state accessors read and write. `keyGroup` is computed when omitted. */
   setCurrentKey(key: unknown, keyGroup?: number): void;
   getCurrentKey(): unknown;
+  /** the key group of the current key (-1 before any); optional for backends outside this package */
+  readonly currentKeyGroup?: number;
   getState<T>(descriptor: ValueStateDescriptor<T>): ValueState<T>;
   getListState<T>(descriptor: ListStateDescriptor<T>): ListState<T>;
   getMapState<K, V>(descriptor: MapStateDescriptor<K, V>): MapState<K, V>;

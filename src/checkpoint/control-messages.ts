@@ -31,6 +31,12 @@ export interface TaskMetricsSample {
   idleTimeMsPerSecond: number;
   /** wall clock of the sample, ms: a task that stopped stepping sends none, so readers see it is stale */
   sampledAt: number;
+  /** event time: the minimum watermark over the task's inputs (null for a source; absent before any sample had it) */
+  currentInputWatermark?: number | null;
+  /** event time: the last watermark the task sent downstream */
+  currentOutputWatermark?: number;
+  /** records its window operators dropped as too late (no side output for late data): Flink's numLateRecordsDropped */
+  numLateRecordsDropped?: number;
 }
 
 /** Why a checkpoint was aborted, one code per cause (as Flink's CheckpointFailureReason). */

@@ -1,6 +1,8 @@
 // Prints what a running job does: checkpoints, failures, restarts, warnings, the end.
 import type { JobClient } from '../api/job-client.ts';
+import type { TaskMetricsSample } from '../checkpoint/control-messages.ts';
 import type { JobResult } from '../coordinator/job-master.ts';
+import { MAX_WATERMARK, MIN_WATERMARK } from '../operators/event-time.ts';
 import { FloeWarning, onFloeWarning } from '../warnings.ts';
 
 export interface ReporterOptions {
@@ -31,6 +33,31 @@ export function jobLabel(name: string, id: string): string {
 export function formatJobEnd(result: JobResult): string {
   const { status, durationMs, checkpoints, restarts } = result;
   return `job ${status} in ${(durationMs / 1000).toFixed(2)} s: ${count(checkpoints.completed, 'checkpoint')} completed, ${checkpoints.failed} failed, ${count(restarts, 'restart')}`;
+}
+
+/** An event time for people: ISO 8601 when it is a date, `end of input` for the maximum watermark. */
+export function formatWatermark(ts: number): string {
+  if (ts >= MAX_WATERMARK) return 'end of input';
+  return Math.abs(ts) <= 8.64e15 ? new Date(ts).toISOString() : String(ts);
+}
+
+/**
+ * The event-time part of a progress line, from the tasks' last metrics samples: the job's low
+ * watermark (the minimum input watermark of the tasks that have one) and the late records dropped.
+ * Empty for a job without event time, so its lines stay as they were.
+ */
+export function formatEventTime(samples: Iterable<TaskMetricsSample>): string {
+  let low = Infinity;
+  let dropped = 0;
+  for (const s of samples) {
+    const w = s.currentInputWatermark;
+    if (typeof w === 'number' && w > MIN_WATERMARK && w < low) low = w;
+    dropped += s.numLateRecordsDropped ?? 0;
+  }
+  const parts = [];
+  if (low !== Infinity) parts.push(`watermark ${formatWatermark(low)}`);
+  if (dropped > 0) parts.push(`${count(dropped, 'late record')} dropped`);
+  return parts.length === 0 ? '' : `, ${parts.join(', ')}`;
 }
 
 /** `warning CODE: message` and `hint: ...`, as the CLI prints errors. */
@@ -72,7 +99,8 @@ export function attachReporter(client: JobClient, options: ReporterOptions = {})
   if (options.checkpoints !== false) {
     client.on('checkpoint-completed', (cp, stats) => {
       const align = stats ? `, alignment max ${ms(stats.maxAlignmentMs)} ms` : '';
-      write(`${cp.kind} ${cp.id} completed in ${ms(cp.durationMs)} ms${align}, state ${formatBytes(cp.stateSize)}`);
+      const eventTime = formatEventTime(Object.values(client.master.actor.getSnapshot().context.metrics));
+      write(`${cp.kind} ${cp.id} completed in ${ms(cp.durationMs)} ms${align}, state ${formatBytes(cp.stateSize)}${eventTime}`);
     });
   }
   client.on('checkpoint-failed', (id, reason) => {

@@ -63,7 +63,12 @@ async function inspect(path: string, options: { dump?: string; state?: string },
   for (const op of await state.operators()) {
     print(`  operator ${op.uid}: parallelism ${op.parallelism}${op.bytes > 0 ? `, ${formatBytes(op.bytes)} keyed state` : ''}`);
     if (op.states.length === 0) print('    (no state)');
-    for (const s of op.states) print(`    ${s.name} (${s.kind}): ${s.keys} ${s.kind.startsWith('operator') ? 'items' : 'keys'}, ${s.entries} entries`);
+    for (const s of op.states) {
+      // keyed timers are a map state per key group (see InternalTimerService): its entries are the pending timers
+      const timers = /^_timer_state\/(event|processing)_(.*)$/.exec(s.name);
+      if (timers) print(`    ${s.name} (timers): ${s.entries} pending ${timers[1]}-time timers of '${timers[2]}'`);
+      else print(`    ${s.name} (${s.kind}): ${s.keys} ${s.kind.startsWith('operator') ? 'items' : 'keys'}, ${s.entries} entries`);
+    }
   }
 }
 

@@ -1,6 +1,7 @@
 // The frames of floe's cluster websockets: TaskManager <-> JobManager (control) and TaskManager <-> TaskManager (data), one codec.
 import { packStateValue, valuePackr } from '../checkpoint/state-value-codec.ts';
 import type { ChannelMessage } from '../actors/types.ts';
+import { fromWireBatch, toWireBatch, type WrappedBatch } from '../actors/wire-batch.ts';
 import { CONTROL_MESSAGE_TYPES, type FromTaskMessage, type ToTaskMessage } from '../checkpoint/control-messages.ts';
 import { FloeError } from '../errors.ts';
 import type { RelayedInspection } from './relayed-inspection.ts';
@@ -69,8 +70,14 @@ type AnyFrame = TaskManagerFrame | JobManagerFrame | DataFrame;
 
 /** One frame's bytes (records keep the types state values keep: Maps, Dates, BigInt, ...). */
 export function encodeFrame(frame: AnyFrame): Uint8Array {
+  // records with an event timestamp or a side-output tag travel in the plain form the value codec writes
+  let out: AnyFrame = frame;
+  if (frame.k === 'msg' && frame.m.type === 'data') {
+    const batch = toWireBatch(frame.m.batch);
+    if (batch !== frame.m.batch) out = { ...frame, m: { type: 'data', batch: batch as never } };
+  }
   // a copy: the writer's buffer is reused by the next call
-  return Uint8Array.prototype.slice.call(packStateValue(frame, `a cluster '${frame.k}' frame`));
+  return Uint8Array.prototype.slice.call(packStateValue(out, `a cluster '${frame.k}' frame`));
 }
 
 const KINDS: Record<string, ReadonlySet<string>> = {
@@ -93,6 +100,10 @@ export function decodeFrame<F extends AnyFrame>(bytes: Uint8Array, from: 'tm' | 
   if (f === null || typeof f !== 'object' || typeof f.k !== 'string' || !KINDS[from]!.has(f.k)) throw frameError(`an unexpected frame (${describe(f)})`);
   if (f.k === 'ctl' && (typeof f.m !== 'object' || f.m === null || !CONTROL_TYPES.has(String(f.m.type)) || typeof f.m.attempt !== 'number')) {
     throw frameError('a control frame without a valid control message');
+  }
+  const data = f as { k: string; m?: { type?: unknown; batch?: unknown } };
+  if (data.k === 'msg' && data.m?.type === 'data' && data.m.batch !== null && typeof data.m.batch === 'object' && !Array.isArray(data.m.batch)) {
+    data.m.batch = fromWireBatch(data.m.batch as WrappedBatch);
   }
   return frame as F;
 }

@@ -25,6 +25,8 @@ export interface AttemptSetup {
   mode: CheckpointingMode;
   checkpointingEnabled: boolean;
   batchSize: number;
+  /** pipeline.auto-watermark-interval of the job's configuration */
+  autoWatermarkInterval?: number;
   buffersPerChannel: number;
   backend: StateBackend;
   storage: Pick<CheckpointStorage, 'forSubtask'>;

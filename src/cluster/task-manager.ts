@@ -154,6 +154,7 @@ export class TaskManager extends EventEmitter<TaskManagerEvents> {
         mode: config.get('execution.checkpointing.mode'),
         checkpointingEnabled: (config.get('execution.checkpointing.interval') ?? 0) > 0,
         batchSize: config.get('taskmanager.network.batch-size'),
+        autoWatermarkInterval: config.get('pipeline.auto-watermark-interval'),
         buffersPerChannel: config.get('taskmanager.network.memory.buffers-per-channel'),
         backend: job.backend,
         storage: job.storage,

@@ -12,6 +12,7 @@ export type RestartStrategyType = 'none' | 'fixed-delay' | 'failure-rate' | 'exp
 export interface ConfigValues {
   'parallelism.default': number;
   'pipeline.max-parallelism': number;
+  'pipeline.auto-watermark-interval': number;
   'execution.checkpointing.interval': number | undefined;
   'execution.checkpointing.mode': CheckpointingMode;
   'execution.checkpointing.timeout': number;
@@ -107,6 +108,10 @@ export const CONFIG_OPTIONS: { readonly [K in ConfigKey]: ConfigOption<ConfigVal
   'pipeline.max-parallelism': {
     type: 'int', default: 128, min: 1, max: 32768,
     description: 'Number of key groups: the upper bound for rescaling keyed state.',
+  },
+  'pipeline.auto-watermark-interval': {
+    type: 'duration', default: 200, min: 0,
+    description: 'How often periodic watermarks are emitted (0: only at end of input).',
   },
   'execution.checkpointing.interval': {
     type: 'duration', min: 0,

@@ -19,6 +19,8 @@ export interface ExecutionOptions {
   checkpointingEnabled: boolean;
   batchSize: number;
   buffersPerChannel: number;
+  /** `pipeline.auto-watermark-interval` in ms */
+  autoWatermarkInterval?: number;
   backend: StateBackend;
   /** where each operator subtask's snapshots go */
   storage: Pick<CheckpointStorage, 'forSubtask'>;

@@ -30,6 +30,8 @@ export interface JobSettings {
   restartStrategy: RestartStrategy;
   batchSize: number;
   buffersPerChannel: number;
+  /** `pipeline.auto-watermark-interval` in ms */
+  autoWatermarkInterval?: number;
   inspect?: (event: InspectionEvent) => void;
   /**
    * the first attempt restores from here (a savepoint or retained checkpoint, validated and matched to
@@ -241,6 +243,7 @@ export class JobMaster extends EventEmitter<JobEvents> {
       mode: this.settings.checkpoint.mode,
       checkpointingEnabled: this.settings.checkpoint.enabled,
       batchSize: this.settings.batchSize,
+      autoWatermarkInterval: this.settings.autoWatermarkInterval,
       buffersPerChannel: this.settings.buffersPerChannel,
       backend: this.settings.backend,
       storage: { forSubtask: (uid, i) => (restoresSavepoint ? readingSavepointFiles(storage.forSubtask(uid, i)) : storage.forSubtask(uid, i)) },

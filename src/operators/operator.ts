@@ -2,10 +2,15 @@
 import type { KeyedStateBackend, OperatorStateSnapshot } from '../backends/types.ts';
 import type { OperatorStateStore } from '../backends/operator-state-store.ts';
 import type { Configuration } from '../config/configuration.ts';
+import type { ElementTimestamp } from './event-time.ts';
 
 /** Where an operator emits its records (the next operator of the chain, or the task's output writer). */
 export interface Output<T> {
   collect(record: T): void;
+  /** event time: passes a watermark on, after everything collected before it (absent where nothing reads watermarks) */
+  emitWatermark?(timestamp: number): void;
+  /** event time: the input went idle (holds no watermark back) or active again */
+  emitWatermarkStatus?(status: 'idle' | 'active'): void;
 }
 
 /** What user functions see of their runtime (Flink's RuntimeContext). */
@@ -28,12 +33,25 @@ export interface OperatorContext extends RuntimeContext {
   readonly restoredCheckpointId: number | null;
   /** false when the job runs without checkpoints: sinks then commit at end of input */
   readonly checkpointingEnabled: boolean;
+  /** event time: the timestamp of the record in hand, and of what the operator emits (shared by the chain) */
+  readonly elementTimestamp: ElementTimestamp;
+  /** `pipeline.auto-watermark-interval` in ms (0: no periodic watermarks) */
+  readonly autoWatermarkInterval: number;
+  /** wakes the task from a timer (processing time): the task then calls `onProcessingTime` of its operators */
+  readonly requestWake?: () => void;
 }
 
 export interface StreamOperator<IN, OUT> {
   /** Called once state has been restored, before the first record. */
   open(context: OperatorContext, output: Output<OUT>): void | Promise<void>;
   processElement(record: IN): void;
+  /**
+   * Event time: handles a watermark fully (fires due timers, emits their output), then passes it on
+   * with `output.emitWatermark`. Without it the chain passes watermarks on itself.
+   */
+  processWatermark?(timestamp: number): void;
+  /** Processing time: called on the task's run loop when the task wakes (fires due processing-time timers). */
+  onProcessingTime?(now: number): void;
   /**
    * After each input batch: an operator that is busy (async I/O, a slow external system) returns
    * a promise, and the task reads no more input until it settles — backpressure, not a blocked thread.

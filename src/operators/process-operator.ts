@@ -14,6 +14,8 @@ import type {
 } from '../backends/types.ts';
 import { JobDefinitionError } from '../errors.ts';
 import type { OperatorContext, Output, RuntimeContext, StreamOperator } from './operator.ts';
+import { InternalTimerService, type TimeDomain, type TimerService } from './internal-timer-service.ts';
+import { SideOutputRecord, type OutputTag } from './output-tag.ts';
 
 /** What a process function sees besides the record: its runtime, the current key and its state. */
 export interface ProcessContext<K = unknown> extends RuntimeContext {
@@ -23,6 +25,14 @@ export interface ProcessContext<K = unknown> extends RuntimeContext {
   getMapState<MK, MV>(descriptor: MapStateDescriptor<MK, MV> | string): MapState<MK, MV>;
   getReducingState<T>(descriptor: ReducingStateDescriptor<T>): ReducingState<T>;
   getAggregatingState<IN, ACC, OUT>(descriptor: AggregatingStateDescriptor<IN, ACC, OUT>): AggregatingState<IN, OUT>;
+  /** the event timestamp of the record in hand (of the timer in onTimer), undefined when it has none */
+  readonly timestamp: number | undefined;
+  /** in onTimer: which kind of timer fired */
+  readonly timeDomain: TimeDomain | undefined;
+  /** keyed streams whose function has onTimer: register and delete timers, read the watermark and the clock */
+  timerService(): TimerService;
+  /** emits `value` to the side output `tag` (read it with `getSideOutput(tag)` on the process's result), with the timestamp in hand */
+  output<X>(tag: OutputTag<X>, value: X): void;
 }
 
 export type ProcessFunctionFn<IN, OUT, K = unknown> = (value: IN, context: ProcessContext<K>, out: Output<OUT>) => OUT | void;
@@ -31,6 +41,8 @@ export type ProcessFunctionFn<IN, OUT, K = unknown> = (value: IN, context: Proce
 export interface ProcessFunctionObject<IN, OUT, K = unknown> {
   open?(context: ProcessContext<K>): void;
   processElement(value: IN, context: ProcessContext<K>, out: Output<OUT>): OUT | void;
+  /** a timer registered through `context.timerService()` fired (under its key) */
+  onTimer?(timestamp: number, context: ProcessContext<K>, out: Output<OUT>): void;
   endInput?(out: Output<OUT>): void;
 }
 
@@ -40,10 +52,37 @@ class KeyedProcessContext implements ProcessContext {
   readonly #runtime: OperatorContext;
   readonly #backend: KeyedStateBackend | null;
   readonly #cache = new Map<string, unknown>();
+  timers: InternalTimerService | null = null;
+  /** the operator's output: side-output records travel on it to the selectors behind the operator */
+  out!: Output<unknown>;
+  /** set while onTimer runs */
+  timeDomain: TimeDomain | undefined = undefined;
+  firingTimestamp: number | undefined = undefined;
 
   constructor(runtime: OperatorContext) {
     this.#runtime = runtime;
     this.#backend = runtime.keyedState;
+  }
+
+  get timestamp(): number | undefined {
+    return this.timeDomain !== undefined ? this.firingTimestamp : this.#runtime.elementTimestamp.current;
+  }
+
+  timerService(): TimerService {
+    if (this.timers) return this.timers;
+    if (!this.#backend) {
+      throw new JobDefinitionError('FLOE_TIMER_NOT_KEYED', `operator '${this.#runtime.operatorUid}' uses timers but its stream is not keyed: timers belong to a key`, {
+        hint: 'call .keyBy(...) before .process(...)',
+      });
+    }
+    throw new JobDefinitionError('FLOE_TIMER_NO_ONTIMER', `operator '${this.#runtime.operatorUid}' registers timers but its process function has no onTimer`, {
+      hint: 'give the function as an object { processElement(value, ctx, out), onTimer(timestamp, ctx, out) }',
+    });
+  }
+
+  output<X>(tag: OutputTag<X>, value: X): void {
+    if (!tag || typeof tag.id !== 'string') throw new TypeError('ctx.output needs an OutputTag, e.g. new OutputTag<T>("late")');
+    this.out.collect(new SideOutputRecord(tag.id, value));
   }
 
   get jobId() { return this.#runtime.jobId; }
@@ -105,10 +144,48 @@ export class ProcessOperator<IN, OUT> implements StreamOperator<IN, OUT> {
     this.#fn = typeof fn === 'function' ? { processElement: fn } : fn;
   }
 
+  /** present only when the function has timers (the chain passes watermarks straight on otherwise) */
+  processWatermark?: (timestamp: number) => void;
+  onProcessingTime?: (now: number) => void;
+
   open(context: OperatorContext, output: Output<OUT>): void {
     this.#out = output;
-    this.#ctx = new KeyedProcessContext(context);
-    this.#fn.open?.(this.#ctx as ProcessContext);
+    const ctx = (this.#ctx = new KeyedProcessContext(context));
+    ctx.out = output as Output<unknown>;
+    const onTimer = this.#fn.onTimer;
+    if (onTimer && context.keyedState) {
+      const fire = (domain: TimeDomain) => (ts: number) => {
+        ctx.timeDomain = domain;
+        ctx.firingTimestamp = ts;
+        const saved = context.elementTimestamp.current;
+        // what onTimer emits carries the timer's time (Flink)
+        context.elementTimestamp.current = domain === 'event' ? ts : saved;
+        try {
+          onTimer.call(this.#fn, ts, ctx as ProcessContext, output);
+        } finally {
+          ctx.timeDomain = undefined;
+          context.elementTimestamp.current = saved;
+        }
+      };
+      const timers = new InternalTimerService('user-timers', context.keyedState, { onEventTime: fire('event'), onProcessingTime: fire('processing') }, Date.now, context.requestWake);
+      ctx.timers = timers;
+      timers.restore();
+      this.processWatermark = (ts) => {
+        timers.advanceWatermark(ts);
+        output.emitWatermark?.(ts);
+      };
+      this.onProcessingTime = (now) => timers.onProcessingTime(now);
+    }
+    this.#fn.open?.(ctx as ProcessContext);
+  }
+
+  /** The function's timers go into keyed state before it is captured. */
+  snapshotState(): void {
+    this.#ctx?.timers?.flush();
+  }
+
+  close(): void {
+    this.#ctx?.timers?.dispose();
   }
 
   processElement(record: IN): void {

@@ -115,9 +115,17 @@ export function subtaskMetricsView(client: JobClient, v: JobVertex, get: string 
   });
 }
 
-/** GET /jobs/:id/vertices/:vid/watermarks: Flink's metric list; floe's tasks report no watermarks yet (event time is another issue) */
-export function watermarksView(_client: JobClient, _v: JobVertex): Array<{ id: string; value: string }> {
-  return [];
+/**
+ * GET /jobs/:id/vertices/:vid/watermarks: Flink's metric list, per subtask `<index>.currentInputWatermark`
+ * (and floe's `<index>.currentOutputWatermark`), values as strings in ms.
+ */
+export function watermarksView(client: JobClient, v: JobVertex): Array<{ id: string; value: string }> {
+  const tasks = client.master.execution?.tasks.filter((t) => t.id.vertexId === v.id) ?? [];
+  return tasks.flatMap((t) => {
+    const { input, output } = t.watermarks;
+    const i = t.id.subtaskIndex;
+    return [...(input === null ? [] : [{ id: `${i}.currentInputWatermark`, value: String(input) }]), { id: `${i}.currentOutputWatermark`, value: String(output) }];
+  });
 }
 
 /** GET /taskmanagers: floe runs every subtask in this process, one task manager */

@@ -1,0 +1,331 @@
+// The window operator (Flink's WindowOperator): assigns records to windows kept as keyed state, fires them with timers, handles lateness.
+import type { KeyedStateBackend, ValueState } from '../backends/types.ts';
+import { JobDefinitionError } from '../errors.ts';
+import type { ElementTimestamp } from './event-time.ts';
+import { InternalTimerService } from './internal-timer-service.ts';
+import type { OperatorContext, Output, StreamOperator } from './operator.ts';
+import { SideOutputRecord, type OutputTag } from './output-tag.ts';
+import type { TimeWindow, WindowAssigner } from './window-assigners.ts';
+
+/** Flink's AggregateFunction, with `merge` (needed by session windows). */
+export interface WindowAggregateFunction<IN, ACC, OUT> {
+  createAccumulator(): ACC;
+  add(value: IN, accumulator: ACC): ACC;
+  getResult(accumulator: ACC): OUT;
+  merge?(a: ACC, b: ACC): ACC;
+}
+
+/** What a process window function sees of its window. */
+export interface ProcessWindowContext {
+  readonly window: TimeWindow;
+  readonly currentWatermark: number;
+  readonly currentProcessingTime: number;
+  /** emits to a side output */
+  output<X>(tag: OutputTag<X>, value: X): void;
+}
+
+export type ProcessWindowFunction<IN, OUT, K> = (key: K, context: ProcessWindowContext, elements: Iterable<IN>, out: Output<OUT>) => void;
+
+/** How the window's contents are kept and turned into output. */
+export type WindowFunctionSpec =
+  | { kind: 'reduce'; reduce: (a: any, b: any) => any }
+  | { kind: 'aggregate'; aggregate: WindowAggregateFunction<any, any, any> }
+  | { kind: 'process'; process: ProcessWindowFunction<any, any, any> };
+
+export interface WindowSettings {
+  assigner: WindowAssigner;
+  allowedLateness: number;
+  lateDataTag: OutputTag<unknown> | null;
+  fn: WindowFunctionSpec;
+}
+
+/** A window of a key: [start, end, contents]. */
+type WindowEntry = [start: number, end: number, contents: unknown];
+
+/**
+ * The key's windows, one value: a key has one or a few windows at a time (tumbling: one, sliding:
+ * size / slide), so one read and one write per record, found by a short scan, no map per key.
+ */
+type WindowList = WindowEntry[];
+
+/** The tag of a window list made in the operator's current snapshot epoch (see WindowOperator.#epoch). */
+const OWNER = Symbol('floe.window-list-owner');
+type Owned = WindowList & { [OWNER]?: object };
+
+export class WindowOperator implements StreamOperator<unknown, unknown> {
+  #out!: Output<unknown>;
+  #uid = '';
+  #backend!: KeyedStateBackend;
+  #timestamp!: ElementTimestamp;
+  #windows!: ValueState<WindowList | undefined>;
+  #timers!: InternalTimerService;
+  /**
+   * The epoch of this operator instance's snapshots: window lists tagged with it were made since
+   * the last snapshot and are changed in place (contents appended, accumulators added to); one a
+   * snapshot may hold is copied first (copy on write, as the heap backend does). A new object per
+   * snapshot, and the tag a symbol no codec writes: a restored list is never taken for an owned one.
+   */
+  #epoch: object = {};
+  /** late records dropped (no side output): Flink's numLateRecordsDropped */
+  numLateRecordsDropped = 0;
+  /** late records sent to the side output */
+  numLateRecordsToSideOutput = 0;
+  readonly #settings: WindowSettings;
+
+  constructor(settings: WindowSettings, readonly clock: () => number = Date.now) {
+    this.#settings = settings;
+  }
+
+  open(context: OperatorContext, output: Output<unknown>): void {
+    if (!context.keyedState) {
+      throw new JobDefinitionError('FLOE_WINDOW_NOT_KEYED', `operator '${context.operatorUid}': windows need a keyed stream`, { hint: 'call .keyBy(...) before .window(...)' });
+    }
+    this.#out = output;
+    this.#uid = context.operatorUid;
+    this.#backend = context.keyedState;
+    this.#timestamp = context.elementTimestamp;
+    this.#windows = this.#backend.getState<WindowList | undefined>({ kind: 'value', name: '_windows' });
+    this.#timers = new InternalTimerService(
+      'window-timers',
+      this.#backend,
+      { onEventTime: (ts, key) => this.#onTimer(ts, key, true), onProcessingTime: (ts, key) => this.#onTimer(ts, key, false) },
+      this.clock,
+      context.requestWake,
+    );
+    this.#timers.restore();
+  }
+
+  get timers(): InternalTimerService {
+    return this.#timers;
+  }
+
+  processElement(record: unknown): void {
+    const { assigner, allowedLateness } = this.#settings;
+    let ts: number;
+    if (assigner.isEventTime) {
+      const t = this.#timestamp.current;
+      if (t === undefined) {
+        throw new JobDefinitionError('FLOE_NO_TIMESTAMP', `operator '${this.#uid}': a record reached ${assigner.toString()} without an event timestamp`, {
+          hint: 'call .assignTimestampsAndWatermarks(WatermarkStrategy...withTimestampAssigner(...)) before .keyBy(...).window(...)',
+        });
+      }
+      ts = t;
+    } else {
+      ts = this.clock();
+    }
+    const watermark = this.#timers.currentWatermark();
+    const windows = assigner.assignWindows(ts);
+    let accepted = false;
+    if (assigner.isMerging) {
+      accepted = this.#addMerging(windows[0]!, record, watermark);
+    } else {
+      let list: WindowList | undefined;
+      for (const w of windows) {
+        if (this.#isLate(w, watermark)) continue;
+        accepted = true;
+        list ??= this.#writableList();
+        let entry: WindowEntry | undefined;
+        for (let i = 0; i < list.length; i++) {
+          const e = list[i]!;
+          if (e[0] === w.start && e[1] === w.end) {
+            entry = e;
+            break;
+          }
+        }
+        if (!entry) {
+          list.push((entry = [w.start, w.end, this.#empty()]));
+          // one set of timers per key and window, registered with the window (not per record)
+          this.#registerTimers(w);
+        }
+        entry[2] = this.#add(entry[2], record);
+        // a late record within the allowed lateness fires its window again at once (Flink's EventTimeTrigger)
+        if (assigner.isEventTime && w.end - 1 <= watermark) this.#emit(w, entry[2]);
+      }
+      if (list) this.#windows.update(list);
+    }
+    if (!accepted && assigner.isEventTime && ts + allowedLateness <= watermark) {
+      const tag = this.#settings.lateDataTag;
+      if (tag) {
+        this.numLateRecordsToSideOutput++;
+        this.#out.collect(new SideOutputRecord(tag.id, record));
+      } else {
+        this.numLateRecordsDropped++;
+      }
+    }
+  }
+
+  /** Timers go into keyed state now, and window lists held by this snapshot are copied before their next change. */
+  snapshotState(): void {
+    this.#timers.flush();
+    this.#epoch = {};
+  }
+
+  /** The current key's window list, to be changed in place (and written back with update). */
+  #writableList(): WindowList {
+    const current = this.#windows.value();
+    if (current !== undefined && (current as Owned)[OWNER] === this.#epoch) return current;
+    const list: WindowList = current ? current.map((e) => [e[0], e[1], this.#copyContents(e[2])]) : [];
+    (list as Owned)[OWNER] = this.#epoch;
+    return list;
+  }
+
+  /** Contents a snapshot may hold, made safe to change in place: element lists and object accumulators are copied. */
+  #copyContents(contents: unknown): unknown {
+    const kind = this.#settings.fn.kind;
+    if (kind === 'process') return [...(contents as unknown[])];
+    if (kind === 'aggregate' && contents !== null && typeof contents === 'object') return structuredClone(contents);
+    return contents;
+  }
+
+  processWatermark(timestamp: number): void {
+    this.#timers.advanceWatermark(timestamp);
+    this.#out.emitWatermark?.(timestamp);
+  }
+
+  onProcessingTime(now: number): void {
+    this.#timers.onProcessingTime(now);
+  }
+
+  close(): void {
+    this.#timers?.dispose();
+  }
+
+  #isLate(w: TimeWindow, watermark: number): boolean {
+    return this.#settings.assigner.isEventTime && w.end - 1 + this.#settings.allowedLateness <= watermark;
+  }
+
+  #registerTimers(w: TimeWindow): void {
+    if (this.#settings.assigner.isEventTime) {
+      // a window already due fires at once instead (Flink's EventTimeTrigger): only its cleanup timer is left
+      if (w.end - 1 > this.#timers.currentWatermark()) this.#timers.registerEventTimeTimer(w.end - 1);
+      const cleanup = w.end - 1 + this.#settings.allowedLateness;
+      if (cleanup !== w.end - 1) this.#timers.registerEventTimeTimer(cleanup);
+    } else {
+      this.#timers.registerProcessingTimeTimer(w.end - 1);
+    }
+  }
+
+  #deleteTimers(w: TimeWindow): void {
+    if (this.#settings.assigner.isEventTime) {
+      this.#timers.deleteEventTimeTimer(w.end - 1);
+      const cleanup = w.end - 1 + this.#settings.allowedLateness;
+      if (cleanup !== w.end - 1) this.#timers.deleteEventTimeTimer(cleanup);
+    } else {
+      this.#timers.deleteProcessingTimeTimer(w.end - 1);
+    }
+  }
+
+  /** Session windows: the new window and every window of the key it overlaps become one. */
+  #addMerging(w: TimeWindow, record: unknown, watermark: number): boolean {
+    let start = w.start;
+    let end = w.end;
+    const windows = this.#windows.value() ?? [];
+    const overlapping: WindowEntry[] = [];
+    // widen until stable: a window joining can make the merged one reach another
+    for (let grew = true; grew; ) {
+      grew = false;
+      for (const entry of windows) {
+        if (!overlapping.includes(entry) && entry[0] < end && start < entry[1]) {
+          overlapping.push(entry);
+          start = Math.min(start, entry[0]);
+          end = Math.max(end, entry[1]);
+          grew = true;
+        }
+      }
+    }
+    const merged = { start, end };
+    if (this.#isLate(merged, watermark)) return false;
+    const existing = overlapping.length === 1 && overlapping[0]![0] === start && overlapping[0]![1] === end;
+    let contents = this.#empty();
+    for (const e of overlapping) {
+      contents = this.#merge(contents, this.#copyContents(e[2]));
+      if (e[0] !== start || e[1] !== end) this.#deleteTimers({ start: e[0], end: e[1] });
+    }
+    contents = this.#add(contents, record);
+    // not owned: it keeps entries a snapshot may hold (the next change copies it)
+    const list: WindowList = windows.filter((e) => !overlapping.includes(e));
+    list.push([start, end, contents]);
+    this.#windows.update(list);
+    if (!existing) this.#registerTimers(merged);
+    if (this.#settings.assigner.isEventTime && end - 1 <= watermark) this.#emit(merged, contents);
+    return true;
+  }
+
+  #onTimer(ts: number, _key: unknown, eventTime: boolean): void {
+    const lateness = eventTime ? this.#settings.allowedLateness : 0;
+    const windows = this.#windows.value();
+    if (!windows) return;
+    let kept = 0;
+    for (const [start, end, contents] of windows) {
+      if (end - 1 === ts) this.#emit({ start, end }, contents);
+      if (end - 1 + lateness > ts) kept++;
+    }
+    if (kept === windows.length) return;
+    if (kept === 0) {
+      this.#windows.clear();
+      return;
+    }
+    // not owned: it keeps entries a snapshot may hold (the next change copies it)
+    this.#windows.update(windows.filter(([, end]) => end - 1 + lateness > ts));
+  }
+
+  /** Window contents: reduce keeps the running value, aggregate the accumulator, process the elements. */
+  #empty(): unknown {
+    const fn = this.#settings.fn;
+    return fn.kind === 'aggregate' ? fn.aggregate.createAccumulator() : fn.kind === 'process' ? [] : undefined;
+  }
+
+  #add(contents: unknown, record: unknown): unknown {
+    const fn = this.#settings.fn;
+    switch (fn.kind) {
+      case 'reduce':
+        return contents === undefined ? record : fn.reduce(contents, record);
+      case 'aggregate':
+        return fn.aggregate.add(record, contents);
+      case 'process':
+        // the list is the window's own (copied when a snapshot may hold it): appended in place
+        (contents as unknown[]).push(record);
+        return contents;
+    }
+  }
+
+  #merge(a: unknown, b: unknown): unknown {
+    const fn = this.#settings.fn;
+    switch (fn.kind) {
+      case 'reduce':
+        return a === undefined ? b : b === undefined ? a : fn.reduce(a, b);
+      case 'aggregate':
+        if (!fn.aggregate.merge) {
+          throw new JobDefinitionError('FLOE_AGGREGATE_MERGE', `operator '${this.#uid}': session windows merge accumulators, and the aggregate function has no merge(a, b)`, { hint: 'add merge(a, b) to the aggregate function' });
+        }
+        return fn.aggregate.merge(a, b);
+      case 'process':
+        return [...(a as unknown[]), ...(b as unknown[])];
+    }
+  }
+
+  /** Emits a window's result with the window's last timestamp (Flink: window.maxTimestamp()). */
+  #emit(window: TimeWindow, contents: unknown): void {
+    this.#timestamp.current = window.end - 1;
+    const fn = this.#settings.fn;
+    const out = this.#out;
+    switch (fn.kind) {
+      case 'reduce':
+        if (contents !== undefined) out.collect(contents);
+        return;
+      case 'aggregate':
+        out.collect(fn.aggregate.getResult(contents));
+        return;
+      case 'process': {
+        const timers = this.#timers;
+        const context: ProcessWindowContext = {
+          window,
+          currentWatermark: timers.currentWatermark(),
+          currentProcessingTime: timers.currentProcessingTime(),
+          output: (tag, value) => out.collect(new SideOutputRecord(tag.id, value)),
+        };
+        fn.process(this.#backend.getCurrentKey(), context, contents as unknown[], out);
+      }
+    }
+  }
+}
