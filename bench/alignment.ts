@@ -22,7 +22,11 @@ const args = process.argv.slice(3);
 const baseline = baselineOption(args);
 if (!baseline) {
   const program = new Command('bench').exitOverride();
-  registerBenchCommand(program, (line) => console.log(line), () => {});
+  registerBenchCommand(
+    program,
+    (line) => console.log(line),
+    () => {},
+  );
   await program.parseAsync(['bench', 'alignment', '--out', new URL('./results/', import.meta.url).pathname, ...args], { from: 'user' });
 } else {
   await compare(baseline, withoutBaseline(args));
@@ -37,11 +41,18 @@ async function compare(root: string, rest: string[]): Promise<void> {
   const { parseModes } = await import('../src/bench/alignment-bench.ts');
   const modes = parseModes(values.modes);
   const durationMs = parseDuration(values.duration);
-  const shipped = () => readdirSync(SHIPPED_SCENARIOS).filter((f) => /\.ya?ml$/.test(f)).sort().map((f) => join(SHIPPED_SCENARIOS, f));
+  const shipped = () =>
+    readdirSync(SHIPPED_SCENARIOS)
+      .filter((f) => /\.ya?ml$/.test(f))
+      .sort()
+      .map((f) => join(SHIPPED_SCENARIOS, f));
   const files = positionals.length > 0 ? positionals.map((f) => resolve(f)) : shipped();
   const runs = Number(process.env.FLOE_BENCH_RUNS ?? 3);
   const job = fileURLToPath(new URL('./alignment-job.ts', import.meta.url));
-  const sides: Array<[string, string[]]> = [['this', []], ['baseline', ['--floe', root]]];
+  const sides: Array<[string, string[]]> = [
+    ['this', []],
+    ['baseline', ['--floe', root]],
+  ];
   const cases = files.flatMap((file) => modes.map((mode) => ({ file, mode })));
   const results = new Map<string, ModeResult[]>();
   const key = (side: string, file: string, mode: string) => `${side} ${file} ${mode}`;
@@ -95,7 +106,9 @@ async function compare(root: string, rest: string[]): Promise<void> {
     });
     figures[`${resultsName(c.file)} ${c.mode}`] = { this: mine, baseline: theirs };
   }
-  console.log(`\n${runs} rounds, fresh processes, ${durationMs / 1000} s per run; medians; ratio = this/baseline, median of per-round ratios (range):`);
+  console.log(
+    `\n${runs} rounds, fresh processes, ${durationMs / 1000} s per run; medians; ratio = this/baseline, median of per-round ratios (range):`,
+  );
   console.log('rec/s > 1 is faster; checkpoint, alignment and latency < 1 are faster\n');
   printTable(rows);
   console.log(`results: ${writeResults('alignment-baseline', { baseline: root, runs, durationMs, results: figures })}`);

@@ -61,19 +61,25 @@ function mainThreadCpuMs(): number {
 
 /** Runs one case on the backends of the checkout at `root` (this tree when undefined): every checkout since this bench has the modules it imports. */
 async function runCase(root: string | undefined, name: string, keys: number): Promise<CaseResult> {
-  const [{ keyGroupRangeForSubtask }, { createStateBackend }, { MemoryCheckpointStorage }, { FileTaskStateStorage }, { seeded: random }] = await Promise.all([
-    importFrom<typeof import('../src/backends/key-groups.ts')>(root, 'src/backends/key-groups.ts'),
-    importFrom<typeof import('../src/backends/state-backend-registry.ts')>(root, 'src/backends/state-backend-registry.ts'),
-    importFrom<typeof import('../src/storage/memory-checkpoint-storage.ts')>(root, 'src/storage/memory-checkpoint-storage.ts'),
-    importFrom<typeof import('../spec/helpers/file-task-state-storage.ts')>(root, 'spec/helpers/file-task-state-storage.ts'),
-    importFrom<typeof import('../src/bench/seeded-random.ts')>(root, 'src/bench/seeded-random.ts'),
-  ]);
+  const [{ keyGroupRangeForSubtask }, { createStateBackend }, { MemoryCheckpointStorage }, { FileTaskStateStorage }, { seeded: random }] =
+    await Promise.all([
+      importFrom<typeof import('../src/backends/key-groups.ts')>(root, 'src/backends/key-groups.ts'),
+      importFrom<typeof import('../src/backends/state-backend-registry.ts')>(root, 'src/backends/state-backend-registry.ts'),
+      importFrom<typeof import('../src/storage/memory-checkpoint-storage.ts')>(root, 'src/storage/memory-checkpoint-storage.ts'),
+      importFrom<typeof import('../spec/helpers/file-task-state-storage.ts')>(root, 'spec/helpers/file-task-state-storage.ts'),
+      importFrom<typeof import('../src/bench/seeded-random.ts')>(root, 'src/bench/seeded-random.ts'),
+    ]);
   const dir = mkdtempSync(join(tmpdir(), 'floe-bench-backends-'));
   try {
     const files = new FileTaskStateStorage(join(dir, 'checkpoints'));
     // the memory preset keeps snapshots in memory: the cap is lifted to measure it at every size
-    const storage: TaskStateStorage = name === 'memory' ? new MemoryCheckpointStorage({ maxSnapshotSize: Infinity }).forSubtask('count', 0) : files;
-    const backend = createStateBackend(name, { incremental: true, localDir: join(dir, 'local'), cacheBytes: process.env.FLOE_BENCH_CACHE ? Number(process.env.FLOE_BENCH_CACHE) : undefined });
+    const storage: TaskStateStorage =
+      name === 'memory' ? new MemoryCheckpointStorage({ maxSnapshotSize: Infinity }).forSubtask('count', 0) : files;
+    const backend = createStateBackend(name, {
+      incremental: true,
+      localDir: join(dir, 'local'),
+      cacheBytes: process.env.FLOE_BENCH_CACHE ? Number(process.env.FLOE_BENCH_CACHE) : undefined,
+    });
     const b: KeyedStateBackend = backend.createKeyedBackend({
       jobId: 'bench',
       operatorUid: 'count',
@@ -141,7 +147,8 @@ async function runCase(root: string | undefined, name: string, keys: number): Pr
         const delta = await b.snapshot(currentId).run();
         times.push(performance.now() - t0);
         bytes.push(size(delta));
-        if (delta?.type !== 'incremental' || delta.deltas.length !== round + 1) throw new Error(`expected a delta, got ${JSON.stringify(delta?.type)}`);
+        if (delta?.type !== 'incremental' || delta.deltas.length !== round + 1)
+          throw new Error(`expected a delta, got ${JSON.stringify(delta?.type)}`);
         b.notifyCheckpointComplete?.(currentId);
       }
       const middle = (xs: number[]) => [...xs].sort((x, y) => x - y)[Math.floor(xs.length / 2)]!;
@@ -150,7 +157,20 @@ async function runCase(root: string | undefined, name: string, keys: number): Pr
       incrementalBytes = middle(bytes);
     }
     await b.dispose();
-    return { backend: name, keys, loadPerSec: keys / (loadMs / 1000), updatePerSec: updates / (updateMs / 1000), updatePerCpuSec: updates / (updateCpuMs / 1000), cacheHitRate, heapMB, fullMs, fullBytes, incrementalMs, incrementalFirstMs, incrementalBytes };
+    return {
+      backend: name,
+      keys,
+      loadPerSec: keys / (loadMs / 1000),
+      updatePerSec: updates / (updateMs / 1000),
+      updatePerCpuSec: updates / (updateCpuMs / 1000),
+      cacheHitRate,
+      heapMB,
+      fullMs,
+      fullBytes,
+      incrementalMs,
+      incrementalFirstMs,
+      incrementalBytes,
+    };
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -168,9 +188,15 @@ if (caseArg > 0) {
   const baseline = baselineOption();
   const runs = Number(process.env.FLOE_BENCH_RUNS ?? (baseline ? 3 : 1));
   // each side is this script in a fresh process; the baseline's imports its checkout's src/
-  const trees: Array<[string, string[]]> = baseline ? [['', []], ['@baseline', ['--floe', baseline]]] : [['', []]];
+  const trees: Array<[string, string[]]> = baseline
+    ? [
+        ['', []],
+        ['@baseline', ['--floe', baseline]],
+      ]
+    : [['', []]];
   const cases: Array<{ name: string; keys: number }> = [];
-  for (const keys of sizes) for (const name of ['memory', 'fs', 'level']) if (name === 'level' || keys <= heapMax) cases.push({ name, keys });
+  for (const keys of sizes)
+    for (const name of ['memory', 'fs', 'level']) if (name === 'level' || keys <= heapMax) cases.push({ name, keys });
   const runsOf = new Map<string, CaseResult[]>();
   const id = (backend: string, keys: number) => `${backend}:${keys}`;
   for (let round = 0; round < runs; round++) {
@@ -182,14 +208,17 @@ if (caseArg > 0) {
         const argv = ['--expose-gc', '--max-old-space-size=8192', '--import=tsx', script, '--case', `${c.name}:${c.keys}`, ...extra];
         const out = execFileSync(process.execPath, argv, { encoding: 'utf8', maxBuffer: 1 << 20 });
         const r = JSON.parse(out.trim().split('\n').pop()!) as CaseResult;
-        console.log(`${Math.round(r.updatePerSec).toLocaleString()} updates/s, ${Math.round(r.updatePerCpuSec).toLocaleString()} per CPU-s`);
+        console.log(
+          `${Math.round(r.updatePerSec).toLocaleString()} updates/s, ${Math.round(r.updatePerCpuSec).toLocaleString()} per CPU-s`,
+        );
         const key = id(c.name + label, c.keys);
         runsOf.set(key, [...(runsOf.get(key) ?? []), { ...r, backend: c.name + label }]);
       }
     }
   }
   // medians over the rounds, figure by figure
-  const mid = (rs: CaseResult[], f: (r: CaseResult) => number | null): number | null => (f(rs[0]!) === null ? null : median(rs.map((r) => f(r)!)));
+  const mid = (rs: CaseResult[], f: (r: CaseResult) => number | null): number | null =>
+    f(rs[0]!) === null ? null : median(rs.map((r) => f(r)!));
   const results: CaseResult[] = [...runsOf.values()].map((rs) => ({
     backend: rs[0]!.backend,
     keys: rs[0]!.keys,
@@ -257,8 +286,22 @@ if (caseArg > 0) {
   console.log(
     `\nrecords: setCurrentKey + ValueState read-modify-write, endBatch every ${BATCH}; rec/CPU-s: per second of main-thread CPU; medians of ${runs} round(s)`,
   );
-  console.log(`incremental: ${ROUNDS} rounds of ${CHANGED * 100}% of keys changed then a checkpoint, each on a confirmed chain (median; "first" is round 1, cold code)`);
-  console.log(`load average at the end: ${loadavg().map((l) => l.toFixed(2)).join(' ')} on ${cpus().length} cores`);
-  const figures = { batch: BATCH, updates: UPDATES, changed: CHANGED, rounds: ROUNDS, runs, baseline: baseline ?? null, loadavg: loadavg() };
+  console.log(
+    `incremental: ${ROUNDS} rounds of ${CHANGED * 100}% of keys changed then a checkpoint, each on a confirmed chain (median; "first" is round 1, cold code)`,
+  );
+  console.log(
+    `load average at the end: ${loadavg()
+      .map((l) => l.toFixed(2))
+      .join(' ')} on ${cpus().length} cores`,
+  );
+  const figures = {
+    batch: BATCH,
+    updates: UPDATES,
+    changed: CHANGED,
+    rounds: ROUNDS,
+    runs,
+    baseline: baseline ?? null,
+    loadavg: loadavg(),
+  };
   console.log(`written to ${writeResults('backends', { ...figures, results, runsOf: Object.fromEntries(runsOf), vsBaseline })}`);
 }

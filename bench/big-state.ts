@@ -44,7 +44,12 @@ function runCase(tree: string, root: string, keys: number, interval: string): Ca
         // `time -p` style CPU accounting from bash's `times` after the child ends
         `${JSON.stringify(process.execPath)} bin/floe.js run examples/big-state/job.ts --state-backend level --checkpoint-dir ${dir}/chk --checkpoint-interval ${interval} 2>&1; s=$?; times; exit $s`,
       ],
-      { cwd: root, encoding: 'utf8', maxBuffer: 16 << 20, env: { ...process.env, BIG_STATE_KEYS: String(keys), BIG_STATE_ROUNDS: String(rounds), BIG_STATE_OUT: join(dir, 'out') } },
+      {
+        cwd: root,
+        encoding: 'utf8',
+        maxBuffer: 16 << 20,
+        env: { ...process.env, BIG_STATE_KEYS: String(keys), BIG_STATE_ROUNDS: String(rounds), BIG_STATE_OUT: join(dir, 'out') },
+      },
     );
     const finished = /job FINISHED in ([\d.]+) s/.exec(out);
     if (!finished) throw new Error(`${tree}: the job did not finish:\n${out}`);
@@ -54,12 +59,27 @@ function runCase(tree: string, root: string, keys: number, interval: string): Ca
       mib: Number(m[3]) / (m[4] === 'KiB' ? 1024 : m[4] === 'B' ? 1 << 20 : 1),
     }));
     // the last line of `times` is the children's user and system time, e.g. "0m11.561s 0m0.999s"
-    const cpu = out.trim().split('\n').pop()!.split(/\s+/).map((t) => {
-      const m = /(\d+)m([\d.]+)s/.exec(t);
-      return m ? Number(m[1]) * 60 + Number(m[2]) : 0;
-    });
+    const cpu = out
+      .trim()
+      .split('\n')
+      .pop()!
+      .split(/\s+/)
+      .map((t) => {
+        const m = /(\d+)m([\d.]+)s/.exec(t);
+        return m ? Number(m[1]) * 60 + Number(m[2]) : 0;
+      });
     const seconds = Number(finished[1]);
-    return { tree, interval, keys, rounds, records: keys * rounds, seconds, recordsPerSec: (keys * rounds) / seconds, cpuSeconds: cpu[0]! + cpu[1]!, checkpoints };
+    return {
+      tree,
+      interval,
+      keys,
+      rounds,
+      records: keys * rounds,
+      seconds,
+      recordsPerSec: (keys * rounds) / seconds,
+      cpuSeconds: cpu[0]! + cpu[1]!,
+      checkpoints,
+    };
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -67,15 +87,23 @@ function runCase(tree: string, root: string, keys: number, interval: string): Ca
 
 const sizes = (process.env.FLOE_BENCH_KEYS ?? '1500000').split(',').map(Number);
 const baseline = process.env.FLOE_BENCH_BASELINE;
-const trees: Array<[string, string]> = baseline ? [['baseline', baseline], ['this tree', here]] : [['this tree', here]];
+const trees: Array<[string, string]> = baseline
+  ? [
+      ['baseline', baseline],
+      ['this tree', here],
+    ]
+  : [['this tree', here]];
 const results: CaseResult[] = [];
 for (const keys of sizes) {
-  for (const interval of intervals) for (const [tree, root] of trees) {
-    process.stdout.write(`${tree} × ${keys.toLocaleString()} keys × ${rounds} rounds, checkpoints every ${interval}... `);
-    const r = runCase(tree, root, keys, interval);
-    console.log(`${Math.round(r.recordsPerSec).toLocaleString()} records/s, checkpoints ${r.checkpoints.map((c) => `${c.ms} ms`).join(', ')}`);
-    results.push(r);
-  }
+  for (const interval of intervals)
+    for (const [tree, root] of trees) {
+      process.stdout.write(`${tree} × ${keys.toLocaleString()} keys × ${rounds} rounds, checkpoints every ${interval}... `);
+      const r = runCase(tree, root, keys, interval);
+      console.log(
+        `${Math.round(r.recordsPerSec).toLocaleString()} records/s, checkpoints ${r.checkpoints.map((c) => `${c.ms} ms`).join(', ')}`,
+      );
+      results.push(r);
+    }
 }
 console.log();
 const median = (xs: number[]) => (xs.length ? [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]! : NaN);
@@ -94,14 +122,25 @@ printTable(
       'records/s': Math.round(r.recordsPerSec).toLocaleString(),
       'vs baseline': base && base !== r ? (r.recordsPerSec / base.recordsPerSec).toFixed(2) : '-',
       'records/CPU-s': Math.round(r.records / r.cpuSeconds).toLocaleString(),
-      'ckpts while processing': during(r).map((c) => `${c.ms}ms/${c.mib.toFixed(1)}MiB`).join(' '),
+      'ckpts while processing': during(r)
+        .map((c) => `${c.ms}ms/${c.mib.toFixed(1)}MiB`)
+        .join(' '),
       'median ms': Number.isNaN(ms) ? '-' : ms.toFixed(0),
       'MiB/s': Number.isNaN(mibPerSec) ? '-' : mibPerSec.toFixed(1),
-      'vs baseline MiB/s': base && base !== r && during(r).length && during(base).length ? (mibPerSec / median(during(base).map((c) => c.mib / (c.ms / 1000)))).toFixed(2) : '-',
+      'vs baseline MiB/s':
+        base && base !== r && during(r).length && during(base).length
+          ? (mibPerSec / median(during(base).map((c) => c.mib / (c.ms / 1000)))).toFixed(2)
+          : '-',
       'last ckpt': r.checkpoints.length ? `${r.checkpoints.at(-1)!.ms}ms/${r.checkpoints.at(-1)!.mib.toFixed(1)}MiB` : '-',
     };
   }),
 );
-console.log(`\nexamples/big-state on level, ${rounds} rounds; checkpoints: completed ones, each a full snapshot; records/CPU-s: per CPU second of the floe process (all threads)`);
-console.log(`load average at the end: ${loadavg().map((l) => l.toFixed(2)).join(' ')} on ${cpus().length} cores`);
+console.log(
+  `\nexamples/big-state on level, ${rounds} rounds; checkpoints: completed ones, each a full snapshot; records/CPU-s: per CPU second of the floe process (all threads)`,
+);
+console.log(
+  `load average at the end: ${loadavg()
+    .map((l) => l.toFixed(2))
+    .join(' ')} on ${cpus().length} cores`,
+);
 console.log(`written to ${writeResults('big-state', { rounds, intervals, loadavg: loadavg(), results })}`);

@@ -56,7 +56,9 @@ const CASES: Case[] = [
   { name: 'keyBy p=2, 2 TaskManagers', env: keyBy, args: ['-p', '2', '--taskmanagers', '2', ...checkpoints] },
 ];
 
-console.log(`cpu job: ${CPU_RECORDS.toLocaleString()} records x ${HASH_ROUNDS} hash rounds; keyBy job: ${KEYBY_RECORDS.toLocaleString()} records; ${RUNS} interleaved rounds, medians\n`);
+console.log(
+  `cpu job: ${CPU_RECORDS.toLocaleString()} records x ${HASH_ROUNDS} hash rounds; keyBy job: ${KEYBY_RECORDS.toLocaleString()} records; ${RUNS} interleaved rounds, medians\n`,
+);
 const times = new Map<string, Timing[]>(CASES.map((c) => [c.name, []]));
 for (let round = 0; round < RUNS; round++) {
   // a rotating order, so a noisy neighbour hits every case alike
@@ -69,17 +71,28 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.len
 const wall = (name: string) => median(times.get(name)!.map((x) => x.wallMs));
 const job = (name: string) => median(times.get(name)!.map((x) => x.jobMs));
 const records = (name: string) => (name.startsWith('cpu') ? CPU_RECORDS : KEYBY_RECORDS);
-printTable(CASES.map((c) => ({
-  case: c.name,
-  'wall s': (wall(c.name) / 1000).toFixed(2),
-  'job s': (job(c.name) / 1000).toFixed(2),
-  'records/s (wall)': Math.round(records(c.name) / (wall(c.name) / 1000)).toLocaleString(),
-  'records/s (job)': Math.round(records(c.name) / (job(c.name) / 1000)).toLocaleString(),
-})));
-const CPU1 = 'cpu p=1, one process', CPU2 = 'cpu p=2, 2 TaskManagers', KB1 = 'keyBy p=2, one process', KB2 = 'keyBy p=2, 2 TaskManagers';
+printTable(
+  CASES.map((c) => ({
+    case: c.name,
+    'wall s': (wall(c.name) / 1000).toFixed(2),
+    'job s': (job(c.name) / 1000).toFixed(2),
+    'records/s (wall)': Math.round(records(c.name) / (wall(c.name) / 1000)).toLocaleString(),
+    'records/s (job)': Math.round(records(c.name) / (job(c.name) / 1000)).toLocaleString(),
+  })),
+);
+const CPU1 = 'cpu p=1, one process',
+  CPU2 = 'cpu p=2, 2 TaskManagers',
+  KB1 = 'keyBy p=2, one process',
+  KB2 = 'keyBy p=2, 2 TaskManagers';
 const speedup = wall(CPU1) / wall(CPU2);
 const keyByRatio = wall(KB1) / wall(KB2);
-console.log(`\ncpu-bound job, p=2 on 2 TaskManagers vs p=1 in one process: ${speedup.toFixed(2)}x faster with start-up (target >= 1.7x), ${(job(CPU1) / job(CPU2)).toFixed(2)}x the job alone`);
-console.log(`records/s through a keyBy between 2 TaskManagers vs the same job in one process: ${keyByRatio.toFixed(2)} with start-up (target >= 0.5), ${(job(KB1) / job(KB2)).toFixed(2)} the job alone`);
-console.log(`results: ${writeResults('cluster', { runs: RUNS, times: Object.fromEntries(times), speedup, keyByRatio, jobSpeedup: job(CPU1) / job(CPU2), jobKeyByRatio: job(KB1) / job(KB2) })}`);
+console.log(
+  `\ncpu-bound job, p=2 on 2 TaskManagers vs p=1 in one process: ${speedup.toFixed(2)}x faster with start-up (target >= 1.7x), ${(job(CPU1) / job(CPU2)).toFixed(2)}x the job alone`,
+);
+console.log(
+  `records/s through a keyBy between 2 TaskManagers vs the same job in one process: ${keyByRatio.toFixed(2)} with start-up (target >= 0.5), ${(job(KB1) / job(KB2)).toFixed(2)} the job alone`,
+);
+console.log(
+  `results: ${writeResults('cluster', { runs: RUNS, times: Object.fromEntries(times), speedup, keyByRatio, jobSpeedup: job(CPU1) / job(CPU2), jobKeyByRatio: job(KB1) / job(KB2) })}`,
+);
 rmSync(dir, { recursive: true, force: true });

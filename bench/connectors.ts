@@ -32,7 +32,11 @@ const postgres = await PostgresServer.start({ maxPreparedTransactions: 10 });
 try {
   console.log(`publishing ${MESSAGES.toLocaleString()} messages...`);
   const line = 'the quick brown fox jumps over the lazy dog '.repeat(2).trim();
-  await publishLines(nats.url, 'bench', Array.from({ length: MESSAGES }, (_, i) => `${i} ${line}`));
+  await publishLines(
+    nats.url,
+    'bench',
+    Array.from({ length: MESSAGES }, (_, i) => `${i} ${line}`),
+  );
 
   // the nats client alone: an ordered consumer, every message decoded as text, as the source does
   const plainRead = async () => {
@@ -53,7 +57,11 @@ try {
   const floeRead = async () => {
     const sink = new CountingSink();
     const env = StreamExecutionEnvironment.getExecutionEnvironment({ 'parallelism.default': 1, 'execution.checkpointing.interval': '1s' });
-    env.fromSource(new JetStreamSource({ servers: nats.url, stream: 'bench', bounded: true })).uid('source').sinkTo(sink).uid('sink');
+    env
+      .fromSource(new JetStreamSource({ servers: nats.url, stream: 'bench', bounded: true }))
+      .uid('source')
+      .sinkTo(sink)
+      .uid('sink');
     const t0 = performance.now();
     await env.execute('jetstream read');
     return { n: sink.count, ms: performance.now() - t0 };
@@ -77,8 +85,19 @@ try {
   const floeInsert = async () => {
     await client.query('TRUNCATE bench_rows');
     const env = StreamExecutionEnvironment.getExecutionEnvironment({ 'parallelism.default': 1, 'execution.checkpointing.interval': '1s' });
-    env.fromSource(new SequenceSource(0, ROWS - 1)).uid('source')
-      .sinkTo(new PostgresSink({ connectionString: postgres.url, table: 'bench_rows', columns: ['id', 'name', 'score'], toRow: row, batchSize: BATCH })).uid('sink');
+    env
+      .fromSource(new SequenceSource(0, ROWS - 1))
+      .uid('source')
+      .sinkTo(
+        new PostgresSink({
+          connectionString: postgres.url,
+          table: 'bench_rows',
+          columns: ['id', 'name', 'score'],
+          toRow: row,
+          batchSize: BATCH,
+        }),
+      )
+      .uid('sink');
     const t0 = performance.now();
     await env.execute('postgres insert');
     return { n: Number((await client.query('SELECT count(*) AS n FROM bench_rows')).rows[0].n), ms: performance.now() - t0 };
@@ -89,7 +108,12 @@ try {
   await plainRead();
   await floeRead();
   const median = (runs: Array<{ n: number; ms: number }>) => [...runs].sort((a, b) => a.ms - b.ms)[Math.floor(runs.length / 2)]!;
-  const rounds = { plainRead: [] as Array<{ n: number; ms: number }>, floeRead: [] as Array<{ n: number; ms: number }>, plainInsert: [] as Array<{ n: number; ms: number }>, floeInsert: [] as Array<{ n: number; ms: number }> };
+  const rounds = {
+    plainRead: [] as Array<{ n: number; ms: number }>,
+    floeRead: [] as Array<{ n: number; ms: number }>,
+    plainInsert: [] as Array<{ n: number; ms: number }>,
+    floeInsert: [] as Array<{ n: number; ms: number }>,
+  };
   for (let r = 0; r < RUNS; r++) {
     rounds.plainRead.push(await plainRead());
     rounds.floeRead.push(await floeRead());
@@ -101,14 +125,29 @@ try {
   await client.end();
   const rate = (r: { n: number; ms: number }) => Math.round(r.n / (r.ms / 1000));
   const rows = [
-    { case: `JetStream read (${MESSAGES.toLocaleString()} messages of ${line.length + 7} bytes)`, plain: rate(reads.plain), floe: rate(reads.floe), ratio: (rate(reads.floe) / rate(reads.plain)).toFixed(2) },
-    { case: `Postgres insert (${ROWS.toLocaleString()} rows, batches of ${BATCH})`, plain: rate(inserts.plain), floe: rate(inserts.floe), ratio: (rate(inserts.floe) / rate(inserts.plain)).toFixed(2) },
+    {
+      case: `JetStream read (${MESSAGES.toLocaleString()} messages of ${line.length + 7} bytes)`,
+      plain: rate(reads.plain),
+      floe: rate(reads.floe),
+      ratio: (rate(reads.floe) / rate(reads.plain)).toFixed(2),
+    },
+    {
+      case: `Postgres insert (${ROWS.toLocaleString()} rows, batches of ${BATCH})`,
+      plain: rate(inserts.plain),
+      floe: rate(inserts.floe),
+      ratio: (rate(inserts.floe) / rate(inserts.plain)).toFixed(2),
+    },
   ];
   printTable(rows.map((r) => ({ case: r.case, 'plain client /s': r.plain, 'floe /s': r.floe, 'floe / plain': r.ratio })));
-  for (const [what, r] of [['read', reads], ['insert', inserts]] as const) {
+  for (const [what, r] of [
+    ['read', reads],
+    ['insert', inserts],
+  ] as const) {
     if (r.plain.n !== r.floe.n) console.log(`warning: ${what} counts differ: plain ${r.plain.n}, floe ${r.floe.n}`);
   }
-  console.log(`\nfloe's PostgresSink is exactly-once (one transaction per checkpoint, PREPARE + COMMIT PREPARED); the plain loop commits each batch on its own.`);
+  console.log(
+    `\nfloe's PostgresSink is exactly-once (one transaction per checkpoint, PREPARE + COMMIT PREPARED); the plain loop commits each batch on its own.`,
+  );
   console.log(`results: ${writeResults('connectors', { messages: MESSAGES, rows: ROWS, runs: RUNS, reads, inserts, rounds })}`);
 } finally {
   await nats.destroy();

@@ -13,11 +13,16 @@ const dir = mkdtempSync(join(tmpdir(), 'floe-bench-page-'));
 writeFileSync(join(dir, 'in.txt'), generateText(4_000_000, { seed: 1, vocabulary: 3000 }));
 // two vertices at parallelism 32: 64 subtasks
 const env = StreamExecutionEnvironment.getExecutionEnvironment({ 'parallelism.default': 32, 'execution.checkpointing.interval': 500 });
-env.readTextFile(join(dir, 'in.txt')).uid('source')
-  .flatMap((line: string) => line.split(' ').filter(Boolean)).uid('split')
+env
+  .readTextFile(join(dir, 'in.txt'))
+  .uid('source')
+  .flatMap((line: string) => line.split(' ').filter(Boolean))
+  .uid('split')
   .keyBy((w) => w)
-  .map((w: string) => w.length).uid('len')
-  .sinkTo(new FileSink(join(dir, 'out'))).uid('sink');
+  .map((w: string) => w.length)
+  .uid('len')
+  .sinkTo(new FileSink(join(dir, 'out')))
+  .uid('sink');
 const client = await env.executeAsync('page bench');
 const jobs = new JobRegistry();
 jobs.add(client);
@@ -31,7 +36,15 @@ await page.route(new RegExp(`/jobs/${client.jobId}/checkpoints(\\?.*)?$`), async
   const query = new URL(route.request().url()).searchParams;
   const response = await route.fetch();
   const body = await response.json();
-  const template = body.history[0] ?? { status: 'COMPLETED', checkpoint_type: 'CHECKPOINT', trigger_timestamp: Date.now(), end_to_end_duration: 10, state_size: 1000, num_acknowledged_subtasks: 64, num_subtasks: 64 };
+  const template = body.history[0] ?? {
+    status: 'COMPLETED',
+    checkpoint_type: 'CHECKPOINT',
+    trigger_timestamp: Date.now(),
+    end_to_end_duration: 10,
+    state_size: 1000,
+    num_acknowledged_subtasks: 64,
+    num_subtasks: 64,
+  };
   const all = Array.from({ length: 1000 }, (_, i) => ({ ...template, id: 1000 - i }));
   const offset = Number(query.get('history-offset') ?? 0);
   const limit = query.has('history-limit') ? Number(query.get('history-limit')) : all.length;
@@ -51,7 +64,9 @@ async function longTasks(hash: string): Promise<{ count: number; maxMs: number; 
     requestAnimationFrame(count);
   })()`);
   await new Promise((r) => setTimeout(r, SECONDS * 1000));
-  return page.evaluate(`({ count: window.__long.length, maxMs: Math.round(Math.max(0, ...window.__long)), frames: window.__frames })`) as Promise<{ count: number; maxMs: number; frames: number }>;
+  return page.evaluate(
+    `({ count: window.__long.length, maxMs: Math.round(Math.max(0, ...window.__long)), frames: window.__frames })`,
+  ) as Promise<{ count: number; maxMs: number; frames: number }>;
 }
 
 const overview = await longTasks(`#/job/running/${client.jobId}/overview`);
@@ -59,8 +74,18 @@ const subtasks = await page.locator('tr[data-subtask]').count();
 const checkpoints = await longTasks(`#/job/running/${client.jobId}/checkpoints`);
 const rows = await page.locator('tr[data-testid="checkpoint-row"]').count();
 printTable([
-  { view: `overview (${subtasks} subtasks, live)`, [`long tasks in ${SECONDS} s`]: overview.count, 'longest ms': overview.maxMs, 'frames/s': (overview.frames / SECONDS).toFixed(0) },
-  { view: `checkpoints (1,000 in history, ${rows} rows drawn)`, [`long tasks in ${SECONDS} s`]: checkpoints.count, 'longest ms': checkpoints.maxMs, 'frames/s': (checkpoints.frames / SECONDS).toFixed(0) },
+  {
+    view: `overview (${subtasks} subtasks, live)`,
+    [`long tasks in ${SECONDS} s`]: overview.count,
+    'longest ms': overview.maxMs,
+    'frames/s': (overview.frames / SECONDS).toFixed(0),
+  },
+  {
+    view: `checkpoints (1,000 in history, ${rows} rows drawn)`,
+    [`long tasks in ${SECONDS} s`]: checkpoints.count,
+    'longest ms': checkpoints.maxMs,
+    'frames/s': (checkpoints.frames / SECONDS).toFixed(0),
+  },
 ]);
 console.log(`results: ${writeResults('dashboard-page', { seconds: SECONDS, subtasks, overview, checkpoints, rows })}`);
 await browser.close();

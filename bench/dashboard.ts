@@ -21,12 +21,18 @@ const browser = await openBrowser();
 /** One run: the REST server always serves the job; with `page`, a browser shows its overview (graph, subtasks, task actors) live until the end. */
 async function run(round: number, page: boolean): Promise<{ ms: number; cpuMs: number; samples: number; requests: number }> {
   const env = StreamExecutionEnvironment.getExecutionEnvironment({ 'parallelism.default': 2, 'execution.checkpointing.interval': 200 });
-  env.readTextFile(input).uid('source')
-    .flatMap((line: string) => line.split(' ').filter(Boolean)).uid('split')
-    .map((w: string) => [w, 1] as [string, number]).uid('tag')
+  env
+    .readTextFile(input)
+    .uid('source')
+    .flatMap((line: string) => line.split(' ').filter(Boolean))
+    .uid('split')
+    .map((w: string) => [w, 1] as [string, number])
+    .uid('tag')
     .keyBy((t) => t[0])
-    .reduce((a, b) => [a[0], a[1] + b[1]]).uid('count')
-    .sinkTo(new FileSink(join(dir, `out-${round}-${page}`))).uid('sink');
+    .reduce((a, b) => [a[0], a[1] + b[1]])
+    .uid('count')
+    .sinkTo(new FileSink(join(dir, `out-${round}-${page}`)))
+    .uid('sink');
   const t0 = performance.now();
   const c0 = process.cpuUsage();
   const client = await env.executeAsync('dashboard bench');
@@ -56,12 +62,18 @@ async function run(round: number, page: boolean): Promise<{ ms: number; cpuMs: n
 /** CPU ms of one live sample (taken and serialised as the feed does) and of one of the page's REST polls (GET /jobs/:id), over the bench's own job while it runs. */
 async function costPerOperation(): Promise<{ sampleMs: number; sampleKiB: number; requestMs: number }> {
   const env = StreamExecutionEnvironment.getExecutionEnvironment({ 'parallelism.default': 2, 'execution.checkpointing.interval': 200 });
-  env.readTextFile(input).uid('source')
-    .flatMap((line: string) => line.split(' ').filter(Boolean)).uid('split')
-    .map((w: string) => [w, 1] as [string, number]).uid('tag')
+  env
+    .readTextFile(input)
+    .uid('source')
+    .flatMap((line: string) => line.split(' ').filter(Boolean))
+    .uid('split')
+    .map((w: string) => [w, 1] as [string, number])
+    .uid('tag')
     .keyBy((t) => t[0])
-    .reduce((a, b) => [a[0], a[1] + b[1]]).uid('count')
-    .sinkTo(new FileSink(join(dir, 'out-per-op'))).uid('sink');
+    .reduce((a, b) => [a[0], a[1] + b[1]])
+    .uid('count')
+    .sinkTo(new FileSink(join(dir, 'out-per-op')))
+    .uid('sink');
   const client = await env.executeAsync('dashboard bench per operation');
   const jobs = new JobRegistry();
   jobs.add(client);
@@ -76,7 +88,10 @@ async function costPerOperation(): Promise<{ sampleMs: number; sampleKiB: number
   };
   let bytes = 0;
   // synchronous: the job's run loop cannot interleave its own work into the figure
-  const sampleMs = await cpuOf(500, () => (bytes += JSON.stringify({ type: 'floe.live', now: Date.now(), jobs: [sampler.sample(client)] }).length));
+  const sampleMs = await cpuOf(
+    500,
+    () => (bytes += JSON.stringify({ type: 'floe.live', now: Date.now(), jobs: [sampler.sample(client)] }).length),
+  );
   // a request yields to the event loop, where a running job would add its work: the job is canceled first (its details keep their shape)
   await client.cancel();
   const requestMs = await cpuOf(200, () => app.inject({ url: `/jobs/${client.jobId}` }));
@@ -107,7 +122,9 @@ for (let round = 0; round < RUNS; round++) {
       rates.push({ samples: r.samples / (r.ms / 1000), requests: r.requests / (r.ms / 1000) });
     }
   }
-  console.log(`round ${round + 1}/${RUNS}: no page ${(cases['no page'][round]! / 1000).toFixed(2)} s, dashboard ${(cases['dashboard open, live'][round]! / 1000).toFixed(2)} s`);
+  console.log(
+    `round ${round + 1}/${RUNS}: no page ${(cases['no page'][round]! / 1000).toFixed(2)} s, dashboard ${(cases['dashboard open, live'][round]! / 1000).toFixed(2)} s`,
+  );
 }
 await browser.close();
 const rows = Object.entries(cases).map(([name, ms]) => ({
@@ -122,14 +139,22 @@ const perRound = cases['no page'].map((off, i) => 1 - off / cases['dashboard ope
 const cost = median(perRound);
 // the floe process's own CPU (the browser's is another process): what serving the page and the feed adds to the job's process
 const perRoundCpu = cpu['no page'].map((off, i) => cpu['dashboard open, live'][i]! / off - 1);
-console.log(`\nthe open dashboard costs ${(cost * 100).toFixed(1)}% throughput (rounds: ${perRound.map((c) => `${(c * 100).toFixed(1)}%`).join(', ')}; target within 3%); live samples received per run: ${samples.join(', ')}`);
-console.log(`floe process cpu with the dashboard open: ${(median(perRoundCpu) * 100).toFixed(1)}% more (rounds: ${perRoundCpu.map((c) => `${(c * 100).toFixed(1)}%`).join(', ')})`);
+console.log(
+  `\nthe open dashboard costs ${(cost * 100).toFixed(1)}% throughput (rounds: ${perRound.map((c) => `${(c * 100).toFixed(1)}%`).join(', ')}; target within 3%); live samples received per run: ${samples.join(', ')}`,
+);
+console.log(
+  `floe process cpu with the dashboard open: ${(median(perRoundCpu) * 100).toFixed(1)}% more (rounds: ${perRoundCpu.map((c) => `${(c * 100).toFixed(1)}%`).join(', ')})`,
+);
 
 // The same cost without the machine's noise: what one live sample and one REST poll take in floe's process (CPU, a tight
 // loop over a running job), times how often the open page caused them per second. On a shared machine the
 // side-by-side times above move by more than 3% from run to run; this figure does not.
 const perOp = await costPerOperation();
 const perSecond = median(rates.map((r) => r.samples)) * perOp.sampleMs + median(rates.map((r) => r.requests)) * perOp.requestMs;
-console.log(`per operation (CPU in floe's process): a live sample ${perOp.sampleMs.toFixed(3)} ms (${perOp.sampleKiB.toFixed(1)} KiB), a REST poll of the page ${perOp.requestMs.toFixed(3)} ms; at ${median(rates.map((r) => r.samples)).toFixed(1)} samples/s and ${median(rates.map((r) => r.requests)).toFixed(1)} requests/s the page costs ${perSecond.toFixed(2)} ms of CPU per second = ${(perSecond / 10).toFixed(3)}% of one core`);
-console.log(`results: ${writeResults('dashboard', { words: WORDS, runs: RUNS, cases, cpu, cost, perRound, perRoundCpu, samples, rates, perOp, perSecondMs: perSecond })}`);
+console.log(
+  `per operation (CPU in floe's process): a live sample ${perOp.sampleMs.toFixed(3)} ms (${perOp.sampleKiB.toFixed(1)} KiB), a REST poll of the page ${perOp.requestMs.toFixed(3)} ms; at ${median(rates.map((r) => r.samples)).toFixed(1)} samples/s and ${median(rates.map((r) => r.requests)).toFixed(1)} requests/s the page costs ${perSecond.toFixed(2)} ms of CPU per second = ${(perSecond / 10).toFixed(3)}% of one core`,
+);
+console.log(
+  `results: ${writeResults('dashboard', { words: WORDS, runs: RUNS, cases, cpu, cost, perRound, perRoundCpu, samples, rates, perOp, perSecondMs: perSecond })}`,
+);
 rmSync(dir, { recursive: true, force: true });

@@ -41,18 +41,27 @@ function loop(input: string, output: string): number {
 }
 
 async function floe(root: string, input: string, output: string, checkpointMs: number): Promise<number> {
-  const { FileSink, StreamExecutionEnvironment } = (await import(pathToFileURL(join(root, 'src/index.ts')).href)) as typeof import('../src/index.ts');
+  const { FileSink, StreamExecutionEnvironment } = (await import(
+    pathToFileURL(join(root, 'src/index.ts')).href
+  )) as typeof import('../src/index.ts');
   const env = StreamExecutionEnvironment.getExecutionEnvironment({
     'parallelism.default': 1,
     ...(checkpointMs ? { 'execution.checkpointing.interval': checkpointMs, 'execution.checkpointing.mode': 'exactly-once' } : {}),
   });
-  env.readTextFile(input).uid('source')
-    .flatMap(split).uid('split')
-    .map(tag).uid('tag')
+  env
+    .readTextFile(input)
+    .uid('source')
+    .flatMap(split)
+    .uid('split')
+    .map(tag)
+    .uid('tag')
     .keyBy((t) => t[0])
-    .reduce(sum).uid('count')
-    .filter(keep).uid('keep')
-    .sinkTo(new FileSink(output)).uid('sink');
+    .reduce(sum)
+    .uid('count')
+    .filter(keep)
+    .uid('keep')
+    .sinkTo(new FileSink(output))
+    .uid('sink');
   const result = await env.execute('keyed-word-count');
   return result.checkpoints.completed;
 }
@@ -66,7 +75,10 @@ if ((mode !== 'floe' && mode !== 'loop') || !input || !output) {
   console.error('usage: node --import=tsx bench/keyed-job.ts <floe|loop> <input> <output> [--floe <checkout>] [--checkpoint-ms N]');
   process.exit(2);
 }
-const checkpoints = mode === 'floe' ? await floe(resolve(option('--floe') ?? join(import.meta.dirname, '..')), input, output, Number(option('--checkpoint-ms') ?? 0)) : (loop(input, output), 0);
+const checkpoints =
+  mode === 'floe'
+    ? await floe(resolve(option('--floe') ?? join(import.meta.dirname, '..')), input, output, Number(option('--checkpoint-ms') ?? 0))
+    : (loop(input, output), 0);
 // performance.now() counts from the process's start: module loading and the job's start-up are included
 const cpu = process.cpuUsage();
 console.log(JSON.stringify({ ms: performance.now(), cpuMs: (cpu.user + cpu.system) / 1000, checkpoints }));

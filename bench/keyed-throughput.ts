@@ -32,7 +32,8 @@ export async function runKeyedCase(options: { baseline?: string | undefined }): 
   const words = Number(process.env.FLOE_BENCH_KEYED_WORDS ?? 8_000_000);
   const runs = Number(process.env.FLOE_BENCH_RUNS ?? 5);
   const baseline = options.baseline === undefined ? undefined : resolve(options.baseline);
-  if (baseline && !existsSync(join(baseline, 'src/index.ts'))) throw new Error(`--baseline ${baseline}: no src/index.ts there (give a floe checkout with its node_modules)`);
+  if (baseline && !existsSync(join(baseline, 'src/index.ts')))
+    throw new Error(`--baseline ${baseline}: no src/index.ts there (give a floe checkout with its node_modules)`);
   const dir = mkdtempSync(join(tmpdir(), 'floe-bench-keyed-'));
   const input = join(dir, 'input.txt');
   console.log(`\nkeyed job, output 1% of input: generating ${words.toLocaleString()} words...`);
@@ -51,7 +52,10 @@ export async function runKeyedCase(options: { baseline?: string | undefined }): 
       const c = cases[(k + round) % cases.length]!;
       const out = join(dir, `out-${round}-${k}`);
       const [mode, ...rest] = c.args;
-      const stdout = execFileSync(process.execPath, ['--import=tsx', JOB, mode!, input, out, ...rest], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+      const stdout = execFileSync(process.execPath, ['--import=tsx', JOB, mode!, input, out, ...rest], {
+        encoding: 'utf8',
+        stdio: ['ignore', 'pipe', 'inherit'],
+      });
       const run = JSON.parse(stdout.trim().split('\n').at(-1)!) as Run;
       const n = lines(out);
       // every side writes the same records: a lost or duplicated one fails the bench
@@ -95,8 +99,12 @@ export async function runKeyedCase(options: { baseline?: string | undefined }): 
     const mine = results.get(cases[1]!.name)!;
     const theirs = results.get(cases[2]!.name)!;
     vsBaseline = { perRound: mine.map((m, i) => theirs[i]!.ms / m.ms), perRoundCpu: mine.map((m, i) => theirs[i]!.cpuMs / m.cpuMs) };
-    console.log(`floe this/baseline rate (median of rounds, range): ${ratioText(vsBaseline.perRound)} wall, ${ratioText(vsBaseline.perRoundCpu)} cpu`);
+    console.log(
+      `floe this/baseline rate (median of rounds, range): ${ratioText(vsBaseline.perRound)} wall, ${ratioText(vsBaseline.perRoundCpu)} cpu`,
+    );
   }
-  console.log(`results: ${writeResults('throughput-keyed', { words, runs, records: expected, baseline: baseline ?? null, results: figures, vsBaseline })}`);
+  console.log(
+    `results: ${writeResults('throughput-keyed', { words, runs, records: expected, baseline: baseline ?? null, results: figures, vsBaseline })}`,
+  );
   rmSync(dir, { recursive: true, force: true });
 }

@@ -19,7 +19,10 @@ async function slicesDuringSnapshot(busyAware: boolean): Promise<{ slices: numbe
   const dir = mkdtempSync(join(tmpdir(), 'floe-bench-slices-'));
   const backend = createStateBackend('level', { localDir: join(dir, 'local') });
   const b = backend.createKeyedBackend({
-    jobId: 'bench', operatorUid: 'op', subtaskIndex: 0, maxParallelism: 128,
+    jobId: 'bench',
+    operatorUid: 'op',
+    subtaskIndex: 0,
+    maxParallelism: 128,
     keyGroupRange: keyGroupRangeForSubtask(128, 1, 0),
     storage: new FileTaskStateStorage(join(dir, 'checkpoints')),
     ...(busyAware ? { runLoopBusy: () => runLoop.busy } : {}),
@@ -62,4 +65,6 @@ const unaware = { slices: median(runs.unaware.map((x) => x.slices)), ms: median(
 console.log(`level full snapshot of ${KEYS} keys while a task keeps the run loop busy (slices of 1 ms), medians of ${ROUNDS}:`);
 console.log(`  busy-aware scan: ${aware.slices} slices, ${aware.ms.toFixed(0)} ms  (${runs.aware.map((x) => x.slices).join(', ')})`);
 console.log(`  idle-sized scan: ${unaware.slices} slices, ${unaware.ms.toFixed(0)} ms  (${runs.unaware.map((x) => x.slices).join(', ')})`);
-console.log(`  ratio busy-aware / idle-sized: slices ${(aware.slices / unaware.slices).toFixed(2)}, time ${(aware.ms / unaware.ms).toFixed(2)}`);
+console.log(
+  `  ratio busy-aware / idle-sized: slices ${(aware.slices / unaware.slices).toFixed(2)}, time ${(aware.ms / unaware.ms).toFixed(2)}`,
+);

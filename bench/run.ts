@@ -3,7 +3,15 @@ import { readdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 // helpers of the benches, not benches: the report printer, the baseline option, the keyed throughput case and the child processes
-const HELPERS = new Set(['run.ts', 'report.ts', 'baseline.ts', 'keyed-throughput.ts', 'keyed-job.ts', 'word-count-job.ts', 'alignment-job.ts']);
+const HELPERS = new Set([
+  'run.ts',
+  'report.ts',
+  'baseline.ts',
+  'keyed-throughput.ts',
+  'keyed-job.ts',
+  'word-count-job.ts',
+  'alignment-job.ts',
+]);
 const names = readdirSync(fileURLToPath(new URL('.', import.meta.url)))
   .filter((f) => f.endsWith('.ts') && !HELPERS.has(f))
   .map((f) => f.slice(0, -3));

@@ -14,7 +14,10 @@ import { encodeKey, keyTag } from '../src/backends/level-key-codec.ts';
 import { encodeValue } from '../src/backends/level-value-codec.ts';
 import { printTable, writeResults } from './report.ts';
 
-const BACKENDS = (process.env.FLOE_BENCH_BACKENDS ?? 'memory,fs,level').split(',').map((b) => b.trim()).filter(Boolean);
+const BACKENDS = (process.env.FLOE_BENCH_BACKENDS ?? 'memory,fs,level')
+  .split(',')
+  .map((b) => b.trim())
+  .filter(Boolean);
 const KEYS = (process.env.FLOE_BENCH_KEYS ?? '100000,1000000').split(',').map(Number);
 const PARALLELISM = Number(process.env.FLOE_BENCH_PARALLELISM ?? 2);
 const RUNS = Number(process.env.FLOE_BENCH_RUNS ?? 2);
@@ -26,7 +29,10 @@ const root = mkdtempSync(join(tmpdir(), 'floe-bench-savepoint-'));
  */
 class KeySource implements Source<number> {
   readonly name = 'keys';
-  constructor(readonly n: number, readonly gate = { open: false, updates: 0 }) {}
+  constructor(
+    readonly n: number,
+    readonly gate = { open: false, updates: 0 },
+  ) {}
   createReader(): SourceReader<number> {
     const n = this.n;
     const gate = this.gate;
@@ -84,7 +90,12 @@ async function profiled<T>(name: string, fn: () => Promise<T>): Promise<T> {
   }
 }
 
-function environment(backend: string, keys: number, extra: Record<string, unknown>, gate?: { open: boolean; updates: number }): StreamExecutionEnvironment {
+function environment(
+  backend: string,
+  keys: number,
+  extra: Record<string, unknown>,
+  gate?: { open: boolean; updates: number },
+): StreamExecutionEnvironment {
   const env = StreamExecutionEnvironment.getExecutionEnvironment({
     'parallelism.default': PARALLELISM,
     // no periodic checkpoint during the measurement: the savepoint is the only snapshot
@@ -95,14 +106,18 @@ function environment(backend: string, keys: number, extra: Record<string, unknow
     'state.checkpoints.dir': join(root, 'checkpoints'),
     ...extra,
   });
-  env.fromSource(new KeySource(keys, gate), 'keys').uid('keys')
+  env
+    .fromSource(new KeySource(keys, gate), 'keys')
+    .uid('keys')
     .keyBy((n: number) => `user-${n}`)
     .process((n: number, ctx) => {
       const count = ctx.getState(valueState<number>('count', 0));
       count.update(count.value()! + n);
       processed++;
-    }).uid('count')
-    .sinkTo(new CollectSink<never>([])).uid('sink');
+    })
+    .uid('count')
+    .sinkTo(new CollectSink<never>([]))
+    .uid('sink');
   return env;
 }
 
@@ -130,11 +145,13 @@ async function plainWrite(dir: string, sizes: number[]): Promise<number> {
  * both scans at once as the subtasks' are. A full savepoint of level cannot be faster than this.
  */
 async function levelScanMs(dir: string, keys: number): Promise<number> {
-  const dbs = await Promise.all(Array.from({ length: PARALLELISM }, async (_, i) => {
-    const db = new Level<string, string>(join(dir, `scan-${i}`), { keyEncoding: 'utf8', valueEncoding: 'utf8' });
-    await db.open();
-    return db;
-  }));
+  const dbs = await Promise.all(
+    Array.from({ length: PARALLELISM }, async (_, i) => {
+      const db = new Level<string, string>(join(dir, `scan-${i}`), { keyEncoding: 'utf8', valueEncoding: 'utf8' });
+      await db.open();
+      return db;
+    }),
+  );
   const batches = dbs.map((db) => db.batch());
   for (let n = 0; n < keys; n++) {
     const key = `user-${n}`;
@@ -143,11 +160,13 @@ async function levelScanMs(dir: string, keys: number): Promise<number> {
   }
   await Promise.all(batches.map((b) => b.write()));
   const t0 = performance.now();
-  await Promise.all(dbs.map(async (db) => {
-    const it = db.iterator({ highWaterMarkBytes: 2 << 20 } as never);
-    while ((await it.nextv(4096)).length > 0);
-    await it.close();
-  }));
+  await Promise.all(
+    dbs.map(async (db) => {
+      const it = db.iterator({ highWaterMarkBytes: 2 << 20 } as never);
+      while ((await it.nextv(4096)).length > 0);
+      await it.close();
+    }),
+  );
   const ms = performance.now() - t0;
   await Promise.all(dbs.map((db) => db.close()));
   return ms;
@@ -246,25 +265,36 @@ for (const { backend, mode } of cases) {
 }
 
 const mb = (bytes: number, ms: number) => bytes / 1e6 / (ms / 1000);
-printTable(results.map((r) => ({
-  case: `${r.backend} ${r.mode}, ${r.keys.toLocaleString()} keys (p=${PARALLELISM})`,
-  'size MB': (r.bytes / 1e6).toFixed(1),
-  'savepoint ms': r.savepointMs.toFixed(0),
-  'savepoint MB/s': mb(r.bytes, r.savepointMs).toFixed(0),
-  'plain write MB/s': mb(r.bytes, r.plainWriteMs).toFixed(0),
-  'savepoint / plain': (r.plainWriteMs / r.savepointMs).toFixed(2),
-  'restore ms': r.restoreMs.toFixed(0),
-  'of it validate ms': r.validateMs.toFixed(0),
-  'restore MB/s': mb(r.bytes, r.restoreMs).toFixed(0),
-  'LevelDB scan alone ms': r.scanMs === undefined ? '-' : r.scanMs.toFixed(0),
-})));
+printTable(
+  results.map((r) => ({
+    case: `${r.backend} ${r.mode}, ${r.keys.toLocaleString()} keys (p=${PARALLELISM})`,
+    'size MB': (r.bytes / 1e6).toFixed(1),
+    'savepoint ms': r.savepointMs.toFixed(0),
+    'savepoint MB/s': mb(r.bytes, r.savepointMs).toFixed(0),
+    'plain write MB/s': mb(r.bytes, r.plainWriteMs).toFixed(0),
+    'savepoint / plain': (r.plainWriteMs / r.savepointMs).toFixed(2),
+    'restore ms': r.restoreMs.toFixed(0),
+    'of it validate ms': r.validateMs.toFixed(0),
+    'restore MB/s': mb(r.bytes, r.restoreMs).toFixed(0),
+    'LevelDB scan alone ms': r.scanMs === undefined ? '-' : r.scanMs.toFixed(0),
+  })),
+);
 for (const [backend, why] of Object.entries(skipped)) console.log(`skipped backend ${backend}: ${why}`);
 const worstOf = (mode: Mode) => Math.min(...results.filter((r) => r.mode === mode).map((r) => r.plainWriteMs / r.savepointMs));
 const worst = Math.min(...results.map((r) => r.plainWriteMs / r.savepointMs));
 for (const mode of MODES) {
-  if (results.some((r) => r.mode === mode)) console.log(`\nsavepoint speed / plain fsync'd write of the same bytes, slowest ${mode} case: ${worstOf(mode).toFixed(2)} (target >= 0.33)`);
+  if (results.some((r) => r.mode === mode))
+    console.log(
+      `\nsavepoint speed / plain fsync'd write of the same bytes, slowest ${mode} case: ${worstOf(mode).toFixed(2)} (target >= 0.33)`,
+    );
 }
-console.log('LevelDB scan alone = the same entries read from bare LevelDB with nextv, as a full level savepoint must read them (its floor)');
-console.log('savepoint = trigger to path: barriers, each backend serialising its state (full) or its changes since the last checkpoint (incremental), the state files placed in the savepoint directory (moved from the checkpoint storage, hard-linked from its chain, or written) and _metadata, all fsync\'d');
-console.log(`results: ${writeResults('savepoint', { parallelism: PARALLELISM, runs: RUNS, results, skipped, target: 1 / 3, worstRatio: worst })}`);
+console.log(
+  'LevelDB scan alone = the same entries read from bare LevelDB with nextv, as a full level savepoint must read them (its floor)',
+);
+console.log(
+  "savepoint = trigger to path: barriers, each backend serialising its state (full) or its changes since the last checkpoint (incremental), the state files placed in the savepoint directory (moved from the checkpoint storage, hard-linked from its chain, or written) and _metadata, all fsync'd",
+);
+console.log(
+  `results: ${writeResults('savepoint', { parallelism: PARALLELISM, runs: RUNS, results, skipped, target: 1 / 3, worstRatio: worst })}`,
+);
 rmSync(root, { recursive: true, force: true });

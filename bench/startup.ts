@@ -22,7 +22,8 @@ const project = mkdtempSync(join(tmpdir(), 'floe-bench-startup-'));
 mkdirSync(join(project, 'node_modules'));
 symlinkSync(root, join(project, 'node_modules', 'floe'), 'dir');
 writeFileSync(join(project, 'package.json'), '{ "name": "startup", "type": "module" }\n');
-const job = "import { CollectSink } from 'floe';\n\nexport default function job(env) {\n  env.fromCollection([1, 2, 3]).map((x) => x * 2).sinkTo(new CollectSink([]));\n}\n";
+const job =
+  "import { CollectSink } from 'floe';\n\nexport default function job(env) {\n  env.fromCollection([1, 2, 3]).map((x) => x * 2).sinkTo(new CollectSink([]));\n}\n";
 writeFileSync(join(project, 'job.mjs'), job);
 const baseline = process.env.FLOE_BENCH_BASELINE;
 const baselineProject = join(project, 'baseline');
@@ -32,7 +33,12 @@ if (baseline) {
   writeFileSync(join(baselineProject, 'package.json'), '{ "name": "startup-baseline", "type": "module" }\n');
   writeFileSync(join(baselineProject, 'job.mjs'), job);
 }
-writeFileSync(join(project, 'job.ts'), job.replace('function job(env)', "function job(env: StreamExecutionEnvironment)").replace("import {", "import { type StreamExecutionEnvironment,"));
+writeFileSync(
+  join(project, 'job.ts'),
+  job
+    .replace('function job(env)', 'function job(env: StreamExecutionEnvironment)')
+    .replace('import {', 'import { type StreamExecutionEnvironment,'),
+);
 
 console.log('building dist/ (npm run build) ...');
 execFileSync('npm', ['run', '--silent', 'build'], { cwd: root, stdio: 'inherit' });
@@ -43,12 +49,21 @@ const floe = (file: string, source: boolean) => ({
 });
 const cases: Array<{ name: string; args: string[]; env?: Record<string, string>; cwd?: string }> = [
   // run in the checkout, where the dependencies resolve
-  { name: 'node imports the dependencies', args: ['--input-type=module', '-e', `await Promise.all(${JSON.stringify(dependencies)}.map((name) => import(name)));`], cwd: root },
+  {
+    name: 'node imports the dependencies',
+    args: ['--input-type=module', '-e', `await Promise.all(${JSON.stringify(dependencies)}.map((name) => import(name)));`],
+    cwd: root,
+  },
   { name: 'floe run job.mjs', ...floe('job.mjs', false) },
   { name: 'floe run job.ts', ...floe('job.ts', false) },
   { name: 'floe run job.mjs from src/ (tsx)', ...floe('job.mjs', true) },
 ];
-if (baseline) cases.push({ name: `floe run job.mjs in ${baseline}`, args: [join(baseline, 'bin/floe.js'), 'run', 'job.mjs', '-q', '--rest-port', '0'], cwd: baselineProject });
+if (baseline)
+  cases.push({
+    name: `floe run job.mjs in ${baseline}`,
+    args: [join(baseline, 'bin/floe.js'), 'run', 'job.mjs', '-q', '--rest-port', '0'],
+    cwd: baselineProject,
+  });
 
 /** Wall time of one process, start to exit, in ms. */
 function time(args: string[], env: Record<string, string> = {}, cwd = project): number {
@@ -71,7 +86,13 @@ try {
   const floor = median(samples.get(cases[0]!.name)!);
   const rows = cases.map((c) => {
     const xs = samples.get(c.name)!;
-    return { case: c.name, 'median ms': median(xs).toFixed(0), 'min ms': Math.min(...xs).toFixed(0), 'max ms': Math.max(...xs).toFixed(0), 'x imports': (median(xs) / floor).toFixed(2) };
+    return {
+      case: c.name,
+      'median ms': median(xs).toFixed(0),
+      'min ms': Math.min(...xs).toFixed(0),
+      'max ms': Math.max(...xs).toFixed(0),
+      'x imports': (median(xs) / floor).toFixed(2),
+    };
   });
   console.log(`\nstart-up, ${RUNS} rounds (interleaved), each a fresh node process; dependencies: ${dependencies.join(', ')}\n`);
   printTable(rows);

@@ -73,12 +73,18 @@ async function allRecords(): Promise<void> {
       'parallelism.default': 1,
       ...(checkpointMs ? { 'execution.checkpointing.interval': checkpointMs, 'execution.checkpointing.mode': 'exactly-once' } : {}),
     });
-    env.readTextFile(input).uid('source')
-      .flatMap((line: string) => line.split(' ').filter(Boolean)).uid('split')
-      .map((w: string) => [w, 1] as [string, number]).uid('tag')
+    env
+      .readTextFile(input)
+      .uid('source')
+      .flatMap((line: string) => line.split(' ').filter(Boolean))
+      .uid('split')
+      .map((w: string) => [w, 1] as [string, number])
+      .uid('tag')
       .keyBy((t) => t[0])
-      .reduce((a, b) => [a[0], a[1] + b[1]]).uid('count')
-      .sinkTo(new FileSink(out)).uid('sink');
+      .reduce((a, b) => [a[0], a[1] + b[1]])
+      .uid('count')
+      .sinkTo(new FileSink(out))
+      .uid('sink');
     const t0 = performance.now();
     const c0 = process.cpuUsage();
     const result = await env.execute('throughput');
@@ -86,11 +92,22 @@ async function allRecords(): Promise<void> {
   }
 
   /** The same job in a fresh child process on `root`'s src/ (this tree's when undefined): how a baseline run measures both sides. */
-  function floeChild(root: string | undefined, out: string, checkpointMs: number | undefined): { ms: number; cpuMs: number; checkpoints: number } {
+  function floeChild(
+    root: string | undefined,
+    out: string,
+    checkpointMs: number | undefined,
+  ): { ms: number; cpuMs: number; checkpoints: number } {
     const job = fileURLToPath(new URL('./word-count-job.ts', import.meta.url));
     const stdout = execFileSync(
       process.execPath,
-      ['--import=tsx', job, input, out, ...(root ? ['--floe', root] : []), ...(checkpointMs ? ['--checkpoint-ms', String(checkpointMs)] : [])],
+      [
+        '--import=tsx',
+        job,
+        input,
+        out,
+        ...(root ? ['--floe', root] : []),
+        ...(checkpointMs ? ['--checkpoint-ms', String(checkpointMs)] : []),
+      ],
       { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] },
     );
     return JSON.parse(stdout.trim().split('\n').at(-1)!) as { ms: number; cpuMs: number; checkpoints: number };
@@ -112,14 +129,22 @@ async function allRecords(): Promise<void> {
     run(round: number): Promise<{ ms: number; cpuMs: number; checkpoints?: number }>;
   }
   const CASES: Case[] = [
-    { name: 'hand-written loop', run: async (i: number) => {
-      const out = join(dir, `hand-${i}.txt`);
-      const r = handWritten(out);
-      if (lines(out) !== WORDS) throw new Error('hand-written loop lost records');
-      return r;
-    } },
+    {
+      name: 'hand-written loop',
+      run: async (i: number) => {
+        const out = join(dir, `hand-${i}.txt`);
+        const r = handWritten(out);
+        if (lines(out) !== WORDS) throw new Error('hand-written loop lost records');
+        return r;
+      },
+    },
     ...(['', ...(baseline ? ['baseline '] : [])] as const).flatMap((side) =>
-      ([['floe, checkpoints off', undefined], ['floe, exactly-once every 1 s', 1000]] as const).map(([caseName, interval]) => ({
+      (
+        [
+          ['floe, checkpoints off', undefined],
+          ['floe, exactly-once every 1 s', 1000],
+        ] as const
+      ).map(([caseName, interval]) => ({
         name: `${side}${caseName}`,
         run: async (i: number) => {
           const out = join(dir, `floe-${side ? 'baseline-' : ''}${interval ?? 0}-${i}`);
@@ -148,12 +173,27 @@ async function allRecords(): Promise<void> {
   }
 
   const rate = (ms: number) => (WORDS / ms) * 1000;
-  const results: Record<string, { medianMs: number; recordsPerSec: number; runsMs: number[]; medianCpuMs: number; recordsPerCpuSec: number; runsCpuMs: number[]; checkpoints?: number }> = {};
+  const results: Record<
+    string,
+    {
+      medianMs: number;
+      recordsPerSec: number;
+      runsMs: number[];
+      medianCpuMs: number;
+      recordsPerCpuSec: number;
+      runsCpuMs: number[];
+      checkpoints?: number;
+    }
+  > = {};
   for (const [name, ms] of times) {
     const cpu = cpuTimes.get(name)!;
     results[name] = {
-      medianMs: median(ms), recordsPerSec: rate(median(ms)), runsMs: ms,
-      medianCpuMs: median(cpu), recordsPerCpuSec: rate(median(cpu)), runsCpuMs: cpu,
+      medianMs: median(ms),
+      recordsPerSec: rate(median(ms)),
+      runsMs: ms,
+      medianCpuMs: median(cpu),
+      recordsPerCpuSec: rate(median(cpu)),
+      runsCpuMs: cpu,
       ...(name.includes('every') ? { checkpoints: median(checkpoints.get(name)!) } : {}),
     };
   }
@@ -166,7 +206,7 @@ async function allRecords(): Promise<void> {
       case: `${name} (${+(WORDS / 1e6).toFixed(1)}M words)`,
       'words/s (median)': Math.round(r.recordsPerSec).toLocaleString(),
       'time s': (r.medianMs / 1000).toFixed(2),
-      'spread': `${(spread * 100).toFixed(0)}%`,
+      spread: `${(spread * 100).toFixed(0)}%`,
       checkpoints: r.checkpoints ?? '-',
       'vs hand-written': (r.recordsPerSec / base).toFixed(2),
       'words/cpu-s (median)': Math.round(r.recordsPerCpuSec).toLocaleString(),
@@ -189,7 +229,9 @@ async function allRecords(): Promise<void> {
   const pct = (xs: number[]) => xs.map((c) => `${(c * 100).toFixed(1)}%`).join(', ');
   console.log(`\nfloe / hand-written: ${ratio.toFixed(2)} wall, ${ratioCpu.toFixed(2)} cpu (target >= 0.50)`);
   console.log(`checkpointing every 1 s costs ${(cost * 100).toFixed(1)}% wall (rounds: ${pct(perRound)})`);
-  console.log(`                            and ${(costCpu * 100).toFixed(1)}% cpu (rounds: ${pct(perRoundCpu)}) against checkpointing off (target < 5%)`);
+  console.log(
+    `                            and ${(costCpu * 100).toFixed(1)}% cpu (rounds: ${pct(perRoundCpu)}) against checkpointing off (target < 5%)`,
+  );
   const vsBaseline: Record<string, { perRound: number[]; perRoundCpu: number[] }> = {};
   if (baseline) {
     // this / baseline as rates (> 1: this tree is faster), per round from the two runs of the same round
@@ -215,6 +257,8 @@ async function allRecords(): Promise<void> {
     console.log(`\nthis tree against the baseline ${baseline} (fresh child processes, execute timed; ratios of rates: > 1 is faster)\n`);
     printTable(rows);
   }
-  console.log(`results: ${writeResults('throughput', { words: WORDS, runs: RUNS, baseline: baseline ?? null, results, ratio, ratioCpu, checkpointCost: cost, checkpointCostCpu: costCpu, checkpointCostPerRound: perRound, checkpointCostPerRoundCpu: perRoundCpu, vsBaseline })}`);
+  console.log(
+    `results: ${writeResults('throughput', { words: WORDS, runs: RUNS, baseline: baseline ?? null, results, ratio, ratioCpu, checkpointCost: cost, checkpointCostCpu: costCpu, checkpointCostPerRound: perRound, checkpointCostPerRoundCpu: perRoundCpu, vsBaseline })}`,
+  );
   rmSync(dir, { recursive: true, force: true });
 }

@@ -20,7 +20,7 @@ const previous = new Packr({ structuredClone: true, useRecords: false, moreTypes
 
 const shapes: Record<string, (i: number) => unknown> = {
   'small integer': (i) => i & 0xffff,
-  'float': (i) => i / 7,
+  float: (i) => i / 7,
   'short string': (i) => `user-${i}`,
   'object of 4 fields': (i) => ({ id: i, name: `n${i}`, score: i / 3, active: (i & 1) === 0 }),
   'array of 10 numbers': (i) => Array.from({ length: 10 }, (_, k) => i + k),
@@ -44,10 +44,30 @@ for (const [shape, make] of Object.entries(shapes)) {
   const best = { prevEnc: Infinity, newEnc: Infinity, prevDec: Infinity, newDec: Infinity };
   let sink = 0;
   for (let r = 0; r < RUNS; r++) {
-    best.prevEnc = Math.min(best.prevEnc, time(() => { for (let i = 0; i < N; i++) sink += previous.pack(values[i % 1000]).length; }));
-    best.newEnc = Math.min(best.newEnc, time(() => { for (let i = 0; i < N; i++) sink += packStateValue(values[i % 1000], 'bench').length; }));
-    best.prevDec = Math.min(best.prevDec, time(() => { for (let i = 0; i < N; i++) sink += previous.unpack(encodedPrev[i % 1000]!) ? 1 : 0; }));
-    best.newDec = Math.min(best.newDec, time(() => { for (let i = 0; i < N; i++) sink += valuePackr.unpack(encodedNew[i % 1000]!) ? 1 : 0; }));
+    best.prevEnc = Math.min(
+      best.prevEnc,
+      time(() => {
+        for (let i = 0; i < N; i++) sink += previous.pack(values[i % 1000]).length;
+      }),
+    );
+    best.newEnc = Math.min(
+      best.newEnc,
+      time(() => {
+        for (let i = 0; i < N; i++) sink += packStateValue(values[i % 1000], 'bench').length;
+      }),
+    );
+    best.prevDec = Math.min(
+      best.prevDec,
+      time(() => {
+        for (let i = 0; i < N; i++) sink += previous.unpack(encodedPrev[i % 1000]!) ? 1 : 0;
+      }),
+    );
+    best.newDec = Math.min(
+      best.newDec,
+      time(() => {
+        for (let i = 0; i < N; i++) sink += valuePackr.unpack(encodedNew[i % 1000]!) ? 1 : 0;
+      }),
+    );
   }
   if (sink < 0) console.log(sink);
   const perSec = (ms: number) => Math.round(N / (ms / 1000));
@@ -63,10 +83,19 @@ for (const [shape, make] of Object.entries(shapes)) {
     'decode now/before': (best.prevDec / best.newDec).toFixed(2),
   };
   rows.push(row);
-  results.push({ shape, encodeBeforeMs: best.prevEnc, encodeNowMs: best.newEnc, decodeBeforeMs: best.prevDec, decodeNowMs: best.newDec, values: N });
+  results.push({
+    shape,
+    encodeBeforeMs: best.prevEnc,
+    encodeNowMs: best.newEnc,
+    decodeBeforeMs: best.prevDec,
+    decodeNowMs: best.newDec,
+    values: N,
+  });
 }
 printTable(rows);
-console.log(`\n${N.toLocaleString('en')} values per round, best of ${RUNS}; "before": msgpackr as the codecs used it (a Map came back as a plain object)`);
+console.log(
+  `\n${N.toLocaleString('en')} values per round, best of ${RUNS}; "before": msgpackr as the codecs used it (a Map came back as a plain object)`,
+);
 console.log(`written to ${writeResults('value-codec', { runs: RUNS, values: N, results })}`);
 
 type Codec = Pick<typeof current, 'encodeSnapshotStream' | 'readSnapshotStream'>;
@@ -94,7 +123,10 @@ if (baselineDir) {
   const ENTRIES = 500_000;
   const streamRows: Array<Record<string, string | number>> = [];
   const streamResults: unknown[] = [];
-  for (const [shape, make] of [['number values', (i: number) => i * 3], ['small object values', (i: number) => ({ n: i, s: 'abc', l: [1, 2] })]] as const) {
+  for (const [shape, make] of [
+    ['number values', (i: number) => i * 3],
+    ['small object values', (i: number) => ({ n: i, s: 'abc', l: [1, 2] })],
+  ] as const) {
     const chunks: current.EntryChunk[] = [];
     for (let i = 0; i < ENTRIES; i += 1000) {
       const keys = Array.from({ length: 1000 }, (_, k) => `key-${i + k}`);
@@ -107,13 +139,19 @@ if (baselineDir) {
     for (let r = 0; r < RUNS + 2; r++) {
       const b = await streamTimes(baseline, chunks);
       const n = await streamTimes(current, chunks);
-      best.be = Math.min(best.be, b.encodeMs); best.bd = Math.min(best.bd, b.decodeMs);
-      best.ne = Math.min(best.ne, n.encodeMs); best.nd = Math.min(best.nd, n.decodeMs);
+      best.be = Math.min(best.be, b.encodeMs);
+      best.bd = Math.min(best.bd, b.decodeMs);
+      best.ne = Math.min(best.ne, n.encodeMs);
+      best.nd = Math.min(best.nd, n.decodeMs);
     }
     streamRows.push({
       'snapshot stream, 500k entries': shape,
-      'encode ms baseline': best.be.toFixed(1), 'encode ms now': best.ne.toFixed(1), 'encode baseline/now': (best.be / best.ne).toFixed(2),
-      'decode ms baseline': best.bd.toFixed(1), 'decode ms now': best.nd.toFixed(1), 'decode baseline/now': (best.bd / best.nd).toFixed(2),
+      'encode ms baseline': best.be.toFixed(1),
+      'encode ms now': best.ne.toFixed(1),
+      'encode baseline/now': (best.be / best.ne).toFixed(2),
+      'decode ms baseline': best.bd.toFixed(1),
+      'decode ms now': best.nd.toFixed(1),
+      'decode baseline/now': (best.bd / best.nd).toFixed(2),
     });
     streamResults.push({ shape, entries: ENTRIES, ...best });
   }

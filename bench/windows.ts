@@ -60,7 +60,9 @@ async function floe(): Promise<{ ms: number; results: number }> {
   env
     .fromSequence(0, EVENTS - 1)
     .map(event)
-    .assignTimestampsAndWatermarks(WatermarkStrategy.forMonotonousTimestamps<{ k: number; ts: number }>().withTimestampAssigner((e) => e.ts))
+    .assignTimestampsAndWatermarks(
+      WatermarkStrategy.forMonotonousTimestamps<{ k: number; ts: number }>().withTimestampAssigner((e) => e.ts),
+    )
     .keyBy((e) => e.k)
     .window(TumblingEventTimeWindows.of('1 min'))
     .aggregate({ createAccumulator: () => 0, add: (_e, n: number) => n + 1, getResult: (n) => n })
@@ -101,10 +103,19 @@ async function timers(backendName: 'memory' | 'fs' | 'level', count: number) {
   const done = performance.now();
   await b.dispose();
   rmSync(dir, { recursive: true, force: true });
-  return { backend: backendName, timers: count, 'register ms': Math.round(registered - t0), 'fire ms': Math.round(done - registered), fired, 'heap MB after register': (heap / 1e6).toFixed(0) };
+  return {
+    backend: backendName,
+    timers: count,
+    'register ms': Math.round(registered - t0),
+    'fire ms': Math.round(done - registered),
+    fired,
+    'heap MB after register': (heap / 1e6).toFixed(0),
+  };
 }
 
-console.log(`tumbling 1-min windows: ${EVENTS.toLocaleString()} events over ${KEYS.toLocaleString()} keys, parallelism 1, memory backend\n`);
+console.log(
+  `tumbling 1-min windows: ${EVENTS.toLocaleString()} events over ${KEYS.toLocaleString()} keys, parallelism 1, memory backend\n`,
+);
 const rounds = Number(process.env.FLOE_BENCH_RUNS ?? 3);
 const loopMs: number[] = [];
 const floeMs: number[] = [];
@@ -120,16 +131,30 @@ for (let r = 0; r < rounds; r++) {
 }
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const windowRows = [
-  { case: 'plain loop (Map per window)', 'median ms': median(loopMs).toFixed(0), 'events/s': Math.round(EVENTS / (median(loopMs) / 1000)).toLocaleString(), results: resultsLoop },
-  { case: 'floe TumblingEventTimeWindows', 'median ms': median(floeMs).toFixed(0), 'events/s': Math.round(EVENTS / (median(floeMs) / 1000)).toLocaleString(), results: resultsFloe },
+  {
+    case: 'plain loop (Map per window)',
+    'median ms': median(loopMs).toFixed(0),
+    'events/s': Math.round(EVENTS / (median(loopMs) / 1000)).toLocaleString(),
+    results: resultsLoop,
+  },
+  {
+    case: 'floe TumblingEventTimeWindows',
+    'median ms': median(floeMs).toFixed(0),
+    'events/s': Math.round(EVENTS / (median(floeMs) / 1000)).toLocaleString(),
+    results: resultsFloe,
+  },
 ];
 printTable(windowRows);
 const ratio = median(loopMs) / median(floeMs);
-console.log(`\nfloe / plain loop throughput ratio: ${ratio.toFixed(3)} (issue target ≥ 0.5)${resultsLoop === resultsFloe ? '' : ' — RESULT COUNTS DIFFER'}\n`);
+console.log(
+  `\nfloe / plain loop throughput ratio: ${ratio.toFixed(3)} (issue target ≥ 0.5)${resultsLoop === resultsFloe ? '' : ' — RESULT COUNTS DIFFER'}\n`,
+);
 
 console.log('event-time timers: registered over 100 000 keys, then all fired by one watermark\n');
 const timerRows = [];
 for (const count of TIMERS) for (const name of ['memory', 'fs', 'level'] as const) timerRows.push(await timers(name, count));
 printTable(timerRows);
-console.log('\n(the timer index is a heap in the JS heap on every backend: on level the timers are also in LevelDB, but the heap grows with them)');
+console.log(
+  '\n(the timer index is a heap in the JS heap on every backend: on level the timers are also in LevelDB, but the heap grows with them)',
+);
 console.log(`results: ${writeResults('windows', { events: EVENTS, keys: KEYS, loopMs, floeMs, ratio, timers: timerRows })}`);

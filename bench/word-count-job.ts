@@ -20,14 +20,22 @@ const env = StreamExecutionEnvironment.getExecutionEnvironment({
   'parallelism.default': 1,
   ...(checkpointMs ? { 'execution.checkpointing.interval': checkpointMs, 'execution.checkpointing.mode': 'exactly-once' } : {}),
 });
-env.readTextFile(input).uid('source')
-  .flatMap((line: string) => line.split(' ').filter(Boolean)).uid('split')
-  .map((w: string) => [w, 1] as [string, number]).uid('tag')
+env
+  .readTextFile(input)
+  .uid('source')
+  .flatMap((line: string) => line.split(' ').filter(Boolean))
+  .uid('split')
+  .map((w: string) => [w, 1] as [string, number])
+  .uid('tag')
   .keyBy((t) => t[0])
-  .reduce((a, b) => [a[0], a[1] + b[1]]).uid('count')
-  .sinkTo(new FileSink(output)).uid('sink');
+  .reduce((a, b) => [a[0], a[1] + b[1]])
+  .uid('count')
+  .sinkTo(new FileSink(output))
+  .uid('sink');
 const t0 = performance.now();
 const c0 = process.cpuUsage();
 const result = await env.execute('throughput');
 const cpu = process.cpuUsage(c0);
-console.log(JSON.stringify({ ms: performance.now() - t0, cpuMs: (cpu.user + cpu.system) / 1000, checkpoints: result.checkpoints.completed }));
+console.log(
+  JSON.stringify({ ms: performance.now() - t0, cpuMs: (cpu.user + cpu.system) / 1000, checkpoints: result.checkpoints.completed }),
+);

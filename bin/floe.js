@@ -39,9 +39,11 @@ if (fromSource()) {
   // src/cli/typescript-loader.ts: registered once
   globalThis[Symbol.for('floe.typescript-loader')] = true;
   // a job's `import 'floe'` gets src/ too (package.json's "floe-source" condition): one copy of floe's classes
-  register(`data:text/javascript,${encodeURIComponent(
-    "export function resolve(s, c, next) { return next(s, { ...c, conditions: [...c.conditions, 'floe-source'] }); }",
-  )}`);
+  register(
+    `data:text/javascript,${encodeURIComponent(
+      "export function resolve(s, c, next) { return next(s, { ...c, conditions: [...c.conditions, 'floe-source'] }); }",
+    )}`,
+  );
   // and so does a CommonJS job's require('floe') (tsx compiles a job outside an ES-module package to CommonJS)
   const resolveFilename = Module._resolveFilename;
   Module._resolveFilename = function (request, ...rest) {

@@ -13,7 +13,9 @@ const NOT_CODES = new Set(['FLOE_JOBMANAGER', 'FLOE_REST_TOKEN', 'FLOE_ERRORS', 
 const row = (code: string) => `| \`${code}\` | ${ERROR_CODES[code as ErrorCode].class} | ${ERROR_CODES[code as ErrorCode].when} |`;
 
 function files(dir: string): string[] {
-  return readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? files(join(dir, e.name)) : e.name.endsWith('.ts') ? [join(dir, e.name)] : []));
+  return readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
+    e.isDirectory() ? files(join(dir, e.name)) : e.name.endsWith('.ts') ? [join(dir, e.name)] : [],
+  );
 }
 
 t.test("the README's table of error codes is the registry, row for row", async (t) => {

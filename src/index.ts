@@ -40,7 +40,17 @@ export { Configuration } from './config/configuration.ts';
 export type { JobResult } from './coordinator/job-master.ts';
 export type { JobStatus } from './coordinator/job-master-machine.ts';
 export type { CheckpointStats, CompletedCheckpoint } from './checkpoint/completed-checkpoint.ts';
-export type { Output, RuntimeContext, Source, SourceReader, PollResult, Sink, JobEnd, StreamOperator, OperatorContext } from './operators/operator.ts';
+export type {
+  Output,
+  RuntimeContext,
+  Source,
+  SourceReader,
+  PollResult,
+  Sink,
+  JobEnd,
+  StreamOperator,
+  OperatorContext,
+} from './operators/operator.ts';
 export type { ProcessContext, ProcessFunction } from './operators/process-operator.ts';
 export type * from './backends/types.ts';
 export * from './errors.ts';

@@ -15,15 +15,20 @@ export default function job(env: StreamExecutionEnvironment) {
   const records = Number(process.env.RECORDS ?? 1_000_000);
   const rounds = Number(process.env.HASH_ROUNDS ?? 0);
   env
-    .fromSequence(1, records).uid('source')
-    .map((n: number) => (rounds > 0 ? hash(n, rounds) : n)).uid('hash')
+    .fromSequence(1, records)
+    .uid('source')
+    .map((n: number) => (rounds > 0 ? hash(n, rounds) : n))
+    .uid('hash')
     .keyBy((h: number) => h % 1024)
     .process((h: number, ctx) => {
       const count = ctx.getState(valueState<number>('count', 0));
       const next = count.value()! + 1;
       count.update(next);
       return next;
-    }).uid('count')
-    .filter((n: number) => n % 1000 === 0).uid('thin')
-    .sinkTo(new FileSink(process.env.OUT!)).uid('sink');
+    })
+    .uid('count')
+    .filter((n: number) => n % 1000 === 0)
+    .uid('thin')
+    .sinkTo(new FileSink(process.env.OUT!))
+    .uid('sink');
 }

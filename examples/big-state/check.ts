@@ -21,7 +21,9 @@ export async function checkOutput(dir: string, keyCount: number, roundCount: num
   const seen = new Uint8Array(keyCount * roundCount);
   const result: CheckResult = { lines: 0, missing: 0, duplicates: 0, unexpected: 0, examples: [] };
   const note = (what: string) => result.examples.length < 10 && result.examples.push(what);
-  for (const file of readdirSync(dir).filter((f) => !f.startsWith('.')).sort()) {
+  for (const file of readdirSync(dir)
+    .filter((f) => !f.startsWith('.'))
+    .sort()) {
     for await (const line of createInterface({ input: createReadStream(join(dir, file)), crlfDelay: Infinity })) {
       if (line === '') continue;
       result.lines++;
@@ -54,7 +56,9 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   const dir = process.argv[2] ?? outDir();
   const r = await checkOutput(dir, keys(), rounds());
   const ok = r.missing === 0 && r.duplicates === 0 && r.unexpected === 0;
-  process.stdout.write(`${dir}: ${r.lines} lines, ${r.missing} missing, ${r.duplicates} duplicates, ${r.unexpected} unexpected — ${ok ? 'exactly once' : 'NOT exactly once'}\n`);
+  process.stdout.write(
+    `${dir}: ${r.lines} lines, ${r.missing} missing, ${r.duplicates} duplicates, ${r.unexpected} unexpected — ${ok ? 'exactly once' : 'NOT exactly once'}\n`,
+  );
   for (const e of r.examples) process.stdout.write(`  ${e}\n`);
   process.exitCode = ok ? 0 : 1;
 }

@@ -33,14 +33,18 @@ export default function job(env: StreamExecutionEnvironment) {
   const perSecond = rate();
   const sequence = new SequenceSource(0, keyCount * rounds() - 1);
   env
-    .fromSource(perSecond === null ? sequence : new PacedSource(sequence, perSecond), 'Sequence Source').uid('source')
-    .map((n: number) => keyOf(n, keyCount)).uid('key')
+    .fromSource(perSecond === null ? sequence : new PacedSource(sequence, perSecond), 'Sequence Source')
+    .uid('source')
+    .map((n: number) => keyOf(n, keyCount))
+    .uid('key')
     .keyBy((k) => k)
     .process((k: string, ctx) => {
       const count = ctx.getState(valueState<number>('count', 0));
       const next = count.value()! + 1;
       count.update(next);
       return `${k} ${next}`;
-    }).uid('count')
-    .sinkTo(new FileSink(outDir())).uid('sink');
+    })
+    .uid('count')
+    .sinkTo(new FileSink(outDir()))
+    .uid('sink');
 }

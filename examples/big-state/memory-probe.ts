@@ -10,7 +10,9 @@ function sample(label: string): void {
   peakRss = Math.max(peakRss, m.rss);
   peakHeap = Math.max(peakHeap, m.heapUsed);
   const at = ((performance.now() - started) / 1000).toFixed(1);
-  process.stderr.write(`[memory ${at} s] ${label}rss ${mib(m.rss)}, heap used ${mib(m.heapUsed)} of ${mib(m.heapTotal)}, external ${mib(m.external)}\n`);
+  process.stderr.write(
+    `[memory ${at} s] ${label}rss ${mib(m.rss)}, heap used ${mib(m.heapUsed)} of ${mib(m.heapTotal)}, external ${mib(m.external)}\n`,
+  );
 }
 
 // unref: the probe must never keep a finished job's process alive

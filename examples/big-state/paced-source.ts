@@ -9,7 +9,10 @@ export class PacedSource<T> implements Source<T> {
   readonly name: string;
 
   /** `perSecond`: records per second over all subtasks of the source */
-  constructor(readonly inner: Source<T>, readonly perSecond: number) {
+  constructor(
+    readonly inner: Source<T>,
+    readonly perSecond: number,
+  ) {
     this.name = `${inner.name} at ${perSecond}/s`;
   }
 

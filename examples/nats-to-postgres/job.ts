@@ -33,18 +33,38 @@ export default async function job(env: StreamExecutionEnvironment) {
   const slowMs = Number(process.env.SLOW_MS ?? 0);
   const mode = process.env.PG_MODE === 'upsert' ? 'upsert' : 'exactly-once';
   env
-    .fromSource(new JetStreamSource({ servers: natsUrl(), stream: streamName(), subjects: [`${streamName()}.>`], bounded: process.env.BOUNDED === '1' })).uid('events')
+    .fromSource(
+      new JetStreamSource({
+        servers: natsUrl(),
+        stream: streamName(),
+        subjects: [`${streamName()}.>`],
+        bounded: process.env.BOUNDED === '1',
+      }),
+    )
+    .uid('events')
     .flatMap((line: string) => {
       if (slowMs > 0) {
         const until = performance.now() + slowMs;
         while (performance.now() < until); // a demo pace: the run lasts long enough to be killed
       }
       return line.split(/\s+/).filter(Boolean);
-    }).uid('split')
-    .map((word: string) => [word, 1] as [string, number]).uid('tag')
+    })
+    .uid('split')
+    .map((word: string) => [word, 1] as [string, number])
+    .uid('tag')
     .keyBy(([word]) => word)
-    .reduce((a, b) => [a[0], a[1] + b[1]]).uid('count')
-    .sinkTo(new PostgresSink({ connectionString: pgUrl(), table: tableName(), columns: ['word', 'n'], toRow: ([w, n]: [string, number]) => [w, n], key: ['word'], mode,
-      ...(process.env.PG_TXN_PREFIX ? { transactionalIdPrefix: process.env.PG_TXN_PREFIX } : {}),
-    })).uid('word-counts');
+    .reduce((a, b) => [a[0], a[1] + b[1]])
+    .uid('count')
+    .sinkTo(
+      new PostgresSink({
+        connectionString: pgUrl(),
+        table: tableName(),
+        columns: ['word', 'n'],
+        toRow: ([w, n]: [string, number]) => [w, n],
+        key: ['word'],
+        mode,
+        ...(process.env.PG_TXN_PREFIX ? { transactionalIdPrefix: process.env.PG_TXN_PREFIX } : {}),
+      }),
+    )
+    .uid('word-counts');
 }

@@ -6,7 +6,9 @@ import { generateText } from '../../spec/fixtures/generate-text.ts';
 
 const url = process.env.NATS_URL ?? 'nats://127.0.0.1:4222';
 const stream = process.env.NATS_STREAM ?? 'events';
-const lines = generateText(Number(process.env.LINES ?? 20_000) * 10, { seed: 1, vocabulary: 1000 }).split('\n').filter(Boolean);
+const lines = generateText(Number(process.env.LINES ?? 20_000) * 10, { seed: 1, vocabulary: 1000 })
+  .split('\n')
+  .filter(Boolean);
 const nc = await connect({ servers: url });
 const jsm = await nc.jetstreamManager();
 // a 15 minute duplicate window, so a JetStreamSink writing here stays exactly-once through a slow recovery
@@ -18,5 +20,7 @@ for (let i = 0; i < lines.length; i += 1000) {
 }
 const words = new Map<string, number>();
 for (const line of lines) for (const w of line.split(' ')) words.set(w, (words.get(w) ?? 0) + 1);
-console.log(`published ${lines.length} lines (${[...words.values()].reduce((a, b) => a + b, 0)} words, ${words.size} distinct) to ${stream}`);
+console.log(
+  `published ${lines.length} lines (${[...words.values()].reduce((a, b) => a + b, 0)} words, ${words.size} distinct) to ${stream}`,
+);
 await nc.close();

@@ -22,7 +22,8 @@ const FAIL_AT_LINE = 3000;
 let linesSeen = 0;
 
 env
-  .readTextFile(input).uid('source')
+  .readTextFile(input)
+  .uid('source')
   .map((line: string, ctx) => {
     // per-line work so the run spans several checkpoints (the file is small)
     const until = performance.now() + 0.2;
@@ -31,12 +32,17 @@ env
       throw new Error(`injected failure at line ${FAIL_AT_LINE} (attempt 0 only)`);
     }
     return line;
-  }).uid('slow-lines')
-  .flatMap((line: string) => line.split(' ').filter(Boolean)).uid('split')
-  .map((w: string) => [w, 1] as [string, number]).uid('tag')
+  })
+  .uid('slow-lines')
+  .flatMap((line: string) => line.split(' ').filter(Boolean))
+  .uid('split')
+  .map((w: string) => [w, 1] as [string, number])
+  .uid('tag')
   .keyBy((t) => t[0])
-  .reduce((a, b) => [a[0], a[1] + b[1]]).uid('count')
-  .sinkTo(new FileSink(outDir)).uid('sink');
+  .reduce((a, b) => [a[0], a[1] + b[1]])
+  .uid('count')
+  .sinkTo(new FileSink(outDir))
+  .uid('sink');
 
 const write = (line: string) => console.log(line);
 const client = await env.executeAsync('wordcount example');

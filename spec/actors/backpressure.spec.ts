@@ -17,7 +17,11 @@ class Flow {
 class SlowSink<T> implements Sink<T> {
   readonly name = 'Slow Sink';
   readonly inner: CollectSink<T>;
-  constructor(target: T[], readonly flow: Flow, readonly every: number) {
+  constructor(
+    target: T[],
+    readonly flow: Flow,
+    readonly every: number,
+  ) {
     this.inner = new CollectSink(target);
   }
   createWriter(): StreamOperator<T, never> {
@@ -46,16 +50,21 @@ async function run(n: number, every: number) {
     'taskmanager.network.batch-size': BATCH,
     'taskmanager.network.memory.buffers-per-channel': CREDITS,
   });
-  env.fromSequence(1, n).uid('source')
-    .map((i: number) => (flow.produced++, i)).uid('count-produced')
+  env
+    .fromSequence(1, n)
+    .uid('source')
+    .map((i: number) => (flow.produced++, i))
+    .uid('count-produced')
     .rebalance()
-    .sinkTo(new SlowSink(results, flow, every)).uid('slow-sink').setParallelism(1);
+    .sinkTo(new SlowSink(results, flow, every))
+    .uid('slow-sink')
+    .setParallelism(1);
   const client = await env.executeAsync('backpressure');
   const result = await client.getJobExecutionResult();
   return { flow, results, result, execution: client.master.execution! };
 }
 
-t.test('a slow sink keeps the fast source\'s queued buffers bounded, and the result complete', async (t) => {
+t.test("a slow sink keeps the fast source's queued buffers bounded, and the result complete", async (t) => {
   const n = 60_000;
   const { flow, results, result, execution } = await run(n, 64);
   t.equal(result.status, 'FINISHED');
@@ -63,7 +72,11 @@ t.test('a slow sink keeps the fast source\'s queued buffers bounded, and the res
 
   // exactly once, nothing lost: the sink holds every number once
   t.equal(results.length, n, 'every record reached the sink');
-  t.same([...results].sort((a, b) => a - b), Array.from({ length: n }, (_, i) => i + 1), 'each number exactly once');
+  t.same(
+    [...results].sort((a, b) => a - b),
+    Array.from({ length: n }, (_, i) => i + 1),
+    'each number exactly once',
+  );
 
   const sinkTask = execution.tasks.find((task) => task.name.startsWith('Slow Sink'))!;
   t.equal(sinkTask.gate.channels.length, 4, 'the sink reads one channel per source subtask');

@@ -18,18 +18,30 @@ function expectedSums(n: number, keys: number): Map<number, number> {
 }
 
 /** Sources at parallelism 2 feed a keyed reduce at parallelism 2: every reduce task has two input channels to align. */
-function buildJob(n: number, options: { checkpointMs?: number; inspect: Parameters<StreamExecutionEnvironment['setInspector']>[0]; onConnected?: (url: string) => void }) {
+function buildJob(
+  n: number,
+  options: {
+    checkpointMs?: number;
+    inspect: Parameters<StreamExecutionEnvironment['setInspector']>[0];
+    onConnected?: (url: string) => void;
+  },
+) {
   const env = StreamExecutionEnvironment.getExecutionEnvironment({
     'parallelism.default': 2,
     ...(options.checkpointMs ? { 'execution.checkpointing.interval': options.checkpointMs } : {}),
   });
   env.setInspector(options.inspect, { onConnected: options.onConnected });
   const results: Array<[number, number]> = [];
-  env.fromSequence(1, n).uid('source')
-    .map((i: number) => [i % 7, i] as [number, number]).uid('tag')
+  env
+    .fromSequence(1, n)
+    .uid('source')
+    .map((i: number) => [i % 7, i] as [number, number])
+    .uid('tag')
     .keyBy((p) => p[0])
-    .reduce((a, b) => [a[0], a[1] + b[1]]).uid('sum')
-    .sinkTo(new CollectSink(results)).uid('sink');
+    .reduce((a, b) => [a[0], a[1] + b[1]])
+    .uid('sum')
+    .sinkTo(new CollectSink(results))
+    .uid('sink');
   return { env, results };
 }
 
@@ -40,7 +52,10 @@ function finalSums(results: Array<[number, number]>): Map<number, number> {
   return last;
 }
 
-async function runInspected(n: number, checkpointMs?: number): Promise<{ seen: Seen; client: JobClient; results: Array<[number, number]> }> {
+async function runInspected(
+  n: number,
+  checkpointMs?: number,
+): Promise<{ seen: Seen; client: JobClient; results: Array<[number, number]> }> {
   const seen: Seen = { byActor: new Map(), all: [] };
   const { env, results } = buildJob(n, {
     checkpointMs,
@@ -62,7 +77,8 @@ const taskIds = (client: JobClient) => client.master.execution!.tasks.map((task)
 /** Flink's task names: chained operators joined by ' -> ', then (subtask/parallelism). */
 const READABLE = ['Reduce -> Collect (1/2)', 'Reduce -> Collect (2/2)', 'Sequence Source -> Map (1/2)', 'Sequence Source -> Map (2/2)'];
 
-const stateOf = (e: InspectionEvent) => (e.type === '@xstate.snapshot' ? JSON.stringify((e.snapshot as { value?: unknown }).value) : undefined);
+const stateOf = (e: InspectionEvent) =>
+  e.type === '@xstate.snapshot' ? JSON.stringify((e.snapshot as { value?: unknown }).value) : undefined;
 
 t.test('the inspector sees every task actor, its lifecycle and its alignment', async (t) => {
   const n = 200_000;
@@ -73,7 +89,10 @@ t.test('the inspector sees every task actor, its lifecycle and its alignment', a
   t.same([...seen.byActor.keys()].filter((id) => ids.includes(id)).sort(), READABLE, 'each task actor is named as people read it');
   for (const id of ids) {
     const events = seen.byActor.get(id) ?? [];
-    t.ok(events.some((e) => e.type === '@xstate.actor'), `${id}: registered (actor event)`);
+    t.ok(
+      events.some((e) => e.type === '@xstate.actor'),
+      `${id}: registered (actor event)`,
+    );
     const states = new Set(events.map(stateOf).filter(Boolean));
     t.ok(states.has('{"running":"processing"}'), `${id}: seen running`);
     t.ok(states.has('"finished"'), `${id}: seen finished`);
@@ -83,7 +102,10 @@ t.test('the inspector sees every task actor, its lifecycle and its alignment', a
   t.equal(reducers.length, 2);
   const aligning = reducers.filter((id) => (seen.byActor.get(id) ?? []).some((e) => stateOf(e) === '{"running":"aligning"}'));
   t.ok(aligning.length > 0, 'running.aligning is seen on a task with two inputs during a checkpoint');
-  t.ok(seen.all.every((e) => e.type === '@xstate.actor' || e.type === '@xstate.event' || e.type === '@xstate.snapshot'), 'microsteps and actions are filtered out');
+  t.ok(
+    seen.all.every((e) => e.type === '@xstate.actor' || e.type === '@xstate.event' || e.type === '@xstate.snapshot'),
+    'microsteps and actions are filtered out',
+  );
 
   // bounded: lifecycle (~10), a handful per checkpoint, a metrics sample per second — never per batch
   const result = await client.getJobExecutionResult();
@@ -124,7 +146,11 @@ t.test('setInspector(ws://...) streams the events to a websocket inspector', asy
     }),
   );
   const connected: string[] = [];
-  const { env, results } = buildJob(50_000, { checkpointMs: 10, inspect: `ws://127.0.0.1:${port}`, onConnected: (url) => connected.push(url) });
+  const { env, results } = buildJob(50_000, {
+    checkpointMs: 10,
+    inspect: `ws://127.0.0.1:${port}`,
+    onConnected: (url) => connected.push(url),
+  });
   const client = await env.executeAsync('inspected over ws');
   await client.getJobExecutionResult();
   await closed; // the client closes after delivering what it buffered
@@ -133,11 +159,24 @@ t.test('setInspector(ws://...) streams the events to a websocket inspector', asy
   const ids = taskIds(client);
   const names = new Map(received.filter((e) => e.type === '@xstate.actor').map((e) => [e.sessionId, e.name]));
   for (const id of ids) t.ok([...names.values()].includes(id), `${id}: registered with the inspector`);
-  t.same([...names.values()].filter((name) => READABLE.includes(name!)).sort(), READABLE, 'the inspector displays each task by its readable name');
+  t.same(
+    [...names.values()].filter((name) => READABLE.includes(name!)).sort(),
+    READABLE,
+    'the inspector displays each task by its readable name',
+  );
   t.same(connected, [`ws://127.0.0.1:${port}`], 'the connection is reported once');
-  const finished = received.filter((e) => e.type === '@xstate.snapshot' && e.snapshot?.value === 'finished').map((e) => names.get(e.sessionId));
-  t.same(new Set(finished.filter((name) => ids.includes(name!))), new Set(ids), 'the last state of every task arrives before the connection closes');
-  t.ok(received.some((e) => e.type === '@xstate.event'), 'events arrive too');
+  const finished = received
+    .filter((e) => e.type === '@xstate.snapshot' && e.snapshot?.value === 'finished')
+    .map((e) => names.get(e.sessionId));
+  t.same(
+    new Set(finished.filter((name) => ids.includes(name!))),
+    new Set(ids),
+    'the last state of every task arrives before the connection closes',
+  );
+  t.ok(
+    received.some((e) => e.type === '@xstate.event'),
+    'events arrive too',
+  );
 });
 
 t.test('an unreachable inspector neither fails the job nor keeps the process alive', async (t) => {
@@ -154,5 +193,8 @@ t.test('an unreachable inspector neither fails the job nor keeps the process ali
   t.equal(result.status, 'FINISHED');
   t.same(finalSums(results), expectedSums(10_000, 7));
   await new Promise((resolve) => setTimeout(resolve, 50));
-  t.ok(warnings.some((w) => w.code === 'FLOE_INSPECTOR_UNREACHABLE'), 'one warning says the inspector cannot be reached');
+  t.ok(
+    warnings.some((w) => w.code === 'FLOE_INSPECTOR_UNREACHABLE'),
+    'one warning says the inspector cannot be reached',
+  );
 });

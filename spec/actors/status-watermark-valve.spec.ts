@@ -79,7 +79,9 @@ t.test('through a checkpointed input gate: a channel blocked by an aligned barri
     snapshotUnaligned() {},
     channelStateCompleted() {},
   };
-  const gate = new CheckpointedInputGate(channels, 'exactly-once', listener, { watermarks: { watermark: (ts) => seen.push(ts), status: (s) => seen.push(s) } });
+  const gate = new CheckpointedInputGate(channels, 'exactly-once', listener, {
+    watermarks: { watermark: (ts) => seen.push(ts), status: (s) => seen.push(s) },
+  });
   const options = { kind: 'checkpoint', alignment: 'aligned' } as const;
   channels[0]!.push({ type: 'watermark', timestamp: 5 });
   channels[1]!.push({ type: 'watermark', timestamp: 7 });
@@ -89,6 +91,10 @@ t.test('through a checkpointed input gate: a channel blocked by an aligned barri
   channels[1]!.push({ type: 'barrier', checkpointId: 1, timestamp: 0, options });
   const read: unknown[] = [];
   for (let r = gate.pollNext(); r !== null; r = gate.pollNext()) read.push(r === EVENT ? 'event' : r);
-  t.same(seen.filter((x) => typeof x === 'number'), [5, 50], 'the watermark 50 of the blocked channel 0 waited for the alignment, then event time rose');
+  t.same(
+    seen.filter((x) => typeof x === 'number'),
+    [5, 50],
+    'the watermark 50 of the blocked channel 0 waited for the alignment, then event time rose',
+  );
   t.ok(seen.indexOf('snapshot') < seen.indexOf(50), 'the snapshot came before the held watermark');
 });

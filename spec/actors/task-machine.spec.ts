@@ -12,21 +12,41 @@ interface Action {
 
 function task(options: { isSource?: boolean; checkpointingEnabled?: boolean } = {}) {
   let [snapshot] = initialTransition(taskMachine, {
-    taskName: 'count', vertexId: 'v1', subtaskIndex: 0, parallelism: 1, attempt: 2,
-    isSource: options.isSource ?? false, checkpointingEnabled: options.checkpointingEnabled ?? true,
+    taskName: 'count',
+    vertexId: 'v1',
+    subtaskIndex: 0,
+    parallelism: 1,
+    attempt: 2,
+    isSource: options.isSource ?? false,
+    checkpointingEnabled: options.checkpointingEnabled ?? true,
   });
   const send = (event: TaskEvent): string[] => {
     const [next, actions] = transition(taskMachine, snapshot as Snapshot, event);
     snapshot = next;
     return (actions as unknown as Action[]).filter((a) => !a.type.startsWith('xstate.')).map((a) => a.type);
   };
-  const trigger = (checkpointId: number) => send({ type: 'TRIGGER_CHECKPOINT', attempt: 2, checkpointId, timestamp: 0, options: { kind: 'checkpoint', alignment: 'aligned' } });
+  const trigger = (checkpointId: number) =>
+    send({ type: 'TRIGGER_CHECKPOINT', attempt: 2, checkpointId, timestamp: 0, options: { kind: 'checkpoint', alignment: 'aligned' } });
   const complete = (checkpointId: number) => send({ type: 'NOTIFY_CHECKPOINT_COMPLETE', attempt: 2, checkpointId });
   const run = () => {
     send({ type: 'DEPLOY_TASK', attempt: 2, restore: null });
     return send({ type: 'RESTORED' });
   };
-  return { send, trigger, complete, run, get value() { return snapshot.value; }, get phase(): TaskPhase { return phaseOf(snapshot.value); }, get context() { return snapshot.context; } };
+  return {
+    send,
+    trigger,
+    complete,
+    run,
+    get value() {
+      return snapshot.value;
+    },
+    get phase(): TaskPhase {
+      return phaseOf(snapshot.value);
+    },
+    get context() {
+      return snapshot.context;
+    },
+  };
 }
 
 t.test('deploy, restore, run: the phase is the machine state; running reports itself and wakes the run loop', async (t) => {
@@ -93,60 +113,70 @@ t.test('finishing: a trigger during the flush waits for it; the final checkpoint
   t.equal(s.phase, 'finished');
 });
 
-t.test('finishing without new data: the last snapshot is the final one; without checkpointing the task closes after the flush', async (t) => {
-  const clean = task();
-  clean.run();
-  clean.send({ type: 'SNAPSHOT_TAKEN', checkpointId: 9 });
-  clean.send({ type: 'INPUT_ENDED' });
-  clean.send({ type: 'INPUT_FLUSHED', dirty: false });
-  t.equal(clean.context.finalCheckpointId, 9);
-  t.same(clean.complete(9), ['notifyComplete', 'close']);
-  // the final checkpoint's notification may come before end of input was flushed (its barrier came just ahead of
-  // end of partition): the task closes once flushed instead of waiting for a checkpoint that may never be needed
-  const early = task();
-  early.run();
-  early.send({ type: 'SNAPSHOT_TAKEN', checkpointId: 3 });
-  early.send({ type: 'INPUT_ENDED' });
-  t.same(early.complete(3), ['notifyComplete'], 'completed while flushing: sinks commit');
-  t.same(early.send({ type: 'INPUT_FLUSHED', dirty: false }), ['reportFinishing', 'close']);
-  t.same(early.value, { finishing: 'closing' });
-  const before = task();
-  before.run();
-  before.send({ type: 'SNAPSHOT_TAKEN', checkpointId: 3 });
-  before.complete(3);
-  before.send({ type: 'INPUT_ENDED' });
-  before.send({ type: 'INPUT_FLUSHED', dirty: false });
-  t.same(before.value, { finishing: 'closing' }, 'completed while still running');
-  const dirty = task();
-  dirty.run();
-  dirty.send({ type: 'SNAPSHOT_TAKEN', checkpointId: 3 });
-  dirty.send({ type: 'INPUT_ENDED' });
-  dirty.complete(3);
-  dirty.send({ type: 'INPUT_FLUSHED', dirty: true });
-  t.same(dirty.value, { finishing: 'waiting' }, 'data processed after the snapshot: a later checkpoint must hold it');
-  const plain = task({ checkpointingEnabled: false });
-  plain.run();
-  plain.send({ type: 'INPUT_ENDED' });
-  t.same(plain.send({ type: 'INPUT_FLUSHED', dirty: true }), ['close']);
-});
+t.test(
+  'finishing without new data: the last snapshot is the final one; without checkpointing the task closes after the flush',
+  async (t) => {
+    const clean = task();
+    clean.run();
+    clean.send({ type: 'SNAPSHOT_TAKEN', checkpointId: 9 });
+    clean.send({ type: 'INPUT_ENDED' });
+    clean.send({ type: 'INPUT_FLUSHED', dirty: false });
+    t.equal(clean.context.finalCheckpointId, 9);
+    t.same(clean.complete(9), ['notifyComplete', 'close']);
+    // the final checkpoint's notification may come before end of input was flushed (its barrier came just ahead of
+    // end of partition): the task closes once flushed instead of waiting for a checkpoint that may never be needed
+    const early = task();
+    early.run();
+    early.send({ type: 'SNAPSHOT_TAKEN', checkpointId: 3 });
+    early.send({ type: 'INPUT_ENDED' });
+    t.same(early.complete(3), ['notifyComplete'], 'completed while flushing: sinks commit');
+    t.same(early.send({ type: 'INPUT_FLUSHED', dirty: false }), ['reportFinishing', 'close']);
+    t.same(early.value, { finishing: 'closing' });
+    const before = task();
+    before.run();
+    before.send({ type: 'SNAPSHOT_TAKEN', checkpointId: 3 });
+    before.complete(3);
+    before.send({ type: 'INPUT_ENDED' });
+    before.send({ type: 'INPUT_FLUSHED', dirty: false });
+    t.same(before.value, { finishing: 'closing' }, 'completed while still running');
+    const dirty = task();
+    dirty.run();
+    dirty.send({ type: 'SNAPSHOT_TAKEN', checkpointId: 3 });
+    dirty.send({ type: 'INPUT_ENDED' });
+    dirty.complete(3);
+    dirty.send({ type: 'INPUT_FLUSHED', dirty: true });
+    t.same(dirty.value, { finishing: 'waiting' }, 'data processed after the snapshot: a later checkpoint must hold it');
+    const plain = task({ checkpointingEnabled: false });
+    plain.run();
+    plain.send({ type: 'INPUT_ENDED' });
+    t.same(plain.send({ type: 'INPUT_FLUSHED', dirty: true }), ['close']);
+  },
+);
 
-t.test('without checkpointing: a savepoint during the flush is taken before the task closes, its barrier ahead of end of partition', async (t) => {
-  const source = task({ isSource: true, checkpointingEnabled: false });
-  source.run();
-  t.same(source.trigger(1), ['snapshotAtSource'], 'while it runs, as with checkpointing');
-  source.send({ type: 'SNAPSHOT_TAKEN', checkpointId: 1 });
-  source.send({ type: 'INPUT_ENDED' });
-  t.same(source.trigger(2), [], 'deferred while end of input is flushed');
-  t.same(source.send({ type: 'INPUT_FLUSHED', dirty: true }), ['snapshotBeforeEndOfPartition', 'close'], 'taken, then the task closes (no final checkpoint to wait for)');
-  t.same(source.value, { finishing: 'closing' });
-  t.same(source.trigger(3), ['declineNotReady'], 'one that comes while it closes is declined at once');
-  const stale = task({ checkpointingEnabled: false });
-  stale.run();
-  stale.send({ type: 'SNAPSHOT_TAKEN', checkpointId: 4 });
-  stale.send({ type: 'INPUT_ENDED' });
-  stale.trigger(4);
-  t.same(stale.send({ type: 'INPUT_FLUSHED', dirty: false }), ['close'], 'a trigger it already snapshotted is not taken again');
-});
+t.test(
+  'without checkpointing: a savepoint during the flush is taken before the task closes, its barrier ahead of end of partition',
+  async (t) => {
+    const source = task({ isSource: true, checkpointingEnabled: false });
+    source.run();
+    t.same(source.trigger(1), ['snapshotAtSource'], 'while it runs, as with checkpointing');
+    source.send({ type: 'SNAPSHOT_TAKEN', checkpointId: 1 });
+    source.send({ type: 'INPUT_ENDED' });
+    t.same(source.trigger(2), [], 'deferred while end of input is flushed');
+    t.same(
+      source.send({ type: 'INPUT_FLUSHED', dirty: true }),
+      ['snapshotBeforeEndOfPartition', 'close'],
+      'taken, then the task closes (no final checkpoint to wait for)',
+    );
+    t.same(source.value, { finishing: 'closing' });
+    t.same(source.trigger(3), ['declineNotReady'], 'one that comes while it closes is declined at once');
+    const stale = task({ checkpointingEnabled: false });
+    stale.run();
+    stale.send({ type: 'SNAPSHOT_TAKEN', checkpointId: 4 });
+    stale.send({ type: 'INPUT_ENDED' });
+    stale.trigger(4);
+    t.same(stale.send({ type: 'INPUT_FLUSHED', dirty: false }), ['close'], 'a trigger it already snapshotted is not taken again');
+  },
+);
 
 t.test('failure and cancellation end the machine; the failure is reported with its error', async (t) => {
   const s = task();

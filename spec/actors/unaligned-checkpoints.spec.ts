@@ -3,7 +3,15 @@ import t, { type Test } from 'tap';
 import { createActor, fromCallback, type EventObject } from 'xstate';
 import { JOB_MASTER, type TaskFailed } from '../../src/checkpoint/control-messages.ts';
 import { createStateBackend } from '../../src/backends/state-backend-registry.ts';
-import { CollectSink, StreamExecutionEnvironment, type CheckpointStats, type CompletedCheckpoint, type OperatorContext, type Output, type StreamOperator } from '../../src/index.ts';
+import {
+  CollectSink,
+  StreamExecutionEnvironment,
+  type CheckpointStats,
+  type CompletedCheckpoint,
+  type OperatorContext,
+  type Output,
+  type StreamOperator,
+} from '../../src/index.ts';
 import { countWords, generateText } from '../fixtures/generate-text.ts';
 
 const TEXT = generateText(30_000, { seed: 5, vocabulary: 800 });
@@ -71,20 +79,34 @@ async function wordCountWithFailure(t: Test, backend: string, checkpointing: Rec
   let latest: CompletedCheckpoint | null = null;
   let completedThisAttempt = 0;
   let thrown = 0;
-  env.fromCollection(TEXT.split('\n')).uid('lines')
-    .flatMap((line: string) => line.split(' ').filter(Boolean)).uid('split')
-    .map((w: string) => [w, 1] as [string, number]).uid('tag')
+  env
+    .fromCollection(TEXT.split('\n'))
+    .uid('lines')
+    .flatMap((line: string) => line.split(' ').filter(Boolean))
+    .uid('split')
+    .map((w: string) => [w, 1] as [string, number])
+    .uid('tag')
     .keyBy((x) => x[0])
-    .reduce((a, b) => [a[0], a[1] + b[1]]).uid('count')
+    .reduce((a, b) => [a[0], a[1] + b[1]])
+    .uid('count')
     // slow after the hash edge: its input channels stay full, so unaligned barriers overtake data
-    .transform('slow', () => new SlowOperator<[string, number]>(() => 1, (_r, subtask, attempt) => {
-      // fail once a checkpoint holding in-flight data completed: the restore must replay it
-      if (attempt === 0 && subtask === 0 && thrown === 0 && completedThisAttempt >= 2 && hasInFlight(latest)) {
-        thrown++;
-        throw new Error('injected failure after a checkpoint with in-flight data');
-      }
-    })).uid('slow')
-    .sinkTo(new CollectSink(results)).uid('sink');
+    .transform(
+      'slow',
+      () =>
+        new SlowOperator<[string, number]>(
+          () => 1,
+          (_r, subtask, attempt) => {
+            // fail once a checkpoint holding in-flight data completed: the restore must replay it
+            if (attempt === 0 && subtask === 0 && thrown === 0 && completedThisAttempt >= 2 && hasInFlight(latest)) {
+              thrown++;
+              throw new Error('injected failure after a checkpoint with in-flight data');
+            }
+          },
+        ),
+    )
+    .uid('slow')
+    .sinkTo(new CollectSink(results))
+    .uid('sink');
   const client = await env.executeAsync('unaligned wordcount');
   const restoredFrom: Array<number | null> = [];
   client.on('running', ({ restoredFrom: id }) => {
@@ -128,14 +150,23 @@ async function untilRestoredWithInFlight(t: Test, backend: string, checkpointing
 for (const backend of BACKENDS) {
   t.test(`${backend} backend: exactly-once word count with a failure, unaligned checkpoints`, async (t) => {
     const client = await untilRestoredWithInFlight(t, backend, { 'execution.checkpointing.unaligned': true });
-    const subtasks = client.getCheckpointHistory().filter((s) => s.status === 'completed').flatMap((s) => s.subtasks);
-    t.ok(subtasks.some((s) => s.metrics.unaligned && (s.metrics.persistedInFlightBytes ?? 0) > 0), 'acks report persisted in-flight bytes');
+    const subtasks = client
+      .getCheckpointHistory()
+      .filter((s) => s.status === 'completed')
+      .flatMap((s) => s.subtasks);
+    t.ok(
+      subtasks.some((s) => s.metrics.unaligned && (s.metrics.persistedInFlightBytes ?? 0) > 0),
+      'acks report persisted in-flight bytes',
+    );
   });
 
   t.test(`${backend} backend: exactly-once word count with a failure, aligned checkpoints with a 1 ms alignment timeout`, async (t) => {
     const client = await untilRestoredWithInFlight(t, backend, { 'execution.checkpointing.aligned-checkpoint-timeout': '1ms' });
     const acks = client.getCheckpointHistory().flatMap((s) => s.subtasks);
-    t.ok(acks.some((s) => s.metrics.unaligned), 'some alignments timed out and switched to unaligned');
+    t.ok(
+      acks.some((s) => s.metrics.unaligned),
+      'some alignments timed out and switched to unaligned',
+    );
   });
 }
 
@@ -149,7 +180,11 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
  * the machine is (load only makes it slower). The stall ends on events, not on a clock, so the
  * assertions hold on a busy machine too.
  */
-async function stalledRun(t: Test, checkpointing: Record<string, unknown>, endStall: (run: { full: number; history: () => CheckpointStats[] }) => Promise<void>) {
+async function stalledRun(
+  t: Test,
+  checkpointing: Record<string, unknown>,
+  endStall: (run: { full: number; history: () => CheckpointStats[] }) => Promise<void>,
+) {
   const N = 150_000;
   const stall = { phase: 'before' as 'before' | 'on' | 'over' };
   const env = StreamExecutionEnvironment.getExecutionEnvironment({
@@ -166,19 +201,25 @@ async function stalledRun(t: Test, checkpointing: Record<string, unknown>, endSt
     if (stall.phase === 'before') stall.phase = 'on';
     return stall.phase === 'on' ? 150 : 0;
   };
-  env.fromSequence(1, N).uid('numbers')
-    .map((n: number) => n * 2).uid('double')
+  env
+    .fromSequence(1, N)
+    .uid('numbers')
+    .map((n: number) => n * 2)
+    .uid('double')
     .keyBy((n: number) => n % 16)
-    .transform('stalled', () => new SlowOperator<number>(stalled)).uid('stalled')
-    .sinkTo(new CollectSink(results)).uid('sink');
+    .transform('stalled', () => new SlowOperator<number>(stalled))
+    .uid('stalled')
+    .sinkTo(new CollectSink(results))
+    .uid('sink');
   const client = await env.executeAsync('stalled downstream');
   const completed: CompletedCheckpoint[] = [];
   client.on('checkpoint-completed', (cp) => completed.push(cp));
   // both input channels of the stalled subtask full: polled, the stall keeps them so
-  const inputs = () => client.master.execution?.tasks.find((task) => task.name.startsWith('stalled') && task.id.subtaskIndex === 0)?.gate.channels ?? [];
+  const inputs = () =>
+    client.master.execution?.tasks.find((task) => task.name.startsWith('stalled') && task.id.subtaskIndex === 0)?.gate.channels ?? [];
   const deadline = Date.now() + 60_000;
   while (!(stall.phase === 'on' && inputs().length === 2 && inputs().every((ch) => ch.credits === 0))) {
-    if (Date.now() > deadline) throw new Error('the stalled subtask\'s input channels never filled');
+    if (Date.now() > deadline) throw new Error("the stalled subtask's input channels never filled");
     await sleep(5);
   }
   const full = Date.now();
@@ -187,7 +228,14 @@ async function stalledRun(t: Test, checkpointing: Record<string, unknown>, endSt
   stall.phase = 'over';
   const result = await client.getJobExecutionResult();
   t.equal(result.status, 'FINISHED');
-  t.equal(firstDifference(results.sort((a, b) => a - b), Array.from({ length: N }, (_, i) => (i + 1) * 2)), null, 'every number exactly once');
+  t.equal(
+    firstDifference(
+      results.sort((a, b) => a - b),
+      Array.from({ length: N }, (_, i) => (i + 1) * 2),
+    ),
+    null,
+    'every number exactly once',
+  );
   const history = client.getCheckpointHistory();
   // checkpoints triggered once the queues were full, and completed before the stall ended
   const completedInStall = history.filter((s) => s.triggerTimestamp >= full && s.status === 'completed' && s.endTimestamp! < over);
@@ -212,16 +260,27 @@ t.test('a stalled downstream subtask: aligned checkpoints last as long as the st
     const first = history().find((s) => s.triggerTimestamp >= full)!;
     await sleep(Math.max(0, first.triggerTimestamp + 1000 - Date.now()));
   });
-  t.same(aligned.completedInStall.map((s) => s.id), [], 'aligned: no checkpoint triggered once the queues were full completes while the stall lasts');
+  t.same(
+    aligned.completedInStall.map((s) => s.id),
+    [],
+    'aligned: no checkpoint triggered once the queues were full completes while the stall lasts',
+  );
   t.equal(aligned.spanningStall.length, 1, 'aligned: the checkpoint in progress lasts until the stall is over');
 
   for (const mode of [{ 'execution.checkpointing.unaligned': true }, { 'execution.checkpointing.aligned-checkpoint-timeout': '20ms' }]) {
     // the stall lasts until two checkpoints triggered after the queues filled have completed: with aligned barriers it never would
     const run = await stalledRun(t, mode, ({ full, history }) =>
-      whenTrue(() => history().filter((s) => s.triggerTimestamp >= full && s.status === 'completed').length >= 2, 'two checkpoints to complete during the stall'));
+      whenTrue(
+        () => history().filter((s) => s.triggerTimestamp >= full && s.status === 'completed').length >= 2,
+        'two checkpoints to complete during the stall',
+      ),
+    );
     const inStall = run.completedInStall;
     t.ok(inStall.length >= 2, `${JSON.stringify(mode)}: ${inStall.length} checkpoints completed while the stall lasted`);
-    t.ok(inStall.some((s) => s.subtasks.some((x) => (x.metrics.persistedInFlightBytes ?? 0) > 0)), 'their in-flight data was persisted');
+    t.ok(
+      inStall.some((s) => s.subtasks.some((x) => (x.metrics.persistedInFlightBytes ?? 0) > 0)),
+      'their in-flight data was persisted',
+    );
     t.ok(run.completed.some(hasInFlight), 'completed checkpoints carry channel state');
   }
 });
@@ -243,23 +302,63 @@ t.test('in-flight data is replayed to its own subtask; a rescaled job refuses it
   const { encodeBatch } = await import('../../src/actors/in-flight-data.ts');
   const attempt = (parallelism: number, channelParallelism: number) => {
     const env = StreamExecutionEnvironment.getExecutionEnvironment({ 'parallelism.default': parallelism });
-    env.fromSequence(1, 10).uid('src').rebalance().map((n: number) => n).uid('m').sinkTo(new CollectSink([])).uid('s');
+    env
+      .fromSequence(1, 10)
+      .uid('src')
+      .rebalance()
+      .map((n: number) => n)
+      .uid('m')
+      .sinkTo(new CollectSink([]))
+      .uid('s');
     const restore: CompletedCheckpoint = {
-      id: 4, kind: 'checkpoint', timestamp: 0, completedAt: 0, durationMs: 0, stateSize: 0, maxParallelism: 128, operators: {},
+      id: 4,
+      kind: 'checkpoint',
+      timestamp: 0,
+      completedAt: 0,
+      durationMs: 0,
+      stateSize: 0,
+      maxParallelism: 128,
+      operators: {},
       channelState: {
-        'm#1': { operatorUid: 'm', subtaskIndex: 1, parallelism: channelParallelism, inputChannels: channelParallelism, inputs: [[], [encodeBatch([41, 42])]], bytes: 10 },
+        'm#1': {
+          operatorUid: 'm',
+          subtaskIndex: 1,
+          parallelism: channelParallelism,
+          inputChannels: channelParallelism,
+          inputs: [[], [encodeBatch([41, 42])]],
+          bytes: 10,
+        },
       },
     };
     const failures: unknown[] = [];
     // a job master that records the failures tasks report through the actor system
-    const jobMaster = createActor(fromCallback<EventObject>(({ receive }) => receive((m) => void (m.type === 'TASK_FAILED' && failures.push((m as TaskFailed).error)))), { systemId: JOB_MASTER }).start();
-    const graph = new ExecutionGraph({ jobId: 'j', graph: env.getJobGraph(), attempt: 0, mode: 'exactly-once', checkpointingEnabled: true, batchSize: 8, buffersPerChannel: 2, backend: new MemoryStateBackend(), storage: new MemoryCheckpointStorage(), restore, jobMaster });
+    const jobMaster = createActor(
+      fromCallback<EventObject>(({ receive }) => receive((m) => void (m.type === 'TASK_FAILED' && failures.push((m as TaskFailed).error)))),
+      { systemId: JOB_MASTER },
+    ).start();
+    const graph = new ExecutionGraph({
+      jobId: 'j',
+      graph: env.getJobGraph(),
+      attempt: 0,
+      mode: 'exactly-once',
+      checkpointingEnabled: true,
+      batchSize: 8,
+      buffersPerChannel: 2,
+      backend: new MemoryStateBackend(),
+      storage: new MemoryCheckpointStorage(),
+      restore,
+      jobMaster,
+    });
     return { graph, failures };
   };
   const same = attempt(2, 2);
   const m1 = same.graph.task('v1#1')!;
   void same.graph.deploy();
-  t.same([...m1.gate.channels[1]!.queued()], [{ type: 'data', batch: [41, 42] }], 'queued in the channel it was read from before any task runs');
+  t.same(
+    [...m1.gate.channels[1]!.queued()],
+    [{ type: 'data', batch: [41, 42] }],
+    'queued in the channel it was read from before any task runs',
+  );
   t.same([...same.graph.task('v1#0')!.gate.channels[1]!.queued()], [], 'only at its own subtask');
   await new Promise((r) => setTimeout(r, 20));
   t.same(same.failures, []);
@@ -268,6 +367,9 @@ t.test('in-flight data is replayed to its own subtask; a rescaled job refuses it
   const rescaled = attempt(3, 2);
   void rescaled.graph.deploy();
   await new Promise((r) => setTimeout(r, 20));
-  t.match(rescaled.failures[0], { code: 'FLOE_CHANNEL_STATE_RESCALE', message: /parallelism 2 with 2 input channels; the job now has 3 with 3/ });
+  t.match(rescaled.failures[0], {
+    code: 'FLOE_CHANNEL_STATE_RESCALE',
+    message: /parallelism 2 with 2 input channels; the job now has 3 with 3/,
+  });
   await rescaled.graph.cancel();
 });

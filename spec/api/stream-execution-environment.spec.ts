@@ -8,17 +8,29 @@ const range = (n: number, f: (i: number) => number) => Array.from({ length: n },
 t.test('execute, then executeAsync of the next pipeline: 1000 results each, nothing run twice', async (t) => {
   const env = StreamExecutionEnvironment.getExecutionEnvironment({ 'execution.checkpointing.interval': '1s' });
   const first: number[] = [];
-  env.fromSequence(1, 1000).map((n) => n * 2).sinkTo(new CollectSink(first));
+  env
+    .fromSequence(1, 1000)
+    .map((n) => n * 2)
+    .sinkTo(new CollectSink(first));
   t.equal((await env.execute('first')).status, 'FINISHED');
-  t.same(sorted(first), range(1000, (n) => n * 2));
+  t.same(
+    sorted(first),
+    range(1000, (n) => n * 2),
+  );
 
   t.throws(() => env.getJobGraph(), { code: 'FLOE_JOB_NO_SINK' }, 'the pipeline went with the job');
   const second: number[] = [];
-  env.fromSequence(1, 1000).map((n) => n + 1).sinkTo(new CollectSink(second));
+  env
+    .fromSequence(1, 1000)
+    .map((n) => n + 1)
+    .sinkTo(new CollectSink(second));
   const client = await env.executeAsync('second');
   t.equal((await client.getJobExecutionResult()).status, 'FINISHED');
   t.equal(first.length, 1000, 'the first job did not run again');
-  t.same(sorted(second), range(1000, (n) => n + 1));
+  t.same(
+    sorted(second),
+    range(1000, (n) => n + 1),
+  );
 });
 
 t.test('a stream kept from a pipeline that ran brings its upstream into the next job', async (t) => {
@@ -30,7 +42,10 @@ t.test('a stream kept from a pipeline that ran brings its upstream into the next
   const second: number[] = [];
   doubled.filter((n) => n > 190).sinkTo(new CollectSink(second));
   await env.execute();
-  t.same(sorted(first), range(100, (n) => n * 2));
+  t.same(
+    sorted(first),
+    range(100, (n) => n * 2),
+  );
   t.same(sorted(second), [192, 194, 196, 198, 200], 'source and map run again for the new sink');
 });
 
@@ -41,5 +56,8 @@ t.test('a job that could not be submitted leaves its pipeline for the next try',
   await t.rejects(env.execute(), { code: 'FLOE_CHECKPOINT_DIR_MISSING' });
   env.setStateBackend('memory');
   t.equal((await env.execute()).status, 'FINISHED');
-  t.same(sorted(results), range(10, (n) => n));
+  t.same(
+    sorted(results),
+    range(10, (n) => n),
+  );
 });

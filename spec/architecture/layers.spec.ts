@@ -34,8 +34,8 @@ t.test("floe's own sources keep the layers and have no cycle", async (t) => {
 t.test('an upward import, a type-only upward import and a cycle are each refused', async (t) => {
   const dir = t.testdir();
   tree(dir, {
-    'src/errors.ts': "export class FloeError extends Error {}\n",
-    'src/actors/task.ts': "export const task = 1;\nexport interface TaskPhase { phase: string }\n",
+    'src/errors.ts': 'export class FloeError extends Error {}\n',
+    'src/actors/task.ts': 'export const task = 1;\nexport interface TaskPhase { phase: string }\n',
     // the model layer reaching up into the task runtime, by value and by type
     'src/checkpoint/barrier.ts': "import { task } from '../actors/task.ts';\nexport const barrier = task;\n",
     'src/backends/handle.ts': "import type { TaskPhase } from '../actors/task.ts';\nexport type Handle = TaskPhase;\n",
@@ -43,7 +43,8 @@ t.test('an upward import, a type-only upward import and a cycle are each refused
     'src/graph/a.ts': "import { b } from './b.ts';\nexport const a = () => b;\n",
     'src/graph/b.ts': "import { a } from './a.ts';\nexport const b = () => a;\n",
     // going down is fine
-    'src/cli/main.ts': "import { task } from '../actors/task.ts';\nimport { FloeError } from '../errors.ts';\nexport const main = [task, FloeError];\n",
+    'src/cli/main.ts':
+      "import { task } from '../actors/task.ts';\nimport { FloeError } from '../errors.ts';\nexport const main = [task, FloeError];\n",
   });
   const { code, out } = await cruise(dir);
   t.not(code, 0, 'the check fails');

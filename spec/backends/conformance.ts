@@ -24,11 +24,28 @@ export function runConformance(subject: ConformanceSubject): void {
   primitives(t, subject);
   lifecycle(t, subject);
   snapshots(t, subject);
-  rescale(t, subject, presets.filter((p) => p.name !== subject.name));
+  rescale(
+    t,
+    subject,
+    presets.filter((p) => p.name !== subject.name),
+  );
   sizes(t, subject);
-  valueTypes(t, subject, presets.filter((p) => p.name !== subject.name));
-  timers(t, subject, presets.filter((p) => p.name !== subject.name));
-  if (features.incremental) incremental(t, subject, presets.find((p) => p.name === 'memory')!);
+  valueTypes(
+    t,
+    subject,
+    presets.filter((p) => p.name !== subject.name),
+  );
+  timers(
+    t,
+    subject,
+    presets.filter((p) => p.name !== subject.name),
+  );
+  if (features.incremental)
+    incremental(
+      t,
+      subject,
+      presets.find((p) => p.name === 'memory')!,
+    );
   else {
     t.test('no incremental checkpoints: the option is ignored, every snapshot is full', async (t) => {
       const { harness, snap, writeValues } = await import('./conformance/harness.ts');

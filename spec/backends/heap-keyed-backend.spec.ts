@@ -25,7 +25,11 @@ t.test('every state primitive, per key', async (t) => {
   const avg = b.getAggregatingState<number, { n: number; s: number }, number>({
     kind: 'aggregating',
     name: 'a',
-    aggregate: { createAccumulator: () => ({ n: 0, s: 0 }), add: (v, acc) => ((acc.n++, (acc.s += v)), acc), getResult: (acc) => acc.s / acc.n },
+    aggregate: {
+      createAccumulator: () => ({ n: 0, s: 0 }),
+      add: (v, acc) => ((acc.n++, (acc.s += v)), acc),
+      getResult: (acc) => acc.s / acc.n,
+    },
   });
   b.setCurrentKey('ключ 🔑');
   t.equal(value.value(), 7, 'default value');
@@ -150,7 +154,9 @@ t.test('empty state snapshots to null; a max-parallelism change is refused; over
   ok.getState<number>({ kind: 'value', name: 'v' }).update(1);
   const h = (await ok.snapshot(1).run())!;
   await t.rejects(make(1, 0, 64).restore([h]), { code: 'FLOE_MAX_PARALLELISM_MISMATCH' });
-  await t.rejects(make().restore([{ type: 'bytes', bytes: new Uint8Array([1, 2, 3, 255]), size: 4 }]), { code: /FLOE_SNAPSHOT_(CORRUPT|UNSUPPORTED_FORMAT)/ });
+  await t.rejects(make().restore([{ type: 'bytes', bytes: new Uint8Array([1, 2, 3, 255]), size: 4 }]), {
+    code: /FLOE_SNAPSHOT_(CORRUPT|UNSUPPORTED_FORMAT)/,
+  });
 });
 
 async function collect(stream: AsyncIterable<Uint8Array>): Promise<Buffer> {
@@ -163,25 +169,82 @@ t.test('snapshot stream encoder: every value decodes to itself, plain values on 
   const shared = { s: 1 };
   const cyclic: unknown[] = [];
   cyclic.push(cyclic);
-  class Point { constructor(readonly x: number) {} }
+  class Point {
+    constructor(readonly x: number) {}
+  }
   const values: unknown[] = [
-    0, 1, 127, 128, 255, 256, 65535, 65536, 2 ** 32 - 1, 2 ** 32, 2 ** 53, -1, -32, -33, -128, -129, -32768, -32769, -(2 ** 31), -(2 ** 31) - 1,
-    -0, 1.5, -2.25, NaN, Infinity, -Infinity, Number.MAX_VALUE, Number.MIN_VALUE,
-    '', 'a', 'x'.repeat(31), 'x'.repeat(32), 'é', 'ñandú ✓ 𝄞', 'y'.repeat(100), 'z'.repeat(300), 'é'.repeat(30_000), 'w'.repeat(70_000),
-    true, false, null, undefined,
-    [], [1, 'a', [2, [3, null]]], Array.from({ length: 20 }, (_, i) => i), Array.from({ length: 70_000 }, (_, i) => i % 7), [1, , 3],
-    {}, { a: 1, b: 'two', c: [3], d: { e: null } }, Object.fromEntries(Array.from({ length: 40 }, (_, i) => [`k${i}`, i])),
-    { u: undefined }, ['w', 3],
-    new Map<unknown, unknown>([['m', 1], [2, { n: new Set([1]) }]]), new Set(['s']), new Date(1_700_000_000_000),
-    [shared, shared], { a: shared, b: shared }, cyclic, Object.create(null),
+    0,
+    1,
+    127,
+    128,
+    255,
+    256,
+    65535,
+    65536,
+    2 ** 32 - 1,
+    2 ** 32,
+    2 ** 53,
+    -1,
+    -32,
+    -33,
+    -128,
+    -129,
+    -32768,
+    -32769,
+    -(2 ** 31),
+    -(2 ** 31) - 1,
+    -0,
+    1.5,
+    -2.25,
+    NaN,
+    Infinity,
+    -Infinity,
+    Number.MAX_VALUE,
+    Number.MIN_VALUE,
+    '',
+    'a',
+    'x'.repeat(31),
+    'x'.repeat(32),
+    'é',
+    'ñandú ✓ 𝄞',
+    'y'.repeat(100),
+    'z'.repeat(300),
+    'é'.repeat(30_000),
+    'w'.repeat(70_000),
+    true,
+    false,
+    null,
+    undefined,
+    [],
+    [1, 'a', [2, [3, null]]],
+    Array.from({ length: 20 }, (_, i) => i),
+    Array.from({ length: 70_000 }, (_, i) => i % 7),
+    [1, , 3],
+    {},
+    { a: 1, b: 'two', c: [3], d: { e: null } },
+    Object.fromEntries(Array.from({ length: 40 }, (_, i) => [`k${i}`, i])),
+    { u: undefined },
+    ['w', 3],
+    new Map<unknown, unknown>([
+      ['m', 1],
+      [2, { n: new Set([1]) }],
+    ]),
+    new Set(['s']),
+    new Date(1_700_000_000_000),
+    [shared, shared],
+    { a: shared, b: shared },
+    cyclic,
+    Object.create(null),
   ];
   const entries = values.map((value, i) => ({ key: i % 3 === 0 ? `key-${i}` : i % 3 === 1 ? i : ['tuple', i], value }));
-  const bytes = await collect(encodeSnapshotStream(
-    { kind: 'full', maxParallelism: 128, states: { s: 'value' } },
-    // one chunk per value, so a value that needs packr takes only its own chunk off the fast path
-    entries.map((e) => ({ keyGroup: 7, state: 's', keys: [e.key], values: [e.value], mapValues: false })),
-    64, // tiny pieces: frames span many yielded buffers
-  ));
+  const bytes = await collect(
+    encodeSnapshotStream(
+      { kind: 'full', maxParallelism: 128, states: { s: 'value' } },
+      // one chunk per value, so a value that needs packr takes only its own chunk off the fast path
+      entries.map((e) => ({ keyGroup: 7, state: 's', keys: [e.key], values: [e.value], mapValues: false })),
+      64, // tiny pieces: frames span many yielded buffers
+    ),
+  );
   const decoded = [...readSnapshotStream(bytes).chunks].flatMap((c) => c.puts);
   t.equal(decoded.length, values.length);
   decoded.forEach(([key, value], i) => {
@@ -193,18 +256,51 @@ t.test('snapshot stream encoder: every value decodes to itself, plain values on 
   t.equal((pair as unknown[])[0], (pair as unknown[])[1], 'a shared reference stays shared');
   const [, cyc] = decoded.find(([, v]) => Array.isArray(v) && v[0] === v)!;
   t.ok(cyc, 'a cycle stays a cycle');
-  t.ok(decoded.some(([, v]) => v instanceof Map && v.get(2).n instanceof Set), 'a Map value is a Map');
+  t.ok(
+    decoded.some(([, v]) => v instanceof Map && v.get(2).n instanceof Set),
+    'a Map value is a Map',
+  );
   t.ok(decoded.some(([, v]) => v instanceof Set) && decoded.some(([, v]) => v instanceof Date), 'Set and Date round-trip');
-  t.ok(decoded.some(([, v]) => v && typeof v === 'object' && 'u' in v && (v as { u: unknown }).u === undefined), 'undefined inside objects stays');
-  t.notOk(decoded.some(([, v]) => v instanceof Map && v.size === 4), 'plain objects do not come back as Maps');
+  t.ok(
+    decoded.some(([, v]) => v && typeof v === 'object' && 'u' in v && (v as { u: unknown }).u === undefined),
+    'undefined inside objects stays',
+  );
+  t.notOk(
+    decoded.some(([, v]) => v instanceof Map && v.size === 4),
+    'plain objects do not come back as Maps',
+  );
   await t.rejects(
-    collect(encodeSnapshotStream({ kind: 'full', maxParallelism: 128, states: { s: 'value' } }, [{ keyGroup: 7, state: 's', keys: ['p'], values: [{ at: new Point(3) }], mapValues: false }])),
+    collect(
+      encodeSnapshotStream({ kind: 'full', maxParallelism: 128, states: { s: 'value' } }, [
+        { keyGroup: 7, state: 's', keys: ['p'], values: [{ at: new Point(3) }], mapValues: false },
+      ]),
+    ),
     { code: 'FLOE_STATE_VALUE_NOT_SERIALIZABLE', message: /state "s" holds an instance of Point at value\.at/ },
   );
   // map state: Map values of [k, v] are written as [k, v][]
-  const mapBytes = await collect(encodeSnapshotStream(
-    { kind: 'full', maxParallelism: 128, states: { m: 'map' } },
-    [{ keyGroup: 1, state: 'm', keys: ['k'], values: [new Map([['a', ['a', 1]], ['["t",1]', [['t', 1], { x: 2 }]]])], mapValues: true }],
-  ));
-  t.same(decodeSnapshot(mapBytes).groups[0]!.entries.m, [['k', [['a', 1], [['t', 1], { x: 2 }]]]]);
+  const mapBytes = await collect(
+    encodeSnapshotStream({ kind: 'full', maxParallelism: 128, states: { m: 'map' } }, [
+      {
+        keyGroup: 1,
+        state: 'm',
+        keys: ['k'],
+        values: [
+          new Map([
+            ['a', ['a', 1]],
+            ['["t",1]', [['t', 1], { x: 2 }]],
+          ]),
+        ],
+        mapValues: true,
+      },
+    ]),
+  );
+  t.same(decodeSnapshot(mapBytes).groups[0]!.entries.m, [
+    [
+      'k',
+      [
+        ['a', 1],
+        [['t', 1], { x: 2 }],
+      ],
+    ],
+  ]);
 });

@@ -16,12 +16,19 @@ const PINNED: Array<[unknown, [number, number, number, number]]> = [
   [null, [1945087780, 36, 12068, 780]],
   [true, [3211202704, 16, 4240, 704]],
   [7n, [171088116, 116, 6388, 116]],
-  [['user', 3], [3148627036, 92, 15452, 36]],
+  [
+    ['user', 3],
+    [3148627036, 92, 15452, 36],
+  ],
 ];
 
 t.test('a key keeps its hash and its key group', async (t) => {
   for (const [key, [hash, g128, g32768, g1000]] of PINNED) {
-    t.same([murmurHash(key), assignToKeyGroup(key, 128), assignToKeyGroup(key, 32768), assignToKeyGroup(key, 1000)], [hash, g128, g32768, g1000], `key ${JSON.stringify(typeof key === 'bigint' ? `${key}n` : key)}`);
+    t.same(
+      [murmurHash(key), assignToKeyGroup(key, 128), assignToKeyGroup(key, 32768), assignToKeyGroup(key, 1000)],
+      [hash, g128, g32768, g1000],
+      `key ${JSON.stringify(typeof key === 'bigint' ? `${key}n` : key)}`,
+    );
   }
 });
 

@@ -20,19 +20,34 @@ const tinyCache: ConformanceSubject = { name: 'level', backend: (o) => createSta
 t.test('with a cache of a few slots', async (t) => {
   primitives(t, tinyCache);
   snapshots(t, tinyCache);
-  incremental(t, tinyCache, presets.find((p) => p.name === 'memory')!);
-  valueTypes(t, tinyCache, presets.filter((p) => p.name === 'memory'));
+  incremental(
+    t,
+    tinyCache,
+    presets.find((p) => p.name === 'memory')!,
+  );
+  valueTypes(
+    t,
+    tinyCache,
+    presets.filter((p) => p.name === 'memory'),
+  );
 });
 
 // deltas write the values the changelog kept; with none kept (or a few) they read them at the snapshot
 for (const chars of [0, 64]) {
   const subject: ConformanceSubject = { name: 'level', backend: (o) => createStateBackend('level', { ...o, changelogValueChars: chars }) };
   t.test(`incremental chains with ${chars} characters of changed values kept`, async (t) => {
-    incremental(t, subject, presets.find((p) => p.name === 'memory')!);
+    incremental(
+      t,
+      subject,
+      presets.find((p) => p.name === 'memory')!,
+    );
   });
 }
 
-const cached = (limit: number): ConformanceSubject => ({ name: 'level', backend: (o) => createStateBackend('level', { ...o, cacheBytes: limit }) });
+const cached = (limit: number): ConformanceSubject => ({
+  name: 'level',
+  backend: (o) => createStateBackend('level', { ...o, cacheBytes: limit }),
+});
 
 t.test('the value cache stays under its bound as keys grow, and evicted keys read back from LevelDB', async (t) => {
   const limit = 64 * 1024;
@@ -78,7 +93,11 @@ t.test('hot keys are served from the cache and stay right across snapshots', asy
   const h = harness(t, cached(1 << 20));
   const b = h.make() as LevelKeyedBackend;
   const v = b.getState<number>({ kind: 'value', name: 'v' });
-  await writeValues(b, Array.from({ length: 100 }, (_, k) => k), () => 0);
+  await writeValues(
+    b,
+    Array.from({ length: 100 }, (_, k) => k),
+    () => 0,
+  );
   const before = { ...b.stats };
   for (let i = 0; i < 10_000; i++) {
     b.setCurrentKey(i % 100);
@@ -98,7 +117,11 @@ t.test('hot keys are served from the cache and stay right across snapshots', asy
   await r1.restore([first!]);
   const r2 = h.make();
   await r2.restore([(await second.run())!]);
-  for (const [r, want] of [[r1, 100], [r2, -1], [b, -2]] as const) {
+  for (const [r, want] of [
+    [r1, 100],
+    [r2, -1],
+    [b, -2],
+  ] as const) {
     r.setCurrentKey(7);
     t.equal(r.getState<number>({ kind: 'value', name: 'v' }).value(), want);
   }
@@ -127,7 +150,11 @@ t.test('a full snapshot taken while a busy run loop holds the event loop complet
   // as a task's backend: the task layer tells it how busy the run loop is (see the next case)
   const b = h.make({ runLoopBusy: () => runLoop.busy });
   const n = 100_000; // about 2 MB of entries: 125 reads of classic-level's default 16 KiB, more than one scan batch
-  await writeValues(b, Array.from({ length: n }, (_, k) => `key-${k}`), (k: string) => Number(k.slice(4)));
+  await writeValues(
+    b,
+    Array.from({ length: n }, (_, k) => `key-${k}`),
+    (k: string) => Number(k.slice(4)),
+  );
   // records flowing: a task that always has work, so the loop gives I/O one turn per slice
   const scheduler = new Scheduler(1);
   let steps = 0;
@@ -142,36 +169,52 @@ t.test('a full snapshot taken while a busy run loop holds the event loop complet
   t.equal(wrong, 0, 'every value is right');
 });
 
-t.test("a keyed operator's backend asks the task layer how busy the run loop is (the backends import nothing from the actors)", async (t) => {
-  let chain: OperatorChain | null = null;
-  // before t.testdir(): the test directory must outlive the backend's LevelDB (see the harness)
-  t.teardown(async () => void (await chain?.close()));
-  const dir = t.testdir();
-  const level = createStateBackend('level', { localDir: dir });
-  const seen: KeyedBackendOptions[] = [];
-  const recording: StateBackend = { name: 'level', features: level.features, createKeyedBackend: (o) => (seen.push(o), level.createKeyedBackend(o)) };
-  chain = new OperatorChain(
-    [{ id: 1, kind: 'operator', name: 'count', uid: 'count', keySelector: (r: string) => r, createOperator: () => ({ open() {}, processElement() {} }) }],
-    {
-      runtime: { jobId: 'j', taskName: 'count', subtaskIndex: 0, parallelism: 1, maxParallelism: 128, attemptNumber: 0 },
-      backend: recording,
-      storage: new MemoryCheckpointStorage(),
-      checkpointingEnabled: true,
-      restore: null,
-    },
-  );
-  t.equal(seen.length, 1);
-  const busy = seen[0]!.runLoopBusy!;
-  const before = runLoop.busy;
-  try {
-    runLoop.busy = true;
-    t.equal(busy(), true, 'busy while the run loop is');
-    runLoop.busy = false;
-    t.equal(busy(), false, 'idle while the run loop is');
-  } finally {
-    runLoop.busy = before;
-  }
-});
+t.test(
+  "a keyed operator's backend asks the task layer how busy the run loop is (the backends import nothing from the actors)",
+  async (t) => {
+    let chain: OperatorChain | null = null;
+    // before t.testdir(): the test directory must outlive the backend's LevelDB (see the harness)
+    t.teardown(async () => void (await chain?.close()));
+    const dir = t.testdir();
+    const level = createStateBackend('level', { localDir: dir });
+    const seen: KeyedBackendOptions[] = [];
+    const recording: StateBackend = {
+      name: 'level',
+      features: level.features,
+      createKeyedBackend: (o) => (seen.push(o), level.createKeyedBackend(o)),
+    };
+    chain = new OperatorChain(
+      [
+        {
+          id: 1,
+          kind: 'operator',
+          name: 'count',
+          uid: 'count',
+          keySelector: (r: string) => r,
+          createOperator: () => ({ open() {}, processElement() {} }),
+        },
+      ],
+      {
+        runtime: { jobId: 'j', taskName: 'count', subtaskIndex: 0, parallelism: 1, maxParallelism: 128, attemptNumber: 0 },
+        backend: recording,
+        storage: new MemoryCheckpointStorage(),
+        checkpointingEnabled: true,
+        restore: null,
+      },
+    );
+    t.equal(seen.length, 1);
+    const busy = seen[0]!.runLoopBusy!;
+    const before = runLoop.busy;
+    try {
+      runLoop.busy = true;
+      t.equal(busy(), true, 'busy while the run loop is');
+      runLoop.busy = false;
+      t.equal(busy(), false, 'idle while the run loop is');
+    } finally {
+      runLoop.busy = before;
+    }
+  },
+);
 
 t.test('a level backend is opening until LevelDB is open, and keeps what was written meanwhile', async (t) => {
   const h = harness(t, cached(1 << 20));

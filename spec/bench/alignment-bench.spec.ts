@@ -10,15 +10,28 @@ import { CollectSink, StreamExecutionEnvironment } from '../../src/index.ts';
 
 t.test('scenarios: bad ones are refused with the field named; every shipped one loads', async (t) => {
   const source = { id: 'a', parallelism: 1 };
-  t.throws(() => scenarioFrom({ operators: [] }, 'x.yaml'), { code: 'FLOE_BENCH_SCENARIO_INVALID', message: /x.yaml: needs at least one source/ });
-  t.throws(() => scenarioFrom({ sources: [source], operators: [{ id: 'm', input: 'nope' }] }), { message: /reads 'nope', which is not defined/ });
-  t.throws(() => scenarioFrom({ sources: [source], operators: [{ id: 'j', type: 'join', inputs: ['a'] }] }), { message: /a join reads two inputs/ });
+  t.throws(() => scenarioFrom({ operators: [] }, 'x.yaml'), {
+    code: 'FLOE_BENCH_SCENARIO_INVALID',
+    message: /x.yaml: needs at least one source/,
+  });
+  t.throws(() => scenarioFrom({ sources: [source], operators: [{ id: 'm', input: 'nope' }] }), {
+    message: /reads 'nope', which is not defined/,
+  });
+  t.throws(() => scenarioFrom({ sources: [source], operators: [{ id: 'j', type: 'join', inputs: ['a'] }] }), {
+    message: /a join reads two inputs/,
+  });
   t.throws(() => scenarioFrom({ sources: [source], operators: [{ id: 'm', input: 'a', edge: 'sideways' }] }), { message: /edge must be/ });
-  t.throws(() => scenarioFrom({ sources: [source], operators: [{ id: 'm', input: 'a', slow: { subtask: 3 } }] }), { message: /slow.subtask 3 is not below its parallelism 1/ });
-  t.throws(() => scenarioFrom({ sources: [{ ...source, rate: -1 }], operators: [{ id: 'm', input: 'a' }] }), { message: /sources\[0\].rate must be a number >= 0/ });
+  t.throws(() => scenarioFrom({ sources: [source], operators: [{ id: 'm', input: 'a', slow: { subtask: 3 } }] }), {
+    message: /slow.subtask 3 is not below its parallelism 1/,
+  });
+  t.throws(() => scenarioFrom({ sources: [{ ...source, rate: -1 }], operators: [{ id: 'm', input: 'a' }] }), {
+    message: /sources\[0\].rate must be a number >= 0/,
+  });
   await t.rejects(loadScenario('/no/such/file.yaml'), { code: 'FLOE_BENCH_SCENARIO_NOT_FOUND' });
   t.throws(() => parseModes('exactly-once,sometimes'), { code: 'FLOE_BENCH_UNKNOWN_MODE' });
-  const files = readdirSync(SHIPPED_SCENARIOS).filter((f) => f.endsWith('.yaml')).sort();
+  const files = readdirSync(SHIPPED_SCENARIOS)
+    .filter((f) => f.endsWith('.yaml'))
+    .sort();
   t.same(files, ['backpressure.yaml', 'balanced.yaml', 'lagging-join.yaml', 'skewed-keys.yaml']);
   for (const f of files) {
     const s = await loadScenario(join(SHIPPED_SCENARIOS, f));
@@ -63,10 +76,19 @@ t.test('union merges streams into one operator with several inputs', async (t) =
   const out: number[] = [];
   const a = env.fromSequence(1, 500).uid('a');
   const b = env.fromSequence(501, 1000).uid('b').setParallelism(1);
-  a.union(b).uid('u').keyBy((n: number) => n % 7).reduce((x, y) => y).uid('r').sinkTo(new CollectSink(out)).uid('s');
+  a.union(b)
+    .uid('u')
+    .keyBy((n: number) => n % 7)
+    .reduce((x, y) => y)
+    .uid('r')
+    .sinkTo(new CollectSink(out))
+    .uid('s');
   const union = env.getJobGraph().vertices.find((v) => v.chain[0]!.uid === 'u')!;
   t.equal(union.inputs.length, 2, 'one edge per input');
   const result = await env.execute('union');
   t.equal(result.status, 'FINISHED');
-  t.same(out.sort((x, y) => x - y), Array.from({ length: 1000 }, (_, i) => i + 1));
+  t.same(
+    out.sort((x, y) => x - y),
+    Array.from({ length: 1000 }, (_, i) => i + 1),
+  );
 });

@@ -1,7 +1,14 @@
 // The control protocol's codec: every message kind survives encode/decode, errors keep code, message, stack, hint and cause.
 import t from 'tap';
 import { decodeControlMessage, encodeControlMessage } from '../../src/checkpoint/control-codec.ts';
-import { CONTROL_MESSAGE_TYPES, recipientsOf, taskSystemId, type ControlMessage, type FromTaskMessage, type TaskRestore } from '../../src/checkpoint/control-messages.ts';
+import {
+  CONTROL_MESSAGE_TYPES,
+  recipientsOf,
+  taskSystemId,
+  type ControlMessage,
+  type FromTaskMessage,
+  type TaskRestore,
+} from '../../src/checkpoint/control-messages.ts';
 import { codedCause, deserializeError, serializeError } from '../../src/checkpoint/serialized-error.ts';
 import type { TaskStateSnapshot } from '../../src/checkpoint/state-handles.ts';
 import { CheckpointError, SavepointError, StateValueError, UnrecoverableError } from '../../src/errors.ts';
@@ -11,10 +18,28 @@ const subtask = { vertexId: 'v1', subtaskIndex: 2 };
 const bytes = (...b: number[]) => new Uint8Array(b);
 
 /** Operator state as users leave it: Maps, Sets, Dates, BigInt, -0, undefined, nesting. */
-const userItems = [new Map<unknown, unknown>([['a', 1], [2, new Set(['x'])]]), new Date(1_700_000_000_000), 12345678901234567890n, -0, undefined, { nested: [1, 'two', null] }];
+const userItems = [
+  new Map<unknown, unknown>([
+    ['a', 1],
+    [2, new Set(['x'])],
+  ]),
+  new Date(1_700_000_000_000),
+  12345678901234567890n,
+  -0,
+  undefined,
+  { nested: [1, 'two', null] },
+];
 const state: TaskStateSnapshot = {
   source: { keyed: null, operator: { offsets: { mode: 'union', items: userItems } } },
-  count: { keyed: { type: 'incremental', base: { type: 'file', path: 'shared/base', size: 40, checksum: 'ab'.repeat(32) }, deltas: [{ type: 'bytes', bytes: bytes(1, 2, 3), size: 3 }], size: 43 }, operator: {} },
+  count: {
+    keyed: {
+      type: 'incremental',
+      base: { type: 'file', path: 'shared/base', size: 40, checksum: 'ab'.repeat(32) },
+      deltas: [{ type: 'bytes', bytes: bytes(1, 2, 3), size: 3 }],
+      size: 43,
+    },
+    operator: {},
+  },
 };
 const channelState = { operatorUid: 'count', subtaskIndex: 2, parallelism: 3, inputChannels: 2, inputs: [[bytes(9, 9)], []], bytes: 2 };
 const restore: TaskRestore = {
@@ -26,24 +51,79 @@ const restore: TaskRestore = {
 /** One message of each kind, as the runtime sends it. */
 const messages: { [K in ControlMessage['type']]: Extract<ControlMessage, { type: K }> } = {
   DEPLOY_TASK: { type: 'DEPLOY_TASK', attempt: 3, restore },
-  TRIGGER_CHECKPOINT: { type: 'TRIGGER_CHECKPOINT', attempt: 3, checkpointId: 8, timestamp: 1_700_000_000_123, options: { kind: 'savepoint', alignment: 'aligned', targetDirectory: '/sp', drained: true } },
+  TRIGGER_CHECKPOINT: {
+    type: 'TRIGGER_CHECKPOINT',
+    attempt: 3,
+    checkpointId: 8,
+    timestamp: 1_700_000_000_123,
+    options: { kind: 'savepoint', alignment: 'aligned', targetDirectory: '/sp', drained: true },
+  },
   NOTIFY_CHECKPOINT_COMPLETE: { type: 'NOTIFY_CHECKPOINT_COMPLETE', attempt: 3, checkpointId: 8 },
   NOTIFY_CHECKPOINT_ABORTED: {
-    type: 'NOTIFY_CHECKPOINT_ABORTED', attempt: 3, checkpointId: 9,
-    cause: { code: 'FLOE_CHECKPOINT_DECLINED', message: 'declined by v1#2: disk full', cause: serializeError(codedCause(new Error('disk full'))) },
+    type: 'NOTIFY_CHECKPOINT_ABORTED',
+    attempt: 3,
+    checkpointId: 9,
+    cause: {
+      code: 'FLOE_CHECKPOINT_DECLINED',
+      message: 'declined by v1#2: disk full',
+      cause: serializeError(codedCause(new Error('disk full'))),
+    },
   },
   CANCEL_TASK: { type: 'CANCEL_TASK', attempt: 3 },
   DRAIN_TASK: { type: 'DRAIN_TASK', attempt: 3 },
   ACKNOWLEDGE_CHECKPOINT: {
-    type: 'ACKNOWLEDGE_CHECKPOINT', attempt: 3, subtask, checkpointId: 8, state,
-    metrics: { alignmentDurationMs: 1.5, startDelayMs: 2, syncDurationMs: 0.25, asyncDurationMs: 4, stateSize: 43, bufferedDuringAlignment: 10, bytesHeldDuringAlignment: 120, unaligned: true, persistedInFlightBytes: 2 },
+    type: 'ACKNOWLEDGE_CHECKPOINT',
+    attempt: 3,
+    subtask,
+    checkpointId: 8,
+    state,
+    metrics: {
+      alignmentDurationMs: 1.5,
+      startDelayMs: 2,
+      syncDurationMs: 0.25,
+      asyncDurationMs: 4,
+      stateSize: 43,
+      bufferedDuringAlignment: 10,
+      bytesHeldDuringAlignment: 120,
+      unaligned: true,
+      persistedInFlightBytes: 2,
+    },
     channelState,
   },
-  DECLINE_CHECKPOINT: { type: 'DECLINE_CHECKPOINT', attempt: 3, subtask, checkpointId: 9, cause: serializeError(new CheckpointError('FLOE_CHECKPOINT_SUBSUMED', 'checkpoint 9 subsumed at count (3/3)')) },
+  DECLINE_CHECKPOINT: {
+    type: 'DECLINE_CHECKPOINT',
+    attempt: 3,
+    subtask,
+    checkpointId: 9,
+    cause: serializeError(new CheckpointError('FLOE_CHECKPOINT_SUBSUMED', 'checkpoint 9 subsumed at count (3/3)')),
+  },
   TASK_STATE_CHANGED: { type: 'TASK_STATE_CHANGED', attempt: 3, subtask, state: 'finishing' },
-  TASK_FAILED: { type: 'TASK_FAILED', attempt: 3, subtask, error: serializeError(new StateValueError('FLOE_STATE_VALUE_NOT_SERIALIZABLE', 'state holds a function', { hint: 'keep plain data', cause: new TypeError('not cloneable') })) },
+  TASK_FAILED: {
+    type: 'TASK_FAILED',
+    attempt: 3,
+    subtask,
+    error: serializeError(
+      new StateValueError('FLOE_STATE_VALUE_NOT_SERIALIZABLE', 'state holds a function', {
+        hint: 'keep plain data',
+        cause: new TypeError('not cloneable'),
+      }),
+    ),
+  },
   END_OF_INPUT: { type: 'END_OF_INPUT', attempt: 3, subtask },
-  TASK_METRICS: { type: 'TASK_METRICS', attempt: 3, subtask, sample: { recordsIn: 1_000_000, recordsOut: 999_999, backpressured: true, busyTimeMsPerSecond: 250, backPressuredTimeMsPerSecond: 700, idleTimeMsPerSecond: 50, sampledAt: 1_700_000_000_000 } },
+  TASK_METRICS: {
+    type: 'TASK_METRICS',
+    attempt: 3,
+    subtask,
+    sample: {
+      recordsIn: 1_000_000,
+      recordsOut: 999_999,
+      backpressured: true,
+      busyTimeMsPerSecond: 250,
+      backPressuredTimeMsPerSecond: 700,
+      idleTimeMsPerSecond: 50,
+      sampledAt: 1_700_000_000_000,
+    },
+  },
 };
 
 t.test('the spec covers every message kind of the protocol', async (t) => {
@@ -75,7 +155,12 @@ t.test('a task failure keeps code, message, stack, hint and the cause chain; flo
   const decoded = deserializeError(roundTrip(messages.TASK_FAILED).error);
   t.ok(decoded instanceof StateValueError, 'a StateValueError again');
   t.ok(decoded instanceof UnrecoverableError, 'so restarting is still known to be useless');
-  t.match(decoded, { name: 'StateValueError', code: 'FLOE_STATE_VALUE_NOT_SERIALIZABLE', message: 'state holds a function', hint: 'keep plain data' });
+  t.match(decoded, {
+    name: 'StateValueError',
+    code: 'FLOE_STATE_VALUE_NOT_SERIALIZABLE',
+    message: 'state holds a function',
+    hint: 'keep plain data',
+  });
   t.match(decoded.stack, /StateValueError: state holds a function/, 'the stack of where it was thrown');
   t.ok(decoded.cause instanceof TypeError);
   t.match(decoded.cause, { message: 'not cloneable' });
@@ -110,7 +195,9 @@ t.test('bytes that are not a control message are refused with a code', async (t)
   t.throws(() => decodeControlMessage(stranger), { code: 'FLOE_CONTROL_MESSAGE_INVALID', message: /HELLO/ });
   const noAttempt = encodeControlMessage({ type: 'CANCEL_TASK' } as never);
   t.throws(() => decodeControlMessage(noAttempt), { code: 'FLOE_CONTROL_MESSAGE_INVALID', message: /attempt/ });
-  t.throws(() => encodeControlMessage({ ...messages.TASK_METRICS, sample: { f: () => 1 } } as never), { code: 'FLOE_STATE_VALUE_NOT_SERIALIZABLE' });
+  t.throws(() => encodeControlMessage({ ...messages.TASK_METRICS, sample: { f: () => 1 } } as never), {
+    code: 'FLOE_STATE_VALUE_NOT_SERIALIZABLE',
+  });
 });
 
 t.test('addresses: a task message goes to the coordinator, the job master or both; task ids carry the attempt', async (t) => {

@@ -11,14 +11,19 @@ const FLOE = join(root, 'bin/floe.js');
 const JOB = join(root, 'spec/fixtures/gated-count-job.ts');
 const TOKEN = 's3cret';
 
-interface Run { code: number; stdout: string; stderr: string }
+interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
 
 function floe(args: string[], env: NodeJS.ProcessEnv = {}): Promise<Run> {
   // only what the spec gives reaches the server: not this shell's FLOE_JOBMANAGER or FLOE_REST_TOKEN
   const { FLOE_JOBMANAGER: _m, FLOE_REST_TOKEN: _t, ...inherited } = process.env;
   return new Promise((resolve) => {
     execFile(process.execPath, [FLOE, ...args], { cwd: root, timeout: 60_000, env: { ...inherited, ...env } }, (error, stdout, stderr) =>
-      resolve({ code: error ? (typeof error.code === 'number' ? error.code : -1) : 0, stdout, stderr }));
+      resolve({ code: error ? (typeof error.code === 'number' ? error.code : -1) : 0, stdout, stderr }),
+    );
   });
 }
 
@@ -78,25 +83,60 @@ t.test('a running job: refused REST calls answer with CLI-terms hints, and the j
   ]);
 
   t.test('`floe savepoint <id>` without a directory: add it as the second argument', async (t) =>
-    refused(t, savepoint!, 'FLOE_SAVEPOINT_NO_TARGET', `name a target directory: \`floe savepoint -m ${address} ${jobId} <dir>\`, or start the job with \`-D state.savepoints.dir=<dir>\``));
+    refused(
+      t,
+      savepoint!,
+      'FLOE_SAVEPOINT_NO_TARGET',
+      `name a target directory: \`floe savepoint -m ${address} ${jobId} <dir>\`, or start the job with \`-D state.savepoints.dir=<dir>\``,
+    ),
+  );
   t.test('`floe stop <id>` without a directory: add --savepoint-path', async (t) =>
-    refused(t, stop!, 'FLOE_SAVEPOINT_NO_TARGET', `name a target directory: \`floe stop -m ${address} --savepoint-path <dir> ${jobId}\`, or start the job with \`-D state.savepoints.dir=<dir>\``));
+    refused(
+      t,
+      stop!,
+      'FLOE_SAVEPOINT_NO_TARGET',
+      `name a target directory: \`floe stop -m ${address} --savepoint-path <dir> ${jobId}\`, or start the job with \`-D state.savepoints.dir=<dir>\``,
+    ),
+  );
   t.test('`floe stop --drain <id>` keeps --drain in the command to type', async (t) =>
-    refused(t, drain!, 'FLOE_SAVEPOINT_NO_TARGET', `name a target directory: \`floe stop -m ${address} --drain --savepoint-path <dir> ${jobId}\`, or start the job with \`-D state.savepoints.dir=<dir>\``));
+    refused(
+      t,
+      drain!,
+      'FLOE_SAVEPOINT_NO_TARGET',
+      `name a target directory: \`floe stop -m ${address} --drain --savepoint-path <dir> ${jobId}\`, or start the job with \`-D state.savepoints.dir=<dir>\``,
+    ),
+  );
   t.test('`floe cancel -s <id>` without a directory: give -s one', async (t) =>
-    refused(t, cancel!, 'FLOE_SAVEPOINT_NO_TARGET', `name a target directory: \`floe cancel -m ${address} -s <dir> ${jobId}\`, or start the job with \`-D state.savepoints.dir=<dir>\``));
+    refused(
+      t,
+      cancel!,
+      'FLOE_SAVEPOINT_NO_TARGET',
+      `name a target directory: \`floe cancel -m ${address} -s <dir> ${jobId}\`, or start the job with \`-D state.savepoints.dir=<dir>\``,
+    ),
+  );
   t.test('job not found: `floe list` with the -m that was used', async (t) => {
     refused(t, savepointUnknown!, 'FLOE_JOB_NOT_FOUND', `\`floe list -m ${address}\` lists the jobs it runs, with their ids`);
     refused(t, stopUnknown!, 'FLOE_JOB_NOT_FOUND', `\`floe list -m ${address}\` lists the jobs it runs, with their ids`);
   });
   t.test('job not found, server from $FLOE_JOBMANAGER: `floe list` needs no -m', async (t) =>
-    refused(t, checkpointsByEnv!, 'FLOE_JOB_NOT_FOUND', '`floe list` lists the jobs it runs, with their ids'));
+    refused(t, checkpointsByEnv!, 'FLOE_JOB_NOT_FOUND', '`floe list` lists the jobs it runs, with their ids'),
+  );
   t.test('a target outside the allowed directories: how to allow it when starting the job', async (t) =>
-    refused(t, notAllowed!, 'FLOE_REST_TARGET_NOT_ALLOWED', `name a directory inside them, or allow this one when starting the job: \`floe run <job> -D state.savepoints.dir='${outside}'\` (also the default target) or \`-D rest.savepoints.allowed-dirs='${outside}'\``));
+    refused(
+      t,
+      notAllowed!,
+      'FLOE_REST_TARGET_NOT_ALLOWED',
+      `name a directory inside them, or allow this one when starting the job: \`floe run <job> -D state.savepoints.dir='${outside}'\` (also the default target) or \`-D rest.savepoints.allowed-dirs='${outside}'\``,
+    ),
+  );
   t.test('without the token: --token or FLOE_REST_TOKEN', async (t) =>
-    refused(t, unauthorized!, 'FLOE_REST_UNAUTHORIZED', "pass the server's rest.auth-token: `--token <token>`, or set FLOE_REST_TOKEN"));
+    refused(t, unauthorized!, 'FLOE_REST_UNAUTHORIZED', "pass the server's rest.auth-token: `--token <token>`, or set FLOE_REST_TOKEN"),
+  );
   t.test('`floe savepoint` without a job id: a usage error, its hint with the -m used', async (t) => {
-    t.equal(noJobId!.stderr, `error FLOE_USAGE: floe savepoint needs a job id (or --dispose <path>)\nhint: \`floe savepoint -m ${address} <job-id> [target-dir]\`; \`floe list -m ${address}\` shows the ids\n`);
+    t.equal(
+      noJobId!.stderr,
+      `error FLOE_USAGE: floe savepoint needs a job id (or --dispose <path>)\nhint: \`floe savepoint -m ${address} <job-id> [target-dir]\`; \`floe list -m ${address}\` shows the ids\n`,
+    );
     t.equal(noJobId!.code, 2);
   });
 
@@ -105,7 +145,9 @@ t.test('a running job: refused REST calls answer with CLI-terms hints, and the j
 });
 
 t.test('-m pointing at a server that is not floe: one error, no stack', async (t) => {
-  const server = createServer((_request, response) => response.writeHead(404, { 'content-type': 'text/html' }).end('<html>not here</html>'));
+  const server = createServer((_request, response) =>
+    response.writeHead(404, { 'content-type': 'text/html' }).end('<html>not here</html>'),
+  );
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   t.teardown(() => server.close());
   const port = (server.address() as { port: number }).port;

@@ -99,15 +99,24 @@ t.test('bad input exits non-zero with one error line and a hint, never a stack',
   });
   t.test('missing job file', async (t) => userError(t, missingJob, 'FLOE_JOB_NOT_FOUND', /nope\.ts/, /default export/));
   t.test('job file without a default export', async (t) =>
-    userError(t, noDefault, 'FLOE_JOB_NO_DEFAULT_EXPORT', /no-default\.ts has no default export/, /export default function job/));
-  t.test('unknown config key', async (t) => userError(t, unknownKey, 'FLOE_CONFIG_UNKNOWN_KEY', /'no\.such'/, /execution\.checkpointing\.interval/));
-  t.test('bad config value', async (t) => userError(t, badValue, 'FLOE_CONFIG_BAD_VALUE', /'often'.*execution\.checkpointing\.interval/, /checkpoint/));
+    userError(t, noDefault, 'FLOE_JOB_NO_DEFAULT_EXPORT', /no-default\.ts has no default export/, /export default function job/),
+  );
+  t.test('unknown config key', async (t) =>
+    userError(t, unknownKey, 'FLOE_CONFIG_UNKNOWN_KEY', /'no\.such'/, /execution\.checkpointing\.interval/),
+  );
+  t.test('bad config value', async (t) =>
+    userError(t, badValue, 'FLOE_CONFIG_BAD_VALUE', /'often'.*execution\.checkpointing\.interval/, /checkpoint/),
+  );
   t.test('bad flag value', async (t) => userError(t, badFlag, 'FLOE_CONFIG_BAD_VALUE', /'zero'.*parallelism\.default/, /[Pp]arallelism/));
   t.test('readTextFile path that does not exist is refused before the job starts', async (t) => {
     userError(t, missingInput, 'FLOE_SOURCE_FILE_NOT_FOUND', /does-not-exist\.txt/, /readTextFile/);
     t.notMatch(missingInput.stderr, /running/, 'no task was deployed');
   });
-  t.equal([unknownOption, missingJob, noDefault, unknownKey, badValue, badFlag, missingInput].filter((r) => r.stdout !== '').length, 0, 'errors go to stderr only');
+  t.equal(
+    [unknownOption, missingJob, noDefault, unknownKey, badValue, badFlag, missingInput].filter((r) => r.stdout !== '').length,
+    0,
+    'errors go to stderr only',
+  );
 });
 
 t.test('a failure inside a user function keeps its stack trace', async (t) => {
@@ -120,14 +129,40 @@ t.test('a failure inside a user function keeps its stack trace', async (t) => {
 
 t.test('TypeScript and JavaScript job files run, and import from floe resolves', async (t) => {
   const [ts, js] = await Promise.all([
-    floe(['run', join(dir, 'ts-job.ts'), '--checkpoint-interval', '50ms', '-q', '-D', 'execution.checkpointing.min-pause=10ms', '-D', 'restart-strategy.type=none']),
+    floe([
+      'run',
+      join(dir, 'ts-job.ts'),
+      '--checkpoint-interval',
+      '50ms',
+      '-q',
+      '-D',
+      'execution.checkpointing.min-pause=10ms',
+      '-D',
+      'restart-strategy.type=none',
+    ]),
     floe(['run', join(dir, 'js-job.js'), '-p', '2']),
   ]);
   t.equal(ts.code, 0, ts.stderr);
   t.match(ts.stderr, /job FINISHED/);
-  t.same(committed(join(dir, 'out-ts')).sort(), ['["be",1]', '["be",2]', '["is",1]', '["not",1]', '["or",1]', '["question",1]', '["that",1]', '["the",1]', '["to",1]', '["to",2]']);
+  t.same(committed(join(dir, 'out-ts')).sort(), [
+    '["be",1]',
+    '["be",2]',
+    '["is",1]',
+    '["not",1]',
+    '["or",1]',
+    '["question",1]',
+    '["that",1]',
+    '["the",1]',
+    '["to",1]',
+    '["to",2]',
+  ]);
   t.equal(js.code, 0, js.stderr);
-  t.same(committed(join(dir, 'out-js')).map(Number).sort((a, b) => a - b), Array.from({ length: 100 }, (_, i) => (i + 1) * 10));
+  t.same(
+    committed(join(dir, 'out-js'))
+      .map(Number)
+      .sort((a, b) => a - b),
+    Array.from({ length: 100 }, (_, i) => (i + 1) * 10),
+  );
 });
 
 t.test('a job in a project that installs floe, outside any ES-module package', async (t) => {
@@ -147,7 +182,10 @@ t.test('a job in a project that installs floe, outside any ES-module package', a
   t.equal(committed(join(project, 'out-js')).length, 100);
   userError(t, awaits, 'FLOE_JOB_TOP_LEVEL_AWAIT', /top-level await/, /\.mts.*"type": "module"/);
 
-  const elsewhere = t.testdir({ 'package.json': '{"name": "not-floe"}', 'job.js': "import { FileSink } from 'floe';\nexport default function job(env) {}\n" });
+  const elsewhere = t.testdir({
+    'package.json': '{"name": "not-floe"}',
+    'job.js': "import { FileSink } from 'floe';\nexport default function job(env) {}\n",
+  });
   const missing = await floe(['run', 'job.js'], elsewhere);
   userError(t, missing, 'FLOE_JOB_CANNOT_IMPORT_FLOE', /imports 'floe'/, /npm install floe/);
 });

@@ -9,17 +9,29 @@ const gatedJob = join(root, 'spec/fixtures/gated-count-job.ts');
 
 t.test('what the end of the chain means (npm → sh → floe)', async (t) => {
   const npm: Ancestor = { pid: 100, command: 'npm exec floe run job.ts' };
-  const sh: Ancestor = { pid: 101, command: "sh -c floe run job.ts" };
+  const sh: Ancestor = { pid: 101, command: 'sh -c floe run job.ts' };
   const alive = (gone: number[]) => (pid: number) => !gone.includes(pid);
   t.equal(wrapperEnd([sh, npm], 101, alive([])), undefined, 'both there: nothing');
-  t.same(wrapperEnd([sh, npm], 1, alive([101])), { kind: 'signaled', shell: sh, npm }, 'the shell gone (floe reparented), npm still there: npm passed a signal on');
-  t.same(wrapperEnd([sh, npm], 1, alive([100, 101])), { kind: 'signaled', shell: sh, npm }, 'both gone, floe reparented: the shell went first, so it was a signal npm passed on');
+  t.same(
+    wrapperEnd([sh, npm], 1, alive([101])),
+    { kind: 'signaled', shell: sh, npm },
+    'the shell gone (floe reparented), npm still there: npm passed a signal on',
+  );
+  t.same(
+    wrapperEnd([sh, npm], 1, alive([100, 101])),
+    { kind: 'signaled', shell: sh, npm },
+    'both gone, floe reparented: the shell went first, so it was a signal npm passed on',
+  );
   t.same(wrapperEnd([sh, npm], 101, alive([100])), { kind: 'killed', npm }, 'npm gone, its shell still waiting on floe: npm was SIGKILLed');
-  t.same(wrapperEnd([npm], 1, alive([100])), { kind: 'killed', npm }, 'floe run by npm directly (a shell that execs): npm gone without passing a signal to floe');
+  t.same(
+    wrapperEnd([npm], 1, alive([100])),
+    { kind: 'killed', npm },
+    'floe run by npm directly (a shell that execs): npm gone without passing a signal to floe',
+  );
   t.equal(wrapperEnd([], 1, alive([])), undefined, 'no chain: nothing watched');
 });
 
-t.test('only a chain npm started is watched (this spec runs under tap, maybe under `npm test`, never under npm\'s shell)', async (t) => {
+t.test("only a chain npm started is watched (this spec runs under tap, maybe under `npm test`, never under npm's shell)", async (t) => {
   t.same(npmWrapperChain(), []);
 });
 
@@ -32,15 +44,18 @@ async function releasedBy(port: number, log: string): Promise<boolean> {
   if (await portRefuses(port)) return true;
   const jobId = /\(([0-9a-f]{32})\) running/.exec(log)?.[1];
   if (!jobId) return false;
-  const body = await fetch(`http://127.0.0.1:${port}/jobs/overview`, { signal: AbortSignal.timeout(5000) }).then((r) => r.text(), () => '');
+  const body = await fetch(`http://127.0.0.1:${port}/jobs/overview`, { signal: AbortSignal.timeout(5000) }).then(
+    (r) => r.text(),
+    () => '',
+  );
   return !body.includes(jobId);
 }
 
 async function npxRun(t: Test, dir: string) {
-  const run = new FloeRun([
-    gatedJob, '--rest-port', '0', '-q',
-    '--state-backend', 'fs', '--checkpoint-dir', join(dir, 'chk'), '--checkpoint-interval', '100ms',
-  ], { npx: true, env: { KEYS: '10', ROUNDS: '1', GATE_FILE: join(dir, 'gate'), OUT: join(dir, 'out') } });
+  const run = new FloeRun(
+    [gatedJob, '--rest-port', '0', '-q', '--state-backend', 'fs', '--checkpoint-dir', join(dir, 'chk'), '--checkpoint-interval', '100ms'],
+    { npx: true, env: { KEYS: '10', ROUNDS: '1', GATE_FILE: join(dir, 'gate'), OUT: join(dir, 'out') } },
+  );
   t.teardown(() => {
     run.child.kill('SIGKILL');
     if (run.pid !== undefined && isRunning(run.pid)) process.kill(run.pid, 'SIGKILL');
@@ -54,7 +69,9 @@ async function npxRun(t: Test, dir: string) {
 function checkpointsOnDisk(dir: string): string[] {
   const chk = join(dir, 'chk');
   if (!existsSync(chk)) return [];
-  return readdirSync(chk).flatMap((job) => readdirSync(join(chk, job)).filter((d) => /^chk-\d+$/.test(d) && existsSync(join(chk, job, d, '_metadata'))));
+  return readdirSync(chk).flatMap((job) =>
+    readdirSync(join(chk, job)).filter((d) => /^chk-\d+$/.test(d) && existsSync(join(chk, job, d, '_metadata'))),
+  );
 }
 
 t.test('kill -9 of npx: floe stops as kill -9 would, its retained checkpoint stays for -s', async (t) => {
@@ -80,7 +97,10 @@ t.test('kill (SIGTERM) of npx: npm passes it to its shell only; floe cancels cle
   run.child.kill('SIGTERM');
   await run.floeEnded();
   t.notOk(isRunning(run.pid!), 'floe is not left running as an orphan');
-  t.match(run.log, new RegExp(`npm \\(pid ${run.child.pid}\\) passed a kill on to the shell floe runs in \\(pid \\d+\\): canceling the job`));
+  t.match(
+    run.log,
+    new RegExp(`npm \\(pid ${run.child.pid}\\) passed a kill on to the shell floe runs in \\(pid \\d+\\): canceling the job`),
+  );
   t.match(run.log, /^job CANCELED in [\d.]+ s/m, 'the cancel ran to its end and was reported');
   t.same(checkpointsOnDisk(dir), [], 'a cancel deletes the checkpoints (NO_EXTERNALIZED_CHECKPOINTS, the default), as on Ctrl-C');
   t.ok(await releasedBy(port, run.log), 'the REST port is released');

@@ -82,23 +82,56 @@ t.test('bad input to floe run: a coded error with a hint, never a stack', async 
     floe(['bench', 'alignment', '--duration', '1s', '--sweep-duration', 'soon']),
   ]);
   t.test('--inspect=host:port: the ws:// URL it means', async (t) =>
-    userError(t, inspectHostPort, 'FLOE_INSPECT_BAD_URL', /'localhost:8080' is not an inspector URL/, /--inspect=ws:\/\/localhost:8080/));
+    userError(t, inspectHostPort, 'FLOE_INSPECT_BAD_URL', /'localhost:8080' is not an inspector URL/, /--inspect=ws:\/\/localhost:8080/),
+  );
   t.test('--inspect <port>: the ws:// URL it means', async (t) =>
-    userError(t, inspectPort, 'FLOE_INSPECT_BAD_URL', /'9000' is not an inspector URL/, /--inspect=ws:\/\/localhost:9000/));
+    userError(t, inspectPort, 'FLOE_INSPECT_BAD_URL', /'9000' is not an inspector URL/, /--inspect=ws:\/\/localhost:9000/),
+  );
   t.test('a syntax error compiled by esbuild (.ts): file, line, column and the message', async (t) =>
-    userError(t, syntaxTs, 'FLOE_JOB_SYNTAX_ERROR', new RegExp(`${join(dir, 'syntax.ts')}:3:50: Expected "\\)" but found ";"`), /fix the job file/));
+    userError(
+      t,
+      syntaxTs,
+      'FLOE_JOB_SYNTAX_ERROR',
+      new RegExp(`${join(dir, 'syntax.ts')}:3:50: Expected "\\)" but found ";"`),
+      /fix the job file/,
+    ),
+  );
   t.test('a syntax error compiled by Node (.mjs): file, line, column and the message', async (t) =>
-    userError(t, syntaxMjs, 'FLOE_JOB_SYNTAX_ERROR', new RegExp(`${join(dir, 'syntax.mjs')}:3:\\d+: missing \\) after argument list`), /fix the job file/));
+    userError(
+      t,
+      syntaxMjs,
+      'FLOE_JOB_SYNTAX_ERROR',
+      new RegExp(`${join(dir, 'syntax.mjs')}:3:\\d+: missing \\) after argument list`),
+      /fix the job file/,
+    ),
+  );
   t.test('a file that is no script', async (t) =>
-    userError(t, readme, 'FLOE_JOB_UNKNOWN_EXTENSION', /README\.md is not a job file: .*not \.md/, /\.ts or \.js file/));
+    userError(t, readme, 'FLOE_JOB_UNKNOWN_EXTENSION', /README\.md is not a job file: .*not \.md/, /\.ts or \.js file/),
+  );
   t.test('a job function that throws: where in the job file, and what', async (t) =>
-    userError(t, throws, 'FLOE_JOB_BUILD_FAILED', new RegExp(`${join(dir, 'throws.ts')}:4:\\d+: the job function threw Error: set NO_SUCH_INPUT`), /job function/));
+    userError(
+      t,
+      throws,
+      'FLOE_JOB_BUILD_FAILED',
+      new RegExp(`${join(dir, 'throws.ts')}:4:\\d+: the job function threw Error: set NO_SUCH_INPUT`),
+      /job function/,
+    ),
+  );
   t.test('a job function that throws a coded error keeps its code', async (t) =>
-    userError(t, badKey, 'FLOE_CONFIG_UNKNOWN_KEY', /'no\.such\.key'/, /./));
+    userError(t, badKey, 'FLOE_CONFIG_UNKNOWN_KEY', /'no\.such\.key'/, /./),
+  );
   t.test('bench alignment --duration that is no duration', async (t) =>
-    userError(t, badDuration, 'FLOE_BENCH_BAD_DURATION', /--duration: '5 parsecs' is not a duration: unknown unit 'parsecs'/, /--duration 10s/));
+    userError(
+      t,
+      badDuration,
+      'FLOE_BENCH_BAD_DURATION',
+      /--duration: '5 parsecs' is not a duration: unknown unit 'parsecs'/,
+      /--duration 10s/,
+    ),
+  );
   t.test('bench alignment --sweep-duration that is no duration', async (t) =>
-    userError(t, badSweep, 'FLOE_BENCH_BAD_DURATION', /--sweep-duration: 'soon'/, /--sweep-duration 10s/));
+    userError(t, badSweep, 'FLOE_BENCH_BAD_DURATION', /--sweep-duration: 'soon'/, /--sweep-duration 10s/),
+  );
 });
 
 t.test('a throw inside an operator function keeps its stack (it points into the job)', async (t) => {
@@ -132,17 +165,40 @@ export default function job(env: StreamExecutionEnvironment) {
   });
   const env = (out: string) => ({ ...process.env, OUT: join(dir, out) });
   const spawnWith = (args: string[], out: string) =>
-    new Promise<Run>((resolve) => execFile(process.execPath, [bin, 'run', ...args, '--rest-port', '0'], { cwd: dir, env: env(out) }, (error, stdout, stderr) =>
-      resolve({ code: error ? Number(error.code) : 0, stdout, stderr })));
+    new Promise<Run>((resolve) =>
+      execFile(process.execPath, [bin, 'run', ...args, '--rest-port', '0'], { cwd: dir, env: env(out) }, (error, stdout, stderr) =>
+        resolve({ code: error ? Number(error.code) : 0, stdout, stderr }),
+      ),
+    );
   const [without, withFlag, withKey, inJob] = await Promise.all([
     spawnWith([job, '--state-backend', 'fs', '--checkpoint-dir', join(dir, 'chk-a')], 'out-a/'),
     spawnWith([job, '--state-backend', 'fs', '--checkpoint-dir', join(dir, 'chk-b'), '--checkpoint-interval', '50ms'], 'out-b/'),
-    spawnWith([job, '--state-backend', 'fs', '--checkpoint-dir', join(dir, 'chk-c'), '-D', 'execution.checkpointing.interval=50ms'], 'out-c/'),
+    spawnWith(
+      [job, '--state-backend', 'fs', '--checkpoint-dir', join(dir, 'chk-c'), '-D', 'execution.checkpointing.interval=50ms'],
+      'out-c/',
+    ),
     spawnWith([join(setInJob, 'job.ts'), '--state-backend', 'fs', '--checkpoint-dir', join(dir, 'chk-d')], 'out-d/'),
   ]);
   for (const run of [without, withFlag, withKey, inJob]) t.equal(run.code, 0, run.stderr);
-  t.match(without.stderr, new RegExp(`^warning: checkpointing is off \\(no --checkpoint-interval\\): no checkpoint goes to ${join(dir, 'chk-a')}.*--checkpoint-interval 10s`, 'm'));
+  t.match(
+    without.stderr,
+    new RegExp(
+      `^warning: checkpointing is off \\(no --checkpoint-interval\\): no checkpoint goes to ${join(dir, 'chk-a')}.*--checkpoint-interval 10s`,
+      'm',
+    ),
+  );
   t.match(without.stderr, /0 checkpoints completed/, 'as the warning said');
-  for (const run of [withFlag, withKey, inJob]) t.notMatch(run.stderr, /checkpointing is off/, 'an interval from a flag, -D or the job file: no warning');
-  t.same(readdirSync(join(dir, 'out-a')).filter((f) => !f.startsWith('.')).flatMap((f) => readFileSync(join(dir, 'out-a', f), 'utf8').split('\n').filter(Boolean)).length, 100, 'the job itself ran as before');
+  for (const run of [withFlag, withKey, inJob])
+    t.notMatch(run.stderr, /checkpointing is off/, 'an interval from a flag, -D or the job file: no warning');
+  t.same(
+    readdirSync(join(dir, 'out-a'))
+      .filter((f) => !f.startsWith('.'))
+      .flatMap((f) =>
+        readFileSync(join(dir, 'out-a', f), 'utf8')
+          .split('\n')
+          .filter(Boolean),
+      ).length,
+    100,
+    'the job itself ran as before',
+  );
 });

@@ -19,7 +19,8 @@ const TEXT = generateText(40_000, { seed: 21, vocabulary: 900 });
 function floe(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
     execFile(process.execPath, [FLOE, ...args], { cwd: root, env: { ...process.env, ...env } }, (error, stdout, stderr) =>
-      resolve({ code: error ? ((error as { code?: number }).code ?? 1) : 0, stdout, stderr }));
+      resolve({ code: error ? ((error as { code?: number }).code ?? 1) : 0, stdout, stderr }),
+    );
   });
 }
 
@@ -42,7 +43,10 @@ function floeRun(args: string[], env: NodeJS.ProcessEnv) {
 t.test('floe run + CLI + HTTP: stop with a savepoint, restore with floe run -s', async (t) => {
   const dir = t.testdir({ 'in.txt': TEXT, sp: {} });
   const env = { WC_INPUT: join(dir, 'in.txt'), WC_OUT: join(dir, 'out'), WC_SLOW_MS: '2.5' };
-  const run = floeRun(['--rest-port', '0', '--checkpoint-interval', '50ms', '-q', '-p', '2', '-D', `state.savepoints.dir=${join(dir, 'sp')}`], env);
+  const run = floeRun(
+    ['--rest-port', '0', '--checkpoint-interval', '50ms', '-q', '-p', '2', '-D', `state.savepoints.dir=${join(dir, 'sp')}`],
+    env,
+  );
   t.teardown(() => run.child.kill());
   const port = await run.port;
   const m = ['-m', `127.0.0.1:${port}`];
@@ -56,9 +60,17 @@ t.test('floe run + CLI + HTTP: stop with a savepoint, restore with floe run -s',
   const base = `http://127.0.0.1:${port}`;
   t.equal((await fetch(`${base}/jobs/${jobId}`)).status, 200);
   t.equal((await fetch(`${base}/jobs/nope`)).status, 404);
-  const bad = await fetch(`${base}/jobs/${jobId}/savepoints`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"target-directory":' });
+  const bad = await fetch(`${base}/jobs/${jobId}/savepoints`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: '{"target-directory":',
+  });
   t.equal(bad.status, 400);
-  const outside = await fetch(`${base}/jobs/${jobId}/stop`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ targetDirectory: '/' }) });
+  const outside = await fetch(`${base}/jobs/${jobId}/stop`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ targetDirectory: '/' }),
+  });
   t.equal(outside.status, 403, 'target outside the allowed directories refused');
 
   const [cps, unknown] = await Promise.all([floe(['checkpoints', jobId!, ...m]), floe(['savepoint', 'no-such-job', ...m])]);
@@ -83,7 +95,13 @@ t.test('floe run + CLI + HTTP: stop with a savepoint, restore with floe run -s',
   t.match(inspect.stdout, /operator count: parallelism 2/);
   t.match(inspect.stdout, /operator source: parallelism 2/);
   const dump = await floe(['savepoint', 'inspect', path!, '--dump', 'count']);
-  t.ok(dump.stdout.trim().split('\n').every((l) => typeof JSON.parse(l).key === 'string'), 'dump prints JSON lines');
+  t.ok(
+    dump.stdout
+      .trim()
+      .split('\n')
+      .every((l) => typeof JSON.parse(l).key === 'string'),
+    'dump prints JSON lines',
+  );
   const dispose = await floe(['savepoint', '--dispose', dir]);
   t.equal(dispose.code, 1);
   t.match(dispose.stderr, /FLOE_SAVEPOINT_METADATA_MISSING/);
@@ -92,7 +110,14 @@ t.test('floe run + CLI + HTTP: stop with a savepoint, restore with floe run -s',
   t.teardown(() => resumed.child.kill());
   t.equal(await resumed.exited, 0, resumed.log());
   // one line says where the run resumed from (no 'restoring from' line before it)
-  t.equal(resumed.log().split('\n').filter((l) => l.includes(path!)).length, 1, resumed.log());
+  t.equal(
+    resumed
+      .log()
+      .split('\n')
+      .filter((l) => l.includes(path!)).length,
+    1,
+    resumed.log(),
+  );
   t.match(resumed.log(), new RegExp(`running, pid \\d+, restored from savepoint ${path!.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\n`));
   t.same(visibleLines(join(dir, 'out')).sort(), expectedLines(TEXT), 'stop + restore at another parallelism: exact');
 });
@@ -100,7 +125,10 @@ t.test('floe run + CLI + HTTP: stop with a savepoint, restore with floe run -s',
 t.test('floe stop --drain: the job ends FINISHED with everything read committed; a restore from it warns', async (t) => {
   const dir = t.testdir({ 'in.txt': TEXT, sp: {} });
   const env = { WC_INPUT: join(dir, 'in.txt'), WC_OUT: join(dir, 'out'), WC_SLOW_MS: '2.5' };
-  const run = floeRun(['--rest-port', '0', '--checkpoint-interval', '50ms', '-q', '-p', '2', '-D', `state.savepoints.dir=${join(dir, 'sp')}`], env);
+  const run = floeRun(
+    ['--rest-port', '0', '--checkpoint-interval', '50ms', '-q', '-p', '2', '-D', `state.savepoints.dir=${join(dir, 'sp')}`],
+    env,
+  );
   t.teardown(() => run.child.kill());
   const m = ['-m', `127.0.0.1:${await run.port}`];
   const jobId = / : (\S+) : slow-wordcount-job \(RUNNING\)/.exec((await floe(['list', ...m])).stdout)?.[1];

@@ -29,7 +29,11 @@ t.test('the running line names the pid; kill <pid> (SIGTERM) cancels the job, re
 
 /** The probe: onStopSignals with a cancel that never ends. */
 function probe(t: Test, env: NodeJS.ProcessEnv = {}) {
-  const child = spawn(process.execPath, ['--import=tsx', join(root, 'spec/fixtures/stop-signals-probe.ts')], { cwd: root, env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn(process.execPath, ['--import=tsx', join(root, 'spec/fixtures/stop-signals-probe.ts')], {
+    cwd: root,
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
   const p = { child, log: '', exited: new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code))) };
   child.stderr.on('data', (d: Buffer) => (p.log += d.toString()));
   t.teardown(() => void child.kill('SIGKILL'));

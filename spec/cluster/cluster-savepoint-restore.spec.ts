@@ -17,10 +17,18 @@ for (const { from, to } of [
     const dir = t.testdir({ gate: '0', sp: {} });
     const first = new FloeRun(dir, [...from, '--state-backend', 'fs', '-D', `state.savepoints.dir=${join(dir, 'sp')}`], KEYS, ROUNDS);
     t.teardown(() => void first.child.kill('SIGKILL'));
-    await until(() => first.running, 'the first run', () => first.log);
+    await until(
+      () => first.running,
+      'the first run',
+      () => first.log,
+    );
     // part of the input, and a checkpoint, before the stop
     setGate(dir, Math.floor(TOTAL * 0.4));
-    await until(() => latestCheckpoint(dir) >= 2, 'two checkpoints', () => first.log);
+    await until(
+      () => latestCheckpoint(dir) >= 2,
+      'two checkpoints',
+      () => first.log,
+    );
     const stop = await floe(['stop', first.jobId!, '-m', first.rest!.replace('http://', '')]);
     if (!t.equal(stop.code, 0, 'floe stop with a savepoint exits 0')) t.comment(stop.stdout, stop.stderr, first.log);
     const path = /Path: (\S+)/.exec(stop.stdout)![1]!;

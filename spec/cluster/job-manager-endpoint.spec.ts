@@ -1,7 +1,13 @@
 // The JobManager's cluster endpoint on a real loopback socket: registration, refusals, bad frames, heartbeats, slots; placement; the remote channel's credits.
 import t, { type Test } from 'tap';
 import { WebSocket } from 'ws';
-import { CLUSTER_PROTOCOL_VERSION, decodeFrame, encodeFrame, MAX_FRAME_BYTES, type JobManagerFrame } from '../../src/cluster/cluster-frames.ts';
+import {
+  CLUSTER_PROTOCOL_VERSION,
+  decodeFrame,
+  encodeFrame,
+  MAX_FRAME_BYTES,
+  type JobManagerFrame,
+} from '../../src/cluster/cluster-frames.ts';
 import { JobManagerEndpoint } from '../../src/cluster/job-manager-endpoint.ts';
 import { RemoteOutputChannel } from '../../src/cluster/remote-channel.ts';
 import { placeSubtasks } from '../../src/cluster/remote-execution.ts';
@@ -20,12 +26,15 @@ function client(address: string) {
   const frames: JobManagerFrame[] = [];
   ws.on('message', (raw: Buffer) => frames.push(decodeFrame<JobManagerFrame>(raw, 'jm')));
   const opened = new Promise<void>((resolve) => ws.once('open', () => resolve()));
-  const closed = new Promise<{ code: number; reason: string }>((resolve) => ws.once('close', (code, reason) => resolve({ code, reason: reason.toString() })));
+  const closed = new Promise<{ code: number; reason: string }>((resolve) =>
+    ws.once('close', (code, reason) => resolve({ code, reason: reason.toString() })),
+  );
   ws.on('error', () => {});
   return { ws, frames, opened, closed };
 }
 
-const register = (extra: Record<string, unknown> = {}) => encodeFrame({ k: 'register', version: CLUSTER_PROTOCOL_VERSION, slots: 2, data: '127.0.0.1:1', pid: 1, ...extra } as never);
+const register = (extra: Record<string, unknown> = {}) =>
+  encodeFrame({ k: 'register', version: CLUSTER_PROTOCOL_VERSION, slots: 2, data: '127.0.0.1:1', pid: 1, ...extra } as never);
 
 t.test('a TaskManager registers its slots; waitForSlots resolves once there are enough', async (t) => {
   const e = await endpoint(t);
@@ -117,27 +126,41 @@ t.test('a TaskManager that stops answering heartbeats is lost after heartbeat.ti
 
 t.test('slot sharing: slot i holds subtask i of every vertex, slots spread round robin over the TaskManagers', async (t) => {
   const placement = placeSubtasks(
-    [{ id: 'v0', parallelism: 1 }, { id: 'v1', parallelism: 4 }, { id: 'v2', parallelism: 2 }],
-    [{ id: 'tm-1', slots: 2 }, { id: 'tm-2', slots: 2 }],
+    [
+      { id: 'v0', parallelism: 1 },
+      { id: 'v1', parallelism: 4 },
+      { id: 'v2', parallelism: 2 },
+    ],
+    [
+      { id: 'tm-1', slots: 2 },
+      { id: 'tm-2', slots: 2 },
+    ],
   );
   t.same(placement, { 'v0#0': 'tm-1', 'v1#0': 'tm-1', 'v1#1': 'tm-2', 'v1#2': 'tm-1', 'v1#3': 'tm-2', 'v2#0': 'tm-1', 'v2#1': 'tm-2' });
 });
 
-t.test('a remote channel sends nothing before its credits are announced, then keeps the order; data takes credit, events do not', async (t) => {
-  const sent: ChannelMessage[] = [];
-  const ch = new RemoteOutputChannel('v0.0:0:1', (m) => sent.push(m));
-  let woken = 0;
-  ch.onCredit = () => woken++;
-  ch.push({ type: 'data', batch: [1] });
-  ch.push({ type: 'barrier', checkpointId: 1, timestamp: 0, options: { kind: 'checkpoint', alignment: 'aligned' } });
-  t.same(sent, [], 'waits for the announcement');
-  t.equal(ch.credits, -1);
-  ch.addCredit(2);
-  t.same(sent.map((m) => m.type), ['data', 'barrier'], 'in order once announced');
-  t.equal(ch.credits, 1);
-  ch.push({ type: 'end-of-partition' });
-  t.equal(ch.credits, 1, 'an event takes no credit');
-  ch.addCredit(1);
-  t.equal(ch.credits, 2);
-  t.equal(woken, 2, 'the producer is woken by each credit');
-});
+t.test(
+  'a remote channel sends nothing before its credits are announced, then keeps the order; data takes credit, events do not',
+  async (t) => {
+    const sent: ChannelMessage[] = [];
+    const ch = new RemoteOutputChannel('v0.0:0:1', (m) => sent.push(m));
+    let woken = 0;
+    ch.onCredit = () => woken++;
+    ch.push({ type: 'data', batch: [1] });
+    ch.push({ type: 'barrier', checkpointId: 1, timestamp: 0, options: { kind: 'checkpoint', alignment: 'aligned' } });
+    t.same(sent, [], 'waits for the announcement');
+    t.equal(ch.credits, -1);
+    ch.addCredit(2);
+    t.same(
+      sent.map((m) => m.type),
+      ['data', 'barrier'],
+      'in order once announced',
+    );
+    t.equal(ch.credits, 1);
+    ch.push({ type: 'end-of-partition' });
+    t.equal(ch.credits, 1, 'an event takes no credit');
+    ch.addCredit(1);
+    t.equal(ch.credits, 2);
+    t.equal(woken, 2, 'the producer is woken by each credit');
+  },
+);

@@ -12,7 +12,9 @@ function peer(address: string) {
   const ws = new WebSocket(`ws://${address}/data`);
   ws.on('error', () => {});
   const opened = new Promise<void>((resolve) => ws.once('open', () => resolve()));
-  const closed = new Promise<{ code: number; reason: string }>((resolve) => ws.once('close', (code, reason) => resolve({ code, reason: reason.toString() })));
+  const closed = new Promise<{ code: number; reason: string }>((resolve) =>
+    ws.once('close', (code, reason) => resolve({ code, reason: reason.toString() })),
+  );
   return { ws, opened, closed };
 }
 
@@ -21,8 +23,12 @@ async function cutMidFrame(address: string): Promise<void> {
   const [host, port] = address.split(':') as [string, string];
   const socket = connect(Number(port), host);
   await new Promise<void>((resolve, reject) => socket.once('connect', resolve).once('error', reject));
-  socket.write(`GET /data HTTP/1.1\r\nHost: ${address}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: ${randomBytes(16).toString('base64')}\r\nSec-WebSocket-Version: 13\r\n\r\n`);
-  await new Promise<void>((resolve) => socket.once('data', (d: Buffer) => (d.toString().startsWith('HTTP/1.1 101') ? resolve() : resolve())));
+  socket.write(
+    `GET /data HTTP/1.1\r\nHost: ${address}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: ${randomBytes(16).toString('base64')}\r\nSec-WebSocket-Version: 13\r\n\r\n`,
+  );
+  await new Promise<void>((resolve) =>
+    socket.once('data', (d: Buffer) => (d.toString().startsWith('HTTP/1.1 101') ? resolve() : resolve())),
+  );
   // FIN + binary, masked, 64-bit length 65536, mask key, then only part of the payload
   const header = Buffer.from([0x82, 0xff, 0, 0, 0, 0, 0, 1, 0, 0, 1, 2, 3, 4]);
   socket.write(Buffer.concat([header, randomBytes(100)]));
@@ -44,7 +50,11 @@ t.test('bad peers end only their own connection; the TaskManager stays registere
   const garbage = peer(data);
   await garbage.opened;
   garbage.ws.send(Buffer.from([0xc1, 0xff, 0x00, 0x13]));
-  t.same(await garbage.closed, { code: 1008, reason: 'FLOE_CLUSTER_FRAME_INVALID' }, 'a frame that does not decode closes the connection with the code');
+  t.same(
+    await garbage.closed,
+    { code: 1008, reason: 'FLOE_CLUSTER_FRAME_INVALID' },
+    'a frame that does not decode closes the connection with the code',
+  );
 
   const old = peer(data);
   await old.opened;

@@ -26,10 +26,31 @@ async function flowUntilCheckpoints(run: FloeRun, n: number, from: number, max: 
 
 t.test('-p 4 --taskmanagers 2 (level, aligned): kill -9 of one TaskManager, then of the other; two restores, exactly once', async (t) => {
   const dir = t.testdir({ gate: '0' });
-  const run = new FloeRun(dir, ['-p', '4', '--taskmanagers', '2', '--state-backend', 'level',
-    '-D', 'restart-strategy.type=fixed-delay', '-D', 'restart-strategy.fixed-delay.attempts=10', '-D', 'restart-strategy.fixed-delay.delay=100ms'], KEYS, ROUNDS);
+  const run = new FloeRun(
+    dir,
+    [
+      '-p',
+      '4',
+      '--taskmanagers',
+      '2',
+      '--state-backend',
+      'level',
+      '-D',
+      'restart-strategy.type=fixed-delay',
+      '-D',
+      'restart-strategy.fixed-delay.attempts=10',
+      '-D',
+      'restart-strategy.fixed-delay.delay=100ms',
+    ],
+    KEYS,
+    ROUNDS,
+  );
   t.teardown(() => void run.child.kill('SIGKILL'));
-  await until(() => run.running && run.taskManagers.length === 2, 'the job to run', () => run.log);
+  await until(
+    () => run.running && run.taskManagers.length === 2,
+    'the job to run',
+    () => run.log,
+  );
   t.match(run.log, /2 TaskManagers \(pids \d+, \d+\) with 2 slots each/, 'two slots each: the four subtasks of a vertex spread over both');
   const [first, second] = run.taskManagers as [number, number];
 
@@ -37,21 +58,37 @@ t.test('-p 4 --taskmanagers 2 (level, aligned): kill -9 of one TaskManager, then
   process.kill(first, 'SIGKILL');
   // what REST says meanwhile: one of Flink's job statuses, also while restarting (never the machine's sub-state)
   const states = new Set<unknown>();
-  await until(async () => {
-    states.add((await run.get<{ jobs: Array<{ state: unknown }> }>('/jobs/overview')).jobs[0]?.state);
-    return (run.log.match(/restored from checkpoint \d+/g) ?? []).length >= 1;
-  }, 'the first restore', () => run.log);
-  t.ok([...states].every((s) => typeof s === 'string'), `job states over REST during the restart: ${[...states].map((s) => JSON.stringify(s)).join(', ')}`);
+  await until(
+    async () => {
+      states.add((await run.get<{ jobs: Array<{ state: unknown }> }>('/jobs/overview')).jobs[0]?.state);
+      return (run.log.match(/restored from checkpoint \d+/g) ?? []).length >= 1;
+    },
+    'the first restore',
+    () => run.log,
+  );
+  t.ok(
+    [...states].every((s) => typeof s === 'string'),
+    `job states over REST during the restart: ${[...states].map((s) => JSON.stringify(s)).join(', ')}`,
+  );
 
   gate = await flowUntilCheckpoints(run, 2, gate, Math.floor(TOTAL * 0.6));
   process.kill(second, 'SIGKILL');
-  await until(() => (run.log.match(/restored from checkpoint \d+/g) ?? []).length >= 2, 'the second restore', () => run.log);
+  await until(
+    () => (run.log.match(/restored from checkpoint \d+/g) ?? []).length >= 2,
+    'the second restore',
+    () => run.log,
+  );
 
   setGate(dir, TOTAL);
   const { code } = await run.exited;
   if (!t.equal(code, 0, 'the job finished')) t.comment(run.log);
-  for (const pid of [first, second]) t.match(run.log, new RegExp(`TaskManager \\(pid ${pid}\\) exited \\(SIGKILL\\): a replacement starts`), `pid ${pid} was replaced`);
+  for (const pid of [first, second])
+    t.match(run.log, new RegExp(`TaskManager \\(pid ${pid}\\) exited \\(SIGKILL\\): a replacement starts`), `pid ${pid} was replaced`);
   t.match(run.log, /job FINISHED .* 2 restarts/);
   t.same(await checkOutput(join(dir, 'out'), KEYS, ROUNDS), EXACT, 'every key with counts 1..ROUNDS exactly once');
-  t.same(readdirSync(join(dir, 'out')).filter((f) => /^\..*\.(inprogress|pending-\d+)$/.test(f)), [], 'no in-progress or pending files left');
+  t.same(
+    readdirSync(join(dir, 'out')).filter((f) => /^\..*\.(inprogress|pending-\d+)$/.test(f)),
+    [],
+    'no in-progress or pending files left',
+  );
 });

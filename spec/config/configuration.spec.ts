@@ -32,10 +32,26 @@ async function configErrorAsync(promise: Promise<unknown>): Promise<ConfigError>
 
 t.test('durations in Flink forms', async (t) => {
   const cases: Array<[string | number, number]> = [
-    [250, 250], ['250', 250], [' 250 ', 250], ['100ms', 100], ['100 millis', 100], ['1 millisecond', 1],
-    ['1s', 1000], ['1 sec', 1000], ['3 seconds', 3000], ['1.5s', 1500], ['1.1 s', 1100],
-    ['2 min', 120_000], ['2m', 120_000], ['1 minute', 60_000], ['0.5 min', 30_000],
-    ['1 h', 3_600_000], ['2 hours', 7_200_000], ['1d', 86_400_000], ['2 DAYS', 172_800_000], ['0', 0],
+    [250, 250],
+    ['250', 250],
+    [' 250 ', 250],
+    ['100ms', 100],
+    ['100 millis', 100],
+    ['1 millisecond', 1],
+    ['1s', 1000],
+    ['1 sec', 1000],
+    ['3 seconds', 3000],
+    ['1.5s', 1500],
+    ['1.1 s', 1100],
+    ['2 min', 120_000],
+    ['2m', 120_000],
+    ['1 minute', 60_000],
+    ['0.5 min', 30_000],
+    ['1 h', 3_600_000],
+    ['2 hours', 7_200_000],
+    ['1d', 86_400_000],
+    ['2 DAYS', 172_800_000],
+    ['0', 0],
   ];
   for (const [input, ms] of cases) t.equal(parseDuration(input), ms, `${JSON.stringify(input)} = ${ms} ms`);
 
@@ -56,8 +72,17 @@ t.test('durations in Flink forms', async (t) => {
 
 t.test('memory sizes, 1024-based', async (t) => {
   const cases: Array<[string | number, number]> = [
-    [4096, 4096], ['4096', 4096], ['10b', 10], ['20 kb', 20_480], ['1k', 1024], ['2 KiB', 2048],
-    ['5mb', 5 * 1024 ** 2], ['5 MiB', 5 * 1024 ** 2], ['1g', 1024 ** 3], ['1 GB', 1024 ** 3], ['0.5 kb', 512],
+    [4096, 4096],
+    ['4096', 4096],
+    ['10b', 10],
+    ['20 kb', 20_480],
+    ['1k', 1024],
+    ['2 KiB', 2048],
+    ['5mb', 5 * 1024 ** 2],
+    ['5 MiB', 5 * 1024 ** 2],
+    ['1g', 1024 ** 3],
+    ['1 GB', 1024 ** 3],
+    ['0.5 kb', 512],
   ];
   for (const [input, bytes] of cases) t.equal(parseMemorySize(input), bytes, `${JSON.stringify(input)} = ${bytes} bytes`);
   for (const bad of ['five mb', '1 xb', '0.1 b', '', -5]) t.throws(() => parseMemorySize(bad), Error, `${JSON.stringify(bad)} is rejected`);
@@ -135,12 +160,21 @@ t.test('values of every type, from strings and from typed values', async (t) => 
   t.equal(conf.get('restart-strategy.exponential-delay.backoff-multiplier'), 2);
   t.equal(conf.get('rest.port'), 0);
 
-  for (const [spelling, mode] of [['EXACTLY_ONCE', 'exactly-once'], ['exactly-once', 'exactly-once'], ['at-least-once', 'at-least-once']]) {
+  for (const [spelling, mode] of [
+    ['EXACTLY_ONCE', 'exactly-once'],
+    ['exactly-once', 'exactly-once'],
+    ['at-least-once', 'at-least-once'],
+  ]) {
     t.equal(new Configuration({ 'execution.checkpointing.mode': spelling }).get('execution.checkpointing.mode'), mode, spelling!);
   }
   for (const [spelling, type] of [
-    ['off', 'none'], ['disable', 'none'], ['NONE', 'none'], ['fixeddelay', 'fixed-delay'],
-    ['failurerate', 'failure-rate'], ['failure-rate', 'failure-rate'], ['exponentialdelay', 'exponential-delay'],
+    ['off', 'none'],
+    ['disable', 'none'],
+    ['NONE', 'none'],
+    ['fixeddelay', 'fixed-delay'],
+    ['failurerate', 'failure-rate'],
+    ['failure-rate', 'failure-rate'],
+    ['exponentialdelay', 'exponential-delay'],
   ]) {
     t.equal(new Configuration({ 'restart-strategy.type': spelling }).get('restart-strategy.type'), type, spelling!);
   }
@@ -148,12 +182,20 @@ t.test('values of every type, from strings and from typed values', async (t) => 
 });
 
 t.test("Flink 2's renamed keys are aliases", async (t) => {
-  const conf = new Configuration({ 'execution.checkpointing.dir': '/chk', 'execution.checkpointing.savepoint-dir': '/sp', 'state.backend': 'fs' });
+  const conf = new Configuration({
+    'execution.checkpointing.dir': '/chk',
+    'execution.checkpointing.savepoint-dir': '/sp',
+    'state.backend': 'fs',
+  });
   t.equal(conf.get('state.checkpoints.dir'), '/chk');
   t.equal(conf.get('state.savepoints.dir'), '/sp');
   t.equal(conf.get('state.backend.type'), 'fs');
   t.ok(conf.has('execution.checkpointing.dir'));
-  t.same(Object.keys(conf.toObject()).sort(), ['state.backend.type', 'state.checkpoints.dir', 'state.savepoints.dir'], 'stored under the canonical keys');
+  t.same(
+    Object.keys(conf.toObject()).sort(),
+    ['state.backend.type', 'state.checkpoints.dir', 'state.savepoints.dir'],
+    'stored under the canonical keys',
+  );
 });
 
 t.test('unknown keys are rejected with a suggestion', async (t) => {
@@ -176,7 +218,11 @@ t.test('unknown keys are rejected with a suggestion', async (t) => {
 
 t.test('bad values are rejected with what is expected', async (t) => {
   const cases: Array<[string, unknown, RegExp]> = [
-    ['execution.checkpointing.interval', 'soon', /'soon' for 'execution\.checkpointing\.interval': expected a duration such as 500ms, 1s or 2 min/],
+    [
+      'execution.checkpointing.interval',
+      'soon',
+      /'soon' for 'execution\.checkpointing\.interval': expected a duration such as 500ms, 1s or 2 min/,
+    ],
     ['execution.checkpointing.timeout', '1.5ms', /whole number of milliseconds/],
     ['execution.checkpointing.timeout', 0, /at least 1 ms/],
     ['parallelism.default', 0, /expected an integer >= 1/],
@@ -218,7 +264,11 @@ t.test('set, unset, merge, entries, toObject', async (t) => {
   t.equal(base.get('parallelism.default'), 2, 'merge leaves both inputs alone');
   t.equal(override.has('state.backend.type'), false);
 
-  t.same(merged.entries(), [['parallelism.default', 8], ['state.backend.type', 'fs'], ['execution.checkpointing.interval', 60_000]]);
+  t.same(merged.entries(), [
+    ['parallelism.default', 8],
+    ['state.backend.type', 'fs'],
+    ['execution.checkpointing.interval', 60_000],
+  ]);
   t.same(new Configuration(merged.toObject()).toObject(), merged.toObject(), 'toObject round-trips');
   const all = merged.toObject({ withDefaults: true });
   t.equal(all['rest.port'], 8081);
@@ -234,18 +284,41 @@ t.test('set, unset, merge, entries, toObject', async (t) => {
 
 t.test('checkpoint config', async (t) => {
   t.same(checkpointConfigFrom(new Configuration()), {
-    enabled: false, intervalMs: 0, mode: 'exactly-once', timeoutMs: 600_000, minPauseMs: 0, maxConcurrent: 1, tolerableFailures: 0, unaligned: false, alignedTimeoutMs: 0, historySize: 100,
+    enabled: false,
+    intervalMs: 0,
+    mode: 'exactly-once',
+    timeoutMs: 600_000,
+    minPauseMs: 0,
+    maxConcurrent: 1,
+    tolerableFailures: 0,
+    unaligned: false,
+    alignedTimeoutMs: 0,
+    historySize: 100,
   });
-  t.same(checkpointConfigFrom(new Configuration({
-    'execution.checkpointing.interval': '2s',
-    'execution.checkpointing.mode': 'AT_LEAST_ONCE',
-    'execution.checkpointing.timeout': '1 min',
-    'execution.checkpointing.min-pause': '500 ms',
-    'execution.checkpointing.max-concurrent-checkpoints': 2,
-    'execution.checkpointing.tolerable-failed-checkpoints': '3',
-  })), {
-    enabled: true, intervalMs: 2000, mode: 'at-least-once', timeoutMs: 60_000, minPauseMs: 500, maxConcurrent: 2, tolerableFailures: 3, unaligned: false, alignedTimeoutMs: 0, historySize: 100,
-  });
+  t.same(
+    checkpointConfigFrom(
+      new Configuration({
+        'execution.checkpointing.interval': '2s',
+        'execution.checkpointing.mode': 'AT_LEAST_ONCE',
+        'execution.checkpointing.timeout': '1 min',
+        'execution.checkpointing.min-pause': '500 ms',
+        'execution.checkpointing.max-concurrent-checkpoints': 2,
+        'execution.checkpointing.tolerable-failed-checkpoints': '3',
+      }),
+    ),
+    {
+      enabled: true,
+      intervalMs: 2000,
+      mode: 'at-least-once',
+      timeoutMs: 60_000,
+      minPauseMs: 500,
+      maxConcurrent: 2,
+      tolerableFailures: 3,
+      unaligned: false,
+      alignedTimeoutMs: 0,
+      historySize: 100,
+    },
+  );
   t.equal(checkpointConfigFrom(new Configuration({ 'execution.checkpointing.interval': 0 })).enabled, false);
 });
 
@@ -297,7 +370,11 @@ t.test('YAML files', async (t) => {
 
   const unknown = await configErrorAsync(loadConfigFile(join(dir, 'unknown.yaml')));
   t.equal(unknown.code, 'FLOE_CONFIG_UNKNOWN_KEY');
-  t.match(unknown.message, /unknown\.yaml:4: .*'execution\.checkpointing\.intervall'.*did you mean 'execution\.checkpointing\.interval'/, 'names file, line and suggestion');
+  t.match(
+    unknown.message,
+    /unknown\.yaml:4: .*'execution\.checkpointing\.intervall'.*did you mean 'execution\.checkpointing\.interval'/,
+    'names file, line and suggestion',
+  );
 
   const badValue = await configErrorAsync(loadConfigFile(join(dir, 'bad-value.yaml')));
   t.equal(badValue.code, 'FLOE_CONFIG_BAD_VALUE');

@@ -19,11 +19,20 @@ function openWriters(sink: FileSink, contexts: OperatorContext[]): Writer[] {
   });
 }
 
-const visible = (dir: string) => readdirSync(dir).filter((n) => !n.startsWith('.')).sort();
+const visible = (dir: string) =>
+  readdirSync(dir)
+    .filter((n) => !n.startsWith('.'))
+    .sort();
 /** the hidden files of open transactions (in-progress, pending); lineage markers (.part.job-<id>) are left out */
-const hidden = (dir: string) => readdirSync(dir).filter((n) => n.startsWith('.') && !n.startsWith('.part.job-')).sort();
+const hidden = (dir: string) =>
+  readdirSync(dir)
+    .filter((n) => n.startsWith('.') && !n.startsWith('.part.job-'))
+    .sort();
 /** the lineage markers: one per job that committed in the directory */
-const markers = (dir: string) => readdirSync(dir).filter((n) => n.startsWith('.part.job-')).sort();
+const markers = (dir: string) =>
+  readdirSync(dir)
+    .filter((n) => n.startsWith('.part.job-'))
+    .sort();
 /** the contexts of a run with its own job id (a restored run gets a new one, as every run) */
 const asJob = (jobId: string, contexts: OperatorContext[]) => contexts.map((c) => ({ ...c, jobId }));
 
@@ -143,34 +152,41 @@ t.test('a commit whose files are both gone is an error with a code', async (t) =
   t.throws(() => w!.notifyCheckpointComplete!(1), { code: 'FLOE_SINK_COMMIT_FAILED' });
 });
 
-t.test('restore into another directory (a savepoint restored with a new output): pending parts are found where they were pre-committed', async (t) => {
-  const root = t.testdir({ old: {}, new: {} });
-  const oldDir = join(root, 'old');
-  const newDir = join(root, 'new');
-  const ctx = freshContexts(2);
-  const [a, b] = openWriters(new FileSink(oldDir), ctx);
-  write(a!, ['a1']);
-  write(b!, ['b1']);
-  a!.snapshotState!(1);
-  b!.snapshotState!(1);
-  const snap = snapshotAll(ctx); // the savepoint: both parts pre-committed at 1
-  a!.notifyCheckpointComplete!(1); // only subtask 0 heard of the completion before the job went down
-  a!.close!();
-  b!.close!();
-  t.same(visible(oldDir), ['part-0-0']);
-  t.same(hidden(oldDir), ['.part-1-0.pending-1']);
+t.test(
+  'restore into another directory (a savepoint restored with a new output): pending parts are found where they were pre-committed',
+  async (t) => {
+    const root = t.testdir({ old: {}, new: {} });
+    const oldDir = join(root, 'old');
+    const newDir = join(root, 'new');
+    const ctx = freshContexts(2);
+    const [a, b] = openWriters(new FileSink(oldDir), ctx);
+    write(a!, ['a1']);
+    write(b!, ['b1']);
+    a!.snapshotState!(1);
+    b!.snapshotState!(1);
+    const snap = snapshotAll(ctx); // the savepoint: both parts pre-committed at 1
+    a!.notifyCheckpointComplete!(1); // only subtask 0 heard of the completion before the job went down
+    a!.close!();
+    b!.close!();
+    t.same(visible(oldDir), ['part-0-0']);
+    t.same(hidden(oldDir), ['.part-1-0.pending-1']);
 
-  const [c] = openWriters(new FileSink(newDir), restoredContexts(snap, 2, 1));
-  t.same(visible(oldDir), ['part-0-0', 'part-1-0'], 'the pending part is committed where it was pre-committed; the committed one is left as it is');
-  t.same(hidden(oldDir), []);
-  t.same(readdirSync(newDir), [], 'nothing of the old run appears in the new directory');
-  write(c!, ['after']);
-  c!.snapshotState!(2);
-  c!.notifyCheckpointComplete!(2);
-  t.same(committed(newDir), ['after'], 'the restored job writes to its own directory');
-});
+    const [c] = openWriters(new FileSink(newDir), restoredContexts(snap, 2, 1));
+    t.same(
+      visible(oldDir),
+      ['part-0-0', 'part-1-0'],
+      'the pending part is committed where it was pre-committed; the committed one is left as it is',
+    );
+    t.same(hidden(oldDir), []);
+    t.same(readdirSync(newDir), [], 'nothing of the old run appears in the new directory');
+    write(c!, ['after']);
+    c!.snapshotState!(2);
+    c!.notifyCheckpointComplete!(2);
+    t.same(committed(newDir), ['after'], 'the restored job writes to its own directory');
+  },
+);
 
-t.test('restore after the output was moved: pending parts are committed in the sink\'s directory', async (t) => {
+t.test("restore after the output was moved: pending parts are committed in the sink's directory", async (t) => {
   const root = t.testdir({ old: {} });
   const oldDir = join(root, 'old');
   const ctx = freshContexts(1);
@@ -279,7 +295,13 @@ t.test('subtasks share the directory; a rescale restore loses nothing and leaves
   // 2 → 3: split state gives part-1-0 to new subtask 1 and part-1-1 to new subtask 2; new subtask 1
   // opens first and must not delete part-1-1 (pre-committed at 2, so it is not an aborted transaction)
   const ctx3 = restoredContexts(snap2, 3, 2);
-  t.same(ctx3[2]!.operatorState.getListState<{ final: string }>('pending').get().map((x) => x.final), ['part-1-1']);
+  t.same(
+    ctx3[2]!.operatorState
+      .getListState<{ final: string }>('pending')
+      .get()
+      .map((x) => x.final),
+    ['part-1-1'],
+  );
   const w3 = openWriters(sink, ctx3);
   t.same(hidden(dir), [], 'checkpoint 3 is aborted for every old subtask');
   t.same(committed(dir).sort(), ['a0', 'a1', 'a2', 'b0', 'b1', 'b2']);
@@ -338,14 +360,16 @@ t.test('a run into the committed parts of another job warns once; restores of th
   const [wB2] = openWriters(new FileSink(dir), asJob('job-b2', restoredContexts(snapB, 1, 2)));
   wB2!.close!();
   t.same(warnings, [], 'restored runs continue their own output: no warning');
-  t.same(markers(dir), ['.part.job-job-a'], 'restored runs carry the first run\'s lineage');
+  t.same(markers(dir), ['.part.job-job-a'], "restored runs carry the first run's lineage");
 
   // the job run again from the start into the same directory
   const wC = openWriters(new FileSink(dir), asJob('job-c', freshContexts(2)));
   t.equal(warnings.length, 1, 'one warning for the job, not one per subtask');
   t.match(warnings[0], {
     code: 'FLOE_SINK_OTHER_JOB_PARTS',
-    message: new RegExp(`${dir.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} already holds 2 committed part files of another job \\(part-0-0, part-2-0\\)`),
+    message: new RegExp(
+      `${dir.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} already holds 2 committed part files of another job \\(part-0-0, part-2-0\\)`,
+    ),
     hint: /remove the directory .* or give the FileSink another directory; to continue .* restore it/,
   });
   write(wC[1]!, ['c']);
@@ -385,7 +409,7 @@ t.test('lineage edge cases: state of an older floe, a sink new to a restored job
   t.same(markers(dir), [], 'stale markers removed');
 });
 
-t.test('at the job\'s end its open transactions are settled by its last completed checkpoint', async (t) => {
+t.test("at the job's end its open transactions are settled by its last completed checkpoint", async (t) => {
   const dir = t.testdir();
   const sink = new FileSink(dir);
   const [w] = openWriters(sink, freshContexts(1));

@@ -1,6 +1,13 @@
 // JetStreamSink against a real nats-server: JetStream → JetStream with injected failures holds each result once; the duplicate-window warning; bad input.
 import t from 'tap';
-import { JetStreamSink, JetStreamSource, onFloeWarning, StreamExecutionEnvironment, type FloeWarning, type JobClient } from '../../src/index.ts';
+import {
+  JetStreamSink,
+  JetStreamSource,
+  onFloeWarning,
+  StreamExecutionEnvironment,
+  type FloeWarning,
+  type JobClient,
+} from '../../src/index.ts';
 import { publishLines, readStream } from '../fixtures/jetstream-data.ts';
 import { NatsServer, natsServerAvailable } from '../helpers/nats-server.ts';
 import { FailureInjector } from '../fixtures/failure-injector.ts';
@@ -26,25 +33,34 @@ t.test('JetStream → map → JetStream with two injected failures: the output s
   const env = StreamExecutionEnvironment.getExecutionEnvironment({
     'parallelism.default': 1,
     'execution.checkpointing.interval': '100ms',
-    'restart-strategy.type': 'fixed-delay', 'restart-strategy.fixed-delay.attempts': 5, 'restart-strategy.fixed-delay.delay': '20ms',
+    'restart-strategy.type': 'fixed-delay',
+    'restart-strategy.fixed-delay.attempts': 5,
+    'restart-strategy.fixed-delay.delay': '20ms',
   });
   const failures = new FailureInjector([2, 1]);
   env
-    .fromSource(new JetStreamSource({ servers: nats.url, stream: 'in', bounded: true })).uid('source')
+    .fromSource(new JetStreamSource({ servers: nats.url, stream: 'in', bounded: true }))
+    .uid('source')
     .map((line: string, ctx) => {
       failures.pace(ctx.attemptNumber);
       return line.toUpperCase();
-    }).uid('upper')
-    .sinkTo(new JetStreamSink({ servers: nats.url, subject: 'out.results' })).uid('sink');
+    })
+    .uid('upper')
+    .sinkTo(new JetStreamSink({ servers: nats.url, subject: 'out.results' }))
+    .uid('sink');
   const client = await env.executeAsync('js to js');
   failures.watch(client);
   const result = await resultOf(client);
   t.equal(result.status, 'FINISHED', String(result.error ?? ''));
   t.equal(failures.thrown, 2, 'both failures happened');
-  t.same(await readStream(nats.url, 'out'), LINES.map((l) => l.toUpperCase()), 'each result once, in order');
+  t.same(
+    await readStream(nats.url, 'out'),
+    LINES.map((l) => l.toUpperCase()),
+    'each result once, in order',
+  );
 });
 
-t.test("a stream whose duplicate window is shorter than the checkpoint timeout: a warning with the fix", async (t) => {
+t.test('a stream whose duplicate window is shorter than the checkpoint timeout: a warning with the fix', async (t) => {
   await publishLines(nats.url, 'short', [], { duplicateWindowMs: 60_000 });
   const warnings: FloeWarning[] = [];
   const stop = onFloeWarning((w) => warnings.push(w));

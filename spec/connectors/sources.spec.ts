@@ -40,7 +40,11 @@ t.test('sequence: contiguous splits cover the range once', async (t) => {
   const source = new SequenceSource(1, 10);
   const readers = openReaders(source, freshContexts(3));
   const parts = readers.map((r) => drain(r, 2));
-  t.same(parts, [[1, 2, 3], [4, 5, 6], [7, 8, 9, 10]]);
+  t.same(parts, [
+    [1, 2, 3],
+    [4, 5, 6],
+    [7, 8, 9, 10],
+  ]);
   // more subtasks than numbers: some end at once
   const many = openReaders(new SequenceSource(5, 6), freshContexts(4)).map((r) => drain(r));
   t.same(many.flat(), [5, 6]);
@@ -69,7 +73,10 @@ t.test('sequence: resumes exactly, also rescaled 2→3 and 3→1', async (t) => 
 
   const same = restoredContexts(snap, 2, 1);
   const again = openReaders(source, same).flatMap((r) => drain(r, 13));
-  t.same([...before, ...again].sort((a, b) => a - b), Array.from({ length: 1000 }, (_, i) => i));
+  t.same(
+    [...before, ...again].sort((a, b) => a - b),
+    Array.from({ length: 1000 }, (_, i) => i),
+  );
 
   const ctx3 = restoredContexts(snap, 3, 1);
   const r3 = openReaders(source, ctx3);
@@ -78,7 +85,11 @@ t.test('sequence: resumes exactly, also rescaled 2→3 and 3→1', async (t) => 
   const ctx1 = restoredContexts(snap3, 1, 2);
   const rest = openReaders(source, ctx1).flatMap((r) => drain(r, 64));
   const all = [...before, ...mid, ...rest].sort((a, b) => a - b);
-  t.same(all, Array.from({ length: 1000 }, (_, i) => i), 'every number exactly once');
+  t.same(
+    all,
+    Array.from({ length: 1000 }, (_, i) => i),
+    'every number exactly once',
+  );
 });
 
 t.test('collection: emits in order and resumes exactly', async (t) => {
@@ -99,7 +110,10 @@ t.test('collection: emits in order and resumes exactly', async (t) => {
   const [after] = openReaders(source, restoredContexts(checkpoint([done!], ctxEnd, 3), 1, 3));
   t.same(drain(after!), []);
   // a wrongly parallel collection source still emits each item once
-  t.same(openReaders(source, freshContexts(2)).map((r) => drain(r)), [items.slice(0, 5), []]);
+  t.same(
+    openReaders(source, freshContexts(2)).map((r) => drain(r)),
+    [items.slice(0, 5), []],
+  );
 });
 
 // ---- text file -------------------------------------------------------------------------------

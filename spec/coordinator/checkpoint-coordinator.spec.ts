@@ -12,7 +12,14 @@ const SUBTASKS = ['v0#0', 'v1#0'];
 /** the names people read in messages, as the job master hands them over */
 const NAMES = { 'v0#0': 'Sequence Source -> Map (1/1)', 'v1#0': 'Reduce -> FileSink (1/1)' };
 const ATTEMPT = 0;
-const START = { type: 'START', attempt: ATTEMPT, expected: SUBTASKS, sources: ['v0#0'], parallelism: { v0: 1, v1: 1 }, names: NAMES } as const;
+const START = {
+  type: 'START',
+  attempt: ATTEMPT,
+  expected: SUBTASKS,
+  sources: ['v0#0'],
+  parallelism: { v0: 1, v1: 1 },
+  names: NAMES,
+} as const;
 
 type Persist = (checkpoint: CompletedCheckpoint) => Promise<void>;
 
@@ -67,7 +74,14 @@ function setup(config: Partial<CheckpointConfig> = {}, persist?: Persist) {
       checkpointId: id,
       subtask: { vertexId: vertexId!, subtaskIndex: Number(i) },
       state: { [`op-${vertexId}`]: { keyed: null, operator: { pos: { mode: 'split', items: [id] } } } },
-      metrics: { alignmentDurationMs: 2, startDelayMs: 1, syncDurationMs: 0, asyncDurationMs: 1, stateSize: 10, bufferedDuringAlignment: 0 },
+      metrics: {
+        alignmentDurationMs: 2,
+        startDelayMs: 1,
+        syncDurationMs: 0,
+        asyncDurationMs: 1,
+        stateSize: 10,
+        bufferedDuringAlignment: 0,
+      },
     };
     actor.send(message);
   };
@@ -86,7 +100,16 @@ function setup(config: Partial<CheckpointConfig> = {}, persist?: Persist) {
       });
       actor.send({ type: 'TRIGGER', request: { options, requestId } });
     });
-  return { clock, actor, log, failures, ack, ackAll, tracker, trigger, advance: (ms: number) => {
+  return {
+    clock,
+    actor,
+    log,
+    failures,
+    ack,
+    ackAll,
+    tracker,
+    trigger,
+    advance: (ms: number) => {
       // SimulatedClock fires due timers at the end time: step 1 ms so each fires at its own time
       if (ms === 0) clock.increment(0);
       for (let i = 0; i < ms; i++) clock.increment(1);
@@ -150,7 +173,11 @@ t.test('timeout aborts the checkpoint; with tolerable failures the job goes on',
   s.ack(1, 'v0#0');
   s.advance(300);
   t.match(s.log, ['trigger 1 @100', /^abort 1: expired/]);
-  t.match(s.tracker().history[0]!.failureReason, /\(waiting for Reduce -> FileSink \(1\/1\)\)$/, 'names the missing subtask as people read it');
+  t.match(
+    s.tracker().history[0]!.failureReason,
+    /\(waiting for Reduce -> FileSink \(1\/1\)\)$/,
+    'names the missing subtask as people read it',
+  );
   t.same(s.failures, [], 'one failure is tolerated');
   s.advance(100);
   t.match(s.log.at(-1), /^trigger 2/);
@@ -172,7 +199,13 @@ t.test('more consecutive failures than tolerable fails the job', async (t) => {
 t.test('a decline aborts the checkpoint and notifies the tasks', async (t) => {
   const s = setup({ tolerableFailures: 5 });
   s.advance(100);
-  s.actor.send({ type: 'DECLINE_CHECKPOINT', attempt: ATTEMPT, checkpointId: 1, subtask: { vertexId: 'v1', subtaskIndex: 0 }, cause: serializeError(new Error('disk full')) });
+  s.actor.send({
+    type: 'DECLINE_CHECKPOINT',
+    attempt: ATTEMPT,
+    checkpointId: 1,
+    subtask: { vertexId: 'v1', subtaskIndex: 0 },
+    cause: serializeError(new Error('disk full')),
+  });
   t.match(s.log, ['trigger 1 @100', 'abort 1: declined by Reduce -> FileSink (1/1)']);
   t.equal(s.tracker().history[0]!.status, 'failed');
   t.match(s.tracker().history[0]!.failureReason, /disk full/);
@@ -183,7 +216,14 @@ t.test('a completed checkpoint subsumes older pending ones', async (t) => {
   const s = setup({ maxConcurrent: 3 });
   s.advance(300);
   s.ackAll(3);
-  t.same(s.log, ['trigger 1 @100', 'trigger 2 @200', 'trigger 3 @300', 'abort 1: subsumed by checkpoint 3', 'abort 2: subsumed by checkpoint 3', 'complete 3 @300']);
+  t.same(s.log, [
+    'trigger 1 @100',
+    'trigger 2 @200',
+    'trigger 3 @300',
+    'abort 1: subsumed by checkpoint 3',
+    'abort 2: subsumed by checkpoint 3',
+    'complete 3 @300',
+  ]);
   t.equal(s.tracker().consecutiveFailures, 0, 'subsumption is not a failure');
   s.ackAll(1);
   t.equal(s.tracker().latest!.id, 3, 'a late ack of a subsumed checkpoint changes nothing');
@@ -219,10 +259,7 @@ t.test('manual trigger resolves with the completed checkpoint; rejected when not
   s.ackAll(1);
   t.match(await done, { id: 1 });
   s.actor.send({ type: 'SUSPEND', reason: 'canceled' });
-  await t.rejects(
-    s.trigger({ kind: 'checkpoint', alignment: 'aligned' }),
-    { code: 'FLOE_JOB_NOT_RUNNING' },
-  );
+  await t.rejects(s.trigger({ kind: 'checkpoint', alignment: 'aligned' }), { code: 'FLOE_JOB_NOT_RUNNING' });
 });
 
 /** A persist step the spec settles by hand. */
@@ -230,10 +267,11 @@ function manualPersist(log: string[]) {
   const calls = new Map<number, { resolve(): void; reject(e: Error): void }>();
   return {
     calls,
-    persist: (cp: CompletedCheckpoint) => new Promise<void>((resolve, reject) => {
-      log.push(`persist ${cp.id}`);
-      calls.set(cp.id, { resolve, reject });
-    }),
+    persist: (cp: CompletedCheckpoint) =>
+      new Promise<void>((resolve, reject) => {
+        log.push(`persist ${cp.id}`);
+        calls.set(cp.id, { resolve, reject });
+      }),
   };
 }
 
@@ -293,13 +331,28 @@ t.test('persist step: a checkpoint that times out while persisting stays aborted
   t.match(s.log.at(-1), /^abort 1: expired/);
   p.calls.get(1)!.resolve();
   await flush();
-  t.notOk(s.log.some((l) => l.startsWith('complete')), 'not completed after its abort');
+  t.notOk(
+    s.log.some((l) => l.startsWith('complete')),
+    'not completed after its abort',
+  );
   t.equal(s.tracker().latest, null);
 });
 
 t.test('RESTORED makes a checkpoint loaded from disk the restart point and moves ids past it', async (t) => {
   const s = setup();
-  s.actor.send({ type: 'RESTORED', checkpoint: { id: 41, kind: 'checkpoint', timestamp: 0, completedAt: 0, durationMs: 0, stateSize: 0, maxParallelism: 128, operators: {} } });
+  s.actor.send({
+    type: 'RESTORED',
+    checkpoint: {
+      id: 41,
+      kind: 'checkpoint',
+      timestamp: 0,
+      completedAt: 0,
+      durationMs: 0,
+      stateSize: 0,
+      maxParallelism: 128,
+      operators: {},
+    },
+  });
   t.equal(s.tracker().latest!.id, 41);
   s.advance(100);
   t.same(s.log, ['trigger 42 @100']);

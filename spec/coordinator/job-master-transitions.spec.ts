@@ -40,10 +40,14 @@ function jobMaster(strategy: Record<string, unknown>, random?: () => number) {
   /** the current attempt deployed and every task running */
   const run = () => {
     const { attempt } = snapshot.context;
-    send({ type: 'ATTEMPT_DEPLOYED', plan: { attempt, subtasks: SUBTASKS, sources: ['v0#0'], parallelism: { v0: 1, v1: 1 }, restoredFrom: null } });
+    send({
+      type: 'ATTEMPT_DEPLOYED',
+      plan: { attempt, subtasks: SUBTASKS, sources: ['v0#0'], parallelism: { v0: 1, v1: 1 }, restoredFrom: null },
+    });
     return SUBTASKS.flatMap((key) => taskState(key, 'running'));
   };
-  const taskState = (key: string, state: TaskPhase, attempt = snapshot.context.attempt) => send({ type: 'TASK_STATE_CHANGED', attempt, subtask: subtask(key), state });
+  const taskState = (key: string, state: TaskPhase, attempt = snapshot.context.attempt) =>
+    send({ type: 'TASK_STATE_CHANGED', attempt, subtask: subtask(key), state });
   const fail = (at: number, error: SerializedError = boom, attempt = snapshot.context.attempt) => {
     clock.now = at;
     return send({ type: 'TASK_FAILED', attempt, subtask: subtask('v1#0'), error });
@@ -55,7 +59,16 @@ function jobMaster(strategy: Record<string, unknown>, random?: () => number) {
     send(after.params!.event as JobMasterEvent);
     return after.params!.delay;
   };
-  return { send, run, taskState, fail, restart, get snapshot() { return snapshot; } };
+  return {
+    send,
+    run,
+    taskState,
+    fail,
+    restart,
+    get snapshot() {
+      return snapshot;
+    },
+  };
 }
 
 const named = (actions: Action[], type: string) => actions.filter((a) => a.type === type).map((a) => a.params);
@@ -78,7 +91,11 @@ t.test('START deploys attempt 0; every task running starts checkpointing; every 
 });
 
 t.test('fixed-delay: a task failure restarts after the delay, the given number of times; asking can() uses nothing up', async (t) => {
-  const jm = jobMaster({ 'restart-strategy.type': 'fixed-delay', 'restart-strategy.fixed-delay.attempts': 2, 'restart-strategy.fixed-delay.delay': '3 s' });
+  const jm = jobMaster({
+    'restart-strategy.type': 'fixed-delay',
+    'restart-strategy.fixed-delay.attempts': 2,
+    'restart-strategy.fixed-delay.delay': '3 s',
+  });
   jm.send({ type: 'START' });
   jm.run();
   const failure = { type: 'TASK_FAILED', attempt: 0, subtask: subtask('v1#0'), error: boom } as const;
@@ -87,7 +104,10 @@ t.test('fixed-delay: a task failure restarts after the delay, the given number o
   const first = jm.fail(10);
   t.same(jm.snapshot.value, { RESTARTING: 'stopping' });
   t.same(named(first, 'stopAttempt'), [{ reason: 'restarting after a task failure' }]);
-  t.match(emitted(first), [{ type: 'task-failed', attempt: 0, error: boom }, { type: 'restarting', delayMs: 3000, attempt: 1 }]);
+  t.match(emitted(first), [
+    { type: 'task-failed', attempt: 0, error: boom },
+    { type: 'restarting', delayMs: 3000, attempt: 1 },
+  ]);
   t.equal(jm.restart(), 3000, 'the decided delay, as a delayed event');
   t.equal(jm.snapshot.value, 'RUNNING');
   t.equal(jm.snapshot.context.attempt, 1);
@@ -127,7 +147,11 @@ t.test('failure-rate decides from the failure times (the simulated clock)', asyn
 });
 
 t.test('exponential-delay grows the delay per restart and merges a failure during the wait', async (t) => {
-  const jm = jobMaster({ 'restart-strategy.type': 'exponential-delay', 'restart-strategy.exponential-delay.backoff-multiplier': 2, 'restart-strategy.exponential-delay.jitter-factor': 0 });
+  const jm = jobMaster({
+    'restart-strategy.type': 'exponential-delay',
+    'restart-strategy.exponential-delay.backoff-multiplier': 2,
+    'restart-strategy.exponential-delay.jitter-factor': 0,
+  });
   jm.send({ type: 'START' });
   const delays: number[] = [];
   let now = 0;
@@ -174,7 +198,11 @@ t.test('FAIL_JOB (too many checkpoint failures) fails the job without a restart;
   const jm = jobMaster({ 'restart-strategy.type': 'fixed-delay' });
   jm.send({ type: 'START' });
   jm.run();
-  const error: SerializedError = { name: 'JobExecutionError', code: 'FLOE_TOO_MANY_CHECKPOINT_FAILURES', message: '2 consecutive checkpoints failed' };
+  const error: SerializedError = {
+    name: 'JobExecutionError',
+    code: 'FLOE_TOO_MANY_CHECKPOINT_FAILURES',
+    message: '2 consecutive checkpoints failed',
+  };
   jm.send({ type: 'FAIL_JOB', error });
   t.equal(jm.snapshot.value, 'FAILING');
   t.same(jm.snapshot.context.failure, error);

@@ -41,26 +41,39 @@ t.test('the default: none without checkpointing, exponential-delay with it', asy
 });
 
 t.test('fixed-delay: the given attempts, then give up', async (t) => {
-  const fixed = strategy({ 'restart-strategy.type': 'fixed-delay', 'restart-strategy.fixed-delay.attempts': 3, 'restart-strategy.fixed-delay.delay': '2 s' });
+  const fixed = strategy({
+    'restart-strategy.type': 'fixed-delay',
+    'restart-strategy.fixed-delay.attempts': 3,
+    'restart-strategy.fixed-delay.delay': '2 s',
+  });
   t.equal(fixed.description, 'fixed-delay (3 attempts, 2 s delay)');
   t.same(failRepeatedly(fixed, 10), [2000, 2000, 2000, null]);
   t.equal(fixed.onFailure(HOUR), null, 'stays given up');
 
   t.same(failRepeatedly(strategy({ 'restart-strategy.type': 'fixed-delay' }), 10), [SECOND, null], 'defaults: 1 attempt, 1 s');
   t.equal(strategy({ 'restart-strategy.type': 'fixed-delay' }).description, 'fixed-delay (1 attempt, 1 s delay)');
-  t.same(failRepeatedly(strategy({ 'restart-strategy.type': 'fixed-delay', 'restart-strategy.fixed-delay.attempts': 0 }), 10), [null], '0 attempts: no restart');
+  t.same(
+    failRepeatedly(strategy({ 'restart-strategy.type': 'fixed-delay', 'restart-strategy.fixed-delay.attempts': 0 }), 10),
+    [null],
+    '0 attempts: no restart',
+  );
 });
 
 t.test('failure-rate: more than the maximum within the sliding interval gives up', async (t) => {
-  const rate = () => strategy({
-    'restart-strategy.type': 'failure-rate',
-    'restart-strategy.failure-rate.max-failures-per-interval': 2,
-    'restart-strategy.failure-rate.failure-rate-interval': '1 min',
-    'restart-strategy.failure-rate.delay': '5 s',
-  });
+  const rate = () =>
+    strategy({
+      'restart-strategy.type': 'failure-rate',
+      'restart-strategy.failure-rate.max-failures-per-interval': 2,
+      'restart-strategy.failure-rate.failure-rate-interval': '1 min',
+      'restart-strategy.failure-rate.delay': '5 s',
+    });
   t.equal(rate().description, 'failure-rate (at most 2 failures per 1 min, 5 s delay)');
   t.same(failAt(rate(), [0, 10 * SECOND, 20 * SECOND]), [5000, 5000, null], 'a third failure within a minute');
-  t.same(failAt(rate(), [0, 30 * SECOND, 61 * SECOND, 91 * SECOND]), [5000, 5000, 5000, 5000], 'the window slides: the oldest failure leaves it');
+  t.same(
+    failAt(rate(), [0, 30 * SECOND, 61 * SECOND, 91 * SECOND]),
+    [5000, 5000, 5000, 5000],
+    'the window slides: the oldest failure leaves it',
+  );
   t.same(failAt(rate(), [0, 30 * SECOND, 60 * SECOND]), [5000, 5000, null], 'the interval is inclusive, as in Flink');
   t.same(failAt(rate(), [0, 2 * MINUTE, 2 * MINUTE + 1, 2 * MINUTE + 2]), [5000, 5000, 5000, null]);
 
@@ -80,13 +93,35 @@ t.test('exponential-delay: multiplies up to the maximum', async (t) => {
   t.same(failRepeatedly(exp, 7, 5 * SECOND), [1000, 2000, 4000, 8000, 10_000, 10_000, 10_000]);
 
   const defaults = strategy({ 'restart-strategy.type': 'exponential-delay' }, noJitter);
-  t.same(failRepeatedly(defaults, 13), [1000, 1500, 2250, 3375, 5062, 7593, 11_390, 17_085, 25_628, 38_443, 57_665, 60_000, 60_000], 'defaults: x1.5 up to 1 min');
+  t.same(
+    failRepeatedly(defaults, 13),
+    [1000, 1500, 2250, 3375, 5062, 7593, 11_390, 17_085, 25_628, 38_443, 57_665, 60_000, 60_000],
+    'defaults: x1.5 up to 1 min',
+  );
 });
 
 t.test('exponential-delay: jitter spreads each backoff by up to ± factor', async (t) => {
-  const base = { 'restart-strategy.type': 'exponential-delay', 'restart-strategy.exponential-delay.backoff-multiplier': 2, 'restart-strategy.exponential-delay.jitter-factor': 0.25 };
-  t.same(failRepeatedly(strategy(base, () => 0), 3), [1000, 1500, 3000], 'lowest: -25%, never below the initial backoff');
-  t.same(failRepeatedly(strategy(base, () => 0.999_999), 3), [1250, 2500, 5000], 'highest: +25%');
+  const base = {
+    'restart-strategy.type': 'exponential-delay',
+    'restart-strategy.exponential-delay.backoff-multiplier': 2,
+    'restart-strategy.exponential-delay.jitter-factor': 0.25,
+  };
+  t.same(
+    failRepeatedly(
+      strategy(base, () => 0),
+      3,
+    ),
+    [1000, 1500, 3000],
+    'lowest: -25%, never below the initial backoff',
+  );
+  t.same(
+    failRepeatedly(
+      strategy(base, () => 0.999_999),
+      3,
+    ),
+    [1250, 2500, 5000],
+    'highest: +25%',
+  );
   t.same(failRepeatedly(strategy(base, noJitter), 3), [1000, 2000, 4000], 'middle: none');
   const capped = strategy({ ...base, 'restart-strategy.exponential-delay.max-backoff': '3 s' }, () => 0.999_999);
   t.same(failRepeatedly(capped, 4), [1250, 2500, 3000, 3000], 'never above the maximum');
@@ -107,7 +142,11 @@ t.test('exponential-delay: running for the threshold after a restart resets the 
 });
 
 t.test('exponential-delay: a failure before the restart joins the pending one', async (t) => {
-  const exp = strategy({ 'restart-strategy.type': 'exponential-delay', 'restart-strategy.exponential-delay.backoff-multiplier': 2, 'restart-strategy.exponential-delay.jitter-factor': 0 });
+  const exp = strategy({
+    'restart-strategy.type': 'exponential-delay',
+    'restart-strategy.exponential-delay.backoff-multiplier': 2,
+    'restart-strategy.exponential-delay.jitter-factor': 0,
+  });
   t.equal(exp.onFailure(0), 1000);
   t.equal(exp.onFailure(400), 600, 'the remaining wait, not a new attempt');
   t.equal(exp.onFailure(1000), 2000, 'after the restart: the next attempt');
@@ -127,10 +166,12 @@ t.test('exponential-delay: gives up after attempts-before-reset-backoff restarts
 });
 
 t.test('exponential-delay: an initial backoff above the maximum is a configuration error', async (t) => {
-  const error = t.throws(() => strategy({
-    'restart-strategy.type': 'exponential-delay',
-    'restart-strategy.exponential-delay.initial-backoff': '2 min',
-  })) as ConfigError;
+  const error = t.throws(() =>
+    strategy({
+      'restart-strategy.type': 'exponential-delay',
+      'restart-strategy.exponential-delay.initial-backoff': '2 min',
+    }),
+  ) as ConfigError;
   t.type(error, ConfigError);
   t.equal(error.code, 'FLOE_CONFIG_BAD_VALUE');
   t.match(error.message, /initial-backoff \(2 min\).*max-backoff \(1 min\)/);

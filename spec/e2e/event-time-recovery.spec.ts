@@ -4,11 +4,21 @@ import t from 'tap';
 import type { JobClient } from '../../src/index.ts';
 import { EXPECTED, INPUT, visible, windowJob } from '../fixtures/window-job.ts';
 
-for (const [backend, unaligned] of [['memory', false], ['fs', false], ['level', false], ['level', true]] as const) {
+for (const [backend, unaligned] of [
+  ['memory', false],
+  ['fs', false],
+  ['level', false],
+  ['level', true],
+] as const) {
   t.test(`${backend}${unaligned ? ', unaligned' : ''}: a failure mid-run, every window's count exactly once`, async (t) => {
     const dir = t.testdir({ 'events.jsonl': INPUT });
     let completed = 0;
-    const env = windowJob(t, dir, { backend, parallelism: 2, failAfter: 1, slowMs: 0.1, config: unaligned ? { 'execution.checkpointing.unaligned': true } : {} }, { completed: () => completed });
+    const env = windowJob(
+      t,
+      dir,
+      { backend, parallelism: 2, failAfter: 1, slowMs: 0.1, config: unaligned ? { 'execution.checkpointing.unaligned': true } : {} },
+      { completed: () => completed },
+    );
     const client: JobClient = await env.executeAsync(`windows-${backend}`);
     const restored: Array<number | null> = [];
     client.on('checkpoint-completed', () => completed++);
@@ -22,4 +32,3 @@ for (const [backend, unaligned] of [['memory', false], ['fs', false], ['level', 
     t.same(lines, EXPECTED, 'every window once, with its exact count');
   });
 }
-

@@ -43,31 +43,34 @@ t.test('the README job: per-user counts per minute, each window once, in file ou
   t.same(readLines(join(dir, 'late')), [], 'nothing late: the disorder (1.5 s) is within the bound (2 s)');
 });
 
-t.test('with only the final checkpoint (interval 1h), the windows the end of input fires are in it: the job finishes, every window committed once', async (t) => {
-  // the sources' maximum watermark goes out ahead of the final checkpoint's barrier: the windows it fires are
-  // snapshotted and committed by that checkpoint, and no task downstream waits for a later one that never comes
-  const events = generateEvents(3000, { users: 10, disorder: 1500, seed: 21 });
-  const dir = t.testdir({ 'events.jsonl': events.map((e) => JSON.stringify(e)).join('\n') + '\n' });
-  const env = StreamExecutionEnvironment.getExecutionEnvironment({
-    'parallelism.default': 2,
-    'execution.checkpointing.interval': '1h',
-    'state.backend.type': 'fs',
-    'state.checkpoints.dir': join(dir, 'checkpoints'),
-  });
-  env
-    .readTextFile(join(dir, 'events.jsonl'))
-    .map((l: string) => JSON.parse(l) as Event)
-    .assignTimestampsAndWatermarks(WatermarkStrategy.forBoundedOutOfOrderness<Event>('2s').withTimestampAssigner((e) => e.ts))
-    .keyBy((e) => e.user)
-    .window(TumblingEventTimeWindows.of('1 min'))
-    .process((key: string, context, elements, out) => out.collect({ key, start: context.window.start, n: [...elements].length }))
-    .rebalance()
-    .map((r) => JSON.stringify(r))
-    .sinkTo(new FileSink(join(dir, 'out')));
-  const result = await env.execute('final-checkpoint-windows');
-  t.equal(result.status, 'FINISHED');
-  t.same(readLines(join(dir, 'out')).sort(), tumblingCounts(events, MIN), 'every window once, committed by the final checkpoint');
-});
+t.test(
+  'with only the final checkpoint (interval 1h), the windows the end of input fires are in it: the job finishes, every window committed once',
+  async (t) => {
+    // the sources' maximum watermark goes out ahead of the final checkpoint's barrier: the windows it fires are
+    // snapshotted and committed by that checkpoint, and no task downstream waits for a later one that never comes
+    const events = generateEvents(3000, { users: 10, disorder: 1500, seed: 21 });
+    const dir = t.testdir({ 'events.jsonl': events.map((e) => JSON.stringify(e)).join('\n') + '\n' });
+    const env = StreamExecutionEnvironment.getExecutionEnvironment({
+      'parallelism.default': 2,
+      'execution.checkpointing.interval': '1h',
+      'state.backend.type': 'fs',
+      'state.checkpoints.dir': join(dir, 'checkpoints'),
+    });
+    env
+      .readTextFile(join(dir, 'events.jsonl'))
+      .map((l: string) => JSON.parse(l) as Event)
+      .assignTimestampsAndWatermarks(WatermarkStrategy.forBoundedOutOfOrderness<Event>('2s').withTimestampAssigner((e) => e.ts))
+      .keyBy((e) => e.user)
+      .window(TumblingEventTimeWindows.of('1 min'))
+      .process((key: string, context, elements, out) => out.collect({ key, start: context.window.start, n: [...elements].length }))
+      .rebalance()
+      .map((r) => JSON.stringify(r))
+      .sinkTo(new FileSink(join(dir, 'out')));
+    const result = await env.execute('final-checkpoint-windows');
+    t.equal(result.status, 'FINISHED');
+    t.same(readLines(join(dir, 'out')).sort(), tumblingCounts(events, MIN), 'every window once, committed by the final checkpoint');
+  },
+);
 
 /** A watermark after every event (punctuated): the window operator sees event time advance record by record, so lateness is exact. */
 function punctuated(): WatermarkGenerator<Event> {
@@ -81,45 +84,52 @@ function punctuated(): WatermarkGenerator<Event> {
   };
 }
 
-t.test('late data: within allowed lateness the window fires again with it; beyond it goes to the side output, never lost or counted twice', async (t) => {
-  const base = 1_700_000_040_000; // a minute boundary (divisible by 60 000)
-  const ev = (user: string, offsetMs: number, n: number): Event => ({ user, ts: base + offsetMs, n });
-  const input = [
-    ev('a', 1_000, 1),
-    ev('a', 30_000, 2),
-    ev('a', 61_000, 3), // watermark passes the end of [0, 60 s): the window fires with 2 events
-    ev('a', 50_000, 4), // late by 11 s, within the allowed lateness of 20 s: fires again with 3
-    ev('a', 85_000, 5), // watermark 85 s: [0, 60 s) is now 25 s behind, past its lateness: cleaned up
-    ev('a', 10_000, 6), // too late: side output
-    ev('b', 20_000, 7), // another key, too late too: side output
-  ];
-  const env = StreamExecutionEnvironment.getExecutionEnvironment({ 'parallelism.default': 1 });
-  const late = new OutputTag<Event>('late');
-  const results: Array<{ key: string; start: number; ns: number[]; watermark: number }> = [];
-  const lateOut: Event[] = [];
-  const windows = env
-    .fromCollection(input)
-    .assignTimestampsAndWatermarks(WatermarkStrategy.forGenerator(punctuated).withTimestampAssigner((e) => e.ts))
-    .keyBy((e) => e.user)
-    .window(TumblingEventTimeWindows.of('1 min'))
-    .allowedLateness('20s')
-    .sideOutputLateData(late)
-    .process((key: string, context, elements, out) =>
-      out.collect({ key, start: context.window.start - base, ns: [...elements].map((e) => e.n), watermark: context.currentWatermark }),
+t.test(
+  'late data: within allowed lateness the window fires again with it; beyond it goes to the side output, never lost or counted twice',
+  async (t) => {
+    const base = 1_700_000_040_000; // a minute boundary (divisible by 60 000)
+    const ev = (user: string, offsetMs: number, n: number): Event => ({ user, ts: base + offsetMs, n });
+    const input = [
+      ev('a', 1_000, 1),
+      ev('a', 30_000, 2),
+      ev('a', 61_000, 3), // watermark passes the end of [0, 60 s): the window fires with 2 events
+      ev('a', 50_000, 4), // late by 11 s, within the allowed lateness of 20 s: fires again with 3
+      ev('a', 85_000, 5), // watermark 85 s: [0, 60 s) is now 25 s behind, past its lateness: cleaned up
+      ev('a', 10_000, 6), // too late: side output
+      ev('b', 20_000, 7), // another key, too late too: side output
+    ];
+    const env = StreamExecutionEnvironment.getExecutionEnvironment({ 'parallelism.default': 1 });
+    const late = new OutputTag<Event>('late');
+    const results: Array<{ key: string; start: number; ns: number[]; watermark: number }> = [];
+    const lateOut: Event[] = [];
+    const windows = env
+      .fromCollection(input)
+      .assignTimestampsAndWatermarks(WatermarkStrategy.forGenerator(punctuated).withTimestampAssigner((e) => e.ts))
+      .keyBy((e) => e.user)
+      .window(TumblingEventTimeWindows.of('1 min'))
+      .allowedLateness('20s')
+      .sideOutputLateData(late)
+      .process((key: string, context, elements, out) =>
+        out.collect({ key, start: context.window.start - base, ns: [...elements].map((e) => e.n), watermark: context.currentWatermark }),
+      );
+    windows.sinkTo(new CollectSink(results));
+    windows.getSideOutput(late).sinkTo(new CollectSink(lateOut));
+    await env.execute('late-data');
+    t.same(
+      results.map(({ key, start, ns }) => ({ key, start, ns })),
+      [
+        { key: 'a', start: 0, ns: [1, 2] },
+        { key: 'a', start: 0, ns: [1, 2, 4] },
+        { key: 'a', start: 60_000, ns: [3, 5] },
+      ],
     );
-  windows.sinkTo(new CollectSink(results));
-  windows.getSideOutput(late).sinkTo(new CollectSink(lateOut));
-  await env.execute('late-data');
-  t.same(
-    results.map(({ key, start, ns }) => ({ key, start, ns })),
-    [
-      { key: 'a', start: 0, ns: [1, 2] },
-      { key: 'a', start: 0, ns: [1, 2, 4] },
-      { key: 'a', start: 60_000, ns: [3, 5] },
-    ],
-  );
-  t.same(lateOut.map((e) => e.n), [6, 7], 'the records too late, each once');
-});
+    t.same(
+      lateOut.map((e) => e.n),
+      [6, 7],
+      'the records too late, each once',
+    );
+  },
+);
 
 t.test('reduce and aggregate windows, and bad input with coded errors', async (t) => {
   const events = generateEvents(3000, { users: 5, disorder: 800, seed: 11 });
@@ -141,10 +151,12 @@ t.test('reduce and aggregate windows, and bad input with coded errors', async (t
     .aggregate({ createAccumulator: () => ({ user: '', n: 0 }), add: (x, acc) => ({ user: x[0], n: acc.n + 1 }), getResult: (acc) => acc })
     .sinkTo(new CollectSink(aggregated));
   await env.execute('reduce-aggregate');
-  const expected = tumblingCounts(events, MIN).map((l) => {
-    const { key, n } = JSON.parse(l) as { key: string; n: number };
-    return `${key}:${n}`;
-  }).sort();
+  const expected = tumblingCounts(events, MIN)
+    .map((l) => {
+      const { key, n } = JSON.parse(l) as { key: string; n: number };
+      return `${key}:${n}`;
+    })
+    .sort();
   t.same(reduced.map(([u, n]) => `${u}:${n}`).sort(), expected, 'reduce: one result per window');
   t.same(aggregated.map(({ user, n }) => `${user}:${n}`).sort(), expected, 'aggregate: one result per window');
 
@@ -154,10 +166,20 @@ t.test('reduce and aggregate windows, and bad input with coded errors', async (t
   const { SlidingEventTimeWindows } = await import('../../src/index.ts');
   t.throws(() => SlidingEventTimeWindows.of('10s', '1 min'), { code: 'FLOE_WINDOW_SLIDE' });
   const bad = StreamExecutionEnvironment.getExecutionEnvironment({ 'parallelism.default': 1 });
-  t.throws(() => bad.fromCollection([1]).keyBy((x) => x).window(TumblingEventTimeWindows.of('1s')).allowedLateness(-1), { code: 'FLOE_NEGATIVE_DURATION' });
+  t.throws(
+    () =>
+      bad
+        .fromCollection([1])
+        .keyBy((x) => x)
+        .window(TumblingEventTimeWindows.of('1s'))
+        .allowedLateness(-1),
+    { code: 'FLOE_NEGATIVE_DURATION' },
+  );
   bad
     .fromCollection<{ ts: unknown }>([{ ts: 1 }, { ts: 'soon' }])
-    .assignTimestampsAndWatermarks(WatermarkStrategy.forMonotonousTimestamps<{ ts: unknown }>().withTimestampAssigner((e) => e.ts as number))
+    .assignTimestampsAndWatermarks(
+      WatermarkStrategy.forMonotonousTimestamps<{ ts: unknown }>().withTimestampAssigner((e) => e.ts as number),
+    )
     .sinkTo(new CollectSink([]));
   const failed = await bad.execute('bad-timestamp').then(
     () => null,
@@ -184,11 +206,20 @@ t.test('sliding and session windows on event time', async (t) => {
   const env = StreamExecutionEnvironment.getExecutionEnvironment({ 'parallelism.default': 2 });
   const sessions: string[] = [];
   const sliding: string[] = [];
-  const stamped = env.fromCollection(input).assignTimestampsAndWatermarks(WatermarkStrategy.forBoundedOutOfOrderness<Event>('1s').withTimestampAssigner((e) => e.ts));
+  const stamped = env
+    .fromCollection(input)
+    .assignTimestampsAndWatermarks(WatermarkStrategy.forBoundedOutOfOrderness<Event>('1s').withTimestampAssigner((e) => e.ts));
   stamped
     .keyBy((e) => e.user)
     .window(EventTimeSessionWindows.withGap('3s'))
-    .process((key: string, ctx, elements, out) => out.collect(`${key} [${ctx.window.start - base}, ${ctx.window.end - base}) ${[...elements].map((e) => e.n).sort().join(',')}`))
+    .process((key: string, ctx, elements, out) =>
+      out.collect(
+        `${key} [${ctx.window.start - base}, ${ctx.window.end - base}) ${[...elements]
+          .map((e) => e.n)
+          .sort()
+          .join(',')}`,
+      ),
+    )
     .sinkTo(new CollectSink(sessions));
   stamped
     .keyBy((e) => e.user)
@@ -197,7 +228,15 @@ t.test('sliding and session windows on event time', async (t) => {
     .map(String)
     .sinkTo(new CollectSink(sliding));
   await env.execute('sliding-session');
-  t.same(sessions.sort(), ['a [0, 5000) 1,3,4', 'a [10000, 14000) 6,7', 'b [0, 3000) 2', 'b [3500, 6500) 5'], 'sessions merge events closer than the gap, not farther');
+  t.same(
+    sessions.sort(),
+    ['a [0, 5000) 1,3,4', 'a [10000, 14000) 6,7', 'b [0, 3000) 2', 'b [3500, 6500) 5'],
+    'sessions merge events closer than the gap, not farther',
+  );
   // a's windows of 4 s every 2 s: [-2,2):2 [0,4):3 [2,6):1 [8,12):2 [10,14):2 ; b: [-2,2):1 [0,4):2 [2,6):1
-  t.same(sliding.map(Number).sort((x, y) => x - y), [1, 1, 1, 2, 2, 2, 2, 3], 'every sliding window of every key');
+  t.same(
+    sliding.map(Number).sort((x, y) => x - y),
+    [1, 1, 1, 2, 2, 2, 2, 3],
+    'every sliding window of every key',
+  );
 });

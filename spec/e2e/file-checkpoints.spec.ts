@@ -51,7 +51,10 @@ t.test('exactly-once word count on fs with two restarts; num-retained checkpoint
   });
   t.equal(result.status, 'FINISHED');
   t.equal(result.restarts, 2);
-  t.ok(restoredFrom.slice(1).every((r) => r !== null), `every restart restored a checkpoint (${restoredFrom.join(', ')})`);
+  t.ok(
+    restoredFrom.slice(1).every((r) => r !== null),
+    `every restart restored a checkpoint (${restoredFrom.join(', ')})`,
+  );
   t.same(lines.sort(), expectedLines(text), 'every ["w",i] exactly once');
   const storage = storageOf(client);
   t.ok(storage.stats.filesWritten > 0 && storage.stats.remoteReads > 0, 'state went through files and came back from them');
@@ -61,7 +64,11 @@ t.test('exactly-once word count on fs with two restarts; num-retained checkpoint
 });
 
 type Damage = (chkDir: string) => void;
-const stateFile = (chkDir: string) => join(chkDir, readdirSync(chkDir).find((f) => f !== '_metadata' && !f.startsWith('_'))!);
+const stateFile = (chkDir: string) =>
+  join(
+    chkDir,
+    readdirSync(chkDir).find((f) => f !== '_metadata' && !f.startsWith('_'))!,
+  );
 const damages: Record<string, Damage> = {
   'truncated _metadata': (c) => truncateSync(join(c, '_metadata'), 100),
   'flipped bytes in a state file': (c) => {
@@ -83,10 +90,12 @@ const damages: Record<string, Damage> = {
 async function runWithDamage(t: Test, damage: Damage, damaged: number[]) {
   const dir = t.testdir();
   const gate: Gate = { limit: 0, position: 0 };
-  const env = StreamExecutionEnvironment.getExecutionEnvironment(fsConfig(dir, {
-    'execution.checkpointing.interval': '1h', // checkpoints are triggered by the spec
-    'state.checkpoints.num-retained': 2,
-  }));
+  const env = StreamExecutionEnvironment.getExecutionEnvironment(
+    fsConfig(dir, {
+      'execution.checkpointing.interval': '1h', // checkpoints are triggered by the spec
+      'state.checkpoints.num-retained': 2,
+    }),
+  );
   let armed = false;
   const source = env.fromSource(new GatedSource(WORDS, gate)).uid('source');
   source.transformation.fixedParallelism = 1;
@@ -97,10 +106,13 @@ async function runWithDamage(t: Test, damage: Damage, damaged: number[]) {
         throw new Error('injected failure after the damage');
       }
       return [w, 1] as [string, number];
-    }).uid('tag')
+    })
+    .uid('tag')
     .keyBy((x) => x[0])
-    .reduce((a, b) => [a[0], a[1] + b[1]]).uid('count')
-    .sinkTo(new FileSink(join(dir, 'out'))).uid('sink');
+    .reduce((a, b) => [a[0], a[1] + b[1]])
+    .uid('count')
+    .sinkTo(new FileSink(join(dir, 'out')))
+    .uid('sink');
   const client = await env.executeAsync('gated');
   const warnings: RestoreWarning[] = [];
   const restoredFrom: Array<number | null> = [];
@@ -146,16 +158,22 @@ t.test('with every retained checkpoint damaged the job fails with an error listi
 t.test('a checkpoint that cannot be written is declined, the job goes on, a later one completes', async (t) => {
   const dir = t.testdir();
   const gate: Gate = { limit: 0, position: 0 };
-  const env = StreamExecutionEnvironment.getExecutionEnvironment(fsConfig(dir, {
-    'execution.checkpointing.interval': '1h',
-    'execution.checkpointing.tolerable-failed-checkpoints': 1,
-  }));
+  const env = StreamExecutionEnvironment.getExecutionEnvironment(
+    fsConfig(dir, {
+      'execution.checkpointing.interval': '1h',
+      'execution.checkpointing.tolerable-failed-checkpoints': 1,
+    }),
+  );
   const source = env.fromSource(new GatedSource(WORDS, gate)).uid('source');
   source.transformation.fixedParallelism = 1;
-  source.map((w: string) => [w, 1] as [string, number]).uid('tag')
+  source
+    .map((w: string) => [w, 1] as [string, number])
+    .uid('tag')
     .keyBy((x) => x[0])
-    .reduce((a, b) => [a[0], a[1] + b[1]]).uid('count')
-    .sinkTo(new FileSink(join(dir, 'out'))).uid('sink');
+    .reduce((a, b) => [a[0], a[1] + b[1]])
+    .uid('count')
+    .sinkTo(new FileSink(join(dir, 'out')))
+    .uid('sink');
   const client = await env.executeAsync('disk-trouble');
   const storage = storageOf(client);
   const failed: string[] = [];
@@ -183,24 +201,30 @@ t.test('a checkpoint that cannot be written is declined, the job goes on, a late
 t.test('local recovery: a task restarting in the same process reads its task-local copy, not the checkpoint directory', async (t) => {
   const dir = t.testdir();
   const gate: Gate = { limit: 0, position: 0 };
-  const env = StreamExecutionEnvironment.getExecutionEnvironment(fsConfig(dir, {
-    'execution.checkpointing.interval': '1h',
-    'state.backend.local-recovery': true,
-    'taskmanager.state.local.root-dirs': join(dir, 'local'),
-  }));
+  const env = StreamExecutionEnvironment.getExecutionEnvironment(
+    fsConfig(dir, {
+      'execution.checkpointing.interval': '1h',
+      'state.backend.local-recovery': true,
+      'taskmanager.state.local.root-dirs': join(dir, 'local'),
+    }),
+  );
   let armed = false;
   const source = env.fromSource(new GatedSource(WORDS, gate)).uid('source');
   source.transformation.fixedParallelism = 1;
-  source.map((w: string) => {
-    if (armed) {
-      armed = false;
-      throw new Error('injected');
-    }
-    return [w, 1] as [string, number];
-  }).uid('tag')
+  source
+    .map((w: string) => {
+      if (armed) {
+        armed = false;
+        throw new Error('injected');
+      }
+      return [w, 1] as [string, number];
+    })
+    .uid('tag')
     .keyBy((x) => x[0])
-    .reduce((a, b) => [a[0], a[1] + b[1]]).uid('count')
-    .sinkTo(new FileSink(join(dir, 'out'))).uid('sink');
+    .reduce((a, b) => [a[0], a[1] + b[1]])
+    .uid('count')
+    .sinkTo(new FileSink(join(dir, 'out')))
+    .uid('sink');
   const client = await env.executeAsync('local');
   const storage = storageOf(client);
   gate.limit = 30_000;
@@ -221,18 +245,29 @@ t.test('local recovery: a task restarting in the same process reads its task-loc
 t.test('restore from disk: a canceled job (RETAIN_ON_CANCELLATION) resumes in a new job from its checkpoint directory', async (t) => {
   const text = generateText(40_000, { seed: 9, vocabulary: 800 });
   const dir = t.testdir({ 'in.txt': text });
-  const build = (env: StreamExecutionEnvironment) => env.readTextFile(join(dir, 'in.txt')).uid('source')
-    .map((line: string) => {
-      const until = performance.now() + 0.3; // slow enough that the job is still running at its third checkpoint
-      while (performance.now() < until);
-      return line;
-    }).uid('slow')
-    .flatMap((l: string) => l.split(' ').filter(Boolean)).uid('split')
-    .map((w: string) => [w, 1] as [string, number]).uid('tag')
-    .keyBy((x) => x[0])
-    .reduce((a, b) => [a[0], a[1] + b[1]]).uid('count')
-    .sinkTo(new FileSink(join(dir, 'out'))).uid('sink');
-  const conf = fsConfig(dir, { 'execution.checkpointing.interval': '30ms', 'execution.checkpointing.externalized-checkpoint-retention': 'RETAIN_ON_CANCELLATION' });
+  const build = (env: StreamExecutionEnvironment) =>
+    env
+      .readTextFile(join(dir, 'in.txt'))
+      .uid('source')
+      .map((line: string) => {
+        const until = performance.now() + 0.3; // slow enough that the job is still running at its third checkpoint
+        while (performance.now() < until);
+        return line;
+      })
+      .uid('slow')
+      .flatMap((l: string) => l.split(' ').filter(Boolean))
+      .uid('split')
+      .map((w: string) => [w, 1] as [string, number])
+      .uid('tag')
+      .keyBy((x) => x[0])
+      .reduce((a, b) => [a[0], a[1] + b[1]])
+      .uid('count')
+      .sinkTo(new FileSink(join(dir, 'out')))
+      .uid('sink');
+  const conf = fsConfig(dir, {
+    'execution.checkpointing.interval': '30ms',
+    'execution.checkpointing.externalized-checkpoint-retention': 'RETAIN_ON_CANCELLATION',
+  });
   const env1 = StreamExecutionEnvironment.getExecutionEnvironment(conf);
   build(env1);
   const first = await env1.executeAsync('first');
@@ -244,7 +279,11 @@ t.test('restore from disk: a canceled job (RETAIN_ON_CANCELLATION) resumes in a 
 
   const missing = StreamExecutionEnvironment.getExecutionEnvironment({ ...conf, 'execution.state-recovery.path': join(dir, 'nope') });
   build(missing);
-  await t.rejects(missing.executeAsync(), { code: 'FLOE_CHECKPOINT_NOT_FOUND' }, 'a restore path that does not exist fails before the job starts');
+  await t.rejects(
+    missing.executeAsync(),
+    { code: 'FLOE_CHECKPOINT_NOT_FOUND' },
+    'a restore path that does not exist fails before the job starts',
+  );
   const env2 = StreamExecutionEnvironment.getExecutionEnvironment({ ...conf, 'execution.state-recovery.path': jobDir });
   build(env2);
   const second = await env2.executeAsync('second');

@@ -16,9 +16,15 @@ const EXPECTED = (() => {
 })();
 
 const committed = (out: string) =>
-  readdirSync(out).filter((f) => !f.startsWith('.')).flatMap((f) => readFileSync(join(out, f), 'utf8').split('\n').filter(Boolean)).sort();
+  readdirSync(out)
+    .filter((f) => !f.startsWith('.'))
+    .flatMap((f) => readFileSync(join(out, f), 'utf8').split('\n').filter(Boolean))
+    .sort();
 const openTransactions = (out: string) => readdirSync(out).filter((f) => /^\..*\.(inprogress|pending-\d+)$/.test(f));
-const markers = (out: string) => readdirSync(out).filter((f) => f.startsWith('.part.job-')).sort();
+const markers = (out: string) =>
+  readdirSync(out)
+    .filter((f) => f.startsWith('.part.job-'))
+    .sort();
 
 function warningsOf(t: Test): FloeWarning[] {
   const seen: FloeWarning[] = [];
@@ -38,10 +44,13 @@ function wordCount(gate: Gate, sink: Sink<unknown>, config: Record<string, unkno
   const source = env.fromSource(new GatedSource(WORDS, gate)).uid('source');
   source.transformation.fixedParallelism = 1;
   source
-    .map((w: string) => [w, 1] as [string, number]).uid('tag')
+    .map((w: string) => [w, 1] as [string, number])
+    .uid('tag')
     .keyBy((x) => x[0])
-    .reduce((a, b) => [a[0], a[1] + b[1]]).uid('count')
-    .sinkTo(sink).uid('sink');
+    .reduce((a, b) => [a[0], a[1] + b[1]])
+    .uid('count')
+    .sinkTo(sink)
+    .uid('sink');
   return env;
 }
 
@@ -94,30 +103,39 @@ class CancelAfterPreCommit implements Sink<unknown> {
   }
 }
 
-t.test('canceled mid-checkpoint: nothing pending is left; a restore from its retained checkpoint continues its output without a warning', async (t) => {
-  const dir = t.testdir();
-  const out = join(dir, 'out');
-  const chk = join(dir, 'chk');
-  const warnings = warningsOf(t);
-  const files = { 'state.backend.type': 'fs', 'state.checkpoints.dir': chk };
-  const gate: Gate = { limit: 300, position: 0 };
-  const sink = new CancelAfterPreCommit(new FileSink(out));
-  const client = await wordCount(gate, sink, { ...files, 'execution.checkpointing.externalized-checkpoint-retention': 'RETAIN_ON_CANCELLATION' }).executeAsync('wc');
-  sink.client = client;
-  client.on('checkpoint-completed', () => (gate.limit = WORDS.length));
-  const canceled = await client.getJobExecutionResult();
-  t.equal(canceled.status, 'CANCELED');
-  t.ok(sink.pendingAtCancel.length > 0, `a part was pending when the cancel came (${sink.pendingAtCancel.join(', ')})`);
-  t.same(openTransactions(out), [], 'no pending or in-progress file left behind');
-  t.ok(committed(out).length < EXPECTED.length, 'canceled in the middle');
-  t.same(markers(out), [`.part.job-${client.jobId}`]);
+t.test(
+  'canceled mid-checkpoint: nothing pending is left; a restore from its retained checkpoint continues its output without a warning',
+  async (t) => {
+    const dir = t.testdir();
+    const out = join(dir, 'out');
+    const chk = join(dir, 'chk');
+    const warnings = warningsOf(t);
+    const files = { 'state.backend.type': 'fs', 'state.checkpoints.dir': chk };
+    const gate: Gate = { limit: 300, position: 0 };
+    const sink = new CancelAfterPreCommit(new FileSink(out));
+    const client = await wordCount(gate, sink, {
+      ...files,
+      'execution.checkpointing.externalized-checkpoint-retention': 'RETAIN_ON_CANCELLATION',
+    }).executeAsync('wc');
+    sink.client = client;
+    client.on('checkpoint-completed', () => (gate.limit = WORDS.length));
+    const canceled = await client.getJobExecutionResult();
+    t.equal(canceled.status, 'CANCELED');
+    t.ok(sink.pendingAtCancel.length > 0, `a part was pending when the cancel came (${sink.pendingAtCancel.join(', ')})`);
+    t.same(openTransactions(out), [], 'no pending or in-progress file left behind');
+    t.ok(committed(out).length < EXPECTED.length, 'canceled in the middle');
+    t.same(markers(out), [`.part.job-${client.jobId}`]);
 
-  const restored = await wordCount({ limit: Infinity, position: 0 }, new FileSink(out), { ...files, 'execution.state-recovery.path': join(chk, client.jobId) }).executeAsync('wc');
-  t.equal((await restored.getJobExecutionResult()).status, 'FINISHED');
-  t.same(warnings, [], 'a restored run into its own directory does not warn');
-  t.same(committed(out), EXPECTED, 'exactly once across the cancel and the restore');
-  t.same(markers(out), [`.part.job-${client.jobId}`], 'the restored run continues the first run\'s lineage');
-});
+    const restored = await wordCount({ limit: Infinity, position: 0 }, new FileSink(out), {
+      ...files,
+      'execution.state-recovery.path': join(chk, client.jobId),
+    }).executeAsync('wc');
+    t.equal((await restored.getJobExecutionResult()).status, 'FINISHED');
+    t.same(warnings, [], 'a restored run into its own directory does not warn');
+    t.same(committed(out), EXPECTED, 'exactly once across the cancel and the restore');
+    t.same(markers(out), [`.part.job-${client.jobId}`], "the restored run continues the first run's lineage");
+  },
+);
 
 t.test('stopped with a savepoint and restored into its own directory: no warning; a run from the start into it warns once', async (t) => {
   const dir = t.testdir({ sp: {} });
@@ -132,9 +150,12 @@ t.test('stopped with a savepoint and restored into its own directory: no warning
   t.equal((await client.getJobExecutionResult()).status, 'FINISHED');
   t.ok(committed(out).length > 0 && committed(out).length < EXPECTED.length, 'stopped in the middle, with output');
 
-  const restored = await wordCount({ limit: Infinity, position: 0 }, new FileSink(out), { 'execution.state-recovery.path': savepoint, 'parallelism.default': 3 }).executeAsync('wc');
+  const restored = await wordCount({ limit: Infinity, position: 0 }, new FileSink(out), {
+    'execution.state-recovery.path': savepoint,
+    'parallelism.default': 3,
+  }).executeAsync('wc');
   t.equal((await restored.getJobExecutionResult()).status, 'FINISHED');
-  t.same(warnings, [], 'a run restored from the job\'s savepoint (at another parallelism) does not warn');
+  t.same(warnings, [], "a run restored from the job's savepoint (at another parallelism) does not warn");
   t.same(committed(out), EXPECTED);
 
   const again = await wordCount({ limit: Infinity, position: 0 }, new FileSink(out)).executeAsync('wc');

@@ -31,13 +31,21 @@ class FloeRun {
 
   constructor(dir: string, extra: string[]) {
     const args = [
-      bin, 'run', jobFile,
-      '--state-backend', 'level',
-      '--checkpoint-dir', join(dir, 'chk'),
-      '--checkpoint-interval', '100ms',
-      '-D', 'state.checkpoints.num-retained=2',
-      '-D', `state.backend.level.localdir=${join(dir, 'level')}`,
-      '--rest-port', '0',
+      bin,
+      'run',
+      jobFile,
+      '--state-backend',
+      'level',
+      '--checkpoint-dir',
+      join(dir, 'chk'),
+      '--checkpoint-interval',
+      '100ms',
+      '-D',
+      'state.checkpoints.num-retained=2',
+      '-D',
+      `state.backend.level.localdir=${join(dir, 'level')}`,
+      '--rest-port',
+      '0',
       ...extra,
     ];
     this.child = spawn(process.execPath, args, {
@@ -74,7 +82,8 @@ function committedLines(dir: string): number {
   const out = join(dir, 'out');
   if (!existsSync(out)) return 0;
   let n = 0;
-  for (const f of readdirSync(out).filter((f) => !f.startsWith('.'))) n += readFileSync(join(out, f), 'utf8').split('\n').filter(Boolean).length;
+  for (const f of readdirSync(out).filter((f) => !f.startsWith('.')))
+    n += readFileSync(join(out, f), 'utf8').split('\n').filter(Boolean).length;
   return n;
 }
 
@@ -113,7 +122,11 @@ async function resume(t: Test, dir: string, from: string[]) {
   t.ok(restored, `the resumed run restored a checkpoint: ${run.log.split('\n').find((l) => l.includes('running'))}`);
   const r = await checkOutput(join(dir, 'out'), KEYS, ROUNDS);
   t.same(r, { lines: TOTAL, missing: 0, duplicates: 0, unexpected: 0, examples: [] }, 'every key with counts 1..ROUNDS exactly once');
-  t.same(readdirSync(join(dir, 'out')).filter((f) => /^\..*\.(inprogress|pending-\d+)$/.test(f)), [], 'no in-progress or pending files left');
+  t.same(
+    readdirSync(join(dir, 'out')).filter((f) => /^\..*\.(inprogress|pending-\d+)$/.test(f)),
+    [],
+    'no in-progress or pending files left',
+  );
   return { restoredId: restored ? Number(restored[1]) : null, log: run.log };
 }
 
@@ -139,31 +152,34 @@ t.test('killed with SIGKILL, resumed with --from-checkpoint <job-dir>/chk-<n>, e
   t.equal(restoredId, newest);
 });
 
-t.test('killed, newest checkpoint corrupted (a truncated state file): the resume falls back to the previous one, exactly once', async (t) => {
-  const dir = t.testdir();
-  setGate(dir, 0);
-  const run = new FloeRun(dir, []);
-  // Falling back re-emits what the sink committed after the older checkpoint (as in Flink), so both
-  // retained checkpoints must hold the same input position: let in a part, wait until the sink
-  // committed all of it (a checkpoint at that position completed), then one more checkpoint.
-  const part = Math.floor(TOTAL * 0.4);
-  for (let gate = 0; gate < part; ) {
-    gate = Math.min(gate + 2000, part);
-    setGate(dir, gate);
-    await sleep(10);
-  }
-  await until(() => committedLines(dir) === part, 'the sink to commit the part let in');
-  const atPart = completed(jobDir(dir)).at(-1)!;
-  await until(() => completed(jobDir(dir)).at(-1)! >= atPart + 1, 'one more checkpoint');
-  run.child.kill('SIGKILL');
-  t.equal((await run.exited).signal, 'SIGKILL');
-  const job = jobDir(dir)!;
-  const [previous, newest] = completed(job).slice(-2) as [number, number];
-  const chkDir = join(job, `chk-${newest}`);
-  const stateFile = readdirSync(chkDir).find((f) => f !== '_metadata');
-  t.ok(stateFile, `the newest checkpoint has a state file of its own (${readdirSync(chkDir).join(', ')})`);
-  truncateSync(join(chkDir, stateFile!), 10);
-  const { restoredId, log } = await resume(t, dir, ['-s', job]);
-  t.equal(restoredId, previous, `fell back from chk-${newest} to chk-${previous}`);
-  t.match(log, new RegExp(`warning: cannot restore .*chk-${newest}`), 'the log says why the newest was skipped');
-});
+t.test(
+  'killed, newest checkpoint corrupted (a truncated state file): the resume falls back to the previous one, exactly once',
+  async (t) => {
+    const dir = t.testdir();
+    setGate(dir, 0);
+    const run = new FloeRun(dir, []);
+    // Falling back re-emits what the sink committed after the older checkpoint (as in Flink), so both
+    // retained checkpoints must hold the same input position: let in a part, wait until the sink
+    // committed all of it (a checkpoint at that position completed), then one more checkpoint.
+    const part = Math.floor(TOTAL * 0.4);
+    for (let gate = 0; gate < part;) {
+      gate = Math.min(gate + 2000, part);
+      setGate(dir, gate);
+      await sleep(10);
+    }
+    await until(() => committedLines(dir) === part, 'the sink to commit the part let in');
+    const atPart = completed(jobDir(dir)).at(-1)!;
+    await until(() => completed(jobDir(dir)).at(-1)! >= atPart + 1, 'one more checkpoint');
+    run.child.kill('SIGKILL');
+    t.equal((await run.exited).signal, 'SIGKILL');
+    const job = jobDir(dir)!;
+    const [previous, newest] = completed(job).slice(-2) as [number, number];
+    const chkDir = join(job, `chk-${newest}`);
+    const stateFile = readdirSync(chkDir).find((f) => f !== '_metadata');
+    t.ok(stateFile, `the newest checkpoint has a state file of its own (${readdirSync(chkDir).join(', ')})`);
+    truncateSync(join(chkDir, stateFile!), 10);
+    const { restoredId, log } = await resume(t, dir, ['-s', job]);
+    t.equal(restoredId, previous, `fell back from chk-${newest} to chk-${previous}`);
+    t.match(log, new RegExp(`warning: cannot restore .*chk-${newest}`), 'the log says why the newest was skipped');
+  },
+);

@@ -24,18 +24,34 @@ class FloeRun {
   /** `gate`: records the source may emit (KEYS * ROUNDS lets the run finish) */
   constructor(dir: string, name: string, extra: string[], gate: number) {
     writeFileSync(join(dir, `${name}.gate`), String(gate));
-    this.child = spawn(process.execPath, [
-      bin, 'run', jobFile,
-      '--state-backend', 'level',
-      '--checkpoint-dir', join(dir, 'chk'),
-      '--checkpoint-interval', '100ms',
-      '--rest-port', '0',
-      ...extra,
-    ], {
-      cwd: root,
-      env: { ...process.env, KEYS: String(KEYS), ROUNDS: String(ROUNDS), GATE_FILE: join(dir, `${name}.gate`), OUT: join(dir, `${name}.out`) },
-      stdio: ['ignore', 'ignore', 'pipe'],
-    });
+    this.child = spawn(
+      process.execPath,
+      [
+        bin,
+        'run',
+        jobFile,
+        '--state-backend',
+        'level',
+        '--checkpoint-dir',
+        join(dir, 'chk'),
+        '--checkpoint-interval',
+        '100ms',
+        '--rest-port',
+        '0',
+        ...extra,
+      ],
+      {
+        cwd: root,
+        env: {
+          ...process.env,
+          KEYS: String(KEYS),
+          ROUNDS: String(ROUNDS),
+          GATE_FILE: join(dir, `${name}.gate`),
+          OUT: join(dir, `${name}.out`),
+        },
+        stdio: ['ignore', 'ignore', 'pipe'],
+      },
+    );
     this.child.stderr!.on('data', (d: Buffer) => (this.log += d.toString()));
     this.exited = new Promise((resolve) => this.child.on('exit', (code, signal) => resolve({ code, signal })));
   }
@@ -59,11 +75,15 @@ const entries = (dir: string) => (existsSync(dir) ? readdirSync(dir) : []);
 
 /** The working directories (level) and task-local copies (local recovery) flags of a run under `dir`. */
 const localDirs = (dir: string) => [
-  '-D', `state.backend.level.localdir=${join(dir, 'level')}`,
-  '-D', 'state.backend.local-recovery=true',
-  '-D', `taskmanager.state.local.root-dirs=${join(dir, 'local')}`,
+  '-D',
+  `state.backend.level.localdir=${join(dir, 'level')}`,
+  '-D',
+  'state.backend.local-recovery=true',
+  '-D',
+  `taskmanager.state.local.root-dirs=${join(dir, 'local')}`,
   // every snapshot part goes to a file, so each checkpoint leaves task-local copies
-  '-D', 'state.storage.fs.memory-threshold=0',
+  '-D',
+  'state.storage.fs.memory-threshold=0',
 ];
 
 t.test('a localdir under a regular file: refused before any task starts, with the path and ENOTDIR, no restarts, no stack', async (t) => {
@@ -105,24 +125,36 @@ t.test('a working directory that becomes unusable while the job runs: the next a
       if (ctx.attemptNumber === 0) throw new Error('injected: the first attempt fails once');
       ctx.getState(valueState<number>('seen', 0)).update(n);
       return n;
-    }).uid('count')
-    .sinkTo(new CollectSink<number>([])).uid('sink');
+    })
+    .uid('count')
+    .sinkTo(new CollectSink<number>([]))
+    .uid('sink');
   const client = await env.executeAsync('unusable-later');
-  await until(() => client.getJobStatus() === 'RUNNING' && client.master.execution?.tasks.every((t) => t.phase === 'running') === true, 'the tasks to run');
+  await until(
+    () => client.getJobStatus() === 'RUNNING' && client.master.execution?.tasks.every((t) => t.phase === 'running') === true,
+    'the tasks to run',
+  );
   // the job's working directory becomes a regular file: every LevelDB of the next attempt fails to open with ENOTDIR
   const jobDir = join(dir, 'level', client.jobId);
   rmSync(jobDir, { recursive: true, force: true });
   writeFileSync(jobDir, 'in the way');
   gate.limit = 3; // the source ends: its one partial batch goes out
-  const failure = await client.getJobExecutionResult().then(() => null, (e: unknown) => e as Error & { code: string; result: { restarts: number; status: string } });
+  const failure = await client.getJobExecutionResult().then(
+    () => null,
+    (e: unknown) => e as Error & { code: string; result: { restarts: number; status: string } },
+  );
   t.ok(failure, 'the job failed');
   t.equal(failure!.code, 'FLOE_JOB_FAILED');
   t.equal(failure!.result.status, 'FAILED');
   t.equal(failure!.result.restarts, 1, 'only the injected failure was restarted');
-  t.match(failure!.message, /cannot open the level backend's working directory .*ENOTDIR: not a directory/, 'the cause and its code, not "Database failed to open"');
+  t.match(
+    failure!.message,
+    /cannot open the level backend's working directory .*ENOTDIR: not a directory/,
+    'the cause and its code, not "Database failed to open"',
+  );
   t.match(failure!.message, /not restarted: restarting cannot fix this/);
   t.match((failure!.cause as { code?: string }).code, 'FLOE_LEVEL_LOCALDIR_UNUSABLE');
-  t.notOk(existsSync(jobDir), 'the job\'s end removed what stood in for its working directory');
+  t.notOk(existsSync(jobDir), "the job's end removed what stood in for its working directory");
 });
 
 t.test('a finished run and a canceled run leave no working directory and no task-local copy', async (t) => {
@@ -144,7 +176,7 @@ t.test('a finished run and a canceled run leave no working directory and no task
   t.same(entries(join(dir, 'local')), [], 'no task-local copy left');
 });
 
-t.test('a killed run\'s directories are removed by the next run; a live run\'s, in another process, are kept', async (t) => {
+t.test("a killed run's directories are removed by the next run; a live run's, in another process, are kept", async (t) => {
   const dir = t.testdir();
   const live = new FloeRun(dir, 'live', localDirs(dir), KEYS);
   const liveId = await live.running(2);
@@ -157,7 +189,7 @@ t.test('a killed run\'s directories are removed by the next run; a live run\'s, 
 
   const next = new FloeRun(dir, 'next', localDirs(dir), KEYS * ROUNDS);
   t.equal((await next.exited).code, 0, `the next run finished${next.log}`);
-  t.same(entries(join(dir, 'level')), [liveId], 'the killed run\'s working directory is gone, the live run\'s kept');
+  t.same(entries(join(dir, 'level')), [liveId], "the killed run's working directory is gone, the live run's kept");
   t.same(entries(join(dir, 'local')), [liveId], 'the same for task-local copies');
   t.ok(entries(join(dir, 'level', liveId)).length > 1, 'with its LevelDBs in it');
 

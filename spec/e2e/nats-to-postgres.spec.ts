@@ -34,7 +34,9 @@ function completed(chk: string): { job: string | undefined; ids: number[] } {
   const jobs = readdirSync(chk);
   if (jobs.length !== 1) return { job: undefined, ids: [] };
   const job = join(chk, jobs[0]!);
-  const ids = readdirSync(job).filter((d) => /^chk-\d+$/.test(d) && existsSync(join(job, d, '_metadata'))).map((d) => Number(d.slice(4)));
+  const ids = readdirSync(job)
+    .filter((d) => /^chk-\d+$/.test(d) && existsSync(join(job, d, '_metadata')))
+    .map((d) => Number(d.slice(4)));
   return { job, ids: ids.sort((a, b) => a - b) };
 }
 
@@ -49,12 +51,24 @@ t.test('kill -9 mid-run, resume with -s <job dir>: the table equals the failure-
   const dir = t.testdir();
   const chk = join(dir, 'chk');
   const env = { NATS_URL: nats.url, PG_URL: postgres.url, BOUNDED: '1', SLOW_MS: '2' };
-  const args = ['examples/nats-to-postgres/job.ts', '--state-backend', 'fs', '--checkpoint-dir', chk, '--checkpoint-interval', '100ms', '-p', '2', '--rest-port', '0'];
+  const args = [
+    'examples/nats-to-postgres/job.ts',
+    '--state-backend',
+    'fs',
+    '--checkpoint-dir',
+    chk,
+    '--checkpoint-interval',
+    '100ms',
+    '-p',
+    '2',
+    '--rest-port',
+    '0',
+  ];
   const first = new FloeRun(args, { env });
   await until(() => first.child.exitCode !== null || (completed(chk).ids.at(-1) ?? 0) >= 2, 'two checkpoints of the first run', 120_000);
   t.equal(first.child.exitCode, null, `the first run is still running:\n${first.log}`);
   // kill once some counts are committed (a checkpoint completed with rows in its transaction)
-  for (let rows = 0; rows === 0 && first.child.exitCode === null; ) {
+  for (let rows = 0; rows === 0 && first.child.exitCode === null;) {
     rows = Number((await query<{ n: string }>(postgres.url, 'SELECT count(*) AS n FROM word_counts'))[0]!.n);
   }
   first.child.kill('SIGKILL');
@@ -73,38 +87,53 @@ t.test('kill -9 mid-run, resume with -s <job dir>: the table equals the failure-
   t.same(await query(postgres.url, 'SELECT gid FROM pg_prepared_xacts'), [], 'no prepared transaction is left behind');
 });
 
-t.test('kill -9 with transactions prepared, never resumed: a fresh start with the same transactionalIdPrefix rolls them back; the table equals the failure-free count', async (t) => {
-  const nats = await NatsServer.start();
-  const postgres = await PostgresServer.start({ maxPreparedTransactions: 10 });
-  t.teardown(async () => {
-    await nats.destroy();
-    await postgres.stop();
-  });
-  await publishLines(nats.url, 'events', LINES, { subjects: 3 });
-  const dir = t.testdir();
-  const env = { NATS_URL: nats.url, PG_URL: postgres.url, BOUNDED: '1', SLOW_MS: '2', PG_TXN_PREFIX: 'wc' };
-  const args = ['examples/nats-to-postgres/job.ts', '--state-backend', 'fs', '--checkpoint-dir', join(dir, 'chk'), '--checkpoint-interval', '100ms', '-p', '2', '--rest-port', '0'];
-  const first = new FloeRun(args, { env });
-  await until(() => first.child.exitCode !== null || first.pid !== undefined, 'the first run', 120_000);
-  const pid = first.pid!;
-  const gids = async () => (await query<{ gid: string }>(postgres.url, 'SELECT gid FROM pg_prepared_xacts')).map((r) => r.gid);
-  // freeze the process while a transaction is prepared and not yet committed, then kill it: it leaves that one behind
-  let left: string[] = [];
-  while (left.length === 0 && first.child.exitCode === null) {
-    if ((await gids()).length === 0) continue;
-    process.kill(pid, 'SIGSTOP');
-    left = await gids();
-    if (left.length === 0) process.kill(pid, 'SIGCONT');
-  }
-  process.kill(pid, 'SIGKILL');
-  await first.exited;
-  t.ok(left.length > 0 && left.every((g) => g.startsWith('wc:')), `the killed run left prepared transactions: ${left.join(', ')}`);
-  t.same(await gids(), left, 'they stay after the kill');
-  const second = new FloeRun(args, { env: { ...env, SLOW_MS: '0' } });
-  const { code } = await second.exited;
-  t.equal(code, 0, `the fresh run finished${code === 0 ? '' : `:\n${second.log}`}`);
-  t.notMatch(second.log, /restored from checkpoint/, 'a fresh start, not a restore');
-  const rows = await query<{ word: string; n: string }>(postgres.url, 'SELECT word, n FROM word_counts');
-  t.same(new Map(rows.map((r) => [r.word, Number(r.n)])), countWords(TEXT), 'every word with its failure-free count');
-  t.same(await gids(), [], 'no prepared transaction is left behind');
-});
+t.test(
+  'kill -9 with transactions prepared, never resumed: a fresh start with the same transactionalIdPrefix rolls them back; the table equals the failure-free count',
+  async (t) => {
+    const nats = await NatsServer.start();
+    const postgres = await PostgresServer.start({ maxPreparedTransactions: 10 });
+    t.teardown(async () => {
+      await nats.destroy();
+      await postgres.stop();
+    });
+    await publishLines(nats.url, 'events', LINES, { subjects: 3 });
+    const dir = t.testdir();
+    const env = { NATS_URL: nats.url, PG_URL: postgres.url, BOUNDED: '1', SLOW_MS: '2', PG_TXN_PREFIX: 'wc' };
+    const args = [
+      'examples/nats-to-postgres/job.ts',
+      '--state-backend',
+      'fs',
+      '--checkpoint-dir',
+      join(dir, 'chk'),
+      '--checkpoint-interval',
+      '100ms',
+      '-p',
+      '2',
+      '--rest-port',
+      '0',
+    ];
+    const first = new FloeRun(args, { env });
+    await until(() => first.child.exitCode !== null || first.pid !== undefined, 'the first run', 120_000);
+    const pid = first.pid!;
+    const gids = async () => (await query<{ gid: string }>(postgres.url, 'SELECT gid FROM pg_prepared_xacts')).map((r) => r.gid);
+    // freeze the process while a transaction is prepared and not yet committed, then kill it: it leaves that one behind
+    let left: string[] = [];
+    while (left.length === 0 && first.child.exitCode === null) {
+      if ((await gids()).length === 0) continue;
+      process.kill(pid, 'SIGSTOP');
+      left = await gids();
+      if (left.length === 0) process.kill(pid, 'SIGCONT');
+    }
+    process.kill(pid, 'SIGKILL');
+    await first.exited;
+    t.ok(left.length > 0 && left.every((g) => g.startsWith('wc:')), `the killed run left prepared transactions: ${left.join(', ')}`);
+    t.same(await gids(), left, 'they stay after the kill');
+    const second = new FloeRun(args, { env: { ...env, SLOW_MS: '0' } });
+    const { code } = await second.exited;
+    t.equal(code, 0, `the fresh run finished${code === 0 ? '' : `:\n${second.log}`}`);
+    t.notMatch(second.log, /restored from checkpoint/, 'a fresh start, not a restore');
+    const rows = await query<{ word: string; n: string }>(postgres.url, 'SELECT word, n FROM word_counts');
+    t.same(new Map(rows.map((r) => [r.word, Number(r.n)])), countWords(TEXT), 'every word with its failure-free count');
+    t.same(await gids(), [], 'no prepared transaction is left behind');
+  },
+);

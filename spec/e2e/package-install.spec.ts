@@ -26,15 +26,23 @@ interface Ran {
  */
 function run(command: string, args: string[], cwd: string): Promise<Ran> {
   return new Promise((resolve) => {
-    execFile('env', ['-u', 'NODE_OPTIONS', '-u', 'NODE_V8_COVERAGE', command, ...args], {
-      cwd,
-      env: { ...process.env, _TAPJS_PROCESSINFO_COVERAGE_: '0', npm_config_update_notifier: 'false' },
-      maxBuffer: 64 << 20,
-    }, (error, stdout, stderr) => resolve({ code: error ? ((error as { code?: number }).code ?? 1) : 0, stdout, stderr }));
+    execFile(
+      'env',
+      ['-u', 'NODE_OPTIONS', '-u', 'NODE_V8_COVERAGE', command, ...args],
+      {
+        cwd,
+        env: { ...process.env, _TAPJS_PROCESSINFO_COVERAGE_: '0', npm_config_update_notifier: 'false' },
+        maxBuffer: 64 << 20,
+      },
+      (error, stdout, stderr) => resolve({ code: error ? ((error as { code?: number }).code ?? 1) : 0, stdout, stderr }),
+    );
   });
 }
 
-const committed = (dir: string) => readdirSync(dir).filter((f) => f.startsWith('part-')).flatMap((f) => readFileSync(join(dir, f), 'utf8').split('\n').filter(Boolean));
+const committed = (dir: string) =>
+  readdirSync(dir)
+    .filter((f) => f.startsWith('part-'))
+    .flatMap((f) => readFileSync(join(dir, f), 'utf8').split('\n').filter(Boolean));
 
 const job = `import { FileSink } from 'floe';
 
@@ -110,10 +118,33 @@ t.test('npm pack, npm install of the tarball in a fresh project: node, npx floe 
   // the JSON follows what the prepare script printed
   const [packed] = JSON.parse(pack.stdout.slice(pack.stdout.search(/^\[/m))) as Array<{ filename: string; files: Array<{ path: string }> }>;
   const files = packed!.files.map((f) => f.path);
-  t.ok(files.includes('dist/index.js') && files.includes('dist/index.d.ts') && files.includes('dist/cli/main.js'), 'the tarball carries dist/');
-  t.ok(['dashboard.html', 'dashboard.js', 'job-graph-view.js', 'actor-view.js', 'floe.css', 'inspector.html', 'inspector.js', 'dagre.js', 'dagre.LICENSE.txt'].every((f) => files.includes(`dist/web/assets/${f}`)), 'and the pages\' files, the graph layout library with them');
-  t.ok(files.includes('bin/floe.js') && files.some((f) => f.startsWith('bench/scenarios/')), 'and the command with the bench scenarios it runs');
-  t.same(files.filter((f) => /^(src|spec|examples)\/|^bench\/[^/]+\.ts$|^\.|tsconfig/.test(f)), [], 'and no sources, specs, examples, benchmarks or configuration');
+  t.ok(
+    files.includes('dist/index.js') && files.includes('dist/index.d.ts') && files.includes('dist/cli/main.js'),
+    'the tarball carries dist/',
+  );
+  t.ok(
+    [
+      'dashboard.html',
+      'dashboard.js',
+      'job-graph-view.js',
+      'actor-view.js',
+      'floe.css',
+      'inspector.html',
+      'inspector.js',
+      'dagre.js',
+      'dagre.LICENSE.txt',
+    ].every((f) => files.includes(`dist/web/assets/${f}`)),
+    "and the pages' files, the graph layout library with them",
+  );
+  t.ok(
+    files.includes('bin/floe.js') && files.some((f) => f.startsWith('bench/scenarios/')),
+    'and the command with the bench scenarios it runs',
+  );
+  t.same(
+    files.filter((f) => /^(src|spec|examples)\/|^bench\/[^/]+\.ts$|^\.|tsconfig/.test(f)),
+    [],
+    'and no sources, specs, examples, benchmarks or configuration',
+  );
 
   writeFileSync(join(project, 'package.json'), '{ "name": "my-jobs", "private": true, "type": "module" }\n');
   // --prefer-offline: the dependencies come from npm's cache (filled by the checkout's own install) when there
@@ -131,10 +162,21 @@ t.test('npm pack, npm install of the tarball in a fresh project: node, npx floe 
   // the checkout's tsc and Node types; floe's own .d.ts are checked too (no skipLibCheck)
   const tsc = join(root, 'node_modules/typescript/bin/tsc');
   const tsconfig = (name: string, file: string) => {
-    writeFileSync(join(project, name), JSON.stringify({
-      compilerOptions: { target: 'ES2022', module: 'NodeNext', moduleResolution: 'NodeNext', strict: true, noEmit: true, typeRoots: [join(root, 'node_modules/@types')], types: ['node'] },
-      files: [file],
-    }));
+    writeFileSync(
+      join(project, name),
+      JSON.stringify({
+        compilerOptions: {
+          target: 'ES2022',
+          module: 'NodeNext',
+          moduleResolution: 'NodeNext',
+          strict: true,
+          noEmit: true,
+          typeRoots: [join(root, 'node_modules/@types')],
+          types: ['node'],
+        },
+        files: [file],
+      }),
+    );
     return name;
   };
   // a type error, so that the check is seen to fail: the installed types are floe's, not any
@@ -171,7 +213,11 @@ t.test('npm pack, npm install of the tarball in a fresh project: node, npx floe 
     if (pid() && isRunning(pid())) process.kill(pid(), 'SIGKILL');
     child.kill('SIGKILL');
   });
-  await until(() => /REST API listening on http:\/\/127\.0\.0\.1:\d+/.test(log) && pid() > 0, `the REST address and the pid in:\n${log}`, 120_000);
+  await until(
+    () => /REST API listening on http:\/\/127\.0\.0\.1:\d+/.test(log) && pid() > 0,
+    `the REST address and the pid in:\n${log}`,
+    120_000,
+  );
   const base = `http://127.0.0.1:${/REST API listening on http:\/\/127\.0\.0\.1:(\d+)/.exec(log)![1]}`;
   const dagre = await fetch(`${base}/web/dagre.js`);
   t.equal(dagre.status, 200, 'the layout library is served');

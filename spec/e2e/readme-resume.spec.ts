@@ -18,15 +18,20 @@ function readmeCommands(text: string): string[] {
       .replace(/\\\n\s*/g, ' ')
       .split('\n')
       .map((line) => line.replace(/(^|\s)#.*$/, '').trim())
-      .filter(Boolean));
+      .filter(Boolean),
+  );
 }
 
 /** `floe run` commands that resume (-s, --from-checkpoint, --from-savepoint). */
-const resumes = (commands: string[]) => commands.filter((c) => /floe run /.test(c) && /(^|\s)(-s|--from-checkpoint|--from-savepoint)\s/.test(c));
+const resumes = (commands: string[]) =>
+  commands.filter((c) => /floe run /.test(c) && /(^|\s)(-s|--from-checkpoint|--from-savepoint)\s/.test(c));
 
 t.test('every resume command in the README and in floe run --help keeps checkpointing on', async (t) => {
   const help = await new Promise<string>((resolve) => execFile(process.execPath, [bin, 'run', '--help'], (_e, stdout) => resolve(stdout)));
-  const helpCommands = help.split('\n').map((l) => l.trim()).filter((l) => l.startsWith('floe run '));
+  const helpCommands = help
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l.startsWith('floe run '));
   const all = [...resumes(readmeCommands(readme)), ...resumes(helpCommands)];
   t.ok(all.length >= 5, `found the resume commands: ${all.length}`);
   for (const command of all) t.match(command, /--checkpoint-interval \S+/, command);
@@ -42,11 +47,24 @@ t.test('the state backends section: start, kill -9 <pid>, resume with -s; the re
     ...command
       .replace(/^npx floe run /, '')
       .split(/\s+/)
-      .map((a) => a.replace(/^job\.ts$/, join(root, 'spec/fixtures/gated-count-job.ts')).replace(/^\.\/chk/, join(dir, 'chk')).replace('<job-id>', jobId)),
-    '--rest-port', '0', '-D', `state.backend.level.localdir=${join(dir, 'level')}`,
+      .map((a) =>
+        a
+          .replace(/^job\.ts$/, join(root, 'spec/fixtures/gated-count-job.ts'))
+          .replace(/^\.\/chk/, join(dir, 'chk'))
+          .replace('<job-id>', jobId),
+      ),
+    '--rest-port',
+    '0',
+    '-D',
+    `state.backend.level.localdir=${join(dir, 'level')}`,
   ];
   const env = { KEYS: String(KEYS), ROUNDS: String(ROUNDS), GATE_FILE: join(dir, 'gate'), OUT: join(dir, 'out') };
-  const completed = () => (existsSync(join(dir, 'chk')) ? readdirSync(join(dir, 'chk')).flatMap((j) => readdirSync(join(dir, 'chk', j)).filter((c) => existsSync(join(dir, 'chk', j, c, '_metadata')))) : []);
+  const completed = () =>
+    existsSync(join(dir, 'chk'))
+      ? readdirSync(join(dir, 'chk')).flatMap((j) =>
+          readdirSync(join(dir, 'chk', j)).filter((c) => existsSync(join(dir, 'chk', j, c, '_metadata'))),
+        )
+      : [];
 
   writeFileSync(join(dir, 'gate'), String(KEYS));
   const first = new FloeRun(args(start!), { env });
@@ -61,9 +79,13 @@ t.test('the state backends section: start, kill -9 <pid>, resume with -s; the re
   t.teardown(() => void second.child.kill('SIGKILL'));
   const { code } = await second.exited;
   t.equal(code, 0, second.log);
-  t.match(second.log, /running, pid \d+, restored from checkpoint \d+/, 'the resumed run restored the killed run\'s checkpoint');
+  t.match(second.log, /running, pid \d+, restored from checkpoint \d+/, "the resumed run restored the killed run's checkpoint");
   t.notMatch(second.log, /checkpointing is off/, 'no warning: the command keeps its interval');
   const finished = /job FINISHED in [\d.]+ s: (\d+) checkpoints? completed/.exec(second.log);
   t.ok(finished && Number(finished[1]) > 0, `the resumed run completed checkpoints: ${finished?.[0]}`);
-  t.same(await checkOutput(join(dir, 'out'), KEYS, ROUNDS), { lines: KEYS * ROUNDS, missing: 0, duplicates: 0, unexpected: 0, examples: [] }, 'and its output is exactly once');
+  t.same(
+    await checkOutput(join(dir, 'out'), KEYS, ROUNDS),
+    { lines: KEYS * ROUNDS, missing: 0, duplicates: 0, unexpected: 0, examples: [] },
+    'and its output is exactly once',
+  );
 });

@@ -15,7 +15,9 @@ const block = (what: string, test: (b: { lang: string; code: string }) => boolea
   return found.code;
 };
 const jobFile = block('job.ts block', (b) => b.lang === 'ts' && b.code.startsWith('// job.ts'));
-const commands = block('commands for job.ts', (b) => b.lang === 'sh' && b.code.includes('floe run job.ts')).trim().split('\n');
+const commands = block('commands for job.ts', (b) => b.lang === 'sh' && b.code.includes('floe run job.ts'))
+  .trim()
+  .split('\n');
 const apiSnippet = block('API snippet', (b) => b.lang === 'ts' && b.code.includes('getExecutionEnvironment'));
 
 interface Run {
@@ -38,7 +40,9 @@ function sh(line: string, cwd: string): Promise<Run> {
 
 /** Every committed line in `out` (hidden files are no output). */
 const committed = (out: string) =>
-  readdirSync(out).filter((f) => !f.startsWith('.')).flatMap((f) => readFileSync(join(out, f), 'utf8').split('\n').filter(Boolean));
+  readdirSync(out)
+    .filter((f) => !f.startsWith('.'))
+    .flatMap((f) => readFileSync(join(out, f), 'utf8').split('\n').filter(Boolean));
 
 /** The word count's running counts for `text`: ["w",1], ["w",2], ... per word, sorted. */
 function runningCounts(text: string): string[] {
@@ -52,44 +56,59 @@ function runningCounts(text: string): string[] {
   return lines.sort();
 }
 
-t.test('job.ts and its commands as pasted: input made, counts written, no uid warning; a re-run warns with a code and a hint', async (t) => {
-  // inside the checkout (tap's fixtures live under it), where `import ... from 'floe'` resolves to this package
-  const dir = t.testdir({ 'job.ts': jobFile });
-  const make = commands.find((c) => !c.includes('floe run'));
-  const run = commands.find((c) => c.includes('floe run job.ts'));
-  t.ok(make, 'the README gives a command that makes in.txt');
-  t.equal((await sh(make!, dir)).code, 0);
-  const input = readFileSync(join(dir, 'in.txt'), 'utf8');
-  t.ok(input.trim().length > 0, 'in.txt has words');
+t.test(
+  'job.ts and its commands as pasted: input made, counts written, no uid warning; a re-run warns with a code and a hint',
+  async (t) => {
+    // inside the checkout (tap's fixtures live under it), where `import ... from 'floe'` resolves to this package
+    const dir = t.testdir({ 'job.ts': jobFile });
+    const make = commands.find((c) => !c.includes('floe run'));
+    const run = commands.find((c) => c.includes('floe run job.ts'));
+    t.ok(make, 'the README gives a command that makes in.txt');
+    t.equal((await sh(make!, dir)).code, 0);
+    const input = readFileSync(join(dir, 'in.txt'), 'utf8');
+    t.ok(input.trim().length > 0, 'in.txt has words');
 
-  const first = await sh(run!, dir);
-  t.equal(first.code, 0, first.stderr);
-  t.notMatch(first.stderr, /FLOE_UID_MISSING|no \.uid/, 'every operator, the sink too, has a uid');
-  t.notMatch(first.stderr, /FLOE_SINK_OTHER_JOB_PARTS/, 'a first run into a new directory does not warn');
-  t.match(first.stderr, /job FINISHED/);
-  t.same(committed(join(dir, 'out')).sort(), runningCounts(input), 'each running count once');
+    const first = await sh(run!, dir);
+    t.equal(first.code, 0, first.stderr);
+    t.notMatch(first.stderr, /FLOE_UID_MISSING|no \.uid/, 'every operator, the sink too, has a uid');
+    t.notMatch(first.stderr, /FLOE_SINK_OTHER_JOB_PARTS/, 'a first run into a new directory does not warn');
+    t.match(first.stderr, /job FINISHED/);
+    t.same(committed(join(dir, 'out')).sort(), runningCounts(input), 'each running count once');
 
-  const again = await sh(run!, dir);
-  t.equal(again.code, 0, again.stderr);
-  const lines = again.stderr.split('\n');
-  const warning = lines.findIndex((l) => l.startsWith('warning FLOE_SINK_OTHER_JOB_PARTS: '));
-  t.ok(warning >= 0, `the re-run warns: ${again.stderr}`);
-  t.match(lines[warning], /the FileSink directory .*out already holds \d+ committed part files of another job/);
-  t.match(lines[warning + 1], /^hint: remove the directory/);
-  t.ok(warning < lines.findIndex((l) => / running, pid \d+$/.test(l)), 'at the start, before the job runs');
-  t.equal(committed(join(dir, 'out')).length, 2 * runningCounts(input).length, 'what it warns of: both outputs are there');
+    const again = await sh(run!, dir);
+    t.equal(again.code, 0, again.stderr);
+    const lines = again.stderr.split('\n');
+    const warning = lines.findIndex((l) => l.startsWith('warning FLOE_SINK_OTHER_JOB_PARTS: '));
+    t.ok(warning >= 0, `the re-run warns: ${again.stderr}`);
+    t.match(lines[warning], /the FileSink directory .*out already holds \d+ committed part files of another job/);
+    t.match(lines[warning + 1], /^hint: remove the directory/);
+    t.ok(warning < lines.findIndex((l) => / running, pid \d+$/.test(l)), 'at the start, before the job runs');
+    t.equal(committed(join(dir, 'out')).length, 2 * runningCounts(input).length, 'what it warns of: both outputs are there');
 
-  // the README's advice: remove out/ first
-  t.equal((await sh('rm -r out', dir)).code, 0);
-  const clean = await sh(run!, dir);
-  t.notMatch(clean.stderr, /FLOE_SINK_OTHER_JOB_PARTS/);
-  t.same(committed(join(dir, 'out')).sort(), runningCounts(input));
-});
+    // the README's advice: remove out/ first
+    t.equal((await sh('rm -r out', dir)).code, 0);
+    const clean = await sh(run!, dir);
+    t.notMatch(clean.stderr, /FLOE_SINK_OTHER_JOB_PARTS/);
+    t.same(committed(join(dir, 'out')).sort(), runningCounts(input));
+  },
+);
 
 t.test('the API snippet as pasted: execute then executeAsync on one environment run 1000 records each', async (t) => {
   const dir = t.testdir({ 'api.ts': `${apiSnippet}\nexport { doubles, squares, result };\n` });
-  const ran = (await import(pathToFileURL(join(dir, 'api.ts')).href)) as { doubles: number[]; squares: number[]; result: { status: string } };
+  const ran = (await import(pathToFileURL(join(dir, 'api.ts')).href)) as {
+    doubles: number[];
+    squares: number[];
+    result: { status: string };
+  };
   t.equal(ran.result.status, 'FINISHED');
-  t.same([...ran.doubles].sort((a, b) => a - b), Array.from({ length: 1000 }, (_, i) => 2 * (i + 1)), 'the first job: its 1000 doubles');
-  t.same([...ran.squares].sort((a, b) => a - b), Array.from({ length: 1000 }, (_, i) => (i + 1) ** 2), 'the second job: its 1000 squares, not the first pipeline again');
+  t.same(
+    [...ran.doubles].sort((a, b) => a - b),
+    Array.from({ length: 1000 }, (_, i) => 2 * (i + 1)),
+    'the first job: its 1000 doubles',
+  );
+  t.same(
+    [...ran.squares].sort((a, b) => a - b),
+    Array.from({ length: 1000 }, (_, i) => (i + 1) ** 2),
+    'the second job: its 1000 squares, not the first pipeline again',
+  );
 });

@@ -13,7 +13,8 @@ const JOB = join(root, 'spec/fixtures/gated-count-job.ts');
 function floe(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
     execFile(process.execPath, [bin, ...args], { cwd: root }, (error, stdout, stderr) =>
-      resolve({ code: error ? ((error as { code?: number }).code ?? 1) : 0, stdout, stderr }));
+      resolve({ code: error ? ((error as { code?: number }).code ?? 1) : 0, stdout, stderr }),
+    );
   });
 }
 
@@ -33,8 +34,9 @@ async function start(dir: string, keys: number, rounds: number, extra: string[] 
 const setGate = (dir: string, n: number | string) => writeFileSync(join(dir, 'gate'), String(n));
 const hidden = (dir: string) => readdirSync(join(dir, 'out')).filter((f) => /^\..*\.(inprogress|pending-\d+)$/.test(f));
 
-t.test('a failed savepoint\'s hint says what is true of the job when the failure is reported', async (t) => {
-  const aborted = (code: CodeOf<'CheckpointError'>) => new CheckpointError('FLOE_CHECKPOINT_ABORTED', 'checkpoint 1 aborted', { cause: new CheckpointError(code, 'why') });
+t.test("a failed savepoint's hint says what is true of the job when the failure is reported", async (t) => {
+  const aborted = (code: CodeOf<'CheckpointError'>) =>
+    new CheckpointError('FLOE_CHECKPOINT_ABORTED', 'checkpoint 1 aborted', { cause: new CheckpointError(code, 'why') });
   // the failure of the issue: discarded because the job ended, reported before its status said so
   const discarded = aborted('FLOE_CHECKPOINT_DISCARDED');
   t.match(savepointFailureHint('RUNNING', discarded), /^the job ended, no savepoint was taken/);
@@ -42,8 +44,13 @@ t.test('a failed savepoint\'s hint says what is true of the job when the failure
   t.match(savepointFailureHint('CANCELED', aborted('FLOE_CHECKPOINT_EXPIRED')), /^the job is CANCELED/);
   t.match(savepointFailureHint('RESTARTING', aborted('FLOE_CHECKPOINT_JOB_SUSPENDED')), /^the job is restarting/);
   t.match(savepointFailureHint('RUNNING', aborted('FLOE_CHECKPOINT_TASK_FINISHED')), /^the job runs on; .*--checkpoint-interval/);
-  t.equal(savepointFailureHint('RUNNING', aborted('FLOE_CHECKPOINT_EXPIRED')), 'the job keeps running; fix the cause above and try again', 'only while it runs on');
-  for (const status of ['FINISHED', 'CANCELED', 'FAILED', 'RESTARTING']) t.notMatch(savepointFailureHint(status, aborted('FLOE_CHECKPOINT_DECLINED')), /keeps running/, status);
+  t.equal(
+    savepointFailureHint('RUNNING', aborted('FLOE_CHECKPOINT_EXPIRED')),
+    'the job keeps running; fix the cause above and try again',
+    'only while it runs on',
+  );
+  for (const status of ['FINISHED', 'CANCELED', 'FAILED', 'RESTARTING'])
+    t.notMatch(savepointFailureHint(status, aborted('FLOE_CHECKPOINT_DECLINED')), /keeps running/, status);
 });
 
 t.test('no --checkpoint-interval: floe savepoint, then stop --savepoint-path, then floe run -s continues exactly once', async (t) => {
@@ -69,52 +76,77 @@ t.test('no --checkpoint-interval: floe savepoint, then stop --savepoint-path, th
   t.match(run.log, /job FINISHED/);
 
   setGate(dir, KEYS * ROUNDS);
-  const resumed = new FloeRun([JOB, '-s', path!], { env: { KEYS: String(KEYS), ROUNDS: String(ROUNDS), GATE_FILE: join(dir, 'gate'), OUT: join(dir, 'out') } });
+  const resumed = new FloeRun([JOB, '-s', path!], {
+    env: { KEYS: String(KEYS), ROUNDS: String(ROUNDS), GATE_FILE: join(dir, 'gate'), OUT: join(dir, 'out') },
+  });
   t.teardown(() => void resumed.child.kill('SIGKILL'));
   t.equal((await resumed.exited).code, 0, `the restored run finishes: ${resumed.log}`);
   t.match(resumed.log, /restored from savepoint/);
-  t.same(await checkOutput(join(dir, 'out'), KEYS, ROUNDS), { lines: KEYS * ROUNDS, missing: 0, duplicates: 0, unexpected: 0, examples: [] }, 'every key counted 1..ROUNDS exactly once across both runs');
+  t.same(
+    await checkOutput(join(dir, 'out'), KEYS, ROUNDS),
+    { lines: KEYS * ROUNDS, missing: 0, duplicates: 0, unexpected: 0, examples: [] },
+    'every key counted 1..ROUNDS exactly once across both runs',
+  );
   t.same(hidden(dir), [], 'no in-progress or pending files left');
 });
 
-t.test('no --checkpoint-interval, one source subtask ended: savepoint and stop answer at once with what is true, the job runs on and ends exactly once', async (t) => {
-  const dir = t.testdir({ sp: {} });
-  const KEYS = 500;
-  const ROUNDS = 4;
-  const TOTAL = KEYS * ROUNDS;
-  // subtask 0 of the source reads to its end, subtask 1 waits at its gate
-  setGate(dir, `${TOTAL},${TOTAL / 2}`);
-  const { run, m, jobId, port } = await start(dir, KEYS, ROUNDS, [], { SOURCE_PARALLELISM: '2' });
-  t.teardown(() => void run.child.kill('SIGKILL'));
-  const sourceStatus = async () => {
-    const details = (await (await fetch(`http://127.0.0.1:${port}/jobs/${jobId}`)).json()) as { vertices?: Array<{ id: string }> };
-    if (!details.vertices) throw new Error(`GET /jobs/${jobId}: ${JSON.stringify(details)}\n${run.log}`);
-    // Flink's vertex view: each subtask's ExecutionState (FINISHED, RUNNING, ...)
-    const vertex = (await (await fetch(`http://127.0.0.1:${port}/jobs/${jobId}/vertices/${details.vertices[0]!.id}`)).json()) as { subtasks: Array<{ status: string }> };
-    return vertex.subtasks.map((s) => s.status.toLowerCase());
-  };
-  let status: string[] = [];
-  const poll = setInterval(() => void sourceStatus().then((s) => (status = s), () => {}), 50);
-  try {
-    await until(() => status[0] === 'finished', `source subtask 1/2 to finish (${status})`);
-  } finally {
-    clearInterval(poll);
-  }
-  t.same(status, ['finished', 'running'], 'one source subtask finished, the other runs');
+t.test(
+  'no --checkpoint-interval, one source subtask ended: savepoint and stop answer at once with what is true, the job runs on and ends exactly once',
+  async (t) => {
+    const dir = t.testdir({ sp: {} });
+    const KEYS = 500;
+    const ROUNDS = 4;
+    const TOTAL = KEYS * ROUNDS;
+    // subtask 0 of the source reads to its end, subtask 1 waits at its gate
+    setGate(dir, `${TOTAL},${TOTAL / 2}`);
+    const { run, m, jobId, port } = await start(dir, KEYS, ROUNDS, [], { SOURCE_PARALLELISM: '2' });
+    t.teardown(() => void run.child.kill('SIGKILL'));
+    const sourceStatus = async () => {
+      const details = (await (await fetch(`http://127.0.0.1:${port}/jobs/${jobId}`)).json()) as { vertices?: Array<{ id: string }> };
+      if (!details.vertices) throw new Error(`GET /jobs/${jobId}: ${JSON.stringify(details)}\n${run.log}`);
+      // Flink's vertex view: each subtask's ExecutionState (FINISHED, RUNNING, ...)
+      const vertex = (await (await fetch(`http://127.0.0.1:${port}/jobs/${jobId}/vertices/${details.vertices[0]!.id}`)).json()) as {
+        subtasks: Array<{ status: string }>;
+      };
+      return vertex.subtasks.map((s) => s.status.toLowerCase());
+    };
+    let status: string[] = [];
+    const poll = setInterval(
+      () =>
+        void sourceStatus().then(
+          (s) => (status = s),
+          () => {},
+        ),
+      50,
+    );
+    try {
+      await until(() => status[0] === 'finished', `source subtask 1/2 to finish (${status})`);
+    } finally {
+      clearInterval(poll);
+    }
+    t.same(status, ['finished', 'running'], 'one source subtask finished, the other runs');
 
-  const sp = await floe(['savepoint', jobId, ...m]);
-  t.equal(sp.code, 1, 'floe savepoint fails: no savepoint can hold the finished subtask\'s read position');
-  t.match(sp.stderr, /^error FLOE_SAVEPOINT_FAILED: .*GateFile.* \(1\/2\) already finished \(input ended\): without periodic checkpointing a finished task's final state is not kept/m);
-  t.match(sp.stderr, /^hint: the job runs on; /m, 'the hint says what is true of the job');
-  t.match(sp.stderr, /--checkpoint-interval/);
-  const stop = await floe(['stop', '--savepoint-path', join(dir, 'sp'), jobId, ...m]);
-  t.equal(stop.code, 1, 'stop --savepoint-path fails the same way');
-  t.match(stop.stderr, /^hint: the job runs on; /m);
-  t.same(/\((\w+)\)/.exec((await floe(['list', ...m])).stdout)?.[1], 'RUNNING', 'and the job runs on');
-  t.same(readdirSync(join(dir, 'sp')), [], 'no savepoint directory left behind');
+    const sp = await floe(['savepoint', jobId, ...m]);
+    t.equal(sp.code, 1, "floe savepoint fails: no savepoint can hold the finished subtask's read position");
+    t.match(
+      sp.stderr,
+      /^error FLOE_SAVEPOINT_FAILED: .*GateFile.* \(1\/2\) already finished \(input ended\): without periodic checkpointing a finished task's final state is not kept/m,
+    );
+    t.match(sp.stderr, /^hint: the job runs on; /m, 'the hint says what is true of the job');
+    t.match(sp.stderr, /--checkpoint-interval/);
+    const stop = await floe(['stop', '--savepoint-path', join(dir, 'sp'), jobId, ...m]);
+    t.equal(stop.code, 1, 'stop --savepoint-path fails the same way');
+    t.match(stop.stderr, /^hint: the job runs on; /m);
+    t.same(/\((\w+)\)/.exec((await floe(['list', ...m])).stdout)?.[1], 'RUNNING', 'and the job runs on');
+    t.same(readdirSync(join(dir, 'sp')), [], 'no savepoint directory left behind');
 
-  setGate(dir, TOTAL);
-  t.equal((await run.exited).code, 0, 'the job ends by itself');
-  t.match(run.log, /job FINISHED/);
-  t.same(await checkOutput(join(dir, 'out'), KEYS, ROUNDS), { lines: TOTAL, missing: 0, duplicates: 0, unexpected: 0, examples: [] }, 'its output is complete and exact');
-});
+    setGate(dir, TOTAL);
+    t.equal((await run.exited).code, 0, 'the job ends by itself');
+    t.match(run.log, /job FINISHED/);
+    t.same(
+      await checkOutput(join(dir, 'out'), KEYS, ROUNDS),
+      { lines: TOTAL, missing: 0, duplicates: 0, unexpected: 0, examples: [] },
+      'its output is complete and exact',
+    );
+  },
+);

@@ -45,17 +45,25 @@ function job(options: Options): { env: StreamExecutionEnvironment; thrown: () =>
   let completed = 0;
   let thrown = 0;
   env
-    .readTextFile(options.input).uid('source')
+    .readTextFile(options.input)
+    .uid('source')
     .map((line: string) => {
       const until = performance.now() + options.slowMs;
       while (performance.now() < until);
       const [user, event] = line.split(' ');
       // records carry a Map too: through the network, and in-flight data of unaligned checkpoints
       return { user: user!, tags: new Map([[Number(event), new Date(Number(event) * 1000)]]) };
-    }).uid('parse')
+    })
+    .uid('parse')
     .keyBy((r) => r.user)
     .process((r: { user: string; tags: Map<number, Date> }, ctx) => {
-      if (options.failAfter !== undefined && thrown === 0 && ctx.attemptNumber === 0 && ctx.subtaskIndex === 0 && completed >= options.failAfter) {
+      if (
+        options.failAfter !== undefined &&
+        thrown === 0 &&
+        ctx.attemptNumber === 0 &&
+        ctx.subtaskIndex === 0 &&
+        completed >= options.failAfter
+      ) {
         thrown++;
         throw new Error('injected failure');
       }
@@ -64,9 +72,11 @@ function job(options: Options): { env: StreamExecutionEnvironment; thrown: () =>
       const m = counts.value() ?? new Map<number, number>();
       const s = seen.value() ?? new Set<number>();
       // a restored plain object in place of the Map (or Set) fails here, every attempt: the job fails
-      if (!(m instanceof Map) || !(s instanceof Set) || !(r.tags instanceof Map)) throw new Error(`state is not a Map/Set: ${JSON.stringify([m, [...(s as Set<number>)]])}`);
+      if (!(m instanceof Map) || !(s instanceof Set) || !(r.tags instanceof Map))
+        throw new Error(`state is not a Map/Set: ${JSON.stringify([m, [...(s as Set<number>)]])}`);
       const [event, at] = [...r.tags][0]!;
-      if (typeof event !== 'number' || !(at instanceof Date) || at.getTime() !== event * 1000) throw new Error(`record tags changed: ${String(event)}`);
+      if (typeof event !== 'number' || !(at instanceof Date) || at.getTime() !== event * 1000)
+        throw new Error(`record tags changed: ${String(event)}`);
       for (const k of m.keys()) if (typeof k !== 'number') throw new Error(`Map key became ${typeof k}`);
       const first = !s.has(event);
       m.set(event, (m.get(event) ?? 0) + 1);
@@ -74,8 +84,10 @@ function job(options: Options): { env: StreamExecutionEnvironment; thrown: () =>
       counts.update(m);
       seen.update(s);
       return JSON.stringify([r.user, event, m.get(event), first]);
-    }).uid('track')
-    .sinkTo(new FileSink(options.out)).uid('sink');
+    })
+    .uid('track')
+    .sinkTo(new FileSink(options.out))
+    .uid('sink');
   return {
     env,
     thrown: () => thrown,
@@ -90,7 +102,9 @@ function job(options: Options): { env: StreamExecutionEnvironment; thrown: () =>
 
 function visibleLines(out: string): string[] {
   if (!existsSync(out)) return [];
-  return readdirSync(out).filter((f) => !f.startsWith('.')).flatMap((f) => readFileSync(join(out, f), 'utf8').split('\n').filter(Boolean));
+  return readdirSync(out)
+    .filter((f) => !f.startsWith('.'))
+    .flatMap((f) => readFileSync(join(out, f), 'utf8').split('\n').filter(Boolean));
 }
 
 const EXPECTED = expectedLines();
@@ -98,7 +112,12 @@ const EXPECTED = expectedLines();
 t.test('level with no value cache, unaligned checkpoints, a failure: restored Maps and Sets are exact, output exactly once', async (t) => {
   const dir = t.testdir({ 'in.txt': TEXT });
   const out = join(dir, 'out');
-  const config = { 'state.backend.type': 'level', 'state.backend.level.cache-size': 0, 'state.checkpoints.dir': join(dir, 'cp'), 'execution.checkpointing.unaligned': true };
+  const config = {
+    'state.backend.type': 'level',
+    'state.backend.level.cache-size': 0,
+    'state.checkpoints.dir': join(dir, 'cp'),
+    'execution.checkpointing.unaligned': true,
+  };
   const j = job({ input: join(dir, 'in.txt'), out, parallelism: 2, config, failAfter: 2, slowMs: 0.1 });
   const client = await j.env.executeAsync('map-set-state');
   j.attach(client);
@@ -109,12 +128,19 @@ t.test('level with no value cache, unaligned checkpoints, a failure: restored Ma
   t.same(visibleLines(out).sort(), EXPECTED, 'every (user, event) count exactly once, first-seen right');
 });
 
-for (const [from, to] of [['memory', 'level'], ['level', 'fs']] as const) {
+for (const [from, to] of [
+  ['memory', 'level'],
+  ['level', 'fs'],
+] as const) {
   t.test(`savepoint on ${from}, restored on ${to}: Maps and Sets exact, output exactly once`, async (t) => {
     const dir = t.testdir({ 'in.txt': TEXT });
     const out = join(dir, 'out');
     const input = join(dir, 'in.txt');
-    const backend = (b: string) => ({ 'state.backend.type': b, 'state.backend.level.cache-size': 0, 'state.checkpoints.dir': join(dir, `cp-${b}`) });
+    const backend = (b: string) => ({
+      'state.backend.type': b,
+      'state.backend.level.cache-size': 0,
+      'state.checkpoints.dir': join(dir, `cp-${b}`),
+    });
     const first = job({ input, out, parallelism: 2, config: backend(from), slowMs: 0.15 });
     const client = await first.env.executeAsync('map-set-state');
     await new Promise<void>((resolve) => client.on('checkpoint-completed', (cp) => cp.kind === 'checkpoint' && resolve()));

@@ -84,10 +84,16 @@ for (const backend of BACKENDS) {
       t.equal(twice.thrown, 2, 'both injected failures happened');
       t.equal(twice.result.restarts, 2);
       const [, first, second] = twice.restoredFrom;
-      t.ok(first !== null && second !== null && second! > first!, `each restart restored a newer checkpoint (${twice.restoredFrom.join(', ')})`);
+      t.ok(
+        first !== null && second !== null && second! > first!,
+        `each restart restored a newer checkpoint (${twice.restoredFrom.join(', ')})`,
+      );
       if (backend.files) {
         const stats = (twice.client.master.settings.storage as FileCheckpointStorage).stats;
-        t.ok(stats.filesWritten > 0 && stats.remoteReads > 0, `state went to files and came back from them (${stats.filesWritten} written, ${stats.remoteReads} read)`);
+        t.ok(
+          stats.filesWritten > 0 && stats.remoteReads > 0,
+          `state went to files and came back from them (${stats.filesWritten} written, ${stats.remoteReads} read)`,
+        );
       }
       t.same(twice.hidden, [], 'no in-progress or pending files left');
       t.equal(twice.lines.length, EXPECTED.length, 'as many lines as words');

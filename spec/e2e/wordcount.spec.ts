@@ -8,7 +8,11 @@ import { expectedLines as expectedOutput, runWordCount, type Failure } from '../
 
 const TEXT = generateText(200_000, { seed: 11, vocabulary: 3000 });
 
-const RESTARTS = { 'restart-strategy.type': 'fixed-delay', 'restart-strategy.fixed-delay.attempts': 5, 'restart-strategy.fixed-delay.delay': '20ms' };
+const RESTARTS = {
+  'restart-strategy.type': 'fixed-delay',
+  'restart-strategy.fixed-delay.attempts': 5,
+  'restart-strategy.fixed-delay.delay': '20ms',
+};
 
 async function run(t: Test, parallelism: number, mode: 'exactly-once' | 'at-least-once', failures: Failure[]) {
   const dir = t.testdir({ 'in.txt': TEXT });
@@ -61,7 +65,8 @@ t.test('at-least-once with a failure in the middle: nothing is missing', async (
 t.test('without failures the output equals a direct count (parallelism 2, checkpointing off)', async (t) => {
   const dir = t.testdir({ 'in.txt': TEXT });
   const env = StreamExecutionEnvironment.getExecutionEnvironment({ 'parallelism.default': 2 });
-  env.readTextFile(join(dir, 'in.txt'))
+  env
+    .readTextFile(join(dir, 'in.txt'))
     .flatMap((l: string) => l.split(' ').filter(Boolean))
     .map((w: string) => [w, 1] as [string, number])
     .keyBy((x) => x[0])
@@ -69,6 +74,10 @@ t.test('without failures the output equals a direct count (parallelism 2, checkp
     .sinkTo(new FileSink(join(dir, 'out')));
   const result = await env.execute('plain');
   t.equal(result.status, 'FINISHED');
-  const lines = readdirSync(join(dir, 'out')).flatMap((f) => readFileSync(join(dir, 'out', f), 'utf8').split('\n').filter(Boolean));
+  const lines = readdirSync(join(dir, 'out')).flatMap((f) =>
+    readFileSync(join(dir, 'out', f), 'utf8')
+      .split('\n')
+      .filter(Boolean),
+  );
   t.same(lines.sort(), expectedLines());
 });

@@ -41,13 +41,18 @@ export function barrierScript(channels: number, mode: CheckpointingMode) {
       log.push(`channel state ${b.checkpointId}: ${state.map((records, c) => `${c}=[${records.join(',')}]`).join(' ')}`);
     },
   };
-  const gate = new CheckpointedInputGate(Array.from({ length: channels }, (_, i) => new Channel(100, i)), mode, checkpointer, {
-    clock: () => now,
-    startTimer: (id, ms, fire) => {
-      timers.push({ at: now + ms, fire });
-      log.push(`timer ${id} ${ms}ms`);
+  const gate = new CheckpointedInputGate(
+    Array.from({ length: channels }, (_, i) => new Channel(100, i)),
+    mode,
+    checkpointer,
+    {
+      clock: () => now,
+      startTimer: (id, ms, fire) => {
+        timers.push({ at: now + ms, fire });
+        log.push(`timer ${id} ${ms}ms`);
+      },
     },
-  });
+  );
   // what the gate does to its channels, observed (the gate's own code does it)
   const { input } = gate;
   const block = input.block.bind(input);
@@ -84,5 +89,17 @@ export function barrierScript(channels: number, mode: CheckpointingMode) {
     while (step());
     priorityPass();
   };
-  return { gate, handler: gate.barriers, log, processed, channelState, forwarded, feed, step, run, priorityPass, tick: (ms: number) => (now += ms) };
+  return {
+    gate,
+    handler: gate.barriers,
+    log,
+    processed,
+    channelState,
+    forwarded,
+    feed,
+    step,
+    run,
+    priorityPass,
+    tick: (ms: number) => (now += ms),
+  };
 }

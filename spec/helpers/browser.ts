@@ -7,7 +7,16 @@ import { chromium, type BrowserContext, type Page } from 'playwright-core';
 export const CHROMIUM = process.env.FLOE_CHROMIUM ?? '/usr/bin/chromium';
 
 /** Flags for a quiet browser on a shared machine: no GPU, no network of its own, no sandbox (root in CI). */
-const FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+const FLAGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
 
 export interface OpenBrowser {
   context: BrowserContext;
@@ -21,7 +30,12 @@ export interface OpenBrowser {
 export async function openBrowser(): Promise<OpenBrowser> {
   const profile = mkdtempSync(join(tmpdir(), 'floe-chromium-'));
   // playwright passes the profile as --user-data-dir itself (it refuses the flag in args)
-  const context = await chromium.launchPersistentContext(profile, { executablePath: CHROMIUM, headless: true, args: FLAGS, viewport: { width: 1280, height: 860 } });
+  const context = await chromium.launchPersistentContext(profile, {
+    executablePath: CHROMIUM,
+    headless: true,
+    args: FLAGS,
+    viewport: { width: 1280, height: 860 },
+  });
   const page = context.pages()[0] ?? (await context.newPage());
   const foreign: string[] = [];
   page.on('request', (request) => {

@@ -24,8 +24,26 @@ export class FloeRun {
   log = '';
   readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 
-  constructor(readonly dir: string, extra: string[], readonly keys: number, readonly rounds: number) {
-    const args = [bin, 'run', jobFile, '--checkpoint-dir', join(dir, 'chk'), '--checkpoint-interval', '100ms', '--rest-port', '0', '-D', `state.backend.level.localdir=${join(dir, 'level')}`, ...extra];
+  constructor(
+    readonly dir: string,
+    extra: string[],
+    readonly keys: number,
+    readonly rounds: number,
+  ) {
+    const args = [
+      bin,
+      'run',
+      jobFile,
+      '--checkpoint-dir',
+      join(dir, 'chk'),
+      '--checkpoint-interval',
+      '100ms',
+      '--rest-port',
+      '0',
+      '-D',
+      `state.backend.level.localdir=${join(dir, 'level')}`,
+      ...extra,
+    ];
     this.child = spawn(process.execPath, args, {
       cwd: root,
       env: { ...process.env, KEYS: String(keys), ROUNDS: String(rounds), GATE_FILE: join(dir, 'gate'), OUT: join(dir, 'out') },
@@ -68,7 +86,9 @@ export function completedCheckpoints(dir: string): number[] {
   const chk = join(dir, 'chk');
   if (!existsSync(chk)) return [];
   return readdirSync(chk).flatMap((job) =>
-    readdirSync(join(chk, job)).filter((d) => /^chk-\d+$/.test(d) && existsSync(join(chk, job, d, '_metadata'))).map((d) => Number(d.slice(4))),
+    readdirSync(join(chk, job))
+      .filter((d) => /^chk-\d+$/.test(d) && existsSync(join(chk, job, d, '_metadata')))
+      .map((d) => Number(d.slice(4))),
   );
 }
 
@@ -81,7 +101,10 @@ export function latestCheckpoint(dir: string): number {
 export function outputLines(dir: string): string[] {
   const out = join(dir, 'out');
   if (!existsSync(out)) return [];
-  return readdirSync(out).filter((f) => !f.startsWith('.')).flatMap((f) => readFileSync(join(out, f), 'utf8').split('\n').filter(Boolean)).sort();
+  return readdirSync(out)
+    .filter((f) => !f.startsWith('.'))
+    .flatMap((f) => readFileSync(join(out, f), 'utf8').split('\n').filter(Boolean))
+    .sort();
 }
 
 export const alive = (pid: number) => {

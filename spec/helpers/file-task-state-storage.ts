@@ -39,7 +39,8 @@ export class FileTaskStateStorage implements TaskStateStorage {
   async read(handle: StateHandle): Promise<Uint8Array> {
     if (handle.type !== 'file') throw new TypeError(`file storage double reads file handles, not ${handle.type}`);
     const bytes = readFileSync(join(this.dir, handle.path));
-    if (createHash('sha256').update(bytes).digest('hex') !== handle.checksum) throw new CheckpointError('FLOE_CHECKPOINT_FILE_CORRUPT', `${handle.path} is damaged`);
+    if (createHash('sha256').update(bytes).digest('hex') !== handle.checksum)
+      throw new CheckpointError('FLOE_CHECKPOINT_FILE_CORRUPT', `${handle.path} is damaged`);
     return bytes;
   }
 

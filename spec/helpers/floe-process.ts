@@ -84,7 +84,11 @@ export class FloeRun {
   }
 
   async waitFor(pattern: RegExp, timeoutMs?: number): Promise<RegExpExecArray> {
-    await until(() => pattern.test(this.log) || (this.child.exitCode !== null && !this.isFloeRunning()), `${pattern} in:\n${this.log}`, timeoutMs);
+    await until(
+      () => pattern.test(this.log) || (this.child.exitCode !== null && !this.isFloeRunning()),
+      `${pattern} in:\n${this.log}`,
+      timeoutMs,
+    );
     const m = pattern.exec(this.log);
     if (!m) throw new Error(`floe ended before ${pattern}:\n${this.log}`);
     return m;

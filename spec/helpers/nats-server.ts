@@ -17,7 +17,11 @@ export class NatsServer {
   child: ChildProcess | null = null;
   log = '';
 
-  private constructor(readonly port: number, readonly storeDir: string, readonly config: string | null) {}
+  private constructor(
+    readonly port: number,
+    readonly storeDir: string,
+    readonly config: string | null,
+  ) {}
 
   get url(): string {
     return `nats://127.0.0.1:${this.port}`;

@@ -49,7 +49,14 @@ export function restoredContexts(
   return Array.from({ length: parallelism }, (_, i) => {
     const store = new OperatorStateStore();
     store.restore(snapshots, i, parallelism);
-    return operatorContext({ attemptNumber: 1, ...options, subtaskIndex: i, parallelism, restoredCheckpointId: checkpointId, operatorState: store });
+    return operatorContext({
+      attemptNumber: 1,
+      ...options,
+      subtaskIndex: i,
+      parallelism,
+      restoredCheckpointId: checkpointId,
+      operatorState: store,
+    });
   });
 }
 

@@ -28,7 +28,11 @@ export class PostgresServer {
   /** the server's command-line settings, kept for resume */
   private settings = '';
 
-  private constructor(readonly dir: string, readonly port: number, readonly asUser: string | null) {}
+  private constructor(
+    readonly dir: string,
+    readonly port: number,
+    readonly asUser: string | null,
+  ) {}
 
   /** `postgres://` URL of the database `floe` as the superuser `floe` (trust authentication on loopback, no password) */
   get url(): string {
@@ -47,8 +51,13 @@ export class PostgresServer {
     const data = join(root, 'data');
     server.run('initdb', ['-D', data, '-U', 'floe', '-A', 'trust', '--no-sync', '-E', 'UTF8']);
     const settings = [
-      `-p ${server.port}`, `-k ${root}`, "-c listen_addresses=127.0.0.1", '-c fsync=off', '-c synchronous_commit=off',
-      `-c max_prepared_transactions=${options.maxPreparedTransactions ?? 0}`, '-c max_connections=60',
+      `-p ${server.port}`,
+      `-k ${root}`,
+      '-c listen_addresses=127.0.0.1',
+      '-c fsync=off',
+      '-c synchronous_commit=off',
+      `-c max_prepared_transactions=${options.maxPreparedTransactions ?? 0}`,
+      '-c max_connections=60',
     ].join(' ');
     server.settings = settings;
     await server.resume();

@@ -84,7 +84,14 @@ for (const backend of ['memory', 'level'] as const) {
     t.equal(result.restarts, 1, 'the failure happened');
     t.ok(typeof restored[1] === 'number', `the restart restored checkpoint ${restored[1]}: its timers came back from ${backend}`);
     // silent devices alert 5 s after their last ping; the others at the end of input (the maximum watermark)
-    t.same(alerts.sort(), ['d0 silent at 14000', 'd1 silent at 15000', 'd2 silent at 16000', 'd3 silent at 64000', 'd4 silent at 64000', 'd5 silent at 64000']);
+    t.same(alerts.sort(), [
+      'd0 silent at 14000',
+      'd1 silent at 15000',
+      'd2 silent at 16000',
+      'd3 silent at 64000',
+      'd4 silent at 64000',
+      'd5 silent at 64000',
+    ]);
   });
 }
 
@@ -95,7 +102,10 @@ t.test('timers need a keyed stream and onTimer: coded errors', async (t) => {
     .keyBy((x) => x)
     .process({ processElement: (_x: number, ctx) => ctx.timerService().registerEventTimeTimer(5) })
     .sinkTo(new CollectSink([]));
-  const e = await env.execute('no-ontimer').then(() => null, (x: unknown) => x);
+  const e = await env.execute('no-ontimer').then(
+    () => null,
+    (x: unknown) => x,
+  );
   t.match(JSON.stringify(e), /FLOE_TIMER_NO_ONTIMER/);
 });
 
@@ -123,7 +133,10 @@ t.test('processing time: a timer fires on the clock, tumbling processing-time wi
 /** Emits `items`, then waits (idle) until `done()` says so: processing-time timers fire meanwhile. */
 class WaitingSource implements Source<string> {
   readonly name = 'Waiting';
-  constructor(readonly items: string[], readonly done: () => boolean) {}
+  constructor(
+    readonly items: string[],
+    readonly done: () => boolean,
+  ) {}
   createReader(): SourceReader<string> {
     let i = 0;
     const started = Date.now();
@@ -184,7 +197,10 @@ class SkewedSource implements Source<Ping> {
 for (const idleness of [true, false]) {
   t.test(`an idle split ${idleness ? 'does not hold event time back with' : 'holds event time back without'} withIdleness`, async (t) => {
     SkewedSource.done = false;
-    const env = StreamExecutionEnvironment.getExecutionEnvironment({ 'parallelism.default': 2, 'pipeline.auto-watermark-interval': '10ms' });
+    const env = StreamExecutionEnvironment.getExecutionEnvironment({
+      'parallelism.default': 2,
+      'pipeline.auto-watermark-interval': '10ms',
+    });
     const base = WatermarkStrategy.forMonotonousTimestamps<Ping>().withTimestampAssigner((p) => p.ts);
     const firedBeforeEnd: boolean[] = [];
     env

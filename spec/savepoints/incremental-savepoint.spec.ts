@@ -58,15 +58,19 @@ function job(config: Record<string, unknown>, gate: { open: boolean }, paralleli
     'restart-strategy.type': 'none',
     ...config,
   });
-  env.fromSource(new PhasedSource(gate), 'ops').uid('ops')
+  env
+    .fromSource(new PhasedSource(gate), 'ops')
+    .uid('ops')
     .keyBy((o: Op) => `k${o.key}`)
     .process((o: Op, ctx) => {
       processed++;
       const v = ctx.getState(valueState<number>('v'));
       if (o.op === 'clear') v.clear();
       else v.update(o.op === 'add' ? v.value()! + o.value : o.value);
-    }).uid('state')
-    .sinkTo(new CollectSink<never>([])).uid('sink');
+    })
+    .uid('state')
+    .sinkTo(new CollectSink<never>([]))
+    .uid('sink');
   return env;
 }
 
@@ -87,11 +91,15 @@ async function entries(path: string): Promise<Map<string, number>> {
 async function chainedSavepoint(backend: string, dir: string): Promise<string> {
   const gate = { open: false };
   processed = 0;
-  const client: JobClient = await job({
-    'state.backend.type': backend,
-    'execution.checkpointing.incremental': true,
-    'state.checkpoints.dir': join(dir, 'checkpoints'),
-  }, gate, 2).executeAsync('chain');
+  const client: JobClient = await job(
+    {
+      'state.backend.type': backend,
+      'execution.checkpointing.incremental': true,
+      'state.checkpoints.dir': join(dir, 'checkpoints'),
+    },
+    gate,
+    2,
+  ).executeAsync('chain');
   client.master.holdCheckpoints(true);
   // the first phase fully processed: a checkpoint then holds it as the chain's full base
   await until(() => processed === PHASE_1.length);
@@ -110,14 +118,31 @@ for (const backend of ['fs', 'level']) {
     const metadata = readMetadataFile(path);
     t.equal(metadata.version, 3, 'a savepoint with deltas is format version 3 (older floe refuses it instead of dropping the deltas)');
     const subtasks = metadata.operators.state!.subtasks;
-    t.ok(subtasks.every((s) => s.keyed && s.keyed.deltas?.length === 1), 'each subtask: a full file and one delta');
-    t.same(readdirSync(path).sort(), ['_metadata', 'keyed-1-0.delta-1.msgpack', 'keyed-1-0.msgpack', 'keyed-1-1.delta-1.msgpack', 'keyed-1-1.msgpack']);
+    t.ok(
+      subtasks.every((s) => s.keyed && s.keyed.deltas?.length === 1),
+      'each subtask: a full file and one delta',
+    );
+    t.same(readdirSync(path).sort(), [
+      '_metadata',
+      'keyed-1-0.delta-1.msgpack',
+      'keyed-1-0.msgpack',
+      'keyed-1-1.delta-1.msgpack',
+      'keyed-1-1.msgpack',
+    ]);
     // the chain's files were linked or copied: the checkpoints going takes nothing from the savepoint
     rmSync(join(dir, 'checkpoints'), { recursive: true, force: true });
-    t.same(await entries(path), EXPECTED, 'read back with the checkpoints deleted: the deltas applied on the full snapshot, puts and deletes');
+    t.same(
+      await entries(path),
+      EXPECTED,
+      'read back with the checkpoints deleted: the deltas applied on the full snapshot, puts and deletes',
+    );
     const [op] = (await (await Savepoint.load(path)).operators()).filter((o) => o.uid === 'state');
     t.equal(op!.states[0]!.keys, EXPECTED.size, 'inspect counts the keys after the deltas');
-    t.equal(op!.bytes, subtasks.reduce((n, s) => n + s.keyed!.size + s.keyed!.deltas!.reduce((m, d) => m + d.size, 0), 0), 'and every file\'s bytes');
+    t.equal(
+      op!.bytes,
+      subtasks.reduce((n, s) => n + s.keyed!.size + s.keyed!.deltas!.reduce((m, d) => m + d.size, 0), 0),
+      "and every file's bytes",
+    );
 
     // restore on another backend at another parallelism, then a savepoint of that: the same state
     const gate = { open: true };
@@ -146,7 +171,10 @@ t.test('a damaged or missing delta of a chained savepoint: its own error, nothin
   await t.rejects(Savepoint.load(path), { code: 'FLOE_SAVEPOINT_CHECKSUM_MISMATCH', message: /keyed-1-1\.delta-1\.msgpack/ });
   const started: unknown[] = [];
   const restore = job({ 'state.backend.type': 'memory', 'execution.savepoint.path': path }, { open: true }, 2);
-  await t.rejects(restore.executeAsync('restore').then((c) => (c.on('running', () => started.push(1)), c)), { code: 'FLOE_SAVEPOINT_CHECKSUM_MISMATCH' });
+  await t.rejects(
+    restore.executeAsync('restore').then((c) => (c.on('running', () => started.push(1)), c)),
+    { code: 'FLOE_SAVEPOINT_CHECKSUM_MISMATCH' },
+  );
   t.same(started, []);
   rmSync(delta);
   await t.rejects(Savepoint.load(path), { code: 'FLOE_SAVEPOINT_FILE_MISSING', message: /keyed-1-1\.delta-1\.msgpack/ });
@@ -158,7 +186,12 @@ t.test('a chain file that changed size since its checkpoint fails the savepoint,
   processed = 0;
   const checkpoints = join(dir, 'checkpoints');
   // every part a file (none inlined into _metadata): the base is one to damage
-  const config = { 'state.backend.type': 'fs', 'execution.checkpointing.incremental': true, 'state.checkpoints.dir': checkpoints, 'state.storage.fs.memory-threshold': 0 };
+  const config = {
+    'state.backend.type': 'fs',
+    'execution.checkpointing.incremental': true,
+    'state.checkpoints.dir': checkpoints,
+    'state.storage.fs.memory-threshold': 0,
+  };
   const client = await job(config, gate, 2).executeAsync('chain');
   t.teardown(() => client.cancel().catch(() => {}));
   client.master.holdCheckpoints(true);
@@ -167,7 +200,10 @@ t.test('a chain file that changed size since its checkpoint fails the savepoint,
   const shared = join(checkpoints, client.jobId, 'shared');
   const [base] = readdirSync(shared);
   truncateSync(join(shared, base!), 10);
-  const error = await client.triggerSavepoint(join(dir, 'sp')).then(() => null, (e: { code?: string; cause?: { code?: string } }) => e);
+  const error = await client.triggerSavepoint(join(dir, 'sp')).then(
+    () => null,
+    (e: { code?: string; cause?: { code?: string } }) => e,
+  );
   t.equal(error?.code, 'FLOE_SAVEPOINT_WRITE_FAILED');
   t.equal(error?.cause?.code, 'FLOE_CHECKPOINT_FILE_CORRUPT', 'the cause: the file is not the size its checkpoint recorded');
   t.same(readdirSync(join(dir, 'sp')), [], 'no savepoint directory left behind');

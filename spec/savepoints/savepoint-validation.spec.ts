@@ -19,7 +19,12 @@ t.test('savepoint validation, inspection and repair', async (t) => {
 
   /** a copy of the savepoint, damaged by `damage`; restoring from it must fail with `code` and start nothing */
   let n = 0;
-  const restoreFails = async (code: string, damage: (copy: string) => void | string, extra: Record<string, unknown> = {}, countUid?: string) => {
+  const restoreFails = async (
+    code: string,
+    damage: (copy: string) => void | string,
+    extra: Record<string, unknown> = {},
+    countUid?: string,
+  ) => {
     const copy = join(dir, `copy-${n++}`);
     cpSync(original, copy, { recursive: true });
     const path = damage(copy) ?? copy;
@@ -31,7 +36,9 @@ t.test('savepoint validation, inspection and repair', async (t) => {
   // a path that does not exist: the loader cannot tell a savepoint from a checkpoint, so one code serves both
   await restoreFails('FLOE_CHECKPOINT_NOT_FOUND', (c) => join(c, 'nope'));
   await restoreFails('FLOE_SAVEPOINT_METADATA_MISSING', (c) => rmSync(join(c, '_metadata')));
-  await restoreFails('FLOE_SAVEPOINT_METADATA_CORRUPT', (c) => truncateSync(join(c, '_metadata'), readFileSync(join(c, '_metadata')).length - 7));
+  await restoreFails('FLOE_SAVEPOINT_METADATA_CORRUPT', (c) =>
+    truncateSync(join(c, '_metadata'), readFileSync(join(c, '_metadata')).length - 7),
+  );
   await restoreFails('FLOE_SAVEPOINT_FILE_MISSING', (c) => rmSync(join(c, files[0]!)));
   await restoreFails('FLOE_SAVEPOINT_CHECKSUM_MISMATCH', (c) => {
     const bytes = readFileSync(join(c, files[0]!));
@@ -50,12 +57,23 @@ t.test('savepoint validation, inspection and repair', async (t) => {
     const chk = join(dir, `copy-${n++}`, 'chk-3');
     mkdirSync(chk, { recursive: true });
     const out = join(dir, `out-${n}`);
-    await t.rejects(wordCountEnv({ input, out, parallelism: 2, config: { 'execution.savepoint.path': chk } }).executeAsync('wc'), { code: 'FLOE_NO_USABLE_CHECKPOINT' }, 'an empty chk-3 is no usable checkpoint');
+    await t.rejects(
+      wordCountEnv({ input, out, parallelism: 2, config: { 'execution.savepoint.path': chk } }).executeAsync('wc'),
+      { code: 'FLOE_NO_USABLE_CHECKPOINT' },
+      'an empty chk-3 is no usable checkpoint',
+    );
     t.same(visibleLines(out), [], 'nothing ran');
   }
   await restoreFails('FLOE_SAVEPOINT_UNMATCHED_STATE', () => undefined, {}, 'counter');
-  const err = await wordCountEnv({ input, out: join(dir, 'x'), parallelism: 1, countUid: 'counter', config: { 'execution.savepoint.path': original } })
-    .executeAsync('wc').catch((e: Error & { hint?: string }) => e);
+  const err = await wordCountEnv({
+    input,
+    out: join(dir, 'x'),
+    parallelism: 1,
+    countUid: 'counter',
+    config: { 'execution.savepoint.path': original },
+  })
+    .executeAsync('wc')
+    .catch((e: Error & { hint?: string }) => e);
   t.match((err as Error).message, /'count'/, 'the error lists the unmatched uid');
   t.match((err as { hint?: string }).hint, /--allow-non-restored-state/, 'and names --allow-non-restored-state');
 
@@ -71,13 +89,25 @@ t.test('savepoint validation, inspection and repair', async (t) => {
   for await (const e of sp.keyedEntries('count')) entries.push(e);
   t.equal(entries.length, reduceState!.keys, 'as many entries as keys');
   const source = ops.find((o) => o.uid === 'source')!;
-  t.ok(source.states.some((s) => s.kind === 'operator-split'), 'the source read position is split operator state');
-  await t.rejects(Promise.resolve().then(() => sp.operatorState('nope')), { code: 'FLOE_SAVEPOINT_UNKNOWN_UID' });
+  t.ok(
+    source.states.some((s) => s.kind === 'operator-split'),
+    'the source read position is split operator state',
+  );
+  await t.rejects(
+    Promise.resolve().then(() => sp.operatorState('nope')),
+    { code: 'FLOE_SAVEPOINT_UNKNOWN_UID' },
+  );
 
   // --allow-non-restored-state: the job runs without that state (counts start over)
   const skipOut = join(dir, 'skip');
   cpSync(join(dir, 'first'), skipOut, { recursive: true }); // the sink's restored transactions name files of its directory
-  const skipped = await wordCountEnv({ input, out: skipOut, parallelism: 1, countUid: 'counter', config: { 'execution.savepoint.path': original, 'execution.savepoint.ignore-unclaimed-state': true } }).executeAsync('wc');
+  const skipped = await wordCountEnv({
+    input,
+    out: skipOut,
+    parallelism: 1,
+    countUid: 'counter',
+    config: { 'execution.savepoint.path': original, 'execution.savepoint.ignore-unclaimed-state': true },
+  }).executeAsync('wc');
   t.same(skipped.restoredFrom?.nonRestored, ['count']);
   t.equal((await skipped.getJobExecutionResult()).status, 'FINISHED');
 
@@ -86,7 +116,14 @@ t.test('savepoint validation, inspection and repair', async (t) => {
   t.ok(repaired.operatorUids.includes('counter') && !repaired.operatorUids.includes('count'));
   await t.rejects(sp.renameUid('count', 'sink', join(dir, 'r2')), { code: 'FLOE_SAVEPOINT_UID_TAKEN' });
   const out = join(dir, 'first');
-  const resumed = await wordCountEnv({ input, out, parallelism: 3, slowMs: 0, countUid: 'counter', config: { 'execution.savepoint.path': repaired.path } }).executeAsync('wc');
+  const resumed = await wordCountEnv({
+    input,
+    out,
+    parallelism: 3,
+    slowMs: 0,
+    countUid: 'counter',
+    config: { 'execution.savepoint.path': repaired.path },
+  }).executeAsync('wc');
   t.equal((await resumed.getJobExecutionResult()).status, 'FINISHED');
   t.same(visibleLines(out).sort(), expectedLines(TEXT), 'stop + restore through the repaired savepoint: exact');
 
@@ -104,7 +141,12 @@ t.test('restore mode claim: the savepoint is deleted once a checkpoint of the ne
   const client = await wordCountEnv({ input, out: join(dir, 'out'), parallelism: 1, slowMs: 0.3 }).executeAsync('wc');
   await new Promise<void>((r) => client.on('checkpoint-completed', () => r()));
   const sp = await client.cancelWithSavepoint(join(dir, 'sp'));
-  const restored = await wordCountEnv({ input, out: join(dir, 'out'), parallelism: 1, config: { 'execution.savepoint.path': sp, 'execution.savepoint-restore-mode': 'claim' } }).executeAsync('wc');
+  const restored = await wordCountEnv({
+    input,
+    out: join(dir, 'out'),
+    parallelism: 1,
+    config: { 'execution.savepoint.path': sp, 'execution.savepoint-restore-mode': 'claim' },
+  }).executeAsync('wc');
   await restored.getJobExecutionResult();
   await new Promise((r) => setTimeout(r, 50));
   t.notOk(existsSync(sp), 'claimed and deleted');

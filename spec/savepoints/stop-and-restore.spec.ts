@@ -24,35 +24,55 @@ for (const { end, from, to, move } of [
   { end: 'stop', from: 2, to: 5, move: false },
   { end: 'cancel', from: 4, to: 1, move: true },
 ] as const) {
-  t.test(`${end} with a savepoint mid-run at parallelism ${from}, restore at ${to}${move ? ' from a moved directory' : ''}: output exact`, async (t) => {
-    const dir = t.testdir({ 'in.txt': TEXT, savepoints: {} });
-    const input = join(dir, 'in.txt');
-    const out = join(dir, 'out');
-    const client = await wordCountEnv({ input, out, parallelism: from, slowMs: 0.25 }).executeAsync('wc');
-    await afterCheckpoints(client, 1);
-    let path = end === 'stop' ? await client.stopWithSavepoint(join(dir, 'savepoints')) : await client.cancelWithSavepoint(join(dir, 'savepoints'));
-    const result = await client.getJobExecutionResult();
-    t.equal(result.status, end === 'stop' ? 'FINISHED' : 'CANCELED');
-    t.match(basename(path), new RegExp(`^savepoint-${client.jobId.slice(0, 6).replace(/[-_]/g, '\\$&')}-[0-9a-f]{12}$`), 'Flink-style directory name');
-    t.ok(existsSync(join(path, '_metadata')));
-    const partial = visibleLines(out).length;
-    t.ok(partial < EXPECTED.length, `the job was stopped in the middle (${partial} of ${EXPECTED.length} lines visible)`);
-    if (move) {
-      const moved = join(dir, 'moved-savepoint');
-      renameSync(path, moved);
-      path = moved;
-    }
+  t.test(
+    `${end} with a savepoint mid-run at parallelism ${from}, restore at ${to}${move ? ' from a moved directory' : ''}: output exact`,
+    async (t) => {
+      const dir = t.testdir({ 'in.txt': TEXT, savepoints: {} });
+      const input = join(dir, 'in.txt');
+      const out = join(dir, 'out');
+      const client = await wordCountEnv({ input, out, parallelism: from, slowMs: 0.25 }).executeAsync('wc');
+      await afterCheckpoints(client, 1);
+      let path =
+        end === 'stop'
+          ? await client.stopWithSavepoint(join(dir, 'savepoints'))
+          : await client.cancelWithSavepoint(join(dir, 'savepoints'));
+      const result = await client.getJobExecutionResult();
+      t.equal(result.status, end === 'stop' ? 'FINISHED' : 'CANCELED');
+      t.match(
+        basename(path),
+        new RegExp(`^savepoint-${client.jobId.slice(0, 6).replace(/[-_]/g, '\\$&')}-[0-9a-f]{12}$`),
+        'Flink-style directory name',
+      );
+      t.ok(existsSync(join(path, '_metadata')));
+      const partial = visibleLines(out).length;
+      t.ok(partial < EXPECTED.length, `the job was stopped in the middle (${partial} of ${EXPECTED.length} lines visible)`);
+      if (move) {
+        const moved = join(dir, 'moved-savepoint');
+        renameSync(path, moved);
+        path = moved;
+      }
 
-    const restored = await wordCountEnv({ input, out, parallelism: to, slowMs: 0, config: { 'execution.savepoint.path': path } }).executeAsync('wc');
-    t.equal(restored.restoredFrom?.path, path);
-    const resumed = await restored.getJobExecutionResult();
-    t.equal(resumed.status, 'FINISHED');
-    const lines = visibleLines(out).sort();
-    t.equal(lines.length, EXPECTED.length, 'as many lines as words');
-    t.same(lines, EXPECTED, 'every ["w",i] exactly once across both runs');
-    t.same(readdirSync(out).filter((f) => /^\..*\.(inprogress|pending-\d+)$/.test(f)), [], 'no pending or in-progress files left');
-    t.ok(existsSync(join(path, '_metadata')), 'no-claim: the savepoint stays');
-  });
+      const restored = await wordCountEnv({
+        input,
+        out,
+        parallelism: to,
+        slowMs: 0,
+        config: { 'execution.savepoint.path': path },
+      }).executeAsync('wc');
+      t.equal(restored.restoredFrom?.path, path);
+      const resumed = await restored.getJobExecutionResult();
+      t.equal(resumed.status, 'FINISHED');
+      const lines = visibleLines(out).sort();
+      t.equal(lines.length, EXPECTED.length, 'as many lines as words');
+      t.same(lines, EXPECTED, 'every ["w",i] exactly once across both runs');
+      t.same(
+        readdirSync(out).filter((f) => /^\..*\.(inprogress|pending-\d+)$/.test(f)),
+        [],
+        'no pending or in-progress files left',
+      );
+      t.ok(existsSync(join(path, '_metadata')), 'no-claim: the savepoint stays');
+    },
+  );
 }
 
 t.test('a stop whose savepoint fails leaves the job running, and its output exact', async (t) => {
@@ -91,7 +111,11 @@ t.test('stop --drain mid-run: sources end, everything read so far is flushed and
   const read = linesRead(TEXT, splits, 2);
   t.ok(read.length > 0 && read.length < TEXT.length, `drained in the middle (${read.length} of ${TEXT.length} characters read)`);
   t.same(visibleLines(out).sort(), expectedLines(read), 'the output is exactly the counts of every line read, all committed');
-  t.same(readdirSync(out).filter((f) => /^\..*\.(inprogress|pending-\d+)$/.test(f)), [], 'nothing pending or in progress');
+  t.same(
+    readdirSync(out).filter((f) => /^\..*\.(inprogress|pending-\d+)$/.test(f)),
+    [],
+    'nothing pending or in progress',
+  );
   t.same(Object.keys(sp.metadata.operators).sort(), ['count', 'sink', 'slow', 'source', 'split', 'tag']);
 });
 
@@ -102,24 +126,33 @@ t.test('stop --drain: what operators emit at end of input is in the committed ou
     'execution.checkpointing.interval': '30ms',
     'restart-strategy.type': 'none',
   });
-  env.fromSequence(1, 1e9).uid('numbers')
+  env
+    .fromSequence(1, 1e9)
+    .uid('numbers')
     .map((n: number) => {
       const until = performance.now() + 0.02;
       while (performance.now() < until);
       return n;
-    }).uid('slow')
+    })
+    .uid('slow')
     .keyBy((n) => n % 5)
-    .process<number>((() => {
-      let seen = 0; // emitted as -seen when the input ends (one subtask: the function object is shared by subtasks)
-      return {
-        processElement: (n: number) => {
-          seen++;
-          return n;
-        },
-        endInput: (o: { collect(n: number): void }) => o.collect(-seen),
-      };
-    })()).uid('pass').setParallelism(1)
-    .sinkTo(new CollectSink(results)).uid('sink').setParallelism(1);
+    .process<number>(
+      (() => {
+        let seen = 0; // emitted as -seen when the input ends (one subtask: the function object is shared by subtasks)
+        return {
+          processElement: (n: number) => {
+            seen++;
+            return n;
+          },
+          endInput: (o: { collect(n: number): void }) => o.collect(-seen),
+        };
+      })(),
+    )
+    .uid('pass')
+    .setParallelism(1)
+    .sinkTo(new CollectSink(results))
+    .uid('sink')
+    .setParallelism(1);
   const client = await env.executeAsync('drain flush');
   await afterCheckpoints(client, 2);
   const dir = t.testdir();
@@ -134,7 +167,13 @@ t.test('stop --drain: what operators emit at end of input is in the committed ou
 
 t.test('stop --drain needs checkpointing, and leaves a job without it running', async (t) => {
   const env = StreamExecutionEnvironment.getExecutionEnvironment({ 'parallelism.default': 1 });
-  env.fromSequence(1, 1e9).uid('numbers').map((n: number) => n).uid('id').sinkTo(new CollectSink<number>([])).uid('sink');
+  env
+    .fromSequence(1, 1e9)
+    .uid('numbers')
+    .map((n: number) => n)
+    .uid('id')
+    .sinkTo(new CollectSink<number>([]))
+    .uid('sink');
   const client = await env.executeAsync('no checkpoints');
   await new Promise((r) => setTimeout(r, 50));
   const dir = t.testdir();

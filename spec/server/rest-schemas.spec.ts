@@ -12,7 +12,10 @@ const ajv = new Ajv({ allErrors: true, strict: false });
 t.test('every endpoint answers with its schema on a running job', async (t) => {
   const dir = t.testdir({ 'in.txt': generateText(60_000, { seed: 5, vocabulary: 800 }), sp: {}, chk: {} });
   const client = await wordCountEnv({
-    input: join(dir, 'in.txt'), out: join(dir, 'out'), parallelism: 2, slowMs: 0.3,
+    input: join(dir, 'in.txt'),
+    out: join(dir, 'out'),
+    parallelism: 2,
+    slowMs: 0.3,
     config: {
       'execution.checkpointing.unaligned': true,
       'execution.checkpointing.externalized-checkpoint-retention': 'RETAIN_ON_CANCELLATION',
@@ -35,13 +38,22 @@ t.test('every endpoint answers with its schema on a running job', async (t) => {
   };
   const valid = (schema: object, value: unknown, what: string) => {
     const ok = ajv.validate(schema, value);
-    t.ok(ok, `${what} matches its schema`, ok ? {} : { errors: ajv.errorsText(ajv.errors, { separator: '\n' }), value: JSON.stringify(value).slice(0, 2000) });
+    t.ok(
+      ok,
+      `${what} matches its schema`,
+      ok ? {} : { errors: ajv.errorsText(ajv.errors, { separator: '\n' }), value: JSON.stringify(value).slice(0, 2000) },
+    );
   };
   await new Promise<void>((r) => client.on('checkpoint-completed', () => r()));
   const id = client.jobId;
 
   // a savepoint, so the history holds one with its external path
-  const trig = await call('POST', `/jobs/${id}/savepoints`, JSON.stringify({ 'target-directory': join(dir, 'sp'), formatType: 'CANONICAL', 'cancel-job': false }), { 'content-type': 'application/json' });
+  const trig = await call(
+    'POST',
+    `/jobs/${id}/savepoints`,
+    JSON.stringify({ 'target-directory': join(dir, 'sp'), formatType: 'CANONICAL', 'cancel-job': false }),
+    { 'content-type': 'application/json' },
+  );
   t.equal(trig.status, 202);
   valid(TRIGGER_RESPONSE, trig.json, 'POST /jobs/:jobid/savepoints');
   let op;
@@ -101,13 +113,25 @@ t.test('every endpoint answers with its schema on a running job', async (t) => {
   }
 
   // what the dashboard reads: the real settings, the savepoint's path, 32-hex vertex ids, upper-case states, per-vertex checkpoint tasks
-  t.match((await call('GET', `/jobs/${id}/checkpoints/config`)).json, { unaligned_checkpoints: true, externalization: { enabled: true, delete_on_cancellation: false }, checkpoint_storage: 'fs', state_backend: 'fs' });
+  t.match((await call('GET', `/jobs/${id}/checkpoints/config`)).json, {
+    unaligned_checkpoints: true,
+    externalization: { enabled: true, delete_on_cancellation: false },
+    checkpoint_storage: 'fs',
+    state_backend: 'fs',
+  });
   const after = (await call('GET', `/jobs/${id}/checkpoints`)).json;
   t.equal(after.latest.savepoint.external_path, savepointPath, 'the latest savepoint with its path');
   t.same(Object.keys(after.history[0].tasks).sort(), [...vids].sort(), 'per-vertex checkpoint tasks by vertex id');
   t.match(details, { isStoppable: true, state: 'RUNNING', vertices: vids.map(() => ({ status: 'RUNNING' })) });
-  t.ok(details.plan.nodes.some((n: { operators: Array<{ uid: string }> }) => n.operators.some((o) => o.uid === 'count')), 'operator uids in the plan');
-  t.equal(Object.values(details['status-counts'] as Record<string, number>).reduce((a, b) => a + b, 0), 4, 'status counts of all 4 subtasks');
+  t.ok(
+    details.plan.nodes.some((n: { operators: Array<{ uid: string }> }) => n.operators.some((o) => o.uid === 'count')),
+    'operator uids in the plan',
+  );
+  t.equal(
+    Object.values(details['status-counts'] as Record<string, number>).reduce((a, b) => a + b, 0),
+    4,
+    'status counts of all 4 subtasks',
+  );
 
   // requests as Flink's clients send them
   const stopBody = JSON.stringify({ drain: false, formatType: 'CANONICAL', triggerId: 'ab'.repeat(16), targetDirectory: join(dir, 'sp') });
@@ -119,7 +143,11 @@ t.test('every endpoint answers with its schema on a running job', async (t) => {
   const stop = await call('POST', `/jobs/${id}/stop`, stopBody, { 'content-type': 'application/json' });
   t.equal(stop.status, 202);
   t.equal(stop.json['request-id'], 'ab'.repeat(16), 'the client-chosen trigger id');
-  t.equal((await call('POST', `/jobs/${id}/stop`, stopBody, { 'content-type': 'application/json' })).json['request-id'], 'ab'.repeat(16), 'a retry: the same operation');
+  t.equal(
+    (await call('POST', `/jobs/${id}/stop`, stopBody, { 'content-type': 'application/json' })).json['request-id'],
+    'ab'.repeat(16),
+    'a retry: the same operation',
+  );
   do op = await call('GET', `/jobs/${id}/savepoints/${'AB'.repeat(16)}`);
   while (op.json.status.id === 'IN_PROGRESS' && (await new Promise((r) => setTimeout(r, 20)), true));
   t.match(op.json.operation.location, join(dir, 'sp'));
@@ -131,7 +159,9 @@ t.test('every endpoint answers with its schema on a running job', async (t) => {
   t.match((await call('GET', `/jobs/${id}`)).json, { state: 'FINISHED', isStoppable: false });
 
   // disposal of the first savepoint, inside the allowed directories
-  const dispose = await call('POST', '/savepoint-disposal', JSON.stringify({ 'savepoint-path': savepointPath }), { 'content-type': 'application/json' });
+  const dispose = await call('POST', '/savepoint-disposal', JSON.stringify({ 'savepoint-path': savepointPath }), {
+    'content-type': 'application/json',
+  });
   t.equal(dispose.status, 202);
   do op = await call('GET', `/savepoint-disposal/${dispose.json['request-id']}`);
   while (op.json.status.id === 'IN_PROGRESS' && (await new Promise((r) => setTimeout(r, 20)), true));
@@ -139,14 +169,21 @@ t.test('every endpoint answers with its schema on a running job', async (t) => {
   t.same(op.json, { status: { id: 'COMPLETED' }, operation: {} });
 
   // errors keep one shape
-  for (const [method, path] of [['GET', '/jobs/nope'], ['GET', `/jobs/${id}/vertices/nope`], ['GET', `/jobs/${id}/checkpoints/details/x`], ['DELETE', '/overview'], ['GET', '/nowhere']]) {
+  for (const [method, path] of [
+    ['GET', '/jobs/nope'],
+    ['GET', `/jobs/${id}/vertices/nope`],
+    ['GET', `/jobs/${id}/checkpoints/details/x`],
+    ['DELETE', '/overview'],
+    ['GET', '/nowhere'],
+  ]) {
     valid(ERROR_RESPONSE, (await call(method!, path!)).json, `error of ${method} ${path}`);
   }
 });
 
 t.test('PATCH ?mode= in any case, STOP too; a POST with no body is {}', async (t) => {
   const dir = t.testdir({ 'in.txt': generateText(40_000, { seed: 6 }), sp: {} });
-  const start = () => wordCountEnv({ input: join(dir, 'in.txt'), out: join(dir, `out-${Math.random()}`), parallelism: 1, slowMs: 0.3 }).executeAsync('modes');
+  const start = () =>
+    wordCountEnv({ input: join(dir, 'in.txt'), out: join(dir, `out-${Math.random()}`), parallelism: 1, slowMs: 0.3 }).executeAsync('modes');
   const a = await start();
   const b = await start();
   const c = await start();
@@ -169,7 +206,11 @@ t.test('PATCH ?mode= in any case, STOP too; a POST with no body is {}', async (t
   await new Promise<void>((r) => c.on('checkpoint-completed', () => r()));
   const bare = await fetch(`${base}/jobs/${c.jobId}/savepoints`, { method: 'POST' });
   t.equal(bare.status, 202, 'POST without a body');
-  const empty = await fetch(`${base}/jobs/${c.jobId}/savepoints`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '' });
+  const empty = await fetch(`${base}/jobs/${c.jobId}/savepoints`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: '',
+  });
   t.equal(empty.status, 202, 'POST with an empty JSON body');
   // both savepoints complete before the directory goes
   for (const r of [bare, empty]) {
@@ -191,12 +232,16 @@ t.test('a failing job: restarts and the final failure in the exception history, 
     'restart-strategy.fixed-delay.delay': '10ms',
   });
   let attempt = 0;
-  env.fromSequence(1, 1_000_000).uid('numbers')
+  env
+    .fromSequence(1, 1_000_000)
+    .uid('numbers')
     .map((n: number) => {
       if (n === 1000) throw new Error(`boom ${++attempt}`);
       return n;
-    }).uid('boom')
-    .sinkTo(new CollectSink<number>([])).uid('sink');
+    })
+    .uid('boom')
+    .sinkTo(new CollectSink<number>([]))
+    .uid('sink');
   const client = await env.executeAsync('failing');
   const jobs = new JobRegistry();
   jobs.add(client);
@@ -209,12 +254,21 @@ t.test('a failing job: restarts and the final failure in the exception history, 
   const entries = ex.exceptionHistory.entries as Array<{ stacktrace: string; taskName: string | null; timestamp: number }>;
   t.ok(entries.length >= 3, `the first failure and both restarts' failures: ${entries.length}`);
   t.match(entries[0]!.stacktrace, /boom 3/, 'newest first');
-  t.ok(entries.some((e) => e.taskName && /Map/.test(e.taskName)), 'with the failing task\'s name');
-  t.ok(entries.every((e, i) => i === 0 || entries[i - 1]!.timestamp >= e.timestamp), 'ordered by time, newest first');
+  t.ok(
+    entries.some((e) => e.taskName && /Map/.test(e.taskName)),
+    "with the failing task's name",
+  );
+  t.ok(
+    entries.every((e, i) => i === 0 || entries[i - 1]!.timestamp >= e.timestamp),
+    'ordered by time, newest first',
+  );
   t.match(ex['root-exception'], /boom 3/);
   const result = await get(`/jobs/${client.jobId}/execution-result`);
   t.ok(ajv.validate(RESPONSE_SCHEMAS['/jobs/:jobid/execution-result']!, result), ajv.errorsText(ajv.errors));
-  t.match(result, { status: { id: 'COMPLETED' }, 'job-execution-result': { 'application-status': 'FAILED', 'failure-cause': { class: String } } });
+  t.match(result, {
+    status: { id: 'COMPLETED' },
+    'job-execution-result': { 'application-status': 'FAILED', 'failure-cause': { class: String } },
+  });
   t.match(await get(`/jobs/${client.jobId}`), { state: 'FAILED', timestamps: { RESTARTING: Number, FAILED: Number } });
 });
 
@@ -226,15 +280,20 @@ t.test('a slow downstream vertex: its source reports backpressure, the slow vert
     'taskmanager.network.memory.buffers-per-channel': 2,
   });
   // a cheap fan-out chained to the source fills its output faster than the slow map drains it
-  env.fromSequence(1, 50_000_000).uid('numbers')
-    .flatMap((n: number) => Array.from({ length: 100 }, (_, i) => n * 100 + i)).uid('fan-out')
+  env
+    .fromSequence(1, 50_000_000)
+    .uid('numbers')
+    .flatMap((n: number) => Array.from({ length: 100 }, (_, i) => n * 100 + i))
+    .uid('fan-out')
     .keyBy((n: number) => n % 7)
     .map((n: number) => {
       const until = performance.now() + 0.05;
       while (performance.now() < until);
       return n;
-    }).uid('slow')
-    .sinkTo(new CollectSink<number>([])).uid('sink');
+    })
+    .uid('slow')
+    .sinkTo(new CollectSink<number>([]))
+    .uid('sink');
   const client = await env.executeAsync('backpressured');
   const jobs = new JobRegistry();
   jobs.add(client);

@@ -9,7 +9,9 @@ import { wordCountEnv } from '../fixtures/wordcount-job.ts';
 
 t.test('REST API over a running job', async (t) => {
   const dir = t.testdir({ 'in.txt': generateText(40_000, { seed: 3, vocabulary: 800 }), sp: {} });
-  const client = await wordCountEnv({ input: join(dir, 'in.txt'), out: join(dir, 'out'), parallelism: 2, slowMs: 0.3 }).executeAsync('rest wc');
+  const client = await wordCountEnv({ input: join(dir, 'in.txt'), out: join(dir, 'out'), parallelism: 2, slowMs: 0.3 }).executeAsync(
+    'rest wc',
+  );
   const jobs = new JobRegistry();
   jobs.add(client);
   const app = createRestServer(jobs, { allowedDirs: [join(dir, 'sp')], savepointsDir: join(dir, 'sp'), bodyLimit: 1024 });
@@ -30,16 +32,30 @@ t.test('REST API over a running job', async (t) => {
   const cps = (await app.inject({ method: 'GET', url: `/jobs/${id}/checkpoints` })).json();
   t.ok(cps.counts.completed >= 1);
   const done = cps.history.find((h: { status: string }) => h.status === 'COMPLETED');
-  const perSubtask = (await app.inject({ method: 'GET', url: `/jobs/${id}/checkpoints/details/${done.id}/subtasks/${details.vertices[1].id}` })).json();
+  const perSubtask = (
+    await app.inject({ method: 'GET', url: `/jobs/${id}/checkpoints/details/${done.id}/subtasks/${details.vertices[1].id}` })
+  ).json();
   t.ok(perSubtask.subtasks.length === 2 && 'duration' in perSubtask.subtasks[0].alignment, 'per-subtask alignment');
-  t.match((await app.inject({ method: 'GET', url: `/jobs/${id}/checkpoints/details/${done.id}` })).json(), { id: done.id, status: 'COMPLETED' });
-  t.equal((await app.inject({ method: 'GET', url: `/jobs/${id}/checkpoints/details/${done.id}/subtasks/nope` })).statusCode, 404, 'unknown vertex');
+  t.match((await app.inject({ method: 'GET', url: `/jobs/${id}/checkpoints/details/${done.id}` })).json(), {
+    id: done.id,
+    status: 'COMPLETED',
+  });
+  t.equal(
+    (await app.inject({ method: 'GET', url: `/jobs/${id}/checkpoints/details/${done.id}/subtasks/nope` })).statusCode,
+    404,
+    'unknown vertex',
+  );
   t.equal((await app.inject({ method: 'GET', url: `/jobs/${id}/checkpoints/details/99999` })).statusCode, 404);
   t.equal((await app.inject({ method: 'GET', url: `/jobs/${id}/checkpoints/details/abc` })).statusCode, 400);
-  t.match((await app.inject({ method: 'GET', url: `/jobs/${id}/checkpoints/config` })).json(), { mode: 'exactly_once', interval: 40, state_backend: 'memory' });
+  t.match((await app.inject({ method: 'GET', url: `/jobs/${id}/checkpoints/config` })).json(), {
+    mode: 'exactly_once',
+    interval: 40,
+    state_backend: 'memory',
+  });
 
   // bad requests
-  const post = (url: string, payload: string) => app.inject({ method: 'POST', url, payload, headers: { 'content-type': 'application/json' } });
+  const post = (url: string, payload: string) =>
+    app.inject({ method: 'POST', url, payload, headers: { 'content-type': 'application/json' } });
   t.equal((await post(`/jobs/${id}/savepoints`, '{"target-directory": ')).statusCode, 400, 'malformed JSON');
   t.equal((await post(`/jobs/${id}/savepoints`, '{"target-directory": 5}')).statusCode, 400, 'wrong type');
   t.equal((await post(`/jobs/${id}/savepoints`, '{"unknown": true}')).statusCode, 400, 'unknown field');
@@ -55,7 +71,11 @@ t.test('REST API over a running job', async (t) => {
     t.equal(r.json().code, 'FLOE_REST_TARGET_NOT_ALLOWED');
   }
   t.equal((await post(`/jobs/${id}/stop`, JSON.stringify({ targetDirectory: join(dir, 'sp', 'link') }))).statusCode, 403, 'stop too');
-  t.equal((await post('/savepoint-disposal', JSON.stringify({ 'savepoint-path': join(dir, 'sp', 'link') }))).statusCode, 403, 'disposal too');
+  t.equal(
+    (await post('/savepoint-disposal', JSON.stringify({ 'savepoint-path': join(dir, 'sp', 'link') }))).statusCode,
+    403,
+    'disposal too',
+  );
   t.same(readdirSync(join(dir, 'elsewhere')), [], 'nothing written outside');
   t.equal(client.getJobStatus(), 'RUNNING', 'a refused stop does nothing');
   t.equal((await post(`/jobs/${id}/savepoints`, JSON.stringify({ triggerId: 'not-hex' }))).statusCode, 400, 'a malformed trigger id');
@@ -93,7 +113,11 @@ t.test('REST API over a running job', async (t) => {
   t.match(state.operation.location, join(dir, 'sp'));
   t.equal((await client.getJobExecutionResult()).status, 'FINISHED');
   t.equal((await Savepoint.load(state.operation.location)).metadata.drained, true, 'a drained savepoint');
-  t.same(readdirSync(join(dir, 'out')).filter((f) => /^\..*\.(inprogress|pending-\d+)$/.test(f)), [], 'the sinks committed everything');
+  t.same(
+    readdirSync(join(dir, 'out')).filter((f) => /^\..*\.(inprogress|pending-\d+)$/.test(f)),
+    [],
+    'the sinks committed everything',
+  );
   t.match((await app.inject({ method: 'GET', url: `/jobs/${id}` })).json(), { state: 'FINISHED' });
   // a savepoint of an ended job fails with a cause
   const late = await post(`/jobs/${id}/savepoints`, '{}');
@@ -125,7 +149,9 @@ t.test('off loopback: a token is required for mutating requests, not for reads',
 
 t.test('CORS: no headers unless rest.cors.allowed-origins names the origin; mutating requests from other origins refused', async (t) => {
   const dir = t.testdir({ 'in.txt': generateText(20_000, { seed: 7 }) });
-  const client = await wordCountEnv({ input: join(dir, 'in.txt'), out: join(dir, 'out'), parallelism: 1, slowMs: 0.2 }).executeAsync('cors');
+  const client = await wordCountEnv({ input: join(dir, 'in.txt'), out: join(dir, 'out'), parallelism: 1, slowMs: 0.2 }).executeAsync(
+    'cors',
+  );
   const jobs = new JobRegistry();
   jobs.add(client);
   const closed = createRestServer(jobs, { allowedDirs: [dir] });
@@ -138,7 +164,11 @@ t.test('CORS: no headers unless rest.cors.allowed-origins names the origin; muta
   const read = await closed.inject({ method: 'GET', url: '/jobs/overview', headers: evil });
   t.equal(read.statusCode, 200);
   t.equal(read.headers['access-control-allow-origin'], undefined, 'no CORS header by default');
-  const preflight = await closed.inject({ method: 'OPTIONS', url: `/jobs/${client.jobId}`, headers: { ...evil, 'access-control-request-method': 'PATCH' } });
+  const preflight = await closed.inject({
+    method: 'OPTIONS',
+    url: `/jobs/${client.jobId}`,
+    headers: { ...evil, 'access-control-request-method': 'PATCH' },
+  });
   t.equal(preflight.headers['access-control-allow-origin'], undefined, 'no preflight answer by default');
   // a bodiless POST needs no preflight: the origin check refuses it
   const csrf = await closed.inject({ method: 'POST', url: `/jobs/${client.jobId}/stop`, headers: evil });
@@ -146,18 +176,35 @@ t.test('CORS: no headers unless rest.cors.allowed-origins names the origin; muta
   t.equal(csrf.json().code, 'FLOE_REST_ORIGIN_NOT_ALLOWED');
   t.equal(client.getJobStatus(), 'RUNNING');
   // the dashboard's own origin (same host) is no foreign origin
-  const own = await closed.inject({ method: 'PATCH', url: `/jobs/${client.jobId}?mode=bogus`, headers: { origin: 'http://127.0.0.1:8081', host: '127.0.0.1:8081' } });
+  const own = await closed.inject({
+    method: 'PATCH',
+    url: `/jobs/${client.jobId}?mode=bogus`,
+    headers: { origin: 'http://127.0.0.1:8081', host: '127.0.0.1:8081' },
+  });
   t.equal(own.statusCode, 400, 'same origin: passes the origin check (then the bad mode is refused)');
-  const allowed = await open.inject({ method: 'GET', url: '/jobs/overview', headers: { origin: 'http://ui.example', host: '127.0.0.1:8081' } });
+  const allowed = await open.inject({
+    method: 'GET',
+    url: '/jobs/overview',
+    headers: { origin: 'http://ui.example', host: '127.0.0.1:8081' },
+  });
   t.equal(allowed.headers['access-control-allow-origin'], 'http://ui.example');
-  const pre = await open.inject({ method: 'OPTIONS', url: `/jobs/${client.jobId}`, headers: { origin: 'http://ui.example', host: '127.0.0.1:8081' } });
+  const pre = await open.inject({
+    method: 'OPTIONS',
+    url: `/jobs/${client.jobId}`,
+    headers: { origin: 'http://ui.example', host: '127.0.0.1:8081' },
+  });
   t.equal(pre.statusCode, 204);
   t.match(pre.headers['access-control-allow-methods'], /PATCH/);
-  t.equal((await open.inject({ method: 'GET', url: '/jobs/overview', headers: evil })).headers['access-control-allow-origin'], undefined, 'other origins still get none');
+  t.equal(
+    (await open.inject({ method: 'GET', url: '/jobs/overview', headers: evil })).headers['access-control-allow-origin'],
+    undefined,
+    'other origins still get none',
+  );
   // DNS rebinding: evil.example resolving to 127.0.0.1 is its own origin, but no loopback host
   const rebound = await closed.inject({ method: 'GET', url: '/jobs/overview', headers: { host: 'evil.example:8081' } });
   t.equal(rebound.statusCode, 403);
   t.equal(rebound.json().code, 'FLOE_REST_HOST_NOT_ALLOWED');
-  for (const host of ['127.0.0.1:8081', 'localhost:8081', '[::1]:8081', 'localhost']) t.equal((await closed.inject({ method: 'GET', url: '/jobs/overview', headers: { host } })).statusCode, 200, `host ${host}`);
+  for (const host of ['127.0.0.1:8081', 'localhost:8081', '[::1]:8081', 'localhost'])
+    t.equal((await closed.inject({ method: 'GET', url: '/jobs/overview', headers: { host } })).statusCode, 200, `host ${host}`);
   t.equal((await client.cancel()).status, 'CANCELED');
 });

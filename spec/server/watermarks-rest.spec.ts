@@ -4,7 +4,11 @@ import { CollectSink, StreamExecutionEnvironment, TumblingEventTimeWindows, Wate
 import { createRestServer, JobRegistry } from '../../src/server/rest-server.ts';
 
 t.test('watermarks per subtask of a vertex', async (t) => {
-  const env = StreamExecutionEnvironment.getExecutionEnvironment({ 'parallelism.default': 2, 'pipeline.auto-watermark-interval': '10ms', 'taskmanager.network.batch-size': 8 });
+  const env = StreamExecutionEnvironment.getExecutionEnvironment({
+    'parallelism.default': 2,
+    'pipeline.auto-watermark-interval': '10ms',
+    'taskmanager.network.batch-size': 8,
+  });
   let stop = false;
   env
     .fromSequence(0, 1_000_000)
@@ -14,7 +18,9 @@ t.test('watermarks per subtask of a vertex', async (t) => {
       while (performance.now() < until);
       return { k: i % 7, ts: i * 100 };
     })
-    .assignTimestampsAndWatermarks(WatermarkStrategy.forMonotonousTimestamps<{ k: number; ts: number }>().withTimestampAssigner((e) => e.ts))
+    .assignTimestampsAndWatermarks(
+      WatermarkStrategy.forMonotonousTimestamps<{ k: number; ts: number }>().withTimestampAssigner((e) => e.ts),
+    )
     .keyBy((e) => e.k)
     .window(TumblingEventTimeWindows.of('1s'))
     .reduce((a) => a)
@@ -36,7 +42,12 @@ t.test('watermarks per subtask of a vertex', async (t) => {
     if (input && Number(input.value) > 0) break;
     await new Promise((r) => setTimeout(r, 50));
   }
-  t.same(metrics.map((m) => m.id).sort(), ['0.currentInputWatermark', '0.currentOutputWatermark', '1.currentInputWatermark', '1.currentOutputWatermark']);
+  t.same(metrics.map((m) => m.id).sort(), [
+    '0.currentInputWatermark',
+    '0.currentOutputWatermark',
+    '1.currentInputWatermark',
+    '1.currentOutputWatermark',
+  ]);
   t.ok(Number(metrics.find((m) => m.id === '0.currentInputWatermark')!.value) > 0, 'the input watermark rose from records');
   const missing = await app.inject({ method: 'GET', url: `/jobs/${client.jobId}/vertices/nope/watermarks` });
   t.equal(missing.statusCode, 404);

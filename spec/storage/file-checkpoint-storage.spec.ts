@@ -1,5 +1,16 @@
 // File checkpoint storage on real files: inline parts, checksums, write failures, _metadata, retention, shared files, fallback, local recovery.
-import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
+import {
+  cpSync,
+  existsSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  truncateSync,
+  writeFileSync,
+} from 'node:fs';
 import { isAbsolute, join } from 'node:path';
 import t from 'tap';
 import type { StateHandle } from '../../src/backends/types.ts';
@@ -24,7 +35,10 @@ function checkpointWith(id: number, handles: Array<StateHandle | null>): Complet
     stateSize: 0,
     maxParallelism: 128,
     operators: {
-      count: { parallelism: handles.length, subtasks: handles.map((keyed) => ({ keyed, operator: { pos: { mode: 'split', items: [id, new Map([['k', new Date(5)]])] } } })) },
+      count: {
+        parallelism: handles.length,
+        subtasks: handles.map((keyed) => ({ keyed, operator: { pos: { mode: 'split', items: [id, new Map([['k', new Date(5)]])] } } })),
+      },
     },
   };
 }
@@ -35,7 +49,7 @@ function flipByte(path: string, at = 10): void {
   writeFileSync(path, b);
 }
 
-t.test('parts under the threshold come back inline, larger ones as fsync\'d files that read back checksummed', async (t) => {
+t.test("parts under the threshold come back inline, larger ones as fsync'd files that read back checksummed", async (t) => {
   const dir = t.testdir();
   const storage = new FileCheckpointStorage({ dir, jobId: 'job', memoryThreshold: 100 });
   const sub = storage.forSubtask('count/op', 0);
@@ -90,7 +104,9 @@ t.test('_metadata: relative paths (the directory can move), generic content, and
   const own = await sub.write(3, 'exclusive', bytes(50, 1));
   const shared = await sub.write(3, 'shared', bytes(60, 2));
   const cp = checkpointWith(3, [{ type: 'incremental', base: shared, deltas: [own], size: 110 }]);
-  (cp as unknown as { channelState: unknown }).channelState = { '0': { type: 'file', path: (own as { path: string }).path, size: 50, checksum: (own as { checksum: string }).checksum } };
+  (cp as unknown as { channelState: unknown }).channelState = {
+    '0': { type: 'file', path: (own as { path: string }).path, size: 50, checksum: (own as { checksum: string }).checksum },
+  };
   await storage.persist(cp);
   const chk = storage.checkpointDir(3);
   const raw = readFileSync(join(chk, '_metadata')).toString('latin1');
@@ -101,10 +117,17 @@ t.test('_metadata: relative paths (the directory can move), generic content, and
   cpSync(storage.jobDir, moved, { recursive: true });
   const loaded = await loadCheckpoint(join(moved, 'chk-3'));
   const handles = fileHandlesOf(loaded.checkpoint);
-  t.equal(handles.length, 3, 'base, delta and the extra field\'s handle');
-  t.ok(handles.every((h) => isAbsolute(h.path) && h.path.startsWith(moved)), 'rebased into the moved directory');
+  t.equal(handles.length, 3, "base, delta and the extra field's handle");
+  t.ok(
+    handles.every((h) => isAbsolute(h.path) && h.path.startsWith(moved)),
+    'rebased into the moved directory',
+  );
   t.same((loaded.checkpoint as unknown as { channelState: object }).channelState, { '0': handles[2] }, 'fields other parts add survive');
-  t.same(loaded.checkpoint.operators.count!.subtasks[0]!.operator, cp.operators.count!.subtasks[0]!.operator, 'operator state with Map and Date round-trips');
+  t.same(
+    loaded.checkpoint.operators.count!.subtasks[0]!.operator,
+    cp.operators.count!.subtasks[0]!.operator,
+    'operator state with Map and Date round-trips',
+  );
   t.same(await storage.forSubtask('count', 0).read(handles[0]!), bytes(60, 2));
 
   const damage = async (name: string, act: (d: string) => void, code: string) => {
@@ -115,74 +138,108 @@ t.test('_metadata: relative paths (the directory can move), generic content, and
   };
   await damage('truncated', (c) => truncateSync(join(c, '_metadata'), 40), 'FLOE_CHECKPOINT_METADATA_CORRUPT');
   await damage('flipped-metadata', (c) => flipByte(join(c, '_metadata'), 30), 'FLOE_CHECKPOINT_METADATA_CORRUPT');
-  await damage('version', (c) => {
-    const b = readFileSync(join(c, '_metadata'));
-    b.writeUInt32BE(99, 8);
-    writeFileSync(join(c, '_metadata'), b);
-  }, 'FLOE_CHECKPOINT_METADATA_VERSION');
+  await damage(
+    'version',
+    (c) => {
+      const b = readFileSync(join(c, '_metadata'));
+      b.writeUInt32BE(99, 8);
+      writeFileSync(join(c, '_metadata'), b);
+    },
+    'FLOE_CHECKPOINT_METADATA_VERSION',
+  );
   await damage('no-metadata', (c) => rmSync(join(c, '_metadata')), 'FLOE_CHECKPOINT_METADATA_MISSING');
   await damage('shared-gone', (c) => rmSync(join(c, '..', 'shared'), { recursive: true }), 'FLOE_CHECKPOINT_FILE_MISSING');
-  await damage('state-flipped', (c) => flipByte(join(c, readdirSync(c).find((f) => f !== '_metadata')!)), 'FLOE_CHECKPOINT_FILE_CORRUPT');
+  await damage(
+    'state-flipped',
+    (c) =>
+      flipByte(
+        join(
+          c,
+          readdirSync(c).find((f) => f !== '_metadata')!,
+        ),
+      ),
+    'FLOE_CHECKPOINT_FILE_CORRUPT',
+  );
   await t.rejects(loadCheckpoint(join(dir, 'nowhere')), { code: 'FLOE_CHECKPOINT_NOT_FOUND' });
   await writeMetadata(join(dir, 'moved', 'chk-3'), loaded.checkpoint);
-  t.ok(await loadCheckpoint(join(dir, 'moved', 'chk-3')), 'rewriting metadata of a loaded (absolute) checkpoint works: savepoints reuse it');
+  t.ok(
+    await loadCheckpoint(join(dir, 'moved', 'chk-3')),
+    'rewriting metadata of a loaded (absolute) checkpoint works: savepoints reuse it',
+  );
 });
 
-t.test('reference counting: after many incremental checkpoints with num-retained 3, shared/ holds exactly what the 3 retained reference', async (t) => {
-  const dir = t.testdir();
-  const storage = new FileCheckpointStorage({ dir, jobId: 'job', memoryThreshold: 0, numRetained: 3 });
-  const subs = [storage.forSubtask('count', 0), storage.forSubtask('count', 1)];
-  const chains = subs.map(() => ({ base: null as StateHandle | null, deltas: [] as StateHandle[] }));
-  const history: CompletedCheckpoint[] = [];
-  for (let id = 1; id <= 25; id++) {
-    const handles: StateHandle[] = [];
-    for (const [i, sub] of subs.entries()) {
-      const chain = chains[i]!;
-      // materialise every 4th checkpoint (subtask 1 on another rhythm), else append a delta
-      if (!chain.base || id % (4 + i) === 0) {
-        chain.base = await sub.write(id, 'shared', bytes(30 + id, id));
-        chain.deltas = [];
-      } else chain.deltas.push(await sub.write(id, 'shared', bytes(10 + id, id)));
-      handles.push({ type: 'incremental', base: chain.base, deltas: [...chain.deltas], size: 0 });
+t.test(
+  'reference counting: after many incremental checkpoints with num-retained 3, shared/ holds exactly what the 3 retained reference',
+  async (t) => {
+    const dir = t.testdir();
+    const storage = new FileCheckpointStorage({ dir, jobId: 'job', memoryThreshold: 0, numRetained: 3 });
+    const subs = [storage.forSubtask('count', 0), storage.forSubtask('count', 1)];
+    const chains = subs.map(() => ({ base: null as StateHandle | null, deltas: [] as StateHandle[] }));
+    const history: CompletedCheckpoint[] = [];
+    for (let id = 1; id <= 25; id++) {
+      const handles: StateHandle[] = [];
+      for (const [i, sub] of subs.entries()) {
+        const chain = chains[i]!;
+        // materialise every 4th checkpoint (subtask 1 on another rhythm), else append a delta
+        if (!chain.base || id % (4 + i) === 0) {
+          chain.base = await sub.write(id, 'shared', bytes(30 + id, id));
+          chain.deltas = [];
+        } else chain.deltas.push(await sub.write(id, 'shared', bytes(10 + id, id)));
+        handles.push({ type: 'incremental', base: chain.base, deltas: [...chain.deltas], size: 0 });
+      }
+      const cp = checkpointWith(id, handles);
+      await storage.persist(cp);
+      history.push(cp);
+      const retained = history.slice(-3);
+      t.same(
+        storage.retained,
+        retained.map((c) => c.id),
+      );
+      const expected = new Set(retained.flatMap((c) => fileHandlesOf(c).map((h) => (h.path as string).replace(/^shared\//, ''))));
+      t.same(new Set(readdirSync(storage.sharedDir)), expected, `after checkpoint ${id}: no file missing, none left over`);
+      t.same(
+        readdirSync(storage.jobDir)
+          .filter((f) => f.startsWith('chk-'))
+          .sort(),
+        retained.map((c) => `chk-${c.id}`).sort(),
+      );
+      for (const c of retained) await loadCheckpoint(storage.checkpointDir(c.id)); // never deleted too early
     }
-    const cp = checkpointWith(id, handles);
-    await storage.persist(cp);
-    history.push(cp);
-    const retained = history.slice(-3);
-    t.same(storage.retained, retained.map((c) => c.id));
-    const expected = new Set(retained.flatMap((c) => fileHandlesOf(c).map((h) => (h.path as string).replace(/^shared\//, ''))));
-    t.same(new Set(readdirSync(storage.sharedDir)), expected, `after checkpoint ${id}: no file missing, none left over`);
-    t.same(readdirSync(storage.jobDir).filter((f) => f.startsWith('chk-')).sort(), retained.map((c) => `chk-${c.id}`).sort());
-    for (const c of retained) await loadCheckpoint(storage.checkpointDir(c.id)); // never deleted too early
-  }
-});
+  },
+);
 
-t.test('restore point: a damaged newest checkpoint is reported and dropped, the previous one restores; none usable lists what was tried', async (t) => {
-  const dir = t.testdir();
-  const storage = new FileCheckpointStorage({ dir, jobId: 'job', memoryThreshold: 0, numRetained: 3 });
-  const sub = storage.forSubtask('count', 0);
-  const base = await sub.write(1, 'shared', bytes(40, 1));
-  await storage.persist(checkpointWith(1, [{ type: 'incremental', base, deltas: [], size: 40 }]));
-  const d2 = await sub.write(2, 'shared', bytes(20, 2));
-  await storage.persist(checkpointWith(2, [{ type: 'incremental', base, deltas: [d2], size: 60 }]));
-  const d3 = await sub.write(3, 'exclusive', bytes(20, 3));
-  await storage.persist(checkpointWith(3, [d3]));
-  truncateSync(join(storage.checkpointDir(3), '_metadata'), 12);
-  rmSync(join(storage.jobDir, (d2 as { path: string }).path));
-  const warnings: RestoreWarning[] = [];
-  const restored = await storage.restorePoint((w) => warnings.push(w));
-  t.equal(restored!.id, 1);
-  t.match(warnings, [{ checkpoint: /chk-3$/, reason: /truncated/ }, { checkpoint: /chk-2$/, reason: /missing/ }]);
-  t.same(storage.retained, [1]);
-  t.ok(existsSync(join(storage.jobDir, (base as { path: string }).path)), 'the base checkpoint 1 still needs is kept');
-  t.same(await sub.read(fileHandlesOf(restored)[0]!), bytes(40, 1));
+t.test(
+  'restore point: a damaged newest checkpoint is reported and dropped, the previous one restores; none usable lists what was tried',
+  async (t) => {
+    const dir = t.testdir();
+    const storage = new FileCheckpointStorage({ dir, jobId: 'job', memoryThreshold: 0, numRetained: 3 });
+    const sub = storage.forSubtask('count', 0);
+    const base = await sub.write(1, 'shared', bytes(40, 1));
+    await storage.persist(checkpointWith(1, [{ type: 'incremental', base, deltas: [], size: 40 }]));
+    const d2 = await sub.write(2, 'shared', bytes(20, 2));
+    await storage.persist(checkpointWith(2, [{ type: 'incremental', base, deltas: [d2], size: 60 }]));
+    const d3 = await sub.write(3, 'exclusive', bytes(20, 3));
+    await storage.persist(checkpointWith(3, [d3]));
+    truncateSync(join(storage.checkpointDir(3), '_metadata'), 12);
+    rmSync(join(storage.jobDir, (d2 as { path: string }).path));
+    const warnings: RestoreWarning[] = [];
+    const restored = await storage.restorePoint((w) => warnings.push(w));
+    t.equal(restored!.id, 1);
+    t.match(warnings, [
+      { checkpoint: /chk-3$/, reason: /truncated/ },
+      { checkpoint: /chk-2$/, reason: /missing/ },
+    ]);
+    t.same(storage.retained, [1]);
+    t.ok(existsSync(join(storage.jobDir, (base as { path: string }).path)), 'the base checkpoint 1 still needs is kept');
+    t.same(await sub.read(fileHandlesOf(restored)[0]!), bytes(40, 1));
 
-  flipByte(join(storage.jobDir, (base as { path: string }).path));
-  const err = await storage.restorePoint(() => {}).catch((e) => e);
-  t.equal(err.code, 'FLOE_NO_USABLE_CHECKPOINT');
-  t.match(err.message, /chk-1: .*checksum/);
-  t.equal(await storage.restorePoint(() => {}), null, 'nothing retained any more');
-});
+    flipByte(join(storage.jobDir, (base as { path: string }).path));
+    const err = await storage.restorePoint(() => {}).catch((e) => e);
+    t.equal(err.code, 'FLOE_NO_USABLE_CHECKPOINT');
+    t.match(err.message, /chk-1: .*checksum/);
+    t.equal(await storage.restorePoint(() => {}), null, 'nothing retained any more');
+  },
+);
 
 t.test('restore from disk: a chk-<n> path falls back to older chk-<m> beside it; a job directory tries newest first', async (t) => {
   const dir = t.testdir();
@@ -194,7 +251,12 @@ t.test('restore from disk: a chk-<n> path falls back to older chk-<m> beside it;
   t.equal((await resolveRestorePath(storage.checkpointDir(2))).checkpoint.id, 2);
   t.equal((await resolveRestorePath(storage.jobDir)).checkpoint.id, 3);
   const c3 = storage.checkpointDir(3);
-  flipByte(join(c3, readdirSync(c3).find((f) => f !== '_metadata')!));
+  flipByte(
+    join(
+      c3,
+      readdirSync(c3).find((f) => f !== '_metadata')!,
+    ),
+  );
   const warnings: RestoreWarning[] = [];
   t.equal((await resolveRestorePath(c3, (w) => warnings.push(w))).checkpoint.id, 2, 'flipped state file: fall back to chk-2');
   t.match(warnings, [{ reason: /checksum/ }]);
@@ -208,9 +270,13 @@ t.test('restore from disk: a chk-<n> path falls back to older chk-<m> beside it;
 
 t.test('externalized retention decides what stays when the job ends', async (t) => {
   const cases: Array<[string, 'FINISHED' | 'CANCELED' | 'FAILED', boolean]> = [
-    ['DELETE_ON_CANCELLATION', 'CANCELED', false], ['DELETE_ON_CANCELLATION', 'FINISHED', false], ['DELETE_ON_CANCELLATION', 'FAILED', true],
-    ['RETAIN_ON_CANCELLATION', 'CANCELED', true], ['RETAIN_ON_CANCELLATION', 'FINISHED', true],
-    ['NO_EXTERNALIZED_CHECKPOINTS', 'FAILED', false], ['NO_EXTERNALIZED_CHECKPOINTS', 'CANCELED', false],
+    ['DELETE_ON_CANCELLATION', 'CANCELED', false],
+    ['DELETE_ON_CANCELLATION', 'FINISHED', false],
+    ['DELETE_ON_CANCELLATION', 'FAILED', true],
+    ['RETAIN_ON_CANCELLATION', 'CANCELED', true],
+    ['RETAIN_ON_CANCELLATION', 'FINISHED', true],
+    ['NO_EXTERNALIZED_CHECKPOINTS', 'FAILED', false],
+    ['NO_EXTERNALIZED_CHECKPOINTS', 'CANCELED', false],
   ];
   for (const [retention, status, kept] of cases) {
     const dir = t.testdir();
@@ -222,7 +288,7 @@ t.test('externalized retention decides what stays when the job ends', async (t) 
   }
 });
 
-t.test('an aborted checkpoint\'s partial files go; savepoint completions are not retained as checkpoints', async (t) => {
+t.test("an aborted checkpoint's partial files go; savepoint completions are not retained as checkpoints", async (t) => {
   const dir = t.testdir();
   const storage = new FileCheckpointStorage({ dir, jobId: 'job', memoryThreshold: 0 });
   await storage.forSubtask('op', 0).write(4, 'exclusive', bytes(9));
@@ -236,7 +302,12 @@ t.test('an aborted checkpoint\'s partial files go; savepoint completions are not
 
 t.test('local recovery: reads prefer the task-local copy, a bad copy falls back to the checkpoint directory', async (t) => {
   const dir = t.testdir();
-  const storage = new FileCheckpointStorage({ dir: join(dir, 'chk'), jobId: 'job', memoryThreshold: 0, localRecovery: { dir: join(dir, 'local') } });
+  const storage = new FileCheckpointStorage({
+    dir: join(dir, 'chk'),
+    jobId: 'job',
+    memoryThreshold: 0,
+    localRecovery: { dir: join(dir, 'local') },
+  });
   const sub = storage.forSubtask('op', 0);
   const h1 = await sub.write(1, 'exclusive', bytes(64, 1));
   await storage.persist(checkpointWith(1, [h1]));
@@ -255,21 +326,24 @@ t.test('local recovery: reads prefer the task-local copy, a bad copy falls back 
   t.notOk(existsSync(join(dir, 'local', 'job')), 'local copies go with the job');
 });
 
-t.test('a durable state file placed elsewhere: hard-linked on the same file system, copied across, refused when its size changed', async (t) => {
-  const dir = t.testdir({ 'state.bin': 'x'.repeat(1000) });
-  const from = join(dir, 'state.bin');
-  t.equal(await linkOrCopyDurable(from, join(dir, 'linked.bin'), 1000), 'linked');
-  t.equal(statSync(join(dir, 'linked.bin')).ino, statSync(from).ino, 'one file, two names');
-  // another file system (tmpfs), where no link can reach: a copy with the same bytes
-  if (existsSync('/dev/shm')) {
-    const other = mkdtempSync('/dev/shm/floe-spec-');
-    t.teardown(() => rmSync(other, { recursive: true, force: true }));
-    t.equal(await linkOrCopyDurable(from, join(other, 'copied.bin'), 1000), 'copied');
-    t.same(readFileSync(join(other, 'copied.bin')), readFileSync(from));
-  }
-  await t.rejects(linkOrCopyDurable(from, join(dir, 'short.bin'), 999), { code: 'FLOE_CHECKPOINT_FILE_CORRUPT' });
-  t.notOk(existsSync(join(dir, 'short.bin')), 'nothing left of a refused placement');
-  await t.rejects(linkOrCopyDurable(join(dir, 'gone.bin'), join(dir, 'gone-2.bin'), 1), { code: 'ENOENT' });
-  rmSync(from);
-  t.equal(readFileSync(join(dir, 'linked.bin'), 'utf8'), 'x'.repeat(1000), 'the checkpoint\'s name deleted: the placed file is whole');
-});
+t.test(
+  'a durable state file placed elsewhere: hard-linked on the same file system, copied across, refused when its size changed',
+  async (t) => {
+    const dir = t.testdir({ 'state.bin': 'x'.repeat(1000) });
+    const from = join(dir, 'state.bin');
+    t.equal(await linkOrCopyDurable(from, join(dir, 'linked.bin'), 1000), 'linked');
+    t.equal(statSync(join(dir, 'linked.bin')).ino, statSync(from).ino, 'one file, two names');
+    // another file system (tmpfs), where no link can reach: a copy with the same bytes
+    if (existsSync('/dev/shm')) {
+      const other = mkdtempSync('/dev/shm/floe-spec-');
+      t.teardown(() => rmSync(other, { recursive: true, force: true }));
+      t.equal(await linkOrCopyDurable(from, join(other, 'copied.bin'), 1000), 'copied');
+      t.same(readFileSync(join(other, 'copied.bin')), readFileSync(from));
+    }
+    await t.rejects(linkOrCopyDurable(from, join(dir, 'short.bin'), 999), { code: 'FLOE_CHECKPOINT_FILE_CORRUPT' });
+    t.notOk(existsSync(join(dir, 'short.bin')), 'nothing left of a refused placement');
+    await t.rejects(linkOrCopyDurable(join(dir, 'gone.bin'), join(dir, 'gone-2.bin'), 1), { code: 'ENOENT' });
+    rmSync(from);
+    t.equal(readFileSync(join(dir, 'linked.bin'), 'utf8'), 'x'.repeat(1000), "the checkpoint's name deleted: the placed file is whole");
+  },
+);

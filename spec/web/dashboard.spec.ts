@@ -47,10 +47,17 @@ t.test('dashboard over a running job', async (t) => {
 
   // live task actor states: running.* per subtask, records in growing sample after sample
   const states = page.getByTestId('task-state');
-  await states.filter({ hasText: /^running\.processing$/ }).first().waitFor();
+  await states
+    .filter({ hasText: /^running\.processing$/ })
+    .first()
+    .waitFor();
   t.equal(await page.locator('tr[data-subtask]').count(), client.master.execution!.tasks.length, 'a row per subtask');
   // records out summed over every subtask (a source counts none in)
-  const recordsOut = () => page.getByTestId('records-out').allTextContents().then((cells) => cells.reduce((sum, c) => sum + Number(c), 0));
+  const recordsOut = () =>
+    page
+      .getByTestId('records-out')
+      .allTextContents()
+      .then((cells) => cells.reduce((sum, c) => sum + Number(c), 0));
   const before = await recordsOut();
   await page.waitForFunction(
     (n) => [...document.querySelectorAll('[data-testid="records-out"]')].reduce((sum, c) => sum + Number(c.textContent), 0) > n,
@@ -65,7 +72,12 @@ t.test('dashboard over a running job', async (t) => {
   const completed = page.locator('tr[data-testid="checkpoint-row"][data-status="COMPLETED"]');
   await completed.first().waitFor();
   const first = Number(await completed.first().getAttribute('data-checkpoint'));
-  await page.waitForFunction((id) => Number(document.querySelector('tr[data-testid="checkpoint-row"][data-status="COMPLETED"]')?.getAttribute('data-checkpoint')) > id, first, { timeout: 60_000 });
+  await page.waitForFunction(
+    (id) =>
+      Number(document.querySelector('tr[data-testid="checkpoint-row"][data-status="COMPLETED"]')?.getAttribute('data-checkpoint')) > id,
+    first,
+    { timeout: 60_000 },
+  );
   t.pass('a newer completed checkpoint arrived');
   await completed.first().click();
   await page.getByTestId('checkpoint-detail').locator('tbody tr').first().waitFor();
@@ -91,7 +103,10 @@ t.test('dashboard over a running job', async (t) => {
   await page.getByRole('link', { name: 'Overview' }).click();
   await states.first().waitFor();
   await page.getByTestId('cancel-job').click();
-  await states.filter({ hasText: /^canceled|canceling/ }).first().waitFor({ timeout: 60_000 });
+  await states
+    .filter({ hasText: /^canceled|canceling/ })
+    .first()
+    .waitFor({ timeout: 60_000 });
   t.equal((await client.getJobExecutionResult()).status, 'CANCELED');
   t.same(browser.foreign, [], 'offline: nothing loaded from another host');
 });
@@ -110,13 +125,16 @@ t.test('off loopback the live feed wants the REST token', async (t) => {
   t.equal(await open(''), 'status 401', 'no token: refused');
   t.equal(await open('?token=wrong'), 'status 401', 'wrong token: refused');
   t.match(await open('?token=s3cret'), /^message \{"type":"floe.live"/, 'the token: live samples');
-  t.match(await open('?token=s3cret', `http://127.0.0.1:${port}`), /^message/, 'the dashboard\'s own page: live samples');
+  t.match(await open('?token=s3cret', `http://127.0.0.1:${port}`), /^message/, "the dashboard's own page: live samples");
   t.equal(await open('?token=s3cret', 'https://evil.example'), 'status 403', 'a page of another origin: refused');
   const local = await startRestServer(jobs, { port: 0, allowedDirs: [t.testdir()] });
   t.teardown(() => local.app.close());
   const rebound = await new Promise<string>((resolve) => {
     // DNS rebinding: a page of evil.example resolved to 127.0.0.1 is same-origin with itself
-    const ws = new WebSocket(`ws://127.0.0.1:${local.port}/live`, { headers: { host: `evil.example:${local.port}` }, origin: `http://evil.example:${local.port}` });
+    const ws = new WebSocket(`ws://127.0.0.1:${local.port}/live`, {
+      headers: { host: `evil.example:${local.port}` },
+      origin: `http://evil.example:${local.port}`,
+    });
     ws.once('unexpected-response', (_req, res) => resolve(`status ${res.statusCode}`));
     ws.once('open', () => (resolve('open'), ws.close()));
     ws.once('error', () => {});
@@ -125,5 +143,5 @@ t.test('off loopback the live feed wants the REST token', async (t) => {
   const page = await fetch(`http://127.0.0.1:${port}/`);
   t.equal(page.status, 200);
   t.match(await page.text(), /floe dashboard/);
-  t.equal((await fetch(`http://127.0.0.1:${port}/web/..%2Fpackage.json`)).status, 404, 'only floe\'s own files are served');
+  t.equal((await fetch(`http://127.0.0.1:${port}/web/..%2Fpackage.json`)).status, 404, "only floe's own files are served");
 });

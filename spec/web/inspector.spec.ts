@@ -65,14 +65,23 @@ t.test('a plain xstate app reporting to floe inspector appears with its state, c
   t.teardown(() => browser.close());
   const { page } = browser;
   await page.goto(`http://127.0.0.1:${port}/`);
-  await page.getByTestId('connection').filter({ hasText: /^connected$/ }).waitFor();
+  await page
+    .getByTestId('connection')
+    .filter({ hasText: /^connected$/ })
+    .waitFor();
   const lightItem = page.locator('li[data-actor="light"]');
-  await lightItem.locator(':scope > button [data-testid="actor-state"]').filter({ hasText: /^green$/ }).waitFor();
+  await lightItem
+    .locator(':scope > button [data-testid="actor-state"]')
+    .filter({ hasText: /^green$/ })
+    .waitFor();
   // the child actor is drawn under its parent
   await lightItem.locator('li[data-actor="ticker"]').waitFor();
 
   actor.send({ type: 'NEXT' });
-  await lightItem.locator(':scope > button [data-testid="actor-state"]').filter({ hasText: /^yellow$/ }).waitFor();
+  await lightItem
+    .locator(':scope > button [data-testid="actor-state"]')
+    .filter({ hasText: /^yellow$/ })
+    .waitFor();
   await lightItem.locator(':scope > button').click();
   await page.getByTestId('detail-state').filter({ hasText: 'yellow' }).waitFor();
   t.match(await page.getByTestId('detail-context').textContent(), /"changes": 1/);
@@ -80,7 +89,11 @@ t.test('a plain xstate app reporting to floe inspector appears with its state, c
 
   // a page opened later sees the same actors (replay), and nothing was loaded from another host
   await page.reload();
-  await page.locator('li[data-actor="light"] [data-testid="actor-state"]').filter({ hasText: /^yellow$/ }).first().waitFor();
+  await page
+    .locator('li[data-actor="light"] [data-testid="actor-state"]')
+    .filter({ hasText: /^yellow$/ })
+    .first()
+    .waitFor();
   t.same(browser.foreign, [], 'offline: every script and style came from the inspector');
   // a page of another site may not read the stream
   const refused = await new Promise<number>((resolve) => {
@@ -95,11 +108,21 @@ t.test('a plain xstate app reporting to floe inspector appears with its state, c
   // a floe job (what `floe run --inspect=ws://...` sets up) reports its task actors to the same inspector
   const collected: number[] = [];
   const env = StreamExecutionEnvironment.getExecutionEnvironment({ 'parallelism.default': 1 });
-  env.fromSequence(1, 100).uid('numbers').map((n: number) => n * 2).uid('double').sinkTo(new CollectSink(collected)).uid('sink');
+  env
+    .fromSequence(1, 100)
+    .uid('numbers')
+    .map((n: number) => n * 2)
+    .uid('double')
+    .sinkTo(new CollectSink(collected))
+    .uid('sink');
   env.setInspector(`ws://127.0.0.1:${port}`);
   const client = await env.executeAsync('inspected');
   await client.getJobExecutionResult();
   t.equal(collected.length, 100);
-  await page.locator('li.actor [data-testid="actor-state"]').filter({ hasText: /^finished$/ }).first().waitFor();
-  t.ok(await page.locator('li[data-actor*="Sequence Source"], li[data-actor*="Source"]').count() > 0, 'the source task is in the tree');
+  await page
+    .locator('li.actor [data-testid="actor-state"]')
+    .filter({ hasText: /^finished$/ })
+    .first()
+    .waitFor();
+  t.ok((await page.locator('li[data-actor*="Sequence Source"], li[data-actor*="Source"]').count()) > 0, 'the source task is in the tree');
 });

@@ -163,7 +163,8 @@ export class BarrierHandler {
     this.#startedAt = this.clock();
     this.listener.alignmentStarted(barrier);
     const timeout = barrier.options.alignedTimeoutMs;
-    if (this.mode === 'exactly-once' && barrier.options.alignment === 'aligned' && timeout) this.input.startAlignmentTimer(barrier.checkpointId, timeout);
+    if (this.mode === 'exactly-once' && barrier.options.alignment === 'aligned' && timeout)
+      this.input.startAlignmentTimer(barrier.checkpointId, timeout);
   }
 
   /** Snapshot now, forward the barrier as unaligned, and let every barrier still queued overtake. */

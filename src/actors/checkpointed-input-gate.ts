@@ -46,7 +46,12 @@ export class CheckpointedInputGate {
   /** the aligned-checkpoint timeout fired for this checkpoint id */
   #timedOut: number | null = null;
 
-  constructor(readonly channels: Channel[], mode: CheckpointingMode, listener: BarrierListener, options: CheckpointedInputGateOptions = {}) {
+  constructor(
+    readonly channels: Channel[],
+    mode: CheckpointingMode,
+    listener: BarrierListener,
+    options: CheckpointedInputGateOptions = {},
+  ) {
     this.input = new InputGate(channels);
     this.valve = new StatusWatermarkValve(channels.length, options.watermarks ?? { watermark() {}, status() {} });
     const wake = options.wake ?? (() => {});

@@ -69,7 +69,8 @@ export class OperatorChain {
   constructor(transformations: Transformation[], setup: ChainSetup) {
     const { runtime, backend, storage } = setup;
     const first = transformations[0]!;
-    this.source = first.kind === 'source' ? { uid: first.uid!, reader: first.source!.createReader(), store: new OperatorStateStore() } : null;
+    this.source =
+      first.kind === 'source' ? { uid: first.uid!, reader: first.source!.createReader(), store: new OperatorStateStore() } : null;
     const ops = this.source ? transformations.slice(1) : transformations;
     this.members = ops.map((t) => ({
       uid: t.uid!,
@@ -98,12 +99,21 @@ export class OperatorChain {
     const stateOf = (uid: string) => restore?.operators[uid];
     if (this.source) {
       const s = stateOf(this.source.uid);
-      if (s) this.source.store.restore(s.subtasks.map((x) => x?.operator ?? {}), runtime.subtaskIndex, runtime.parallelism);
+      if (s)
+        this.source.store.restore(
+          s.subtasks.map((x) => x?.operator ?? {}),
+          runtime.subtaskIndex,
+          runtime.parallelism,
+        );
     }
     for (const m of this.members) {
       const s = stateOf(m.uid);
       if (!s) continue;
-      m.store.restore(s.subtasks.map((x) => x?.operator ?? {}), runtime.subtaskIndex, runtime.parallelism);
+      m.store.restore(
+        s.subtasks.map((x) => x?.operator ?? {}),
+        runtime.subtaskIndex,
+        runtime.parallelism,
+      );
       if (m.keyed) {
         // same parallelism: only this subtask's own snapshot holds its key groups
         const own = s.parallelism === runtime.parallelism ? [s.subtasks[runtime.subtaskIndex]] : s.subtasks;
@@ -183,7 +193,10 @@ export class OperatorChain {
 
   /** The asynchronous part: runs every keyed runner and assembles the task's state. */
   static async complete(snapshot: ChainSnapshot): Promise<{ state: TaskStateSnapshot; size: number }> {
-    const [handles] = await Promise.all([Promise.all(snapshot.operators.map((o) => o.keyed?.run() ?? null)), Promise.all(snapshot.pending)]);
+    const [handles] = await Promise.all([
+      Promise.all(snapshot.operators.map((o) => o.keyed?.run() ?? null)),
+      Promise.all(snapshot.pending),
+    ]);
     const state: TaskStateSnapshot = {};
     let size = 0;
     snapshot.operators.forEach((o, i) => {

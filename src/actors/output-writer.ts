@@ -30,7 +30,8 @@ export class EdgeWriter {
         return this.#add(0, wire);
       case 'hash': {
         const n = this.channels.length;
-        const target = n === 1 ? 0 : subtaskForKeyGroup(this.maxParallelism, n, assignToKeyGroup(p.keySelector(record), this.maxParallelism));
+        const target =
+          n === 1 ? 0 : subtaskForKeyGroup(this.maxParallelism, n, assignToKeyGroup(p.keySelector(record), this.maxParallelism));
         return this.#add(target, wire);
       }
       case 'rebalance': {

@@ -21,7 +21,10 @@ export class StatusWatermarkValve {
   #lastOutput = MIN_WATERMARK;
   #idle = false;
 
-  constructor(channels: number, readonly output: ValveOutput) {
+  constructor(
+    channels: number,
+    readonly output: ValveOutput,
+  ) {
     this.#channels = Array.from({ length: channels }, () => ({ watermark: MIN_WATERMARK, idle: false, aligned: true }));
   }
 

@@ -2,8 +2,15 @@
 import { and, assign, setup, type ActionFunction, type AnyActorRef, type EventObject } from 'xstate';
 import {
   recipientsOf,
-  type CancelTask, type DeployTask, type DrainTask, type FromTaskMessage, type NotifyCheckpointAborted, type NotifyCheckpointComplete,
-  type TaskMetricsSample, type TaskPhase, type TriggerCheckpoint,
+  type CancelTask,
+  type DeployTask,
+  type DrainTask,
+  type FromTaskMessage,
+  type NotifyCheckpointAborted,
+  type NotifyCheckpointComplete,
+  type TaskMetricsSample,
+  type TaskPhase,
+  type TriggerCheckpoint,
 } from '../checkpoint/control-messages.ts';
 import type { SerializedError } from '../checkpoint/serialized-error.ts';
 import type { AbortReason } from './barrier-handler.ts';
@@ -60,7 +67,9 @@ export interface TaskContext extends TaskMachineInput {
 
 type Runtime<P = undefined> = ActionFunction<TaskContext, TaskEvent, TaskEvent, P, never, never, never, never, never>;
 /** The task's runtime does these; the Task provides them with `provide()` (here they do nothing). */
-const runtime = <P = undefined>(): Runtime<P> => () => {};
+const runtime =
+  <P = undefined>(): Runtime<P> =>
+  () => {};
 
 /** A control message to the job master and/or the coordinator, by systemId. */
 function report(message: (context: TaskContext, event: TaskEvent) => FromTaskMessage): Runtime {
@@ -70,7 +79,8 @@ function report(message: (context: TaskContext, event: TaskEvent) => FromTaskMes
   };
 }
 const subtaskOf = (c: TaskContext) => ({ vertexId: c.vertexId, subtaskIndex: c.subtaskIndex });
-const stateChanged = (state: TaskPhase) => report((c) => ({ type: 'TASK_STATE_CHANGED', attempt: c.attempt, subtask: subtaskOf(c), state }));
+const stateChanged = (state: TaskPhase) =>
+  report((c) => ({ type: 'TASK_STATE_CHANGED', attempt: c.attempt, subtask: subtaskOf(c), state }));
 
 const trigger = ({ event }: { event: TaskEvent }) => event as TriggerCheckpoint;
 const notification = ({ event }: { event: TaskEvent }) => ({ checkpointId: (event as NotifyCheckpointComplete).checkpointId });
@@ -108,12 +118,24 @@ export const taskMachine = setup({
     reportFinishing: stateChanged('finishing'),
     reportFinished: stateChanged('finished'),
     reportCanceled: stateChanged('canceled'),
-    reportFailed: report((c, e) => ({ type: 'TASK_FAILED', attempt: c.attempt, subtask: subtaskOf(c), error: (e as Extract<TaskEvent, { type: 'FAIL' }>).error })),
-    reportMetrics: report((c, e) => ({ type: 'TASK_METRICS', attempt: c.attempt, subtask: subtaskOf(c), sample: (e as Extract<TaskEvent, { type: 'METRICS' }>).sample })),
+    reportFailed: report((c, e) => ({
+      type: 'TASK_FAILED',
+      attempt: c.attempt,
+      subtask: subtaskOf(c),
+      error: (e as Extract<TaskEvent, { type: 'FAIL' }>).error,
+    })),
+    reportMetrics: report((c, e) => ({
+      type: 'TASK_METRICS',
+      attempt: c.attempt,
+      subtask: subtaskOf(c),
+      sample: (e as Extract<TaskEvent, { type: 'METRICS' }>).sample,
+    })),
     // ---- bookkeeping ----
     recordCheckpoint: assign({ checkpointId: ({ event }) => (event as { checkpointId: number }).checkpointId }),
     recordSnapshot: assign({ lastSnapshotId: ({ event }) => (event as { checkpointId: number }).checkpointId }),
-    recordCompleted: assign({ lastCompletedId: ({ context, event }) => Math.max(context.lastCompletedId, (event as NotifyCheckpointComplete).checkpointId) }),
+    recordCompleted: assign({
+      lastCompletedId: ({ context, event }) => Math.max(context.lastCompletedId, (event as NotifyCheckpointComplete).checkpointId),
+    }),
     /** a snapshot taken after the input ended holds the final state */
     recordFinishingSnapshot: assign(({ context, event }) => {
       const id = (event as { checkpointId: number }).checkpointId;
@@ -122,7 +144,9 @@ export const taskMachine = setup({
     deferTrigger: assign({ deferredTrigger: ({ event }) => event as TriggerCheckpoint }),
     /** nothing processed since the last snapshot: that snapshot already holds the final state */
     recordFlushed: assign(({ context, event }) => ({
-      finalCheckpointId: (event as Extract<TaskEvent, { type: 'INPUT_FLUSHED' }>).dirty ? context.finalCheckpointId : Math.min(context.finalCheckpointId, context.lastSnapshotId),
+      finalCheckpointId: (event as Extract<TaskEvent, { type: 'INPUT_FLUSHED' }>).dirty
+        ? context.finalCheckpointId
+        : Math.min(context.finalCheckpointId, context.lastSnapshotId),
     })),
     recordFailure: assign({ error: ({ event }) => (event as Extract<TaskEvent, { type: 'FAIL' }>).error.message }),
     recordMetrics: assign({ metrics: ({ event }) => (event as Extract<TaskEvent, { type: 'METRICS' }>).sample }),
@@ -132,7 +156,8 @@ export const taskMachine = setup({
     checkpointingDisabled: ({ context }) => !context.checkpointingEnabled,
     /** a checkpoint newer than the last one this task snapshotted */
     isNewCheckpoint: ({ context, event }) => (event as TriggerCheckpoint).checkpointId > context.lastSnapshotId,
-    hasNewDeferredTrigger: ({ context }) => context.deferredTrigger !== null && context.deferredTrigger.checkpointId > context.lastSnapshotId,
+    hasNewDeferredTrigger: ({ context }) =>
+      context.deferredTrigger !== null && context.deferredTrigger.checkpointId > context.lastSnapshotId,
     completesFinalCheckpoint: ({ context, event }) => (event as NotifyCheckpointComplete).checkpointId >= context.finalCheckpointId,
     /** the checkpoint holding the final state completed before the task began to wait for it */
     finalCheckpointCompleted: ({ context }) => context.lastCompletedId >= context.finalCheckpointId,
@@ -147,7 +172,15 @@ export const taskMachine = setup({
     finalCheckpointId: Number.POSITIVE_INFINITY,
     lastCompletedId: 0,
     deferredTrigger: null,
-    metrics: { recordsIn: 0, recordsOut: 0, backpressured: false, busyTimeMsPerSecond: 0, backPressuredTimeMsPerSecond: 0, idleTimeMsPerSecond: 1000, sampledAt: 0 },
+    metrics: {
+      recordsIn: 0,
+      recordsOut: 0,
+      backpressured: false,
+      busyTimeMsPerSecond: 0,
+      backPressuredTimeMsPerSecond: 0,
+      idleTimeMsPerSecond: 1000,
+      sampledAt: 0,
+    },
     error: null,
   }),
   initial: 'created',
@@ -229,7 +262,11 @@ export const taskMachine = setup({
               {
                 guard: 'hasNewDeferredTrigger',
                 target: 'waiting',
-                actions: ['recordFlushed', { type: 'snapshotFinishing', params: ({ context }) => context.deferredTrigger! }, 'reportFinishing'],
+                actions: [
+                  'recordFlushed',
+                  { type: 'snapshotFinishing', params: ({ context }) => context.deferredTrigger! },
+                  'reportFinishing',
+                ],
               },
               { target: 'waiting', actions: ['recordFlushed', 'reportFinishing'] },
             ],

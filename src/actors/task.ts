@@ -1,7 +1,15 @@
 // A task: one subtask of a job vertex — its actor, checkpointed input gate, subtask checkpointer, operator chain and output.
 import { createActor, type Actor, type AnyActorRef, type EventObject } from 'xstate';
 import type { StateBackend } from '../backends/types.ts';
-import { recipientsOf, taskSystemId, type DeployTask, type FromTaskMessage, type TaskMetricsSample, type TaskPhase, type TaskRestore } from '../checkpoint/control-messages.ts';
+import {
+  recipientsOf,
+  taskSystemId,
+  type DeployTask,
+  type FromTaskMessage,
+  type TaskMetricsSample,
+  type TaskPhase,
+  type TaskRestore,
+} from '../checkpoint/control-messages.ts';
 import { serializeError } from '../checkpoint/serialized-error.ts';
 import { channelStateKey } from '../checkpoint/state-handles.ts';
 import type { CheckpointingMode, SubtaskId } from '../checkpoint/types.ts';
@@ -36,13 +44,34 @@ export interface TaskSpec {
 }
 
 /** What every task of one attempt shares, wherever it runs (this process or a TaskManager). */
-export type AttemptTaskSettings = Pick<TaskSpec, 'jobId' | 'attempt' | 'mode' | 'checkpointingEnabled' | 'batchSize' | 'autoWatermarkInterval' | 'backend' | 'storage'>;
+export type AttemptTaskSettings = Pick<
+  TaskSpec,
+  'jobId' | 'attempt' | 'mode' | 'checkpointingEnabled' | 'batchSize' | 'autoWatermarkInterval' | 'backend' | 'storage'
+>;
 
 /** One subtask's spec: the attempt's settings, its vertex and index, and the channels wired to it. */
-export function taskSpecOf(settings: AttemptTaskSettings, maxParallelism: number, vertex: JobVertex, subtaskIndex: number, inputs: Channel[], outputs: EdgeWriter[]): TaskSpec {
+export function taskSpecOf(
+  settings: AttemptTaskSettings,
+  maxParallelism: number,
+  vertex: JobVertex,
+  subtaskIndex: number,
+  inputs: Channel[],
+  outputs: EdgeWriter[],
+): TaskSpec {
   const { jobId, attempt, mode, checkpointingEnabled, batchSize, autoWatermarkInterval, backend, storage } = settings;
   return {
-    jobId, vertex, subtaskIndex, attempt, maxParallelism, mode, checkpointingEnabled, batchSize, inputs, outputs, backend, storage,
+    jobId,
+    vertex,
+    subtaskIndex,
+    attempt,
+    maxParallelism,
+    mode,
+    checkpointingEnabled,
+    batchSize,
+    inputs,
+    outputs,
+    backend,
+    storage,
     ...(autoWatermarkInterval !== undefined ? { autoWatermarkInterval } : {}),
   };
 }
@@ -94,7 +123,10 @@ export class Task {
   #pollSize: number;
   readonly #maxPollSize: number;
 
-  constructor(readonly spec: TaskSpec, runtime: TaskRuntime) {
+  constructor(
+    readonly spec: TaskSpec,
+    runtime: TaskRuntime,
+  ) {
     const { vertex, subtaskIndex } = spec;
     this.id = { vertexId: vertex.id, subtaskIndex };
     this.name = subtaskName(vertex, subtaskIndex);
@@ -322,7 +354,8 @@ export class Task {
     const result = this.chain.source!.reader.poll(this.chain.head, this.#pollSize);
     const took = performance.now() - t0;
     if (took > POLL_BUDGET_MS) this.#pollSize = Math.max(1, this.#pollSize >> 1);
-    else if (took < POLL_BUDGET_MS / 4 && this.#pollSize < this.#maxPollSize) this.#pollSize = Math.min(this.#maxPollSize, this.#pollSize * 2);
+    else if (took < POLL_BUDGET_MS / 4 && this.#pollSize < this.#maxPollSize)
+      this.#pollSize = Math.min(this.#maxPollSize, this.#pollSize * 2);
     this.checkpointer.dirty = true;
     if (result === 'end') {
       this.#endSource();
@@ -415,8 +448,12 @@ export class Task {
     this.#busyMs = 0;
     this.#backPressuredMs = 0;
     return {
-      recordsIn: this.#recordsIn, recordsOut: this.output.recordsOut, backpressured: this.#backpressured,
-      busyTimeMsPerSecond: busy, backPressuredTimeMsPerSecond: backPressured, idleTimeMsPerSecond: 1000 - busy - backPressured,
+      recordsIn: this.#recordsIn,
+      recordsOut: this.output.recordsOut,
+      backpressured: this.#backpressured,
+      busyTimeMsPerSecond: busy,
+      backPressuredTimeMsPerSecond: backPressured,
+      idleTimeMsPerSecond: 1000 - busy - backPressured,
       sampledAt: Date.now(),
       currentInputWatermark: this.chain.source ? null : this.gate.valve.currentWatermark,
       currentOutputWatermark: this.output.currentWatermark,

@@ -14,7 +14,12 @@ import { TimestampsAndWatermarksOperator } from '../operators/timestamps-and-wat
 import type { WatermarkStrategy } from '../operators/watermark-strategy.ts';
 import type { WindowAssigner } from '../operators/window-assigners.ts';
 import { durationOf } from '../operators/event-time.ts';
-import { WindowOperator, type ProcessWindowFunction, type WindowAggregateFunction, type WindowFunctionSpec } from '../operators/window-operator.ts';
+import {
+  WindowOperator,
+  type ProcessWindowFunction,
+  type WindowAggregateFunction,
+  type WindowFunctionSpec,
+} from '../operators/window-operator.ts';
 
 /** Where transformations are recorded (the environment). */
 export interface TransformationRegistry {
@@ -44,9 +49,13 @@ abstract class Configurable {
 
   setParallelism(parallelism: number): this {
     if (this.transformation.fixedParallelism !== undefined && parallelism !== this.transformation.fixedParallelism) {
-      throw new JobDefinitionError('FLOE_PARALLELISM_FIXED', `'${this.transformation.name}' runs with parallelism ${this.transformation.fixedParallelism} only`, {
-        hint: 'use fromSequence or readTextFile for a parallel source',
-      });
+      throw new JobDefinitionError(
+        'FLOE_PARALLELISM_FIXED',
+        `'${this.transformation.name}' runs with parallelism ${this.transformation.fixedParallelism} only`,
+        {
+          hint: 'use fromSequence or readTextFile for a parallel source',
+        },
+      );
     }
     this.transformation.parallelism = checkParallelism(parallelism);
     return this;
@@ -119,7 +128,8 @@ export class DataStream<T> extends Configurable {
    * assignTimestampsAndWatermarks); timestamps assigned upstream are replaced.
    */
   assignTimestampsAndWatermarks(strategy: WatermarkStrategy<T>): DataStream<T> {
-    if (!strategy || typeof strategy.createGenerator !== 'function') throw new TypeError('assignTimestampsAndWatermarks needs a WatermarkStrategy, e.g. WatermarkStrategy.forBoundedOutOfOrderness("2s")');
+    if (!strategy || typeof strategy.createGenerator !== 'function')
+      throw new TypeError('assignTimestampsAndWatermarks needs a WatermarkStrategy, e.g. WatermarkStrategy.forBoundedOutOfOrderness("2s")');
     return this.transform('Timestamps/Watermarks', () => new TimestampsAndWatermarksOperator<T>(strategy));
   }
 
@@ -225,7 +235,10 @@ export class KeyedStream<T, K> extends DataStream<T> {
   }
 
   override process<R>(fn: ProcessFunction<T, R, K>): SingleOutputStreamOperator<R> {
-    return new SingleOutputStreamOperator<R>(this.registry, this.transform('KeyedProcess', () => new ProcessOperator<T, R>(fn as ProcessFunction<T, R>)).transformation);
+    return new SingleOutputStreamOperator<R>(
+      this.registry,
+      this.transform('KeyedProcess', () => new ProcessOperator<T, R>(fn as ProcessFunction<T, R>)).transformation,
+    );
   }
 }
 
@@ -241,7 +254,8 @@ export class WindowedStream<T, K> {
     readonly assigner: WindowAssigner,
   ) {
     this.#keySelector = keySelector as KeySelector;
-    if (!assigner || typeof assigner.assignWindows !== 'function') throw new TypeError('window needs a window assigner, e.g. TumblingEventTimeWindows.of("1 min")');
+    if (!assigner || typeof assigner.assignWindows !== 'function')
+      throw new TypeError('window needs a window assigner, e.g. TumblingEventTimeWindows.of("1 min")');
   }
 
   /** How long after a window's end (in event time) late records still update it; 0 by default. */
@@ -278,7 +292,12 @@ export class WindowedStream<T, K> {
   }
 
   #build<R>(name: string, fn: WindowFunctionSpec): SingleOutputStreamOperator<R> {
-    const settings = { assigner: this.assigner, allowedLateness: this.#allowedLateness, lateDataTag: this.#lateDataTag as OutputTag<unknown> | null, fn };
+    const settings = {
+      assigner: this.assigner,
+      allowedLateness: this.#allowedLateness,
+      lateDataTag: this.#lateDataTag as OutputTag<unknown> | null,
+      fn,
+    };
     const t = this.registry.add({
       kind: 'operator',
       name,

@@ -104,7 +104,10 @@ class WebSocketAdapter {
     ws.on('error', (error) => {
       if (!this.#warned) {
         this.#warned = true;
-        process.emitWarning(`cannot reach the inspector at ${this.url} (${error.message}); start one (floe inspector --port <port>) or pass --inspect=ws://host:port — retrying while the job runs`, { code: 'FLOE_INSPECTOR_UNREACHABLE' });
+        process.emitWarning(
+          `cannot reach the inspector at ${this.url} (${error.message}); start one (floe inspector --port <port>) or pass --inspect=ws://host:port — retrying while the job runs`,
+          { code: 'FLOE_INSPECTOR_UNREACHABLE' },
+        );
       }
     });
     ws.on('close', () => {

@@ -158,12 +158,14 @@ export class StreamExecutionEnvironment implements TransformationRegistry {
   async #submit(graph: JobGraph, jobName: string): Promise<JobClient> {
     const checkpoint = checkpointConfigFrom(this.config);
     const type = this.config.get('state.backend.type');
-    const backend = this.#backend ?? createStateBackend(type, {
-      incremental: this.config.get('execution.checkpointing.incremental'),
-      localDir: this.config.get('state.backend.level.localdir'),
-      materializationInterval: this.config.get('state.backend.incremental.materialization-interval'),
-      cacheBytes: this.config.get('state.backend.level.cache-size'),
-    });
+    const backend =
+      this.#backend ??
+      createStateBackend(type, {
+        incremental: this.config.get('execution.checkpointing.incremental'),
+        localDir: this.config.get('state.backend.level.localdir'),
+        materializationInterval: this.config.get('state.backend.incremental.materialization-interval'),
+        cacheBytes: this.config.get('state.backend.level.cache-size'),
+      });
     // a savepoint or retained checkpoint is validated and matched to the job's uids before any task starts;
     // its state files are read from where they are
     const recoveryPath = this.config.get('execution.state-recovery.path');
@@ -202,7 +204,10 @@ export class StreamExecutionEnvironment implements TransformationRegistry {
     master.result.then(stop, stop);
     if (fromSavepoint && this.config.get('execution.savepoint-restore-mode') === 'claim') claimSavepoint(master, restore.path);
     master.start();
-    return new JobClient(master, graph.generatedUids, undefined, { savepointsDir: this.config.get('state.savepoints.dir'), restoredFrom: restore });
+    return new JobClient(master, graph.generatedUids, undefined, {
+      savepointsDir: this.config.get('state.savepoints.dir'),
+      restoredFrom: restore,
+    });
   }
 
   /** Runs the job to the end (sources exhausted) and returns its result; rejects if it fails for good. */

@@ -13,7 +13,10 @@ import type { KeyedBackendOptions, SnapshotRunner, StateHandle, StateKind } from
  * a snapshot). Never changed once made: a snapshot may hold it.
  */
 class KeyedValue {
-  constructor(readonly key: unknown, readonly value: unknown) {}
+  constructor(
+    readonly key: unknown,
+    readonly value: unknown,
+  ) {}
 }
 
 /** lookup key -> the value, or a KeyedValue for keys the lookup key does not give back */
@@ -31,7 +34,11 @@ class StateTable {
   keyedValues = false;
   /** groups[i] is shared with a snapshot when copiedAt[i] < the backend's epoch */
   copiedAt: number[];
-  constructor(readonly name: string, readonly kind: StateKind, size: number) {
+  constructor(
+    readonly name: string,
+    readonly kind: StateKind,
+    size: number,
+  ) {
     this.groups = Array.from({ length: size }, () => new Map());
     this.copiedAt = new Array(size).fill(0);
   }
@@ -73,7 +80,6 @@ const changeCount = (c: Changes): number => {
   for (const groups of c.values()) for (const g of groups) n += g?.size ?? 0;
   return n;
 };
-
 
 export class HeapKeyedBackend extends AbstractKeyedBackend<StateTable> {
   #epoch = 1;
@@ -181,7 +187,10 @@ export class HeapKeyedBackend extends AbstractKeyedBackend<StateTable> {
     };
   }
 
-  async *#fullChunks(captured: Array<{ table: StateTable; groups: Group[] }>, counts: { keys: number; chunks: number }): AsyncGenerator<EntryChunk> {
+  async *#fullChunks(
+    captured: Array<{ table: StateTable; groups: Group[] }>,
+    counts: { keys: number; chunks: number },
+  ): AsyncGenerator<EntryChunk> {
     const { start } = this.keyGroupRange;
     const size = this.keyGroupRange.end - start + 1;
     let budget = performance.now() + 4;

@@ -31,9 +31,7 @@ interface Chain {
 }
 
 /** What the synchronous part of a snapshot decided. */
-export type SnapshotPlan<S> =
-  | { kind: 'full'; checkpointId: number }
-  | { kind: 'delta'; checkpointId: number; chain: Chain; segments: S[] };
+export type SnapshotPlan<S> = { kind: 'full'; checkpointId: number } | { kind: 'delta'; checkpointId: number; chain: Chain; segments: S[] };
 
 /**
  * Decides, per checkpoint, between a full materialisation and a delta, and keeps the changelog

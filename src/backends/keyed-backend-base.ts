@@ -123,7 +123,10 @@ export abstract class AbstractKeyedBackend<T extends KeyedStateTable> implements
 
   getAggregatingState<IN, ACC, OUT>(descriptor: AggregatingStateDescriptor<IN, ACC, OUT>): AggregatingState<IN, OUT> {
     const table = this.#register(descriptor);
-    return (this.#accessors.get(table) as AggregatingState<IN, OUT> | undefined) ?? this.#keep(table, aggregatingState<IN, ACC, OUT>(this, table, descriptor));
+    return (
+      (this.#accessors.get(table) as AggregatingState<IN, OUT> | undefined) ??
+      this.#keep(table, aggregatingState<IN, ACC, OUT>(this, table, descriptor))
+    );
   }
 
   endBatch(): void | Promise<void> {
@@ -157,7 +160,10 @@ export abstract class AbstractKeyedBackend<T extends KeyedStateTable> implements
     this.#lastKeyGroup = -1;
     // accessors call the `_` methods on this object: shadowed by ones that throw, they refuse without a check per call
     // (the object's shape changes, so code V8 optimised for the open backend is dropped, once)
-    Object.assign(this, refusing((table) => this.#closedError(table ? `state '${table.name}'` : 'keyed state')));
+    Object.assign(
+      this,
+      refusing((table) => this.#closedError(table ? `state '${table.name}'` : 'keyed state')),
+    );
     this.#disposing = this.#close();
     return this.#disposing;
   }
@@ -237,13 +243,20 @@ export abstract class AbstractKeyedBackend<T extends KeyedStateTable> implements
    * chunks of this backend's key groups, with their tables. Snapshots of another max parallelism
    * are refused: their key groups are not these.
    */
-  protected async _forEachRestoredPart(handles: StateHandle[], apply: (chunks: Iterable<RestoredChunk<T>>) => void | Promise<void>): Promise<void> {
+  protected async _forEachRestoredPart(
+    handles: StateHandle[],
+    apply: (chunks: Iterable<RestoredChunk<T>>) => void | Promise<void>,
+  ): Promise<void> {
     for (const handle of handles) {
       await forEachSnapshotPart(handle, this.options.storage, (header, chunks) => {
         if (header.maxParallelism !== this.maxParallelism) {
-          throw new CheckpointError('FLOE_MAX_PARALLELISM_MISMATCH', `state was written with max parallelism ${header.maxParallelism}, the job has ${this.maxParallelism}`, {
-            hint: 'keep pipeline.max-parallelism unchanged across restores',
-          });
+          throw new CheckpointError(
+            'FLOE_MAX_PARALLELISM_MISMATCH',
+            `state was written with max parallelism ${header.maxParallelism}, the job has ${this.maxParallelism}`,
+            {
+              hint: 'keep pipeline.max-parallelism unchanged across restores',
+            },
+          );
         }
         return apply(this.#inRange(chunks, header.states));
       });
@@ -274,15 +287,23 @@ export abstract class AbstractKeyedBackend<T extends KeyedStateTable> implements
   #refuseKey(key: unknown, kg: number): never {
     if (this.#status > OPEN) throw this.#closedError('setCurrentKey()');
     const { start, end } = this.keyGroupRange;
-    throw new CheckpointError('FLOE_KEY_GROUP_OUT_OF_RANGE', `key ${String(key)} is in key group ${kg}, outside this subtask's range ${start}-${end}`, {
-      hint: 'the key selector must return the same key for a record every time it is called',
-    });
+    throw new CheckpointError(
+      'FLOE_KEY_GROUP_OUT_OF_RANGE',
+      `key ${String(key)} is in key group ${kg}, outside this subtask's range ${start}-${end}`,
+      {
+        hint: 'the key selector must return the same key for a record every time it is called',
+      },
+    );
   }
 
   #closedError(use: string): StateBackendError {
     const { operatorUid, subtaskIndex } = this.options;
-    return new StateBackendError('FLOE_STATE_BACKEND_CLOSED', `${use} used after the keyed state backend of operator '${operatorUid}' (subtask ${subtaskIndex}) was closed (status ${this.status})`, {
-      hint: "use keyed state only while its operator is open (from open() to close()): a task's backend closes with the task, and a restarted task gets a new one",
-    });
+    return new StateBackendError(
+      'FLOE_STATE_BACKEND_CLOSED',
+      `${use} used after the keyed state backend of operator '${operatorUid}' (subtask ${subtaskIndex}) was closed (status ${this.status})`,
+      {
+        hint: "use keyed state only while its operator is open (from open() to close()): a task's backend closes with the task, and a restarted task gets a new one",
+      },
+    );
   }
 }

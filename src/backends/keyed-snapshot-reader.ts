@@ -29,9 +29,13 @@ export async function forEachSnapshotPart(
   for (let i = 0; i < parts.length; i++) {
     const { header, chunks } = readSnapshotStream(await storage.read(parts[i]!));
     if ((i === 0) !== (header.kind === 'full')) {
-      throw new CheckpointError('FLOE_SNAPSHOT_CORRUPT', `part ${i + 1} of an incremental keyed snapshot is a ${header.kind} snapshot; expected ${i === 0 ? 'a full base' : 'a delta'}`, {
-        hint: 'restore from an earlier checkpoint or savepoint',
-      });
+      throw new CheckpointError(
+        'FLOE_SNAPSHOT_CORRUPT',
+        `part ${i + 1} of an incremental keyed snapshot is a ${header.kind} snapshot; expected ${i === 0 ? 'a full base' : 'a delta'}`,
+        {
+          hint: 'restore from an earlier checkpoint or savepoint',
+        },
+      );
     }
     await apply(header, chunks);
   }
@@ -45,7 +49,10 @@ export async function readKeyedSnapshot(handle: StateHandle, storage: Pick<TaskS
   const groups = new Map<number, Map<string, Map<unknown, [unknown, unknown]>>>();
   await forEachSnapshotPart(handle, storage, (header, chunks) => {
     if (maxParallelism && header.maxParallelism !== maxParallelism) {
-      throw new CheckpointError('FLOE_SNAPSHOT_CORRUPT', `a delta has max parallelism ${header.maxParallelism}, its base ${maxParallelism}`);
+      throw new CheckpointError(
+        'FLOE_SNAPSHOT_CORRUPT',
+        `a delta has max parallelism ${header.maxParallelism}, its base ${maxParallelism}`,
+      );
     }
     maxParallelism = header.maxParallelism;
     Object.assign(states, header.states);

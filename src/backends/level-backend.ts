@@ -31,10 +31,14 @@ export class LevelStateBackend implements StateBackend {
       const dir = await JobWorkingDir.claim(parent, jobId);
       this.#jobs.set(jobId, { dir, swept: sweepStaleJobDirs(parent).catch(() => {}), keyed: new Set() });
     } catch (cause) {
-      throw new ConfigError('FLOE_LEVEL_LOCALDIR_NOT_WRITABLE', `cannot create the level backend's working directory in ${parent}: ${describeCause(cause)}`, {
-        cause,
-        hint: 'point state.backend.level.localdir at a local directory you may write to (it is created if missing)',
-      });
+      throw new ConfigError(
+        'FLOE_LEVEL_LOCALDIR_NOT_WRITABLE',
+        `cannot create the level backend's working directory in ${parent}: ${describeCause(cause)}`,
+        {
+          cause,
+          hint: 'point state.backend.level.localdir at a local directory you may write to (it is created if missing)',
+        },
+      );
     }
   }
 

@@ -86,15 +86,28 @@ export class LevelKeyedBackend extends AbstractKeyedBackend<LevelTable> {
   constructor(options: KeyedBackendOptions, backendOptions: LevelBackendOptions = {}) {
     super(options);
     this.#cacheLimit = Math.max(0, backendOptions.cacheBytes ?? DEFAULT_CACHE_BYTES);
-    this.location = join(backendOptions.localDir ?? DEFAULT_LEVEL_LOCAL_DIR, dirNameOf(options.jobId), `${dirNameOf(options.operatorUid)}-${options.subtaskIndex}-${nanoid(8)}`);
+    this.location = join(
+      backendOptions.localDir ?? DEFAULT_LEVEL_LOCAL_DIR,
+      dirNameOf(options.jobId),
+      `${dirNameOf(options.operatorUid)}-${options.subtaskIndex}-${nanoid(8)}`,
+    );
     // 16 MiB memtables and a 64 MiB block cache; LevelDB's bloom filters (10 bits/key) are on in classic-level
-    this.#db = new (loadLevel())<string, string>(this.location, { keyEncoding: 'utf8', valueEncoding: VALUE_ENCODING, writeBufferSize: 16 << 20, cacheSize: 64 << 20 } as never);
+    this.#db = new (loadLevel())<string, string>(this.location, {
+      keyEncoding: 'utf8',
+      valueEncoding: VALUE_ENCODING,
+      writeBufferSize: 16 << 20,
+      cacheSize: 64 << 20,
+    } as never);
     // the directory is new and empty: until it is open, a read that misses the cache finds nothing
     this.#opening = this.#db.open({ createIfMissing: true, errorIfExists: true }).then(
       () => void (this.#open = true),
       (cause) => void (this.#openError = openFailure(this.location, cause)),
     );
-    this.#inc = new IncrementalSnapshots<Changes>(backendOptions, () => new LevelChangelog(backendOptions.changelogValueChars), (c) => c.size);
+    this.#inc = new IncrementalSnapshots<Changes>(
+      backendOptions,
+      () => new LevelChangelog(backendOptions.changelogValueChars),
+      (c) => c.size,
+    );
     // a failed open leaves the status `opening`: the operations that need LevelDB report the failure, as they did
     void this.#opening.then(() => this.#open && this._opened());
     this.#runLoopBusy = options.runLoopBusy ?? (() => false);
@@ -296,7 +309,10 @@ export class LevelKeyedBackend extends AbstractKeyedBackend<LevelTable> {
         const snap = await view;
         try {
           const counts = { keys: 0, chunks: 0 };
-          const chunks = plan.kind === 'full' ? fullChunks(this.#db, snap, this.keyGroupRange, tables, this.#runLoopBusy, counts) : deltaChunks(this.#db, snap, tables, plan, counts);
+          const chunks =
+            plan.kind === 'full'
+              ? fullChunks(this.#db, snap, this.keyGroupRange, tables, this.#runLoopBusy, counts)
+              : deltaChunks(this.#db, snap, tables, plan, counts);
           return await this.#inc.writeSnapshot(this.options.storage, plan, { maxParallelism: this.maxParallelism, states }, chunks, counts);
         } finally {
           await snap.close();

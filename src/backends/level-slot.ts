@@ -6,7 +6,11 @@ import type { StateKind } from './types.ts';
 /** A registered state: its id in the key prefix, and its key prefixes per local key group. */
 export class LevelTable {
   readonly prefixes: string[] = [];
-  constructor(readonly id: number, readonly name: string, readonly kind: StateKind) {}
+  constructor(
+    readonly id: number,
+    readonly name: string,
+    readonly kind: StateKind,
+  ) {}
   prefix(keyGroup: number, local: number): string {
     return (this.prefixes[local] ??= statePrefix(keyGroup, this.id));
   }

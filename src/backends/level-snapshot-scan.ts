@@ -73,7 +73,15 @@ export async function* fullChunks(
         if (!chunk || !k.startsWith(prefix) || chunk.keys.length === CHUNK_ENTRIES) {
           if (chunk) yield chunk;
           const { keyGroup, stateId } = decodeKey(k);
-          chunk = { keyGroup, state: tables[stateId]!.name, keys: [], keyOffset: KEY_PREFIX_CHARS, values: [], decodeKey: keyFromTag, decodeValue };
+          chunk = {
+            keyGroup,
+            state: tables[stateId]!.name,
+            keys: [],
+            keyOffset: KEY_PREFIX_CHARS,
+            values: [],
+            decodeKey: keyFromTag,
+            decodeValue,
+          };
           prefix = k.slice(0, KEY_PREFIX_CHARS);
           counts.chunks++;
         }
@@ -113,7 +121,16 @@ export async function* deltaChunks(
       if (chunk) yield chunk;
       const { keyGroup, stateId } = decodeKey(k);
       deletes = [];
-      chunk = { keyGroup, state: tables[stateId]!.name, keys: [], keyOffset: KEY_PREFIX_CHARS, values: [], deletes, decodeKey: keyFromTag, decodeValue };
+      chunk = {
+        keyGroup,
+        state: tables[stateId]!.name,
+        keys: [],
+        keyOffset: KEY_PREFIX_CHARS,
+        values: [],
+        deletes,
+        decodeKey: keyFromTag,
+        decodeValue,
+      };
       prefix = k.slice(0, KEY_PREFIX_CHARS);
       counts.chunks++;
     }

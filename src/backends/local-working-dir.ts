@@ -49,7 +49,10 @@ export async function sweepStaleJobDirs(parent: string): Promise<string[]> {
     const dir = join(parent, entry.name);
     const owner = await ownerOf(dir);
     if (!owner || owner.host !== hostname() || processAlive(owner.pid)) continue;
-    await rm(dir, { recursive: true, force: true, maxRetries: 3 }).then(() => removed.push(dir), () => {});
+    await rm(dir, { recursive: true, force: true, maxRetries: 3 }).then(
+      () => removed.push(dir),
+      () => {},
+    );
   }
   return removed;
 }

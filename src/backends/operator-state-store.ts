@@ -74,11 +74,12 @@ export class OperatorStateStore {
       }
     }
     for (const [name, { mode, items }] of merged) {
-      const mine = mode === 'union' || (snapshots.length === parallelism && snapshots.length === 1)
-        ? items
-        : snapshots.length === parallelism
-          ? (snapshots[subtaskIndex]?.[name]?.items ?? [])
-          : items.filter((_, i) => i % parallelism === subtaskIndex);
+      const mine =
+        mode === 'union' || (snapshots.length === parallelism && snapshots.length === 1)
+          ? items
+          : snapshots.length === parallelism
+            ? (snapshots[subtaskIndex]?.[name]?.items ?? [])
+            : items.filter((_, i) => i % parallelism === subtaskIndex);
       this.#restored.set(name, { mode, items: mine });
     }
   }

@@ -43,7 +43,13 @@ type LatinWriter = Buffer & { latin1Write(text: string, offset: number): number 
 
 /** Whether a value whose encoding starts with `byte` is a scalar (no array, map or extension, so no reference inside). */
 export function isPackedScalar(byte: number): boolean {
-  return byte <= 0x7f || byte >= 0xe0 || (byte >= 0xa0 && byte <= 0xc6 && byte !== 0xc1) || (byte >= 0xca && byte <= 0xd3) || (byte >= 0xd9 && byte <= 0xdb);
+  return (
+    byte <= 0x7f ||
+    byte >= 0xe0 ||
+    (byte >= 0xa0 && byte <= 0xc6 && byte !== 0xc1) ||
+    (byte >= 0xca && byte <= 0xd3) ||
+    (byte >= 0xd9 && byte <= 0xdb)
+  );
 }
 
 interface Trailer {
@@ -52,7 +58,10 @@ interface Trailer {
 }
 
 const corrupt = (why: string, cause?: unknown) =>
-  new CheckpointError('FLOE_SNAPSHOT_CORRUPT', `keyed state snapshot cannot be decoded (${why})`, { cause, hint: 'restore from an earlier checkpoint or savepoint' });
+  new CheckpointError('FLOE_SNAPSHOT_CORRUPT', `keyed state snapshot cannot be decoded (${why})`, {
+    cause,
+    hint: 'restore from an earlier checkpoint or savepoint',
+  });
 
 export const isSnapshotStream = (bytes: Uint8Array): boolean =>
   bytes.length >= MAGIC.length && Buffer.compare(bytes.subarray(0, MAGIC.length - 1), MAGIC.subarray(0, MAGIC.length - 1)) === 0;
@@ -60,9 +69,13 @@ export const isSnapshotStream = (bytes: Uint8Array): boolean =>
 function checkVersion(bytes: Uint8Array): void {
   const version = bytes[MAGIC.length - 1]!;
   if (!READABLE_VERSIONS.includes(version)) {
-    throw new CheckpointError('FLOE_SNAPSHOT_UNSUPPORTED_FORMAT', `keyed state snapshot stream has version ${version}; this floe reads versions ${READABLE_VERSIONS.join(' and ')}`, {
-      hint: 'restore it with the floe version that wrote it',
-    });
+    throw new CheckpointError(
+      'FLOE_SNAPSHOT_UNSUPPORTED_FORMAT',
+      `keyed state snapshot stream has version ${version}; this floe reads versions ${READABLE_VERSIONS.join(' and ')}`,
+      {
+        hint: 'restore it with the floe version that wrote it',
+      },
+    );
   }
 }
 
@@ -195,7 +208,10 @@ export type AnyChunk = SnapshotChunk | EntryChunk | StoredChunk;
  */
 function asPairs(chunk: AnyChunk): SnapshotChunk {
   const what = `state "${chunk.state}"`;
-  const entry = (k: unknown, v: unknown): [unknown, unknown] => [prepare(k, what, 'key', new Map(), new Set()), prepare(v, what, 'value', new Map(), new Set())];
+  const entry = (k: unknown, v: unknown): [unknown, unknown] => [
+    prepare(k, what, 'key', new Map(), new Set()),
+    prepare(v, what, 'value', new Map(), new Set()),
+  ];
   if ('keyOffset' in chunk) {
     const key = (k: string) => chunk.decodeKey(k.slice(chunk.keyOffset));
     // decoded, then prepared as any chunk of pairs
@@ -207,7 +223,9 @@ function asPairs(chunk: AnyChunk): SnapshotChunk {
     if (chunk.deletes) out.deletes = chunk.deletes.map((k) => prepare(k, what, 'key', new Map(), new Set()));
     return out;
   }
-  const puts = chunk.keys.map((k, i) => entry(k, chunk.mapValues ? [...(chunk.values[i] as Map<unknown, unknown>).values()] : chunk.values[i]));
+  const puts = chunk.keys.map((k, i) =>
+    entry(k, chunk.mapValues ? [...(chunk.values[i] as Map<unknown, unknown>).values()] : chunk.values[i]),
+  );
   return { keyGroup: chunk.keyGroup, state: chunk.state, puts };
 }
 
@@ -290,7 +308,8 @@ export function readSnapshotStream(bytes: Uint8Array): { header: SnapshotStreamH
           if (at !== bytes.length) throw corrupt('bytes after the trailer');
           return;
         }
-        if (!value || typeof value.keyGroup !== 'number' || typeof value.state !== 'string' || !Array.isArray(value.puts)) throw corrupt('bad chunk');
+        if (!value || typeof value.keyGroup !== 'number' || typeof value.state !== 'string' || !Array.isArray(value.puts))
+          throw corrupt('bad chunk');
         count++;
         yield value as SnapshotChunk;
       }
@@ -310,9 +329,13 @@ function decodeFormat1(bytes: Uint8Array): KeyedStateSnapshot {
     throw new CheckpointError('FLOE_SNAPSHOT_CORRUPT', 'keyed state snapshot is not a floe snapshot');
   }
   if (snap.format !== 1) {
-    throw new CheckpointError('FLOE_SNAPSHOT_UNSUPPORTED_FORMAT', `keyed state snapshot has format ${String(snap.format)}; this floe reads formats 1 and 2`, {
-      hint: 'restore it with the floe version that wrote it',
-    });
+    throw new CheckpointError(
+      'FLOE_SNAPSHOT_UNSUPPORTED_FORMAT',
+      `keyed state snapshot has format ${String(snap.format)}; this floe reads formats 1 and 2`,
+      {
+        hint: 'restore it with the floe version that wrote it',
+      },
+    );
   }
   return snap as KeyedStateSnapshot;
 }

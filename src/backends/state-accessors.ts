@@ -132,7 +132,11 @@ export function reducingState<T>(store: KeyedStateStore, table: KeyedStateTable,
 }
 
 /** `add` may change the accumulator in place: it gets one no snapshot holds. */
-export function aggregatingState<IN, ACC, OUT>(store: KeyedStateStore, table: KeyedStateTable, descriptor: AggregatingStateDescriptor<IN, ACC, OUT>): AggregatingState<IN, OUT> {
+export function aggregatingState<IN, ACC, OUT>(
+  store: KeyedStateStore,
+  table: KeyedStateTable,
+  descriptor: AggregatingStateDescriptor<IN, ACC, OUT>,
+): AggregatingState<IN, OUT> {
   const agg = descriptor.aggregate;
   return {
     get: () => {

@@ -30,8 +30,17 @@ export function createStateBackend(type: string, options: StateBackendOptions = 
     case 'fs':
       return new FsStateBackend({ incremental, materializationInterval, maxTrackedChanges });
     case 'level':
-      return new LevelStateBackend({ incremental, materializationInterval, maxTrackedChanges, localDir: options.localDir, cacheBytes: options.cacheBytes, changelogValueChars: options.changelogValueChars });
+      return new LevelStateBackend({
+        incremental,
+        materializationInterval,
+        maxTrackedChanges,
+        localDir: options.localDir,
+        cacheBytes: options.cacheBytes,
+        changelogValueChars: options.changelogValueChars,
+      });
     default:
-      throw new ConfigError('FLOE_CONFIG_BAD_VALUE', `unknown state backend '${type}'`, { hint: 'state.backend.type is one of memory, fs, level' });
+      throw new ConfigError('FLOE_CONFIG_BAD_VALUE', `unknown state backend '${type}'`, {
+        hint: 'state.backend.type is one of memory, fs, level',
+      });
   }
 }

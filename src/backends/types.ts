@@ -53,10 +53,27 @@ export interface AggregateFunction<IN, ACC, OUT> {
 
 export type StateKind = 'value' | 'list' | 'map' | 'reducing' | 'aggregating';
 
-export interface ValueStateDescriptor<T> { kind: 'value'; name: string; defaultValue?: T }
-export interface ListStateDescriptor<T> { kind: 'list'; name: string; _t?: T }
-export interface MapStateDescriptor<K, V> { kind: 'map'; name: string; _k?: K; _v?: V }
-export interface ReducingStateDescriptor<T> { kind: 'reducing'; name: string; reduce: (a: T, b: T) => T }
+export interface ValueStateDescriptor<T> {
+  kind: 'value';
+  name: string;
+  defaultValue?: T;
+}
+export interface ListStateDescriptor<T> {
+  kind: 'list';
+  name: string;
+  _t?: T;
+}
+export interface MapStateDescriptor<K, V> {
+  kind: 'map';
+  name: string;
+  _k?: K;
+  _v?: V;
+}
+export interface ReducingStateDescriptor<T> {
+  kind: 'reducing';
+  name: string;
+  reduce: (a: T, b: T) => T;
+}
 export interface AggregatingStateDescriptor<IN, ACC, OUT> {
   kind: 'aggregating';
   name: string;

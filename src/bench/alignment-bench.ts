@@ -16,7 +16,10 @@ import { MODES, type BenchMode } from './bench-modes.ts';
 export { MODES, type BenchMode };
 
 export function parseModes(list: string): BenchMode[] {
-  const modes = list.split(',').map((m) => m.trim()).filter(Boolean);
+  const modes = list
+    .split(',')
+    .map((m) => m.trim())
+    .filter(Boolean);
   for (const m of modes) {
     if (!(MODES as readonly string[]).includes(m)) {
       throw new ConfigError('FLOE_BENCH_UNKNOWN_MODE', `unknown mode '${m}'`, { hint: `modes are ${MODES.join(', ')}` });
@@ -124,7 +127,11 @@ function configFor(scenario: Scenario, mode: BenchMode): Record<string, unknown>
 }
 
 /** Runs one scenario in one mode for `durationMs` (the first fifth, at most 1 s, is warm-up), then cancels it. */
-export async function runMode(scenario: Scenario, mode: BenchMode, options: { durationMs: number; level?: number; onTick?: (elapsedMs: number) => void; cluster?: ClusterRun }): Promise<ModeResult> {
+export async function runMode(
+  scenario: Scenario,
+  mode: BenchMode,
+  options: { durationMs: number; level?: number; onTick?: (elapsedMs: number) => void; cluster?: ClusterRun },
+): Promise<ModeResult> {
   const level = options.level ?? 1;
   const probe = new RunProbe();
   const env = StreamExecutionEnvironment.getExecutionEnvironment(configFor(scenario, mode));
@@ -137,7 +144,15 @@ export async function runMode(scenario: Scenario, mode: BenchMode, options: { du
   }
 }
 
-async function measure(env: StreamExecutionEnvironment, scenario: Scenario, mode: BenchMode, probe: RunProbe, level: number, options: { durationMs: number; onTick?: (elapsedMs: number) => void; cluster?: ClusterRun }, remote: boolean): Promise<ModeResult> {
+async function measure(
+  env: StreamExecutionEnvironment,
+  scenario: Scenario,
+  mode: BenchMode,
+  probe: RunProbe,
+  level: number,
+  options: { durationMs: number; onTick?: (elapsedMs: number) => void; cluster?: ClusterRun },
+  remote: boolean,
+): Promise<ModeResult> {
   const graph = env.getJobGraph();
   const sources = new Set(graph.vertices.filter((v) => v.inputs.length === 0).map((v) => v.id));
   let sampledAtStart = { records: 0, at: 0 };

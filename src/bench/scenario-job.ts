@@ -58,7 +58,10 @@ function keySampler(keys: number, skew: number, random: () => number): () => num
 
 class ScenarioSource implements Source<BenchRecord> {
   readonly name: string;
-  constructor(readonly spec: SourceSpec, readonly probe: RunProbe) {
+  constructor(
+    readonly spec: SourceSpec,
+    readonly probe: RunProbe,
+  ) {
     this.name = `source ${spec.id}`;
   }
   createReader(): SourceReader<BenchRecord> {
@@ -109,7 +112,10 @@ class ScenarioOperator implements StreamOperator<BenchRecord, BenchRecord> {
   #credit = 0;
   readonly #stateValue: string;
 
-  constructor(readonly spec: OperatorSpec, readonly level: number) {
+  constructor(
+    readonly spec: OperatorSpec,
+    readonly level: number,
+  ) {
     this.#stateValue = 'x'.repeat(spec.stateBytes);
   }
 
@@ -117,7 +123,8 @@ class ScenarioOperator implements StreamOperator<BenchRecord, BenchRecord> {
     this.#out = output;
     const keyed = context.keyedState;
     if (keyed && this.spec.stateBytes > 0) this.#state = keyed.getState(valueState<string>('state'));
-    if (keyed && this.spec.type === 'join') this.#other = [keyed.getState(valueState<number>('left')), keyed.getState(valueState<number>('right'))];
+    if (keyed && this.spec.type === 'join')
+      this.#other = [keyed.getState(valueState<number>('left')), keyed.getState(valueState<number>('right'))];
     const slow = this.spec.slow;
     if (slow && slow.subtask === context.subtaskIndex) this.#delayMs = slow.delayMs * this.level;
   }
@@ -164,16 +171,38 @@ export function buildScenarioJob(env: StreamExecutionEnvironment, scenario: Scen
     for (const input of op.inputs) consumed.add(input);
     let input: DataStream<BenchRecord>;
     if (op.type === 'join') {
-      const [left, right] = op.inputs.map((id, side) => streams.get(id)!.map((r: BenchRecord) => ({ ...r, s: side as 0 | 1 })).uid(`${op.id}-tag-${side}`).setParallelism(parallelismOf(id)));
+      const [left, right] = op.inputs.map((id, side) =>
+        streams
+          .get(id)!
+          .map((r: BenchRecord) => ({ ...r, s: side as 0 | 1 }))
+          .uid(`${op.id}-tag-${side}`)
+          .setParallelism(parallelismOf(id)),
+      );
       input = left!.union(right!).uid(`${op.id}-union`).setParallelism(op.parallelism);
     } else {
       input = streams.get(op.inputs[0]!)!;
     }
     const partitioned =
-      op.edge === 'hash' ? input.keyBy((r: BenchRecord) => r.k) : op.edge === 'rebalance' ? input.rebalance() : op.edge === 'broadcast' ? input.broadcast() : input;
-    streams.set(op.id, partitioned.transform(op.id, () => new ScenarioOperator(op, level)).uid(op.id).setParallelism(op.parallelism));
+      op.edge === 'hash'
+        ? input.keyBy((r: BenchRecord) => r.k)
+        : op.edge === 'rebalance'
+          ? input.rebalance()
+          : op.edge === 'broadcast'
+            ? input.broadcast()
+            : input;
+    streams.set(
+      op.id,
+      partitioned
+        .transform(op.id, () => new ScenarioOperator(op, level))
+        .uid(op.id)
+        .setParallelism(op.parallelism),
+    );
   }
   for (const [id, stream] of streams) {
-    if (!consumed.has(id)) stream.sinkTo(new ProbeSink(probe)).uid(`${id}-sink`).setParallelism(stream.transformation.parallelism ?? 1);
+    if (!consumed.has(id))
+      stream
+        .sinkTo(new ProbeSink(probe))
+        .uid(`${id}-sink`)
+        .setParallelism(stream.transformation.parallelism ?? 1);
   }
 }

@@ -57,7 +57,8 @@ type Raw = Record<string, unknown>;
 function num(file: string, where: string, value: unknown, fallback: number, min = 0): number {
   if (value === undefined) return fallback;
   const n = typeof value === 'string' ? Number(value) : value;
-  if (typeof n !== 'number' || !Number.isFinite(n) || n < min) fail(file, `${where} must be a number >= ${min}, got ${JSON.stringify(value)}`);
+  if (typeof n !== 'number' || !Number.isFinite(n) || n < min)
+    fail(file, `${where} must be a number >= ${min}, got ${JSON.stringify(value)}`);
   return n as number;
 }
 
@@ -96,9 +97,11 @@ export function scenarioFrom(raw: unknown, file = 'scenario'): Scenario {
     for (const input of inputs) if (!ids.has(input)) fail(file, `${where} reads '${input}', which is not defined above it`);
     const type = (o.type ?? (inputs.length === 2 ? 'join' : 'map')) as OperatorSpec['type'];
     if (type !== 'map' && type !== 'join') fail(file, `${where}.type must be map or join`);
-    if (inputs.length !== (type === 'join' ? 2 : 1)) fail(file, `${where}: a ${type} reads ${type === 'join' ? 'two inputs (inputs: [left, right])' : 'one input'}`);
+    if (inputs.length !== (type === 'join' ? 2 : 1))
+      fail(file, `${where}: a ${type} reads ${type === 'join' ? 'two inputs (inputs: [left, right])' : 'one input'}`);
     const edge = (o.edge ?? (type === 'join' ? 'hash' : 'forward')) as EdgeType;
-    if (!['forward', 'hash', 'rebalance', 'broadcast'].includes(edge)) fail(file, `${where}.edge must be forward, hash, rebalance or broadcast`);
+    if (!['forward', 'hash', 'rebalance', 'broadcast'].includes(edge))
+      fail(file, `${where}.edge must be forward, hash, rebalance or broadcast`);
     if (type === 'join' && edge !== 'hash') fail(file, `${where}: a join reads its inputs by key (edge: hash)`);
     const slow = o.slow as Raw | undefined;
     const spec: OperatorSpec = {
@@ -110,9 +113,17 @@ export function scenarioFrom(raw: unknown, file = 'scenario'): Scenario {
       costUs: num(file, `${where}.costUs`, o.costUs, 0),
       selectivity: num(file, `${where}.selectivity`, o.selectivity, 1),
       stateBytes: num(file, `${where}.stateBytes`, o.stateBytes, 0),
-      ...(slow ? { slow: { subtask: num(file, `${where}.slow.subtask`, slow.subtask, 0), delayMs: duration(file, `${where}.slow.delay`, slow.delay, 10) } } : {}),
+      ...(slow
+        ? {
+            slow: {
+              subtask: num(file, `${where}.slow.subtask`, slow.subtask, 0),
+              delayMs: duration(file, `${where}.slow.delay`, slow.delay, 10),
+            },
+          }
+        : {}),
     };
-    if (spec.slow && spec.slow.subtask >= spec.parallelism) fail(file, `${where}.slow.subtask ${spec.slow.subtask} is not below its parallelism ${spec.parallelism}`);
+    if (spec.slow && spec.slow.subtask >= spec.parallelism)
+      fail(file, `${where}.slow.subtask ${spec.slow.subtask} is not below its parallelism ${spec.parallelism}`);
     return spec;
   });
   if (operators.length === 0) fail(file, 'needs at least one operator');
@@ -135,7 +146,10 @@ export async function loadScenario(path: string): Promise<Scenario> {
   try {
     text = await readFile(path, 'utf8');
   } catch (cause) {
-    throw new ConfigError('FLOE_BENCH_SCENARIO_NOT_FOUND', `cannot read scenario ${path}`, { cause, hint: 'pass a YAML file, e.g. bench/scenarios/backpressure.yaml' });
+    throw new ConfigError('FLOE_BENCH_SCENARIO_NOT_FOUND', `cannot read scenario ${path}`, {
+      cause,
+      hint: 'pass a YAML file, e.g. bench/scenarios/backpressure.yaml',
+    });
   }
   let raw: unknown;
   try {

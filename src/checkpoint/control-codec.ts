@@ -23,7 +23,8 @@ export function decodeControlMessage(bytes: Uint8Array): ControlMessage {
     throw invalid(`it cannot be decoded (${(cause as Error).message})`, cause);
   }
   const m = message as { type?: unknown; attempt?: unknown } | null;
-  if (m === null || typeof m !== 'object' || typeof m.type !== 'string' || !TYPES.has(m.type)) throw invalid(`${describe(m)} is not a control message`);
+  if (m === null || typeof m !== 'object' || typeof m.type !== 'string' || !TYPES.has(m.type))
+    throw invalid(`${describe(m)} is not a control message`);
   if (typeof m.attempt !== 'number') throw invalid(`a ${m.type} message without an execution attempt`);
   return message as ControlMessage;
 }

@@ -1,7 +1,17 @@
 // An error as a control message carries it: name, code, message, stack, hint and cause (recursively), rebuilt on the other side.
 import {
-  CancellationError, CheckpointError, ConfigError, FloeError, JobDefinitionError, JobExecutionError,
-  isErrorCode, isUnrecoverable, RestError, SavepointError, StateValueError, UnrecoverableError,
+  CancellationError,
+  CheckpointError,
+  ConfigError,
+  FloeError,
+  JobDefinitionError,
+  JobExecutionError,
+  isErrorCode,
+  isUnrecoverable,
+  RestError,
+  SavepointError,
+  StateValueError,
+  UnrecoverableError,
 } from '../errors.ts';
 
 export interface SerializedError {
@@ -48,7 +58,15 @@ export function codedCause(error: unknown): Error {
 /** floe's coded errors by class name: they come back as themselves, so `instanceof` and the CLI's `error CODE` still work. */
 // each takes only its own codes: a code read off the wire is passed as it came (a peer of the same floe registered it)
 const FLOE_ERRORS: Record<string, new (code: never, message: string, options: { cause?: unknown; hint?: string }) => FloeError> = {
-  FloeError, ConfigError, JobDefinitionError, CheckpointError, JobExecutionError, UnrecoverableError, StateValueError, SavepointError, RestError,
+  FloeError,
+  ConfigError,
+  JobDefinitionError,
+  CheckpointError,
+  JobExecutionError,
+  UnrecoverableError,
+  StateValueError,
+  SavepointError,
+  RestError,
 };
 const BUILT_IN: Record<string, ErrorConstructor> = { Error, TypeError, RangeError, SyntaxError, ReferenceError, EvalError, URIError };
 

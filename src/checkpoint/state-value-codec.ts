@@ -120,11 +120,18 @@ export function packStateValueLatin1(value: unknown, what: string): string {
 /** A copy of `value` that msgpackr encodes exactly (Maps as MapTag, -0 tagged), or a StateValueError naming what cannot be. */
 export function prepare(v: unknown, what: string, path: string, seen: Map<object, unknown>, open: Set<object>): unknown {
   switch (typeof v) {
-    case 'number': return Object.is(v, -0) ? new NegativeZero() : v;
-    case 'string': return isWellFormed(v) ? v : new LoneSurrogates(Array.from({ length: v.length }, (_, i) => v.charCodeAt(i)));
-    case 'boolean': case 'undefined': case 'bigint': return v;
-    case 'object': break;
-    default: throw notSerializable(what, path, `a ${typeof v}`);
+    case 'number':
+      return Object.is(v, -0) ? new NegativeZero() : v;
+    case 'string':
+      return isWellFormed(v) ? v : new LoneSurrogates(Array.from({ length: v.length }, (_, i) => v.charCodeAt(i)));
+    case 'boolean':
+    case 'undefined':
+    case 'bigint':
+      return v;
+    case 'object':
+      break;
+    default:
+      throw notSerializable(what, path, `a ${typeof v}`);
   }
   if (v === null) return null;
   if (seen.has(v)) {
@@ -149,7 +156,11 @@ export function prepare(v: unknown, what: string, path: string, seen: Map<object
       const tag = new LoneKeyObject([]);
       seen.set(v, tag);
       open.add(v);
-      for (const k of keys) tag.flat.push(prepare(k, what, `${path}<key>`, seen, open), prepare((v as Record<string, unknown>)[k], what, `${path}.${k}`, seen, open));
+      for (const k of keys)
+        tag.flat.push(
+          prepare(k, what, `${path}<key>`, seen, open),
+          prepare((v as Record<string, unknown>)[k], what, `${path}.${k}`, seen, open),
+        );
       open.delete(v);
       return tag;
     }
@@ -185,7 +196,11 @@ export function prepare(v: unknown, what: string, path: string, seen: Map<object
 }
 
 function notSerializable(what: string, path: string, type: string): StateValueError {
-  return new StateValueError('FLOE_STATE_VALUE_NOT_SERIALIZABLE', `${what} holds ${type} at ${path}, which cannot be written to a snapshot`, {
-    hint: 'keep plain data in state (numbers, strings, BigInt, plain objects, arrays, Map, Set, Date, typed arrays): store a class instance as its fields and rebuild it after reading',
-  });
+  return new StateValueError(
+    'FLOE_STATE_VALUE_NOT_SERIALIZABLE',
+    `${what} holds ${type} at ${path}, which cannot be written to a snapshot`,
+    {
+      hint: 'keep plain data in state (numbers, strings, BigInt, plain objects, arrays, Map, Set, Date, typed arrays): store a class instance as its fields and rebuild it after reading',
+    },
+  );
 }

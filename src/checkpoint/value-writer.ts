@@ -115,14 +115,38 @@ export class ValueWriter {
     const at = this.pos;
     if (Number.isInteger(n) && !Object.is(n, -0) && n >= -0x80000000 && n <= 0xffffffff) {
       if (n >= 0) {
-        if (n < 0x80) { b[at] = n; this.pos = at + 1; }
-        else if (n < 0x100) { b[at] = 0xcc; b[at + 1] = n; this.pos = at + 2; }
-        else if (n < 0x10000) { b[at] = 0xcd; b.writeUInt16BE(n, at + 1); this.pos = at + 3; }
-        else { b[at] = 0xce; b.writeUInt32BE(n, at + 1); this.pos = at + 5; }
-      } else if (n >= -0x20) { b[at] = n & 0xff; this.pos = at + 1; }
-      else if (n >= -0x80) { b[at] = 0xd0; b.writeInt8(n, at + 1); this.pos = at + 2; }
-      else if (n >= -0x8000) { b[at] = 0xd1; b.writeInt16BE(n, at + 1); this.pos = at + 3; }
-      else { b[at] = 0xd2; b.writeInt32BE(n, at + 1); this.pos = at + 5; }
+        if (n < 0x80) {
+          b[at] = n;
+          this.pos = at + 1;
+        } else if (n < 0x100) {
+          b[at] = 0xcc;
+          b[at + 1] = n;
+          this.pos = at + 2;
+        } else if (n < 0x10000) {
+          b[at] = 0xcd;
+          b.writeUInt16BE(n, at + 1);
+          this.pos = at + 3;
+        } else {
+          b[at] = 0xce;
+          b.writeUInt32BE(n, at + 1);
+          this.pos = at + 5;
+        }
+      } else if (n >= -0x20) {
+        b[at] = n & 0xff;
+        this.pos = at + 1;
+      } else if (n >= -0x80) {
+        b[at] = 0xd0;
+        b.writeInt8(n, at + 1);
+        this.pos = at + 2;
+      } else if (n >= -0x8000) {
+        b[at] = 0xd1;
+        b.writeInt16BE(n, at + 1);
+        this.pos = at + 3;
+      } else {
+        b[at] = 0xd2;
+        b.writeInt32BE(n, at + 1);
+        this.pos = at + 5;
+      }
       return;
     }
     b[at] = 0xcb;
@@ -134,8 +158,15 @@ export class ValueWriter {
     this.ensure(5);
     const b = this.buf;
     if (n < 16) b[this.pos++] = 0x90 | n;
-    else if (n < 65536) { b[this.pos] = 0xdc; b.writeUInt16BE(n, this.pos + 1); this.pos += 3; }
-    else { b[this.pos] = 0xdd; b.writeUInt32BE(n, this.pos + 1); this.pos += 5; }
+    else if (n < 65536) {
+      b[this.pos] = 0xdc;
+      b.writeUInt16BE(n, this.pos + 1);
+      this.pos += 3;
+    } else {
+      b[this.pos] = 0xdd;
+      b.writeUInt32BE(n, this.pos + 1);
+      this.pos += 5;
+    }
   }
 
   /** map16 header: packr reads it back as a plain object */
@@ -180,9 +211,23 @@ export class ValueWriter {
         if (bits < 0x80) {
           at += len;
           if (v < 0x80) b[at++] = v;
-          else if (v < 0x100) { b[at] = 0xcc; b[at + 1] = v; at += 2; }
-          else if (v < 0x10000) { b[at] = 0xcd; b[at + 1] = v >>> 8; b[at + 2] = v & 0xff; at += 3; }
-          else { b[at] = 0xce; b[at + 1] = v >>> 24; b[at + 2] = (v >>> 16) & 0xff; b[at + 3] = (v >>> 8) & 0xff; b[at + 4] = v & 0xff; at += 5; }
+          else if (v < 0x100) {
+            b[at] = 0xcc;
+            b[at + 1] = v;
+            at += 2;
+          } else if (v < 0x10000) {
+            b[at] = 0xcd;
+            b[at + 1] = v >>> 8;
+            b[at + 2] = v & 0xff;
+            at += 3;
+          } else {
+            b[at] = 0xce;
+            b[at + 1] = v >>> 24;
+            b[at + 2] = (v >>> 16) & 0xff;
+            b[at + 3] = (v >>> 8) & 0xff;
+            b[at + 4] = v & 0xff;
+            at += 5;
+          }
           this.pos = at;
           return true;
         }
@@ -201,22 +246,46 @@ export class ValueWriter {
   /** A whole value (a key or a state value); false if it needs packr. */
   value(v: unknown): boolean {
     // most keys and values are one string or number: no trip through the general case
-    if (typeof v === 'string') { this.string(v); return true; }
-    if (typeof v === 'number') { this.number(v); return true; }
+    if (typeof v === 'string') {
+      this.string(v);
+      return true;
+    }
+    if (typeof v === 'number') {
+      this.number(v);
+      return true;
+    }
     return this.#any(v, 0);
   }
 
   #any(v: unknown, depth: number): boolean {
     switch (typeof v) {
-      case 'string': this.string(v); return true;
-      case 'number': this.number(v); return true;
-      case 'boolean': this.byte(v ? 0xc3 : 0xc2); return true;
-      case 'undefined': this.ensure(3); this.buf[this.pos] = 0xd4; this.buf[this.pos + 1] = 0; this.buf[this.pos + 2] = 0; this.pos += 3; return true;
-      case 'bigint': return this.#bigint(v);
-      case 'object': break;
-      default: return false;
+      case 'string':
+        this.string(v);
+        return true;
+      case 'number':
+        this.number(v);
+        return true;
+      case 'boolean':
+        this.byte(v ? 0xc3 : 0xc2);
+        return true;
+      case 'undefined':
+        this.ensure(3);
+        this.buf[this.pos] = 0xd4;
+        this.buf[this.pos + 1] = 0;
+        this.buf[this.pos + 2] = 0;
+        this.pos += 3;
+        return true;
+      case 'bigint':
+        return this.#bigint(v);
+      case 'object':
+        break;
+      default:
+        return false;
     }
-    if (v === null) { this.byte(0xc0); return true; }
+    if (v === null) {
+      this.byte(0xc0);
+      return true;
+    }
     if (depth > 32) return false; // deep, or a cycle through the top value: the slow path
     // the top value can only be met again through a cycle, which the depth bound catches: not tracked
     if (depth > 0) {
@@ -281,8 +350,13 @@ export class ValueWriter {
     }
     // int64/uint64 only ever hold a BigInt here: numbers past 32 bits are written as floats, so the decoder's BigInt is exact
     this.ensure(9);
-    if (v < 0x8000000000000000n) { this.buf[this.pos] = 0xd3; this.buf.writeBigInt64BE(v, this.pos + 1); }
-    else { this.buf[this.pos] = 0xcf; this.buf.writeBigUInt64BE(v, this.pos + 1); }
+    if (v < 0x8000000000000000n) {
+      this.buf[this.pos] = 0xd3;
+      this.buf.writeBigInt64BE(v, this.pos + 1);
+    } else {
+      this.buf[this.pos] = 0xcf;
+      this.buf.writeBigUInt64BE(v, this.pos + 1);
+    }
     this.pos += 9;
     return true;
   }

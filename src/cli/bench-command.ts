@@ -45,7 +45,11 @@ function progress(total: number) {
       if (!tty) return;
       const width = 30;
       const filled = Math.round(fraction * width);
-      process.stderr.write(`\r[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${done + 1}/${total} ${label} ${(elapsedMs / 1000).toFixed(1)}s `.padEnd(100));
+      process.stderr.write(
+        `\r[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${done + 1}/${total} ${label} ${(elapsedMs / 1000).toFixed(1)}s `.padEnd(
+          100,
+        ),
+      );
     },
     start(label: string) {
       if (!tty) process.stderr.write(`run ${done + 1}/${total}: ${label}\n`);
@@ -62,26 +66,45 @@ function durationOption(flag: string, value: string): number {
   try {
     return parseDuration(value);
   } catch (error) {
-    throw new ConfigError('FLOE_BENCH_BAD_DURATION', `${flag}: ${(error as Error).message}`, { cause: error, hint: `e.g. ${flag} 10s (units: ms, s, min, h)` });
+    throw new ConfigError('FLOE_BENCH_BAD_DURATION', `${flag}: ${(error as Error).message}`, {
+      cause: error,
+      hint: `e.g. ${flag} 10s (units: ms, s, min, h)`,
+    });
   }
 }
 
-export async function runAlignmentBench(files: string[], options: AlignmentBenchOptions, out: (line: string) => void): Promise<ScenarioReport[]> {
-  const [{ parseModes, runMode }, { checkTargets, clusterComparison, modeTable, subtaskTable, sweepChart }, { loadScenario }] = await Promise.all([
-    import('../bench/alignment-bench.ts'),
-    import('../bench/alignment-report.ts'),
-    import('../bench/scenario.ts'),
-  ]);
+export async function runAlignmentBench(
+  files: string[],
+  options: AlignmentBenchOptions,
+  out: (line: string) => void,
+): Promise<ScenarioReport[]> {
+  const [{ parseModes, runMode }, { checkTargets, clusterComparison, modeTable, subtaskTable, sweepChart }, { loadScenario }] =
+    await Promise.all([import('../bench/alignment-bench.ts'), import('../bench/alignment-report.ts'), import('../bench/scenario.ts')]);
   const modes = parseModes(options.modes);
   const durationMs = durationOption('--duration', options.duration);
   const sweepMs = options.sweepDuration ? durationOption('--sweep-duration', options.sweepDuration) : Math.max(1000, durationMs / 2);
-  const levels = options.levels.split(',').map((l) => l.trim()).filter(Boolean).map(Number);
-  if (levels.some((l) => !Number.isFinite(l) || l < 0)) throw new ConfigError('FLOE_BENCH_BAD_LEVELS', `--levels must be numbers >= 0, got ${options.levels}`, { hint: 'e.g. --levels 0,0.5,1,2' });
+  const levels = options.levels
+    .split(',')
+    .map((l) => l.trim())
+    .filter(Boolean)
+    .map(Number);
+  if (levels.some((l) => !Number.isFinite(l) || l < 0))
+    throw new ConfigError('FLOE_BENCH_BAD_LEVELS', `--levels must be numbers >= 0, got ${options.levels}`, {
+      hint: 'e.g. --levels 0,0.5,1,2',
+    });
   const taskManagers = options.taskmanagers === undefined ? 0 : Number(options.taskmanagers);
   if (!Number.isInteger(taskManagers) || taskManagers < 0 || (options.taskmanagers !== undefined && taskManagers < 1)) {
-    throw new FloeError('FLOE_USAGE', `--taskmanagers takes a whole number of at least 1, not '${options.taskmanagers}'`, { hint: 'e.g. floe bench alignment bench/scenarios/backpressure.yaml --taskmanagers 2' });
+    throw new FloeError('FLOE_USAGE', `--taskmanagers takes a whole number of at least 1, not '${options.taskmanagers}'`, {
+      hint: 'e.g. floe bench alignment bench/scenarios/backpressure.yaml --taskmanagers 2',
+    });
   }
-  const paths = files.length > 0 ? files : readdirSync(SHIPPED_SCENARIOS).filter((f) => /\.ya?ml$/.test(f)).sort().map((f) => join(SHIPPED_SCENARIOS, f));
+  const paths =
+    files.length > 0
+      ? files
+      : readdirSync(SHIPPED_SCENARIOS)
+          .filter((f) => /\.ya?ml$/.test(f))
+          .sort()
+          .map((f) => join(SHIPPED_SCENARIOS, f));
   const scenarios: Scenario[] = [];
   for (const p of paths) scenarios.push(await loadScenario(p));
   const sweepLevels = (s: Scenario) => (s.operators.some((o) => o.slow) ? levels.filter((l) => l !== 1) : []);
@@ -115,7 +138,15 @@ export async function runAlignmentBench(files: string[], options: AlignmentBench
     const perSubtask = subtaskTable(results);
     if (perSubtask) out(`\n${perSubtask}`);
     for (const c of targets) out(`${c.met ? 'met' : 'MISSED'}: ${c.target} — ${c.measured}`);
-    const report: ScenarioReport = { scenario: s.name, description: s.description, durationMs, modes: results, sweep: sweep.length > results.length ? sweep : [], targets, ...(clustered.length > 0 ? { cluster: clustered } : {}) };
+    const report: ScenarioReport = {
+      scenario: s.name,
+      description: s.description,
+      durationMs,
+      modes: results,
+      sweep: sweep.length > results.length ? sweep : [],
+      targets,
+      ...(clustered.length > 0 ? { cluster: clustered } : {}),
+    };
     const json = join(options.out, `alignment-${s.name}.json`);
     writeFileSync(json, JSON.stringify({ date: new Date().toISOString(), node: process.version, ...report }, null, 2));
     out(`results: ${json}`);
@@ -135,7 +166,9 @@ export function registerBenchCommand(program: Command, out: (line: string) => vo
   const bench = program.command('bench').description('benchmarks that drive the real runtime');
   bench
     .command('alignment')
-    .description('run alignment scenarios (YAML actor graphs) in each checkpointing mode: throughput, checkpoint and alignment times, in-flight bytes, latency')
+    .description(
+      'run alignment scenarios (YAML actor graphs) in each checkpointing mode: throughput, checkpoint and alignment times, in-flight bytes, latency',
+    )
     .argument('[scenarios...]', `scenario YAML files (default: every file in ${SHIPPED_SCENARIOS})`)
     .option('--modes <list>', `comma-separated, of ${MODES.join(', ')}`, MODES.join(','))
     .option('--duration <duration>', 'how long each mode runs', '10s')
@@ -145,7 +178,11 @@ export function registerBenchCommand(program: Command, out: (line: string) => vo
     .option('--taskmanagers <n>', 'also run each mode on a local cluster of n TaskManager processes, reported beside the in-process run')
     .action(async (files: string[], options: AlignmentBenchOptions) => {
       // a missed target is a finding, not a failure of the command
-      await runAlignmentBench(files.map((f) => resolve(f)), options, out);
+      await runAlignmentBench(
+        files.map((f) => resolve(f)),
+        options,
+        out,
+      );
       setExit(0);
     });
 }

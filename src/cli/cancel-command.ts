@@ -12,7 +12,10 @@ export function registerCancelCommand(program: Command, print: (line: string) =>
       .option('-s, --with-savepoint [dir]', 'savepoint first, into dir (default state.savepoints.dir of the server)'),
   ).action(async (jobId: string, options: RemoteOptions & { withSavepoint?: string | true }) => {
     const target = typeof options.withSavepoint === 'string' ? options.withSavepoint : undefined;
-    const client = new RestClient(options, { target, withTarget: (dir) => `floe cancel${jobmanagerFlag(options.jobmanager)} -s ${dir} ${shellWord(jobId)}` });
+    const client = new RestClient(options, {
+      target,
+      withTarget: (dir) => `floe cancel${jobmanagerFlag(options.jobmanager)} -s ${dir} ${shellWord(jobId)}`,
+    });
     const path = `/jobs/${encodeURIComponent(jobId)}`;
     if (options.withSavepoint === undefined) {
       await client.request('PATCH', `${path}?mode=cancel`);

@@ -5,8 +5,14 @@ import type { Command } from 'commander';
 import { CheckpointError } from '../errors.ts';
 import { jobIdsIn, listCheckpoints } from '../storage/checkpoint-listing.ts';
 import { count, formatBytes } from './reporter.ts';
-import { addRemoteOptions, RestClient, type CheckpointsResponse, type JobDetailsResponse, type RemoteOptions, type SubtaskCheckpointsResponse } from './rest-client.ts';
-
+import {
+  addRemoteOptions,
+  RestClient,
+  type CheckpointsResponse,
+  type JobDetailsResponse,
+  type RemoteOptions,
+  type SubtaskCheckpointsResponse,
+} from './rest-client.ts';
 
 const ms = (n: number) => `${n < 10 ? n.toFixed(2) : n.toFixed(0)} ms`;
 
@@ -18,7 +24,9 @@ export function isDirectoryArgument(arg: string): boolean {
 export async function printCheckpoints(dir: string, jobId: string | undefined, print: (line: string) => void): Promise<void> {
   const jobs = jobId ? [jobId] : jobIdsIn(dir);
   if (jobId && !existsSync(join(dir, jobId))) {
-    throw new CheckpointError('FLOE_CHECKPOINT_NOT_FOUND', `no checkpoints of job ${jobId} in ${dir}`, { hint: `run floe checkpoints ${dir} to list the jobs it holds` });
+    throw new CheckpointError('FLOE_CHECKPOINT_NOT_FOUND', `no checkpoints of job ${jobId} in ${dir}`, {
+      hint: `run floe checkpoints ${dir} to list the jobs it holds`,
+    });
   }
   if (jobs.length === 0) print(`no job checkpoints in ${dir}`);
   for (const job of jobs) {
@@ -30,7 +38,9 @@ export async function printCheckpoints(dir: string, jobId: string | undefined, p
         continue;
       }
       const shared = c.sharedFiles.length === 0 ? '' : `  shared: ${c.sharedFiles.join(', ')}`;
-      print(`  chk-${c.id}  ${new Date(c.timestamp!).toISOString()}  ${formatBytes(c.size).padStart(10)}  ${c.incremental ? 'incremental' : 'full'}${shared}`);
+      print(
+        `  chk-${c.id}  ${new Date(c.timestamp!).toISOString()}  ${formatBytes(c.size).padStart(10)}  ${c.incremental ? 'incremental' : 'full'}${shared}`,
+      );
     }
   }
 }
@@ -40,13 +50,17 @@ export function registerCheckpointsCommand(program: Command, print: (line: strin
   addRemoteOptions(
     program
       .command('checkpoints')
-      .description("a running job's checkpoint history with per-subtask alignment (by job id, over REST), or the checkpoints a job left on disk (by directory: id, time, size, full or incremental, shared files)")
-      .argument('<job-id|checkpoint-dir>', 'a running job\'s id (floe list), or the directory given as --checkpoint-dir')
+      .description(
+        "a running job's checkpoint history with per-subtask alignment (by job id, over REST), or the checkpoints a job left on disk (by directory: id, time, size, full or incremental, shared files)",
+      )
+      .argument('<job-id|checkpoint-dir>', "a running job's id (floe list), or the directory given as --checkpoint-dir")
       .argument('[job-id]', 'with a directory: only this job (default: every job in it)'),
   ).action(async (target: string, jobFilter: string | undefined, options: RemoteOptions) => {
     if (isDirectoryArgument(target)) return printCheckpoints(target, jobFilter, print);
     if (/[\\/]/.test(target) || target.startsWith('.')) {
-      throw new CheckpointError('FLOE_CHECKPOINT_NOT_FOUND', `${target} is not a checkpoint directory`, { hint: 'pass the directory given as --checkpoint-dir (state.checkpoints.dir), or a running job\'s id' });
+      throw new CheckpointError('FLOE_CHECKPOINT_NOT_FOUND', `${target} is not a checkpoint directory`, {
+        hint: "pass the directory given as --checkpoint-dir (state.checkpoints.dir), or a running job's id",
+      });
     }
     const jobId = target;
     const client = new RestClient(options);
@@ -57,17 +71,31 @@ export function registerCheckpointsCommand(program: Command, print: (line: strin
     print(`checkpoints of ${jobId}: ${c.completed} completed, ${c.failed} failed, ${c.in_progress} in progress, ${c.restored} restored`);
     // Flink's shape keeps subtasks per vertex: one request per checkpoint and vertex, all at once (the job keeps
     // checkpointing meanwhile: one that left the job's recent history since is printed without them)
-    const details = await Promise.all(view.history.map((cp) => Promise.all(vertices.map((v) =>
-      client.request<SubtaskCheckpointsResponse>('GET', `${job}/checkpoints/details/${cp.id}/subtasks/${v.id}`).catch((error: unknown) => {
-        if ((error as { code?: string }).code === 'FLOE_CHECKPOINT_NOT_FOUND') return { subtasks: [] } as SubtaskCheckpointsResponse;
-        throw error;
-      })))));
+    const details = await Promise.all(
+      view.history.map((cp) =>
+        Promise.all(
+          vertices.map((v) =>
+            client
+              .request<SubtaskCheckpointsResponse>('GET', `${job}/checkpoints/details/${cp.id}/subtasks/${v.id}`)
+              .catch((error: unknown) => {
+                if ((error as { code?: string }).code === 'FLOE_CHECKPOINT_NOT_FOUND')
+                  return { subtasks: [] } as SubtaskCheckpointsResponse;
+                throw error;
+              }),
+          ),
+        ),
+      ),
+    );
     view.history.forEach((cp, i) => {
       const kind = cp.checkpoint_type === 'SAVEPOINT' ? 'savepoint' : 'checkpoint';
-      print(`${kind} ${cp.id} ${cp.status}: ${ms(cp.end_to_end_duration)}, ${formatBytes(cp.state_size)}, max alignment ${ms(cp.max_alignment_duration)}${cp.failure_message ? ` — ${cp.failure_message}` : ''}`);
+      print(
+        `${kind} ${cp.id} ${cp.status}: ${ms(cp.end_to_end_duration)}, ${formatBytes(cp.state_size)}, max alignment ${ms(cp.max_alignment_duration)}${cp.failure_message ? ` — ${cp.failure_message}` : ''}`,
+      );
       for (const s of details[i]!.flatMap((v) => v.subtasks)) {
         if (s.status !== 'completed') continue;
-        print(`  ${s.name}: alignment ${ms(s.alignment.duration)}, start delay ${ms(s.start_delay)}, sync ${ms(s.checkpoint.sync)}, async ${ms(s.checkpoint.async)}, ${formatBytes(s.state_size)}`);
+        print(
+          `  ${s.name}: alignment ${ms(s.alignment.duration)}, start delay ${ms(s.start_delay)}, sync ${ms(s.checkpoint.sync)}, async ${ms(s.checkpoint.async)}, ${formatBytes(s.state_size)}`,
+        );
       }
     });
   });

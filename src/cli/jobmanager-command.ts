@@ -19,8 +19,10 @@ const TERMINAL = new Set(['FINISHED', 'FAILED', 'CANCELED']);
 export function registerJobManagerCommand(program: Command, out: (line: string) => void): void {
   program
     .command('jobmanager')
-    .description('run a standalone JobManager: REST API, job submission (floe run -m), checkpoint coordination; TaskManagers register at its REST address')
-    .option('--rest-port <n>', 'port of the REST API and of the TaskManagers\' endpoint (rest.port, default 8081)')
+    .description(
+      'run a standalone JobManager: REST API, job submission (floe run -m), checkpoint coordination; TaskManagers register at its REST address',
+    )
+    .option('--rest-port <n>', "port of the REST API and of the TaskManagers' endpoint (rest.port, default 8081)")
     .option('-c, --config <file>', 'YAML file with configuration keys')
     .option('-D, --define <key=value>', 'set a configuration key (repeatable)', collect)
     .action(async (options: { restPort?: string; config?: string; define?: string[] }) => {
@@ -31,21 +33,36 @@ export function registerJobManagerCommand(program: Command, out: (line: string) 
       const address = conf.get('rest.address');
       const token = conf.get('cluster.auth-token');
       if (!isLoopback(address) && !token) {
-        throw new ConfigError('FLOE_CLUSTER_TOKEN_REQUIRED', `the JobManager would take TaskManagers on ${address}, reachable from other hosts, without cluster.auth-token`, {
-          hint: 'set -D cluster.auth-token=... (and give every TaskManager the same), or keep rest.address on 127.0.0.1',
-        });
+        throw new ConfigError(
+          'FLOE_CLUSTER_TOKEN_REQUIRED',
+          `the JobManager would take TaskManagers on ${address}, reachable from other hosts, without cluster.auth-token`,
+          {
+            hint: 'set -D cluster.auth-token=... (and give every TaskManager the same), or keep rest.address on 127.0.0.1',
+          },
+        );
       }
       let endpoint!: JobManagerEndpoint;
       let current: JobClient | undefined;
       // one job at a time: a TaskManager runs the subtasks of one job
       const submit = async ({ jobFile, config, jobName }: JobSubmission): Promise<JobClient> => {
         if (current && !TERMINAL.has(current.getJobStatus())) {
-          throw new FloeError('FLOE_CLUSTER_BUSY', `this JobManager runs job ${current.jobId} (${current.getJobStatus()}); it takes one job at a time`, { hint: 'wait for it to end, or cancel it: floe cancel -m <host:port> <job-id>' });
+          throw new FloeError(
+            'FLOE_CLUSTER_BUSY',
+            `this JobManager runs job ${current.jobId} (${current.getJobStatus()}); it takes one job at a time`,
+            { hint: 'wait for it to end, or cancel it: floe cancel -m <host:port> <job-id>' },
+          );
         }
         const file = resolve(jobFile);
         const env = new StreamExecutionEnvironment(conf.merge(new Configuration(config)));
         await buildJob(await loadJob(file), env, file);
-        env.setExecution((o) => new RemoteExecution(o, endpoint, { jobFile: file, config: env.config.toObject(), slotRequestTimeoutMs: env.config.get('slot.request.timeout') }));
+        env.setExecution(
+          (o) =>
+            new RemoteExecution(o, endpoint, {
+              jobFile: file,
+              config: env.config.toObject(),
+              slotRequestTimeoutMs: env.config.get('slot.request.timeout'),
+            }),
+        );
         current = await env.executeAsync(jobName ?? basename(file).replace(/\.[cm]?[jt]sx?$/, ''));
         current.getJobExecutionResult().then(
           (r) => out(`job ${r.jobId} ${r.status} in ${(r.durationMs / 1000).toFixed(2)} s`),
@@ -64,10 +81,18 @@ export function registerJobManagerCommand(program: Command, out: (line: string) 
         submit,
       };
       const { app, port } = await startRestServer(new JobRegistry(), restOptions);
-      endpoint = new JobManagerEndpoint({ server: app.server, host: address, heartbeatIntervalMs: conf.get('heartbeat.interval'), heartbeatTimeoutMs: conf.get('heartbeat.timeout'), ...(token ? { token } : {}) });
+      endpoint = new JobManagerEndpoint({
+        server: app.server,
+        host: address,
+        heartbeatIntervalMs: conf.get('heartbeat.interval'),
+        heartbeatTimeoutMs: conf.get('heartbeat.timeout'),
+        ...(token ? { token } : {}),
+      });
       await endpoint.start();
       restOptions.cluster = clusterView(endpoint);
-      endpoint.on('registered', (tm) => out(`TaskManager ${tm.id} registered: ${tm.slots} slot${tm.slots === 1 ? '' : 's'}, pid ${tm.pid}, data at ${tm.data}`));
+      endpoint.on('registered', (tm) =>
+        out(`TaskManager ${tm.id} registered: ${tm.slots} slot${tm.slots === 1 ? '' : 's'}, pid ${tm.pid}, data at ${tm.data}`),
+      );
       endpoint.on('lost', (tm, reason) => out(`TaskManager ${tm.id} lost: ${reason}`));
       const at = `${address}:${port}`;
       out(`JobManager listening on http://${at} (REST API and TaskManagers), pid ${process.pid}`);

@@ -38,9 +38,13 @@ export async function loadJob(path: string): Promise<JobFunction> {
   }
   const extension = extname(file);
   if (extension !== '' && !looksLikeJobFile(file)) {
-    throw new JobDefinitionError('FLOE_JOB_UNKNOWN_EXTENSION', `${file} is not a job file: floe runs ${JOB_EXTENSIONS.join(', ')} files, not ${extension}`, {
-      hint: 'pass the .ts or .js file whose default export builds the job, e.g. floe run examples/wordcount/job.ts',
-    });
+    throw new JobDefinitionError(
+      'FLOE_JOB_UNKNOWN_EXTENSION',
+      `${file} is not a job file: floe runs ${JOB_EXTENSIONS.join(', ')} files, not ${extension}`,
+      {
+        hint: 'pass the .ts or .js file whose default export builds the job, e.g. floe run examples/wordcount/job.ts',
+      },
+    );
   }
   let module: { default?: unknown };
   if (needsTypeScriptLoader(file)) await registerTypeScriptLoader();
@@ -48,16 +52,24 @@ export async function loadJob(path: string): Promise<JobFunction> {
     module = (await import(pathToFileURL(file).href)) as { default?: unknown };
   } catch (error) {
     if (isFloeNotFound(error)) {
-      throw new JobDefinitionError('FLOE_JOB_CANNOT_IMPORT_FLOE', `${file} imports 'floe', which is not installed where the job file lives`, {
-        cause: error,
-        hint: 'run `npm install floe` in the job\'s project, or keep the job file inside a project that has floe in node_modules',
-      });
+      throw new JobDefinitionError(
+        'FLOE_JOB_CANNOT_IMPORT_FLOE',
+        `${file} imports 'floe', which is not installed where the job file lives`,
+        {
+          cause: error,
+          hint: "run `npm install floe` in the job's project, or keep the job file inside a project that has floe in node_modules",
+        },
+      );
     }
     if (/Top-level await is currently not supported with the "cjs" output format/.test((error as Error)?.message ?? '')) {
-      throw new JobDefinitionError('FLOE_JOB_TOP_LEVEL_AWAIT', `${file} uses top-level await but is loaded as CommonJS (no "type": "module" in the package.json next to it)`, {
-        cause: error,
-        hint: 'rename the job file to .mts (or .mjs), or add "type": "module" to its package.json',
-      });
+      throw new JobDefinitionError(
+        'FLOE_JOB_TOP_LEVEL_AWAIT',
+        `${file} uses top-level await but is loaded as CommonJS (no "type": "module" in the package.json next to it)`,
+        {
+          cause: error,
+          hint: 'rename the job file to .mts (or .mjs), or add "type": "module" to its package.json',
+        },
+      );
     }
     // a syntax error's stack is the compiler's, where file, line and column help; any other failure
     // while importing (a throw at top level) is the user's bug and keeps its stack
@@ -85,7 +97,9 @@ export async function buildJob(job: JobFunction, env: StreamExecutionEnvironment
     const what = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
     const where = locationIn((error as Error | null)?.stack, resolve(file));
     // file:line:column first, as compilers print it: terminals and editors open it there
-    const message = where ? `${formatLocation(where)}: the job function threw ${what}` : `the job function of ${resolve(file)} threw ${what}`;
+    const message = where
+      ? `${formatLocation(where)}: the job function threw ${what}`
+      : `the job function of ${resolve(file)} threw ${what}`;
     throw new JobDefinitionError('FLOE_JOB_BUILD_FAILED', message, {
       cause: error,
       hint: 'the job function only builds the pipeline: fix what it throws on (errors inside map, process and other operator functions are reported with their stack once the job runs)',

@@ -8,7 +8,9 @@ import { FloeError } from '../errors.ts';
 function count(flag: string, value: string): number {
   const n = Number(value);
   if (!Number.isInteger(n) || n < 1) {
-    throw new FloeError('FLOE_USAGE', `${flag} takes a whole number of at least 1, not '${value}'`, { hint: `e.g. floe run job.ts -p 4 ${flag} 2` });
+    throw new FloeError('FLOE_USAGE', `${flag} takes a whole number of at least 1, not '${value}'`, {
+      hint: `e.g. floe run job.ts -p 4 ${flag} 2`,
+    });
   }
   return n;
 }
@@ -24,7 +26,12 @@ export async function startLocalCluster(
   const conf = env.config;
   // by default enough slots for the job: its highest parallelism spread over the TaskManagers
   const needed = Math.max(1, ...env.getJobGraph().vertices.map((v) => v.parallelism));
-  const slots = options.slots !== undefined ? count('--slots', options.slots) : conf.has('taskmanager.numberOfTaskSlots') ? conf.get('taskmanager.numberOfTaskSlots') : Math.ceil(needed / taskManagers);
+  const slots =
+    options.slots !== undefined
+      ? count('--slots', options.slots)
+      : conf.has('taskmanager.numberOfTaskSlots')
+        ? conf.get('taskmanager.numberOfTaskSlots')
+        : Math.ceil(needed / taskManagers);
   const cluster = new LocalCluster({
     taskManagers,
     slots,
@@ -39,7 +46,11 @@ export async function startLocalCluster(
     await cluster.close();
     throw error;
   }
-  out(`local cluster: JobManager at ${cluster.endpoint.address}, ${taskManagers} TaskManagers (pids ${cluster.pids.join(', ')}) with ${slots} slot${slots === 1 ? '' : 's'} each`);
-  env.setExecution(cluster.executionFor({ jobFile: resolve(jobPath), config: conf.toObject(), slotRequestTimeoutMs: conf.get('slot.request.timeout') }));
+  out(
+    `local cluster: JobManager at ${cluster.endpoint.address}, ${taskManagers} TaskManagers (pids ${cluster.pids.join(', ')}) with ${slots} slot${slots === 1 ? '' : 's'} each`,
+  );
+  env.setExecution(
+    cluster.executionFor({ jobFile: resolve(jobPath), config: conf.toObject(), slotRequestTimeoutMs: conf.get('slot.request.timeout') }),
+  );
   return { close: () => cluster.close(), view: clusterView(cluster.endpoint) };
 }

@@ -71,9 +71,13 @@ async function configurationFrom(options: RunOptions): Promise<Configuration> {
 }
 
 /** The inspector URL of `--inspect [url]`, and the job when the optional URL swallowed it (`floe run --inspect job.ts`). */
-function inspectAndJob(job: string | undefined, inspect: string | true | undefined): { job: string | undefined; inspect: string | undefined } {
+function inspectAndJob(
+  job: string | undefined,
+  inspect: string | true | undefined,
+): { job: string | undefined; inspect: string | undefined } {
   // a URL never ends in .ts or names a file: with no job argument left, that value is the job, inspected at the default URL
-  if (job === undefined && typeof inspect === 'string' && (looksLikeJobFile(inspect) || existsSync(inspect))) return { job: inspect, inspect: DEFAULT_INSPECT_URL };
+  if (job === undefined && typeof inspect === 'string' && (looksLikeJobFile(inspect) || existsSync(inspect)))
+    return { job: inspect, inspect: DEFAULT_INSPECT_URL };
   if (inspect === undefined) return { job, inspect: undefined };
   return { job, inspect: inspect === true ? DEFAULT_INSPECT_URL : checkInspectorUrl(inspect) };
 }
@@ -87,7 +91,9 @@ function followNpmWrapper(signals: StopSignals, out: (line: string) => void): ()
       return;
     }
     // as kill -9 of floe itself: no cancel, so retained checkpoints stay for -s; the shell left waiting exits with floe
-    out(`npm (pid ${end.npm.pid}), which started floe, was killed: floe stops the same way (kill -9), leaving its retained checkpoints for -s`);
+    out(
+      `npm (pid ${end.npm.pid}), which started floe, was killed: floe stops the same way (kill -9), leaving its retained checkpoints for -s`,
+    );
     process.kill(process.pid, 'SIGKILL');
   });
 }
@@ -116,7 +122,10 @@ async function run(jobPath: string, options: RunOptions, inspect: string | undef
     if (client.restoredFrom) {
       // the restore itself is the running line's ("restored from ..."); what the user should know about it comes first
       for (const warning of client.restoredFrom.warnings) out(`warning: ${warning}`);
-      if (client.restoredFrom.drained) out('warning: this savepoint was taken by `stop --drain`: its operators already flushed their end of input, so results they emitted then may be emitted again');
+      if (client.restoredFrom.drained)
+        out(
+          'warning: this savepoint was taken by `stop --drain`: its operators already flushed their end of input, so results they emitted then may be emitted again',
+        );
     }
     if (signals.received) void client.cancel();
     // the REST framework is loaded by `floe run` only, not by the other commands
@@ -146,12 +155,14 @@ async function run(jobPath: string, options: RunOptions, inspect: string | undef
 function warnCheckpointDirWithoutInterval(conf: Configuration, out: (line: string) => void): void {
   const dir = conf.get('state.checkpoints.dir');
   if (dir === undefined || (conf.get('execution.checkpointing.interval') ?? 0) > 0) return;
-  out(`warning: checkpointing is off (no --checkpoint-interval): no checkpoint goes to ${dir}, so a kill leaves nothing to resume from; add e.g. --checkpoint-interval 10s`);
+  out(
+    `warning: checkpointing is off (no --checkpoint-interval): no checkpoint goes to ${dir}, so a kill leaves nothing to resume from; add e.g. --checkpoint-interval 10s`,
+  );
 }
 
 export function buildProgram(out: (line: string) => void, setExit: (code: number) => void): Command {
   const program: Command = new Command('floe')
-    .description('Stream processing for Node.js with Flink\'s fault tolerance: task actors, barrier checkpoints, exactly-once recovery')
+    .description("Stream processing for Node.js with Flink's fault tolerance: task actors, barrier checkpoints, exactly-once recovery")
     .version('0.1.0')
     .exitOverride();
 
@@ -164,11 +175,19 @@ export function buildProgram(out: (line: string) => void, setExit: (code: number
     .option('-p, --parallelism <n>', 'default parallelism (parallelism.default)')
     .option('--checkpoint-interval <duration>', 'checkpoint every 500ms, 1s, ... (execution.checkpointing.interval); off when not set')
     .addOption(new Option('--checkpointing-mode <mode>', 'execution.checkpointing.mode').choices(['exactly-once', 'at-least-once']))
-    .addOption(new Option('--state-backend <type>', 'where keyed state lives: memory or fs (JS heap), level (LevelDB on disk, for state larger than the heap) (state.backend.type)').choices(['memory', 'fs', 'level']))
+    .addOption(
+      new Option(
+        '--state-backend <type>',
+        'where keyed state lives: memory or fs (JS heap), level (LevelDB on disk, for state larger than the heap) (state.backend.type)',
+      ).choices(['memory', 'fs', 'level']),
+    )
     .option('--checkpoint-dir <dir>', 'where checkpoint files go (state.checkpoints.dir); required for fs and level')
     .option('-s, --from-savepoint <path>', 'start from a savepoint directory, or a retained checkpoint (execution.state-recovery.path)')
-    .option('--from-checkpoint <dir>', 'start from a retained checkpoint: <checkpoint-dir>/<job-id>/chk-<n>, or a job\'s directory (its newest usable one)')
-    .option('-c, --config <file>', 'YAML file with configuration keys (Flink\'s names)')
+    .option(
+      '--from-checkpoint <dir>',
+      "start from a retained checkpoint: <checkpoint-dir>/<job-id>/chk-<n>, or a job's directory (its newest usable one)",
+    )
+    .option('-c, --config <file>', "YAML file with configuration keys (Flink's names)")
     .option('-D, --define <key=value>', 'set a configuration key, e.g. -D execution.checkpointing.timeout=1min (repeatable)', collect)
     .option('--inspect [url]', `stream the task actors' state changes to an xstate inspector (default ${DEFAULT_INSPECT_URL})`)
     .option('-q, --quiet', 'do not print every completed checkpoint')
@@ -177,10 +196,15 @@ export function buildProgram(out: (line: string) => void, setExit: (code: number
     .option('--rest-port <n>', 'port of the REST API (rest.port, default 8081; 0 picks a free one)')
     .option('--taskmanagers <n>', 'run on a local cluster: this process is the JobManager, n TaskManager child processes run the subtasks')
     .option('--slots <k>', 'with --taskmanagers: slots per TaskManager (taskmanager.numberOfTaskSlots; default enough for the job)')
-    .option('-m, --jobmanager <host:port>', 'submit the job to a standalone JobManager (floe jobmanager) and follow it; the job file must be readable by every TaskManager')
+    .option(
+      '-m, --jobmanager <host:port>',
+      'submit the job to a standalone JobManager (floe jobmanager) and follow it; the job file must be readable by every TaskManager',
+    )
     .option('--token <token>', 'with -m: rest.auth-token of the JobManager (default $FLOE_REST_TOKEN)')
     .option('--detached', 'with -m: return after submission, printing the job id')
-    .addHelpText('after', `
+    .addHelpText(
+      'after',
+      `
 Examples:
   floe run examples/wordcount/job.ts --checkpoint-interval 500ms -p 2
   floe run job.ts -D restart-strategy.type=fixed-delay -D restart-strategy.fixed-delay.attempts=3
@@ -194,13 +218,23 @@ checkpoints; kill -9 <pid> stops it hard and leaves them for -s. Under npx, kill
 stop floe the same way.
 
 Configuration keys are Flink's (execution.checkpointing.*, state.backend.*, restart-strategy.*):
-see "Options" in floe's README. Unknown keys and bad values are refused before the job starts.`)
+see "Options" in floe's README. Unknown keys and bad values are refused before the job starts.`,
+    )
     .action(async (jobArgument: string | undefined, options: RunOptions) => {
       const { job, inspect } = inspectAndJob(jobArgument, options.inspect);
       // commander's own words for it, as when the argument was required
-      if (job === undefined) return runCommand.error("error: missing required argument 'job'", { code: 'commander.missingArgument', exitCode: 1 });
+      if (job === undefined)
+        return runCommand.error("error: missing required argument 'job'", { code: 'commander.missingArgument', exitCode: 1 });
       if (options.jobmanager !== undefined) {
-        setExit(await submitRun(job, await configurationFrom(options), { jobmanager: options.jobmanager, ...(options.token ? { token: options.token } : {}), detached: options.detached === true }, out, (l) => process.stdout.write(`${l}\n`)));
+        setExit(
+          await submitRun(
+            job,
+            await configurationFrom(options),
+            { jobmanager: options.jobmanager, ...(options.token ? { token: options.token } : {}), detached: options.detached === true },
+            out,
+            (l) => process.stdout.write(`${l}\n`),
+          ),
+        );
         return;
       }
       setExit(await run(job, options, inspect, out));
@@ -238,7 +272,11 @@ export async function main(argv: string[], out: (line: string) => void = (l) => 
   const program = buildProgram(out, (c) => (code = c));
   // commander's own errors (unknown option, missing argument) are printed once, in the catch below, in floe's format;
   // each command records itself as the one that refused, so the hint names its help
-  const output = { writeErr: (s: string) => out(s.trimEnd()), writeOut: (s: string) => void process.stdout.write(s), outputError: () => {} };
+  const output = {
+    writeErr: (s: string) => out(s.trimEnd()),
+    writeOut: (s: string) => void process.stdout.write(s),
+    outputError: () => {},
+  };
   let refusing: Command = program;
   for (const command of commandsOf(program)) {
     command.configureOutput(output);

@@ -21,7 +21,8 @@ export type WrapperEnd =
 const POLL_MS = 500;
 
 const isNpm = (command: string) =>
-  /^np[mx](\s|$)/.test(command) || /[/\\]np[mx]-cli\.js(\s|$)/.test(command) ||
+  /^np[mx](\s|$)/.test(command) ||
+  /[/\\]np[mx]-cli\.js(\s|$)/.test(command) ||
   (process.env.npm_execpath !== undefined && command.includes(process.env.npm_execpath));
 const isShellCommand = (command: string) => /^(\S*\/)?(sh|bash|dash|zsh)\s+-c(\s|$)/.test(command);
 
@@ -35,7 +36,9 @@ function describe(pid: number): { ppid: number; command: string } | undefined {
       const command = readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0+$/, '').replaceAll('\0', ' ');
       return { ppid, command };
     }
-    const [ppid, ...command] = execFileSync('ps', ['-o', 'ppid=', '-o', 'args=', '-p', String(pid)], { encoding: 'utf8' }).trim().split(/\s+/);
+    const [ppid, ...command] = execFileSync('ps', ['-o', 'ppid=', '-o', 'args=', '-p', String(pid)], { encoding: 'utf8' })
+      .trim()
+      .split(/\s+/);
     return { ppid: Number(ppid), command: command.join(' ') };
   } catch {
     return undefined;
@@ -50,7 +53,7 @@ function describe(pid: number): { ppid: number; command: string } | undefined {
 export function npmWrapperChain(): Ancestor[] {
   if (process.platform === 'win32' || process.env.npm_lifecycle_event === undefined) return [];
   const chain: Ancestor[] = [];
-  for (let pid = process.ppid; chain.length < 4 && pid > 1; ) {
+  for (let pid = process.ppid; chain.length < 4 && pid > 1;) {
     const info = describe(pid);
     if (!info) return [];
     chain.push({ pid, command: info.command });

@@ -91,10 +91,17 @@ export function attachReporter(client: JobClient, options: ReporterOptions = {})
     // one line per start, saying what it resumed from: a savepoint, or a checkpoint (-s/--from-checkpoint, or a restart)
     const fromRestorePoint = restore !== null && restoredFrom === restore.checkpoint.id;
     if (attempt === 0 && restoredFrom === null) write(running);
-    else if (fromRestorePoint && restore.kind === 'savepoint') write(`${attempt === 0 ? running : `attempt ${attempt} running`}, restored from savepoint ${restore.path}${skipped}`);
-    else if (fromRestorePoint) write(`${attempt === 0 ? running : `attempt ${attempt} running`}, restored from checkpoint ${restoredFrom} (${restore.path})${skipped}`);
+    else if (fromRestorePoint && restore.kind === 'savepoint')
+      write(`${attempt === 0 ? running : `attempt ${attempt} running`}, restored from savepoint ${restore.path}${skipped}`);
+    else if (fromRestorePoint)
+      write(
+        `${attempt === 0 ? running : `attempt ${attempt} running`}, restored from checkpoint ${restoredFrom} (${restore.path})${skipped}`,
+      );
     else if (attempt === 0) write(`${running}, restored from checkpoint ${restoredFrom} (retained checkpoint)`);
-    else write(`attempt ${attempt} running, ${restoredFrom === null ? 'started from the beginning (no completed checkpoint)' : `restored from checkpoint ${restoredFrom}`}`);
+    else
+      write(
+        `attempt ${attempt} running, ${restoredFrom === null ? 'started from the beginning (no completed checkpoint)' : `restored from checkpoint ${restoredFrom}`}`,
+      );
   });
   if (options.checkpoints !== false) {
     client.on('checkpoint-completed', (cp, stats) => {

@@ -10,7 +10,9 @@ import { addRemoteOptions, RestClient, type RemoteOptions } from './rest-client.
 
 /** JSON that keeps Maps, Sets and bigints readable */
 function toJson(value: unknown): string {
-  return JSON.stringify(value, (_k, v) => (v instanceof Map ? [...v] : v instanceof Set ? [...v] : typeof v === 'bigint' ? v.toString() : v));
+  return JSON.stringify(value, (_k, v) =>
+    v instanceof Map ? [...v] : v instanceof Set ? [...v] : typeof v === 'bigint' ? v.toString() : v,
+  );
 }
 
 /** The first line or two of `inspect`: what the path is, whose, when. */
@@ -18,14 +20,26 @@ function describe(state: Savepoint | RetainedCheckpoint): string[] {
   const { checkpoint: cp } = state;
   const taken = `taken ${new Date(cp.timestamp).toISOString()}, max parallelism ${cp.maxParallelism}`;
   if (state instanceof RetainedCheckpoint) {
-    return [`checkpoint ${state.path}`, `  job ${state.jobId}, checkpoint ${state.id}, ${taken}, ${state.incremental ? 'incremental' : 'full'}`];
+    return [
+      `checkpoint ${state.path}`,
+      `  job ${state.jobId}, checkpoint ${state.id}, ${taken}, ${state.incremental ? 'incremental' : 'full'}`,
+    ];
   }
   const m = state.metadata;
-  return [`savepoint ${state.path}`, `  ${jobLabel(m.jobName, m.jobId)}, checkpoint ${m.checkpointId}, ${taken}, format ${m.version}${m.drained ? ', drained (stop --drain)' : ''}`];
+  return [
+    `savepoint ${state.path}`,
+    `  ${jobLabel(m.jobName, m.jobId)}, checkpoint ${m.checkpointId}, ${taken}, format ${m.version}${m.drained ? ', drained (stop --drain)' : ''}`,
+  ];
 }
 
 /** Prints one operator's state as JSON lines; says so (on stderr, so the lines stay JSON) when there is none. */
-async function dump(state: Savepoint | RetainedCheckpoint, uid: string, name: string | undefined, print: (line: string) => void, note: (line: string) => void): Promise<void> {
+async function dump(
+  state: Savepoint | RetainedCheckpoint,
+  uid: string,
+  name: string | undefined,
+  print: (line: string) => void,
+  note: (line: string) => void,
+): Promise<void> {
   // a usage error first: it needs no savepoint to be found
   let printed = 0;
   const line = (value: unknown) => {
@@ -33,7 +47,8 @@ async function dump(state: Savepoint | RetainedCheckpoint, uid: string, name: st
     printed++;
   };
   for (const [stateName, { mode, items }] of Object.entries(state.operatorState(uid))) {
-    if (name === undefined || name === stateName) for (const item of items) line({ state: stateName, kind: `operator-${mode}`, value: item });
+    if (name === undefined || name === stateName)
+      for (const item of items) line({ state: stateName, kind: `operator-${mode}`, value: item });
   }
   for await (const e of state.keyedEntries(uid, name)) line(e);
   if (printed > 0) return;
@@ -43,19 +58,30 @@ async function dump(state: Savepoint | RetainedCheckpoint, uid: string, name: st
   else note(`operator '${uid}' has no entries in ${name === undefined ? 'its states' : `state '${name}'`} in ${where}`);
 }
 
-async function inspect(path: string, options: { dump?: string; state?: string }, print: (line: string) => void, note: (line: string) => void): Promise<void> {
+async function inspect(
+  path: string,
+  options: { dump?: string; state?: string },
+  print: (line: string) => void,
+  note: (line: string) => void,
+): Promise<void> {
   // a usage error first: it needs no savepoint to be found
   if (options.state !== undefined && options.dump === undefined) {
-    throw new FloeError('FLOE_USAGE', '--state only works with --dump <uid>', { hint: `\`floe savepoint inspect ${shellWord(path)} --dump <uid> --state ${shellWord(options.state)}\`` });
+    throw new FloeError('FLOE_USAGE', '--state only works with --dump <uid>', {
+      hint: `\`floe savepoint inspect ${shellWord(path)} --dump <uid> --state ${shellWord(options.state)}\``,
+    });
   }
   // a retained checkpoint is read as -s reads it: a job directory gives its newest usable one
   const state = await loadState(path, (w) => note(`warning: cannot read ${w.checkpoint}: ${w.reason}`));
   if (options.dump !== undefined && options.state !== undefined) {
     const names = (await state.operators()).find((o) => o.uid === options.dump)?.states.map((s) => s.name) ?? [];
     if (names.length > 0 && !names.includes(options.state)) {
-      throw new FloeError('FLOE_SAVEPOINT_UNKNOWN_STATE', `operator '${options.dump}' in ${state.kind} ${state.path} has no state named '${options.state}'`, {
-        hint: `its states are: ${names.join(', ')}`,
-      });
+      throw new FloeError(
+        'FLOE_SAVEPOINT_UNKNOWN_STATE',
+        `operator '${options.dump}' in ${state.kind} ${state.path} has no state named '${options.state}'`,
+        {
+          hint: `its states are: ${names.join(', ')}`,
+        },
+      );
     }
   }
   if (options.dump !== undefined) return dump(state, options.dump, options.state, print, note);
@@ -77,23 +103,37 @@ export function registerSavepointCommand(program: Command, print: (line: string)
   const savepoint = addRemoteOptions(
     program
       .command('savepoint')
-      .description('take a savepoint of a running job (prints its path), or --dispose one; see also `savepoint inspect` and `savepoint rename-uid`')
+      .description(
+        'take a savepoint of a running job (prints its path), or --dispose one; see also `savepoint inspect` and `savepoint rename-uid`',
+      )
       .argument('[job-id]', 'id of a running job (floe list shows it)')
       .argument('[target-dir]', 'where the savepoint directory goes (default: state.savepoints.dir of the server)')
       .option('--dispose <path>', 'delete a savepoint directory (refuses anything that is not one)'),
   ).action(async (jobId: string | undefined, targetDir: string | undefined, options: RemoteOptions & { dispose?: string }) => {
     if (options.dispose !== undefined) return print(`Disposed savepoint ${await Savepoint.dispose(options.dispose)}.`);
     const m = jobmanagerFlag(options.jobmanager);
-    if (!jobId) throw new FloeError('FLOE_USAGE', 'floe savepoint needs a job id (or --dispose <path>)', { hint: `\`floe savepoint${m} <job-id> [target-dir]\`; \`floe list${m}\` shows the ids` });
+    if (!jobId)
+      throw new FloeError('FLOE_USAGE', 'floe savepoint needs a job id (or --dispose <path>)', {
+        hint: `\`floe savepoint${m} <job-id> [target-dir]\`; \`floe list${m}\` shows the ids`,
+      });
     const client = new RestClient(options, { target: targetDir, withTarget: (dir) => `floe savepoint${m} ${shellWord(jobId)} ${dir}` });
     const body = targetDir ? { 'target-directory': targetDir } : {};
-    const { 'request-id': id } = await client.request<{ 'request-id': string }>('POST', `/jobs/${encodeURIComponent(jobId)}/savepoints`, body);
+    const { 'request-id': id } = await client.request<{ 'request-id': string }>(
+      'POST',
+      `/jobs/${encodeURIComponent(jobId)}/savepoints`,
+      body,
+    );
     print(`Savepoint completed. Path: ${await client.awaitSavepoint(jobId, id)}`);
   });
   savepoint
     .command('inspect')
-    .description('show a savepoint or retained checkpoint offline: operators, uids, parallelism, state names and kinds, keys, entries, bytes')
-    .argument('<path>', 'a savepoint directory (savepoint-<job>-<id>) or its _metadata file, a checkpoint\'s chk-<n> directory, or a job\'s checkpoint directory (its newest usable checkpoint)')
+    .description(
+      'show a savepoint or retained checkpoint offline: operators, uids, parallelism, state names and kinds, keys, entries, bytes',
+    )
+    .argument(
+      '<path>',
+      "a savepoint directory (savepoint-<job>-<id>) or its _metadata file, a checkpoint's chk-<n> directory, or a job's checkpoint directory (its newest usable checkpoint)",
+    )
     .option('--dump <uid>', 'print the state of one operator as JSON lines')
     .option('--state <name>', 'with --dump: only this state')
     .action((path: string, options: { dump?: string; state?: string }) => inspect(path, options, print, note));
@@ -107,7 +147,11 @@ export function registerSavepointCommand(program: Command, print: (line: string)
     // arguments, so a bare `rename-uid` would complain about --output before the missing positionals
     .option('-o, --output <new-path>', 'where the repaired copy goes (required; the original is left as it is)')
     .action(async (path: string, from: string, to: string, options: { output?: string }, command: Command) => {
-      if (options.output === undefined) command.error("required option '-o, --output <new-path>' not specified", { code: 'commander.missingMandatoryOptionValue', exitCode: 2 });
+      if (options.output === undefined)
+        command.error("required option '-o, --output <new-path>' not specified", {
+          code: 'commander.missingMandatoryOptionValue',
+          exitCode: 2,
+        });
       const repaired = await (await Savepoint.load(path)).renameUid(from, to, options.output);
       print(`Wrote ${repaired.path} with operator '${from}' renamed to '${to}'.`);
     });

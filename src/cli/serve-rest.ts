@@ -5,7 +5,12 @@ import type { Configuration } from '../config/configuration.ts';
 import { FloeError } from '../errors.ts';
 import { JobRegistry, startRestServer } from '../server/rest-server.ts';
 
-export async function serveRest(client: JobClient, conf: Configuration, out: (line: string) => void, cluster?: ClusterView): Promise<() => Promise<void>> {
+export async function serveRest(
+  client: JobClient,
+  conf: Configuration,
+  out: (line: string) => void,
+  cluster?: ClusterView,
+): Promise<() => Promise<void>> {
   const jobs = new JobRegistry();
   jobs.add(client);
   const savepointsDir = conf.get('state.savepoints.dir');
@@ -15,10 +20,19 @@ export async function serveRest(client: JobClient, conf: Configuration, out: (li
       address: conf.get('rest.address'),
       port: conf.get('rest.port'),
       authToken: conf.get('rest.auth-token'),
-      allowedDirs: allowed ? allowed.split(',').map((d) => d.trim()).filter(Boolean) : [savepointsDir ?? process.cwd()],
+      allowedDirs: allowed
+        ? allowed
+            .split(',')
+            .map((d) => d.trim())
+            .filter(Boolean)
+        : [savepointsDir ?? process.cwd()],
       savepointsDir,
       bodyLimit: conf.get('rest.server.max-content-length'),
-      corsAllowedOrigins: conf.get('rest.cors.allowed-origins')?.split(',').map((o) => o.trim()).filter(Boolean),
+      corsAllowedOrigins: conf
+        .get('rest.cors.allowed-origins')
+        ?.split(',')
+        .map((o) => o.trim())
+        .filter(Boolean),
       ...(cluster ? { cluster } : {}),
     });
     out(`REST API listening on http://${address.includes(':') ? `[${address}]` : address}:${port} (floe list -m ${address}:${port})`);

@@ -5,10 +5,20 @@ import { RestClient } from './rest-client.ts';
 import { onStopSignals } from './stop-signals.ts';
 
 /** keys holding paths: made absolute here, so the JobManager and every TaskManager read the same place */
-const PATH_KEYS = ['state.checkpoints.dir', 'state.savepoints.dir', 'execution.state-recovery.path', 'state.backend.level.localdir'] as const;
+const PATH_KEYS = [
+  'state.checkpoints.dir',
+  'state.savepoints.dir',
+  'execution.state-recovery.path',
+  'state.backend.level.localdir',
+] as const;
 
-interface JobView { state: string }
-interface CheckpointsView { counts: { completed: number; failed: number }; latest?: { completed?: { id: number } | null } }
+interface JobView {
+  state: string;
+}
+interface CheckpointsView {
+  counts: { completed: number; failed: number };
+  latest?: { completed?: { id: number } | null };
+}
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -25,7 +35,11 @@ export async function submitRun(
   }
   const client = new RestClient({ jobmanager: options.jobmanager, ...(options.token ? { token: options.token } : {}) });
   const name = basename(jobPath).replace(/\.[cm]?[jt]sx?$/, '');
-  const { jobid } = await client.request<{ jobid: string }>('POST', '/jobs', { 'job-file': resolve(jobPath), 'job-name': name, config: conf.toObject() });
+  const { jobid } = await client.request<{ jobid: string }>('POST', '/jobs', {
+    'job-file': resolve(jobPath),
+    'job-name': name,
+    config: conf.toObject(),
+  });
   if (options.detached) {
     out(`job '${name}' (${jobid}) submitted to ${options.jobmanager}`);
     print(jobid);

@@ -22,8 +22,14 @@ export function registerTaskManagerCommand(program: Command, out: (line: string)
     .requiredOption('--jobmanager <host:port>', "the JobManager's cluster address")
     .option('--slots <k>', 'task slots (taskmanager.numberOfTaskSlots, default 1)')
     .option('-D, --define <key=value>', 'set a configuration key (repeatable)', collect)
-    .option('--host <address>', 'address the data port binds and other TaskManagers dial (default 127.0.0.1; a host name or IP other hosts reach, for a cluster over several hosts)')
-    .option('--preload <job>', 'import this job file while registering, so the first deploy finds it loaded (floe run --taskmanagers passes its job)')
+    .option(
+      '--host <address>',
+      'address the data port binds and other TaskManagers dial (default 127.0.0.1; a host name or IP other hosts reach, for a cluster over several hosts)',
+    )
+    .option(
+      '--preload <job>',
+      'import this job file while registering, so the first deploy finds it loaded (floe run --taskmanagers passes its job)',
+    )
     .action(async (options: { jobmanager: string; slots?: string; define?: string[]; preload?: string; host?: string }) => {
       // the job file's import (and floe's modules under it) overlaps the registration; a failure shows at deploy
       if (options.preload) void loadJob(options.preload).catch(() => {});

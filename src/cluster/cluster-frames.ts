@@ -97,12 +97,22 @@ export function decodeFrame<F extends AnyFrame>(bytes: Uint8Array, from: 'tm' | 
     throw frameError(`a frame does not decode (${(cause as Error).message})`, cause);
   }
   const f = frame as { k?: unknown; m?: { type?: unknown; attempt?: unknown } } | null;
-  if (f === null || typeof f !== 'object' || typeof f.k !== 'string' || !KINDS[from]!.has(f.k)) throw frameError(`an unexpected frame (${describe(f)})`);
-  if (f.k === 'ctl' && (typeof f.m !== 'object' || f.m === null || !CONTROL_TYPES.has(String(f.m.type)) || typeof f.m.attempt !== 'number')) {
+  if (f === null || typeof f !== 'object' || typeof f.k !== 'string' || !KINDS[from]!.has(f.k))
+    throw frameError(`an unexpected frame (${describe(f)})`);
+  if (
+    f.k === 'ctl' &&
+    (typeof f.m !== 'object' || f.m === null || !CONTROL_TYPES.has(String(f.m.type)) || typeof f.m.attempt !== 'number')
+  ) {
     throw frameError('a control frame without a valid control message');
   }
   const data = f as { k: string; m?: { type?: unknown; batch?: unknown } };
-  if (data.k === 'msg' && data.m?.type === 'data' && data.m.batch !== null && typeof data.m.batch === 'object' && !Array.isArray(data.m.batch)) {
+  if (
+    data.k === 'msg' &&
+    data.m?.type === 'data' &&
+    data.m.batch !== null &&
+    typeof data.m.batch === 'object' &&
+    !Array.isArray(data.m.batch)
+  ) {
     data.m.batch = fromWireBatch(data.m.batch as WrappedBatch);
   }
   return frame as F;

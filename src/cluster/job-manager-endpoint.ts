@@ -4,7 +4,14 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { WebSocket, WebSocketServer, type RawData } from 'ws';
 import { FloeError } from '../errors.ts';
-import { CLUSTER_PROTOCOL_VERSION, decodeFrame, encodeFrame, MAX_FRAME_BYTES, type JobManagerFrame, type TaskManagerFrame } from './cluster-frames.ts';
+import {
+  CLUSTER_PROTOCOL_VERSION,
+  decodeFrame,
+  encodeFrame,
+  MAX_FRAME_BYTES,
+  type JobManagerFrame,
+  type TaskManagerFrame,
+} from './cluster-frames.ts';
 
 export interface RegisteredTaskManager {
   id: string;
@@ -55,7 +62,8 @@ export class JobManagerEndpoint extends EventEmitter<EndpointEvents> {
 
   async start(): Promise<string> {
     const host = this.options.host ?? '127.0.0.1';
-    if (!this.options.server) await new Promise<void>((resolve, reject) => this.#server.once('error', reject).listen(this.options.port ?? 0, host, resolve));
+    if (!this.options.server)
+      await new Promise<void>((resolve, reject) => this.#server.once('error', reject).listen(this.options.port ?? 0, host, resolve));
     this.address = `${host}:${(this.#server.address() as AddressInfo).port}`;
     this.#heartbeat = setInterval(() => this.#beat(), this.options.heartbeatIntervalMs);
     this.#heartbeat.unref();
@@ -83,9 +91,15 @@ export class JobManagerEndpoint extends EventEmitter<EndpointEvents> {
       };
       const timer = setTimeout(() => {
         done();
-        reject(new FloeError('FLOE_NOT_ENOUGH_SLOTS', `the job needs ${needed} slots (its highest parallelism) but the cluster has ${this.slots} after waiting ${Math.round(timeoutMs / 1000)}s`, {
-          hint: 'start more TaskManagers (floe taskmanager --jobmanager host:port --slots K), give them more slots, or lower the parallelism; slot.request.timeout sets the wait',
-        }));
+        reject(
+          new FloeError(
+            'FLOE_NOT_ENOUGH_SLOTS',
+            `the job needs ${needed} slots (its highest parallelism) but the cluster has ${this.slots} after waiting ${Math.round(timeoutMs / 1000)}s`,
+            {
+              hint: 'start more TaskManagers (floe taskmanager --jobmanager host:port --slots K), give them more slots, or lower the parallelism; slot.request.timeout sets the wait',
+            },
+          ),
+        );
       }, timeoutMs);
       const done = () => {
         clearTimeout(timer);
@@ -119,7 +133,15 @@ export class JobManagerEndpoint extends EventEmitter<EndpointEvents> {
           return;
         }
         const id = `tm-${this.#nextId++}`;
-        tm = { id, slots: frame.slots, data: frame.data, pid: frame.pid, ws, lastSeen: Date.now(), send: (f) => ws.readyState === WebSocket.OPEN && ws.send(encodeFrame(f)) };
+        tm = {
+          id,
+          slots: frame.slots,
+          data: frame.data,
+          pid: frame.pid,
+          ws,
+          lastSeen: Date.now(),
+          send: (f) => ws.readyState === WebSocket.OPEN && ws.send(encodeFrame(f)),
+        };
         this.#tms.set(id, tm);
         tm.send({ k: 'registered', id });
         this.emit('registered', tm);
@@ -134,9 +156,15 @@ export class JobManagerEndpoint extends EventEmitter<EndpointEvents> {
   }
 
   #refusal(frame: Extract<TaskManagerFrame, { k: 'register' }>): { code: string; message: string } | null {
-    if (frame.version !== CLUSTER_PROTOCOL_VERSION) return { code: 'FLOE_CLUSTER_VERSION_MISMATCH', message: `a TaskManager of cluster protocol ${frame.version} cannot join a JobManager of protocol ${CLUSTER_PROTOCOL_VERSION}` };
-    if (this.options.token !== undefined && frame.token !== this.options.token) return { code: 'FLOE_CLUSTER_AUTH_FAILED', message: 'the TaskManager did not present the cluster.auth-token of this JobManager' };
-    if (!Number.isInteger(frame.slots) || frame.slots < 1 || typeof frame.data !== 'string') return { code: 'FLOE_CLUSTER_FRAME_INVALID', message: 'a registration without slots or a data address' };
+    if (frame.version !== CLUSTER_PROTOCOL_VERSION)
+      return {
+        code: 'FLOE_CLUSTER_VERSION_MISMATCH',
+        message: `a TaskManager of cluster protocol ${frame.version} cannot join a JobManager of protocol ${CLUSTER_PROTOCOL_VERSION}`,
+      };
+    if (this.options.token !== undefined && frame.token !== this.options.token)
+      return { code: 'FLOE_CLUSTER_AUTH_FAILED', message: 'the TaskManager did not present the cluster.auth-token of this JobManager' };
+    if (!Number.isInteger(frame.slots) || frame.slots < 1 || typeof frame.data !== 'string')
+      return { code: 'FLOE_CLUSTER_FRAME_INVALID', message: 'a registration without slots or a data address' };
     return null;
   }
 

@@ -27,7 +27,10 @@ export class LocalCluster {
   #replacements = 0;
 
   constructor(readonly options: LocalClusterOptions) {
-    this.endpoint = new JobManagerEndpoint({ heartbeatIntervalMs: options.heartbeatIntervalMs, heartbeatTimeoutMs: options.heartbeatTimeoutMs });
+    this.endpoint = new JobManagerEndpoint({
+      heartbeatIntervalMs: options.heartbeatIntervalMs,
+      heartbeatTimeoutMs: options.heartbeatTimeoutMs,
+    });
   }
 
   /** pids of the TaskManager processes running now */
@@ -51,14 +54,24 @@ export class LocalCluster {
   }
 
   #spawn(): void {
-    const args = [FLOE_BIN, 'taskmanager', '--jobmanager', this.endpoint.address, '--slots', String(this.options.slots), ...(this.options.taskManagerArgs ?? [])];
+    const args = [
+      FLOE_BIN,
+      'taskmanager',
+      '--jobmanager',
+      this.endpoint.address,
+      '--slots',
+      String(this.options.slots),
+      ...(this.options.taskManagerArgs ?? []),
+    ];
     const child = spawn(process.execPath, args, { stdio: ['ignore', 'inherit', 'inherit'], detached: true });
     this.#children.add(child);
     child.on('exit', (code, signal) => {
       this.#children.delete(child);
       if (this.#closing) return;
       if (this.#replacements >= MAX_REPLACEMENTS) {
-        this.options.log?.(`TaskManager (pid ${child.pid}) exited (${signal ?? `code ${code}`}); not replaced: ${MAX_REPLACEMENTS} replacements already`);
+        this.options.log?.(
+          `TaskManager (pid ${child.pid}) exited (${signal ?? `code ${code}`}); not replaced: ${MAX_REPLACEMENTS} replacements already`,
+        );
         return;
       }
       this.#replacements++;
@@ -75,7 +88,9 @@ export class LocalCluster {
   /** Ends the TaskManagers (shutdown, then SIGKILL whatever did not exit) and the endpoint. */
   async close(): Promise<void> {
     this.#closing = true;
-    const exited = [...this.#children].map((c) => new Promise<void>((resolve) => (c.exitCode !== null || c.signalCode !== null ? resolve() : c.once('exit', () => resolve()))));
+    const exited = [...this.#children].map(
+      (c) => new Promise<void>((resolve) => (c.exitCode !== null || c.signalCode !== null ? resolve() : c.once('exit', () => resolve()))),
+    );
     await this.endpoint.close();
     const timer = setTimeout(() => {
       for (const c of this.#children) c.kill('SIGKILL');

@@ -44,7 +44,13 @@ export function relayInspection(event: InspectionEvent): RelayedInspection | nul
       const source = event.sourceRef as AnyActorRef | undefined;
       // events among the machine's own (xstate.*) repeat what snapshots show
       if (String(event.event.type).startsWith('xstate.')) return null;
-      return { type: event.type, sessionId: ref.sessionId, id: ref.id, event: plain(event.event), ...(source ? { sourceSessionId: source.sessionId } : {}) };
+      return {
+        type: event.type,
+        sessionId: ref.sessionId,
+        id: ref.id,
+        event: plain(event.event),
+        ...(source ? { sourceSessionId: source.sessionId } : {}),
+      };
     }
     case '@xstate.snapshot':
       return { type: event.type, sessionId: ref.sessionId, id: ref.id, event: plain(event.event), snapshot: plain(event.snapshot) };
@@ -75,7 +81,9 @@ export function inspectionEventOf(relayed: RelayedInspection, taskManager: strin
         rootId,
         actorRef,
         event: relayed.event as never,
-        sourceRef: relayed.sourceSessionId ? ({ sessionId: `${taskManager}/${relayed.sourceSessionId}` } as unknown as AnyActorRef) : undefined,
+        sourceRef: relayed.sourceSessionId
+          ? ({ sessionId: `${taskManager}/${relayed.sourceSessionId}` } as unknown as AnyActorRef)
+          : undefined,
       };
     case '@xstate.snapshot':
       return { type: relayed.type, rootId, actorRef, event: relayed.event as never, snapshot: snapshot as never };

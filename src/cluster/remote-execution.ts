@@ -20,7 +20,10 @@ export interface ClusterJob {
  * Slot sharing as Flink's: slot i holds subtask i of every vertex, so a job needs as many slots as its
  * highest parallelism; slots are taken round robin over the TaskManagers, spreading subtasks evenly.
  */
-export function placeSubtasks(vertices: ReadonlyArray<{ id: string; parallelism: number }>, tms: ReadonlyArray<{ id: string; slots: number }>): Record<string, string> {
+export function placeSubtasks(
+  vertices: ReadonlyArray<{ id: string; parallelism: number }>,
+  tms: ReadonlyArray<{ id: string; slots: number }>,
+): Record<string, string> {
   const slots: string[] = [];
   const most = Math.max(0, ...tms.map((t) => t.slots));
   for (let s = 0; s < most; s++) for (const tm of tms) if (s < tm.slots) slots.push(tm.id);
@@ -120,7 +123,10 @@ export class RemoteExecution implements JobExecution {
       const tm = this.#tms.get(this.placement[key]!)!;
       const systemId = taskSystemId(key, attempt);
       // named for the inspector: the task itself shows too, relayed from its TaskManager
-      const proxy = createActor(relay((m) => tm.send({ k: 'ctl', to: systemId, m })), { parent: jobMaster, systemId, id: `relay to ${tm.id}: ${this.subtaskNames.get(key)}` });
+      const proxy = createActor(
+        relay((m) => tm.send({ k: 'ctl', to: systemId, m })),
+        { parent: jobMaster, systemId, id: `relay to ${tm.id}: ${this.subtaskNames.get(key)}` },
+      );
       proxy.start();
       this.#proxies.push(proxy);
     }
@@ -136,7 +142,8 @@ export class RemoteExecution implements JobExecution {
     for (const tm of tms) tm.send({ k: 'deploy', deployment });
     for (const v of graph.vertices) {
       const uids = v.chain.map((x) => x.uid!);
-      for (let i = 0; i < v.parallelism; i++) this.#send(`${v.id}#${i}`, { type: 'DEPLOY_TASK', attempt, restore: taskRestore(restore, uids) });
+      for (let i = 0; i < v.parallelism; i++)
+        this.#send(`${v.id}#${i}`, { type: 'DEPLOY_TASK', attempt, restore: taskRestore(restore, uids) });
     }
   }
 
@@ -157,7 +164,8 @@ export class RemoteExecution implements JobExecution {
         if (frame.a === this.#attempt) this.#view(tm.id, frame.v);
         return;
       case 'inspect':
-        if (frame.a === this.#attempt && typeof frame.e?.sessionId === 'string') this.options.inspect?.(inspectionEventOf(frame.e, tm.id, this.options.jobMaster));
+        if (frame.a === this.#attempt && typeof frame.e?.sessionId === 'string')
+          this.options.inspect?.(inspectionEventOf(frame.e, tm.id, this.options.jobMaster));
         return;
       case 'attempt-stopped':
         if (frame.attempt === this.#attempt) this.#settle(tm.id);
@@ -173,7 +181,15 @@ export class RemoteExecution implements JobExecution {
     if (typeof v?.key !== 'string' || this.placement[v.key] !== tmId) return;
     const [vertexId, index] = v.key.split('#');
     const id = { vertexId: vertexId!, subtaskIndex: Number(index) };
-    this.#views.set(v.key, { id, name: this.subtaskNames.get(v.key)!, attempt: this.#attempt, value: v.value, status: String(v.status), backPressured: v.backPressured === true, taskManager: tmId });
+    this.#views.set(v.key, {
+      id,
+      name: this.subtaskNames.get(v.key)!,
+      attempt: this.#attempt,
+      value: v.value,
+      status: String(v.status),
+      backPressured: v.backPressured === true,
+      taskManager: tmId,
+    });
   }
 
   /** A lost TaskManager's subtasks count as failed: the restart strategy decides. */
@@ -183,7 +199,8 @@ export class RemoteExecution implements JobExecution {
       hint: 'the job restarts from its latest completed checkpoint on the slots still available (new TaskManagers that register are used)',
     });
     error.stack = `${error.name} ${error.code}: ${error.message}`; // where the JobManager noticed it says nothing
-    for (const [key, view] of this.#views) if (view.taskManager === tm.id) this.#views.set(key, { ...view, value: 'failed', status: 'error', backPressured: false });
+    for (const [key, view] of this.#views)
+      if (view.taskManager === tm.id) this.#views.set(key, { ...view, value: 'failed', status: 'error', backPressured: false });
     this.#failSubtaskOf(tm.id, serializeError(error));
     this.#settle(tm.id);
   }
@@ -193,7 +210,12 @@ export class RemoteExecution implements JobExecution {
     const key = Object.keys(this.placement).find((k) => this.placement[k] === tmId);
     if (!key) return;
     const [vertexId, index] = key.split('#');
-    this.options.jobMaster.send({ type: 'TASK_FAILED', attempt: this.#attempt, subtask: { vertexId: vertexId!, subtaskIndex: Number(index) }, error });
+    this.options.jobMaster.send({
+      type: 'TASK_FAILED',
+      attempt: this.#attempt,
+      subtask: { vertexId: vertexId!, subtaskIndex: Number(index) },
+      error,
+    });
   }
 
   #settle(tmId: string): void {

@@ -5,7 +5,14 @@ import { EdgeWriter } from '../actors/output-writer.ts';
 import { Scheduler } from '../actors/scheduler.ts';
 import { Task, taskSpecOf } from '../actors/task.ts';
 import type { StateBackend } from '../backends/types.ts';
-import { CHECKPOINT_COORDINATOR, CONTROL_MESSAGE_TYPES, JOB_MASTER, taskSystemId, type FromTaskMessage, type ToTaskMessage } from '../checkpoint/control-messages.ts';
+import {
+  CHECKPOINT_COORDINATOR,
+  CONTROL_MESSAGE_TYPES,
+  JOB_MASTER,
+  taskSystemId,
+  type FromTaskMessage,
+  type ToTaskMessage,
+} from '../checkpoint/control-messages.ts';
 import { subtaskKey, type CheckpointingMode } from '../checkpoint/types.ts';
 import type { ChannelMessage } from '../actors/types.ts';
 import type { JobGraph } from '../graph/job-graph.ts';
@@ -72,18 +79,31 @@ export class TaskManagerAttempt {
     const relay = setup.inspect;
     this.root = createActor(forwarder(JOB_MASTER, setup.control), {
       systemId: JOB_MASTER,
-      ...(relay ? { inspect: (event: InspectionEvent) => {
-        const relayed = relayInspection(event);
-        if (relayed) relay(relayed);
-      } } : {}),
+      ...(relay
+        ? {
+            inspect: (event: InspectionEvent) => {
+              const relayed = relayInspection(event);
+              if (relayed) relay(relayed);
+            },
+          }
+        : {}),
     });
-    this.#coordinator = createActor(forwarder(CHECKPOINT_COORDINATOR, setup.control), { parent: this.root, systemId: CHECKPOINT_COORDINATOR });
+    this.#coordinator = createActor(forwarder(CHECKPOINT_COORDINATOR, setup.control), {
+      parent: this.root,
+      systemId: CHECKPOINT_COORDINATOR,
+    });
     // the same wiring as the execution graph's, in the same order (gate indexes match every process's)
     const inputsOf = new Map<string, Channel[][]>();
     const outputsOf = new Map<string, EdgeWriter[][]>();
     for (const v of graph.vertices) {
-      inputsOf.set(v.id, Array.from({ length: v.parallelism }, () => []));
-      outputsOf.set(v.id, Array.from({ length: v.parallelism }, () => []));
+      inputsOf.set(
+        v.id,
+        Array.from({ length: v.parallelism }, () => []),
+      );
+      outputsOf.set(
+        v.id,
+        Array.from({ length: v.parallelism }, () => []),
+      );
     }
     for (const v of graph.vertices) {
       v.outputs.forEach((edge, e) => {
@@ -108,7 +128,8 @@ export class TaskManagerAttempt {
             this.#outbound.set(id, remote);
             return remote;
           });
-          if (producerHere) outputsOf.get(v.id)![p]!.push(new EdgeWriter(channels, edge.partitioning, setup.batchSize, graph.maxParallelism, p));
+          if (producerHere)
+            outputsOf.get(v.id)![p]!.push(new EdgeWriter(channels, edge.partitioning, setup.batchSize, graph.maxParallelism, p));
         }
       });
     }
@@ -116,7 +137,9 @@ export class TaskManagerAttempt {
     for (const v of graph.vertices) {
       for (let i = 0; i < v.parallelism; i++) {
         if (!local(v.id, i)) continue;
-        this.tasks.push(new Task(taskSpecOf(setup, graph.maxParallelism, v, i, inputsOf.get(v.id)![i]!, outputsOf.get(v.id)![i]!), runtime));
+        this.tasks.push(
+          new Task(taskSpecOf(setup, graph.maxParallelism, v, i, inputsOf.get(v.id)![i]!, outputsOf.get(v.id)![i]!), runtime),
+        );
       }
     }
   }

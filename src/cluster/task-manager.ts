@@ -12,7 +12,16 @@ import { FloeError, isErrorCode } from '../errors.ts';
 import type { JobGraph } from '../graph/job-graph.ts';
 import { createCheckpointStorage } from '../storage/checkpoint-storage-factory.ts';
 import type { CheckpointStorage } from '../storage/types.ts';
-import { CLUSTER_PROTOCOL_VERSION, decodeFrame, encodeFrame, MAX_FRAME_BYTES, type AttemptDeployment, type DataFrame, type JobManagerFrame, type TaskManagerFrame } from './cluster-frames.ts';
+import {
+  CLUSTER_PROTOCOL_VERSION,
+  decodeFrame,
+  encodeFrame,
+  MAX_FRAME_BYTES,
+  type AttemptDeployment,
+  type DataFrame,
+  type JobManagerFrame,
+  type TaskManagerFrame,
+} from './cluster-frames.ts';
 import type { RelayedInspection } from './relayed-inspection.ts';
 import { TaskManagerAttempt } from './task-manager-attempt.ts';
 
@@ -72,12 +81,24 @@ export class TaskManager extends EventEmitter<TaskManagerEvents> {
     const dataAddress = `${host}:${(this.#data.address() as AddressInfo).port}`;
     const jm = (this.#jm = new WebSocket(`ws://${this.options.jobManager}/taskmanager`, { maxPayload: MAX_FRAME_BYTES }));
     return new Promise((resolve, reject) => {
-      jm.once('open', () => this.#sendJm({ k: 'register', version: CLUSTER_PROTOCOL_VERSION, slots: this.options.slots, data: dataAddress, pid: process.pid, ...(this.options.token ? { token: this.options.token } : {}) }));
+      jm.once('open', () =>
+        this.#sendJm({
+          k: 'register',
+          version: CLUSTER_PROTOCOL_VERSION,
+          slots: this.options.slots,
+          data: dataAddress,
+          pid: process.pid,
+          ...(this.options.token ? { token: this.options.token } : {}),
+        }),
+      );
       jm.once('error', (cause) =>
-        reject(new FloeError('FLOE_JOBMANAGER_UNREACHABLE', `cannot reach the JobManager at ${this.options.jobManager}: ${cause.message}`, {
-          cause,
-          hint: 'pass the address `floe jobmanager` printed (its REST address), e.g. --jobmanager 127.0.0.1:8081',
-        })));
+        reject(
+          new FloeError('FLOE_JOBMANAGER_UNREACHABLE', `cannot reach the JobManager at ${this.options.jobManager}: ${cause.message}`, {
+            cause,
+            hint: 'pass the address `floe jobmanager` printed (its REST address), e.g. --jobmanager 127.0.0.1:8081',
+          }),
+        ),
+      );
       jm.on('close', (code, reason) => this.emit('disconnected', `${code} ${reason.toString()}`));
       jm.on('message', (raw: RawData) => {
         let frame: JobManagerFrame;
@@ -92,9 +113,18 @@ export class TaskManager extends EventEmitter<TaskManagerEvents> {
           this.emit('registered', frame.id);
           resolve(frame.id);
         } else if (frame.k === 'refused') {
-          reject(new FloeError(isErrorCode(frame.code) ? frame.code : 'FLOE_CLUSTER_FRAME_INVALID', `the JobManager refused this TaskManager: ${frame.message}`, {
-            hint: frame.code === 'FLOE_CLUSTER_AUTH_FAILED' ? 'give the TaskManager the JobManager\'s token: -D cluster.auth-token=...' : 'run the same floe version on the JobManager and every TaskManager',
-          }));
+          reject(
+            new FloeError(
+              isErrorCode(frame.code) ? frame.code : 'FLOE_CLUSTER_FRAME_INVALID',
+              `the JobManager refused this TaskManager: ${frame.message}`,
+              {
+                hint:
+                  frame.code === 'FLOE_CLUSTER_AUTH_FAILED'
+                    ? "give the TaskManager the JobManager's token: -D cluster.auth-token=..."
+                    : 'run the same floe version on the JobManager and every TaskManager',
+              },
+            ),
+          );
         } else {
           this.#queue = this.#queue.then(() => this.#onJobManager(frame)).catch(() => {});
         }
@@ -107,7 +137,8 @@ export class TaskManager extends EventEmitter<TaskManagerEvents> {
   }
 
   async #onJobManager(frame: JobManagerFrame): Promise<void> {
-    if (process.env.FLOE_DEBUG_CLUSTER) process.stderr.write(`[${this.id}] jm ${frame.k} ${frame.k === 'ctl' ? `${frame.to} ${frame.m.type}` : ''}\n`);
+    if (process.env.FLOE_DEBUG_CLUSTER)
+      process.stderr.write(`[${this.id}] jm ${frame.k} ${frame.k === 'ctl' ? `${frame.to} ${frame.m.type}` : ''}\n`);
     switch (frame.k) {
       case 'deploy':
         return this.#deploy(frame.deployment);
@@ -159,7 +190,10 @@ export class TaskManager extends EventEmitter<TaskManagerEvents> {
         backend: job.backend,
         storage: job.storage,
         control: (to, m) => {
-          if (process.env.FLOE_DEBUG_CLUSTER) process.stderr.write(`[${this.id}] -> ${to} ${m.type} ${'subtask' in m ? JSON.stringify(m.subtask) : ''} ${'state' in m && typeof m.state === 'string' ? m.state : ''}\n`);
+          if (process.env.FLOE_DEBUG_CLUSTER)
+            process.stderr.write(
+              `[${this.id}] -> ${to} ${m.type} ${'subtask' in m ? JSON.stringify(m.subtask) : ''} ${'state' in m && typeof m.state === 'string' ? m.state : ''}\n`,
+            );
           this.#sendJm({ k: 'ctl', to, m });
         },
         data: (peer, frame) => this.#sendPeer(peer, { ...frame, a: d.attempt }),

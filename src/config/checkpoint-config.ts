@@ -28,9 +28,13 @@ export function checkpointConfigFrom(conf: Configuration): CheckpointConfig {
   const alignedTimeoutMs = conf.get('execution.checkpointing.aligned-checkpoint-timeout');
   if ((unaligned || alignedTimeoutMs > 0) && mode !== 'exactly-once') {
     // as Flink: only aligned barriers can be merely counted; overtaking needs exactly-once
-    throw new ConfigError('FLOE_UNALIGNED_NEEDS_EXACTLY_ONCE', 'unaligned checkpoints and the aligned-checkpoint timeout need execution.checkpointing.mode exactly-once', {
-      hint: 'set execution.checkpointing.mode=exactly-once, or drop execution.checkpointing.unaligned / aligned-checkpoint-timeout',
-    });
+    throw new ConfigError(
+      'FLOE_UNALIGNED_NEEDS_EXACTLY_ONCE',
+      'unaligned checkpoints and the aligned-checkpoint timeout need execution.checkpointing.mode exactly-once',
+      {
+        hint: 'set execution.checkpointing.mode=exactly-once, or drop execution.checkpointing.unaligned / aligned-checkpoint-timeout',
+      },
+    );
   }
   return {
     enabled: interval > 0,

@@ -1,15 +1,18 @@
 // The configuration: Flink's keys, validated when set, read back typed and with their defaults.
 import { ConfigError } from '../errors.ts';
 import {
-  CONFIG_KEYS, CONFIG_OPTIONS, canonicalKey,
-  type ConfigKey, type ConfigOption, type ConfigReader, type ConfigValues,
+  CONFIG_KEYS,
+  CONFIG_OPTIONS,
+  canonicalKey,
+  type ConfigKey,
+  type ConfigOption,
+  type ConfigReader,
+  type ConfigValues,
 } from './config-options.ts';
 import { BadOptionValue, parseOptionValue } from './option-value.ts';
 import { suggestKey } from './suggest-key.ts';
 
-export type {
-  CheckpointingMode, ConfigKey, ConfigValues, RestartStrategyType, StateBackendType,
-} from './config-options.ts';
+export type { CheckpointingMode, ConfigKey, ConfigValues, RestartStrategyType, StateBackendType } from './config-options.ts';
 
 export class Configuration implements ConfigReader {
   // Only explicit values, already parsed; defaults are computed on read so they follow other keys.
@@ -35,9 +38,7 @@ export class Configuration implements ConfigReader {
     const canonical = knownKey(key) as K;
     if (this.#values.has(canonical)) return this.#values.get(canonical) as ConfigValues[K];
     const fallback = (CONFIG_OPTIONS[canonical] as ConfigOption<ConfigValues[K]>).default;
-    return typeof fallback === 'function'
-      ? (fallback as (conf: ConfigReader) => ConfigValues[K])(this)
-      : (fallback as ConfigValues[K]);
+    return typeof fallback === 'function' ? (fallback as (conf: ConfigReader) => ConfigValues[K])(this) : (fallback as ConfigValues[K]);
   }
 
   /** Whether `key` was set explicitly (a default does not count). */
@@ -103,11 +104,10 @@ function parse(key: string, option: ConfigOption<unknown>, value: unknown): unkn
     /* c8 ignore next */
     if (!(error instanceof BadOptionValue)) throw error;
     const detail = error.detail === undefined ? '' : ` (${error.detail})`;
-    throw new ConfigError(
-      'FLOE_CONFIG_BAD_VALUE',
-      `bad value ${show(value)} for '${key}': expected ${error.expected}${detail}`,
-      { cause: error, hint: option.hint ?? `${key}: ${option.description}` },
-    );
+    throw new ConfigError('FLOE_CONFIG_BAD_VALUE', `bad value ${show(value)} for '${key}': expected ${error.expected}${detail}`, {
+      cause: error,
+      hint: option.hint ?? `${key}: ${option.description}`,
+    });
   }
 }
 

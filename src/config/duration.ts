@@ -18,10 +18,18 @@ const MEMORY_UNITS: ReadonlyMap<string, number> = unitTable([
 
 // Largest unit first: formatting picks the largest one that divides the value exactly.
 const DURATION_LABELS: ReadonlyArray<[number, string]> = [
-  [86_400_000, 'd'], [3_600_000, 'h'], [60_000, 'min'], [1000, 's'], [1, 'ms'],
+  [86_400_000, 'd'],
+  [3_600_000, 'h'],
+  [60_000, 'min'],
+  [1000, 's'],
+  [1, 'ms'],
 ];
 const MEMORY_LABELS: ReadonlyArray<[number, string]> = [
-  [1024 ** 4, 'TiB'], [1024 ** 3, 'GiB'], [1024 ** 2, 'MiB'], [1024, 'KiB'], [1, 'bytes'],
+  [1024 ** 4, 'TiB'],
+  [1024 ** 3, 'GiB'],
+  [1024 ** 2, 'MiB'],
+  [1024, 'KiB'],
+  [1, 'bytes'],
 ];
 
 const QUANTITY = /^\s*(\d+)(?:\.(\d+))?\s*([a-z]*)\s*$/i;
@@ -49,7 +57,9 @@ export function formatMemorySize(bytes: number): string {
 function parseQuantity(value: string | number, units: ReadonlyMap<string, number>, defaultUnit: string, what: string): number {
   if (typeof value === 'number') {
     if (Number.isSafeInteger(value) && value >= 0) return value;
-    throw new Error(`${value} is not a ${what}: a number must be a whole, non-negative count of ${defaultUnit === 'ms' ? 'milliseconds' : 'bytes'}`);
+    throw new Error(
+      `${value} is not a ${what}: a number must be a whole, non-negative count of ${defaultUnit === 'ms' ? 'milliseconds' : 'bytes'}`,
+    );
   }
   const match = QUANTITY.exec(value);
   if (!match) throw new Error(`'${value}' is not a ${what}`);

@@ -34,11 +34,13 @@ async function readText(path: string): Promise<string> {
     const code = (error as NodeJS.ErrnoException).code;
     if (code === 'ENOENT') {
       throw new ConfigError('FLOE_CONFIG_FILE_NOT_FOUND', `configuration file '${path}' does not exist`, {
-        cause: error, hint: 'check the path given to --config',
+        cause: error,
+        hint: 'check the path given to --config',
       });
     }
     throw new ConfigError('FLOE_CONFIG_FILE_UNREADABLE', `cannot read configuration file '${path}': ${(error as Error).message}`, {
-      cause: error, hint: 'give --config a readable YAML file',
+      cause: error,
+      hint: 'give --config a readable YAML file',
     });
   }
 }
@@ -52,7 +54,8 @@ function entriesOf(text: string, path: string): Entry[] {
   if (syntaxError) {
     const { line, col } = lineCounter.linePos(syntaxError.pos[0]);
     throw new ConfigError('FLOE_CONFIG_PARSE_ERROR', `${path}:${line}:${col}: invalid YAML: ${syntaxError.message}`, {
-      cause: syntaxError, hint: 'fix the YAML syntax; keys are Flink\'s, e.g. "execution.checkpointing.interval: 10s"',
+      cause: syntaxError,
+      hint: 'fix the YAML syntax; keys are Flink\'s, e.g. "execution.checkpointing.interval: 10s"',
     });
   }
   if (doc.contents === null || (isScalar(doc.contents) && doc.contents.value === null)) return [];

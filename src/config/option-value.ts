@@ -23,13 +23,20 @@ export function parseOptionValue<T>(option: ConfigOption<T>, raw: unknown): T {
 /** Words for what an option accepts, for error messages and help. */
 export function describeExpected(option: ConfigOption<unknown>): string {
   switch (option.type) {
-    case 'int': return `an integer${numericRange(option)}`;
-    case 'number': return `a number${numericRange(option)}`;
-    case 'boolean': return 'true or false';
-    case 'duration': return `a duration such as 500ms, 1s or 2 min${unitRange(option, formatDuration)}`;
-    case 'memory': return `a memory size such as 512kb, 5mb or 1 gib${unitRange(option, formatMemorySize)}`;
-    case 'enum': return `one of ${[...new Set(Object.values(option.values ?? {}))].join(', ')}`;
-    case 'string': return 'a non-empty string';
+    case 'int':
+      return `an integer${numericRange(option)}`;
+    case 'number':
+      return `a number${numericRange(option)}`;
+    case 'boolean':
+      return 'true or false';
+    case 'duration':
+      return `a duration such as 500ms, 1s or 2 min${unitRange(option, formatDuration)}`;
+    case 'memory':
+      return `a memory size such as 512kb, 5mb or 1 gib${unitRange(option, formatMemorySize)}`;
+    case 'enum':
+      return `one of ${[...new Set(Object.values(option.values ?? {}))].join(', ')}`;
+    case 'string':
+      return 'a non-empty string';
   }
 }
 

@@ -1,7 +1,17 @@
 // FileSink: writes records as lines to part files in a directory, exactly once by two-phase commit.
 import {
-  accessSync, closeSync, constants, existsSync, fdatasyncSync, mkdirSync, openSync, readdirSync, renameSync,
-  statSync, unlinkSync, writeSync,
+  accessSync,
+  closeSync,
+  constants,
+  existsSync,
+  fdatasyncSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  renameSync,
+  statSync,
+  unlinkSync,
+  writeSync,
 } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { ListState } from '../backends/types.ts';
@@ -133,10 +143,14 @@ function ensureWritableDir(dir: string): void {
     if (!statSync(dir).isDirectory()) throw new Error(`${dir} is not a directory`);
     accessSync(dir, constants.W_OK);
   } catch (error) {
-    throw new JobDefinitionError('FLOE_SINK_DIR_NOT_WRITABLE', `the FileSink directory ${dir} cannot be created or written: ${(error as Error).message}`, {
-      cause: error,
-      hint: 'give the sink a directory path you may write to (it is created if missing)',
-    });
+    throw new JobDefinitionError(
+      'FLOE_SINK_DIR_NOT_WRITABLE',
+      `the FileSink directory ${dir} cannot be created or written: ${(error as Error).message}`,
+      {
+        cause: error,
+        hint: 'give the sink a directory path you may write to (it is created if missing)',
+      },
+    );
   }
 }
 
@@ -288,8 +302,9 @@ class FileSinkWriter<T> implements StreamOperator<T, never> {
     for (const name of readdirSync(this.dir)) {
       const part = parsePartName(this.naming, name);
       if (!part) continue;
-      const aborted = part.kind === 'in-progress'
-        || (part.kind === 'pending' && (restoredCheckpointId === null || part.checkpointId > restoredCheckpointId));
+      const aborted =
+        part.kind === 'in-progress' ||
+        (part.kind === 'pending' && (restoredCheckpointId === null || part.checkpointId > restoredCheckpointId));
       if (aborted && part.subtask % parallelism === this.#subtask) {
         try {
           unlinkSync(join(this.dir, name));

@@ -38,7 +38,11 @@ export function checkNatsOptions(what: string, options: NatsConnectionOptions): 
 /** Fills what the options leave out from -D connector.nats.* keys. */
 export function configureNats(options: NatsConnectionOptions, config: Configuration): void {
   const servers = config.get('connector.nats.servers');
-  if (options.servers === undefined && servers) options.servers = servers.split(',').map((s) => s.trim()).filter(Boolean);
+  if (options.servers === undefined && servers)
+    options.servers = servers
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean);
   options.user ??= config.get('connector.nats.user');
   options.pass ??= config.get('connector.nats.password');
   if (options.user === undefined) delete options.user;
@@ -77,14 +81,22 @@ export async function connectNats(what: string, options: NatsConnectionOptions):
     } catch (error) {
       const message = redactSecrets(redactUrl((error as Error).message), [options.pass, options.token]);
       if (/authoriz|authentic/i.test(message)) {
-        throw new JobDefinitionError('FLOE_JETSTREAM_AUTH_FAILED', `${what} cannot log in to NATS at ${shownServers(options)}: ${message}`, {
-          hint: 'check the user/pass or token given to the connector (or in the server URL)',
-        });
+        throw new JobDefinitionError(
+          'FLOE_JETSTREAM_AUTH_FAILED',
+          `${what} cannot log in to NATS at ${shownServers(options)}: ${message}`,
+          {
+            hint: 'check the user/pass or token given to the connector (or in the server URL)',
+          },
+        );
       }
       if (Date.now() >= end) {
-        throw new FloeError('FLOE_JETSTREAM_UNAVAILABLE', `${what} cannot connect to NATS at ${shownServers(options)} after ${attempt} attempts: ${message}`, {
-          hint: 'start nats-server with JetStream (nats-server -js) or fix the servers option; the restart strategy retries the job',
-        });
+        throw new FloeError(
+          'FLOE_JETSTREAM_UNAVAILABLE',
+          `${what} cannot connect to NATS at ${shownServers(options)} after ${attempt} attempts: ${message}`,
+          {
+            hint: 'start nats-server with JetStream (nats-server -js) or fix the servers option; the restart strategy retries the job',
+          },
+        );
       }
       await sleep(Math.min(200 * attempt, 1000));
     }

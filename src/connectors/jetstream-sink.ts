@@ -6,7 +6,15 @@ import type { OperatorContext, Sink, StreamOperator } from '../operators/operato
 import { emitFloeWarning } from '../warnings.ts';
 import { formatRecord } from './format-record.ts';
 import type { Configuration } from '../config/configuration.ts';
-import { checkNatsOptions, configureNats, connectionLost, connectNats, requireServers, shownServers, type NatsConnectionOptions } from './jetstream-connection.ts';
+import {
+  checkNatsOptions,
+  configureNats,
+  connectionLost,
+  connectNats,
+  requireServers,
+  shownServers,
+  type NatsConnectionOptions,
+} from './jetstream-connection.ts';
 
 export interface JetStreamSinkOptions<T> extends NatsConnectionOptions {
   /** the subject to publish to, or a function of the record */
@@ -40,10 +48,16 @@ export class JetStreamSink<T = unknown> implements Sink<T> {
 
   constructor(options: JetStreamSinkOptions<T>) {
     checkNatsOptions('JetStreamSink', options);
-    if (typeof options.subject !== 'function' && (typeof options.subject !== 'string' || options.subject === '' || /[*>\s]/.test(options.subject))) {
-      throw new TypeError('JetStreamSink needs subject: a subject without wildcards such as "results.counts", or a function (record) => subject');
+    if (
+      typeof options.subject !== 'function' &&
+      (typeof options.subject !== 'string' || options.subject === '' || /[*>\s]/.test(options.subject))
+    ) {
+      throw new TypeError(
+        'JetStreamSink needs subject: a subject without wildcards such as "results.counts", or a function (record) => subject',
+      );
     }
-    if (options.serializer !== undefined && typeof options.serializer !== 'function') throw new TypeError('JetStreamSink serializer must be a function (record) => Uint8Array | string');
+    if (options.serializer !== undefined && typeof options.serializer !== 'function')
+      throw new TypeError('JetStreamSink serializer must be a function (record) => Uint8Array | string');
     this.options = { ...options };
     this.name = `JetStream(${typeof options.subject === 'string' ? options.subject : 'subject by record'})`;
   }
@@ -69,10 +83,14 @@ export class JetStreamSink<T = unknown> implements Sink<T> {
     try {
       stream = await jsm.streams.find(subject);
     } catch (error) {
-      throw new FloeError('FLOE_JETSTREAM_NO_STREAM_FOR_SUBJECT', `JetStreamSink: no stream on ${shownServers(this.options)} takes subject ${subject}: ${(error as Error).message}`, {
-        cause: error,
-        hint: `create a stream whose subjects include ${subject} (nats stream add --subjects '${subject}') or fix the subject option`,
-      });
+      throw new FloeError(
+        'FLOE_JETSTREAM_NO_STREAM_FOR_SUBJECT',
+        `JetStreamSink: no stream on ${shownServers(this.options)} takes subject ${subject}: ${(error as Error).message}`,
+        {
+          cause: error,
+          hint: `create a stream whose subjects include ${subject} (nats stream add --subjects '${subject}') or fix the subject option`,
+        },
+      );
     }
     if (this.#checked.has(stream)) return;
     this.#checked.add(stream);
@@ -152,10 +170,17 @@ class JetStreamSinkWriter<T> implements StreamOperator<T, never> {
     try {
       await Promise.all(inFlight);
     } catch (error) {
-      throw this.#error ?? new FloeError('FLOE_JETSTREAM_PUBLISH_FAILED', `JetStreamSink could not publish to ${shownServers(this.#sink.options)}: ${(error as Error).message}`, {
-        cause: error,
-        hint: 'check that a stream takes the subject and has room; the restart strategy replays from the last checkpoint',
-      });
+      throw (
+        this.#error ??
+        new FloeError(
+          'FLOE_JETSTREAM_PUBLISH_FAILED',
+          `JetStreamSink could not publish to ${shownServers(this.#sink.options)}: ${(error as Error).message}`,
+          {
+            cause: error,
+            hint: 'check that a stream takes the subject and has room; the restart strategy replays from the last checkpoint',
+          },
+        )
+      );
     }
   }
 

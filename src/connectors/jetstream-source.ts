@@ -5,7 +5,15 @@ import type { ListState } from '../backends/types.ts';
 import { UnrecoverableError } from '../errors.ts';
 import type { OperatorContext, Output, PollResult, Source, SourceReader } from '../operators/operator.ts';
 import type { Configuration } from '../config/configuration.ts';
-import { checkNatsOptions, configureNats, connectionLost, connectNats, requireServers, shownServers, type NatsConnectionOptions } from './jetstream-connection.ts';
+import {
+  checkNatsOptions,
+  configureNats,
+  connectionLost,
+  connectNats,
+  requireServers,
+  shownServers,
+  type NatsConnectionOptions,
+} from './jetstream-connection.ts';
 
 /** What a deserializer gets besides the payload; `timestamp` (ms since the epoch, the server's) can serve as event time. */
 export interface JetStreamMessageInfo {
@@ -67,7 +75,13 @@ export function splitFilters(options: Pick<JetStreamSourceOptions<unknown>, 'sub
   if (options.partitions === undefined) return filters;
   const out: string[] = [];
   for (const filter of filters) {
-    for (let p = 0; p < options.partitions; p++) out.push(filter.split('.').map((t) => (t === PARTITION_TOKEN ? String(p) : t)).join('.'));
+    for (let p = 0; p < options.partitions; p++)
+      out.push(
+        filter
+          .split('.')
+          .map((t) => (t === PARTITION_TOKEN ? String(p) : t))
+          .join('.'),
+      );
   }
   return out;
 }
@@ -86,25 +100,42 @@ export class JetStreamSource<T = string> implements Source<T> {
 
   constructor(options: JetStreamSourceOptions<T>) {
     checkNatsOptions('JetStreamSource', options);
-    if (typeof options.stream !== 'string' || options.stream === '') throw new TypeError('JetStreamSource needs stream: the JetStream stream name');
-    if (options.subjects !== undefined && (!Array.isArray(options.subjects) || options.subjects.some((s) => typeof s !== 'string' || s === ''))) {
+    if (typeof options.stream !== 'string' || options.stream === '')
+      throw new TypeError('JetStreamSource needs stream: the JetStream stream name');
+    if (
+      options.subjects !== undefined &&
+      (!Array.isArray(options.subjects) || options.subjects.some((s) => typeof s !== 'string' || s === ''))
+    ) {
       throw new TypeError('JetStreamSource subjects must be a list of subject filters such as ["events.>"]');
     }
     if (options.consumers !== undefined) {
-      if (!Array.isArray(options.consumers) || options.consumers.length === 0 || options.consumers.some((c) => typeof c !== 'string' || c === '')) {
+      if (
+        !Array.isArray(options.consumers) ||
+        options.consumers.length === 0 ||
+        options.consumers.some((c) => typeof c !== 'string' || c === '')
+      ) {
         throw new TypeError('JetStreamSource consumers must be a non-empty list of consumer names on the stream');
       }
-      if (options.subjects !== undefined || options.partitions !== undefined) throw new TypeError('JetStreamSource takes consumers or subjects (and partitions), not both: a consumer brings its own filter subject');
+      if (options.subjects !== undefined || options.partitions !== undefined)
+        throw new TypeError(
+          'JetStreamSource takes consumers or subjects (and partitions), not both: a consumer brings its own filter subject',
+        );
     }
     if (options.partitions !== undefined) {
-      if (!Number.isInteger(options.partitions) || options.partitions < 1) throw new TypeError('JetStreamSource partitions must be a positive integer: the number of subject partitions');
+      if (!Number.isInteger(options.partitions) || options.partitions < 1)
+        throw new TypeError('JetStreamSource partitions must be a positive integer: the number of subject partitions');
       if (!options.subjects?.length || options.subjects.some((s) => !s.split('.').includes(PARTITION_TOKEN))) {
-        throw new TypeError(`JetStreamSource partitions needs subjects whose filters name the partition token ${PARTITION_TOKEN}, such as ["events.${PARTITION_TOKEN}.*"]`);
+        throw new TypeError(
+          `JetStreamSource partitions needs subjects whose filters name the partition token ${PARTITION_TOKEN}, such as ["events.${PARTITION_TOKEN}.*"]`,
+        );
       }
     } else if (options.subjects?.some((s) => s.includes(PARTITION_TOKEN))) {
-      throw new TypeError(`JetStreamSource subjects name ${PARTITION_TOKEN} but partitions is not set: give partitions, the number of subject partitions`);
+      throw new TypeError(
+        `JetStreamSource subjects name ${PARTITION_TOKEN} but partitions is not set: give partitions, the number of subject partitions`,
+      );
     }
-    if (options.deserializer !== undefined && typeof options.deserializer !== 'function') throw new TypeError('JetStreamSource deserializer must be a function (data, info) => record');
+    if (options.deserializer !== undefined && typeof options.deserializer !== 'function')
+      throw new TypeError('JetStreamSource deserializer must be a function (data, info) => record');
     if (options.onDeserializationError !== undefined && !['fail', 'skip'].includes(options.onDeserializationError)) {
       throw new TypeError("JetStreamSource onDeserializationError must be 'fail' or 'skip'");
     }
@@ -181,10 +212,14 @@ class JetStreamReader<T> implements SourceReader<T> {
     try {
       info = await jsm.streams.info(options.stream);
     } catch (error) {
-      throw new UnrecoverableError('FLOE_JETSTREAM_STREAM_NOT_FOUND', `${this.#what}: no stream '${options.stream}' on ${shownServers(options)}: ${(error as Error).message}`, {
-        cause: error,
-        hint: `create the stream first (nats stream add ${options.stream} --subjects '...') or fix the stream option`,
-      });
+      throw new UnrecoverableError(
+        'FLOE_JETSTREAM_STREAM_NOT_FOUND',
+        `${this.#what}: no stream '${options.stream}' on ${shownServers(options)}: ${(error as Error).message}`,
+        {
+          cause: error,
+          hint: `create the stream first (nats stream add ${options.stream} --subjects '...') or fix the stream option`,
+        },
+      );
     }
     let splits: JetStreamSplit[];
     if (context.restoredCheckpointId !== null) {
@@ -203,10 +238,23 @@ class JetStreamReader<T> implements SourceReader<T> {
           splits.push({ ...split, ...(options.bounded ? { end: last } : {}) });
         }
       } else {
-        splits = mine(splitFilters(options)).map((filter) => ({ filter, next, ...(startTime ? { startTime } : {}), ...(options.bounded ? { end: last } : {}) }));
+        splits = mine(splitFilters(options)).map((filter) => ({
+          filter,
+          next,
+          ...(startTime ? { startTime } : {}),
+          ...(options.bounded ? { end: last } : {}),
+        }));
       }
     }
-    this.#feeds = splits.map((split) => ({ split, queue: [], head: 0, done: false, drained: null, messages: null, pumping: Promise.resolve() }));
+    this.#feeds = splits.map((split) => ({
+      split,
+      queue: [],
+      head: 0,
+      done: false,
+      drained: null,
+      messages: null,
+      pumping: Promise.resolve(),
+    }));
     for (const feed of this.#feeds) {
       feed.pumping = this.#pump(feed).catch((error) => {
         if (!this.#closing) this.#error ??= error;
@@ -221,10 +269,14 @@ class JetStreamReader<T> implements SourceReader<T> {
     try {
       info = await jsm.consumers.info(stream, name);
     } catch (error) {
-      throw new UnrecoverableError('FLOE_JETSTREAM_CONSUMER_NOT_FOUND', `${this.#what}: no consumer '${name}' on stream '${stream}' at ${shownServers(this.#source.options)}: ${(error as Error).message}`, {
-        cause: error,
-        hint: `create it first (nats consumer add ${stream} ${name} --filter '...') or fix the consumers option`,
-      });
+      throw new UnrecoverableError(
+        'FLOE_JETSTREAM_CONSUMER_NOT_FOUND',
+        `${this.#what}: no consumer '${name}' on stream '${stream}' at ${shownServers(this.#source.options)}: ${(error as Error).message}`,
+        {
+          cause: error,
+          hint: `create it first (nats consumer add ${stream} ${name} --filter '...') or fix the consumers option`,
+        },
+      );
     }
     const { config } = info;
     const filter = config.filter_subject ?? '';
@@ -287,7 +339,9 @@ class JetStreamReader<T> implements SourceReader<T> {
   async #anyUpToEnd(split: JetStreamSplit): Promise<boolean> {
     if (split.next > split.end!) return false;
     const request = { seq: split.next, next_by_subj: split.filter || '>' };
-    const reply = await this.#nc!.request(`$JS.API.STREAM.MSG.GET.${this.#source.options.stream}`, JSON.stringify(request), { timeout: 10_000 });
+    const reply = await this.#nc!.request(`$JS.API.STREAM.MSG.GET.${this.#source.options.stream}`, JSON.stringify(request), {
+      timeout: 10_000,
+    });
     const body = JSON.parse(decoder.decode(reply.data)) as { message?: { seq: number }; error?: { code: number } };
     return body.message !== undefined && body.message.seq <= split.end!;
   }
@@ -319,7 +373,10 @@ class JetStreamReader<T> implements SourceReader<T> {
             throw new UnrecoverableError(
               'FLOE_JETSTREAM_DESERIALIZATION_FAILED',
               `${this.#source.name}: the deserializer rejected the message of subject ${m.subject} at stream sequence ${m.seq}: ${(error as Error).message}`,
-              { cause: error, hint: "fix the deserializer or the message, or build the source with onDeserializationError: 'skip' to count and drop such messages" },
+              {
+                cause: error,
+                hint: "fix the deserializer or the message, or build the source with onDeserializationError: 'skip' to count and drop such messages",
+              },
             );
           }
         } else {

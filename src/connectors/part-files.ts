@@ -30,7 +30,9 @@ function pattern({ prefix, suffix }: PartNaming): RegExp {
   let re = patterns.get(key);
   if (!re) {
     const esc = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-    re = new RegExp(`^(?:(${esc(prefix)}-(\\d+)-(\\d+)${esc(suffix)})|\\.${esc(prefix)}-(\\d+)-(\\d+)${esc(suffix)}\\.(?:(inprogress)|pending-(\\d+)))$`);
+    re = new RegExp(
+      `^(?:(${esc(prefix)}-(\\d+)-(\\d+)${esc(suffix)})|\\.${esc(prefix)}-(\\d+)-(\\d+)${esc(suffix)}\\.(?:(inprogress)|pending-(\\d+)))$`,
+    );
     patterns.set(key, re);
   }
   return re;

@@ -5,7 +5,16 @@ import type { Configuration } from '../config/configuration.ts';
 import { ConfigError, FloeError, JobDefinitionError, UnrecoverableError } from '../errors.ts';
 import type { JobEnd, OperatorContext, Sink, StreamOperator } from '../operators/operator.ts';
 import { emitFloeWarning } from '../warnings.ts';
-import { insertStatement, parseAnyTransactionId, parseTransactionId, quoteIdent, quoteLiteral, rowsPerStatement, transactionId, transactionPrefix } from './postgres-statements.ts';
+import {
+  insertStatement,
+  parseAnyTransactionId,
+  parseTransactionId,
+  quoteIdent,
+  quoteLiteral,
+  rowsPerStatement,
+  transactionId,
+  transactionPrefix,
+} from './postgres-statements.ts';
 import { redactSecrets, redactUrl } from './redact-url.ts';
 
 export interface PostgresSinkOptions<T> {
@@ -67,7 +76,17 @@ export class PostgresSink<T = unknown> implements Sink<T> {
   readonly #lineages = new Map<string, { prefix: string }>();
 
   constructor(options: PostgresSinkOptions<T>) {
-    const { connectionString, table, columns, toRow, key, mode = 'exactly-once', batchSize = 1000, connectTimeoutMs = 5000, transactionalIdPrefix } = options ?? ({} as PostgresSinkOptions<T>);
+    const {
+      connectionString,
+      table,
+      columns,
+      toRow,
+      key,
+      mode = 'exactly-once',
+      batchSize = 1000,
+      connectTimeoutMs = 5000,
+      transactionalIdPrefix,
+    } = options ?? ({} as PostgresSinkOptions<T>);
     if (connectionString !== undefined && (typeof connectionString !== 'string' || !/^postgres(ql)?:\/\//.test(connectionString))) {
       throw new TypeError('PostgresSink needs connectionString: a URL such as postgres://user:password@127.0.0.1:5432/db');
     }
@@ -82,10 +101,25 @@ export class PostgresSink<T = unknown> implements Sink<T> {
     }
     if (mode === 'upsert' && !key) throw new TypeError("PostgresSink mode 'upsert' needs key: the columns rows are upserted on");
     if (!Number.isInteger(batchSize) || batchSize < 1) throw new TypeError('PostgresSink batchSize must be a positive integer');
-    if (transactionalIdPrefix !== undefined && (typeof transactionalIdPrefix !== 'string' || !/^[A-Za-z0-9_.-]{1,30}$/.test(transactionalIdPrefix))) {
-      throw new TypeError('PostgresSink transactionalIdPrefix must be 1 to 30 letters, digits, _ . or -, unique to this sink (e.g. "counts-job")');
+    if (
+      transactionalIdPrefix !== undefined &&
+      (typeof transactionalIdPrefix !== 'string' || !/^[A-Za-z0-9_.-]{1,30}$/.test(transactionalIdPrefix))
+    ) {
+      throw new TypeError(
+        'PostgresSink transactionalIdPrefix must be 1 to 30 letters, digits, _ . or -, unique to this sink (e.g. "counts-job")',
+      );
     }
-    this.options = { connectionString, table, columns: [...columns], toRow, key: key && [...key], mode, batchSize, connectTimeoutMs, transactionalIdPrefix };
+    this.options = {
+      connectionString,
+      table,
+      columns: [...columns],
+      toRow,
+      key: key && [...key],
+      mode,
+      batchSize,
+      connectTimeoutMs,
+      transactionalIdPrefix,
+    };
     this.name = `Postgres(${table})`;
   }
 
@@ -146,9 +180,15 @@ export class PostgresSink<T = unknown> implements Sink<T> {
         const fatal = code === '28P01' || code === '28000' || code === '3D000';
         if (fatal || Date.now() >= end) {
           const Err = fatal ? JobDefinitionError : FloeError;
-          throw new Err(fatal ? 'FLOE_POSTGRES_LOGIN_FAILED' : 'FLOE_POSTGRES_UNAVAILABLE', `${this.name} cannot connect to ${this.shownUrl} (${attempt} attempt${attempt === 1 ? '' : 's'}): ${this.redact((error as Error).message)}`, {
-            hint: fatal ? 'check the user, password and database in connectionString' : 'start PostgreSQL or fix connectionString; the restart strategy retries the job',
-          });
+          throw new Err(
+            fatal ? 'FLOE_POSTGRES_LOGIN_FAILED' : 'FLOE_POSTGRES_UNAVAILABLE',
+            `${this.name} cannot connect to ${this.shownUrl} (${attempt} attempt${attempt === 1 ? '' : 's'}): ${this.redact((error as Error).message)}`,
+            {
+              hint: fatal
+                ? 'check the user, password and database in connectionString'
+                : 'start PostgreSQL or fix connectionString; the restart strategy retries the job',
+            },
+          );
         }
         await sleep(Math.min(200 * attempt, 1000));
       }
@@ -182,7 +222,10 @@ export class PostgresSink<T = unknown> implements Sink<T> {
     if (!lineage || this.options.mode !== 'exactly-once') return;
     const client = await this.connect();
     try {
-      const { rows } = await client.query<{ gid: string }>('SELECT gid FROM pg_prepared_xacts WHERE database = current_database() AND starts_with(gid, $1)', [lineage.prefix]);
+      const { rows } = await client.query<{ gid: string }>(
+        'SELECT gid FROM pg_prepared_xacts WHERE database = current_database() AND starts_with(gid, $1)',
+        [lineage.prefix],
+      );
       for (const { gid } of rows) {
         const id = parseTransactionId(lineage.prefix, gid);
         if (!id) continue;
@@ -268,7 +311,10 @@ class PostgresSinkWriter<T> implements StreamOperator<T, never> {
     // Flink's XA sink on restore: commit what the restored checkpoint prepared, roll back what later attempts left
     if (restored !== null) for (const txn of this.#pendingState.get()) await settle(this.#control, txn.gid, true);
     this.#pendingState.clear();
-    const { rows } = await this.#control.query<{ gid: string }>('SELECT gid FROM pg_prepared_xacts WHERE database = current_database() AND starts_with(gid, $1)', [this.#prefix]);
+    const { rows } = await this.#control.query<{ gid: string }>(
+      'SELECT gid FROM pg_prepared_xacts WHERE database = current_database() AND starts_with(gid, $1)',
+      [this.#prefix],
+    );
     for (const { gid } of rows) {
       const id = parseTransactionId(this.#prefix, gid);
       // subtask k cleans up after every old subtask s with s % parallelism == k, so a rescale down leaves nothing behind
@@ -288,17 +334,27 @@ class PostgresSinkWriter<T> implements StreamOperator<T, never> {
   async #lingering(control: pg.Client, context: OperatorContext): Promise<void> {
     const base = this.#sink.options.transactionalIdPrefix;
     if (base === undefined && this.#subtask !== 0) return;
-    const { rows } = await control.query<{ gid: string }>('SELECT gid FROM pg_prepared_xacts WHERE database = current_database() AND starts_with(gid, $1) ORDER BY prepared', [`${base ?? 'floe'}:`]);
+    const { rows } = await control.query<{ gid: string }>(
+      'SELECT gid FROM pg_prepared_xacts WHERE database = current_database() AND starts_with(gid, $1) ORDER BY prepared',
+      [`${base ?? 'floe'}:`],
+    );
     const leftovers = rows
       .map(({ gid }) => ({ gid, id: parseAnyTransactionId(base ?? 'floe', gid) }))
-      .filter(({ gid, id }) => id && id.lineage !== this.#lineage && !gid.startsWith(this.#prefix) && (base !== undefined || id.uid === context.operatorUid));
+      .filter(
+        ({ gid, id }) =>
+          id && id.lineage !== this.#lineage && !gid.startsWith(this.#prefix) && (base !== undefined || id.uid === context.operatorUid),
+      );
     if (base !== undefined) {
       // subtask k aborts those of old subtasks s with s % parallelism == k: each once, whatever the old parallelism
       for (const { gid, id } of leftovers) if (id!.subtask % context.parallelism === this.#subtask) await settle(control, gid, false);
       return;
     }
     if (leftovers.length === 0) return;
-    const shown = leftovers.slice(0, 3).map(({ gid }) => `'${gid}'`).join(', ') + (leftovers.length > 3 ? ` and ${leftovers.length - 3} more` : '');
+    const shown =
+      leftovers
+        .slice(0, 3)
+        .map(({ gid }) => `'${gid}'`)
+        .join(', ') + (leftovers.length > 3 ? ` and ${leftovers.length - 3} more` : '');
     emitFloeWarning(
       'FLOE_POSTGRES_LINGERING_TRANSACTIONS',
       `${this.#sink.name}: ${leftovers.length} prepared transaction${leftovers.length === 1 ? '' : 's'} of another run of operator ${context.operatorUid} on ${this.#sink.shownUrl}: ${shown} (a run killed and never resumed, or another job running now); they hold their locks until settled`,
@@ -327,10 +383,14 @@ class PostgresSinkWriter<T> implements StreamOperator<T, never> {
   #connectionLost(cause?: unknown): FloeError {
     if (!this.#lost && !this.#closed) {
       const why = cause ? `: ${this.#sink.redact((cause as Error).message ?? String(cause))}` : '';
-      this.#lost = new FloeError('FLOE_POSTGRES_CONNECTION_LOST', `${this.#sink.name} lost its connection to ${this.#sink.shownUrl}${why}`, {
-        cause,
-        hint: 'the restart strategy brings the job back from its last checkpoint once PostgreSQL is reachable again',
-      });
+      this.#lost = new FloeError(
+        'FLOE_POSTGRES_CONNECTION_LOST',
+        `${this.#sink.name} lost its connection to ${this.#sink.shownUrl}${why}`,
+        {
+          cause,
+          hint: 'the restart strategy brings the job back from its last checkpoint once PostgreSQL is reachable again',
+        },
+      );
     }
     return this.#lost ?? new FloeError('FLOE_POSTGRES_CLOSED', `${this.#sink.name} is closed`);
   }
@@ -341,10 +401,14 @@ class PostgresSinkWriter<T> implements StreamOperator<T, never> {
     try {
       await client.query(`SELECT ${columns.map(quoteIdent).join(', ')} FROM ${quoteIdent(table)} WHERE false`);
     } catch (error) {
-      throw new UnrecoverableError('FLOE_POSTGRES_TABLE_INVALID', `${this.#sink.name}: cannot use table ${table} with columns ${columns.join(', ')} on ${this.#sink.shownUrl}: ${this.#sink.redact((error as Error).message)}`, {
-        cause: error,
-        hint: 'create the table with those columns first (CREATE TABLE ...), or fix the table and columns options',
-      });
+      throw new UnrecoverableError(
+        'FLOE_POSTGRES_TABLE_INVALID',
+        `${this.#sink.name}: cannot use table ${table} with columns ${columns.join(', ')} on ${this.#sink.shownUrl}: ${this.#sink.redact((error as Error).message)}`,
+        {
+          cause: error,
+          hint: 'create the table with those columns first (CREATE TABLE ...), or fix the table and columns options',
+        },
+      );
     }
   }
 
@@ -424,7 +488,10 @@ class PostgresSinkWriter<T> implements StreamOperator<T, never> {
     this.#failure ??= new FloeError(
       'FLOE_POSTGRES_WRITE_FAILED',
       `${this.#sink.name} could not ${doing} ${this.#sink.options.table}: ${this.#sink.redact(pgError.message ?? String(error))}${pgError.detail ? ` (${this.#sink.redact(pgError.detail)})` : ''}`,
-      { cause: error, hint: 'the transaction was rolled back and nothing of it is committed; fix the rows (toRow) or the table, then restore from the last checkpoint' },
+      {
+        cause: error,
+        hint: 'the transaction was rolled back and nothing of it is committed; fix the rows (toRow) or the table, then restore from the last checkpoint',
+      },
     );
     this.#rows = [];
     this.#byKey?.clear();

@@ -2,7 +2,10 @@
 
 /** "name" quoting, part by part for schema.table */
 export function quoteIdent(name: string): string {
-  return name.split('.').map((part) => `"${part.replace(/"/g, '""')}"`).join('.');
+  return name
+    .split('.')
+    .map((part) => `"${part.replace(/"/g, '""')}"`)
+    .join('.');
 }
 
 /** 'text' quoting, for the transaction ids PREPARE TRANSACTION and COMMIT PREPARED take as literals */
@@ -23,7 +26,12 @@ export function rowsPerStatement(columns: number, batchSize: number): number {
  * rows, with its flat parameter list. With a key, the rows must have distinct keys (PostgreSQL
  * refuses to update one row twice in one statement): the sink keeps the last row per key.
  */
-export function insertStatement(table: string, columns: string[], key: string[] | undefined, rows: unknown[][]): { text: string; values: unknown[] } {
+export function insertStatement(
+  table: string,
+  columns: string[],
+  key: string[] | undefined,
+  rows: unknown[][],
+): { text: string; values: unknown[] } {
   const width = columns.length;
   const values: unknown[] = new Array(rows.length * width);
   const tuples: string[] = new Array(rows.length);
@@ -41,7 +49,8 @@ export function insertStatement(table: string, columns: string[], key: string[] 
   if (key && key.length > 0) {
     const rest = columns.filter((c) => !key.includes(c));
     text += ` ON CONFLICT (${key.map(quoteIdent).join(',')}) `;
-    text += rest.length === 0 ? 'DO NOTHING' : `DO UPDATE SET ${rest.map((c) => `${quoteIdent(c)} = EXCLUDED.${quoteIdent(c)}`).join(', ')}`;
+    text +=
+      rest.length === 0 ? 'DO NOTHING' : `DO UPDATE SET ${rest.map((c) => `${quoteIdent(c)} = EXCLUDED.${quoteIdent(c)}`).join(', ')}`;
   }
   return { text, values };
 }

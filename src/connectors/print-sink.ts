@@ -18,7 +18,10 @@ export class PrintSink<T = unknown> implements Sink<T> {
   readonly name: string;
   readonly out: TextOut;
 
-  constructor(readonly prefix = '', options: PrintSinkOptions = {}) {
+  constructor(
+    readonly prefix = '',
+    options: PrintSinkOptions = {},
+  ) {
     this.name = prefix ? `Print(${prefix})` : 'Print';
     this.out = options.out ?? process.stdout;
   }
@@ -32,7 +35,10 @@ class PrintWriter<T> implements StreamOperator<T, never> {
   #linePrefix = '';
   #buffer = '';
 
-  constructor(readonly prefix: string, readonly out: TextOut) {}
+  constructor(
+    readonly prefix: string,
+    readonly out: TextOut,
+  ) {}
 
   open(context: OperatorContext): void {
     // Flink's PrintSinkOutputWriter: "id:subtask> ", "subtask> ", "id> " or nothing

@@ -11,7 +11,10 @@ export interface SequenceSplit {
 export class SequenceSource implements Source<number> {
   readonly name: string;
 
-  constructor(readonly from: number, readonly to: number) {
+  constructor(
+    readonly from: number,
+    readonly to: number,
+  ) {
     if (!Number.isSafeInteger(from) || !Number.isSafeInteger(to)) {
       throw new TypeError(`fromSequence needs safe integers, got ${from} and ${to}`);
     }
@@ -40,14 +43,18 @@ class SequenceReader implements SourceReader<number> {
   /** splits not yet finished, in reading order; the first one is being read */
   #splits: SequenceSplit[] = [];
 
-  constructor(readonly from: number, readonly to: number) {}
+  constructor(
+    readonly from: number,
+    readonly to: number,
+  ) {}
 
   open(context: OperatorContext): void {
     // split state: on a rescaled restore the unfinished ranges are redistributed among the new subtasks
     this.#state = context.operatorState.getListState<SequenceSplit>('splits');
-    this.#splits = context.restoredCheckpointId === null
-      ? sequenceSplits(this.from, this.to, context.subtaskIndex, context.parallelism)
-      : this.#state.get().map((s) => ({ next: s.next, end: s.end }));
+    this.#splits =
+      context.restoredCheckpointId === null
+        ? sequenceSplits(this.from, this.to, context.subtaskIndex, context.parallelism)
+        : this.#state.get().map((s) => ({ next: s.next, end: s.end }));
   }
 
   poll(output: Output<number>, max: number): PollResult {

@@ -53,7 +53,10 @@ export class TextFileSource implements Source<string> {
   restoreWarnings(state: OperatorStateSnapshot[], uid: string): string[] {
     const named = new Set(state.flatMap((s) => (s['splits']?.items ?? []) as TextFileSplit[]).map((split) => split.path));
     named.delete(this.path);
-    return [...named].map((other) => `source '${uid}' goes on reading ${other}, the file its restored read position names, not ${this.path}, the file the job names`);
+    return [...named].map(
+      (other) =>
+        `source '${uid}' goes on reading ${other}, the file its restored read position names, not ${this.path}, the file the job names`,
+    );
   }
 
   createReader(): SourceReader<string> {

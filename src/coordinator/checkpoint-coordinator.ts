@@ -2,16 +2,42 @@
 import { enqueueActions, setup, type ActionFunction, type AnyActorRef, type EventObject } from 'xstate';
 import type { CheckpointStats, CompletedCheckpoint } from '../checkpoint/completed-checkpoint.ts';
 import {
-  JOB_MASTER, taskSystemId,
-  type AcknowledgeCheckpoint, type CheckpointAbortCause, type DeclineCheckpoint, type EndOfInput, type TaskStateChanged, type ToTaskMessage,
+  JOB_MASTER,
+  taskSystemId,
+  type AcknowledgeCheckpoint,
+  type CheckpointAbortCause,
+  type DeclineCheckpoint,
+  type EndOfInput,
+  type TaskStateChanged,
+  type ToTaskMessage,
 } from '../checkpoint/control-messages.ts';
 import type { SerializedError } from '../checkpoint/serialized-error.ts';
 import type { CheckpointConfig } from '../config/checkpoint-config.ts';
 import {
-  decideAcknowledge, decideDecline, decideEndOfInput, decideHold, decidePersisted, decidePersistFailed, decideRestored, decideShutdown,
-  decideStart, decideSuspend, decideTaskState, decideTick, decideTimeout, decideTrigger, decideTriggerRefused, type StartEvent,
+  decideAcknowledge,
+  decideDecline,
+  decideEndOfInput,
+  decideHold,
+  decidePersisted,
+  decidePersistFailed,
+  decideRestored,
+  decideShutdown,
+  decideStart,
+  decideSuspend,
+  decideTaskState,
+  decideTick,
+  decideTimeout,
+  decideTrigger,
+  decideTriggerRefused,
+  type StartEvent,
 } from './checkpoint-decisions.ts';
-import { initialCoordinatorState, type CheckpointRequest, type CoordinatorEffect, type CoordinatorState, type Decision } from './coordinator-state.ts';
+import {
+  initialCoordinatorState,
+  type CheckpointRequest,
+  type CoordinatorEffect,
+  type CoordinatorState,
+  type Decision,
+} from './coordinator-state.ts';
 
 export interface CoordinatorInput {
   config: CheckpointConfig;
@@ -54,7 +80,12 @@ export type CoordinatorContext = CoordinatorState & { now: () => number };
 type Params<T extends CoordinatorEffect['type']> = Extract<CoordinatorEffect, { type: T }> extends { params: infer P } ? P : never;
 
 /** Sends `message` to each subtask's task actor of the attempt, found by its systemId. */
-function sendToTasks(system: { get(id: string): AnyActorRef | undefined }, subtasks: readonly string[], attempt: number, message: ToTaskMessage): void {
+function sendToTasks(
+  system: { get(id: string): AnyActorRef | undefined },
+  subtasks: readonly string[],
+  attempt: number,
+  message: ToTaskMessage,
+): void {
   for (const key of subtasks) system.get(taskSystemId(key, attempt))?.send(message);
 }
 
@@ -75,7 +106,10 @@ function apply(decide: (context: CoordinatorContext, event: CoordinatorEvent) =>
             enqueue.cancel('tick');
             break;
           case 'scheduleTimeout':
-            enqueue.raise({ type: 'TIMEOUT', checkpointId: effect.params.checkpointId }, { id: `timeout-${effect.params.checkpointId}`, delay: effect.params.delay });
+            enqueue.raise(
+              { type: 'TIMEOUT', checkpointId: effect.params.checkpointId },
+              { id: `timeout-${effect.params.checkpointId}`, delay: effect.params.delay },
+            );
             break;
           case 'cancelTimeout':
             enqueue.cancel(`timeout-${effect.params.checkpointId}`);
@@ -109,14 +143,17 @@ const notifyCheckpointComplete: Action<Params<'notifyCheckpointComplete'>> = ({ 
 const notifyCheckpointAborted: Action<Params<'notifyCheckpointAborted'>> = ({ system }, { attempt, subtasks, checkpointId, cause }) =>
   sendToTasks(system, subtasks, attempt, { type: 'NOTIFY_CHECKPOINT_ABORTED', attempt, checkpointId, cause });
 /** Without a persist step a fully acknowledged checkpoint is durable at once. */
-const persistCheckpoint: Action<Params<'persistCheckpoint'>> = ({ self }, { checkpoint }) => self.send({ type: 'PERSISTED', checkpointId: checkpoint.id });
+const persistCheckpoint: Action<Params<'persistCheckpoint'>> = ({ self }, { checkpoint }) =>
+  self.send({ type: 'PERSISTED', checkpointId: checkpoint.id });
 const discardCheckpoint: Action<Params<'discardCheckpoint'>> = () => {};
 /** More consecutive checkpoint failures than tolerated: the job master fails the job. */
-const failJob: Action<Params<'failJob'>> = ({ system }, { error }) => (system.get(JOB_MASTER) as AnyActorRef | undefined)?.send({ type: 'FAIL_JOB', error } as EventObject);
+const failJob: Action<Params<'failJob'>> = ({ system }, { error }) =>
+  (system.get(JOB_MASTER) as AnyActorRef | undefined)?.send({ type: 'FAIL_JOB', error } as EventObject);
 
 type EventOf<T extends CoordinatorEvent['type']> = Extract<CoordinatorEvent, { type: T }>;
 /** The decision for events of type `T`, with the event narrowed. */
-const on = <T extends CoordinatorEvent['type']>(decide: (c: CoordinatorContext, e: EventOf<T>) => Decision) => apply((c, e) => decide(c, e as EventOf<T>));
+const on = <T extends CoordinatorEvent['type']>(decide: (c: CoordinatorContext, e: EventOf<T>) => Decision) =>
+  apply((c, e) => decide(c, e as EventOf<T>));
 
 export const checkpointCoordinatorMachine = setup({
   types: {
@@ -128,7 +165,10 @@ export const checkpointCoordinatorMachine = setup({
   actions: { triggerCheckpoint, notifyCheckpointComplete, notifyCheckpointAborted, persistCheckpoint, discardCheckpoint, failJob },
 }).createMachine({
   id: 'checkpoint-coordinator',
-  context: ({ input }) => ({ ...initialCoordinatorState(input.config, input.maxParallelism, input.latest ?? null), now: input.now ?? Date.now }),
+  context: ({ input }) => ({
+    ...initialCoordinatorState(input.config, input.maxParallelism, input.latest ?? null),
+    now: input.now ?? Date.now,
+  }),
   initial: 'stopped',
   on: {
     RESTORED: { actions: on<'RESTORED'>((c, e) => decideRestored(c, e.checkpoint)) },

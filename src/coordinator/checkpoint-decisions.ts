@@ -1,14 +1,34 @@
 // The checkpoint coordinator's decisions, pure: its state, an event and the time in; the next state and what to do out.
 import type { CheckpointStats, CompletedCheckpoint } from '../checkpoint/completed-checkpoint.ts';
-import type { AcknowledgeCheckpoint, CheckpointAbortCause, DeclineCheckpoint, EndOfInput, TaskStateChanged } from '../checkpoint/control-messages.ts';
+import type {
+  AcknowledgeCheckpoint,
+  CheckpointAbortCause,
+  DeclineCheckpoint,
+  EndOfInput,
+  TaskStateChanged,
+} from '../checkpoint/control-messages.ts';
 import type { SerializedError } from '../checkpoint/serialized-error.ts';
 import { subtaskKey, type CheckpointOptions } from '../checkpoint/types.ts';
 import {
-  allSourcesEnded, finishedWithoutState, pendingCount, periodicCheckpointOptions, triggerTargets,
-  type CheckpointRequest, type CoordinatorEffect, type CoordinatorState, type Decision,
+  allSourcesEnded,
+  finishedWithoutState,
+  pendingCount,
+  periodicCheckpointOptions,
+  triggerTargets,
+  type CheckpointRequest,
+  type CoordinatorEffect,
+  type CoordinatorState,
+  type Decision,
 } from './coordinator-state.ts';
 import {
-  acknowledge, acknowledgeFinished, completedStats, failedStats, finalize, hasAcknowledged, isFullyAcknowledged, pendingCheckpoint,
+  acknowledge,
+  acknowledgeFinished,
+  completedStats,
+  failedStats,
+  finalize,
+  hasAcknowledged,
+  isFullyAcknowledged,
+  pendingCheckpoint,
   type PendingCheckpoint,
 } from './pending-checkpoint.ts';
 
@@ -22,14 +42,20 @@ const NOT_COUNTED = new Set(['FLOE_CHECKPOINT_SUBSUMED', 'FLOE_CHECKPOINT_CANCEL
  */
 class Step {
   readonly effects: CoordinatorEffect[] = [];
-  constructor(public state: CoordinatorState, readonly now: number) {}
+  constructor(
+    public state: CoordinatorState,
+    readonly now: number,
+  ) {}
 
   set(patch: Partial<CoordinatorState>): void {
     this.state = { ...this.state, ...patch };
   }
 
   setPending(p: PendingCheckpoint): void {
-    this.set({ pending: { ...this.state.pending, [p.id]: p }, history: replaceStats(this.state.history, p.stats, this.state.config.historySize) });
+    this.set({
+      pending: { ...this.state.pending, [p.id]: p },
+      history: replaceStats(this.state.history, p.stats, this.state.config.historySize),
+    });
   }
 
   removePending(id: number, stats: CheckpointStats): void {
@@ -65,7 +91,10 @@ function trigger(step: Step, options: CheckpointOptions, requestId?: number): vo
   step.setPending(p);
   step.effects.push(
     { type: 'scheduleTimeout', params: { checkpointId: id, delay: s.config.timeoutMs } },
-    { type: 'triggerCheckpoint', params: { attempt: s.attempt, checkpointId: id, timestamp: p.timestamp, options, subtasks: triggerTargets(s) } },
+    {
+      type: 'triggerCheckpoint',
+      params: { attempt: s.attempt, checkpointId: id, timestamp: p.timestamp, options, subtasks: triggerTargets(s) },
+    },
   );
   if (isFullyAcknowledged(p)) acknowledged(step, p);
 }
@@ -105,7 +134,10 @@ function complete(step: Step, p: PendingCheckpoint, externalPointer: string | un
     for (const o of older) abort(step, o.id, { code: 'FLOE_CHECKPOINT_SUBSUMED', message: `subsumed by checkpoint ${p.id}` });
   }
   step.set({ lastCompletedAt: now });
-  step.effects.push({ type: 'notifyCheckpointComplete', params: { attempt: step.state.attempt, subtasks: step.state.expected, checkpoint, stats } });
+  step.effects.push({
+    type: 'notifyCheckpointComplete',
+    params: { attempt: step.state.attempt, subtasks: step.state.expected, checkpoint, stats },
+  });
   for (const requestId of p.requests) step.effects.push({ type: 'answerRequest', params: { requestId, checkpoint } });
   afterPendingEnded(step);
 }
@@ -114,13 +146,18 @@ function complete(step: Step, p: PendingCheckpoint, externalPointer: string | un
 function refusedForFinishedTasks(step: Step, r: CheckpointRequest): boolean {
   const gone = finishedWithoutState(step.state);
   if (gone.length === 0) return false;
-  if (r.requestId !== undefined) step.effects.push({ type: 'answerRequest', params: { requestId: r.requestId, error: tasksFinishedError(step.state, gone) } });
+  if (r.requestId !== undefined)
+    step.effects.push({ type: 'answerRequest', params: { requestId: r.requestId, error: tasksFinishedError(step.state, gone) } });
   return true;
 }
 
 /** Why a checkpoint cannot be taken once tasks finished without periodic checkpointing (the job is finishing by itself). */
 function tasksFinishedError(s: CoordinatorState, keys: readonly string[]): SerializedError {
-  const names = keys.slice(0, 3).map((k) => nameOf(s, k)).join(', ') + (keys.length > 3 ? ` and ${keys.length - 3} more` : '');
+  const names =
+    keys
+      .slice(0, 3)
+      .map((k) => nameOf(s, k))
+      .join(', ') + (keys.length > 3 ? ` and ${keys.length - 3} more` : '');
   return {
     name: 'CheckpointError',
     code: 'FLOE_CHECKPOINT_TASK_FINISHED',
@@ -218,7 +255,8 @@ export function decideStart(s: CoordinatorState, e: StartEvent, now: number): De
   step.set({ expected: [...e.expected], sources: [...e.sources], parallelism: { ...e.parallelism }, names: { ...e.names } });
   if (s.config.enabled) scheduleTick(step, s.config.intervalMs);
   // every source ended before the attempt ran (their END_OF_INPUT came first): the final checkpoint starts now
-  if (s.config.enabled && !s.held && e.sources.length > 0 && allSourcesEnded(step.state)) request(step, { options: { kind: 'checkpoint', alignment: 'aligned' } });
+  if (s.config.enabled && !s.held && e.sources.length > 0 && allSourcesEnded(step.state))
+    request(step, { options: { kind: 'checkpoint', alignment: 'aligned' } });
   return step.done();
 }
 
@@ -247,7 +285,12 @@ export function decideTrigger(s: CoordinatorState, r: CheckpointRequest, now: nu
 
 /** A trigger request while no attempt runs. */
 export function decideTriggerRefused(s: CoordinatorState, r: CheckpointRequest): Decision {
-  const error: SerializedError = { name: 'CheckpointError', code: 'FLOE_JOB_NOT_RUNNING', message: 'cannot take a checkpoint: the job is not running', hint: 'wait until the job is RUNNING' };
+  const error: SerializedError = {
+    name: 'CheckpointError',
+    code: 'FLOE_JOB_NOT_RUNNING',
+    message: 'cannot take a checkpoint: the job is not running',
+    hint: 'wait until the job is RUNNING',
+  };
   return { state: s, effects: r.requestId === undefined ? [] : [{ type: 'answerRequest', params: { requestId: r.requestId, error } }] };
 }
 
@@ -269,7 +312,12 @@ export function decideDecline(s: CoordinatorState, decline: DeclineCheckpoint, n
   const step = new Step(s, now);
   const { cause } = decline;
   const counted = !NOT_COUNTED.has(cause.code ?? '');
-  abort(step, decline.checkpointId, { code: 'FLOE_CHECKPOINT_DECLINED', message: `declined by ${nameOf(s, subtaskKey(decline.subtask))}: ${cause.message}`, cause }, { counted });
+  abort(
+    step,
+    decline.checkpointId,
+    { code: 'FLOE_CHECKPOINT_DECLINED', message: `declined by ${nameOf(s, subtaskKey(decline.subtask))}: ${cause.message}`, cause },
+    { counted },
+  );
   afterPendingEnded(step);
   return step.done();
 }
@@ -278,7 +326,10 @@ export function decideTimeout(s: CoordinatorState, checkpointId: number, now: nu
   const p = s.pending[checkpointId];
   if (!p) return { state: s, effects: [] };
   const step = new Step(s, now);
-  const missing = p.notYetAcked.slice(0, 5).map((key) => nameOf(s, key)).join(', ');
+  const missing = p.notYetAcked
+    .slice(0, 5)
+    .map((key) => nameOf(s, key))
+    .join(', ');
   const message = `expired after ${s.config.timeoutMs} ms before every task acknowledged (waiting for ${missing})`;
   abort(step, checkpointId, { code: 'FLOE_CHECKPOINT_EXPIRED', message }, { counted: true });
   afterPendingEnded(step);
@@ -326,7 +377,10 @@ function finishing(step: Step, key: string): void {
   if (!s.config.enabled || s.held) return;
   for (const p of Object.values(s.pending)) {
     if (hasAcknowledged(p, key)) continue;
-    step.effects.push({ type: 'triggerCheckpoint', params: { attempt: s.attempt, checkpointId: p.id, timestamp: p.timestamp, options: p.options, subtasks: [key] } });
+    step.effects.push({
+      type: 'triggerCheckpoint',
+      params: { attempt: s.attempt, checkpointId: p.id, timestamp: p.timestamp, options: p.options, subtasks: [key] },
+    });
   }
   // no final checkpoint here: END_OF_INPUT (or START, or RESUME) requested it already, and a second one would
   // reach a task that is closing and be declined
@@ -352,7 +406,8 @@ export function decideHold(s: CoordinatorState, held: boolean, running: boolean,
   if (held || !running) return step.done();
   if (s.tickDeferred) afterPendingEnded(step);
   // sources that ended while held still need their final checkpoint
-  if (s.config.enabled && s.sources.length > 0 && allSourcesEnded(s)) request(step, { options: { kind: 'checkpoint', alignment: 'aligned' } });
+  if (s.config.enabled && s.sources.length > 0 && allSourcesEnded(s))
+    request(step, { options: { kind: 'checkpoint', alignment: 'aligned' } });
   return step.done();
 }
 
@@ -367,7 +422,12 @@ export function decidePersisted(s: CoordinatorState, checkpointId: number, exter
 
 export function decidePersistFailed(s: CoordinatorState, checkpointId: number, error: SerializedError, now: number): Decision {
   const step = new Step(s, now);
-  abort(step, checkpointId, { code: 'FLOE_CHECKPOINT_PERSIST_FAILED', message: `could not be made durable: ${error.message}`, cause: error }, { counted: true });
+  abort(
+    step,
+    checkpointId,
+    { code: 'FLOE_CHECKPOINT_PERSIST_FAILED', message: `could not be made durable: ${error.message}`, cause: error },
+    { counted: true },
+  );
   afterPendingEnded(step);
   return step.done();
 }
@@ -381,10 +441,15 @@ export function decideRestored(s: CoordinatorState, checkpoint: CompletedCheckpo
 export function decideSuspend(s: CoordinatorState, reason: string, now: number): Decision {
   const step = new Step({ ...s, tickDeferred: false }, now);
   step.effects.push({ type: 'cancelTick' });
-  for (const id of Object.keys(s.pending)) abort(step, Number(id), { code: 'FLOE_CHECKPOINT_JOB_SUSPENDED', message: `job suspended: ${reason}` });
+  for (const id of Object.keys(s.pending))
+    abort(step, Number(id), { code: 'FLOE_CHECKPOINT_JOB_SUSPENDED', message: `job suspended: ${reason}` });
   for (const r of step.state.queued) {
     if (r.requestId === undefined) continue;
-    const error: SerializedError = { name: 'CheckpointError', code: 'FLOE_CHECKPOINT_ABORTED', message: `checkpoint request dropped: ${reason}` };
+    const error: SerializedError = {
+      name: 'CheckpointError',
+      code: 'FLOE_CHECKPOINT_ABORTED',
+      message: `checkpoint request dropped: ${reason}`,
+    };
     step.effects.push({ type: 'answerRequest', params: { requestId: r.requestId, error } });
   }
   step.set({ queued: [] });
@@ -395,7 +460,7 @@ export function decideSuspend(s: CoordinatorState, reason: string, now: number):
 export function decideShutdown(s: CoordinatorState, now: number): Decision {
   const step = new Step(s, now);
   step.effects.push({ type: 'cancelTick' });
-  for (const id of Object.keys(s.pending)) abort(step, Number(id), { code: 'FLOE_CHECKPOINT_DISCARDED', message: 'discarded: the job ended first' }, { discarded: true });
+  for (const id of Object.keys(s.pending))
+    abort(step, Number(id), { code: 'FLOE_CHECKPOINT_DISCARDED', message: 'discarded: the job ended first' }, { discarded: true });
   return step.done();
 }
-

@@ -56,9 +56,18 @@ export interface CoordinatorState {
 
 /** What the coordinator tells whom; machine actions of the same names carry them out. */
 export type CoordinatorEffect =
-  | { type: 'triggerCheckpoint'; params: { attempt: number; checkpointId: number; timestamp: number; options: CheckpointOptions; subtasks: string[] } }
-  | { type: 'notifyCheckpointComplete'; params: { attempt: number; subtasks: readonly string[]; checkpoint: CompletedCheckpoint; stats: CheckpointStats } }
-  | { type: 'notifyCheckpointAborted'; params: { attempt: number; subtasks: readonly string[]; checkpointId: number; cause: CheckpointAbortCause } }
+  | {
+      type: 'triggerCheckpoint';
+      params: { attempt: number; checkpointId: number; timestamp: number; options: CheckpointOptions; subtasks: string[] };
+    }
+  | {
+      type: 'notifyCheckpointComplete';
+      params: { attempt: number; subtasks: readonly string[]; checkpoint: CompletedCheckpoint; stats: CheckpointStats };
+    }
+  | {
+      type: 'notifyCheckpointAborted';
+      params: { attempt: number; subtasks: readonly string[]; checkpointId: number; cause: CheckpointAbortCause };
+    }
   | { type: 'persistCheckpoint'; params: { checkpoint: CompletedCheckpoint } }
   | { type: 'discardCheckpoint'; params: { checkpointId: number } }
   | { type: 'answerRequest'; params: { requestId: number; checkpoint?: CompletedCheckpoint; error?: SerializedError } }
@@ -73,7 +82,11 @@ export interface Decision {
   effects: CoordinatorEffect[];
 }
 
-export function initialCoordinatorState(config: CheckpointConfig, maxParallelism: number, latest: CompletedCheckpoint | null): CoordinatorState {
+export function initialCoordinatorState(
+  config: CheckpointConfig,
+  maxParallelism: number,
+  latest: CompletedCheckpoint | null,
+): CoordinatorState {
   return {
     config,
     maxParallelism,
@@ -102,7 +115,9 @@ export function initialCoordinatorState(config: CheckpointConfig, maxParallelism
 /** The barrier options of a periodic checkpoint (savepoints are always aligned). */
 export function periodicCheckpointOptions(config: CheckpointConfig): CheckpointOptions {
   if (config.unaligned) return { kind: 'checkpoint', alignment: 'unaligned' };
-  return config.alignedTimeoutMs > 0 ? { kind: 'checkpoint', alignment: 'aligned', alignedTimeoutMs: config.alignedTimeoutMs } : { kind: 'checkpoint', alignment: 'aligned' };
+  return config.alignedTimeoutMs > 0
+    ? { kind: 'checkpoint', alignment: 'aligned', alignedTimeoutMs: config.alignedTimeoutMs }
+    : { kind: 'checkpoint', alignment: 'aligned' };
 }
 
 export const pendingCount = (s: CoordinatorState): number => Object.keys(s.pending).length;
@@ -112,7 +127,8 @@ export function triggerTargets(s: CoordinatorState): string[] {
   return s.expected.filter((k) => s.tasks[k] === 'finishing' || (s.tasks[k] === 'running' && s.sources.includes(k)));
 }
 
-const inputHasEnded = (s: CoordinatorState, key: string): boolean => s.inputEnded[key] === true || s.tasks[key] === 'finishing' || s.tasks[key] === 'finished';
+const inputHasEnded = (s: CoordinatorState, key: string): boolean =>
+  s.inputEnded[key] === true || s.tasks[key] === 'finishing' || s.tasks[key] === 'finished';
 /** Every source is exhausted: the final checkpoint can be taken now instead of at the next interval. */
 export const allSourcesEnded = (s: CoordinatorState): boolean => s.sources.every((k) => inputHasEnded(s, k));
 

@@ -49,7 +49,15 @@ export interface SubtaskView {
 /** A task actor in this process, as the views read it. */
 export function viewOf(task: Task): SubtaskView {
   const snapshot = task.actor.getSnapshot();
-  return { id: task.id, name: task.name, attempt: task.spec.attempt, value: snapshot.value, status: snapshot.status, backPressured: task.backPressured, taskManager: null };
+  return {
+    id: task.id,
+    name: task.name,
+    attempt: task.spec.attempt,
+    value: snapshot.value,
+    status: snapshot.status,
+    backPressured: task.backPressured,
+    taskManager: null,
+  };
 }
 
 /** The restore state of one task: its chain's operators, and in-flight data for its head operator. */
@@ -96,8 +104,14 @@ export class ExecutionGraph implements JobExecution {
     const inputsOf = new Map<string, Channel[][]>(); // vertex -> subtask -> channels
     const outputsOf = new Map<string, EdgeWriter[][]>();
     for (const v of graph.vertices) {
-      inputsOf.set(v.id, Array.from({ length: v.parallelism }, () => []));
-      outputsOf.set(v.id, Array.from({ length: v.parallelism }, () => []));
+      inputsOf.set(
+        v.id,
+        Array.from({ length: v.parallelism }, () => []),
+      );
+      outputsOf.set(
+        v.id,
+        Array.from({ length: v.parallelism }, () => []),
+      );
     }
     for (const v of graph.vertices) {
       for (const edge of v.outputs) {
@@ -153,14 +167,24 @@ export class ExecutionGraph implements JobExecution {
 
   /** A control message to one task of this attempt, by its systemId. */
   #send(task: Task, message: ToTaskMessage): void {
-    (this.options.jobMaster.system.get(taskSystemId(task.id, this.options.attempt)) as AnyActorRef | undefined)?.send(message as EventObject);
+    (this.options.jobMaster.system.get(taskSystemId(task.id, this.options.attempt)) as AnyActorRef | undefined)?.send(
+      message as EventObject,
+    );
   }
 
   /** Starts every task actor, then deploys each with the state of its chain's operators. */
   deploy(): void {
     for (const t of this.tasks) t.actor.start();
     const { attempt, restore } = this.options;
-    for (const t of this.tasks) this.#send(t, { type: 'DEPLOY_TASK', attempt, restore: taskRestore(restore, t.spec.vertex.chain.map((x) => x.uid!)) });
+    for (const t of this.tasks)
+      this.#send(t, {
+        type: 'DEPLOY_TASK',
+        attempt,
+        restore: taskRestore(
+          restore,
+          t.spec.vertex.chain.map((x) => x.uid!),
+        ),
+      });
   }
 
   /** stop --drain: every source ends its input (other tasks ignore it). */

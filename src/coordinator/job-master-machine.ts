@@ -2,7 +2,12 @@
 import { assign, emit, setup, type AnyActorRef, type EventObject } from 'xstate';
 import {
   CHECKPOINT_COORDINATOR,
-  type EndOfInput, type TaskFailed, type TaskMetrics, type TaskMetricsSample, type TaskPhase, type TaskStateChanged,
+  type EndOfInput,
+  type TaskFailed,
+  type TaskMetrics,
+  type TaskMetricsSample,
+  type TaskPhase,
+  type TaskStateChanged,
 } from '../checkpoint/control-messages.ts';
 import { serializeError, type SerializedError } from '../checkpoint/serialized-error.ts';
 import { subtaskKey, type SubtaskId } from '../checkpoint/types.ts';
@@ -77,7 +82,11 @@ export interface JobMasterContext {
  * The restart decision for a task failure, pure: a failure restarting cannot fix fails the job at
  * once (Flink's SuppressRestartsException); otherwise the restart strategy decides from its state.
  */
-export function decideRestart(context: JobMasterContext, error: SerializedError, now: number): Pick<JobMasterContext, 'restartState' | 'restartDelay' | 'restarts'> {
+export function decideRestart(
+  context: JobMasterContext,
+  error: SerializedError,
+  now: number,
+): Pick<JobMasterContext, 'restartState' | 'restartDelay' | 'restarts'> {
   if (error.unrecoverable) return { restartState: context.restartState, restartDelay: null, restarts: context.restarts };
   const { delayMs, state } = context.restartStrategy.decide(context.restartState, now);
   return { restartState: state, restartDelay: delayMs, restarts: context.restarts + (delayMs === null ? 0 : 1) };
@@ -112,7 +121,14 @@ export const jobMasterMachine = setup({
     /** every task runs: the coordinator may trigger checkpoints of this attempt */
     startCheckpointing: ({ context, system }) => {
       const plan = context.plan!;
-      const start = { type: 'START', attempt: plan.attempt, expected: plan.subtasks, sources: plan.sources, parallelism: plan.parallelism, names: plan.names };
+      const start = {
+        type: 'START',
+        attempt: plan.attempt,
+        expected: plan.subtasks,
+        sources: plan.sources,
+        parallelism: plan.parallelism,
+        names: plan.names,
+      };
       (system.get(CHECKPOINT_COORDINATOR) as AnyActorRef | undefined)?.send(start as EventObject);
     },
     nextAttempt: assign({ attempt: ({ context }) => context.attempt + 1, plan: null, tasks: {} }),
@@ -125,15 +141,26 @@ export const jobMasterMachine = setup({
       },
     }),
     /** the decision, made once: the guards below only read it */
-    decideRestart: assign(({ context, event }) => ({ ...decideRestart(context, (event as TaskFailed).error, context.now()), failure: (event as TaskFailed).error })),
+    decideRestart: assign(({ context, event }) => ({
+      ...decideRestart(context, (event as TaskFailed).error, context.now()),
+      failure: (event as TaskFailed).error,
+    })),
     recordJobFailure: assign({ failure: ({ event }) => (event as Extract<JobMasterEvent, { type: 'FAIL_JOB' }>).error }),
     recordActorError: assign({ failure: ({ event }) => serializeError((event as { error: unknown }).error) }),
-    reportRunning: emit(({ context }) => ({ type: 'running' as const, attempt: context.attempt, restoredFrom: context.plan?.restoredFrom ?? null })),
+    reportRunning: emit(({ context }) => ({
+      type: 'running' as const,
+      attempt: context.attempt,
+      restoredFrom: context.plan?.restoredFrom ?? null,
+    })),
     reportTaskFailed: emit(({ context, event }) => {
       const m = event as TaskFailed;
       return { type: 'task-failed' as const, subtask: m.subtask, error: m.error, attempt: context.attempt };
     }),
-    reportRestarting: emit(({ context }) => ({ type: 'restarting' as const, delayMs: context.restartDelay!, attempt: context.attempt + 1 })),
+    reportRestarting: emit(({ context }) => ({
+      type: 'restarting' as const,
+      delayMs: context.restartDelay!,
+      attempt: context.attempt + 1,
+    })),
     reportEndOfInput: emit(({ event }) => ({ type: 'end-of-input' as const, subtask: (event as EndOfInput | TaskStateChanged).subtask })),
   },
   guards: {

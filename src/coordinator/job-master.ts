@@ -107,7 +107,8 @@ export class JobMaster extends EventEmitter<JobEvents> {
         actions: {
           persistCheckpoint: ({ self }, { checkpoint }) => {
             persistCheckpoint(this.settings.storage, checkpoint, this).then(
-              (externalPointer) => self.send({ type: 'PERSISTED', checkpointId: checkpoint.id, ...(externalPointer ? { externalPointer } : {}) }),
+              (externalPointer) =>
+                self.send({ type: 'PERSISTED', checkpointId: checkpoint.id, ...(externalPointer ? { externalPointer } : {}) }),
               (error: unknown) => self.send({ type: 'PERSIST_FAILED', checkpointId: checkpoint.id, error: serializeError(error) }),
             );
           },
@@ -246,7 +247,9 @@ export class JobMaster extends EventEmitter<JobEvents> {
       autoWatermarkInterval: this.settings.autoWatermarkInterval,
       buffersPerChannel: this.settings.buffersPerChannel,
       backend: this.settings.backend,
-      storage: { forSubtask: (uid, i) => (restoresSavepoint ? readingSavepointFiles(storage.forSubtask(uid, i)) : storage.forSubtask(uid, i)) },
+      storage: {
+        forSubtask: (uid, i) => (restoresSavepoint ? readingSavepointFiles(storage.forSubtask(uid, i)) : storage.forSubtask(uid, i)),
+      },
       restore,
       jobMaster: this.actor,
       ...(this.settings.inspect ? { inspect: this.settings.inspect } : {}),
@@ -305,7 +308,11 @@ export class JobMaster extends EventEmitter<JobEvents> {
       const error =
         cause instanceof JobExecutionError
           ? cause
-          : new JobExecutionError('FLOE_JOB_FAILED', `job '${this.jobName}' failed: ${cause instanceof Error ? cause.message : String(cause)} (${isUnrecoverable(cause) ? 'not restarted: restarting cannot fix this' : `restart strategy: ${this.settings.restartStrategy.description}`}, ${restarts} restarts)`, { cause, hint: (cause as { hint?: string } | undefined)?.hint });
+          : new JobExecutionError(
+              'FLOE_JOB_FAILED',
+              `job '${this.jobName}' failed: ${cause instanceof Error ? cause.message : String(cause)} (${isUnrecoverable(cause) ? 'not restarted: restarting cannot fix this' : `restart strategy: ${this.settings.restartStrategy.description}`}, ${restarts} restarts)`,
+              { cause, hint: (cause as { hint?: string } | undefined)?.hint },
+            );
       this.#settle.reject(Object.assign(error, { result: { ...result, error: cause } }));
     } else {
       this.#settle.resolve(result);

@@ -20,7 +20,13 @@ export interface PendingCheckpoint {
   readonly persisting: CompletedCheckpoint | null;
 }
 
-export function pendingCheckpoint(id: number, timestamp: number, options: CheckpointOptions, expected: readonly string[], requestId?: number): PendingCheckpoint {
+export function pendingCheckpoint(
+  id: number,
+  timestamp: number,
+  options: CheckpointOptions,
+  expected: readonly string[],
+  requestId?: number,
+): PendingCheckpoint {
   return {
     id,
     timestamp,
@@ -62,12 +68,24 @@ export function acknowledge(p: PendingCheckpoint, ack: Ack, now: number): Pendin
 /** A finished subtask acknowledges with its final state and no cost. */
 export function acknowledgeFinished(p: PendingCheckpoint, key: string, state: TaskStateSnapshot, now: number): PendingCheckpoint {
   const [vertexId, index] = key.split('#') as [string, string];
-  const metrics = { alignmentDurationMs: 0, startDelayMs: 0, syncDurationMs: 0, asyncDurationMs: 0, stateSize: 0, bufferedDuringAlignment: 0 };
+  const metrics = {
+    alignmentDurationMs: 0,
+    startDelayMs: 0,
+    syncDurationMs: 0,
+    asyncDurationMs: 0,
+    stateSize: 0,
+    bufferedDuringAlignment: 0,
+  };
   return acknowledge(p, { subtask: { vertexId, subtaskIndex: Number(index) }, state, metrics }, now);
 }
 
 /** Builds the completed checkpoint: operator uid -> state per subtask. */
-export function finalize(p: PendingCheckpoint, now: number, maxParallelism: number, parallelism: Readonly<Record<string, number>>): CompletedCheckpoint {
+export function finalize(
+  p: PendingCheckpoint,
+  now: number,
+  maxParallelism: number,
+  parallelism: Readonly<Record<string, number>>,
+): CompletedCheckpoint {
   const operators: Record<string, OperatorState> = {};
   for (const { subtask, state } of Object.values(p.acks)) {
     for (const [uid, opState] of Object.entries(state)) {
@@ -85,7 +103,9 @@ export function finalize(p: PendingCheckpoint, now: number, maxParallelism: numb
     stateSize: p.stats.stateSize,
     maxParallelism,
     operators,
-    ...(options.kind === 'savepoint' && options.targetDirectory ? { savepoint: { targetDirectory: options.targetDirectory, drained: options.drained === true } } : {}),
+    ...(options.kind === 'savepoint' && options.targetDirectory
+      ? { savepoint: { targetDirectory: options.targetDirectory, drained: options.drained === true } }
+      : {}),
     ...(Object.keys(p.channelState).length > 0 ? { channelState: { ...p.channelState } } : {}),
   };
 }

@@ -53,7 +53,10 @@ export class FixedDelayRestart extends Strategy<{ failures: number }> {
   readonly description: string;
   readonly initialState = { failures: 0 };
 
-  constructor(readonly attempts: number, readonly delayMs: number) {
+  constructor(
+    readonly attempts: number,
+    readonly delayMs: number,
+  ) {
     super();
     this.description = `fixed-delay (${plural(attempts, 'attempt')}, ${formatDuration(delayMs)} delay)`;
   }
@@ -71,7 +74,11 @@ export class FailureRateRestart extends Strategy<{ failures: readonly number[] }
   // The last maxFailures + 1 failure times: enough to tell whether one too many fell in the window.
   readonly initialState = { failures: [] as readonly number[] };
 
-  constructor(readonly maxFailures: number, readonly intervalMs: number, readonly delayMs: number) {
+  constructor(
+    readonly maxFailures: number,
+    readonly intervalMs: number,
+    readonly delayMs: number,
+  ) {
     super();
     this.description = `failure-rate (at most ${plural(maxFailures, 'failure')} per ${formatDuration(intervalMs)}, ${formatDuration(delayMs)} delay)`;
   }
@@ -110,7 +117,10 @@ export class ExponentialDelayRestart extends Strategy<ExponentialState> {
   readonly initialState: ExponentialState = { attempt: 0, nextRestartAt: Number.NEGATIVE_INFINITY };
   readonly #random: () => number;
 
-  constructor(readonly options: ExponentialDelayOptions, random: () => number = Math.random) {
+  constructor(
+    readonly options: ExponentialDelayOptions,
+    random: () => number = Math.random,
+  ) {
     super();
     this.#random = random;
     const o = options;
@@ -163,14 +173,17 @@ export function restartStrategyFrom(conf: Configuration, random: () => number = 
           { hint: 'lower the initial backoff or raise the maximum backoff' },
         );
       }
-      return new ExponentialDelayRestart({
-        initialBackoffMs: initial,
-        maxBackoffMs: max,
-        multiplier: conf.get('restart-strategy.exponential-delay.backoff-multiplier'),
-        resetThresholdMs: conf.get('restart-strategy.exponential-delay.reset-backoff-threshold'),
-        jitterFactor: conf.get('restart-strategy.exponential-delay.jitter-factor'),
-        attemptsBeforeReset: conf.get('restart-strategy.exponential-delay.attempts-before-reset-backoff'),
-      }, random);
+      return new ExponentialDelayRestart(
+        {
+          initialBackoffMs: initial,
+          maxBackoffMs: max,
+          multiplier: conf.get('restart-strategy.exponential-delay.backoff-multiplier'),
+          resetThresholdMs: conf.get('restart-strategy.exponential-delay.reset-backoff-threshold'),
+          jitterFactor: conf.get('restart-strategy.exponential-delay.jitter-factor'),
+          attemptsBeforeReset: conf.get('restart-strategy.exponential-delay.attempts-before-reset-backoff'),
+        },
+        random,
+      );
     }
   }
 }

@@ -35,11 +35,7 @@ export interface JobGraph {
   readonly generatedUids: string[];
 }
 
-export function buildJobGraph(
-  transformations: Transformation[],
-  defaultParallelism: number,
-  maxParallelism: number,
-): JobGraph {
+export function buildJobGraph(transformations: Transformation[], defaultParallelism: number, maxParallelism: number): JobGraph {
   if (!transformations.some((t) => t.kind === 'sink')) {
     throw new JobDefinitionError('FLOE_JOB_NO_SINK', 'the job has no sink, so it would compute nothing visible', {
       hint: 'end the pipeline with .print(), .sinkTo(new FileSink(dir)) or .sinkTo(new CollectSink(array))',
@@ -49,18 +45,26 @@ export function buildJobGraph(
   const uids = new Map<string, Transformation>();
   for (const t of transformations) {
     if (uids.has(t.uid!)) {
-      throw new JobDefinitionError('FLOE_DUPLICATE_UID', `two operators have uid '${t.uid}' ('${uids.get(t.uid!)!.name}' and '${t.name}')`, {
-        hint: 'give every operator its own .uid(...)',
-      });
+      throw new JobDefinitionError(
+        'FLOE_DUPLICATE_UID',
+        `two operators have uid '${t.uid}' ('${uids.get(t.uid!)!.name}' and '${t.name}')`,
+        {
+          hint: 'give every operator its own .uid(...)',
+        },
+      );
     }
     uids.set(t.uid!, t);
   }
   const parallelism = (t: Transformation): number => {
     const p = t.fixedParallelism ?? t.parallelism ?? defaultParallelism;
     if (p > maxParallelism) {
-      throw new JobDefinitionError('FLOE_PARALLELISM_TOO_HIGH', `operator '${t.name}' has parallelism ${p}, above the max parallelism ${maxParallelism}`, {
-        hint: 'lower the parallelism or raise pipeline.max-parallelism',
-      });
+      throw new JobDefinitionError(
+        'FLOE_PARALLELISM_TOO_HIGH',
+        `operator '${t.name}' has parallelism ${p}, above the max parallelism ${maxParallelism}`,
+        {
+          hint: 'lower the parallelism or raise pipeline.max-parallelism',
+        },
+      );
     }
     return p;
   };
@@ -111,7 +115,10 @@ export function buildJobGraph(
       const source = vertexByMember.get(input.transformation)!;
       const edge: JobEdge = { source, target: v, partitioning: edgeOf(head, input) };
       if (edge.partitioning.type === 'forward' && source.parallelism !== v.parallelism) {
-        throw new JobDefinitionError('FLOE_FORWARD_PARALLELISM', `forward edge between '${source.name}' and '${v.name}' with different parallelism`);
+        throw new JobDefinitionError(
+          'FLOE_FORWARD_PARALLELISM',
+          `forward edge between '${source.name}' and '${v.name}' with different parallelism`,
+        );
       }
       v.inputs.push(edge);
       source.outputs.push(edge);

@@ -4,11 +4,7 @@ import type { Sink, Source, StreamOperator } from '../operators/operator.ts';
 export type KeySelector<T = any, K = unknown> = (record: T) => K;
 
 /** How records travel from a producer's subtasks to a consumer's subtasks. */
-export type Partitioning =
-  | { type: 'forward' }
-  | { type: 'rebalance' }
-  | { type: 'broadcast' }
-  | { type: 'hash'; keySelector: KeySelector };
+export type Partitioning = { type: 'forward' } | { type: 'rebalance' } | { type: 'broadcast' } | { type: 'hash'; keySelector: KeySelector };
 
 export interface Transformation {
   readonly id: number;

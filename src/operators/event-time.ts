@@ -32,9 +32,16 @@ export function durationOf(value: string | number, what: string, options: { allo
   try {
     ms = parseDuration(value);
   } catch (e) {
-    if ((typeof value === 'number' && value < 0) || (typeof value === 'string' && value.trim().startsWith('-'))) throw new JobDefinitionError('FLOE_NEGATIVE_DURATION', `${what} must not be negative, got ${value}`, { hint: 'give 0 or more milliseconds, or a text like "10s"' });
-    throw new JobDefinitionError('FLOE_BAD_DURATION', `${what}: ${(e as Error).message}`, { cause: e, hint: 'give milliseconds, or a text like "2s", "1 min"' });
+    if ((typeof value === 'number' && value < 0) || (typeof value === 'string' && value.trim().startsWith('-')))
+      throw new JobDefinitionError('FLOE_NEGATIVE_DURATION', `${what} must not be negative, got ${value}`, {
+        hint: 'give 0 or more milliseconds, or a text like "10s"',
+      });
+    throw new JobDefinitionError('FLOE_BAD_DURATION', `${what}: ${(e as Error).message}`, {
+      cause: e,
+      hint: 'give milliseconds, or a text like "2s", "1 min"',
+    });
   }
-  if (ms === 0 && !options.allowZero) throw new JobDefinitionError('FLOE_BAD_DURATION', `${what} must be larger than 0`, { hint: 'give a positive duration, e.g. "1 min"' });
+  if (ms === 0 && !options.allowZero)
+    throw new JobDefinitionError('FLOE_BAD_DURATION', `${what} must be larger than 0`, { hint: 'give a positive duration, e.g. "1 min"' });
   return ms;
 }

@@ -254,13 +254,19 @@ export class InternalTimerService implements TimerService {
 
   #register(q: TimerQueue, timestamp: number, what: string): void {
     if (typeof timestamp !== 'number' || !Number.isFinite(timestamp)) {
-      throw new JobDefinitionError('FLOE_BAD_TIMER', `${what}(${String(timestamp)}): a timer's time must be a finite number of epoch milliseconds`, {
-        hint: 'e.g. ctx.timerService().registerEventTimeTimer(ctx.timestamp + 60_000)',
-      });
+      throw new JobDefinitionError(
+        'FLOE_BAD_TIMER',
+        `${what}(${String(timestamp)}): a timer's time must be a finite number of epoch milliseconds`,
+        {
+          hint: 'e.g. ctx.timerService().registerEventTimeTimer(ctx.timestamp + 60_000)',
+        },
+      );
     }
     const key = this.#backend.getCurrentKey();
     if (key === undefined) {
-      throw new JobDefinitionError('FLOE_TIMER_NOT_KEYED', `${what} outside a keyed context: timers belong to a key`, { hint: 'call .keyBy(...) before .process(...)' });
+      throw new JobDefinitionError('FLOE_TIMER_NOT_KEYED', `${what} outside a keyed context: timers belong to a key`, {
+        hint: 'call .keyBy(...) before .process(...)',
+      });
     }
     // one timer per key and timestamp
     if (q.buckets.get(timestamp)?.has(lookupKey(key))) return;

@@ -71,13 +71,21 @@ class KeyedProcessContext implements ProcessContext {
   timerService(): TimerService {
     if (this.timers) return this.timers;
     if (!this.#backend) {
-      throw new JobDefinitionError('FLOE_TIMER_NOT_KEYED', `operator '${this.#runtime.operatorUid}' uses timers but its stream is not keyed: timers belong to a key`, {
-        hint: 'call .keyBy(...) before .process(...)',
-      });
+      throw new JobDefinitionError(
+        'FLOE_TIMER_NOT_KEYED',
+        `operator '${this.#runtime.operatorUid}' uses timers but its stream is not keyed: timers belong to a key`,
+        {
+          hint: 'call .keyBy(...) before .process(...)',
+        },
+      );
     }
-    throw new JobDefinitionError('FLOE_TIMER_NO_ONTIMER', `operator '${this.#runtime.operatorUid}' registers timers but its process function has no onTimer`, {
-      hint: 'give the function as an object { processElement(value, ctx, out), onTimer(timestamp, ctx, out) }',
-    });
+    throw new JobDefinitionError(
+      'FLOE_TIMER_NO_ONTIMER',
+      `operator '${this.#runtime.operatorUid}' registers timers but its process function has no onTimer`,
+      {
+        hint: 'give the function as an object { processElement(value, ctx, out), onTimer(timestamp, ctx, out) }',
+      },
+    );
   }
 
   output<X>(tag: OutputTag<X>, value: X): void {
@@ -85,22 +93,40 @@ class KeyedProcessContext implements ProcessContext {
     this.out.collect(new SideOutputRecord(tag.id, value));
   }
 
-  get jobId() { return this.#runtime.jobId; }
-  get taskName() { return this.#runtime.taskName; }
-  get operatorUid() { return this.#runtime.operatorUid; }
-  get subtaskIndex() { return this.#runtime.subtaskIndex; }
-  get parallelism() { return this.#runtime.parallelism; }
-  get maxParallelism() { return this.#runtime.maxParallelism; }
-  get attemptNumber() { return this.#runtime.attemptNumber; }
+  get jobId() {
+    return this.#runtime.jobId;
+  }
+  get taskName() {
+    return this.#runtime.taskName;
+  }
+  get operatorUid() {
+    return this.#runtime.operatorUid;
+  }
+  get subtaskIndex() {
+    return this.#runtime.subtaskIndex;
+  }
+  get parallelism() {
+    return this.#runtime.parallelism;
+  }
+  get maxParallelism() {
+    return this.#runtime.maxParallelism;
+  }
+  get attemptNumber() {
+    return this.#runtime.attemptNumber;
+  }
   get currentKey(): unknown {
     return this.#backend?.getCurrentKey();
   }
 
   #keyed(): KeyedStateBackend {
     if (!this.#backend) {
-      throw new JobDefinitionError('FLOE_STATE_NOT_KEYED', `operator '${this.#runtime.operatorUid}' uses keyed state but its stream is not keyed`, {
-        hint: 'call .keyBy(...) before .process(...)',
-      });
+      throw new JobDefinitionError(
+        'FLOE_STATE_NOT_KEYED',
+        `operator '${this.#runtime.operatorUid}' uses keyed state but its stream is not keyed`,
+        {
+          hint: 'call .keyBy(...) before .process(...)',
+        },
+      );
     }
     return this.#backend;
   }
@@ -167,7 +193,13 @@ export class ProcessOperator<IN, OUT> implements StreamOperator<IN, OUT> {
           context.elementTimestamp.current = saved;
         }
       };
-      const timers = new InternalTimerService('user-timers', context.keyedState, { onEventTime: fire('event'), onProcessingTime: fire('processing') }, Date.now, context.requestWake);
+      const timers = new InternalTimerService(
+        'user-timers',
+        context.keyedState,
+        { onEventTime: fire('event'), onProcessingTime: fire('processing') },
+        Date.now,
+        context.requestWake,
+      );
       ctx.timers = timers;
       timers.restore();
       this.processWatermark = (ts) => {

@@ -33,7 +33,10 @@ export class TimestampsAndWatermarksOperator<T> implements StreamOperator<T, T> 
     markActive: () => this.#out.emitWatermarkStatus?.('active'),
   };
 
-  constructor(readonly strategy: WatermarkStrategy<T>, readonly clock: () => number = Date.now) {}
+  constructor(
+    readonly strategy: WatermarkStrategy<T>,
+    readonly clock: () => number = Date.now,
+  ) {}
 
   open(context: OperatorContext, output: Output<T>): void {
     this.#out = output;
@@ -54,9 +57,15 @@ export class TimestampsAndWatermarksOperator<T> implements StreamOperator<T, T> 
     const previous = this.#timestamp.current ?? MIN_WATERMARK;
     const ts = assigner ? assigner(record, previous) : previous;
     if (typeof ts !== 'number' || !Number.isFinite(ts)) {
-      throw new UnrecoverableError('FLOE_BAD_TIMESTAMP', `operator '${this.#uid}': the timestamp assigner returned ${String(ts)} for record ${describe(record)}; a timestamp must be a finite number of epoch milliseconds`, {
-        hint: assigner ? 'make withTimestampAssigner return a number (e.g. Date.parse(e.time))' : 'give the strategy withTimestampAssigner((e) => e.ts)',
-      });
+      throw new UnrecoverableError(
+        'FLOE_BAD_TIMESTAMP',
+        `operator '${this.#uid}': the timestamp assigner returned ${String(ts)} for record ${describe(record)}; a timestamp must be a finite number of epoch milliseconds`,
+        {
+          hint: assigner
+            ? 'make withTimestampAssigner return a number (e.g. Date.parse(e.time))'
+            : 'give the strategy withTimestampAssigner((e) => e.ts)',
+        },
+      );
     }
     this.#timestamp.current = ts;
     this.#generator.onEvent(record, ts, this.#wm);

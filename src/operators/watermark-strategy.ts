@@ -50,7 +50,11 @@ class WatermarksWithIdleness<T> implements WatermarkGenerator<T> {
   #seen = 0;
   #lastChange: number;
   #idle = false;
-  constructor(readonly inner: WatermarkGenerator<T>, readonly timeout: number, readonly clock: () => number) {
+  constructor(
+    readonly inner: WatermarkGenerator<T>,
+    readonly timeout: number,
+    readonly clock: () => number,
+  ) {
     this.#lastChange = clock();
   }
   onEvent(event: T, ts: number, output: WatermarkOutput): void {
@@ -87,7 +91,12 @@ export class WatermarkStrategy<T> {
   /** Watermarks that trail the largest timestamp seen by `maxOutOfOrderness` (ms or '2s'): max − bound − 1 ms. */
   static forBoundedOutOfOrderness<T>(maxOutOfOrderness: string | number): WatermarkStrategy<T> {
     const bound = durationOf(maxOutOfOrderness, 'forBoundedOutOfOrderness: the bound', { allowZero: true });
-    return new WatermarkStrategy<T>(() => new BoundedOutOfOrdernessWatermarks<T>(bound), null, null, `forBoundedOutOfOrderness(${bound} ms)`);
+    return new WatermarkStrategy<T>(
+      () => new BoundedOutOfOrdernessWatermarks<T>(bound),
+      null,
+      null,
+      `forBoundedOutOfOrderness(${bound} ms)`,
+    );
   }
 
   /** Timestamps that only rise: the watermark is the largest timestamp seen − 1 ms. */
@@ -115,8 +124,16 @@ export class WatermarkStrategy<T> {
   /** An input without records for `timeout` turns idle and stops holding event time back, until its next record. */
   withIdleness(timeout: string | number): WatermarkStrategy<T> {
     const ms = durationOf(timeout, 'withIdleness: the timeout');
-    if (ms <= 0) throw new JobDefinitionError('FLOE_BAD_DURATION', 'withIdleness: the timeout must be larger than 0', { hint: 'e.g. withIdleness("1 min")' });
-    return new WatermarkStrategy<T>(this.createWatermarkGenerator, this.timestampAssigner, ms, `${this.description}.withIdleness(${ms} ms)`);
+    if (ms <= 0)
+      throw new JobDefinitionError('FLOE_BAD_DURATION', 'withIdleness: the timeout must be larger than 0', {
+        hint: 'e.g. withIdleness("1 min")',
+      });
+    return new WatermarkStrategy<T>(
+      this.createWatermarkGenerator,
+      this.timestampAssigner,
+      ms,
+      `${this.description}.withIdleness(${ms} ms)`,
+    );
   }
 
   /** The generator of one input (a source split or a subtask), with idleness when it was asked for. */

@@ -24,25 +24,41 @@ export function windowStart(timestamp: number, offset: number, size: number): nu
 
 function sizeOf(value: string | number, what: string): number {
   if (typeof value === 'number' && value <= 0) {
-    throw new JobDefinitionError('FLOE_WINDOW_SIZE', `${what} must be larger than 0, got ${value}`, { hint: 'e.g. TumblingEventTimeWindows.of("1 min")' });
+    throw new JobDefinitionError('FLOE_WINDOW_SIZE', `${what} must be larger than 0, got ${value}`, {
+      hint: 'e.g. TumblingEventTimeWindows.of("1 min")',
+    });
   }
   try {
     return durationOf(value, what);
   } catch (e) {
-    throw new JobDefinitionError('FLOE_WINDOW_SIZE', `${what} must be a duration larger than 0, got ${JSON.stringify(value)}`, { cause: e, hint: 'e.g. TumblingEventTimeWindows.of("1 min")' });
+    throw new JobDefinitionError('FLOE_WINDOW_SIZE', `${what} must be a duration larger than 0, got ${JSON.stringify(value)}`, {
+      cause: e,
+      hint: 'e.g. TumblingEventTimeWindows.of("1 min")',
+    });
   }
 }
 
 function offsetOf(value: string | number | undefined, size: number): number {
   if (value === undefined) return 0;
   const negative = typeof value === 'number' ? value < 0 : value.trim().startsWith('-');
-  const ms = durationOf(typeof value === 'number' ? Math.abs(value) : value.trim().replace(/^-/, ''), 'a window offset', { allowZero: true }) * (negative ? -1 : 1);
-  if (Math.abs(ms) >= size) throw new JobDefinitionError('FLOE_WINDOW_OFFSET', `a window offset must be smaller than the window's size (${size} ms), got ${ms} ms`, { hint: 'e.g. of("1 d", "-8 h") for days in UTC+8' });
+  const ms =
+    durationOf(typeof value === 'number' ? Math.abs(value) : value.trim().replace(/^-/, ''), 'a window offset', { allowZero: true }) *
+    (negative ? -1 : 1);
+  if (Math.abs(ms) >= size)
+    throw new JobDefinitionError(
+      'FLOE_WINDOW_OFFSET',
+      `a window offset must be smaller than the window's size (${size} ms), got ${ms} ms`,
+      { hint: 'e.g. of("1 d", "-8 h") for days in UTC+8' },
+    );
   return ms;
 }
 
 class Tumbling extends WindowAssigner {
-  constructor(readonly size: number, readonly offset: number, readonly isEventTime: boolean) {
+  constructor(
+    readonly size: number,
+    readonly offset: number,
+    readonly isEventTime: boolean,
+  ) {
     super();
   }
   assignWindows(timestamp: number): TimeWindow[] {
@@ -55,7 +71,12 @@ class Tumbling extends WindowAssigner {
 }
 
 class Sliding extends WindowAssigner {
-  constructor(readonly size: number, readonly slide: number, readonly offset: number, readonly isEventTime: boolean) {
+  constructor(
+    readonly size: number,
+    readonly slide: number,
+    readonly offset: number,
+    readonly isEventTime: boolean,
+  ) {
     super();
   }
   assignWindows(timestamp: number): TimeWindow[] {
@@ -71,7 +92,10 @@ class Sliding extends WindowAssigner {
 
 class Session extends WindowAssigner {
   override readonly isMerging = true;
-  constructor(readonly gap: number, readonly isEventTime: boolean) {
+  constructor(
+    readonly gap: number,
+    readonly isEventTime: boolean,
+  ) {
     super();
   }
   assignWindows(timestamp: number): TimeWindow[] {
@@ -85,7 +109,10 @@ class Session extends WindowAssigner {
 function sliding(size: string | number, slide: string | number, offset: string | number | undefined, eventTime: boolean): Sliding {
   const s = sizeOf(size, 'a window size');
   const sl = sizeOf(slide, 'a window slide');
-  if (sl > s) throw new JobDefinitionError('FLOE_WINDOW_SLIDE', `a window's slide (${sl} ms) must not be larger than its size (${s} ms)`, { hint: 'e.g. SlidingEventTimeWindows.of("1 min", "10 s")' });
+  if (sl > s)
+    throw new JobDefinitionError('FLOE_WINDOW_SLIDE', `a window's slide (${sl} ms) must not be larger than its size (${s} ms)`, {
+      hint: 'e.g. SlidingEventTimeWindows.of("1 min", "10 s")',
+    });
   return new Sliding(s, sl, offsetOf(offset, sl), eventTime);
 }
 

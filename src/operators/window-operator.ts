@@ -72,13 +72,18 @@ export class WindowOperator implements StreamOperator<unknown, unknown> {
   numLateRecordsToSideOutput = 0;
   readonly #settings: WindowSettings;
 
-  constructor(settings: WindowSettings, readonly clock: () => number = Date.now) {
+  constructor(
+    settings: WindowSettings,
+    readonly clock: () => number = Date.now,
+  ) {
     this.#settings = settings;
   }
 
   open(context: OperatorContext, output: Output<unknown>): void {
     if (!context.keyedState) {
-      throw new JobDefinitionError('FLOE_WINDOW_NOT_KEYED', `operator '${context.operatorUid}': windows need a keyed stream`, { hint: 'call .keyBy(...) before .window(...)' });
+      throw new JobDefinitionError('FLOE_WINDOW_NOT_KEYED', `operator '${context.operatorUid}': windows need a keyed stream`, {
+        hint: 'call .keyBy(...) before .window(...)',
+      });
     }
     this.#out = output;
     this.#uid = context.operatorUid;
@@ -105,9 +110,13 @@ export class WindowOperator implements StreamOperator<unknown, unknown> {
     if (assigner.isEventTime) {
       const t = this.#timestamp.current;
       if (t === undefined) {
-        throw new JobDefinitionError('FLOE_NO_TIMESTAMP', `operator '${this.#uid}': a record reached ${assigner.toString()} without an event timestamp`, {
-          hint: 'call .assignTimestampsAndWatermarks(WatermarkStrategy...withTimestampAssigner(...)) before .keyBy(...).window(...)',
-        });
+        throw new JobDefinitionError(
+          'FLOE_NO_TIMESTAMP',
+          `operator '${this.#uid}': a record reached ${assigner.toString()} without an event timestamp`,
+          {
+            hint: 'call .assignTimestampsAndWatermarks(WatermarkStrategy...withTimestampAssigner(...)) before .keyBy(...).window(...)',
+          },
+        );
       }
       ts = t;
     } else {
@@ -222,7 +231,7 @@ export class WindowOperator implements StreamOperator<unknown, unknown> {
     const windows = this.#windows.value() ?? [];
     const overlapping: WindowEntry[] = [];
     // widen until stable: a window joining can make the merged one reach another
-    for (let grew = true; grew; ) {
+    for (let grew = true; grew;) {
       grew = false;
       for (const entry of windows) {
         if (!overlapping.includes(entry) && entry[0] < end && start < entry[1]) {
@@ -296,7 +305,11 @@ export class WindowOperator implements StreamOperator<unknown, unknown> {
         return a === undefined ? b : b === undefined ? a : fn.reduce(a, b);
       case 'aggregate':
         if (!fn.aggregate.merge) {
-          throw new JobDefinitionError('FLOE_AGGREGATE_MERGE', `operator '${this.#uid}': session windows merge accumulators, and the aggregate function has no merge(a, b)`, { hint: 'add merge(a, b) to the aggregate function' });
+          throw new JobDefinitionError(
+            'FLOE_AGGREGATE_MERGE',
+            `operator '${this.#uid}': session windows merge accumulators, and the aggregate function has no merge(a, b)`,
+            { hint: 'add merge(a, b) to the aggregate function' },
+          );
         }
         return fn.aggregate.merge(a, b);
       case 'process':

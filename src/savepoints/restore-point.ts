@@ -38,7 +38,11 @@ const hasItems = (subtask: OperatorSubtaskState | undefined) =>
 
 /** Uids that hold state in `checkpoint`: keyed or operator state, or in-flight data of a chain they head. */
 function statefulUids(checkpoint: CompletedCheckpoint): Set<string> {
-  const uids = new Set(Object.entries(checkpoint.operators).filter(([, op]) => op.subtasks.some(hasItems)).map(([uid]) => uid));
+  const uids = new Set(
+    Object.entries(checkpoint.operators)
+      .filter(([, op]) => op.subtasks.some(hasItems))
+      .map(([uid]) => uid),
+  );
   for (const channel of Object.values(checkpoint.channelState ?? {})) uids.add(channel.operatorUid);
   return uids;
 }
@@ -52,12 +56,20 @@ export function operatorUids(graph: JobGraph): Set<string> {
  * Checks that a savepoint or retained checkpoint fits the job: same max parallelism, every stateful
  * uid matched (unless allowed). Returns the unmatched uids.
  */
-export function matchToJob(kind: RestorePointKind, path: string, checkpoint: CompletedCheckpoint, graph: JobGraph, options: RestoreOptions): string[] {
+export function matchToJob(
+  kind: RestorePointKind,
+  path: string,
+  checkpoint: CompletedCheckpoint,
+  graph: JobGraph,
+  options: RestoreOptions,
+): string[] {
   if (checkpoint.maxParallelism !== graph.maxParallelism) {
     throw new SavepointError(
       'FLOE_SAVEPOINT_MAX_PARALLELISM_CHANGED',
       `${kind} ${path} was taken with max parallelism ${checkpoint.maxParallelism}; the job has ${graph.maxParallelism}`,
-      { hint: `keyed state is split into max-parallelism key groups and cannot be regrouped: set pipeline.max-parallelism=${checkpoint.maxParallelism}` },
+      {
+        hint: `keyed state is split into max-parallelism key groups and cannot be regrouped: set pipeline.max-parallelism=${checkpoint.maxParallelism}`,
+      },
     );
   }
   const uids = operatorUids(graph);
@@ -77,16 +89,24 @@ export function matchToJob(kind: RestorePointKind, path: string, checkpoint: Com
 export function withoutOperators(checkpoint: CompletedCheckpoint, skip: ReadonlySet<string>): CompletedCheckpoint {
   if (skip.size === 0) return checkpoint;
   const operators = Object.fromEntries(Object.entries(checkpoint.operators).filter(([uid]) => !skip.has(uid)));
-  const channels = checkpoint.channelState && Object.fromEntries(Object.entries(checkpoint.channelState).filter(([, c]) => !skip.has(c.operatorUid)));
+  const channels =
+    checkpoint.channelState && Object.fromEntries(Object.entries(checkpoint.channelState).filter(([, c]) => !skip.has(c.operatorUid)));
   return { ...checkpoint, operators, ...(channels ? { channelState: channels } : {}) };
 }
 
 /** What restored sources would do that the job does not say (read another file): each source checks its own state. */
 function sourceWarnings(checkpoint: CompletedCheckpoint, graph: JobGraph): string[] {
-  return graph.vertices.flatMap((v) => v.chain).flatMap((t) => {
-    const state = checkpoint.operators[t.uid!];
-    return state && t.source?.restoreWarnings ? t.source.restoreWarnings(state.subtasks.map((s) => s?.operator ?? {}), t.uid!) : [];
-  });
+  return graph.vertices
+    .flatMap((v) => v.chain)
+    .flatMap((t) => {
+      const state = checkpoint.operators[t.uid!];
+      return state && t.source?.restoreWarnings
+        ? t.source.restoreWarnings(
+            state.subtasks.map((s) => s?.operator ?? {}),
+            t.uid!,
+          )
+        : [];
+    });
 }
 
 /**
@@ -99,7 +119,8 @@ export function isSavepointPath(path: string): boolean {
   if (!existsSync(dir) || /^chk-\d+$/.test(basename(dir))) return false;
   const metadata = join(dir, '_metadata');
   // a job's checkpoint directory: it holds chk-<n>, or (killed before its first one) what its run was restored from
-  if (!existsSync(metadata)) return !(statSync(dir).isDirectory() && readdirSync(dir).some((n) => /^chk-\d+$/.test(n) || n === RESTORED_FROM_FILE));
+  if (!existsSync(metadata))
+    return !(statSync(dir).isDirectory() && readdirSync(dir).some((n) => /^chk-\d+$/.test(n) || n === RESTORED_FROM_FILE));
   return !isCheckpointMetadataFile(metadata);
 }
 
@@ -117,7 +138,11 @@ export async function loadState(path: string, report?: (warning: RestoreWarning)
  * restored (and killed before its first checkpoint completed), what that run was restored from,
  * followed back as far as it goes, with a warning naming what is used.
  */
-async function loadCheckpointAlongLine(path: string, report: ((warning: RestoreWarning) => void) | undefined, seen: Set<string>): Promise<Savepoint | RetainedCheckpoint> {
+async function loadCheckpointAlongLine(
+  path: string,
+  report: ((warning: RestoreWarning) => void) | undefined,
+  seen: Set<string>,
+): Promise<Savepoint | RetainedCheckpoint> {
   const jobDir = jobDirOf(path);
   const origin = seen.has(jobDir) ? null : readRestoreOrigin(jobDir);
   // damaged checkpoints are reported; a directory without any is not worth a warning of its own when the line goes on

@@ -6,7 +6,14 @@ import type { StateHandle } from '../backends/types.ts';
 import type { CompletedCheckpoint, OperatorState } from '../checkpoint/completed-checkpoint.ts';
 import { SavepointError } from '../errors.ts';
 import { checksumOf } from '../storage/durable-files.ts';
-import { keyedBytes, keyedFiles, METADATA_FILE, readMetadataFile, type KeyedFileRef, type SavepointMetadata } from './savepoint-metadata.ts';
+import {
+  keyedBytes,
+  keyedFiles,
+  METADATA_FILE,
+  readMetadataFile,
+  type KeyedFileRef,
+  type SavepointMetadata,
+} from './savepoint-metadata.ts';
 
 export interface LoadedSavepoint {
   /** the savepoint directory, absolute */
@@ -45,9 +52,13 @@ export function readSavepointMetadata(path: string): LoadedSavepoint {
 export function stateFilePath(dir: string, ref: Pick<KeyedFileRef, 'path'>): string {
   const rel = normalize(ref.path);
   if (isAbsolute(rel) || rel.startsWith('..')) {
-    throw new SavepointError('FLOE_SAVEPOINT_METADATA_CORRUPT', `${join(dir, METADATA_FILE)} references ${ref.path}, outside the savepoint directory`, {
-      hint: 'savepoint paths are relative to its directory; this _metadata was not written by floe',
-    });
+    throw new SavepointError(
+      'FLOE_SAVEPOINT_METADATA_CORRUPT',
+      `${join(dir, METADATA_FILE)} references ${ref.path}, outside the savepoint directory`,
+      {
+        hint: 'savepoint paths are relative to its directory; this _metadata was not written by floe',
+      },
+    );
   }
   return join(dir, rel);
 }
@@ -59,15 +70,23 @@ export async function readStateFile(dir: string, ref: Omit<KeyedFileRef, 'deltas
   try {
     bytes = await readFile(file);
   } catch (cause) {
-    throw new SavepointError('FLOE_SAVEPOINT_FILE_MISSING', `state file ${ref.path} of operator '${uid}' is missing from savepoint ${dir}`, {
-      cause,
-      hint: 'copy or move a savepoint as a whole directory; this one is incomplete',
-    });
+    throw new SavepointError(
+      'FLOE_SAVEPOINT_FILE_MISSING',
+      `state file ${ref.path} of operator '${uid}' is missing from savepoint ${dir}`,
+      {
+        cause,
+        hint: 'copy or move a savepoint as a whole directory; this one is incomplete',
+      },
+    );
   }
   if (bytes.length !== ref.size || checksumOf(bytes) !== ref.checksum) {
-    throw new SavepointError('FLOE_SAVEPOINT_CHECKSUM_MISMATCH', `state file ${ref.path} of operator '${uid}' in ${dir} does not match its checksum (${bytes.length} bytes, expected ${ref.size})`, {
-      hint: 'the file was changed or damaged after the savepoint was written; restore from another savepoint',
-    });
+    throw new SavepointError(
+      'FLOE_SAVEPOINT_CHECKSUM_MISMATCH',
+      `state file ${ref.path} of operator '${uid}' in ${dir} does not match its checksum (${bytes.length} bytes, expected ${ref.size})`,
+      {
+        hint: 'the file was changed or damaged after the savepoint was written; restore from another savepoint',
+      },
+    );
   }
   return bytes;
 }
@@ -76,14 +95,20 @@ export async function readStateFile(dir: string, ref: Omit<KeyedFileRef, 'deltas
 export async function loadSavepoint(path: string): Promise<LoadedSavepoint> {
   const loaded = readSavepointMetadata(path);
   for (const [uid, op] of Object.entries(loaded.metadata.operators)) {
-    for (const subtask of op.subtasks) if (subtask.keyed) for (const file of keyedFiles(subtask.keyed)) await readStateFile(loaded.dir, file, uid);
+    for (const subtask of op.subtasks)
+      if (subtask.keyed) for (const file of keyedFiles(subtask.keyed)) await readStateFile(loaded.dir, file, uid);
   }
   return loaded;
 }
 
 /** The state handle of a keyed-state reference, at absolute paths: a file, or a chain of the full file and its deltas. */
 export function keyedHandle(dir: string, ref: KeyedFileRef): StateHandle {
-  const file = (f: Omit<KeyedFileRef, 'deltas'>): StateHandle => ({ type: 'file', path: stateFilePath(dir, f), size: f.size, checksum: f.checksum });
+  const file = (f: Omit<KeyedFileRef, 'deltas'>): StateHandle => ({
+    type: 'file',
+    path: stateFilePath(dir, f),
+    size: f.size,
+    checksum: f.checksum,
+  });
   if (!ref.deltas?.length) return file(ref);
   const deltas = ref.deltas.map(file);
   return { type: 'incremental', base: file(ref), deltas, size: keyedFiles(ref).reduce((n, f) => n + f.size, 0) };

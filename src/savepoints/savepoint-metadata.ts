@@ -71,8 +71,6 @@ export interface SavepointMetadata {
   drained?: boolean;
 }
 
-
-
 /** magic, version (uint16 BE), msgpack body, sha256 of the body: a truncated or edited file is detected, not misread */
 export function encodeMetadata(metadata: SavepointMetadata): Buffer {
   const body = Buffer.from(packStateValue(metadata, 'operator state in the savepoint'));
@@ -96,19 +94,30 @@ export function decodeMetadata(bytes: Buffer, where: string): SavepointMetadata 
   if (bytes.length < HEADER + CHECKSUM) throw corrupt(`only ${bytes.length} bytes`);
   const version = bytes.readUInt16BE(MAGIC.length);
   if (!READABLE_VERSIONS.includes(version)) {
-    throw new SavepointError('FLOE_SAVEPOINT_VERSION_UNSUPPORTED', `${where} has savepoint format version ${version}; this floe reads versions ${READABLE_VERSIONS.join(' and ')}`, {
-      hint: 'restore it with the floe version that wrote it',
-    });
+    throw new SavepointError(
+      'FLOE_SAVEPOINT_VERSION_UNSUPPORTED',
+      `${where} has savepoint format version ${version}; this floe reads versions ${READABLE_VERSIONS.join(' and ')}`,
+      {
+        hint: 'restore it with the floe version that wrote it',
+      },
+    );
   }
   const body = bytes.subarray(HEADER, bytes.length - CHECKSUM);
-  if (!createHash('sha256').update(body).digest().equals(bytes.subarray(bytes.length - CHECKSUM))) throw corrupt('checksum mismatch');
+  if (
+    !createHash('sha256')
+      .update(body)
+      .digest()
+      .equals(bytes.subarray(bytes.length - CHECKSUM))
+  )
+    throw corrupt('checksum mismatch');
   let value: SavepointMetadata;
   try {
     value = valuePackr.unpack(body) as SavepointMetadata; // reads version 1 too (a superset of its encoding)
   } catch (cause) {
     throw corrupt((cause as Error).message, cause);
   }
-  if (!value || typeof value !== 'object' || typeof value.operators !== 'object' || value.version !== version) throw corrupt('unexpected content');
+  if (!value || typeof value !== 'object' || typeof value.operators !== 'object' || value.version !== version)
+    throw corrupt('unexpected content');
   return value;
 }
 
@@ -121,4 +130,3 @@ export function readMetadataFile(dir: string): SavepointMetadata {
   const file = join(dir, METADATA_FILE);
   return decodeMetadata(readFileSync(file), file);
 }
-

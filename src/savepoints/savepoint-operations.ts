@@ -44,7 +44,10 @@ function failed(master: JobMaster, cause: unknown): SavepointError {
   if (cause instanceof SavepointError) {
     // the writer cannot know what the job does meanwhile: what is true of it is said here
     if (cause.code !== 'FLOE_SAVEPOINT_WRITE_FAILED') return cause;
-    return new SavepointError(cause.code, cause.message, { cause: cause.cause, hint: `${cause.hint}; ${savepointFailureHint(master.status, cause)}` });
+    return new SavepointError(cause.code, cause.message, {
+      cause: cause.cause,
+      hint: `${cause.hint}; ${savepointFailureHint(master.status, cause)}`,
+    });
   }
   const message = cause instanceof Error ? cause.message : String(cause);
   return new SavepointError('FLOE_SAVEPOINT_FAILED', `savepoint of job ${master.jobId} failed: ${message}`, {
@@ -66,7 +69,12 @@ export async function triggerSavepoint(master: JobMaster, root: string | undefin
   }
   try {
     // the persist step of the savepoint's checkpoint writes the directory (see persistCheckpoint): its path is the checkpoint's external pointer
-    const checkpoint = await master.triggerCheckpoint({ kind: 'savepoint', alignment: 'aligned', targetDirectory: dir, drained: options.drained === true });
+    const checkpoint = await master.triggerCheckpoint({
+      kind: 'savepoint',
+      alignment: 'aligned',
+      targetDirectory: dir,
+      drained: options.drained === true,
+    });
     return checkpoint.externalPointer!;
   } catch (cause) {
     // a savepoint that could not be written aborted with the write failure as its cause
@@ -106,13 +114,22 @@ export async function endWithSavepoint(
 }
 
 function notRunning(master: JobMaster): SavepointError {
-  return new SavepointError('FLOE_JOB_NOT_RUNNING', `job ${master.jobId} is ${master.status}, not RUNNING: it cannot be stopped with a savepoint`, {
-    hint: 'wait until every task of the job runs (floe list shows its status)',
-  });
+  return new SavepointError(
+    'FLOE_JOB_NOT_RUNNING',
+    `job ${master.jobId} is ${master.status}, not RUNNING: it cannot be stopped with a savepoint`,
+    {
+      hint: 'wait until every task of the job runs (floe list shows its status)',
+    },
+  );
 }
 
 /** Resolves once `ready()` holds, checked after each of `events`; rejects when the job leaves RUNNING or a task fails. */
-function waitFor(master: JobMaster, events: Array<'end-of-input' | 'checkpoint-completed' | 'checkpoint-failed'>, ready: () => boolean, what: string): Promise<void> {
+function waitFor(
+  master: JobMaster,
+  events: Array<'end-of-input' | 'checkpoint-completed' | 'checkpoint-failed'>,
+  ready: () => boolean,
+  what: string,
+): Promise<void> {
   if (ready()) return Promise.resolve();
   return new Promise((resolve, reject) => {
     const timeoutMs = master.settings.checkpoint.timeoutMs;
@@ -128,13 +145,25 @@ function waitFor(master: JobMaster, events: Array<'end-of-input' | 'checkpoint-c
     const check = () => void (ready() && done());
     const onStatus = () => void (master.status !== 'RUNNING' && done(notRunning(master)));
     const onFailure = ({ task, error }: { task: string; error: unknown }) =>
-      done(new SavepointError('FLOE_SAVEPOINT_FAILED', `task ${task} failed while the job was draining: ${error instanceof Error ? error.message : String(error)}`, {
-        cause: error,
-        hint: 'the job restarts from its latest checkpoint and keeps running; fix the cause and stop it again',
-      }));
-    const timer = setTimeout(() => done(new SavepointError('FLOE_SAVEPOINT_FAILED', `the job did not ${what} within ${timeoutMs} ms`, {
-      hint: 'raise execution.checkpointing.timeout, or look for a task that does not end its input',
-    })), timeoutMs);
+      done(
+        new SavepointError(
+          'FLOE_SAVEPOINT_FAILED',
+          `task ${task} failed while the job was draining: ${error instanceof Error ? error.message : String(error)}`,
+          {
+            cause: error,
+            hint: 'the job restarts from its latest checkpoint and keeps running; fix the cause and stop it again',
+          },
+        ),
+      );
+    const timer = setTimeout(
+      () =>
+        done(
+          new SavepointError('FLOE_SAVEPOINT_FAILED', `the job did not ${what} within ${timeoutMs} ms`, {
+            hint: 'raise execution.checkpointing.timeout, or look for a task that does not end its input',
+          }),
+        ),
+      timeoutMs,
+    );
     for (const e of events) master.on(e, check);
     // the states of tasks in TaskManagers arrive in their own frames, maybe after the event: looked at again meanwhile
     const poll = setInterval(check, 50);
@@ -163,13 +192,22 @@ async function drainWithSavepoint(master: JobMaster, root: string | undefined): 
   const execution = master.execution;
   if (master.status !== 'RUNNING' || !execution || !allIn(execution, ['running'])) throw notRunning(master);
   if (!master.settings.checkpoint.enabled) {
-    throw new SavepointError('FLOE_STOP_DRAIN_NEEDS_CHECKPOINTING', `job ${master.jobId} runs without checkpointing: a drained job would finish before its savepoint could be taken`, {
-      hint: 'stop it without --drain, or run it with --checkpoint-interval so sinks commit through checkpoints',
-    });
+    throw new SavepointError(
+      'FLOE_STOP_DRAIN_NEEDS_CHECKPOINTING',
+      `job ${master.jobId} runs without checkpointing: a drained job would finish before its savepoint could be taken`,
+      {
+        hint: 'stop it without --drain, or run it with --checkpoint-interval so sinks commit through checkpoints',
+      },
+    );
   }
   master.holdCheckpoints(true);
   try {
-    await waitFor(master, ['checkpoint-completed', 'checkpoint-failed'], () => master.pendingCheckpoints === 0, 'settle its checkpoint in flight');
+    await waitFor(
+      master,
+      ['checkpoint-completed', 'checkpoint-failed'],
+      () => master.pendingCheckpoints === 0,
+      'settle its checkpoint in flight',
+    );
     if (master.execution !== execution) throw notRunning(master);
   } catch (cause) {
     master.holdCheckpoints(false);

@@ -47,7 +47,11 @@ export function readingSavepointFiles(inner: TaskStateStorage): TaskStateStorage
  * the job cannot end, nor its checkpoint files go, while the savepoint is written, and a savepoint
  * that cannot be written aborts like any checkpoint that cannot be made durable, its cause kept.
  */
-export async function persistCheckpoint(storage: CheckpointStorage, checkpoint: CompletedCheckpoint, job: { jobId: string; jobName: string }): Promise<string | undefined> {
+export async function persistCheckpoint(
+  storage: CheckpointStorage,
+  checkpoint: CompletedCheckpoint,
+  job: { jobId: string; jobName: string },
+): Promise<string | undefined> {
   if (checkpoint.kind !== 'savepoint' || !checkpoint.savepoint) {
     await storage.persist(checkpoint);
     return undefined;

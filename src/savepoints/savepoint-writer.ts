@@ -9,8 +9,12 @@ import { SavepointError } from '../errors.ts';
 import { linkOrCopyDurable, syncDir, writeDurable } from '../storage/durable-files.ts';
 import type { CheckpointStorage } from '../storage/types.ts';
 import {
-  formatVersionFor, writeMetadataFile,
-  type KeyedFileRef, type SavepointMetadata, type SavepointOperator, type SavepointSubtask,
+  formatVersionFor,
+  writeMetadataFile,
+  type KeyedFileRef,
+  type SavepointMetadata,
+  type SavepointOperator,
+  type SavepointSubtask,
 } from './savepoint-metadata.ts';
 
 export interface SavepointSource {
@@ -33,9 +37,13 @@ export function savepointDirName(jobId: string): string {
  */
 export async function checkTargetDirectory(root: string | undefined): Promise<string> {
   if (!root) {
-    throw new SavepointError('FLOE_SAVEPOINT_NO_TARGET', 'no savepoint target directory: none was given and state.savepoints.dir is not set', {
-      hint: 'pass a directory (floe savepoint <job-id> <dir>) or set state.savepoints.dir',
-    });
+    throw new SavepointError(
+      'FLOE_SAVEPOINT_NO_TARGET',
+      'no savepoint target directory: none was given and state.savepoints.dir is not set',
+      {
+        hint: 'pass a directory (floe savepoint <job-id> <dir>) or set state.savepoints.dir',
+      },
+    );
   }
   const dir = resolve(root);
   try {
@@ -62,7 +70,14 @@ type Written = KeyedFileRef;
  * checkpoint's files: never decoded and encoded again, hard-linked where the file system allows
  * (the savepoint stays whole when the checkpoint storage deletes its names), else copied.
  */
-async function placeKeyedState(handle: StateHandle, checkpointId: number, dir: string, name: string, storage: CheckpointStorage, read: (h: StateHandle) => Promise<Uint8Array>): Promise<Written> {
+async function placeKeyedState(
+  handle: StateHandle,
+  checkpointId: number,
+  dir: string,
+  name: string,
+  storage: CheckpointStorage,
+  read: (h: StateHandle) => Promise<Uint8Array>,
+): Promise<Written> {
   if (handle.type === 'incremental') {
     const [base, ...deltas] = snapshotParts(handle) as Array<Exclude<StateHandle, { type: 'incremental' }>>;
     const names = [name, ...deltas.map((_, i) => name.replace(/\.msgpack$/, `.delta-${i + 1}.msgpack`))];
@@ -73,7 +88,12 @@ async function placeKeyedState(handle: StateHandle, checkpointId: number, dir: s
 }
 
 async function placePart(
-  handle: Exclude<StateHandle, { type: 'incremental' }>, checkpointId: number, dir: string, name: string, storage: CheckpointStorage, read: (h: StateHandle) => Promise<Uint8Array>,
+  handle: Exclude<StateHandle, { type: 'incremental' }>,
+  checkpointId: number,
+  dir: string,
+  name: string,
+  storage: CheckpointStorage,
+  read: (h: StateHandle) => Promise<Uint8Array>,
 ): Promise<Omit<KeyedFileRef, 'deltas'>> {
   const file = join(dir, name);
   if (handle.type === 'bytes') return { path: name, ...(await writeDurable(file, [handle.bytes], { syncDirectory: false })) };
@@ -122,7 +142,11 @@ export async function writeSavepoint(checkpoint: CompletedCheckpoint, root: stri
         if (!subtask?.keyed) continue;
         const storage = source.storage.forSubtask(uid, i);
         // subtasks in parallel: their fsyncs overlap
-        placing.push(placeKeyedState(subtask.keyed, checkpoint.id, dir, `keyed-${index}-${i}.msgpack`, source.storage, (h) => storage.read(h)).then((w) => void (entry.keyed = w)));
+        placing.push(
+          placeKeyedState(subtask.keyed, checkpoint.id, dir, `keyed-${index}-${i}.msgpack`, source.storage, (h) => storage.read(h)).then(
+            (w) => void (entry.keyed = w),
+          ),
+        );
       }
       operators[uid] = op;
     }
@@ -145,9 +169,13 @@ export async function writeSavepoint(checkpoint: CompletedCheckpoint, root: stri
   } catch (cause) {
     await rm(dir, { recursive: true, force: true }).catch(() => {});
     if (cause instanceof SavepointError) throw cause;
-    throw new SavepointError('FLOE_SAVEPOINT_WRITE_FAILED', `savepoint ${checkpoint.id} could not be written to ${dir}: ${(cause as Error).message}`, {
-      cause,
-      hint: 'check the target directory (space, permissions) and try again',
-    });
+    throw new SavepointError(
+      'FLOE_SAVEPOINT_WRITE_FAILED',
+      `savepoint ${checkpoint.id} could not be written to ${dir}: ${(cause as Error).message}`,
+      {
+        cause,
+        hint: 'check the target directory (space, permissions) and try again',
+      },
+    );
   }
 }

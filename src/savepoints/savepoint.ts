@@ -12,7 +12,10 @@ export type { KeyedEntry, OperatorSummary, StateSummary } from './state-reader.t
 
 /** A savepoint directory read offline (its state through StateReader), repaired (rename-uid) or disposed. */
 export class Savepoint extends StateReader {
-  private constructor(path: string, readonly metadata: SavepointMetadata) {
+  private constructor(
+    path: string,
+    readonly metadata: SavepointMetadata,
+  ) {
     super('savepoint', path, savepointCheckpoint({ dir: path, metadata }), readVerified);
   }
 
@@ -33,7 +36,9 @@ export class Savepoint extends StateReader {
     }
     const target = resolve(output);
     if (existsSync(target) && (await readdir(target)).length > 0) {
-      throw new SavepointError('FLOE_SAVEPOINT_OUTPUT_EXISTS', `${target} exists and is not empty`, { hint: 'pass --output a new directory' });
+      throw new SavepointError('FLOE_SAVEPOINT_OUTPUT_EXISTS', `${target} exists and is not empty`, {
+        hint: 'pass --output a new directory',
+      });
     }
     await cp(this.path, target, { recursive: true, filter: (src) => !src.endsWith(`/${METADATA_FILE}`) });
     const operators: SavepointMetadata['operators'] = {};

@@ -109,7 +109,8 @@ export class StateReader {
         states.set(name, { name, kind: `operator-${mode}`, keys: items.length, entries: items.length });
       }
       for await (const snap of this.#snapshots(uid)) {
-        for (const [name, kind] of Object.entries(snap.states)) if (!states.has(name)) states.set(name, { name, kind, keys: 0, entries: 0 });
+        for (const [name, kind] of Object.entries(snap.states))
+          if (!states.has(name)) states.set(name, { name, kind, keys: 0, entries: 0 });
         for (const group of snap.groups) {
           for (const [name, list] of Object.entries(group.entries)) {
             const s = states.get(name)!;
@@ -119,7 +120,13 @@ export class StateReader {
         }
       }
       const bytes = op.subtasks.reduce((n, s) => n + handleBytes(s?.keyed ?? null), 0);
-      result.push({ uid, parallelism: op.parallelism, maxParallelism: this.checkpoint.maxParallelism, bytes, states: [...states.values()] });
+      result.push({
+        uid,
+        parallelism: op.parallelism,
+        maxParallelism: this.checkpoint.maxParallelism,
+        bytes,
+        states: [...states.values()],
+      });
     }
     return result;
   }

@@ -10,7 +10,16 @@ export function statsSummary(xs: number[]) {
   if (xs.length === 0) return { min: 0, max: 0, avg: 0, p50: 0, p90: 0, p95: 0, p99: 0, p999: 0 };
   const s = [...xs].sort((a, b) => a - b);
   const q = (p: number) => Math.round(s[Math.min(s.length - 1, Math.max(0, Math.ceil(p * s.length) - 1))]!);
-  return { min: Math.round(s[0]!), max: Math.round(s[s.length - 1]!), avg: Math.round(s.reduce((a, b) => a + b, 0) / s.length), p50: q(0.5), p90: q(0.9), p95: q(0.95), p99: q(0.99), p999: q(0.999) };
+  return {
+    min: Math.round(s[0]!),
+    max: Math.round(s[s.length - 1]!),
+    avg: Math.round(s.reduce((a, b) => a + b, 0) / s.length),
+    p50: q(0.5),
+    p90: q(0.9),
+    p95: q(0.95),
+    p99: q(0.99),
+    p999: q(0.999),
+  };
 }
 
 const STATUS = { completed: 'COMPLETED', failed: 'FAILED', 'in-progress': 'IN_PROGRESS' } as const;
@@ -59,7 +68,9 @@ export function checkpointView(client: JobClient, record: JobRecord, s: Checkpoi
     latest_ack_timestamp: latestAck,
     checkpointed_size: s.stateSize,
     state_size: s.stateSize,
-    end_to_end_duration: Math.round(s.durationMs ?? (s.status === 'in-progress' ? Date.now() - s.triggerTimestamp : latestAck ? latestAck - s.triggerTimestamp : 0)),
+    end_to_end_duration: Math.round(
+      s.durationMs ?? (s.status === 'in-progress' ? Date.now() - s.triggerTimestamp : latestAck ? latestAck - s.triggerTimestamp : 0),
+    ),
     alignment_buffered: sum(s.subtasks, buffered),
     processed_data: 0,
     persisted_data: sum(s.subtasks, inFlight),
@@ -71,7 +82,13 @@ export function checkpointView(client: JobClient, record: JobRecord, s: Checkpoi
     max_alignment_duration: s.maxAlignmentMs,
   };
   if (s.status === 'completed') return { ...base, external_path: record.externalPaths.get(s.id) ?? null, discarded: false };
-  if (s.status === 'failed') return { ...base, failure_timestamp: s.endTimestamp ?? latestAck, failure_message: s.failureReason ?? null, ...(s.failureCode ? { failure_code: s.failureCode } : {}) };
+  if (s.status === 'failed')
+    return {
+      ...base,
+      failure_timestamp: s.endTimestamp ?? latestAck,
+      failure_message: s.failureReason ?? null,
+      ...(s.failureCode ? { failure_code: s.failureCode } : {}),
+    };
   return base;
 }
 
@@ -85,8 +102,16 @@ export function subtaskCheckpointsView(client: JobClient, s: CheckpointStats, v:
       state_size: statsSummary(acked.map((x) => x.metrics.stateSize)),
       checkpointed_size: statsSummary(acked.map((x) => x.metrics.stateSize)),
       end_to_end_duration: statsSummary(acked.map((x) => x.acknowledgedAt - s.triggerTimestamp)),
-      checkpoint_duration: { sync: statsSummary(acked.map((x) => x.metrics.syncDurationMs)), async: statsSummary(acked.map((x) => x.metrics.asyncDurationMs)) },
-      alignment: { buffered: statsSummary(acked.map(buffered)), processed: statsSummary([]), persisted: statsSummary(acked.map(inFlight)), duration: statsSummary(acked.map((x) => x.metrics.alignmentDurationMs)) },
+      checkpoint_duration: {
+        sync: statsSummary(acked.map((x) => x.metrics.syncDurationMs)),
+        async: statsSummary(acked.map((x) => x.metrics.asyncDurationMs)),
+      },
+      alignment: {
+        buffered: statsSummary(acked.map(buffered)),
+        processed: statsSummary([]),
+        persisted: statsSummary(acked.map(inFlight)),
+        duration: statsSummary(acked.map((x) => x.metrics.alignmentDurationMs)),
+      },
       start_delay: statsSummary(acked.map((x) => x.metrics.startDelayMs)),
     },
     subtasks: Array.from({ length: v.parallelism }, (_, index) => {
@@ -144,10 +169,18 @@ export function checkpointsView(client: JobClient, record: JobRecord, page: { of
       savepoint: last((s) => s.status === 'completed' && s.kind === 'savepoint'),
       failed: last((s) => s.status === 'failed'),
       restored: restored
-        ? { id: restored.checkpoint.id, restore_timestamp: client.master.startedAt, is_savepoint: restored.kind === 'savepoint', external_path: restored.path }
+        ? {
+            id: restored.checkpoint.id,
+            restore_timestamp: client.master.startedAt,
+            is_savepoint: restored.kind === 'savepoint',
+            external_path: restored.path,
+          }
         : null,
     },
-    history: [...history].reverse().slice(page.offset ?? 0, page.limit === undefined ? undefined : (page.offset ?? 0) + page.limit).map((s) => checkpointView(client, record, s)),
+    history: [...history]
+      .reverse()
+      .slice(page.offset ?? 0, page.limit === undefined ? undefined : (page.offset ?? 0) + page.limit)
+      .map((s) => checkpointView(client, record, s)),
     // floe: entries in the kept history (web.checkpoints.history bounds it), what pages through it
     history_kept: history.length,
   };
@@ -164,7 +197,10 @@ export function checkpointConfigView(client: JobClient) {
     timeout: c.timeoutMs,
     min_pause: c.minPauseMs,
     max_concurrent: c.maxConcurrent,
-    externalization: { enabled: retention !== 'NO_EXTERNALIZED_CHECKPOINTS', delete_on_cancellation: retention !== 'RETAIN_ON_CANCELLATION' },
+    externalization: {
+      enabled: retention !== 'NO_EXTERNALIZED_CHECKPOINTS',
+      delete_on_cancellation: retention !== 'RETAIN_ON_CANCELLATION',
+    },
     state_backend: client.master.settings.backend.name,
     checkpoint_storage: client.master.settings.storage.name,
     unaligned_checkpoints: c.unaligned,

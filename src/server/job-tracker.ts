@@ -37,7 +37,14 @@ function describe(error: unknown): { name: string; trace: string; code: string |
 /** Starts recording `client`'s life; call before the job can fail (right after submitting). */
 export function trackJob(client: JobClient): JobRecord {
   const start = client.master.startedAt;
-  const record: JobRecord = { timestamps: { CREATED: start, [client.getJobStatus()]: start }, endTime: -1, lastModification: start, exceptions: [], exceptionsTruncated: false, externalPaths: new Map() };
+  const record: JobRecord = {
+    timestamps: { CREATED: start, [client.getJobStatus()]: start },
+    endTime: -1,
+    lastModification: start,
+    exceptions: [],
+    exceptionsTruncated: false,
+    externalPaths: new Map(),
+  };
   const touch = () => (record.lastModification = Date.now());
   client.on('status', (status) => {
     record.timestamps[status] ??= Date.now();
@@ -71,7 +78,8 @@ export function trackJob(client: JobClient): JobRecord {
     const cause = (error as { cause?: unknown } | null)?.cause ?? error;
     if (record.exceptions.length === 0 || record.exceptions[0]!.attempt !== -1) {
       const { name, trace, code } = describe(cause);
-      if (!record.exceptions.some((e) => e.stacktrace === trace)) record.exceptions.unshift({ exceptionName: name, stacktrace: trace, timestamp: record.endTime, taskName: null, code, attempt: -1 });
+      if (!record.exceptions.some((e) => e.stacktrace === trace))
+        record.exceptions.unshift({ exceptionName: name, stacktrace: trace, timestamp: record.endTime, taskName: null, code, attempt: -1 });
     }
   });
   return record;

@@ -8,25 +8,58 @@ import type { JobVertex } from '../graph/job-graph.ts';
 import type { JobRecord } from './job-tracker.ts';
 
 const TERMINAL = new Set(['FINISHED', 'FAILED', 'CANCELED']);
-const JOB_STATUSES = ['INITIALIZING', 'CREATED', 'RUNNING', 'FAILING', 'FAILED', 'CANCELLING', 'CANCELED', 'FINISHED', 'RESTARTING', 'SUSPENDED', 'RECONCILING'];
+const JOB_STATUSES = [
+  'INITIALIZING',
+  'CREATED',
+  'RUNNING',
+  'FAILING',
+  'FAILED',
+  'CANCELLING',
+  'CANCELED',
+  'FINISHED',
+  'RESTARTING',
+  'SUSPENDED',
+  'RECONCILING',
+];
 
 /** Flink's ExecutionState values, in the order its dashboard lists them. */
-export const EXECUTION_STATES = ['CREATED', 'SCHEDULED', 'DEPLOYING', 'RUNNING', 'FINISHED', 'CANCELING', 'CANCELED', 'FAILED', 'RECONCILING', 'INITIALIZING'] as const;
+export const EXECUTION_STATES = [
+  'CREATED',
+  'SCHEDULED',
+  'DEPLOYING',
+  'RUNNING',
+  'FINISHED',
+  'CANCELING',
+  'CANCELED',
+  'FAILED',
+  'RECONCILING',
+  'INITIALIZING',
+] as const;
 export type ExecutionState = (typeof EXECUTION_STATES)[number];
 
 /** A task actor's state value as Flink's ExecutionState: restoring is INITIALIZING, finishing still RUNNING. */
 export function executionState(value: unknown): ExecutionState {
   const top = typeof value === 'string' ? value : Object.keys((value ?? {}) as object)[0];
   switch (top) {
-    case 'created': return 'CREATED';
-    case 'deploying': return 'DEPLOYING';
-    case 'restoring': return 'INITIALIZING';
-    case 'running': case 'finishing': return 'RUNNING';
-    case 'finished': return 'FINISHED';
-    case 'canceling': return 'CANCELING';
-    case 'canceled': return 'CANCELED';
-    case 'failed': return 'FAILED';
-    default: return 'CREATED';
+    case 'created':
+      return 'CREATED';
+    case 'deploying':
+      return 'DEPLOYING';
+    case 'restoring':
+      return 'INITIALIZING';
+    case 'running':
+    case 'finishing':
+      return 'RUNNING';
+    case 'finished':
+      return 'FINISHED';
+    case 'canceling':
+      return 'CANCELING';
+    case 'canceled':
+      return 'CANCELED';
+    case 'failed':
+      return 'FAILED';
+    default:
+      return 'CREATED';
   }
 }
 
@@ -56,7 +89,8 @@ export function metricsOf(client: JobClient, task: Pick<SubtaskView, 'id'>): Tas
   return client.master.actor.getSnapshot().context.metrics[subtaskKey(task.id)];
 }
 
-const zeroCounts = (): Record<ExecutionState, number> => Object.fromEntries(EXECUTION_STATES.map((s) => [s, 0])) as Record<ExecutionState, number>;
+const zeroCounts = (): Record<ExecutionState, number> =>
+  Object.fromEntries(EXECUTION_STATES.map((s) => [s, 0])) as Record<ExecutionState, number>;
 
 function vertexState(client: JobClient, vertex: JobVertex): { status: ExecutionState; tasks: Record<ExecutionState, number> } {
   const tasks = zeroCounts();
@@ -68,7 +102,18 @@ function vertexState(client: JobClient, vertex: JobVertex): { status: ExecutionS
     tasks[job === 'FINISHED' ? 'FINISHED' : job === 'CANCELED' ? 'CANCELED' : job === 'FAILED' ? 'FAILED' : 'CREATED'] = vertex.parallelism;
   }
   // the vertex's state is its least advanced or worst subtask's, as Flink aggregates it
-  const order: ExecutionState[] = ['FAILED', 'CANCELING', 'CANCELED', 'CREATED', 'SCHEDULED', 'DEPLOYING', 'INITIALIZING', 'RECONCILING', 'RUNNING', 'FINISHED'];
+  const order: ExecutionState[] = [
+    'FAILED',
+    'CANCELING',
+    'CANCELED',
+    'CREATED',
+    'SCHEDULED',
+    'DEPLOYING',
+    'INITIALIZING',
+    'RECONCILING',
+    'RUNNING',
+    'FINISHED',
+  ];
   return { status: order.find((s) => tasks[s] > 0) ?? 'CREATED', tasks };
 }
 
@@ -92,24 +137,36 @@ function vertexMetrics(client: JobClient, vertex: JobVertex) {
     idle += m?.idleTimeMsPerSecond ?? 0;
   }
   return {
-    'read-bytes': 0, 'read-bytes-complete': true, 'write-bytes': 0, 'write-bytes-complete': true,
-    'read-records': recordsIn, 'read-records-complete': true, 'write-records': recordsOut, 'write-records-complete': true,
+    'read-bytes': 0,
+    'read-bytes-complete': true,
+    'write-bytes': 0,
+    'write-bytes-complete': true,
+    'read-records': recordsIn,
+    'read-records-complete': true,
+    'write-records': recordsOut,
+    'write-records-complete': true,
     // floe keeps the latest second, not an accumulated total: summed over subtasks, ms per second
-    'accumulated-backpressured-time': backpressured, 'accumulated-idle-time': idle, 'accumulated-busy-time': busy,
+    'accumulated-backpressured-time': backpressured,
+    'accumulated-idle-time': idle,
+    'accumulated-busy-time': busy,
   };
 }
 
 /** GET /jobs/overview: one job's row */
 export function jobOverview(client: JobClient, record: JobRecord) {
   const tasks = zeroCounts();
-  for (const v of client.master.graph.vertices) for (const [s, n] of Object.entries(vertexState(client, v).tasks)) tasks[s as ExecutionState] += n;
+  for (const v of client.master.graph.vertices)
+    for (const [s, n] of Object.entries(vertexState(client, v).tasks)) tasks[s as ExecutionState] += n;
   return {
     jid: client.jobId,
     name: client.jobName,
     state: client.getJobStatus(),
     ...jobTimes(client, record),
     'last-modification': record.lastModification,
-    tasks: { total: Object.values(tasks).reduce((a, b) => a + b, 0), ...Object.fromEntries(Object.entries(tasks).map(([s, n]) => [s.toLowerCase(), n])) },
+    tasks: {
+      total: Object.values(tasks).reduce((a, b) => a + b, 0),
+      ...Object.fromEntries(Object.entries(tasks).map(([s, n]) => [s.toLowerCase(), n])),
+    },
   };
 }
 
@@ -132,7 +189,12 @@ export function jobPlan(client: JobClient) {
       description: v.name,
       // floe: the chained operators' uids, what a savepoint maps state by
       operators: v.chain.map((t) => ({ uid: t.uid!, name: t.name })),
-      inputs: v.inputs.map((e, num) => ({ num, id: vertexId(client.jobId, e.source), ship_strategy: e.partitioning.type.toUpperCase(), exchange: 'pipelined_bounded' })),
+      inputs: v.inputs.map((e, num) => ({
+        num,
+        id: vertexId(client.jobId, e.source),
+        ship_strategy: e.partitioning.type.toUpperCase(),
+        exchange: 'pipelined_bounded',
+      })),
       optimizer_properties: {},
     })),
   };
@@ -236,7 +298,15 @@ export async function executionResultView(client: JobClient, record: JobRecord) 
       'application-status': status === 'CANCELED' ? 'CANCELED' : status === 'FAILED' ? 'FAILED' : 'SUCCEEDED',
       'accumulator-results': {},
       'net-runtime': result.r?.durationMs ?? record.endTime - client.master.startedAt,
-      ...(failure ? { 'failure-cause': { class: failure.name ?? 'Error', code: failure.code ?? 'FLOE_JOB_FAILED', 'stack-trace': failure.stack ?? String(failure.message) } } : {}),
+      ...(failure
+        ? {
+            'failure-cause': {
+              class: failure.name ?? 'Error',
+              code: failure.code ?? 'FLOE_JOB_FAILED',
+              'stack-trace': failure.stack ?? String(failure.message),
+            },
+          }
+        : {}),
     },
   };
 }

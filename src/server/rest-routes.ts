@@ -6,7 +6,16 @@ import { FloeError, RestError } from '../errors.ts';
 import { Savepoint } from '../savepoints/savepoint.ts';
 import { checkpointConfigView, checkpointsView, checkpointView, subtaskCheckpointsView } from './checkpoint-views.ts';
 import type { JobRecord } from './job-tracker.ts';
-import { executionResultView, exceptionsView, findVertex, jobConfigView, jobDetails, jobIdAndStatus, jobOverview, jobPlan } from './job-views.ts';
+import {
+  executionResultView,
+  exceptionsView,
+  findVertex,
+  jobConfigView,
+  jobDetails,
+  jobIdAndStatus,
+  jobOverview,
+  jobPlan,
+} from './job-views.ts';
 import type { RouteContext } from './route-context.ts';
 import { triggerView } from './savepoint-triggers.ts';
 import { backpressureView, subtaskMetricsView, taskManagersView, vertexDetails, watermarksView } from './vertex-views.ts';
@@ -60,7 +69,11 @@ export function registerRoutes(app: FastifyInstance, ctx: RouteContext): RoutePa
     const id = (request.params as { jobid: string }).jobid;
     const client = jobs.get(id);
     if (!client) {
-      void sendError(reply, 404, new RestError('FLOE_JOB_NOT_FOUND', `no job with id ${id}`, { hint: 'list the jobs with `floe list` or GET /jobs/overview' }));
+      void sendError(
+        reply,
+        404,
+        new RestError('FLOE_JOB_NOT_FOUND', `no job with id ${id}`, { hint: 'list the jobs with `floe list` or GET /jobs/overview' }),
+      );
       return undefined;
     }
     return { client, record: jobs.record(id)! };
@@ -68,17 +81,37 @@ export function registerRoutes(app: FastifyInstance, ctx: RouteContext): RoutePa
   const vertex = (request: FastifyRequest, reply: FastifyReply, client: JobClient) => {
     const vid = (request.params as { vertexid: string }).vertexid;
     const v = findVertex(client, vid);
-    if (!v) void sendError(reply, 404, new RestError('FLOE_REST_VERTEX_NOT_FOUND', `job ${client.jobId} has no vertex ${vid}`, { hint: 'GET /jobs/:jobid lists its vertices with their ids' }));
+    if (!v)
+      void sendError(
+        reply,
+        404,
+        new RestError('FLOE_REST_VERTEX_NOT_FOUND', `job ${client.jobId} has no vertex ${vid}`, {
+          hint: 'GET /jobs/:jobid lists its vertices with their ids',
+        }),
+      );
     return v;
   };
   const checkpoint = (request: FastifyRequest, reply: FastifyReply, client: JobClient) => {
     const raw = (request.params as { checkpointid: string }).checkpointid;
     if (!/^\d+$/.test(raw)) {
-      void sendError(reply, 400, new RestError('FLOE_REST_BAD_REQUEST', `checkpoint id must be a number, got '${raw}'`, { hint: 'GET /jobs/:jobid/checkpoints lists the ids' }));
+      void sendError(
+        reply,
+        400,
+        new RestError('FLOE_REST_BAD_REQUEST', `checkpoint id must be a number, got '${raw}'`, {
+          hint: 'GET /jobs/:jobid/checkpoints lists the ids',
+        }),
+      );
       return undefined;
     }
     const stats = client.getCheckpointHistory().find((s) => s.id === Number(raw));
-    if (!stats) void sendError(reply, 404, new RestError('FLOE_CHECKPOINT_NOT_FOUND', `checkpoint ${raw} is not in the job's recent history`, { hint: 'GET /jobs/:jobid/checkpoints lists them' }));
+    if (!stats)
+      void sendError(
+        reply,
+        404,
+        new RestError('FLOE_CHECKPOINT_NOT_FOUND', `checkpoint ${raw} is not in the job's recent history`, {
+          hint: 'GET /jobs/:jobid/checkpoints lists them',
+        }),
+      );
     return stats;
   };
 
@@ -86,16 +119,28 @@ export function registerRoutes(app: FastifyInstance, ctx: RouteContext): RoutePa
   const target = (given: string | undefined, reply: FastifyReply): string | undefined => {
     const dir = given ?? options.savepointsDir;
     if (!dir) {
-      void sendError(reply, 400, new RestError('FLOE_SAVEPOINT_NO_TARGET', 'no target directory: the request names none and state.savepoints.dir is not set', {
-        hint: 'send {"target-directory": "/path"} or set state.savepoints.dir',
-      }));
+      void sendError(
+        reply,
+        400,
+        new RestError('FLOE_SAVEPOINT_NO_TARGET', 'no target directory: the request names none and state.savepoints.dir is not set', {
+          hint: 'send {"target-directory": "/path"} or set state.savepoints.dir',
+        }),
+      );
       return undefined;
     }
     const real = allowed.check(dir);
     if (!real) {
-      void sendError(reply, 403, new RestError('FLOE_REST_TARGET_NOT_ALLOWED', `savepoint target ${dir} is outside the allowed directories (${allowed.roots.join(', ')}), symlinks resolved`, {
-        hint: 'pick a directory inside them, or allow another when starting the job: floe run ... -D state.savepoints.dir=<dir> (or -D rest.savepoints.allowed-dirs=<dir>,<dir>; the default is state.savepoints.dir, else the working directory of floe run)',
-      }));
+      void sendError(
+        reply,
+        403,
+        new RestError(
+          'FLOE_REST_TARGET_NOT_ALLOWED',
+          `savepoint target ${dir} is outside the allowed directories (${allowed.roots.join(', ')}), symlinks resolved`,
+          {
+            hint: 'pick a directory inside them, or allow another when starting the job: floe run ... -D state.savepoints.dir=<dir> (or -D rest.savepoints.allowed-dirs=<dir>,<dir>; the default is state.savepoints.dir, else the working directory of floe run)',
+          },
+        ),
+      );
     }
     return real;
   };
@@ -112,11 +157,19 @@ export function registerRoutes(app: FastifyInstance, ctx: RouteContext): RoutePa
   route('GET', '/overview', () => {
     const states = jobs.list().map((c) => c.getJobStatus());
     const count = (s: string) => states.filter((x) => x === s).length;
-    const { taskmanagers: [tm] } = taskManagersView(jobs.list());
+    const {
+      taskmanagers: [tm],
+    } = taskManagersView(jobs.list());
     return {
-      taskmanagers: 1, 'slots-total': tm!.slotsNumber, 'slots-available': tm!.freeSlots,
-      'jobs-running': states.filter((s) => !TERMINAL.has(s)).length, 'jobs-finished': count('FINISHED'), 'jobs-cancelled': count('CANCELED'), 'jobs-failed': count('FAILED'),
-      'flink-version': `floe ${VERSION}`, 'flink-commit': VERSION,
+      taskmanagers: 1,
+      'slots-total': tm!.slotsNumber,
+      'slots-available': tm!.freeSlots,
+      'jobs-running': states.filter((s) => !TERMINAL.has(s)).length,
+      'jobs-finished': count('FINISHED'),
+      'jobs-cancelled': count('CANCELED'),
+      'jobs-failed': count('FAILED'),
+      'flink-version': `floe ${VERSION}`,
+      'flink-commit': VERSION,
     };
   });
   route('GET', '/taskmanagers', () => (options.cluster ? { taskmanagers: options.cluster.taskManagers() } : taskManagersView(jobs.list())));
@@ -124,7 +177,11 @@ export function registerRoutes(app: FastifyInstance, ctx: RouteContext): RoutePa
     const id = (request.params as { tmid: string }).tmid;
     const tm = options.cluster?.taskManager(id);
     if (tm) return tm;
-    return sendError(reply, 404, new RestError('FLOE_REST_TASKMANAGER_NOT_FOUND', `no TaskManager ${id}`, { hint: 'GET /taskmanagers lists them' }));
+    return sendError(
+      reply,
+      404,
+      new RestError('FLOE_REST_TASKMANAGER_NOT_FOUND', `no TaskManager ${id}`, { hint: 'GET /taskmanagers lists them' }),
+    );
   });
   // a standalone JobManager (floe jobmanager) takes jobs; a floe run serves its one job
   const submitBody = {
@@ -133,18 +190,37 @@ export function registerRoutes(app: FastifyInstance, ctx: RouteContext): RoutePa
     properties: { 'job-file': { type: 'string', minLength: 1 }, 'job-name': { type: 'string', minLength: 1 }, config: { type: 'object' } },
     additionalProperties: false,
   } as const;
-  route('POST', '/jobs', async (request, reply) => {
-    if (!options.submit) return sendError(reply, 405, new RestError('FLOE_REST_NO_SUBMISSION', 'this floe runs one job: it takes no submissions', { hint: 'submit to a standalone JobManager: floe jobmanager, then floe run job.ts -m host:port' }));
-    const body = request.body as { 'job-file': string; 'job-name'?: string; config?: Record<string, unknown> };
-    try {
-      const client = await options.submit({ jobFile: body['job-file'], config: body.config ?? {}, ...(body['job-name'] ? { jobName: body['job-name'] } : {}) });
-      jobs.add(client);
-      return reply.code(202).send({ jobid: client.jobId });
-    } catch (error) {
-      const e = error instanceof FloeError ? error : new RestError('FLOE_REST_SUBMIT_FAILED', `the job could not be submitted: ${(error as Error).message}`);
-      return sendError(reply, e.code === 'FLOE_CLUSTER_BUSY' ? 409 : 400, e);
-    }
-  }, submitBody);
+  route(
+    'POST',
+    '/jobs',
+    async (request, reply) => {
+      if (!options.submit)
+        return sendError(
+          reply,
+          405,
+          new RestError('FLOE_REST_NO_SUBMISSION', 'this floe runs one job: it takes no submissions', {
+            hint: 'submit to a standalone JobManager: floe jobmanager, then floe run job.ts -m host:port',
+          }),
+        );
+      const body = request.body as { 'job-file': string; 'job-name'?: string; config?: Record<string, unknown> };
+      try {
+        const client = await options.submit({
+          jobFile: body['job-file'],
+          config: body.config ?? {},
+          ...(body['job-name'] ? { jobName: body['job-name'] } : {}),
+        });
+        jobs.add(client);
+        return reply.code(202).send({ jobid: client.jobId });
+      } catch (error) {
+        const e =
+          error instanceof FloeError
+            ? error
+            : new RestError('FLOE_REST_SUBMIT_FAILED', `the job could not be submitted: ${(error as Error).message}`);
+        return sendError(reply, e.code === 'FLOE_CLUSTER_BUSY' ? 409 : 400, e);
+      }
+    },
+    submitBody,
+  );
 
   // ---- jobs ----
   route('GET', '/jobs', () => ({ jobs: jobs.list().map(jobIdAndStatus) }));
@@ -199,7 +275,13 @@ export function registerRoutes(app: FastifyInstance, ctx: RouteContext): RoutePa
     const v = j && vertex(request, reply, j.client);
     if (!j || !v) return;
     const id = (request.params as { vertexid: string }).vertexid;
-    return options.cluster?.vertexTaskManagers(j.client.master.graph, j.client.master.execution, v.id) ?? { id, now: Date.now(), taskmanagers: [] };
+    return (
+      options.cluster?.vertexTaskManagers(j.client.master.graph, j.client.master.execution, v.id) ?? {
+        id,
+        now: Date.now(),
+        taskmanagers: [],
+      }
+    );
   });
   route('GET', '/jobs/:jobid/vertices/:vertexid/watermarks', (request, reply) => {
     const j = job(request, reply);
@@ -214,11 +296,20 @@ export function registerRoutes(app: FastifyInstance, ctx: RouteContext): RoutePa
     // floe: ?history-offset=&history-limit= pages the history (newest first; the dashboard's pages), without them all of it as Flink
     const query = request.query as Record<string, string | undefined>;
     const page: { offset?: number; limit?: number } = {};
-    for (const [name, key] of [['history-offset', 'offset'], ['history-limit', 'limit']] as const) {
+    for (const [name, key] of [
+      ['history-offset', 'offset'],
+      ['history-limit', 'limit'],
+    ] as const) {
       const raw = query[name];
       if (raw === undefined) continue;
       if (!/^\d{1,9}$/.test(raw)) {
-        return sendError(reply, 400, new RestError('FLOE_REST_BAD_REQUEST', `${name} must be a whole number, got '${raw}'`, { hint: 'e.g. ?history-offset=100&history-limit=100: the second hundred, newest first' }));
+        return sendError(
+          reply,
+          400,
+          new RestError('FLOE_REST_BAD_REQUEST', `${name} must be a whole number, got '${raw}'`, {
+            hint: 'e.g. ?history-offset=100&history-limit=100: the second hundred, newest first',
+          }),
+        );
       }
       page[key] = Number(raw);
     }
@@ -241,37 +332,64 @@ export function registerRoutes(app: FastifyInstance, ctx: RouteContext): RoutePa
   });
 
   // ---- savepoints, stop, cancel ----
-  route('POST', '/jobs/:jobid/savepoints', (request, reply) => {
-    const j = job(request, reply);
-    if (!j) return;
-    const body = request.body as { 'target-directory'?: string; 'cancel-job'?: boolean; triggerId?: string };
-    const dir = target(body['target-directory'], reply);
-    if (!dir) return;
-    const { client } = j;
-    const id = triggers.start(client.jobId, () => (body['cancel-job'] ? client.cancelWithSavepoint(dir) : client.triggerSavepoint(dir)), body.triggerId);
-    return reply.code(202).send({ 'request-id': id });
-  }, savepointBody);
-  route('POST', '/jobs/:jobid/stop', (request, reply) => {
-    const j = job(request, reply);
-    if (!j) return;
-    const body = request.body as { targetDirectory?: string; drain?: boolean; triggerId?: string };
-    const dir = target(body.targetDirectory, reply);
-    if (!dir) return;
-    const id = triggers.start(j.client.jobId, () => j.client.stopWithSavepoint(dir, { drain: body.drain ?? false }), body.triggerId);
-    return reply.code(202).send({ 'request-id': id });
-  }, stopBody);
+  route(
+    'POST',
+    '/jobs/:jobid/savepoints',
+    (request, reply) => {
+      const j = job(request, reply);
+      if (!j) return;
+      const body = request.body as { 'target-directory'?: string; 'cancel-job'?: boolean; triggerId?: string };
+      const dir = target(body['target-directory'], reply);
+      if (!dir) return;
+      const { client } = j;
+      const id = triggers.start(
+        client.jobId,
+        () => (body['cancel-job'] ? client.cancelWithSavepoint(dir) : client.triggerSavepoint(dir)),
+        body.triggerId,
+      );
+      return reply.code(202).send({ 'request-id': id });
+    },
+    savepointBody,
+  );
+  route(
+    'POST',
+    '/jobs/:jobid/stop',
+    (request, reply) => {
+      const j = job(request, reply);
+      if (!j) return;
+      const body = request.body as { targetDirectory?: string; drain?: boolean; triggerId?: string };
+      const dir = target(body.targetDirectory, reply);
+      if (!dir) return;
+      const id = triggers.start(j.client.jobId, () => j.client.stopWithSavepoint(dir, { drain: body.drain ?? false }), body.triggerId);
+      return reply.code(202).send({ 'request-id': id });
+    },
+    stopBody,
+  );
   route('GET', '/jobs/:jobid/savepoints/:triggerid', (request, reply) => {
     const j = job(request, reply);
     if (!j) return;
     const state = triggers.get(j.client.jobId, (request.params as { triggerid: string }).triggerid.toLowerCase());
-    if (!state) return sendError(reply, 404, new RestError('FLOE_REST_TRIGGER_NOT_FOUND', 'no savepoint operation with that id for this job', { hint: 'use the request-id the trigger returned' }));
+    if (!state)
+      return sendError(
+        reply,
+        404,
+        new RestError('FLOE_REST_TRIGGER_NOT_FOUND', 'no savepoint operation with that id for this job', {
+          hint: 'use the request-id the trigger returned',
+        }),
+      );
     return triggerView(state);
   });
   // PATCH ?mode=cancel (the default) or stop, in any case: stop is a graceful stop with a savepoint into state.savepoints.dir
   route('PATCH', '/jobs/:jobid', (request, reply) => {
     const mode = String((request.query as { mode?: unknown }).mode ?? 'cancel').toLowerCase();
     if (mode !== 'cancel' && mode !== 'stop') {
-      return sendError(reply, 400, new RestError('FLOE_REST_BAD_REQUEST', `unknown termination mode '${String((request.query as { mode?: unknown }).mode)}'`, { hint: 'use ?mode=cancel or ?mode=stop' }));
+      return sendError(
+        reply,
+        400,
+        new RestError('FLOE_REST_BAD_REQUEST', `unknown termination mode '${String((request.query as { mode?: unknown }).mode)}'`, {
+          hint: 'use ?mode=cancel or ?mode=stop',
+        }),
+      );
     }
     const j = job(request, reply);
     if (!j) return;
@@ -286,21 +404,41 @@ export function registerRoutes(app: FastifyInstance, ctx: RouteContext): RoutePa
   });
 
   // ---- savepoint disposal ----
-  route('POST', '/savepoint-disposal', (request, reply) => {
-    const path = (request.body as { 'savepoint-path': string })['savepoint-path'];
-    const real = allowed.check(path);
-    if (!real) {
-      return sendError(reply, 403, new RestError('FLOE_REST_TARGET_NOT_ALLOWED', `savepoint ${path} is outside the allowed directories (${allowed.roots.join(', ')}), symlinks resolved`, {
-        hint: 'only savepoints inside rest.savepoints.allowed-dirs can be disposed of over REST; use `floe savepoint --dispose` locally',
-      }));
-    }
-    // disposals are kept under no job: their ids are their own namespace
-    const id = triggers.start('', () => Savepoint.dispose(real));
-    return reply.code(202).send({ 'request-id': id });
-  }, disposalBody);
+  route(
+    'POST',
+    '/savepoint-disposal',
+    (request, reply) => {
+      const path = (request.body as { 'savepoint-path': string })['savepoint-path'];
+      const real = allowed.check(path);
+      if (!real) {
+        return sendError(
+          reply,
+          403,
+          new RestError(
+            'FLOE_REST_TARGET_NOT_ALLOWED',
+            `savepoint ${path} is outside the allowed directories (${allowed.roots.join(', ')}), symlinks resolved`,
+            {
+              hint: 'only savepoints inside rest.savepoints.allowed-dirs can be disposed of over REST; use `floe savepoint --dispose` locally',
+            },
+          ),
+        );
+      }
+      // disposals are kept under no job: their ids are their own namespace
+      const id = triggers.start('', () => Savepoint.dispose(real));
+      return reply.code(202).send({ 'request-id': id });
+    },
+    disposalBody,
+  );
   route('GET', '/savepoint-disposal/:triggerid', (request, reply) => {
     const state = triggers.get('', (request.params as { triggerid: string }).triggerid.toLowerCase());
-    if (!state) return sendError(reply, 404, new RestError('FLOE_REST_TRIGGER_NOT_FOUND', 'no savepoint disposal with that id', { hint: 'use the request-id POST /savepoint-disposal returned' }));
+    if (!state)
+      return sendError(
+        reply,
+        404,
+        new RestError('FLOE_REST_TRIGGER_NOT_FOUND', 'no savepoint disposal with that id', {
+          hint: 'use the request-id POST /savepoint-disposal returned',
+        }),
+      );
     const view = triggerView(state);
     // Flink's AsynchronousOperationInfo: success is an operation without a failure cause
     return state.status === 'COMPLETED' ? { status: view.status, operation: {} } : view;

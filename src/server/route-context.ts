@@ -54,4 +54,3 @@ export interface RouteContext {
   triggers: SavepointTriggers;
   allowed: AllowedDirs;
 }
-

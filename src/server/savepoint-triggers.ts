@@ -2,10 +2,7 @@
 import { randomBytes } from 'node:crypto';
 import { FloeError } from '../errors.ts';
 
-export type TriggerState =
-  | { status: 'IN_PROGRESS' }
-  | { status: 'COMPLETED'; location: string }
-  | { status: 'FAILED'; error: unknown };
+export type TriggerState = { status: 'IN_PROGRESS' } | { status: 'COMPLETED'; location: string } | { status: 'FAILED'; error: unknown };
 
 const MAX_KEPT = 1000;
 

@@ -17,7 +17,8 @@ export function timeMetrics(client: JobClient, task: SubtaskView): { busy: numbe
   const m = metricsOf(client, task);
   const running = executionState(task.value) === 'RUNNING';
   if (!running) return { busy: 0, backPressured: 0, idle: 1000 };
-  if (!m || Date.now() - m.sampledAt > STALE_SAMPLE_MS) return task.backPressured ? { busy: 0, backPressured: 1000, idle: 0 } : { busy: 0, backPressured: 0, idle: 1000 };
+  if (!m || Date.now() - m.sampledAt > STALE_SAMPLE_MS)
+    return task.backPressured ? { busy: 0, backPressured: 1000, idle: 0 } : { busy: 0, backPressured: 0, idle: 1000 };
   return { busy: m.busyTimeMsPerSecond, backPressured: m.backPressuredTimeMsPerSecond, idle: m.idleTimeMsPerSecond };
 }
 
@@ -52,9 +53,17 @@ export function vertexDetails(client: JobClient, record: JobRecord, v: JobVertex
         'end-time': end,
         duration: (end === -1 ? now : end) - start,
         metrics: {
-          'read-bytes': 0, 'read-bytes-complete': true, 'write-bytes': 0, 'write-bytes-complete': true,
-          'read-records': m?.recordsIn ?? 0, 'read-records-complete': true, 'write-records': m?.recordsOut ?? 0, 'write-records-complete': true,
-          'accumulated-backpressured-time': t.backPressured, 'accumulated-idle-time': t.idle, 'accumulated-busy-time': t.busy,
+          'read-bytes': 0,
+          'read-bytes-complete': true,
+          'write-bytes': 0,
+          'write-bytes-complete': true,
+          'read-records': m?.recordsIn ?? 0,
+          'read-records-complete': true,
+          'write-records': m?.recordsOut ?? 0,
+          'write-records-complete': true,
+          'accumulated-backpressured-time': t.backPressured,
+          'accumulated-idle-time': t.idle,
+          'accumulated-busy-time': t.busy,
         },
         'taskmanager-id': task.taskManager ?? LOCAL_TASK_MANAGER,
         'status-duration': {},
@@ -108,11 +117,15 @@ const SUBTASK_METRICS: Record<string, (client: JobClient, task: SubtaskView) => 
 export function subtaskMetricsView(client: JobClient, v: JobVertex, get: string | undefined) {
   if (!get) return Object.keys(SUBTASK_METRICS).map((id) => ({ id }));
   const tasks = tasksOf(client, v);
-  return get.split(',').map((n) => n.trim()).filter((n) => n in SUBTASK_METRICS).map((id) => {
-    const xs = tasks.map((t) => SUBTASK_METRICS[id]!(client, t));
-    const sum = xs.reduce((a, b) => a + b, 0);
-    return { id, min: xs.length ? Math.min(...xs) : 0, max: xs.length ? Math.max(...xs) : 0, avg: xs.length ? sum / xs.length : 0, sum };
-  });
+  return get
+    .split(',')
+    .map((n) => n.trim())
+    .filter((n) => n in SUBTASK_METRICS)
+    .map((id) => {
+      const xs = tasks.map((t) => SUBTASK_METRICS[id]!(client, t));
+      const sum = xs.reduce((a, b) => a + b, 0);
+      return { id, min: xs.length ? Math.min(...xs) : 0, max: xs.length ? Math.max(...xs) : 0, avg: xs.length ? sum / xs.length : 0, sum };
+    });
 }
 
 /**
@@ -124,7 +137,10 @@ export function watermarksView(client: JobClient, v: JobVertex): Array<{ id: str
   return tasks.flatMap((t) => {
     const { input, output } = t.watermarks;
     const i = t.id.subtaskIndex;
-    return [...(input === null ? [] : [{ id: `${i}.currentInputWatermark`, value: String(input) }]), { id: `${i}.currentOutputWatermark`, value: String(output) }];
+    return [
+      ...(input === null ? [] : [{ id: `${i}.currentInputWatermark`, value: String(input) }]),
+      { id: `${i}.currentOutputWatermark`, value: String(output) },
+    ];
   });
 }
 
@@ -133,19 +149,21 @@ export function taskManagersView(clients: JobClient[]) {
   const running = clients.filter((c) => !['FINISHED', 'FAILED', 'CANCELED'].includes(c.getJobStatus()));
   const slots = running.reduce((n, c) => n + c.master.graph.vertices.reduce((m, v) => Math.max(m, v.parallelism), 0), 0);
   return {
-    taskmanagers: [{
-      id: LOCAL_TASK_MANAGER,
-      path: 'local',
-      dataPort: -1,
-      jmxPort: -1,
-      // in-process: it is always there (Flink gives the last heartbeat's time)
-      timeSinceLastHeartbeat: Date.now(),
-      slotsNumber: slots,
-      freeSlots: 0,
-      totalResource: { cpuCores: 0, taskHeapMemory: 0, taskOffHeapMemory: 0, managedMemory: 0, networkMemory: 0, extendedResources: {} },
-      freeResource: { cpuCores: 0, taskHeapMemory: 0, taskOffHeapMemory: 0, managedMemory: 0, networkMemory: 0, extendedResources: {} },
-      hardware: { cpuCores: availableParallelism(), physicalMemory: totalmem(), freeMemory: freemem(), managedMemory: 0 },
-      memoryConfiguration: {},
-    }],
+    taskmanagers: [
+      {
+        id: LOCAL_TASK_MANAGER,
+        path: 'local',
+        dataPort: -1,
+        jmxPort: -1,
+        // in-process: it is always there (Flink gives the last heartbeat's time)
+        timeSinceLastHeartbeat: Date.now(),
+        slotsNumber: slots,
+        freeSlots: 0,
+        totalResource: { cpuCores: 0, taskHeapMemory: 0, taskOffHeapMemory: 0, managedMemory: 0, networkMemory: 0, extendedResources: {} },
+        freeResource: { cpuCores: 0, taskHeapMemory: 0, taskOffHeapMemory: 0, managedMemory: 0, networkMemory: 0, extendedResources: {} },
+        hardware: { cpuCores: availableParallelism(), physicalMemory: totalmem(), freeMemory: freemem(), managedMemory: 0 },
+        memoryConfiguration: {},
+      },
+    ],
   };
 }

@@ -23,7 +23,9 @@ export interface CheckpointListing {
 export function jobIdsIn(checkpointDir: string): string[] {
   const root = resolve(checkpointDir);
   if (!existsSync(root) || !statSync(root).isDirectory()) {
-    throw new CheckpointError('FLOE_CHECKPOINT_NOT_FOUND', `no checkpoint directory at ${root}`, { hint: 'pass the directory given as --checkpoint-dir (state.checkpoints.dir)' });
+    throw new CheckpointError('FLOE_CHECKPOINT_NOT_FOUND', `no checkpoint directory at ${root}`, {
+      hint: 'pass the directory given as --checkpoint-dir (state.checkpoints.dir)',
+    });
   }
   return readdirSync(root).filter((name) => {
     const d = join(root, name);
@@ -45,7 +47,14 @@ export async function listCheckpoints(jobDir: string): Promise<CheckpointListing
         timestamp: loaded.checkpoint.timestamp,
         size: loaded.metadataSize + loaded.files.reduce((n, f) => n + f.size, 0),
         incremental: handles.some((h) => (h as { type?: string } | null)?.type === 'incremental'),
-        sharedFiles: [...new Set(fileHandlesOf(loaded.checkpoint).map((h) => h.path).filter((p) => p.startsWith(shared)).map((p) => relative(shared, p)))].sort(),
+        sharedFiles: [
+          ...new Set(
+            fileHandlesOf(loaded.checkpoint)
+              .map((h) => h.path)
+              .filter((p) => p.startsWith(shared))
+              .map((p) => relative(shared, p)),
+          ),
+        ].sort(),
       });
     } catch (error) {
       out.push({ id, dir, timestamp: null, size: 0, incremental: false, sharedFiles: [], problem: (error as Error).message });

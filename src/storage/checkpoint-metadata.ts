@@ -88,16 +88,22 @@ function decodeMetadata(bytes: Buffer, file: string): MetadataPayload {
     new CheckpointError('FLOE_CHECKPOINT_METADATA_CORRUPT', `${file} is damaged: ${why}`, {
       hint: 'restore from an older checkpoint of the job (floe checkpoints <dir> lists them)',
     });
-  if (bytes.length < MAGIC.length || !bytes.subarray(0, MAGIC.length).equals(MAGIC)) throw corrupt('it is not a floe checkpoint metadata file');
+  if (bytes.length < MAGIC.length || !bytes.subarray(0, MAGIC.length).equals(MAGIC))
+    throw corrupt('it is not a floe checkpoint metadata file');
   if (bytes.length < HEADER) throw corrupt(`only ${bytes.length} bytes (truncated)`);
   const version = bytes.readUInt32BE(MAGIC.length);
   if (version !== METADATA_VERSION && version !== 1) {
-    throw new CheckpointError('FLOE_CHECKPOINT_METADATA_VERSION', `${file} has format version ${version}; this floe reads versions 1 to ${METADATA_VERSION}`, {
-      hint: 'restore it with the floe version that wrote it',
-    });
+    throw new CheckpointError(
+      'FLOE_CHECKPOINT_METADATA_VERSION',
+      `${file} has format version ${version}; this floe reads versions 1 to ${METADATA_VERSION}`,
+      {
+        hint: 'restore it with the floe version that wrote it',
+      },
+    );
   }
   const length = bytes.readUInt32BE(MAGIC.length + 4);
-  if (bytes.length !== HEADER + length + TRAILER) throw corrupt(`${bytes.length} bytes where ${HEADER + length + TRAILER} were written (truncated?)`);
+  if (bytes.length !== HEADER + length + TRAILER)
+    throw corrupt(`${bytes.length} bytes where ${HEADER + length + TRAILER} were written (truncated?)`);
   const body = bytes.subarray(HEADER, HEADER + length);
   if (checksumOf(body) !== bytes.subarray(HEADER + length).toString('hex')) throw corrupt('its checksum does not match its content');
   try {
@@ -126,17 +132,24 @@ export async function loadCheckpoint(dir: string, options: LoadOptions = {}): Pr
     bytes = await readFile(file);
   } catch (cause) {
     const code = (cause as NodeJS.ErrnoException).code;
-    const dirExists = await stat(root).then((s) => s.isDirectory(), () => false);
+    const dirExists = await stat(root).then(
+      (s) => s.isDirectory(),
+      () => false,
+    );
     if (!dirExists) {
       throw new CheckpointError('FLOE_CHECKPOINT_NOT_FOUND', `no checkpoint directory at ${root}`, {
         cause,
         hint: 'pass a chk-<n> directory (or a savepoint directory) that holds a _metadata file',
       });
     }
-    throw new CheckpointError('FLOE_CHECKPOINT_METADATA_MISSING', `${file} cannot be read (${code ?? (cause as Error).message}): the checkpoint was never completed or was removed`, {
-      cause,
-      hint: 'restore from a directory that holds a _metadata file (floe checkpoints <dir> lists them)',
-    });
+    throw new CheckpointError(
+      'FLOE_CHECKPOINT_METADATA_MISSING',
+      `${file} cannot be read (${code ?? (cause as Error).message}): the checkpoint was never completed or was removed`,
+      {
+        cause,
+        hint: 'restore from a directory that holds a _metadata file (floe checkpoints <dir> lists them)',
+      },
+    );
   }
   const payload = decodeMetadata(bytes, file);
   const absolute = (p: string) => (isAbsolute(p) ? p : join(root, p));

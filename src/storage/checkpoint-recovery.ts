@@ -23,7 +23,12 @@ export function jobDirOf(path: string): string {
 export function readRestoreOrigin(jobDir: string): RestoreOrigin | null {
   try {
     const origin = JSON.parse(readFileSync(join(jobDir, RESTORED_FROM_FILE), 'utf8')) as Partial<RestoreOrigin>;
-    if ((origin.kind !== 'savepoint' && origin.kind !== 'checkpoint') || typeof origin.path !== 'string' || typeof origin.checkpointId !== 'number') return null;
+    if (
+      (origin.kind !== 'savepoint' && origin.kind !== 'checkpoint') ||
+      typeof origin.path !== 'string' ||
+      typeof origin.checkpointId !== 'number'
+    )
+      return null;
     return { kind: origin.kind, path: origin.path, checkpointId: origin.checkpointId };
   } catch {
     return null;
@@ -66,9 +71,13 @@ export function refuseCheckpointRoot(path: string): void {
     .sort((a, b) => b.at - a.at);
   if (jobs.length === 0) return;
   const example = jobs[0]!;
-  throw new CheckpointError('FLOE_RESTORE_PATH_IS_CHECKPOINT_DIR', `${abs} is a checkpoint directory holding ${jobs.length} job(s): ${jobs.map((j) => j.name).join(', ')}; name the job to resume`, {
-    hint: `pass a job's directory, e.g. -s ${join(abs, example.name)} (its newest usable checkpoint), or one checkpoint, e.g. -s ${example.newest!.dir}; floe checkpoints ${path} lists them`,
-  });
+  throw new CheckpointError(
+    'FLOE_RESTORE_PATH_IS_CHECKPOINT_DIR',
+    `${abs} is a checkpoint directory holding ${jobs.length} job(s): ${jobs.map((j) => j.name).join(', ')}; name the job to resume`,
+    {
+      hint: `pass a job's directory, e.g. -s ${join(abs, example.name)} (its newest usable checkpoint), or one checkpoint, e.g. -s ${example.newest!.dir}; floe checkpoints ${path} lists them`,
+    },
+  );
 }
 
 /**
@@ -79,18 +88,27 @@ export function restoreCandidates(path: string): string[] {
   const abs = resolve(path);
   if (!existsSync(abs)) {
     throw new CheckpointError('FLOE_CHECKPOINT_NOT_FOUND', `no checkpoint or savepoint at ${abs}`, {
-      hint: 'pass <checkpoint-dir>/<job-id>/chk-<n>, a job\'s checkpoint directory, or a savepoint directory (floe checkpoints <checkpoint-dir> lists them)',
+      hint: "pass <checkpoint-dir>/<job-id>/chk-<n>, a job's checkpoint directory, or a savepoint directory (floe checkpoints <checkpoint-dir> lists them)",
     });
   }
   const m = CHK.exec(basename(abs));
-  if (m) return [abs, ...checkpointDirs(dirname(abs)).filter((c) => c.id < Number(m[1])).map((c) => c.dir)];
+  if (m)
+    return [
+      abs,
+      ...checkpointDirs(dirname(abs))
+        .filter((c) => c.id < Number(m[1]))
+        .map((c) => c.dir),
+    ];
   if (existsSync(join(abs, METADATA_FILE))) return [abs];
   const inside = checkpointDirs(abs);
   return inside.length > 0 ? inside.map((c) => c.dir) : [abs];
 }
 
 /** Loads the first candidate of `path` that validates (and says which directory it is); reports each damaged one; fails listing all that were tried. */
-export async function resolveRestorePath(path: string, report: (w: RestoreWarning) => void = () => {}): Promise<{ dir: string; checkpoint: CompletedCheckpoint }> {
+export async function resolveRestorePath(
+  path: string,
+  report: (w: RestoreWarning) => void = () => {},
+): Promise<{ dir: string; checkpoint: CompletedCheckpoint }> {
   const tried: string[] = [];
   for (const dir of restoreCandidates(path)) {
     try {

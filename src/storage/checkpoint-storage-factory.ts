@@ -19,9 +19,13 @@ export function createCheckpointStorage(conf: ConfigReader, jobId: string, files
   if (!files) return new MemoryCheckpointStorage({ maxSnapshotSize: conf.get('state.backend.memory.max-snapshot-size'), numRetained });
   const dir = conf.get('state.checkpoints.dir');
   if (!dir) {
-    throw new ConfigError('FLOE_CHECKPOINT_DIR_MISSING', `the ${conf.get('state.backend.type')} state backend writes checkpoints to files, but no checkpoint directory is set`, {
-      hint: 'pass --checkpoint-dir DIR (state.checkpoints.dir), or use --state-backend memory',
-    });
+    throw new ConfigError(
+      'FLOE_CHECKPOINT_DIR_MISSING',
+      `the ${conf.get('state.backend.type')} state backend writes checkpoints to files, but no checkpoint directory is set`,
+      {
+        hint: 'pass --checkpoint-dir DIR (state.checkpoints.dir), or use --state-backend memory',
+      },
+    );
   }
   return new FileCheckpointStorage({
     dir,
@@ -29,6 +33,8 @@ export function createCheckpointStorage(conf: ConfigReader, jobId: string, files
     numRetained,
     memoryThreshold: conf.get('state.storage.fs.memory-threshold'),
     retention: conf.get('execution.checkpointing.externalized-checkpoint-retention'),
-    localRecovery: conf.get('state.backend.local-recovery') ? { dir: conf.get('taskmanager.state.local.root-dirs') ?? DEFAULT_LOCAL_RECOVERY_DIR } : false,
+    localRecovery: conf.get('state.backend.local-recovery')
+      ? { dir: conf.get('taskmanager.state.local.root-dirs') ?? DEFAULT_LOCAL_RECOVERY_DIR }
+      : false,
   });
 }

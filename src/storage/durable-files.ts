@@ -37,7 +37,9 @@ export async function syncDir(dir: string): Promise<void> {
  * has just verified the bytes against it: not computed again).
  */
 export async function writeDurable(
-  path: string, chunks: Iterable<Uint8Array> | AsyncIterable<Uint8Array>, options: { syncDirectory?: boolean; checksum?: string } = {},
+  path: string,
+  chunks: Iterable<Uint8Array> | AsyncIterable<Uint8Array>,
+  options: { syncDirectory?: boolean; checksum?: string } = {},
 ): Promise<{ size: number; checksum: string }> {
   const handle = await open(path, 'wx');
   const known = options.checksum;

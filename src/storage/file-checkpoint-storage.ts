@@ -80,9 +80,13 @@ export class FileCheckpointStorage implements CheckpointStorage {
 
   constructor(options: FileCheckpointStorageOptions) {
     if (!options.dir) {
-      throw new ConfigError('FLOE_CHECKPOINT_DIR_MISSING', 'the fs and level state backends write checkpoints to files, but no checkpoint directory is set', {
-        hint: 'pass --checkpoint-dir DIR (state.checkpoints.dir)',
-      });
+      throw new ConfigError(
+        'FLOE_CHECKPOINT_DIR_MISSING',
+        'the fs and level state backends write checkpoints to files, but no checkpoint directory is set',
+        {
+          hint: 'pass --checkpoint-dir DIR (state.checkpoints.dir)',
+        },
+      );
     }
     this.jobDir = join(resolve(options.dir), options.jobId);
     this.sharedDir = join(this.jobDir, 'shared');
@@ -93,10 +97,14 @@ export class FileCheckpointStorage implements CheckpointStorage {
     try {
       for (const d of [this.sharedDir, join(this.jobDir, 'taskowned')]) mkdirSync(d, { recursive: true });
     } catch (cause) {
-      throw new ConfigError('FLOE_CHECKPOINT_DIR_NOT_WRITABLE', `cannot create the checkpoint directory ${this.jobDir}: ${(cause as Error).message}`, {
-        cause,
-        hint: 'pass a --checkpoint-dir you may write to',
-      });
+      throw new ConfigError(
+        'FLOE_CHECKPOINT_DIR_NOT_WRITABLE',
+        `cannot create the checkpoint directory ${this.jobDir}: ${(cause as Error).message}`,
+        {
+          cause,
+          hint: 'pass a --checkpoint-dir you may write to',
+        },
+      );
     }
   }
 
@@ -129,7 +137,10 @@ export class FileCheckpointStorage implements CheckpointStorage {
     const prefix = `${safeName(operatorUid)}-${subtaskIndex}`;
     return {
       write: (checkpointId, scope, data) => {
-        if (this.#closed) return Promise.reject(new CheckpointError('FLOE_CHECKPOINT_ABORTED', `checkpoint ${checkpointId} was not written: the job has ended`));
+        if (this.#closed)
+          return Promise.reject(
+            new CheckpointError('FLOE_CHECKPOINT_ABORTED', `checkpoint ${checkpointId} was not written: the job has ended`),
+          );
         const writing = this.#write(checkpointId, scope, `${prefix}-${nanoid(10)}`, data, `'${operatorUid}' (subtask ${subtaskIndex})`);
         this.#writing.add(writing);
         const done = () => this.#writing.delete(writing);
@@ -140,14 +151,21 @@ export class FileCheckpointStorage implements CheckpointStorage {
     };
   }
 
-  async #write(checkpointId: number, scope: SnapshotScope, name: string, data: Uint8Array | AsyncIterable<Uint8Array>, who: string): Promise<StateHandle> {
+  async #write(
+    checkpointId: number,
+    scope: SnapshotScope,
+    name: string,
+    data: Uint8Array | AsyncIterable<Uint8Array>,
+    who: string,
+  ): Promise<StateHandle> {
     const rel = scope === 'shared' ? join('shared', name) : join(`chk-${checkpointId}`, name);
     const path = join(this.jobDir, rel);
     // small parts stay inline: buffer until the threshold is crossed, then stream the rest to the file
     const buffered: Uint8Array[] = [];
     let size = 0;
     const source = data instanceof Uint8Array ? [data] : data;
-    const iterator = (Symbol.asyncIterator in source ? source[Symbol.asyncIterator]() : source[Symbol.iterator]()) as AsyncIterator<Uint8Array> | Iterator<Uint8Array>;
+    const iterator = (Symbol.asyncIterator in source ? source[Symbol.asyncIterator]() : source[Symbol.iterator]()) as
+      AsyncIterator<Uint8Array> | Iterator<Uint8Array>;
     let done = false;
     while (size < this.memoryThreshold || this.memoryThreshold === 0) {
       const r = await iterator.next();
@@ -187,10 +205,14 @@ export class FileCheckpointStorage implements CheckpointStorage {
       written = await writeDurable(path, all(), { syncDirectory: false });
     } catch (cause) {
       this.#made.clear(); // the directory may have gone: create it again next time
-      throw new CheckpointError('FLOE_CHECKPOINT_WRITE_FAILED', `cannot write the state of ${who} for checkpoint ${checkpointId} to ${path}: ${(cause as Error).message}`, {
-        cause,
-        hint: 'check that state.checkpoints.dir exists, is writable and has free space; the next checkpoint will try again',
-      });
+      throw new CheckpointError(
+        'FLOE_CHECKPOINT_WRITE_FAILED',
+        `cannot write the state of ${who} for checkpoint ${checkpointId} to ${path}: ${(cause as Error).message}`,
+        {
+          cause,
+          hint: 'check that state.checkpoints.dir exists, is writable and has free space; the next checkpoint will try again',
+        },
+      );
     }
     if (scope === 'exclusive' && this.#discarded.has(checkpointId)) {
       // the checkpoint was aborted while this part was being written: remove what the write left
@@ -206,7 +228,10 @@ export class FileCheckpointStorage implements CheckpointStorage {
   async #read(handle: StateHandle): Promise<Uint8Array> {
     if (handle.type === 'bytes') return handle.bytes;
     if (handle.type !== 'file') {
-      throw new CheckpointError('FLOE_UNSUPPORTED_HANDLE', `checkpoint storage reads bytes and file handles; an ${handle.type} handle is resolved by its backend`);
+      throw new CheckpointError(
+        'FLOE_UNSUPPORTED_HANDLE',
+        `checkpoint storage reads bytes and file handles; an ${handle.type} handle is resolved by its backend`,
+      );
     }
     const rel = this.#insideJob(handle.path);
     if (this.local && rel !== null) {
@@ -232,7 +257,10 @@ export class FileCheckpointStorage implements CheckpointStorage {
     // a savepoint goes to its own directory (issue 5); it is never retained or deleted as a checkpoint
     if (checkpoint.kind !== 'checkpoint') return Promise.resolve();
     // completed after the job ended (a late acknowledgement): the job's directory is no longer ours to write
-    if (this.#closed) return Promise.reject(new CheckpointError('FLOE_CHECKPOINT_ABORTED', `checkpoint ${checkpoint.id} was not persisted: the job has ended`));
+    if (this.#closed)
+      return Promise.reject(
+        new CheckpointError('FLOE_CHECKPOINT_ABORTED', `checkpoint ${checkpoint.id} was not persisted: the job has ended`),
+      );
     return this.#serial(async () => {
       const dir = this.checkpointDir(checkpoint.id);
       await mkdir(dir, { recursive: true });
@@ -245,7 +273,11 @@ export class FileCheckpointStorage implements CheckpointStorage {
       this.#retained.sort((a, b) => a.id - b.id);
       while (this.#retained.length > this.numRetained) await this.#drop(this.#retained.shift()!);
       if (this.local) {
-        const keep = new Set(fileHandlesOf(checkpoint).map((h) => this.#insideJob(h.path)).filter((p): p is string => p !== null));
+        const keep = new Set(
+          fileHandlesOf(checkpoint)
+            .map((h) => this.#insideJob(h.path))
+            .filter((p): p is string => p !== null),
+        );
         await this.local.retainOnly(keep);
       }
     });
@@ -276,10 +308,12 @@ export class FileCheckpointStorage implements CheckpointStorage {
       while (this.#retained.length > 0) {
         const entry = this.#retained.at(-1)!;
         try {
-          const trusted = this.local && (async (path: string, checksum: string) => {
-            const rel = this.#insideJob(path);
-            return rel !== null && (await this.local!.load(rel, checksum)) !== null;
-          });
+          const trusted =
+            this.local &&
+            (async (path: string, checksum: string) => {
+              const rel = this.#insideJob(path);
+              return rel !== null && (await this.local!.load(rel, checksum)) !== null;
+            });
           return (await loadCheckpoint(entry.dir, { trusted: trusted || undefined })).checkpoint;
         } catch (error) {
           const reason = error instanceof Error ? error.message : String(error);

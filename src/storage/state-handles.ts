@@ -7,7 +7,13 @@ export type FileHandle = Extract<StateHandle, { type: 'file' }>;
 export function isFileHandle(value: unknown): value is FileHandle {
   if (value === null || typeof value !== 'object' || Array.isArray(value) || value instanceof Uint8Array) return false;
   const v = value as Record<string, unknown>;
-  return v.type === 'file' && typeof v.path === 'string' && typeof v.size === 'number' && typeof v.checksum === 'string' && Object.keys(v).length === 4;
+  return (
+    v.type === 'file' &&
+    typeof v.path === 'string' &&
+    typeof v.size === 'number' &&
+    typeof v.checksum === 'string' &&
+    Object.keys(v).length === 4
+  );
 }
 
 /** Every file handle reachable from `value` (generic, so fields other parts add later are covered too). */
@@ -28,7 +34,8 @@ export function fileHandlesOf(value: unknown, out: FileHandle[] = []): FileHandl
 /** A deep copy of `value` with every file handle's path passed through `rewrite`; other values are shared, not copied. */
 export function mapFileHandles<T>(value: T, rewrite: (path: string) => string): T {
   const walk = (v: unknown): unknown => {
-    if (v === null || typeof v !== 'object' || v instanceof Uint8Array || v instanceof Map || v instanceof Set || v instanceof Date) return v;
+    if (v === null || typeof v !== 'object' || v instanceof Uint8Array || v instanceof Map || v instanceof Set || v instanceof Date)
+      return v;
     if (isFileHandle(v)) return { ...v, path: rewrite(v.path) };
     if (Array.isArray(v)) return v.map(walk);
     const out: Record<string, unknown> = {};

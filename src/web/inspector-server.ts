@@ -129,10 +129,14 @@ export async function startInspectorServer(options: { port?: number; address?: s
     });
   } catch (cause) {
     wss.close();
-    throw new RestError('FLOE_INSPECTOR_LISTEN_FAILED', `the inspector cannot listen on ${address}:${options.port ?? 8080}: ${(cause as Error).message}`, {
-      cause,
-      hint: 'pick another port with --port N (0 picks a free one), and pass its URL to the app (floe run --inspect=ws://127.0.0.1:N)',
-    });
+    throw new RestError(
+      'FLOE_INSPECTOR_LISTEN_FAILED',
+      `the inspector cannot listen on ${address}:${options.port ?? 8080}: ${(cause as Error).message}`,
+      {
+        cause,
+        hint: 'pick another port with --port N (0 picks a free one), and pass its URL to the app (floe run --inspect=ws://127.0.0.1:N)',
+      },
+    );
   }
   const bound = server.address();
   return {

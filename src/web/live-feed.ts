@@ -142,16 +142,22 @@ export function attachLiveFeed(server: Server, jobs: { list(): JobClient[] }, op
     const url = new URL(req.url ?? '/', 'http://x');
     if (url.pathname !== LIVE_PATH) return; // another upgrade handler's (or none: the socket times out as before)
     if (options.allowHost && !options.allowHost(req.headers.host)) {
-      socket.end('HTTP/1.1 403 Forbidden\r\ncontent-type: text/plain\r\nconnection: close\r\n\r\nthis server answers only requests for a loopback host\n');
+      socket.end(
+        'HTTP/1.1 403 Forbidden\r\ncontent-type: text/plain\r\nconnection: close\r\n\r\nthis server answers only requests for a loopback host\n',
+      );
       return;
     }
     const foreign = foreignOrigin(req, options.corsAllowedOrigins ?? []);
     if (foreign) {
-      socket.end(`HTTP/1.1 403 Forbidden\r\ncontent-type: text/plain\r\nconnection: close\r\n\r\na page from ${foreign} may not read the live feed (rest.cors.allowed-origins)\n`);
+      socket.end(
+        `HTTP/1.1 403 Forbidden\r\ncontent-type: text/plain\r\nconnection: close\r\n\r\na page from ${foreign} may not read the live feed (rest.cors.allowed-origins)\n`,
+      );
       return;
     }
     if (options.authToken && !sameToken(url.searchParams.get('token'), options.authToken)) {
-      socket.end('HTTP/1.1 401 Unauthorized\r\ncontent-type: text/plain\r\nconnection: close\r\n\r\nthe live feed needs the REST token: ?token=<rest.auth-token>\n');
+      socket.end(
+        'HTTP/1.1 401 Unauthorized\r\ncontent-type: text/plain\r\nconnection: close\r\n\r\nthe live feed needs the REST token: ?token=<rest.auth-token>\n',
+      );
       return;
     }
     wss.handleUpgrade(req, socket, head, (ws: WebSocket) => {

@@ -26,7 +26,10 @@ const FILES: Record<string, () => string> = {
   'floe.css': () => ASSETS_DIR + 'floe.css',
   // the graph layout library (UMD build, sets window.dagre): the copy `npm run build` puts next to the pages in dist/,
   // so an installed floe never looks into node_modules for it; run from the sources (tsx), the dependency itself
-  'dagre.js': () => (existsSync(ASSETS_DIR + 'dagre.js') ? ASSETS_DIR + 'dagre.js' : join(dirname(require.resolve('@dagrejs/dagre/package.json')), 'dist', 'dagre.min.js')),
+  'dagre.js': () =>
+    existsSync(ASSETS_DIR + 'dagre.js')
+      ? ASSETS_DIR + 'dagre.js'
+      : join(dirname(require.resolve('@dagrejs/dagre/package.json')), 'dist', 'dagre.min.js'),
 };
 
 export interface Asset {

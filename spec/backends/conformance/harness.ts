@@ -48,7 +48,12 @@ export function harness(t: Test, subject: ConformanceSubject): Harness {
     const p = o.parallelism ?? 1;
     const i = o.subtask ?? 0;
     const max = o.maxParallelism ?? 128;
-    const preset = s.backend({ incremental: o.incremental, materializationInterval: o.materializationInterval, maxTrackedChanges: o.maxTrackedChanges, localDir: `${dir}/local` });
+    const preset = s.backend({
+      incremental: o.incremental,
+      materializationInterval: o.materializationInterval,
+      maxTrackedChanges: o.maxTrackedChanges,
+      localDir: `${dir}/local`,
+    });
     const b = preset.createKeyedBackend({
       jobId: 'job',
       operatorUid: `op`,
@@ -89,7 +94,8 @@ export async function contents(handle: StateHandle | null, storage: TaskStateSto
   const snap = await readKeyedSnapshot(handle, storage);
   for (const g of snap.groups) {
     for (const [state, entries] of Object.entries(g.entries)) {
-      for (const [k, v] of entries) out[`${state}/${JSON.stringify(keyTag(k))}`] = snap.states[state] === 'map' ? sortEntries(v as Array<[unknown, unknown]>) : v;
+      for (const [k, v] of entries)
+        out[`${state}/${JSON.stringify(keyTag(k))}`] = snap.states[state] === 'map' ? sortEntries(v as Array<[unknown, unknown]>) : v;
     }
   }
   return out;

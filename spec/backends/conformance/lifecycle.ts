@@ -45,7 +45,15 @@ export function lifecycle(t: Test, subject: ConformanceSubject): void {
         ['getListState of a new state', () => b.getListState({ kind: 'list', name: 'new' })],
         ['getMapState', () => b.getMapState({ kind: 'map', name: 'm' })],
         ['getReducingState', () => b.getReducingState({ kind: 'reducing', name: 'r', reduce: (x: number) => x })],
-        ['getAggregatingState', () => b.getAggregatingState({ kind: 'aggregating', name: 'a', aggregate: { createAccumulator: () => 0, add: (x: number) => x, getResult: (x: number) => x } })],
+        [
+          'getAggregatingState',
+          () =>
+            b.getAggregatingState({
+              kind: 'aggregating',
+              name: 'a',
+              aggregate: { createAccumulator: () => 0, add: (x: number) => x, getResult: (x: number) => x },
+            }),
+        ],
         ['value.value', () => value.value()],
         ['value.update', () => value.update(2)],
         ['value.clear', () => value.clear()],

@@ -6,7 +6,11 @@ import { contents, harness, snap, type ConformanceSubject } from './harness.ts';
 const avg: AggregatingStateDescriptor<number, { n: number; s: number }, number> = {
   kind: 'aggregating',
   name: 'a',
-  aggregate: { createAccumulator: () => ({ n: 0, s: 0 }), add: (v, acc) => ((acc.n++, (acc.s += v)), acc), getResult: (acc) => acc.s / acc.n },
+  aggregate: {
+    createAccumulator: () => ({ n: 0, s: 0 }),
+    add: (v, acc) => ((acc.n++, (acc.s += v)), acc),
+    getResult: (acc) => acc.s / acc.n,
+  },
 };
 
 export function primitives(t: Test, subject: ConformanceSubject): void {
@@ -47,8 +51,20 @@ export function primitives(t: Test, subject: ConformanceSubject): void {
     t.equal(map.get(['a', 1]), 'tuple key');
     t.ok(map.contains(['b', 2]));
     t.notOk(map.contains(['c', 3]));
-    t.same([...map.entries()], [[['a', 1], 'tuple key'], [['b', 2], 'two']]);
-    t.same([...map.keys()], [['a', 1], ['b', 2]]);
+    t.same(
+      [...map.entries()],
+      [
+        [['a', 1], 'tuple key'],
+        [['b', 2], 'two'],
+      ],
+    );
+    t.same(
+      [...map.keys()],
+      [
+        ['a', 1],
+        ['b', 2],
+      ],
+    );
     t.same([...map.values()], ['tuple key', 'two']);
     t.equal(sum.get(), 5);
     t.equal(mean.get(), 2);
@@ -105,7 +121,12 @@ export function primitives(t: Test, subject: ConformanceSubject): void {
     t.ok(map.isEmpty());
     b.setCurrentKey('some');
     list.addAll(new Set([1, 2]));
-    map.putAll(new Map([['a', 1], ['b', 2]]));
+    map.putAll(
+      new Map([
+        ['a', 1],
+        ['b', 2],
+      ]),
+    );
     list.addAll([]);
     map.putAll([]);
     const seen: string[] = [];
@@ -116,10 +137,19 @@ export function primitives(t: Test, subject: ConformanceSubject): void {
     t.same(seen, ['a', 'b']);
     t.same([...map.keys()], ['a', 'b', 'a+', 'b+']);
     await b.endBatch();
-    t.same(await contents(await snap(b, 1), h.storage), {
-      'l/"ssome"': [1, 2],
-      'm/"ssome"': [['a', 1], ['a+', 0], ['b', 2], ['b+', 0]],
-    }, 'the key given nothing has no entry');
+    t.same(
+      await contents(await snap(b, 1), h.storage),
+      {
+        'l/"ssome"': [1, 2],
+        'm/"ssome"': [
+          ['a', 1],
+          ['a+', 0],
+          ['b', 2],
+          ['b+', 0],
+        ],
+      },
+      'the key given nothing has no entry',
+    );
   });
 
   t.test('a key outside the subtask range is refused', async (t) => {

@@ -20,7 +20,10 @@ function found(t: Test, subs: KeyedStateBackend[]): void {
     }
   }
   t.equal(hits.size, keys.length, `all keys found across ${subs.length} subtask(s)`);
-  t.ok([...hits.values()].every((n) => n === 1), 'each once');
+  t.ok(
+    [...hits.values()].every((n) => n === 1),
+    'each once',
+  );
 }
 
 export function rescale(t: Test, subject: ConformanceSubject, others: ConformanceSubject[]): void {

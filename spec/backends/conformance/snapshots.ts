@@ -45,7 +45,13 @@ export function snapshots(t: Test, subject: ConformanceSubject): void {
       r2.setCurrentKey(k);
       t.equal(r2.getState({ kind: 'value', name: 'v' }).value(), -k);
       t.same(r2.getListState({ kind: 'list', name: 'l' }).get(), [k, -k]);
-      t.same([...r2.getMapState<string, number>({ kind: 'map', name: 'm' }).entries()], [['a', k], ['b', -k]]);
+      t.same(
+        [...r2.getMapState<string, number>({ kind: 'map', name: 'm' }).entries()],
+        [
+          ['a', k],
+          ['b', -k],
+        ],
+      );
     }
     b.setCurrentKey(5);
     t.equal(value.value(), 12345, 'the live state went on');

@@ -13,10 +13,15 @@ interface Fired {
 
 function service(b: KeyedStateBackend, clock: () => number = () => 0): Fired {
   const fired: string[] = [];
-  const s = new InternalTimerService('t', b, {
-    onEventTime: (ts, key) => fired.push(`e:${String(key)}@${ts}`),
-    onProcessingTime: (ts, key) => fired.push(`p:${String(key)}@${ts}`),
-  }, clock);
+  const s = new InternalTimerService(
+    't',
+    b,
+    {
+      onEventTime: (ts, key) => fired.push(`e:${String(key)}@${ts}`),
+      onProcessingTime: (ts, key) => fired.push(`p:${String(key)}@${ts}`),
+    },
+    clock,
+  );
   s.restore();
   return { fired, service: s };
 }
@@ -56,43 +61,58 @@ function expected(): string[] {
 }
 
 export function timers(t: Test, subject: ConformanceSubject, others: ConformanceSubject[]): void {
-  t.test('timers: restored at 2 → 3 and 4 → 1 (also on the other backends), every timer fires once, overdue processing-time timers at once', async (t) => {
-    const h = harness(t, subject);
-    for (const [from, to] of [[2, 3], [4, 1]] as const) {
-      for (const target of [subject, ...others]) {
-        const firstRun = Array.from({ length: from }, (_, i) => h.make({ parallelism: from, subtask: i }));
-        const regs = await registerAll(firstRun);
-        // the operator writes its timers into keyed state when it snapshots
-        for (const s of regs) s.flush();
-        t.equal(regs.reduce((n, s) => n + s.counts.event, 0), keys.length * 2 - 1, 'pending event timers (deduplicated, one deleted)');
-        const handles: StateHandle[] = [];
-        for (const b of firstRun) {
-          const hs = await snap(b, 1);
-          if (hs) handles.push(hs);
+  t.test(
+    'timers: restored at 2 → 3 and 4 → 1 (also on the other backends), every timer fires once, overdue processing-time timers at once',
+    async (t) => {
+      const h = harness(t, subject);
+      for (const [from, to] of [
+        [2, 3],
+        [4, 1],
+      ] as const) {
+        for (const target of [subject, ...others]) {
+          const firstRun = Array.from({ length: from }, (_, i) => h.make({ parallelism: from, subtask: i }));
+          const regs = await registerAll(firstRun);
+          // the operator writes its timers into keyed state when it snapshots
+          for (const s of regs) s.flush();
+          t.equal(
+            regs.reduce((n, s) => n + s.counts.event, 0),
+            keys.length * 2 - 1,
+            'pending event timers (deduplicated, one deleted)',
+          );
+          const handles: StateHandle[] = [];
+          for (const b of firstRun) {
+            const hs = await snap(b, 1);
+            if (hs) handles.push(hs);
+          }
+          const fired: string[] = [];
+          const restored = Array.from({ length: to }, (_, i) => h.makeOther(target, { parallelism: to, subtask: i }));
+          for (const b of restored) {
+            await b.restore(handles);
+            // the clock is past every processing-time timer: they were due during the downtime
+            const f = service(b, () => 10_000);
+            f.service.advanceWatermark(500);
+            f.service.advanceWatermark(2000);
+            f.service.onProcessingTime(10_000);
+            f.service.advanceWatermark(3000);
+            fired.push(...f.fired);
+            t.same(f.service.counts, { event: 0, processing: 0 }, 'nothing left pending');
+          }
+          t.same(fired.sort(), expected(), `${from} → ${to} on ${target.name}: each timer fired once`);
         }
-        const fired: string[] = [];
-        const restored = Array.from({ length: to }, (_, i) => h.makeOther(target, { parallelism: to, subtask: i }));
-        for (const b of restored) {
-          await b.restore(handles);
-          // the clock is past every processing-time timer: they were due during the downtime
-          const f = service(b, () => 10_000);
-          f.service.advanceWatermark(500);
-          f.service.advanceWatermark(2000);
-          f.service.onProcessingTime(10_000);
-          f.service.advanceWatermark(3000);
-          fired.push(...f.fired);
-          t.same(f.service.counts, { event: 0, processing: 0 }, 'nothing left pending');
-        }
-        t.same(fired.sort(), expected(), `${from} → ${to} on ${target.name}: each timer fired once`);
       }
-    }
-  });
+    },
+  );
 
   t.test('timers fire in timestamp order under their key, and a deleted one never', async (t) => {
     const h = harness(t, subject);
     const b = h.make();
     const { fired, service: s } = service(b);
-    for (const [k, ts] of [['a', 30], ['b', 10], ['a', 20], ['c', 20]] as const) {
+    for (const [k, ts] of [
+      ['a', 30],
+      ['b', 10],
+      ['a', 20],
+      ['c', 20],
+    ] as const) {
       b.setCurrentKey(k);
       s.registerEventTimeTimer(ts);
     }

@@ -10,27 +10,52 @@ export function sampleValues(): Record<string, unknown> {
   const cyclic: unknown[] = ['x'];
   cyclic.push(cyclic);
   return {
-    'Map with number keys': new Map([[1, 2], [3, 4]]),
-    'Map with mixed keys': new Map<unknown, unknown>([[1, 'one'], ['1', 'string one'], [true, null], [null, undefined], [2n, -0], [{ k: [1] }, new Set([1])], [new Date(7), 'date key']]),
+    'Map with number keys': new Map([
+      [1, 2],
+      [3, 4],
+    ]),
+    'Map with mixed keys': new Map<unknown, unknown>([
+      [1, 'one'],
+      ['1', 'string one'],
+      [true, null],
+      [null, undefined],
+      [2n, -0],
+      [{ k: [1] }, new Set([1])],
+      [new Date(7), 'date key'],
+    ]),
     'empty Map': new Map(),
     'Map of Maps': new Map([[new Map([[1, 2]]), new Map([['a', new Map()]])]]),
-    'Set': new Set([1, '1', null, undefined, { a: 1 }, new Map([[1, 1]])]),
-    'Date': new Date(Date.UTC(2026, 10, 25, 10, 0, 0, 123)),
+    Set: new Set([1, '1', null, undefined, { a: 1 }, new Map([[1, 1]])]),
+    Date: new Date(Date.UTC(2026, 10, 25, 10, 0, 0, 123)),
     'Date before 1970': new Date(-86_400_123),
     'undefined in arrays and objects': { a: undefined, list: [undefined, 1, undefined], nested: { b: undefined } },
-    'null': null,
+    null: null,
     'special numbers': [NaN, Infinity, -Infinity, -0, 0, 2 ** 53, -(2 ** 31) - 1, 4294967296, 0.1, Number.MIN_VALUE, Number.MAX_VALUE],
     'negative zero alone': -0,
-    'BigInt': [0n, -1n, 2n ** 63n - 1n, -(2n ** 63n), 2n ** 64n - 1n, 2n ** 100n, -(2n ** 100n)],
+    BigInt: [0n, -1n, 2n ** 63n - 1n, -(2n ** 63n), 2n ** 64n - 1n, 2n ** 100n, -(2n ** 100n)],
     'nested plain data': { a: { b: { c: [1, [2, [3, { d: 'e' }]]] } }, arr: [[], {}, [[]]], 'key with spaces': true },
     'deep nesting': JSON.parse('{"x":'.repeat(40) + '1' + '}'.repeat(40)),
-    'typed arrays and Buffer': { f32: new Float32Array([1.5, -2]), f64: new Float64Array([Math.PI]), i16: new Int16Array([-3]), u8: new Uint8Array([0, 255]), big: new BigInt64Array([-5n]), buf: Buffer.from('héllo') },
+    'typed arrays and Buffer': {
+      f32: new Float32Array([1.5, -2]),
+      f64: new Float64Array([Math.PI]),
+      i16: new Int16Array([-3]),
+      u8: new Uint8Array([0, 255]),
+      big: new BigInt64Array([-5n]),
+      buf: Buffer.from('héllo'),
+    },
     'unicode strings': ['', 'ascii', 'héllo wörld', '日本語', '😀👍🏽', '\u0000\u0001\uffff', 'x'.repeat(70_000) + '€'],
-    'lone surrogates': ['a\ud800b', '\udc00', 'x'.repeat(40) + '\ud83d', '\ufffd', { ['key\udbff']: '\udfff' }, new Map([['\ud800', '\udc00']])],
+    'lone surrogates': [
+      'a\ud800b',
+      '\udc00',
+      'x'.repeat(40) + '\ud83d',
+      '\ufffd',
+      { ['key\udbff']: '\udfff' },
+      new Map([['\ud800', '\udc00']]),
+    ],
     'Map inside an object inside an array': [{ counts: new Map([['a', 1]]), seen: new Set(['a']) }],
     'shared references': [shared, shared],
     'cyclic array': cyclic,
-    'RegExp': /a+b/giu,
+    RegExp: /a+b/giu,
   };
 }
 
@@ -105,7 +130,15 @@ export function valueTypes(t: Test, subject: ConformanceSubject, others: Conform
   t.test('a value that cannot be written is refused with a code naming the state and the type', async (t) => {
     const cases: Array<[string, unknown, RegExp]> = [
       ['a function', { onEvent: () => 1 }, /function at value\.onEvent/],
-      ['a class instance', [new (class Session { close() {} })()], /instance of Session at value\[0\]/],
+      [
+        'a class instance',
+        [
+          new (class Session {
+            close() {}
+          })(),
+        ],
+        /instance of Session at value\[0\]/,
+      ],
       ['a symbol in a Map', new Map([['s', Symbol('s')]]), /symbol at value<value 0>/],
     ];
     for (const [what, value, message] of cases) {

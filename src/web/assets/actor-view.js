@@ -110,7 +110,12 @@ export class ActorView {
       ...(chosen
         ? [
             el('h3', {}, chosen.name),
-            el('p', {}, 'state: ', el('code', { 'data-testid': 'detail-state' }, stateText(chosen.snapshot?.value) || (chosen.snapshot?.status ?? ''))),
+            el(
+              'p',
+              {},
+              'state: ',
+              el('code', { 'data-testid': 'detail-state' }, stateText(chosen.snapshot?.value) || (chosen.snapshot?.status ?? '')),
+            ),
             el('pre', { 'data-testid': 'detail-context' }, JSON.stringify(chosen.snapshot?.context ?? null, null, 2)),
           ]
         : [el('p', { class: 'hint' }, 'Select an actor to see its state value and context.')]),

@@ -28,8 +28,16 @@ function el(tag, attrs = {}, ...children) {
 }
 
 const time = (ms) => (ms > 0 ? new Date(ms).toLocaleTimeString() : '-');
-const duration = (ms) => (typeof ms === 'number' && ms >= 0 ? (ms < 10 ? `${ms.toFixed(ms < 1 ? 2 : 1)} ms` : ms < 1000 ? `${Math.round(ms)} ms` : `${(ms / 1000).toFixed(1)} s`) : '-');
-const bytes = (n) => (typeof n !== 'number' ? '-' : n < 1024 ? `${n} B` : n < 1 << 20 ? `${(n / 1024).toFixed(1)} KiB` : `${(n / (1 << 20)).toFixed(1)} MiB`);
+const duration = (ms) =>
+  typeof ms === 'number' && ms >= 0
+    ? ms < 10
+      ? `${ms.toFixed(ms < 1 ? 2 : 1)} ms`
+      : ms < 1000
+        ? `${Math.round(ms)} ms`
+        : `${(ms / 1000).toFixed(1)} s`
+    : '-';
+const bytes = (n) =>
+  typeof n !== 'number' ? '-' : n < 1024 ? `${n} B` : n < 1 << 20 ? `${(n / 1024).toFixed(1)} KiB` : `${(n / (1 << 20)).toFixed(1)} MiB`;
 
 /** REST calls as the CLI makes them: the token, when one is set, on every request (mutating ones need it off loopback). */
 async function rest(method, path, body) {
@@ -39,7 +47,8 @@ async function rest(method, path, body) {
   if (body !== undefined) headers['content-type'] = 'application/json';
   const res = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
   const json = await res.json().catch(() => ({}));
-  if (!res.ok) throw Object.assign(new Error(json.errors?.join('; ') ?? `${res.status} ${res.statusText}`), { status: res.status, hint: json.hint });
+  if (!res.ok)
+    throw Object.assign(new Error(json.errors?.join('; ') ?? `${res.status} ${res.statusText}`), { status: res.status, hint: json.hint });
   return json;
 }
 
@@ -48,7 +57,9 @@ function table(headers, rows, attrs = {}) {
 }
 
 function keyValues(object, attrs = {}) {
-  const rows = Object.entries(object ?? {}).map(([k, v]) => el('tr', {}, el('th', {}, k), el('td', {}, el('code', {}, typeof v === 'object' ? JSON.stringify(v) : String(v)))));
+  const rows = Object.entries(object ?? {}).map(([k, v]) =>
+    el('tr', {}, el('th', {}, k), el('td', {}, el('code', {}, typeof v === 'object' ? JSON.stringify(v) : String(v)))),
+  );
   return table(['key', 'value'], rows, attrs);
 }
 
@@ -60,7 +71,9 @@ const live = {
   listeners: new Set(),
   connect() {
     const token = sessionStorage.getItem('floe.token');
-    const ws = new WebSocket(`${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/live${token ? `?token=${encodeURIComponent(token)}` : ''}`);
+    const ws = new WebSocket(
+      `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/live${token ? `?token=${encodeURIComponent(token)}` : ''}`,
+    );
     this.ws = ws;
     ws.onopen = () => (liveBadge.textContent = 'live');
     ws.onmessage = (message) => {
@@ -123,7 +136,8 @@ function every(draw, ms = 1000) {
 
 function showError(error) {
   const box = document.getElementById('message');
-  if (box) box.replaceChildren(el('div', { class: 'message error', 'data-testid': 'error' }, error.message, error.hint ? ` (${error.hint})` : ''));
+  if (box)
+    box.replaceChildren(el('div', { class: 'message error', 'data-testid': 'error' }, error.message, error.hint ? ` (${error.hint})` : ''));
 }
 
 function overviewPage() {
@@ -134,13 +148,27 @@ function overviewPage() {
     const rows = jobs.map((j) => {
       const id = j.jid ?? j.id;
       const kind = TERMINAL.has(j.state) ? 'completed' : 'running';
-      return el('tr', { 'data-job': id }, el('td', {}, el('a', { href: `#/job/${kind}/${id}/overview` }, j.name)), el('td', {}, j.state), el('td', {}, time(j['start-time'])), el('td', {}, duration(j.duration)), el('td', {}, el('code', {}, id)));
+      return el(
+        'tr',
+        { 'data-job': id },
+        el('td', {}, el('a', { href: `#/job/${kind}/${id}/overview` }, j.name)),
+        el('td', {}, j.state),
+        el('td', {}, time(j['start-time'])),
+        el('td', {}, duration(j.duration)),
+        el('td', {}, el('code', {}, id)),
+      );
     });
     body.replaceChildren(
       el('h3', {}, 'Running jobs'),
-      table(['name', 'status', 'start', 'duration', 'id'], rows.filter((_, i) => !TERMINAL.has(jobs[i].state))),
+      table(
+        ['name', 'status', 'start', 'duration', 'id'],
+        rows.filter((_, i) => !TERMINAL.has(jobs[i].state)),
+      ),
       el('h3', {}, 'Finished jobs'),
-      table(['name', 'status', 'start', 'duration', 'id'], rows.filter((_, i) => TERMINAL.has(jobs[i].state))),
+      table(
+        ['name', 'status', 'start', 'duration', 'id'],
+        rows.filter((_, i) => TERMINAL.has(jobs[i].state)),
+      ),
     );
   });
 }
@@ -162,7 +190,13 @@ function jobPage(id, tab, kind) {
     title,
     actions,
     message,
-    el('nav', { class: 'tabs' }, ...tabs.map((t) => el('a', { href: `#/job/${kind}/${id}/${t}`, class: t === tab ? 'active' : undefined }, t[0].toUpperCase() + t.slice(1)))),
+    el(
+      'nav',
+      { class: 'tabs' },
+      ...tabs.map((t) =>
+        el('a', { href: `#/job/${kind}/${id}/${t}`, class: t === tab ? 'active' : undefined }, t[0].toUpperCase() + t.slice(1)),
+      ),
+    ),
     content,
   );
   every(async () => {
@@ -212,7 +246,13 @@ function overviewTab(id, content) {
   const subtasks = el('div', { 'data-testid': 'subtasks' });
   const actorsRoot = el('div', { class: 'inspector' });
   content.replaceChildren(
-    el('p', { class: 'legend' }, el('span', { class: 'idle' }, 'idle'), el('span', { class: 'busy' }, 'busy'), el('span', { class: 'backpressured' }, 'backpressured')),
+    el(
+      'p',
+      { class: 'legend' },
+      el('span', { class: 'idle' }, 'idle'),
+      el('span', { class: 'busy' }, 'busy'),
+      el('span', { class: 'backpressured' }, 'backpressured'),
+    ),
     graph,
     el('h3', {}, 'Subtasks'),
     subtasks,
@@ -225,19 +265,62 @@ function overviewTab(id, content) {
     const job = live.jobs.get(id);
     if (!job) return;
     graphView.update(job.vertices);
-    actors.add({ type: '@xstate.actor', sessionId: job.jid, name: job.name, snapshot: { value: job.status, status: 'active', context: { jid: job.jid } } });
+    actors.add({
+      type: '@xstate.actor',
+      sessionId: job.jid,
+      name: job.name,
+      snapshot: { value: job.status, status: 'active', context: { jid: job.jid } },
+    });
     const rows = [];
     for (const v of job.vertices) {
-      actors.add({ type: '@xstate.actor', sessionId: v.id, parentId: job.jid, name: v.name, snapshot: { value: v.uids.join(', '), status: 'active', context: { uids: v.uids, parallelism: v.parallelism } } });
+      actors.add({
+        type: '@xstate.actor',
+        sessionId: v.id,
+        parentId: job.jid,
+        name: v.name,
+        snapshot: { value: v.uids.join(', '), status: 'active', context: { uids: v.uids, parallelism: v.parallelism } },
+      });
       for (const s of v.subtasks) {
         const state = stateText(s.state);
-        actors.add({ type: '@xstate.actor', sessionId: `${v.id}#${s.index}`, parentId: v.id, name: s.name, snapshot: { value: s.state, status: s.status, context: { load: s.load, busyTimeMsPerSecond: s.busy, backPressuredTimeMsPerSecond: s.backPressured, idleTimeMsPerSecond: s.idle, recordsIn: s.recordsIn, recordsOut: s.recordsOut } } });
+        actors.add({
+          type: '@xstate.actor',
+          sessionId: `${v.id}#${s.index}`,
+          parentId: v.id,
+          name: s.name,
+          snapshot: {
+            value: s.state,
+            status: s.status,
+            context: {
+              load: s.load,
+              busyTimeMsPerSecond: s.busy,
+              backPressuredTimeMsPerSecond: s.backPressured,
+              idleTimeMsPerSecond: s.idle,
+              recordsIn: s.recordsIn,
+              recordsOut: s.recordsOut,
+            },
+          },
+        });
         const n = (x) => String(x);
         // a subtask in a TaskManager: its state and metrics relayed by it; the row says where it runs
-        rows.push(el('tr', { 'data-subtask': s.name, class: s.load, title: s.taskManager ? `in TaskManager ${s.taskManager}` : undefined }, el('td', {}, s.name), el('td', {}, el('code', { 'data-testid': 'task-state' }, state)), el('td', { 'data-testid': 'task-load' }, s.load), el('td', {}, n(s.busy)), el('td', {}, n(s.backPressured)), el('td', {}, n(s.idle)), el('td', {}, n(s.recordsIn)), el('td', { 'data-testid': 'records-out' }, n(s.recordsOut))));
+        rows.push(
+          el(
+            'tr',
+            { 'data-subtask': s.name, class: s.load, title: s.taskManager ? `in TaskManager ${s.taskManager}` : undefined },
+            el('td', {}, s.name),
+            el('td', {}, el('code', { 'data-testid': 'task-state' }, state)),
+            el('td', { 'data-testid': 'task-load' }, s.load),
+            el('td', {}, n(s.busy)),
+            el('td', {}, n(s.backPressured)),
+            el('td', {}, n(s.idle)),
+            el('td', {}, n(s.recordsIn)),
+            el('td', { 'data-testid': 'records-out' }, n(s.recordsOut)),
+          ),
+        );
       }
     }
-    subtasks.replaceChildren(table(['subtask', 'task actor state', 'load', 'busy ms/s', 'backpressured ms/s', 'idle ms/s', 'records in', 'records out'], rows));
+    subtasks.replaceChildren(
+      table(['subtask', 'task actor state', 'load', 'busy ms/s', 'backpressured ms/s', 'idle ms/s', 'records in', 'records out'], rows),
+    );
   };
   live.listeners.add(draw);
   draw();
@@ -255,21 +338,52 @@ function checkpointsTab(id, content) {
   let offset = 0;
   let kept = 0;
   const range = el('span', { 'data-testid': 'history-range' });
-  const newer = el('button', { 'data-testid': 'history-newer', onclick: () => ((offset = Math.max(0, offset - HISTORY_ROWS)), refresh()) }, 'Newer');
+  const newer = el(
+    'button',
+    { 'data-testid': 'history-newer', onclick: () => ((offset = Math.max(0, offset - HISTORY_ROWS)), refresh()) },
+    'Newer',
+  );
   const older = el('button', { 'data-testid': 'history-older', onclick: () => ((offset += HISTORY_ROWS), refresh()) }, 'Older');
   const pager = el('div', { class: 'actions' }, newer, range, older);
-  content.replaceChildren(el('h3', {}, 'Counts'), counts, el('h3', {}, 'Savepoints'), saved, el('h3', {}, 'History'), pager, history, detail);
+  content.replaceChildren(
+    el('h3', {}, 'Counts'),
+    counts,
+    el('h3', {}, 'Savepoints'),
+    saved,
+    el('h3', {}, 'History'),
+    pager,
+    history,
+    detail,
+  );
   const drawSaved = (fromHistory) => {
     const mine = savepoints.get(id) ?? [];
-    const rows = mine.map((s) => el('tr', { 'data-testid': 'savepoint-row' }, el('td', {}, time(s.at)), el('td', {}, s.how === 'stop' ? 'stop with savepoint' : 'savepoint'), el('td', {}, el('code', { 'data-testid': 'savepoint-path' }, s.path))));
+    const rows = mine.map((s) =>
+      el(
+        'tr',
+        { 'data-testid': 'savepoint-row' },
+        el('td', {}, time(s.at)),
+        el('td', {}, s.how === 'stop' ? 'stop with savepoint' : 'savepoint'),
+        el('td', {}, el('code', { 'data-testid': 'savepoint-path' }, s.path)),
+      ),
+    );
     // savepoints the REST API lists (taken by the CLI or another page): their external_path
     const shown = new Set(mine.map((s) => s.path));
     for (const c of fromHistory) {
       if (!c.external_path || shown.has(c.external_path)) continue;
       shown.add(c.external_path);
-      rows.push(el('tr', { 'data-testid': 'savepoint-row' }, el('td', {}, time(c.trigger_timestamp)), el('td', {}, `savepoint ${c.id}`), el('td', {}, el('code', { 'data-testid': 'savepoint-path' }, c.external_path))));
+      rows.push(
+        el(
+          'tr',
+          { 'data-testid': 'savepoint-row' },
+          el('td', {}, time(c.trigger_timestamp)),
+          el('td', {}, `savepoint ${c.id}`),
+          el('td', {}, el('code', { 'data-testid': 'savepoint-path' }, c.external_path)),
+        ),
+      );
     }
-    saved.replaceChildren(rows.length ? table(['time', 'kind', 'path'], rows) : el('p', { class: 'hint' }, 'none yet: "Trigger savepoint" takes one'));
+    saved.replaceChildren(
+      rows.length ? table(['time', 'kind', 'path'], rows) : el('p', { class: 'hint' }, 'none yet: "Trigger savepoint" takes one'),
+    );
   };
   let savedInHistory = [];
   const onSavepoint = () => drawSaved(savedInHistory);
@@ -296,7 +410,13 @@ function checkpointsTab(id, content) {
         entries.map((c) =>
           el(
             'tr',
-            { 'data-testid': 'checkpoint-row', 'data-checkpoint': c.id, 'data-status': c.status, class: 'clickable', onclick: () => showCheckpoint(id, c.id, detail) },
+            {
+              'data-testid': 'checkpoint-row',
+              'data-checkpoint': c.id,
+              'data-status': c.status,
+              class: 'clickable',
+              onclick: () => showCheckpoint(id, c.id, detail),
+            },
             el('td', {}, String(c.id)),
             el('td', { class: `status-${c.status}` }, c.status),
             el('td', {}, c.checkpoint_type ?? (c.is_savepoint ? 'SAVEPOINT' : 'CHECKPOINT')),
@@ -316,13 +436,33 @@ function checkpointsTab(id, content) {
 /** The per-subtask rows of one checkpoint: floe's `subtasks`, or Flink's per-vertex `tasks` read vertex by vertex. */
 async function subtasksOf(id, details) {
   if (Array.isArray(details.subtasks)) {
-    return details.subtasks.map((s) => ({ name: s.name ?? `${s.vertex}#${s.index}`, ack: s.ack_timestamp, size: s.state_size, alignment: s.alignment_duration, delay: s.start_delay, sync: s.sync_duration, async: s.async_duration, inFlight: s.alignment_buffered, unaligned: s.unaligned_checkpoint }));
+    return details.subtasks.map((s) => ({
+      name: s.name ?? `${s.vertex}#${s.index}`,
+      ack: s.ack_timestamp,
+      size: s.state_size,
+      alignment: s.alignment_duration,
+      delay: s.start_delay,
+      sync: s.sync_duration,
+      async: s.async_duration,
+      inFlight: s.alignment_buffered,
+      unaligned: s.unaligned_checkpoint,
+    }));
   }
   const rows = [];
   for (const vid of Object.keys(details.tasks ?? {})) {
     const vertex = await rest('GET', `/jobs/${id}/checkpoints/details/${details.id}/subtasks/${vid}`).catch(() => null);
     for (const s of vertex?.subtasks ?? []) {
-      rows.push({ name: s.name ?? `${vid} (${s.index + 1})`, ack: s.ack_timestamp, size: s.state_size ?? s.checkpointed_size, alignment: s.alignment?.duration, delay: s.start_delay, sync: s.checkpoint?.sync, async: s.checkpoint?.async, inFlight: s.alignment?.persisted ?? s.alignment?.buffered, unaligned: s.unaligned_checkpoint });
+      rows.push({
+        name: s.name ?? `${vid} (${s.index + 1})`,
+        ack: s.ack_timestamp,
+        size: s.state_size ?? s.checkpointed_size,
+        alignment: s.alignment?.duration,
+        delay: s.start_delay,
+        sync: s.checkpoint?.sync,
+        async: s.checkpoint?.async,
+        inFlight: s.alignment?.persisted ?? s.alignment?.buffered,
+        unaligned: s.unaligned_checkpoint,
+      });
     }
   }
   return rows;
@@ -336,8 +476,16 @@ async function showCheckpoint(id, checkpointId, detail) {
     el(
       'div',
       { class: 'timeline', style: 'white-space:nowrap' },
-      ...[['delay', '#cbd5e1'], ['alignment', '#f59e0b'], ['sync', '#3b82f6'], ['async', '#22c55e']].map(([k, colour]) =>
-        el('span', { title: `${k} ${duration(r[k])}`, style: `display:inline-block;height:10px;background:${colour};width:${(200 * (r[k] ?? 0)) / total}px` }),
+      ...[
+        ['delay', '#cbd5e1'],
+        ['alignment', '#f59e0b'],
+        ['sync', '#3b82f6'],
+        ['async', '#22c55e'],
+      ].map(([k, colour]) =>
+        el('span', {
+          title: `${k} ${duration(r[k])}`,
+          style: `display:inline-block;height:10px;background:${colour};width:${(200 * (r[k] ?? 0)) / total}px`,
+        }),
       ),
     );
   detail.replaceChildren(
@@ -345,7 +493,22 @@ async function showCheckpoint(id, checkpointId, detail) {
     el('p', { class: 'hint' }, 'timeline: start delay (grey), alignment (amber), sync part (blue), async part (green)'),
     table(
       ['subtask', 'acknowledged', 'state size', 'start delay', 'alignment', 'sync', 'async', 'in-flight data', 'unaligned', 'timeline'],
-      rows.map((r) => el('tr', {}, el('td', {}, r.name), el('td', {}, time(r.ack)), el('td', {}, bytes(r.size)), el('td', {}, duration(r.delay)), el('td', {}, duration(r.alignment)), el('td', {}, duration(r.sync)), el('td', {}, duration(r.async)), el('td', {}, bytes(r.inFlight)), el('td', {}, r.unaligned === undefined ? '-' : String(r.unaligned)), el('td', {}, bar(r)))),
+      rows.map((r) =>
+        el(
+          'tr',
+          {},
+          el('td', {}, r.name),
+          el('td', {}, time(r.ack)),
+          el('td', {}, bytes(r.size)),
+          el('td', {}, duration(r.delay)),
+          el('td', {}, duration(r.alignment)),
+          el('td', {}, duration(r.sync)),
+          el('td', {}, duration(r.async)),
+          el('td', {}, bytes(r.inFlight)),
+          el('td', {}, r.unaligned === undefined ? '-' : String(r.unaligned)),
+          el('td', {}, bar(r)),
+        ),
+      ),
     ),
   );
 }
@@ -359,10 +522,24 @@ function exceptionsTab(id, content) {
       if (error.status === 404) return content.replaceChildren(el('p', { class: 'hint' }, 'this floe serves no exception history'));
       throw error;
     }
-    const entries = [...(view.exceptionHistory?.entries ?? view['all-exceptions'] ?? [])].sort((a, b) => (b.timestamp ?? 0) - (a.timestamp ?? 0));
+    const entries = [...(view.exceptionHistory?.entries ?? view['all-exceptions'] ?? [])].sort(
+      (a, b) => (b.timestamp ?? 0) - (a.timestamp ?? 0),
+    );
     content.replaceChildren(
       entries.length
-        ? table(['time', 'exception', 'task', 'details'], entries.map((e) => el('tr', { 'data-testid': 'exception-row' }, el('td', {}, time(e.timestamp)), el('td', {}, e.exceptionName ?? e.exception?.split('\n')[0] ?? ''), el('td', {}, e.taskName ?? e.task ?? '-'), el('td', {}, el('pre', {}, (e.stacktrace ?? e.exception ?? '').slice(0, 2000))))))
+        ? table(
+            ['time', 'exception', 'task', 'details'],
+            entries.map((e) =>
+              el(
+                'tr',
+                { 'data-testid': 'exception-row' },
+                el('td', {}, time(e.timestamp)),
+                el('td', {}, e.exceptionName ?? e.exception?.split('\n')[0] ?? ''),
+                el('td', {}, e.taskName ?? e.task ?? '-'),
+                el('td', {}, el('pre', {}, (e.stacktrace ?? e.exception ?? '').slice(0, 2000))),
+              ),
+            ),
+          )
         : el('p', { class: 'hint', 'data-testid': 'no-exceptions' }, 'no failures, no restarts'),
     );
   }, 2000);
@@ -370,10 +547,15 @@ function exceptionsTab(id, content) {
 
 function configurationTab(id, content) {
   every(async () => {
-    const [config, checkpoints] = await Promise.all([rest('GET', `/jobs/${id}/config`).catch(() => null), rest('GET', `/jobs/${id}/checkpoints/config`).catch(() => null)]);
+    const [config, checkpoints] = await Promise.all([
+      rest('GET', `/jobs/${id}/config`).catch(() => null),
+      rest('GET', `/jobs/${id}/checkpoints/config`).catch(() => null),
+    ]);
     content.replaceChildren(
       el('h3', {}, 'Execution configuration'),
-      config ? keyValues(config['execution-config'] ?? config, { 'data-testid': 'job-config' }) : el('p', { class: 'hint' }, 'not served by this floe'),
+      config
+        ? keyValues(config['execution-config'] ?? config, { 'data-testid': 'job-config' })
+        : el('p', { class: 'hint' }, 'not served by this floe'),
       el('h3', {}, 'Checkpointing'),
       checkpoints ? keyValues(checkpoints, { 'data-testid': 'checkpoint-config' }) : el('p', { class: 'hint' }, 'not served by this floe'),
     );

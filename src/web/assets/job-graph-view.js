@@ -18,9 +18,10 @@ export function worstLoad(subtasks) {
 
 /** One status per vertex from its subtasks' phases, as Flink's ExecutionState names them. */
 export function vertexStatus(subtasks) {
-  const phases = subtasks.map((s) => (typeof s.state === 'string' ? s.state : Object.keys(s.state ?? {})[0] ?? 'created'));
+  const phases = subtasks.map((s) => (typeof s.state === 'string' ? s.state : (Object.keys(s.state ?? {})[0] ?? 'created')));
   const named = phases.map((p) => ({ restoring: 'deploying', canceling: 'canceling', finishing: 'running' })[p] ?? p);
-  for (const worst of ['failed', 'canceling', 'canceled', 'created', 'deploying', 'running']) if (named.includes(worst)) return worst.toUpperCase();
+  for (const worst of ['failed', 'canceling', 'canceled', 'created', 'deploying', 'running'])
+    if (named.includes(worst)) return worst.toUpperCase();
   return named.length ? named[0].toUpperCase() : 'CREATED';
 }
 
@@ -28,7 +29,11 @@ export function vertexStatus(subtasks) {
 const clip = (text, max = 34) => (text.length > max ? `${text.slice(0, max - 1)}…` : text);
 
 function lines(vertex) {
-  return [clip(vertex.name), clip(`uid: ${vertex.uids.join(', ')}`), `parallelism ${vertex.parallelism} · ${vertexStatus(vertex.subtasks)} · ${worstLoad(vertex.subtasks)}`];
+  return [
+    clip(vertex.name),
+    clip(`uid: ${vertex.uids.join(', ')}`),
+    `parallelism ${vertex.parallelism} · ${vertexStatus(vertex.subtasks)} · ${worstLoad(vertex.subtasks)}`,
+  ];
 }
 
 export class JobGraphView {
@@ -81,7 +86,11 @@ export class JobGraphView {
     this.#nodes.clear();
     for (const v of vertices) {
       const n = g.node(v.id);
-      const group = svg('g', { class: 'vertex idle', 'data-vertex': v.id, transform: `translate(${n.x - n.width / 2},${n.y - n.height / 2})` });
+      const group = svg('g', {
+        class: 'vertex idle',
+        'data-vertex': v.id,
+        transform: `translate(${n.x - n.width / 2},${n.y - n.height / 2})`,
+      });
       group.append(svg('rect', { width: n.width, height: n.height, rx: 6 }));
       const title = svg('title');
       title.textContent = `${v.name}\nuids: ${v.uids.join(', ')}`;
