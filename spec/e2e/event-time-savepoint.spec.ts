@@ -18,7 +18,7 @@ for (const { from, to, fromBackend, toBackend } of [
       const first = windowJob(
         t,
         dir,
-        { backend: fromBackend, parallelism: from, slowMs: 0.1, config: { 'state.savepoints.dir': join(dir, 'savepoints') } },
+        { backend: fromBackend, parallelism: from, slowMs: 0.4, config: { 'state.savepoints.dir': join(dir, 'savepoints') } },
         { completed: () => completed },
       );
       const client = await first.executeAsync('windows');
