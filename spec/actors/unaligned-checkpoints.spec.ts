@@ -237,9 +237,10 @@ async function stalledRun(
     'every number exactly once',
   );
   const history = client.getCheckpointHistory();
-  // checkpoints triggered once the queues were full, and completed before the stall ended
-  const completedInStall = history.filter((s) => s.triggerTimestamp >= full && s.status === 'completed' && s.endTimestamp! < over);
-  const spanningStall = history.filter((s) => s.triggerTimestamp < over && (s.endTimestamp ?? Infinity) >= over);
+  // checkpoints triggered once the queues were full, and completed before the stall ended (in its last
+  // millisecond too: endStall returns as soon as it sees a completion, often within the same Date.now())
+  const completedInStall = history.filter((s) => s.triggerTimestamp >= full && s.status === 'completed' && s.endTimestamp! <= over);
+  const spanningStall = history.filter((s) => s.triggerTimestamp < over && (s.endTimestamp ?? Infinity) > over);
   return { completedInStall, spanningStall, completed };
 }
 
