@@ -3,7 +3,19 @@ import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import t, { type Test } from 'tap';
 import { npmWrapperChain, wrapperEnd, type Ancestor } from '../../src/cli/npm-wrapper-watch.ts';
+import { spawnSync } from 'node:child_process';
 import { FloeRun, isRunning, portRefuses, root, until } from '../helpers/floe-process.ts';
+
+/**
+ * npx installs this checkout into its cache (~/.npm/_npx) on first use. Under tap that install fails silently:
+ * tap's NODE_OPTIONS (its coverage hook) reach npm, which exits 1 leaving a half-written entry that then fails every
+ * npx there with ENOENT. So the entry is made first from a clean environment; the npx cases are skipped, saying why,
+ * if `npx floe` still does not run.
+ */
+const npxProblem = (() => {
+  const r = spawnSync('sh', ['-c', 'env -i PATH="$PATH" HOME="$HOME" npx --yes floe --version'], { cwd: root, encoding: 'utf8' });
+  return r.status === 0 ? null : `npx floe does not run here (exit ${r.status}): ${(r.stderr || r.stdout).trim().slice(0, 300)}`;
+})();
 
 const gatedJob = join(root, 'spec/fixtures/gated-count-job.ts');
 
@@ -74,7 +86,7 @@ function checkpointsOnDisk(dir: string): string[] {
   );
 }
 
-t.test('kill -9 of npx: floe stops as kill -9 would, its retained checkpoint stays for -s', async (t) => {
+t.test('kill -9 of npx: floe stops as kill -9 would, its retained checkpoint stays for -s', { skip: npxProblem ?? false }, async (t) => {
   const dir = t.testdir({});
   const run = await npxRun(t, dir);
   await until(() => checkpointsOnDisk(dir).length > 0, 'a completed checkpoint on disk');
@@ -89,19 +101,23 @@ t.test('kill -9 of npx: floe stops as kill -9 would, its retained checkpoint sta
   t.ok(await releasedBy(port, run.log), 'the REST port is released');
 });
 
-t.test('kill (SIGTERM) of npx: npm passes it to its shell only; floe cancels cleanly as on its own SIGTERM', async (t) => {
-  const dir = t.testdir({});
-  const run = await npxRun(t, dir);
-  await until(() => checkpointsOnDisk(dir).length > 0, 'a completed checkpoint on disk');
-  const port = run.port!;
-  run.child.kill('SIGTERM');
-  await run.floeEnded();
-  t.notOk(isRunning(run.pid!), 'floe is not left running as an orphan');
-  t.match(
-    run.log,
-    new RegExp(`npm \\(pid ${run.child.pid}\\) passed a kill on to the shell floe runs in \\(pid \\d+\\): canceling the job`),
-  );
-  t.match(run.log, /^job CANCELED in [\d.]+ s/m, 'the cancel ran to its end and was reported');
-  t.same(checkpointsOnDisk(dir), [], 'a cancel deletes the checkpoints (NO_EXTERNALIZED_CHECKPOINTS, the default), as on Ctrl-C');
-  t.ok(await releasedBy(port, run.log), 'the REST port is released');
-});
+t.test(
+  'kill (SIGTERM) of npx: npm passes it to its shell only; floe cancels cleanly as on its own SIGTERM',
+  { skip: npxProblem ?? false },
+  async (t) => {
+    const dir = t.testdir({});
+    const run = await npxRun(t, dir);
+    await until(() => checkpointsOnDisk(dir).length > 0, 'a completed checkpoint on disk');
+    const port = run.port!;
+    run.child.kill('SIGTERM');
+    await run.floeEnded();
+    t.notOk(isRunning(run.pid!), 'floe is not left running as an orphan');
+    t.match(
+      run.log,
+      new RegExp(`npm \\(pid ${run.child.pid}\\) passed a kill on to the shell floe runs in \\(pid \\d+\\): canceling the job`),
+    );
+    t.match(run.log, /^job CANCELED in [\d.]+ s/m, 'the cancel ran to its end and was reported');
+    t.same(checkpointsOnDisk(dir), [], 'a cancel deletes the checkpoints (NO_EXTERNALIZED_CHECKPOINTS, the default), as on Ctrl-C');
+    t.ok(await releasedBy(port, run.log), 'the REST port is released');
+  },
+);
