@@ -1,98 +1,14 @@
 // Real processes on loopback: floe run --taskmanagers runs a job's subtasks in TaskManager child processes, exactly once, also when one is killed with SIGKILL.
-import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import t from 'tap';
 import { checkOutput } from '../../examples/big-state/check.ts';
+import { alive, completedCheckpoints, FloeRun, outputLines, setGate, sleep, until } from '../helpers/cluster-run.ts';
 
-const root = fileURLToPath(new URL('../../', import.meta.url));
-const bin = join(root, 'bin/floe.js');
-const jobFile = join(root, 'spec/fixtures/gated-count-job.ts');
 const KEYS = 2000;
 const ROUNDS = 5;
 const TOTAL = KEYS * ROUNDS;
 const EXACT = { lines: TOTAL, missing: 0, duplicates: 0, unexpected: 0, examples: [] };
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function until(check: () => boolean, what: string, log: () => string, timeoutMs = 60_000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}:\n${log()}`);
-    await sleep(20);
-  }
-}
-
-/** `floe run` of the gated count (its records paced by a gate file), stderr collected. */
-class FloeRun {
-  readonly child: ChildProcess;
-  log = '';
-  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-
-  constructor(
-    readonly dir: string,
-    extra: string[],
-  ) {
-    const args = [
-      bin,
-      'run',
-      jobFile,
-      '--checkpoint-dir',
-      join(dir, 'chk'),
-      '--checkpoint-interval',
-      '100ms',
-      '--rest-port',
-      '0',
-      '-D',
-      `state.backend.level.localdir=${join(dir, 'level')}`,
-      ...extra,
-    ];
-    this.child = spawn(process.execPath, args, {
-      cwd: root,
-      env: { ...process.env, KEYS: String(KEYS), ROUNDS: String(ROUNDS), GATE_FILE: join(dir, 'gate'), OUT: join(dir, 'out') },
-      stdio: ['ignore', 'ignore', 'pipe'],
-    });
-    this.child.stderr!.on('data', (d: Buffer) => (this.log += d.toString()));
-    this.exited = new Promise((resolve) => this.child.on('exit', (code, signal) => resolve({ code, signal })));
-  }
-
-  /** pids of the TaskManagers the local cluster started */
-  get taskManagers(): number[] {
-    const m = /local cluster: .*\(pids ([\d, ]+)\)/.exec(this.log);
-    return m ? m[1]!.split(', ').map(Number) : [];
-  }
-}
-
-const setGate = (dir: string, n: number) => writeFileSync(join(dir, 'gate'), String(n));
-
-/** Ids of the completed checkpoints of the run's job. */
-function completedCheckpoints(dir: string): number[] {
-  const chk = join(dir, 'chk');
-  if (!existsSync(chk)) return [];
-  return readdirSync(chk).flatMap((job) =>
-    readdirSync(join(chk, job))
-      .filter((d) => /^chk-\d+$/.test(d) && existsSync(join(chk, job, d, '_metadata')))
-      .map((d) => Number(d.slice(4))),
-  );
-}
-
-function outputLines(dir: string): string[] {
-  const out = join(dir, 'out');
-  return readdirSync(out)
-    .filter((f) => !f.startsWith('.'))
-    .flatMap((f) => readFileSync(join(out, f), 'utf8').split('\n').filter(Boolean))
-    .sort();
-}
-
-const alive = (pid: number) => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
 
 t.test(
   'floe run -p 2 --taskmanagers 2: the same output as the embedded run, checkpoints complete, the TaskManagers end with the job',
@@ -100,9 +16,9 @@ t.test(
     const base = t.testdir({ embedded: { gate: String(TOTAL) }, clustered: { gate: String(TOTAL) } });
     const embedded = join(base, 'embedded');
     const clustered = join(base, 'clustered');
-    const one = new FloeRun(embedded, ['-p', '2', '--state-backend', 'fs']);
+    const one = new FloeRun(embedded, ['-p', '2', '--state-backend', 'fs'], KEYS, ROUNDS);
     t.equal((await one.exited).code, 0, `the embedded run finished:\n${one.log}`);
-    const run = new FloeRun(clustered, ['-p', '2', '--state-backend', 'fs', '--taskmanagers', '2']);
+    const run = new FloeRun(clustered, ['-p', '2', '--state-backend', 'fs', '--taskmanagers', '2'], KEYS, ROUNDS);
     t.equal((await run.exited).code, 0, `the cluster run finished:\n${run.log}`);
     t.match(run.log, /local cluster: JobManager at 127\.0\.0\.1:\d+, 2 TaskManagers \(pids \d+, \d+\) with 1 slot each/);
     t.match(run.log, /checkpoint \d+ completed/, 'checkpoints completed across processes');
@@ -129,7 +45,7 @@ for (const { backend, extra, name } of [
     `kill -9 of a TaskManager mid-job (${name}, p=2): a replacement joins, the job restores its latest checkpoint, exactly once`,
     async (t) => {
       const dir = t.testdir({ gate: '0' });
-      const run = new FloeRun(dir, ['-p', '2', '--state-backend', backend, '--taskmanagers', '2', ...extra]);
+      const run = new FloeRun(dir, ['-p', '2', '--state-backend', backend, '--taskmanagers', '2', ...extra], KEYS, ROUNDS);
       await until(
         () => run.taskManagers.length === 2 && /running, pid/.test(run.log),
         'the job to run',
@@ -196,18 +112,12 @@ t.test(
   'a TaskManager paused (SIGSTOP) past heartbeat.timeout is lost; resumed, its late messages change nothing: exactly once',
   async (t) => {
     const dir = t.testdir({ gate: '0' });
-    const run = new FloeRun(dir, [
-      '-p',
-      '2',
-      '--state-backend',
-      'fs',
-      '--taskmanagers',
-      '2',
-      '-D',
-      'heartbeat.interval=100ms',
-      '-D',
-      'heartbeat.timeout=2s',
-    ]);
+    const run = new FloeRun(
+      dir,
+      ['-p', '2', '--state-backend', 'fs', '--taskmanagers', '2', '-D', 'heartbeat.interval=100ms', '-D', 'heartbeat.timeout=2s'],
+      KEYS,
+      ROUNDS,
+    );
     await until(
       () => run.taskManagers.length === 2 && /running, pid/.test(run.log),
       'the job to run',
