@@ -8,6 +8,7 @@ import { LiveSampler } from '../src/web/live-feed.ts';
 import { generateText } from '../spec/fixtures/generate-text.ts';
 import { openBrowser } from '../spec/helpers/browser.ts';
 import { printTable, writeResults } from './report.ts';
+import { wordCountPipeline } from './word-count-pipeline.ts';
 
 const WORDS = Number(process.env.FLOE_BENCH_WORDS ?? 3_000_000);
 const RUNS = Number(process.env.FLOE_BENCH_RUNS ?? 5);
@@ -21,18 +22,7 @@ const browser = await openBrowser();
 /** One run: the REST server always serves the job; with `page`, a browser shows its overview (graph, subtasks, task actors) live until the end. */
 async function run(round: number, page: boolean): Promise<{ ms: number; cpuMs: number; samples: number; requests: number }> {
   const env = StreamExecutionEnvironment.getExecutionEnvironment({ 'parallelism.default': 2, 'execution.checkpointing.interval': 200 });
-  env
-    .readTextFile(input)
-    .uid('source')
-    .flatMap((line: string) => line.split(' ').filter(Boolean))
-    .uid('split')
-    .map((w: string) => [w, 1] as [string, number])
-    .uid('tag')
-    .keyBy((t) => t[0])
-    .reduce((a, b) => [a[0], a[1] + b[1]])
-    .uid('count')
-    .sinkTo(new FileSink(join(dir, `out-${round}-${page}`)))
-    .uid('sink');
+  wordCountPipeline(env, FileSink, input, join(dir, `out-${round}-${page}`));
   const t0 = performance.now();
   const c0 = process.cpuUsage();
   const client = await env.executeAsync('dashboard bench');
@@ -62,18 +52,7 @@ async function run(round: number, page: boolean): Promise<{ ms: number; cpuMs: n
 /** CPU ms of one live sample (taken and serialised as the feed does) and of one of the page's REST polls (GET /jobs/:id), over the bench's own job while it runs. */
 async function costPerOperation(): Promise<{ sampleMs: number; sampleKiB: number; requestMs: number }> {
   const env = StreamExecutionEnvironment.getExecutionEnvironment({ 'parallelism.default': 2, 'execution.checkpointing.interval': 200 });
-  env
-    .readTextFile(input)
-    .uid('source')
-    .flatMap((line: string) => line.split(' ').filter(Boolean))
-    .uid('split')
-    .map((w: string) => [w, 1] as [string, number])
-    .uid('tag')
-    .keyBy((t) => t[0])
-    .reduce((a, b) => [a[0], a[1] + b[1]])
-    .uid('count')
-    .sinkTo(new FileSink(join(dir, 'out-per-op')))
-    .uid('sink');
+  wordCountPipeline(env, FileSink, input, join(dir, 'out-per-op'));
   const client = await env.executeAsync('dashboard bench per operation');
   const jobs = new JobRegistry();
   jobs.add(client);

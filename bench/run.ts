@@ -2,7 +2,7 @@
 import { readdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
-// helpers of the benches, not benches: the report printer, the baseline option, the keyed throughput case and the child processes
+// helpers of the benches, not benches: the report printer, the baseline option, the keyed throughput case, the word count pipeline and the child processes
 const HELPERS = new Set([
   'run.ts',
   'report.ts',
@@ -10,6 +10,7 @@ const HELPERS = new Set([
   'keyed-throughput.ts',
   'keyed-job.ts',
   'word-count-job.ts',
+  'word-count-pipeline.ts',
   'alignment-job.ts',
 ]);
 const names = readdirSync(fileURLToPath(new URL('.', import.meta.url)))

@@ -14,6 +14,7 @@ import { FileSink, StreamExecutionEnvironment } from '../src/index.ts';
 import { generateText } from '../spec/fixtures/generate-text.ts';
 import { baselineOption, median, ratioText } from './baseline.ts';
 import { runKeyedCase } from './keyed-throughput.ts';
+import { wordCountPipeline } from './word-count-pipeline.ts';
 import { printTable, writeResults } from './report.ts';
 
 const args = process.argv.slice(3);
@@ -73,18 +74,7 @@ async function allRecords(): Promise<void> {
       'parallelism.default': 1,
       ...(checkpointMs ? { 'execution.checkpointing.interval': checkpointMs, 'execution.checkpointing.mode': 'exactly-once' } : {}),
     });
-    env
-      .readTextFile(input)
-      .uid('source')
-      .flatMap((line: string) => line.split(' ').filter(Boolean))
-      .uid('split')
-      .map((w: string) => [w, 1] as [string, number])
-      .uid('tag')
-      .keyBy((t) => t[0])
-      .reduce((a, b) => [a[0], a[1] + b[1]])
-      .uid('count')
-      .sinkTo(new FileSink(out))
-      .uid('sink');
+    wordCountPipeline(env, FileSink, input, out);
     const t0 = performance.now();
     const c0 = process.cpuUsage();
     const result = await env.execute('throughput');

@@ -3,6 +3,7 @@
 // node --import=tsx bench/word-count-job.ts <input> <output> [--floe <checkout>] [--checkpoint-ms N]
 // prints one JSON line { ms, cpuMs, checkpoints }: the job's execute alone, as the in-process case times it.
 import { importFrom } from './baseline.ts';
+import { wordCountPipeline } from './word-count-pipeline.ts';
 
 const [input, output, ...rest] = process.argv.slice(2);
 const option = (name: string): string | undefined => {
@@ -20,18 +21,7 @@ const env = StreamExecutionEnvironment.getExecutionEnvironment({
   'parallelism.default': 1,
   ...(checkpointMs ? { 'execution.checkpointing.interval': checkpointMs, 'execution.checkpointing.mode': 'exactly-once' } : {}),
 });
-env
-  .readTextFile(input)
-  .uid('source')
-  .flatMap((line: string) => line.split(' ').filter(Boolean))
-  .uid('split')
-  .map((w: string) => [w, 1] as [string, number])
-  .uid('tag')
-  .keyBy((t) => t[0])
-  .reduce((a, b) => [a[0], a[1] + b[1]])
-  .uid('count')
-  .sinkTo(new FileSink(output))
-  .uid('sink');
+wordCountPipeline(env, FileSink, input, output);
 const t0 = performance.now();
 const c0 = process.cpuUsage();
 const result = await env.execute('throughput');
