@@ -292,7 +292,18 @@ export const taskMachine = setup({
         },
         closing: {
           entry: 'close',
-          on: { CLOSED: '#task.finished' },
+          on: {
+            CLOSED: '#task.finished',
+            // with checkpointing, its final checkpoint completed: once finished, the coordinator acknowledges later
+            // checkpoints with that state (declining failed the checkpoint that happened to start as the job ended)
+            TRIGGER_CHECKPOINT: [
+              {
+                guard: 'checkpointingDisabled',
+                actions: { type: 'declineNotReady', params: ({ event }) => ({ checkpointId: event.checkpointId }) },
+              },
+              {},
+            ],
+          },
         },
       },
     },
