@@ -84,10 +84,12 @@ async function runWordCount(options: RunOptions) {
     'restart-strategy.fixed-delay.delay': '20ms',
     ...options.extraConfig,
   });
-  const failures = new FailureInjector(options.failAfterCheckpoints ?? [], 200, 0.2);
+  const failures = new FailureInjector(options.failAfterCheckpoints ?? [], 100, 0.2);
   env
     .fromSource(
-      new JetStreamSource({ servers: nats.url, stream: 'text', subjects: ['text.0', 'text.1', 'text.2', 'text.3'], bounded: true }),
+      failures.hold(
+        new JetStreamSource({ servers: nats.url, stream: 'text', subjects: ['text.0', 'text.1', 'text.2', 'text.3'], bounded: true }),
+      ),
     )
     .uid('source')
     .flatMap((line: string, ctx) => {
@@ -145,7 +147,7 @@ t.test('appended rows (no key), exactly-once across a failure: each result row o
   });
   const failures = new FailureInjector([2], 300, 0.2);
   env
-    .fromSource(new JetStreamSource({ servers: nats.url, stream: 'text', bounded: true }))
+    .fromSource(failures.hold(new JetStreamSource({ servers: nats.url, stream: 'text', bounded: true })))
     .uid('source')
     .map((line: string, ctx) => {
       failures.pace(ctx.attemptNumber);
