@@ -15,6 +15,9 @@ const JOB = join(root, 'spec/fixtures/slow-wordcount-job.ts');
 t.setTimeout(600_000);
 
 const TEXT = generateText(40_000, { seed: 21, vocabulary: 900 });
+// per line in the slow stage: the stopped runs read for 20 s at least (two subtasks on one thread), so the CLI calls
+// before the stop (each a Node start-up, seconds apiece on a busy machine) cannot let the job reach its end first
+const SLOW_MS = '5';
 
 function floe(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
@@ -42,7 +45,7 @@ function floeRun(args: string[], env: NodeJS.ProcessEnv) {
 
 t.test('floe run + CLI + HTTP: stop with a savepoint, restore with floe run -s', async (t) => {
   const dir = t.testdir({ 'in.txt': TEXT, sp: {} });
-  const env = { WC_INPUT: join(dir, 'in.txt'), WC_OUT: join(dir, 'out'), WC_SLOW_MS: '2.5' };
+  const env = { WC_INPUT: join(dir, 'in.txt'), WC_OUT: join(dir, 'out'), WC_SLOW_MS: SLOW_MS };
   const run = floeRun(
     ['--rest-port', '0', '--checkpoint-interval', '50ms', '-q', '-p', '2', '-D', `state.savepoints.dir=${join(dir, 'sp')}`],
     env,
@@ -90,11 +93,15 @@ t.test('floe run + CLI + HTTP: stop with a savepoint, restore with floe run -s',
   const partial = visibleLines(join(dir, 'out')).length;
   t.ok(partial < expectedLines(TEXT).length, `stopped in the middle (${partial} lines)`);
 
-  const inspect = await floe(['savepoint', 'inspect', path!]);
+  // offline, side by side: each a floe process
+  const [inspect, dump, dispose] = await Promise.all([
+    floe(['savepoint', 'inspect', path!]),
+    floe(['savepoint', 'inspect', path!, '--dump', 'count']),
+    floe(['savepoint', '--dispose', dir]),
+  ]);
   t.equal(inspect.code, 0, inspect.stderr);
   t.match(inspect.stdout, /operator count: parallelism 2/);
   t.match(inspect.stdout, /operator source: parallelism 2/);
-  const dump = await floe(['savepoint', 'inspect', path!, '--dump', 'count']);
   t.ok(
     dump.stdout
       .trim()
@@ -102,7 +109,6 @@ t.test('floe run + CLI + HTTP: stop with a savepoint, restore with floe run -s',
       .every((l) => typeof JSON.parse(l).key === 'string'),
     'dump prints JSON lines',
   );
-  const dispose = await floe(['savepoint', '--dispose', dir]);
   t.equal(dispose.code, 1);
   t.match(dispose.stderr, /FLOE_SAVEPOINT_METADATA_MISSING/);
 
@@ -124,7 +130,7 @@ t.test('floe run + CLI + HTTP: stop with a savepoint, restore with floe run -s',
 
 t.test('floe stop --drain: the job ends FINISHED with everything read committed; a restore from it warns', async (t) => {
   const dir = t.testdir({ 'in.txt': TEXT, sp: {} });
-  const env = { WC_INPUT: join(dir, 'in.txt'), WC_OUT: join(dir, 'out'), WC_SLOW_MS: '2.5' };
+  const env = { WC_INPUT: join(dir, 'in.txt'), WC_OUT: join(dir, 'out'), WC_SLOW_MS: SLOW_MS };
   const run = floeRun(
     ['--rest-port', '0', '--checkpoint-interval', '50ms', '-q', '-p', '2', '-D', `state.savepoints.dir=${join(dir, 'sp')}`],
     env,

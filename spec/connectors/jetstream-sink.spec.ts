@@ -39,7 +39,7 @@ t.test('JetStream → map → JetStream with two injected failures: the output s
   });
   const failures = new FailureInjector([2, 1]);
   env
-    .fromSource(new JetStreamSource({ servers: nats.url, stream: 'in', bounded: true }))
+    .fromSource(failures.hold(new JetStreamSource({ servers: nats.url, stream: 'in', bounded: true })))
     .uid('source')
     .map((line: string, ctx) => {
       failures.pace(ctx.attemptNumber);

@@ -31,7 +31,7 @@ function fsConfig(dir: string, extra: Record<string, unknown> = {}) {
 }
 
 t.test('exactly-once word count on fs with two restarts; num-retained checkpoints stay on disk', async (t) => {
-  const text = generateText(200_000, { seed: 11, vocabulary: 3000 });
+  const text = generateText(60_000, { seed: 11, vocabulary: 3000 });
   const dir = t.testdir({ 'in.txt': text });
   const { result, client, restoredFrom, lines } = await runWordCount({
     name: 'wordcount-fs',

@@ -6,7 +6,7 @@ import { FileSink, StreamExecutionEnvironment } from '../../src/index.ts';
 import { generateText } from '../fixtures/generate-text.ts';
 import { expectedLines as expectedOutput, runWordCount, type Failure } from '../fixtures/wordcount-job.ts';
 
-const TEXT = generateText(200_000, { seed: 11, vocabulary: 3000 });
+const TEXT = generateText(80_000, { seed: 11, vocabulary: 3000 });
 
 const RESTARTS = {
   'restart-strategy.type': 'fixed-delay',

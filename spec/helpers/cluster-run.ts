@@ -107,12 +107,17 @@ export function outputLines(dir: string): string[] {
     .sort();
 }
 
+/** Whether `pid` runs: an exited process nobody reaped yet (a zombie, where pid 1 does not reap orphans) counts as gone. */
 export const alive = (pid: number) => {
   try {
     process.kill(pid, 0);
-    return true;
   } catch {
     return false;
+  }
+  try {
+    return !/^\d+ \(.*\) Z/s.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+  } catch {
+    return true; // no /proc (not Linux): signal 0 is all there is
   }
 };
 

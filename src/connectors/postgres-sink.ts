@@ -62,6 +62,8 @@ interface Lineage {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const UNDEFINED_OBJECT = '42704';
+/** object_not_in_prerequisite_state: a prepared transaction another session is committing or rolling back */
+const OBJECT_BUSY = '55000';
 
 export class PostgresSink<T = unknown> implements Sink<T> {
   readonly name: string;
@@ -245,12 +247,23 @@ function isConnectionError(error: unknown): boolean {
   return typeof code !== 'string' && /connection|terminated|not queryable|socket/i.test(String(message));
 }
 
-/** COMMIT PREPARED or ROLLBACK PREPARED, tolerating a transaction already settled (by an earlier attempt or onJobEnd). */
+/**
+ * COMMIT PREPARED or ROLLBACK PREPARED, tolerating a transaction already settled (by an earlier attempt or onJobEnd).
+ * "Is busy" (55000) means another session is settling it right now, e.g. the failed attempt's commit of the
+ * checkpoint this attempt restores, still running on the server after that attempt's connection closed: wait
+ * for it to finish (the transaction is then gone), instead of failing the restored task into another restart.
+ */
 async function settle(client: pg.Client, gid: string, commit: boolean): Promise<void> {
-  try {
-    await client.query(`${commit ? 'COMMIT' : 'ROLLBACK'} PREPARED ${quoteLiteral(gid)}`);
-  } catch (error) {
-    if ((error as { code?: string }).code !== UNDEFINED_OBJECT) throw error;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await client.query(`${commit ? 'COMMIT' : 'ROLLBACK'} PREPARED ${quoteLiteral(gid)}`);
+      return;
+    } catch (error) {
+      const code = (error as { code?: string }).code;
+      if (code === UNDEFINED_OBJECT) return;
+      if (code !== OBJECT_BUSY || attempt >= 100) throw error;
+      await sleep(Math.min(10 * attempt, 200));
+    }
   }
 }
 

@@ -1,4 +1,8 @@
-// End to end over real processes: a killed word count's retained checkpoints (fs and level, incremental) are inspected offline and restored into a changed job: uids matched as for savepoints, a changed input file warned about.
+// The case of spec/e2e/restore-retained-checkpoint-{fs,level}.spec.ts, one file per backend: each takes about a minute on a
+// busy machine (about ten floe processes), and one file for both came close to tap's per-file timeout.
+//
+// End to end over real processes: a killed word count's retained checkpoints (fs and level, incremental) are inspected
+// offline and restored into a changed job: uids matched as for savepoints, a changed input file warned about.
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -91,7 +95,10 @@ async function runAndKill(t: Test, dir: string, backend: string): Promise<string
 
 /** The word counts held by a checkpoint's 'count' operator, and the lines its source had read, from `--dump`. */
 async function dumped(t: Test, path: string) {
-  const count = await floe(['savepoint', 'inspect', path, '--dump', 'count']);
+  const [count, source] = await Promise.all([
+    floe(['savepoint', 'inspect', path, '--dump', 'count']),
+    floe(['savepoint', 'inspect', path, '--dump', 'source']),
+  ]);
   t.equal(count.code, 0, count.stderr);
   const counts = new Map(
     count.stdout
@@ -99,7 +106,6 @@ async function dumped(t: Test, path: string) {
       .split('\n')
       .map((l) => JSON.parse(l).value as [string, number]),
   );
-  const source = await floe(['savepoint', 'inspect', path, '--dump', 'source']);
   t.equal(source.code, 0, source.stderr);
   const splits = source.stdout
     .trim()
@@ -111,7 +117,10 @@ async function dumped(t: Test, path: string) {
   return { counts, read: linesRead(TEXT, splits, P) };
 }
 
-for (const backend of ['fs', 'level']) {
+/** Registers the case for `backend` on the file's tap root. */
+export function retainedCheckpointCase(backend: 'fs' | 'level'): void {
+  // about ten floe processes: a minute on a busy machine, near .taprc's 120 s per file when the machine is very busy
+  t.setTimeout(300_000);
   t.test(
     `${backend}: a killed job's retained checkpoints are inspected, and restored only into a job that matches their uids`,
     async (t) => {
@@ -126,8 +135,15 @@ for (const backend of ['fs', 'level']) {
         `a checkpoint with deltas is retained (${usable.map((c, i) => `chk-${c.id}${withDeltas[i] ? ' with deltas' : ''}`).join(', ')})`,
       );
 
-      // inspect: a job directory reads as -s reads it (its newest usable checkpoint), a chk-<n> directory as itself
-      const ofJob = await floe(['savepoint', 'inspect', job]);
+      // inspect: a job directory reads as -s reads it (its newest usable checkpoint), a chk-<n> directory as itself.
+      // The offline reads run side by side: each is a floe process, seconds of start-up on a busy machine.
+      const oldest = usable.at(-1)!;
+      const [ofJob, ofChk, { counts, read }, stateless] = await Promise.all([
+        floe(['savepoint', 'inspect', job]),
+        floe(['savepoint', 'inspect', oldest.dir]),
+        dumped(t, incremental.dir),
+        floe(['savepoint', 'inspect', job, '--dump', 'tag']),
+      ]);
       t.equal(ofJob.code, 0, ofJob.stderr);
       t.match(
         ofJob.stdout,
@@ -141,8 +157,6 @@ for (const backend of ['fs', 'level']) {
         /\n {2}operator count: parallelism 2, [\d.]+ (B|KiB) keyed state\n {4}_reduce \(value\): \d+ keys, \d+ entries\n/,
       );
       t.match(ofJob.stdout, /\n {2}operator tag: parallelism 2\n {4}\(no state\)\n/);
-      const oldest = usable.at(-1)!;
-      const ofChk = await floe(['savepoint', 'inspect', oldest.dir]);
       t.equal(ofChk.code, 0, ofChk.stderr);
       t.match(
         ofChk.stdout,
@@ -150,10 +164,8 @@ for (const backend of ['fs', 'level']) {
         'a chk-<n> directory is read as itself',
       );
       // --dump of an incremental chain (a full snapshot and its deltas) gives exactly the counts of the lines its source had read
-      const { counts, read } = await dumped(t, incremental.dir);
       t.ok(read.length > 0 && read.length < TEXT.length, 'taken in the middle of the input');
       t.same(new Map([...counts].sort()), new Map([...countWords(read)].sort()), 'the dumped counts are those of the lines read');
-      const stateless = await floe(['savepoint', 'inspect', job, '--dump', 'tag']);
       t.equal(stateless.code, 0, stateless.stderr);
       t.equal(stateless.stdout, '', 'nothing on stdout: the JSON lines stay JSON');
       t.equal(stateless.stderr.trim(), `operator 'tag' has no state in checkpoint ${newest.dir}`);
@@ -176,9 +188,16 @@ for (const backend of ['fs', 'level']) {
       t.same(jobDirs(dir).length, 1, 'no job was started');
       t.same(visibleLines(join(dir, 'out-refused')), [], 'nothing written');
 
-      // the input file's path changed: the restored source goes on reading the file its position names, and says so
+      // Two restores of the same retained checkpoint, side by side (no-claim: neither changes it; separate job and output directories).
+      // The input file's path changed: the restored source goes on reading the file its position names, and says so.
       const moved = floeRun(dir, backend, ['-s', job], { WC_OUT: join(dir, 'out-moved'), WC_INPUT: join(dir, 'other.txt') });
-      t.equal(await moved.exited, 0, moved.log());
+      // allowed: the job runs without the unmatched state and says so; its counts start again from 0
+      const allowed = floeRun(dir, backend, ['-s', job, '--allow-non-restored-state'], {
+        WC_OUT: join(dir, 'out-allowed'),
+        WC_COUNT_UID: 'counter',
+      });
+      const [movedCode, allowedCode, atNewest] = await Promise.all([moved.exited, allowed.exited, dumped(t, newest.dir)]);
+      t.equal(movedCode, 0, moved.log());
       t.match(
         moved.log(),
         `warning: source 'source' goes on reading ${join(dir, 'in.txt')}, the file its restored read position names, not ${join(dir, 'other.txt')}, the file the job names`,
@@ -190,15 +209,10 @@ for (const backend of ['fs', 'level']) {
         'exactly once over both output directories',
       );
 
-      // allowed: the job runs without the unmatched state and says so; its counts start again from 0
-      const allowed = floeRun(dir, backend, ['-s', job, '--allow-non-restored-state'], {
-        WC_OUT: join(dir, 'out-allowed'),
-        WC_COUNT_UID: 'counter',
-      });
-      t.equal(await allowed.exited, 0, allowed.log());
+      t.equal(allowedCode, 0, allowed.log());
       t.match(allowed.log(), `, restored from checkpoint ${newest.id} (${newest.dir}) (state of count not restored)`);
       const [w0, total] = [...countWords(TEXT)].sort((a, b) => b[1] - a[1])[0]!;
-      const before = (await dumped(t, newest.dir)).counts.get(w0)!;
+      const before = atNewest.counts.get(w0)!;
       t.ok(before > 0, `the checkpoint had counted '${w0}' ${before} times`);
       const last = Math.max(
         ...visibleLines(join(dir, 'out-allowed'))
