@@ -90,10 +90,13 @@ export class HeapKeyedBackend extends AbstractKeyedBackend<StateTable> {
   #keyed = false;
   /** the current key's group, as an index into a table's groups */
   #group = 0;
+  /** the first key group of the range (what index 0 of a table's groups holds) */
+  readonly #firstGroup: number;
   readonly #inc: IncrementalSnapshots<Changes>;
 
   constructor(options: KeyedBackendOptions, incremental: IncrementalOptions = {}) {
     super(options);
+    this.#firstGroup = options.keyGroupRange.start;
     this.#inc = new IncrementalSnapshots<Changes>(incremental, () => new Map(), changeCount);
     this._opened(); // nothing to open: the state lives in this object
   }
@@ -108,9 +111,15 @@ export class HeapKeyedBackend extends AbstractKeyedBackend<StateTable> {
   }
 
   protected _setCurrentKey(key: unknown, keyGroup: number): void {
-    this.#lookup = lookupKey(key);
-    this.#keyed = needsKey(key);
-    this.#group = keyGroup - this.keyGroupRange.start;
+    // strings, the usual keys, are their own lookup keys: no calls to find that out
+    if (typeof key === 'string') {
+      this.#lookup = key;
+      this.#keyed = false;
+    } else {
+      this.#lookup = lookupKey(key);
+      this.#keyed = needsKey(key);
+    }
+    this.#group = keyGroup - this.#firstGroup;
   }
 
   protected _createTable(name: string, kind: StateKind): StateTable {
