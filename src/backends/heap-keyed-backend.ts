@@ -85,15 +85,25 @@ export class HeapKeyedBackend extends AbstractKeyedBackend<StateTable> {
   #epoch = 1;
   /** containers (lists, maps) created or copied since the last snapshot: safe to mutate in place */
   #owned = new WeakSet<object>();
-  #lookup: unknown;
+  /**
+   * the current key is its own lookup key (any key but an object): `#lookup` is then `currentKey`,
+   * not a second copy of it (storing a young key into this long-lived object costs a write barrier's
+   * slow path, once per record)
+   */
+  #ownLookup = true;
+  /** an object key's lookup key (its canonical string) */
+  #objectLookup: unknown;
   /** the current key is not its own lookup key: its values are stored as KeyedValue */
   #keyed = false;
   /** the current key's group, as an index into a table's groups */
   #group = 0;
+  /** the first key group of the range (what index 0 of a table's groups holds) */
+  readonly #firstGroup: number;
   readonly #inc: IncrementalSnapshots<Changes>;
 
   constructor(options: KeyedBackendOptions, incremental: IncrementalOptions = {}) {
     super(options);
+    this.#firstGroup = options.keyGroupRange.start;
     this.#inc = new IncrementalSnapshots<Changes>(incremental, () => new Map(), changeCount);
     this._opened(); // nothing to open: the state lives in this object
   }
@@ -107,10 +117,22 @@ export class HeapKeyedBackend extends AbstractKeyedBackend<StateTable> {
     (groups[this.#group] ??= new Map()).set(this.#lookup, change);
   }
 
+  get #lookup(): unknown {
+    return this.#ownLookup ? this.currentKey : this.#objectLookup;
+  }
+
   protected _setCurrentKey(key: unknown, keyGroup: number): void {
-    this.#lookup = lookupKey(key);
-    this.#keyed = needsKey(key);
-    this.#group = keyGroup - this.keyGroupRange.start;
+    // strings, the usual keys, are their own lookup keys: no calls to find that out
+    if (typeof key === 'string') {
+      this.#ownLookup = true;
+      this.#keyed = false;
+    } else {
+      const lookup = lookupKey(key);
+      this.#ownLookup = lookup === key;
+      this.#objectLookup = lookup;
+      this.#keyed = needsKey(key);
+    }
+    this.#group = keyGroup - this.#firstGroup;
   }
 
   protected _createTable(name: string, kind: StateKind): StateTable {

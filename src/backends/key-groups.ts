@@ -58,6 +58,9 @@ export function murmurHash(key: unknown): number {
  * (in a CPU profile of a keyed word count, more of assignToKeyGroup's time than the hash itself).
  */
 function unsignedMod(h: number, m: number): number {
+  // a power of two (the default 128) is the hash's low bits, the same in the signed and the unsigned
+  // form: a mask instead of two integer divisions (tens of cycles each, per keyed record)
+  if ((m & (m - 1)) === 0) return h & (m - 1);
   return ((((h >>> 16) % m) << 16) + (h & 0xffff)) % m;
 }
 
