@@ -148,7 +148,7 @@ export class Task {
       restore: null,
       autoWatermarkInterval: spec.autoWatermarkInterval ?? 200,
     };
-    this.chain = new OperatorChain(vertex.chain, this.#setup);
+    this.chain = new OperatorChain(vertex.chain, this.#setup, vertex.chainTags);
     this.output.timestamp = this.chain.timestamp;
     this.checkpointer = new SubtaskCheckpointer({
       subtask: this.id,
