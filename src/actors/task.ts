@@ -201,11 +201,7 @@ export class Task {
         deploy: (_, message) => this.#deploy(message),
         wake,
         snapshotAtSource: (_, { checkpointId, timestamp, options }) =>
-          this.#guarded(() => {
-            this.checkpointer.triggerAtSource({ type: 'barrier', checkpointId, timestamp, options });
-            // the final checkpoint of this source: its barrier went out, end of partition follows
-            if (this.#sourceEnded) this.actor.send({ type: 'INPUT_ENDED' });
-          }),
+          this.#guarded(() => this.checkpointer.triggerAtSource({ type: 'barrier', checkpointId, timestamp, options })),
         snapshotBeforeEndOfPartition: (_, { checkpointId, timestamp, options }) =>
           this.#guarded(() => this.checkpointer.triggerAtSource({ type: 'barrier', checkpointId, timestamp, options })),
         snapshotFinishing: (_, { checkpointId, timestamp, options }) =>
@@ -359,9 +355,13 @@ export class Task {
     this.checkpointer.dirty = true;
     if (result === 'end') {
       this.#endSource();
-      // with checkpoints, the source runs on until its final checkpoint's barrier went out first
+      // end of input goes downstream now, ahead of the final checkpoint (Flink's EndOfData before it): each task calls
+      // endInput, flushes and passes end of partition on, then snapshots its final state when the checkpoint reaches
+      // it directly, so what endInput emitted is in every final snapshot and no task is left dirty after its own
+      this.actor.send({ type: 'INPUT_ENDED' });
+      // with checkpoints, the coordinator starts the final checkpoint once every source ended; told after the machine
+      // is finishing, so the trigger (delivered at once in one process) waits until endInput is done
       if (this.spec.checkpointingEnabled) this.#send({ type: 'END_OF_INPUT', attempt: this.spec.attempt, subtask: this.id });
-      else this.actor.send({ type: 'INPUT_ENDED' });
       return false;
     }
     if (!this.#awaitBatch()) return false;
@@ -375,9 +375,10 @@ export class Task {
 
   /**
    * The source's input is exhausted (or drained): it sends the maximum watermark, so every event-time
-   * window and timer downstream fires (Flink), then flushes. Both go out before the final checkpoint's
-   * barrier: the final checkpoint then holds what they fired, and a task downstream is clean when its
-   * input ends (a watermark after the barrier would leave it waiting for a checkpoint that never comes).
+   * window and timer downstream fires (Flink), then flushes; its operators' endInput and end of
+   * partition follow, all before its final snapshot: the final checkpoint then holds what they fired,
+   * and a task downstream is clean when its input ends (a record or watermark after a task's final
+   * snapshot would leave the tasks behind it waiting for a checkpoint that never comes).
    */
   #endSource(): void {
     this.#sourceEnded = true;
@@ -491,6 +492,8 @@ export class Task {
       .then(() => {
         if (this.phase !== 'finishing') return;
         this.#busy = false;
+        // what endInput emitted (a chained sink wrote it, or it went downstream) needs a snapshot after it
+        if (this.chain.members.some((m) => m.operator.endInput)) this.checkpointer.dirty = true;
         if (this.spec.checkpointingEnabled) {
           this.output.broadcastEvent({ type: 'end-of-partition' });
           this.actor.send({ type: 'INPUT_FLUSHED', dirty: this.checkpointer.dirty });
