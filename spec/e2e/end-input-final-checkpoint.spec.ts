@@ -92,3 +92,49 @@ for (const where of ['at the source', 'after a keyBy', 'at the source and after 
     t.same(ends, expected.sort(), "every endInput's output, once");
   });
 }
+
+t.test(
+  'a failure after the final checkpoint completed: the restart restores it; what endInput emitted is in the output once',
+  async (t) => {
+    const dir = t.testdir({ 'in.txt': LINES.join('\n') + '\n' });
+    const env = StreamExecutionEnvironment.getExecutionEnvironment({
+      'parallelism.default': 1,
+      'execution.checkpointing.interval': '1h',
+      'state.backend.type': 'fs',
+      'state.checkpoints.dir': join(dir, 'checkpoints'),
+      'restart-strategy.type': 'fixed-delay',
+      'restart-strategy.fixed-delay.attempts': 2,
+      'restart-strategy.fixed-delay.delay': '10ms',
+    });
+    env
+      .readTextFile(join(dir, 'in.txt'))
+      .uid('source')
+      .process<string>(counting('source'))
+      .uid('at-source')
+      .keyBy((w) => w)
+      .transform('CloseFailsOnce', () => {
+        let attempt = 0;
+        let out!: Output<string>;
+        return {
+          open(context, output) {
+            attempt = context.attemptNumber;
+            out = output;
+          },
+          processElement: (w: string) => out.collect(w),
+          close() {
+            // the final checkpoint completed and the sinks committed: this fails the job after them
+            if (attempt === 0) throw new Error('injected failure at close');
+          },
+        };
+      })
+      .uid('close-fails')
+      .sinkTo(new FileSink(join(dir, 'out')))
+      .uid('sink');
+    const result = await env.execute('end-input-restore');
+    t.equal(result.status, 'FINISHED');
+    t.equal(result.restarts, 1, 'the failure at close restarted the job from its final checkpoint');
+    const lines = visible(join(dir, 'out'));
+    t.same(lines.filter((l) => /^w\d+$/.test(l)).length, LINES.length, 'every record once');
+    t.same(lines.filter((l) => !/^w\d+$/.test(l)).sort(), ['source-end', `source-seen:${LINES.length}`], "endInput's output once");
+  },
+);

@@ -107,6 +107,10 @@ export class Task {
   #sourceEnded = false;
   /** stop --drain asked this source to end its input at its next step */
   #drainRequested = false;
+  /** the operators' endInput ran (in this attempt, or before the checkpoint it was restored from) */
+  #inputFinished = false;
+  /** restored from a checkpoint taken after this subtask's endInput: not run again */
+  #finishedOnRestore = false;
   #recordsIn = 0;
   #lastSample = performance.now();
   #backpressured = false;
@@ -162,6 +166,7 @@ export class Task {
       send: (message) => this.#send(message),
       signal: (event) => this.actor.send(event),
       isActive: () => this.phase !== 'failed' && this.phase !== 'canceled',
+      inputFinished: () => this.#inputFinished,
     });
     const wake = (this.#wake = () => runtime.wake(this));
     this.gate = new CheckpointedInputGate(spec.inputs, spec.mode, this.checkpointer, {
@@ -264,6 +269,7 @@ export class Task {
   // ---- deploy ----
 
   #deploy({ restore }: DeployTask): void {
+    this.#finishedOnRestore = this.#restoredFinished(restore);
     try {
       // before the first await: every task replays its channel state before any producer sends new data
       this.#replayChannelState(restore);
@@ -274,6 +280,16 @@ export class Task {
       () => this.actor.send({ type: 'RESTORED' }),
       (error: unknown) => this.#fail(error),
     );
+  }
+
+  /** Every operator of the chain finished (endInput ran) in the restored checkpoint, at this parallelism. */
+  #restoredFinished(restore: TaskRestore | null): boolean {
+    if (!restore) return false;
+    const { vertex, subtaskIndex } = this.spec;
+    return vertex.chain.every((t) => {
+      const s = restore.operators[t.uid!];
+      return s !== undefined && s.parallelism === vertex.parallelism && s.subtasks[subtaskIndex]?.finished === true;
+    });
   }
 
   /** Puts the in-flight data of the restored checkpoint in front of each input channel. */
@@ -488,10 +504,12 @@ export class Task {
   #endInput(): void {
     this.#busy = true;
     Promise.resolve()
-      .then(() => this.chain.endInput())
+      // restored from a checkpoint taken after endInput: its output is in that checkpoint already (Flink skips finished operators)
+      .then(() => (this.#finishedOnRestore ? undefined : this.chain.endInput()))
       .then(() => {
         if (this.phase !== 'finishing') return;
         this.#busy = false;
+        this.#inputFinished = true;
         // what endInput emitted (a chained sink wrote it, or it went downstream) needs a snapshot after it
         if (this.chain.members.some((m) => m.operator.endInput)) this.checkpointer.dirty = true;
         if (this.spec.checkpointingEnabled) {
