@@ -98,12 +98,8 @@ t.test(
       }>;
     };
     t.equal(sampled.jobs.length, 1, 'the running job on the live feed');
-    // a process function's records pass its main-output selector, chained behind it (<uid>/main-output)
-    t.same(
-      sampled.jobs[0]!.vertices.flatMap((v) => v.uids).sort(),
-      ['count', 'count/main-output', 'key', 'sink', 'source'],
-      "with its operators' uids",
-    );
+    // a process function's output routes side outputs by tag: no selector operator behind it
+    t.same(sampled.jobs[0]!.vertices.flatMap((v) => v.uids).sort(), ['count', 'key', 'sink', 'source'], "with its operators' uids");
     for (const v of sampled.jobs[0]!.vertices) {
       t.equal(v.subtasks.length, v.parallelism, `${v.uids}: every subtask, though it runs in a TaskManager`);
       t.ok(

@@ -61,6 +61,21 @@ function keyedInput(member: ChainMember, next: Output<unknown>): Output<unknown>
   };
 }
 
+/**
+ * The link to a chained operator that reads a side output of the one before it: that side output's
+ * records become its input; the main output and other side outputs are dropped (nothing else reads them).
+ */
+function sideOutputInput(tag: string, next: Output<unknown>): Output<unknown> {
+  return {
+    collect: () => {},
+    sideOutput: (t, record) => {
+      if (t === tag) next.collect(record);
+    },
+    emitWatermark: (ts) => next.emitWatermark?.(ts),
+    emitWatermarkStatus: (status) => next.emitWatermarkStatus?.(status),
+  };
+}
+
 export class OperatorChain {
   readonly members: ChainMember[];
   readonly source: { uid: string; reader: SourceReader<unknown>; store: OperatorStateStore } | null;
@@ -70,13 +85,17 @@ export class OperatorChain {
   readonly timestamp: { current: number | undefined } = { current: undefined };
   /** members that act on processing time */
   #timed: ChainMember[] = [];
+  /** per member, the side output of the member before it that it reads (null: the main output) */
+  readonly #tags: ReadonlyArray<string | null>;
 
-  constructor(transformations: Transformation[], setup: ChainSetup) {
+  /** `chainTags`: per transformation, the output of the one before it that it reads (the job vertex's `chainTags`) */
+  constructor(transformations: Transformation[], setup: ChainSetup, chainTags: ReadonlyArray<string | null> = []) {
     const { runtime, backend, storage } = setup;
     const first = transformations[0]!;
     this.source =
       first.kind === 'source' ? { uid: first.uid!, reader: first.source!.createReader(), store: new OperatorStateStore() } : null;
     const ops = this.source ? transformations.slice(1) : transformations;
+    this.#tags = ops.map((_, i) => chainTags[this.source ? i + 1 : i] ?? null);
     this.members = ops.map((t) => ({
       uid: t.uid!,
       name: t.name,
@@ -142,6 +161,8 @@ export class OperatorChain {
       const m = this.members[i]!;
       await m.operator.open(context(m.uid, m.keyed, m.store), next);
       next = keyedInput(m, next);
+      const tag = this.#tags[i];
+      if (tag != null) next = sideOutputInput(tag, next);
     }
     this.#timed = this.members.filter((m) => m.operator.onProcessingTime);
     this.head = next;

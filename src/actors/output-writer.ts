@@ -28,6 +28,8 @@ export class EdgeWriter {
     readonly batchSize: number,
     readonly maxParallelism: number,
     producerSubtask: number,
+    /** the producer's output this edge carries: a side output's tag, or null for the main output */
+    readonly outputTag: string | null = null,
   ) {
     this.#batches = channels.map(newBatch);
     this.#roundRobin = producerSubtask % channels.length;
@@ -103,20 +105,38 @@ export class EdgeWriter {
   }
 }
 
-/** The task's output: every outgoing edge receives every record. */
+/**
+ * The task's output: records of the main output go to every edge of the main output, records of a
+ * side output only to the edges of its tag (Flink's RecordWriterOutput with its output tag).
+ */
 export class OutputWriter implements Output<unknown> {
   recordsOut = 0;
   /** the timestamp of the record being emitted, set by the chain (undefined: the record has none) */
   timestamp: ElementTimestamp = { current: undefined };
   /** the last watermark sent: a watermark goes out only when it rises */
   currentWatermark = MIN_WATERMARK;
-  constructor(readonly edges: EdgeWriter[]) {}
+  readonly #main: EdgeWriter[];
+  readonly #sides = new Map<string, EdgeWriter[]>();
+  constructor(readonly edges: EdgeWriter[]) {
+    this.#main = edges.filter((e) => e.outputTag === null);
+    for (const e of edges) if (e.outputTag !== null) this.#sides.set(e.outputTag, [...(this.#sides.get(e.outputTag) ?? []), e]);
+  }
 
   collect(record: unknown): void {
     this.recordsOut++;
     const ts = this.timestamp.current;
     const wire = ts === undefined ? record : new TimestampedRecord(record, ts);
-    const edges = this.edges;
+    const edges = this.#main;
+    for (let i = 0; i < edges.length; i++) edges[i]!.emit(record, wire);
+  }
+
+  /** a side output's record: only the edges reading `tag` get it (none: dropped, as Flink drops a tag nobody reads) */
+  sideOutput(tag: string, record: unknown): void {
+    const edges = this.#sides.get(tag);
+    if (!edges) return;
+    this.recordsOut++;
+    const ts = this.timestamp.current;
+    const wire = ts === undefined ? record : new TimestampedRecord(record, ts);
     for (let i = 0; i < edges.length; i++) edges[i]!.emit(record, wire);
   }
 

@@ -40,6 +40,8 @@ export interface CheckpointerSetup {
   signal(event: TaskEvent): void;
   /** false once the task failed or was canceled: nothing is acknowledged any more */
   isActive(): boolean;
+  /** the task's input ended and its operators' endInput ran: its checkpoints mark the state finished */
+  inputFinished?(): boolean;
 }
 
 export class SubtaskCheckpointer implements BarrierListener {
@@ -127,7 +129,8 @@ export class SubtaskCheckpointer implements BarrierListener {
     if (forward) output.broadcastEvent(barrier);
     this.setup.signal({ type: 'SNAPSHOT_TAKEN', checkpointId });
     const asyncStart = performance.now();
-    const completion = OperatorChain.complete(snapshot);
+    const finished = barrier.options.kind === 'checkpoint' && this.setup.inputFinished?.() === true;
+    const completion = finished ? OperatorChain.complete(snapshot).then(markFinished) : OperatorChain.complete(snapshot);
     this.#asyncParts.add(completion);
     const settled = () => this.#asyncParts.delete(completion);
     completion.then(settled, settled);
@@ -197,4 +200,10 @@ export class SubtaskCheckpointer implements BarrierListener {
   async settled(): Promise<void> {
     await Promise.allSettled([...this.#asyncParts]);
   }
+}
+
+/** Every operator state of a snapshot taken after the task's endInput: a restore does not run it again. */
+function markFinished(taken: { state: TaskStateSnapshot; size: number }): { state: TaskStateSnapshot; size: number } {
+  for (const uid of Object.keys(taken.state)) taken.state[uid] = { ...taken.state[uid]!, finished: true };
+  return taken;
 }

@@ -107,6 +107,10 @@ export class Task {
   #sourceEnded = false;
   /** stop --drain asked this source to end its input at its next step */
   #drainRequested = false;
+  /** the operators' endInput ran (in this attempt, or before the checkpoint it was restored from) */
+  #inputFinished = false;
+  /** restored from a checkpoint taken after this subtask's endInput: not run again */
+  #finishedOnRestore = false;
   #recordsIn = 0;
   #lastSample = performance.now();
   #backpressured = false;
@@ -148,7 +152,7 @@ export class Task {
       restore: null,
       autoWatermarkInterval: spec.autoWatermarkInterval ?? 200,
     };
-    this.chain = new OperatorChain(vertex.chain, this.#setup);
+    this.chain = new OperatorChain(vertex.chain, this.#setup, vertex.chainTags);
     this.output.timestamp = this.chain.timestamp;
     this.checkpointer = new SubtaskCheckpointer({
       subtask: this.id,
@@ -162,6 +166,7 @@ export class Task {
       send: (message) => this.#send(message),
       signal: (event) => this.actor.send(event),
       isActive: () => this.phase !== 'failed' && this.phase !== 'canceled',
+      inputFinished: () => this.#inputFinished,
     });
     const wake = (this.#wake = () => runtime.wake(this));
     this.gate = new CheckpointedInputGate(spec.inputs, spec.mode, this.checkpointer, {
@@ -201,11 +206,7 @@ export class Task {
         deploy: (_, message) => this.#deploy(message),
         wake,
         snapshotAtSource: (_, { checkpointId, timestamp, options }) =>
-          this.#guarded(() => {
-            this.checkpointer.triggerAtSource({ type: 'barrier', checkpointId, timestamp, options });
-            // the final checkpoint of this source: its barrier went out, end of partition follows
-            if (this.#sourceEnded) this.actor.send({ type: 'INPUT_ENDED' });
-          }),
+          this.#guarded(() => this.checkpointer.triggerAtSource({ type: 'barrier', checkpointId, timestamp, options })),
         snapshotBeforeEndOfPartition: (_, { checkpointId, timestamp, options }) =>
           this.#guarded(() => this.checkpointer.triggerAtSource({ type: 'barrier', checkpointId, timestamp, options })),
         snapshotFinishing: (_, { checkpointId, timestamp, options }) =>
@@ -268,6 +269,7 @@ export class Task {
   // ---- deploy ----
 
   #deploy({ restore }: DeployTask): void {
+    this.#finishedOnRestore = this.#restoredFinished(restore);
     try {
       // before the first await: every task replays its channel state before any producer sends new data
       this.#replayChannelState(restore);
@@ -278,6 +280,16 @@ export class Task {
       () => this.actor.send({ type: 'RESTORED' }),
       (error: unknown) => this.#fail(error),
     );
+  }
+
+  /** Every operator of the chain finished (endInput ran) in the restored checkpoint, at this parallelism. */
+  #restoredFinished(restore: TaskRestore | null): boolean {
+    if (!restore) return false;
+    const { vertex, subtaskIndex } = this.spec;
+    return vertex.chain.every((t) => {
+      const s = restore.operators[t.uid!];
+      return s !== undefined && s.parallelism === vertex.parallelism && s.subtasks[subtaskIndex]?.finished === true;
+    });
   }
 
   /** Puts the in-flight data of the restored checkpoint in front of each input channel. */
@@ -359,9 +371,13 @@ export class Task {
     this.checkpointer.dirty = true;
     if (result === 'end') {
       this.#endSource();
-      // with checkpoints, the source runs on until its final checkpoint's barrier went out first
+      // end of input goes downstream now, ahead of the final checkpoint (Flink's EndOfData before it): each task calls
+      // endInput, flushes and passes end of partition on, then snapshots its final state when the checkpoint reaches
+      // it directly, so what endInput emitted is in every final snapshot and no task is left dirty after its own
+      this.actor.send({ type: 'INPUT_ENDED' });
+      // with checkpoints, the coordinator starts the final checkpoint once every source ended; told after the machine
+      // is finishing, so the trigger (delivered at once in one process) waits until endInput is done
       if (this.spec.checkpointingEnabled) this.#send({ type: 'END_OF_INPUT', attempt: this.spec.attempt, subtask: this.id });
-      else this.actor.send({ type: 'INPUT_ENDED' });
       return false;
     }
     if (!this.#awaitBatch()) return false;
@@ -375,9 +391,10 @@ export class Task {
 
   /**
    * The source's input is exhausted (or drained): it sends the maximum watermark, so every event-time
-   * window and timer downstream fires (Flink), then flushes. Both go out before the final checkpoint's
-   * barrier: the final checkpoint then holds what they fired, and a task downstream is clean when its
-   * input ends (a watermark after the barrier would leave it waiting for a checkpoint that never comes).
+   * window and timer downstream fires (Flink), then flushes; its operators' endInput and end of
+   * partition follow, all before its final snapshot: the final checkpoint then holds what they fired,
+   * and a task downstream is clean when its input ends (a record or watermark after a task's final
+   * snapshot would leave the tasks behind it waiting for a checkpoint that never comes).
    */
   #endSource(): void {
     this.#sourceEnded = true;
@@ -487,10 +504,14 @@ export class Task {
   #endInput(): void {
     this.#busy = true;
     Promise.resolve()
-      .then(() => this.chain.endInput())
+      // restored from a checkpoint taken after endInput: its output is in that checkpoint already (Flink skips finished operators)
+      .then(() => (this.#finishedOnRestore ? undefined : this.chain.endInput()))
       .then(() => {
         if (this.phase !== 'finishing') return;
         this.#busy = false;
+        this.#inputFinished = true;
+        // what endInput emitted (a chained sink wrote it, or it went downstream) needs a snapshot after it
+        if (this.chain.members.some((m) => m.operator.endInput)) this.checkpointer.dirty = true;
         if (this.spec.checkpointingEnabled) {
           this.output.broadcastEvent({ type: 'end-of-partition' });
           this.actor.send({ type: 'INPUT_FLUSHED', dirty: this.checkpointer.dirty });

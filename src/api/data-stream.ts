@@ -9,7 +9,6 @@ import { ProcessOperator, type ProcessFunction } from '../operators/process-oper
 import { ReduceOperator, type ReduceFunction } from '../operators/reduce-operator.ts';
 import { PrintSink } from '../connectors/print-sink.ts';
 import type { OutputTag } from '../operators/output-tag.ts';
-import { SideOutputSelector } from '../operators/side-output-selector.ts';
 import { TimestampsAndWatermarksOperator } from '../operators/timestamps-and-watermarks-operator.ts';
 import type { WatermarkStrategy } from '../operators/watermark-strategy.ts';
 import type { WindowAssigner } from '../operators/window-assigners.ts';
@@ -168,21 +167,24 @@ export class DataStream<T> extends Configurable {
 }
 
 /**
- * The stream of an operator that may emit side outputs (Flink's SingleOutputStreamOperator): its
- * records pass a main-output selector chained behind the operator; `getSideOutput(tag)` adds one
- * that keeps the tag's records. uid, name and parallelism apply to the operator itself.
+ * The stream of an operator that may emit side outputs (Flink's SingleOutputStreamOperator). The
+ * operator's output routes records by tag: its main output goes to the operators reading this
+ * stream, `getSideOutput(tag)` is a stream of the records it emitted to `tag`. Both are virtual
+ * selections (no operator runs for them; the job graph turns them into edges or chain links that
+ * carry the tag). uid, name and parallelism apply to the operator itself.
  */
 export class SingleOutputStreamOperator<T> extends DataStream<T> {
   readonly operatorTransformation: Transformation;
   readonly #selectors: Transformation[] = [];
 
   constructor(registry: TransformationRegistry, operator: Transformation) {
+    // the names (and the uid below) are those of the selector operators this replaced: generated uids stay the same
     const main = registry.add({
       kind: 'operator',
       name: `${operator.name} (main output)`,
       input: { transformation: operator },
       parallelism: operator.parallelism,
-      createOperator: () => new SideOutputSelector(null),
+      selectsOutput: { tag: null },
     });
     super(registry, main);
     this.operatorTransformation = operator;
@@ -215,7 +217,7 @@ export class SingleOutputStreamOperator<T> extends DataStream<T> {
       name: `${op.name} (side output '${tag.id}')`,
       input: { transformation: op },
       parallelism: op.parallelism,
-      createOperator: () => new SideOutputSelector(tag.id),
+      selectsOutput: { tag: tag.id },
     });
     if (op.uid !== undefined) t.uid = `${op.uid}/side-output/${tag.id}`;
     this.#selectors.push(t);

@@ -21,6 +21,11 @@ export interface OperatorStateSnapshot {
 export interface OperatorSubtaskState {
   keyed: StateHandle | null;
   operator: OperatorStateSnapshot;
+  /**
+   * The subtask's input had ended and its endInput had run before this snapshot (Flink's finished
+   * operator): a restore at the same parallelism does not run endInput again (checkpoints only).
+   */
+  finished?: true;
 }
 
 /** A subtask's snapshot: operator uid -> its state. */

@@ -129,7 +129,9 @@ export class TaskManagerAttempt {
             return remote;
           });
           if (producerHere)
-            outputsOf.get(v.id)![p]!.push(new EdgeWriter(channels, edge.partitioning, setup.batchSize, graph.maxParallelism, p));
+            outputsOf
+              .get(v.id)!
+              [p]!.push(new EdgeWriter(channels, edge.partitioning, setup.batchSize, graph.maxParallelism, p, edge.outputTag));
         }
       });
     }

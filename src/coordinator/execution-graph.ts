@@ -124,7 +124,9 @@ export class ExecutionGraph implements JobExecution {
             gate.push(ch);
             return ch;
           });
-          outputsOf.get(v.id)![p]!.push(new EdgeWriter(channels, edge.partitioning, options.batchSize, graph.maxParallelism, p));
+          outputsOf
+            .get(v.id)!
+            [p]!.push(new EdgeWriter(channels, edge.partitioning, options.batchSize, graph.maxParallelism, p, edge.outputTag));
         }
       }
     }

@@ -1,5 +1,5 @@
 // The job master's state machine: job status (Flink's JobStatus) across failures and restarts; the restart decision is a pure function of its context.
-import { assign, emit, setup, type AnyActorRef, type EventObject } from 'xstate';
+import { and, assign, emit, setup, type AnyActorRef, type EventObject } from 'xstate';
 import {
   CHECKPOINT_COORDINATOR,
   type EndOfInput,
@@ -104,6 +104,19 @@ function allIn(context: JobMasterContext, m: TaskStateChanged, phase: TaskPhase)
   return plan.subtasks.every((k) => tasks[k] === phase);
 }
 
+const STARTED: ReadonlySet<TaskPhase> = new Set<TaskPhase>(['running', 'finishing', 'finished']);
+/**
+ * Every task of the attempt runs or ran, for the first time once this message is counted: a bounded
+ * source may end its input (finishing) before the last task of the attempt runs.
+ */
+function allStarted(context: JobMasterContext, m: TaskStateChanged): boolean {
+  const plan = context.plan;
+  if (!plan || !STARTED.has(m.state)) return false;
+  const tasks = phasesWith(context, m);
+  const started = (phases: Record<string, TaskPhase | undefined>) => plan.subtasks.every((k) => STARTED.has(phases[k]!));
+  return started(tasks) && !started(context.tasks);
+}
+
 export const jobMasterMachine = setup({
   types: {
     context: {} as JobMasterContext,
@@ -167,7 +180,7 @@ export const jobMasterMachine = setup({
     /** a message of an attempt that is no longer (or not yet) the current one */
     isStale: ({ context, event }) => (event as TaskMessage).attempt !== context.attempt,
     allFinished: ({ context, event }) => allIn(context, event as TaskStateChanged, 'finished'),
-    allRunning: ({ context, event }) => allIn(context, event as TaskStateChanged, 'running'),
+    allStarted: ({ context, event }) => allStarted(context, event as TaskStateChanged),
     inputEnded: ({ event }) => (event as TaskStateChanged).state === 'finishing',
     restartGranted: ({ context }) => context.restartDelay !== null,
   },
@@ -200,7 +213,11 @@ export const jobMasterMachine = setup({
         TASK_STATE_CHANGED: [
           { guard: 'isStale' },
           { guard: 'allFinished', target: 'FINISHED', actions: 'recordTaskState' },
-          { guard: 'allRunning', actions: ['recordTaskState', 'startCheckpointing', 'reportRunning'] },
+          {
+            guard: and(['allStarted', 'inputEnded']),
+            actions: ['recordTaskState', 'startCheckpointing', 'reportRunning', 'reportEndOfInput'],
+          },
+          { guard: 'allStarted', actions: ['recordTaskState', 'startCheckpointing', 'reportRunning'] },
           { guard: 'inputEnded', actions: ['recordTaskState', 'reportEndOfInput'] },
           { actions: 'recordTaskState' },
         ],

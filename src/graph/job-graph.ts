@@ -1,12 +1,14 @@
 // The job graph: transformations chained into vertices, joined by partitioned edges.
 import { JobDefinitionError } from '../errors.ts';
-import type { Partitioning, Transformation } from './transformation.ts';
+import type { Partitioning, Transformation, TransformationInput } from './transformation.ts';
 import { assignGeneratedUids } from './uid.ts';
 
 export interface JobEdge {
   source: JobVertex;
   target: JobVertex;
   partitioning: Partitioning;
+  /** the side output of the source's last operator this edge carries; null: its main output */
+  outputTag: string | null;
 }
 
 /** One task type: a chain of operators with forward edges and equal parallelism. */
@@ -16,6 +18,8 @@ export interface JobVertex {
   readonly parallelism: number;
   /** head first; the head is a source or reads the vertex's inputs */
   readonly chain: Transformation[];
+  /** per chain member, the output of the member before it that it reads: a side output's tag, or null (main output) */
+  readonly chainTags: Array<string | null>;
   readonly inputs: JobEdge[];
   readonly outputs: JobEdge[];
 }
@@ -41,7 +45,10 @@ export function buildJobGraph(transformations: Transformation[], defaultParallel
       hint: 'end the pipeline with .print(), .sinkTo(new FileSink(dir)) or .sinkTo(new CollectSink(array))',
     });
   }
-  const generated = assignGeneratedUids(transformations).map((t) => t.uid!);
+  // virtual side-output selections get uids too (as they did as operators): the generated uids behind them stay the same
+  const generated = assignGeneratedUids(transformations)
+    .filter((t) => !t.selectsOutput)
+    .map((t) => t.uid!);
   const uids = new Map<string, Transformation>();
   for (const t of transformations) {
     if (uids.has(t.uid!)) {
@@ -68,41 +75,51 @@ export function buildJobGraph(transformations: Transformation[], defaultParallel
     }
     return p;
   };
+  // the operators' inputs with virtual side-output selections resolved: the operator itself, and the tag
+  const operators = transformations.filter((t) => !t.selectsOutput);
+  const inputsOf = new Map<Transformation, ResolvedInput[]>();
+  for (const t of operators) inputsOf.set(t, [t.input, ...(t.extraInputs ?? [])].filter((i) => !!i).map(resolveInput));
   const consumers = new Map<Transformation, Transformation[]>();
-  for (const t of transformations) {
-    for (const input of [t.input, ...(t.extraInputs ?? [])]) {
-      if (input) consumers.set(input.transformation, [...(consumers.get(input.transformation) ?? []), t]);
-    }
+  for (const t of operators) {
+    for (const input of inputsOf.get(t)!) consumers.set(input.transformation, [...(consumers.get(input.transformation) ?? []), t]);
   }
-  const edgeOf = (t: Transformation, input = t.input!): Partitioning => {
+  const edgeOf = (t: Transformation, input: ResolvedInput): Partitioning => {
     if (input.partitioning) return input.partitioning;
     return parallelism(input.transformation) === parallelism(t) ? { type: 'forward' } : { type: 'rebalance' };
   };
-  const chainsWithInput = (t: Transformation): boolean =>
-    !!t.input &&
-    !t.extraInputs &&
-    edgeOf(t).type === 'forward' &&
-    parallelism(t.input.transformation) === parallelism(t) &&
-    consumers.get(t.input.transformation)!.length === 1;
+  const chainsWithInput = (t: Transformation): boolean => {
+    const inputs = inputsOf.get(t)!;
+    const input = inputs[0];
+    return (
+      inputs.length === 1 &&
+      !!input &&
+      edgeOf(t, input).type === 'forward' &&
+      parallelism(input.transformation) === parallelism(t) &&
+      consumers.get(input.transformation)!.length === 1
+    );
+  };
 
-  const vertexOf = new Map<Transformation, { chain: Transformation[] }>();
-  const chains: Transformation[][] = [];
-  for (const t of transformations) {
+  const vertexOf = new Map<Transformation, { chain: Transformation[]; tags: Array<string | null> }>();
+  const chains: Array<{ chain: Transformation[]; tags: Array<string | null> }> = [];
+  for (const t of operators) {
     if (chainsWithInput(t)) {
-      const chain = vertexOf.get(t.input!.transformation)!;
+      const input = inputsOf.get(t)![0]!;
+      const chain = vertexOf.get(input.transformation)!;
       chain.chain.push(t);
+      chain.tags.push(input.outputTag);
       vertexOf.set(t, chain);
     } else {
-      const chain = { chain: [t] };
-      chains.push(chain.chain);
+      const chain = { chain: [t], tags: [null] };
+      chains.push(chain);
       vertexOf.set(t, chain);
     }
   }
-  const vertices: JobVertex[] = chains.map((chain, i) => ({
+  const vertices: JobVertex[] = chains.map(({ chain, tags }, i) => ({
     id: `v${i}`,
     name: chain.map((t) => t.name).join(' -> '),
     parallelism: parallelism(chain[0]!),
     chain,
+    chainTags: tags,
     inputs: [],
     outputs: [],
   }));
@@ -110,10 +127,9 @@ export function buildJobGraph(transformations: Transformation[], defaultParallel
   for (const v of vertices) for (const t of v.chain) vertexByMember.set(t, v);
   for (const v of vertices) {
     const head = v.chain[0]!;
-    for (const input of [head.input, ...(head.extraInputs ?? [])]) {
-      if (!input) continue;
+    for (const input of inputsOf.get(head)!) {
       const source = vertexByMember.get(input.transformation)!;
-      const edge: JobEdge = { source, target: v, partitioning: edgeOf(head, input) };
+      const edge: JobEdge = { source, target: v, partitioning: edgeOf(head, input), outputTag: input.outputTag };
       if (edge.partitioning.type === 'forward' && source.parallelism !== v.parallelism) {
         throw new JobDefinitionError(
           'FLOE_FORWARD_PARALLELISM',
@@ -125,4 +141,18 @@ export function buildJobGraph(transformations: Transformation[], defaultParallel
     }
   }
   return { vertices, maxParallelism, generatedUids: generated };
+}
+
+interface ResolvedInput {
+  transformation: Transformation;
+  partitioning?: Partitioning;
+  outputTag: string | null;
+}
+
+/** An input with a virtual side-output selection replaced by the operator it selects from and the tag. */
+function resolveInput(input: TransformationInput): ResolvedInput {
+  const selects = input.transformation.selectsOutput;
+  if (!selects) return { transformation: input.transformation, partitioning: input.partitioning, outputTag: input.outputTag ?? null };
+  const selected = resolveInput(input.transformation.input!);
+  return { transformation: selected.transformation, partitioning: input.partitioning ?? selected.partitioning, outputTag: selects.tag };
 }

@@ -184,6 +184,8 @@ export class InternalTimerService implements TimerService {
   flush(): void {
     const backend = this.#backend;
     const current = backend.getCurrentKey();
+    // with its key group: the key in hand may be TIMERS_KEY itself (a flush with no key in hand before), whose hash is no key group of this subtask
+    const currentKeyGroup = backend.currentKeyGroup;
     for (const q of [this.#event, this.#processing]) {
       // removals first: a timer deleted and registered again is one id, put last
       for (const t of q.removed) {
@@ -200,7 +202,8 @@ export class InternalTimerService implements TimerService {
       q.removed = [];
       q.added = [];
     }
-    if (current !== undefined) backend.setCurrentKey(current);
+    if (current !== undefined)
+      backend.setCurrentKey(current, currentKeyGroup !== undefined && currentKeyGroup >= 0 ? currentKeyGroup : undefined);
   }
 
   /** pending timers (event, processing) */

@@ -7,6 +7,12 @@ import type { ElementTimestamp } from './event-time.ts';
 /** Where an operator emits its records (the next operator of the chain, or the task's output writer). */
 export interface Output<T> {
   collect(record: T): void;
+  /**
+   * Emits `record` to the side output `tag` (Flink's `collect(outputTag, record)`): the output routes
+   * it to what reads that side output (`getSideOutput(tag)`), nothing else sees it. Absent where
+   * nothing reads side outputs: the record is dropped, as Flink drops a tag nobody reads.
+   */
+  sideOutput?(tag: string, record: unknown): void;
   /** event time: passes a watermark on, after everything collected before it (absent where nothing reads watermarks) */
   emitWatermark?(timestamp: number): void;
   /** event time: the input went idle (holds no watermark back) or active again */

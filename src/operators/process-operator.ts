@@ -15,7 +15,7 @@ import type {
 import { JobDefinitionError } from '../errors.ts';
 import type { OperatorContext, Output, RuntimeContext, StreamOperator } from './operator.ts';
 import { InternalTimerService, type TimeDomain, type TimerService } from './internal-timer-service.ts';
-import { SideOutputRecord, type OutputTag } from './output-tag.ts';
+import type { OutputTag } from './output-tag.ts';
 
 /** What a process function sees besides the record: its runtime, the current key and its state. */
 export interface ProcessContext<K = unknown> extends RuntimeContext {
@@ -90,7 +90,7 @@ class KeyedProcessContext implements ProcessContext {
 
   output<X>(tag: OutputTag<X>, value: X): void {
     if (!tag || typeof tag.id !== 'string') throw new TypeError('ctx.output needs an OutputTag, e.g. new OutputTag<T>("late")');
-    this.out.collect(new SideOutputRecord(tag.id, value));
+    this.out.sideOutput?.(tag.id, value);
   }
 
   get jobId() {

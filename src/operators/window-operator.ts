@@ -4,7 +4,7 @@ import { JobDefinitionError } from '../errors.ts';
 import type { ElementTimestamp } from './event-time.ts';
 import { InternalTimerService } from './internal-timer-service.ts';
 import type { OperatorContext, Output, StreamOperator } from './operator.ts';
-import { SideOutputRecord, type OutputTag } from './output-tag.ts';
+import type { OutputTag } from './output-tag.ts';
 import type { TimeWindow, WindowAssigner } from './window-assigners.ts';
 
 /** Flink's AggregateFunction, with `merge` (needed by session windows). */
@@ -156,7 +156,7 @@ export class WindowOperator implements StreamOperator<unknown, unknown> {
       const tag = this.#settings.lateDataTag;
       if (tag) {
         this.numLateRecordsToSideOutput++;
-        this.#out.collect(new SideOutputRecord(tag.id, record));
+        this.#out.sideOutput?.(tag.id, record);
       } else {
         this.numLateRecordsDropped++;
       }
@@ -335,7 +335,7 @@ export class WindowOperator implements StreamOperator<unknown, unknown> {
           window,
           currentWatermark: timers.currentWatermark(),
           currentProcessingTime: timers.currentProcessingTime(),
-          output: (tag, value) => out.collect(new SideOutputRecord(tag.id, value)),
+          output: (tag, value) => out.sideOutput?.(tag.id, value),
         };
         fn.process(this.#backend.getCurrentKey(), context, contents as unknown[], out);
       }
