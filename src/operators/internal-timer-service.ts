@@ -233,6 +233,25 @@ export class InternalTimerService implements TimerService {
     this.#delete(this.#processing, timestamp);
   }
 
+  /**
+   * Writes (`present`) or removes one event-time timer of `key` in keyed state only, not in the queue:
+   * for an operator whose timers are implied by what it holds in memory (the window operator's heap
+   * windows fire by window, not by key) and must still be in its snapshots as if registered here, so
+   * that any restore (another backend, another parallelism) fires them. Changes the backend's current key.
+   */
+  persistEventTimer(key: unknown, keyGroup: number, timestamp: number, present: boolean): void {
+    this.#backend.setCurrentKey(TIMERS_KEY, keyGroup);
+    const state = (this.#persisted ??= this.#backend.getMapState<string, [number, unknown]>({
+      kind: 'map',
+      name: `_timer_state/event_${this.name}`,
+    }));
+    const id = `${timestamp}\u0000${keyId(key)}`;
+    if (present) state.put(id, [timestamp, key]);
+    else state.remove(id);
+  }
+
+  #persisted: MapState<string, [number, unknown]> | undefined;
+
   /** Fires every event-time timer at or before `watermark`, oldest first, each under its key. */
   advanceWatermark(watermark: number): void {
     this.#watermark = watermark;

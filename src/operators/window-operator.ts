@@ -1,11 +1,14 @@
 // The window operator (Flink's WindowOperator): assigns records to windows kept as keyed state, fires them with timers, handles lateness.
+import { HeapKeyedBackend } from '../backends/heap-keyed-backend.ts';
+import { lookupKey } from '../backends/keyed-snapshot-reader.ts';
 import type { KeyedStateBackend, ValueState } from '../backends/types.ts';
 import { JobDefinitionError } from '../errors.ts';
-import type { ElementTimestamp } from './event-time.ts';
+import { MIN_WATERMARK, type ElementTimestamp } from './event-time.ts';
 import { InternalTimerService } from './internal-timer-service.ts';
 import type { OperatorContext, Output, StreamOperator } from './operator.ts';
 import { SideOutputRecord, type OutputTag } from './output-tag.ts';
-import type { TimeWindow, WindowAssigner } from './window-assigners.ts';
+import { windowStart, type FixedWindows, type TimeWindow, type WindowAssigner } from './window-assigners.ts';
+import { UNDEFINED_CONTENTS, WindowSlot } from './window-slot.ts';
 
 /** Flink's AggregateFunction, with `merge` (needed by session windows). */
 export interface WindowAggregateFunction<IN, ACC, OUT> {
@@ -66,6 +69,23 @@ export class WindowOperator implements StreamOperator<unknown, unknown> {
    * snapshot, and the tag a symbol no codec writes: a restored list is never taken for an owned one.
    */
   #epoch: object = {};
+  /**
+   * Fixed-size event-time windows on a heap backend: held by window (WindowSlot) instead of per key,
+   * fired by window instead of by a timer per key and window, written to keyed state (with the
+   * timers the per-key path would have) only when the operator snapshots. Null: the per-key path
+   * (merging or processing-time windows, off-heap backends).
+   */
+  #fixed: FixedWindows | null = null;
+  /** the windows are held in #slots now (else per key, in keyed state with their timers) */
+  #bySlot = false;
+  /** window end → the window of every key */
+  readonly #slots = new Map<number, WindowSlot>();
+  /** the window the last record went to (consecutive records mostly share it) */
+  #lastSlot: WindowSlot | null = null;
+  /** windows a snapshot wrote, dropped since: their keys' state and timers go at the next snapshot */
+  #dropped: WindowSlot[] = [];
+  /** the watermark when the windows were last written to keyed state (which window timers it holds) */
+  #flushedWatermark = MIN_WATERMARK;
   /** late records dropped (no side output): Flink's numLateRecordsDropped */
   numLateRecordsDropped = 0;
   /** late records sent to the side output */
@@ -98,6 +118,17 @@ export class WindowOperator implements StreamOperator<unknown, unknown> {
       context.requestWake,
     );
     this.#timers.restore();
+    const { assigner } = this.#settings;
+    if (this.#backend instanceof HeapKeyedBackend && assigner.isEventTime && !assigner.isMerging) {
+      this.#fixed = assigner.fixedWindows();
+      // restored windows and their timers are finished on the per-key path; new ones go by window once none is left
+      this.#bySlot = this.#fixed !== null && this.#noTimers();
+    }
+  }
+
+  #noTimers(): boolean {
+    const { event, processing } = this.#timers.counts;
+    return event === 0 && processing === 0;
   }
 
   get timers(): InternalTimerService {
@@ -105,6 +136,10 @@ export class WindowOperator implements StreamOperator<unknown, unknown> {
   }
 
   processElement(record: unknown): void {
+    if (this.#bySlot) {
+      this.#processBySlot(record);
+      return;
+    }
     const { assigner, allowedLateness } = this.#settings;
     let ts: number;
     if (assigner.isEventTime) {
@@ -148,23 +183,173 @@ export class WindowOperator implements StreamOperator<unknown, unknown> {
         }
         entry[2] = this.#add(entry[2], record);
         // a late record within the allowed lateness fires its window again at once (Flink's EventTimeTrigger)
-        if (assigner.isEventTime && w.end - 1 <= watermark) this.#emit(w, entry[2]);
+        if (assigner.isEventTime && w.end - 1 <= watermark) this.#emit(w, entry[2], this.#backend.getCurrentKey());
       }
       if (list) this.#windows.update(list);
     }
-    if (!accepted && assigner.isEventTime && ts + allowedLateness <= watermark) {
-      const tag = this.#settings.lateDataTag;
-      if (tag) {
-        this.numLateRecordsToSideOutput++;
-        this.#out.collect(new SideOutputRecord(tag.id, record));
-      } else {
-        this.numLateRecordsDropped++;
+    if (!accepted && assigner.isEventTime && ts + allowedLateness <= watermark) this.#late(record);
+  }
+
+  #late(record: unknown): void {
+    const tag = this.#settings.lateDataTag;
+    if (tag) {
+      this.numLateRecordsToSideOutput++;
+      this.#out.collect(new SideOutputRecord(tag.id, record));
+    } else {
+      this.numLateRecordsDropped++;
+    }
+  }
+
+  #eventTimestamp(): number {
+    const t = this.#timestamp.current;
+    if (t === undefined) {
+      throw new JobDefinitionError(
+        'FLOE_NO_TIMESTAMP',
+        `operator '${this.#uid}': a record reached ${this.#settings.assigner.toString()} without an event timestamp`,
+        {
+          hint: 'call .assignTimestampsAndWatermarks(WatermarkStrategy...withTimestampAssigner(...)) before .keyBy(...).window(...)',
+        },
+      );
+    }
+    return t;
+  }
+
+  /** The windows held by window: the record's contents added in each of its windows, found by one lookup each. */
+  #processBySlot(record: unknown): void {
+    const ts = this.#eventTimestamp();
+    const { size, slide, offset } = this.#fixed!;
+    const lateness = this.#settings.allowedLateness;
+    const watermark = this.#timers.currentWatermark();
+    let accepted = false;
+    for (let start = windowStart(ts, offset, slide); start > ts - size; start -= slide) {
+      const end = start + size;
+      if (end - 1 + lateness <= watermark) continue;
+      accepted = true;
+      let slot = this.#lastSlot;
+      if (slot === null || slot.end !== end) {
+        slot = this.#slots.get(end) ?? null;
+        if (slot === null) this.#slots.set(end, (slot = new WindowSlot(start, end, end - 1 <= watermark)));
+        this.#lastSlot = slot;
+      }
+      const key = this.#backend.getCurrentKey();
+      let lookup = key;
+      if ((key !== null && typeof key === 'object') || Object.is(key, -0)) {
+        lookup = lookupKey(key);
+        (slot.keys ??= new Map()).set(lookup, key);
+      }
+      const contents = slot.contents;
+      const held = contents.get(lookup);
+      const before = held === undefined ? this.#empty() : held === UNDEFINED_CONTENTS ? undefined : held;
+      const after = this.#add(before, record);
+      if (after !== held) contents.set(lookup, after === undefined ? UNDEFINED_CONTENTS : after);
+      slot.touched(lookup);
+      // a late record within the allowed lateness fires its window again at once (Flink's EventTimeTrigger)
+      if (slot.fired) this.#emit(slot.window, after, key);
+    }
+    if (!accepted && ts + lateness <= watermark) this.#late(record);
+  }
+
+  /** Fires the windows the watermark passed (oldest first, each key in the order it came in) and drops those past their lateness. */
+  #advanceSlots(watermark: number): void {
+    const lateness = this.#settings.allowedLateness;
+    let due: WindowSlot[] | null = null;
+    for (const slot of this.#slots.values()) {
+      if ((!slot.fired && slot.end - 1 <= watermark) || slot.end - 1 + lateness <= watermark) (due ??= []).push(slot);
+    }
+    if (due === null) return;
+    due.sort((a, b) => a.end - b.end);
+    for (const slot of due) {
+      if (!slot.fired) {
+        slot.fired = true;
+        // the written window timer at end - 1 is gone now: every key's timers change at the next snapshot
+        if (slot.flushed) slot.dirtyAll = true;
+        this.#fireSlot(slot);
+      }
+      if (slot.end - 1 + lateness <= watermark) {
+        this.#slots.delete(slot.end);
+        if (this.#lastSlot === slot) this.#lastSlot = null;
+        if (slot.flushed) this.#dropped.push(slot);
       }
     }
   }
 
+  #fireSlot(slot: WindowSlot): void {
+    const fn = this.#settings.fn;
+    const out = this.#out;
+    const ts = this.#timestamp;
+    if (fn.kind === 'aggregate') {
+      // the common case, without a call per key
+      const last = slot.end - 1;
+      const aggregate = fn.aggregate;
+      for (const held of slot.contents.values()) {
+        ts.current = last;
+        out.collect(aggregate.getResult(held === UNDEFINED_CONTENTS ? undefined : held));
+      }
+      return;
+    }
+    for (const [lookup, held] of slot.contents) {
+      this.#emit(slot.window, held === UNDEFINED_CONTENTS ? undefined : held, slot.keyOf(lookup));
+    }
+  }
+
+  /**
+   * Writes the windows held by window into keyed state, as the per-key path holds them: each changed
+   * key's list of windows, and its window timers (end - 1 while not fired, the cleanup time while
+   * the lateness lasts) in the timer service's state. Only keys changed since the last call.
+   */
+  #flushSlots(): void {
+    const backend = this.#backend;
+    const current = backend.getCurrentKey();
+    const watermark = this.#timers.currentWatermark();
+    const slots = [...this.#slots.values()].sort((a, b) => a.end - b.end);
+    const changed = new Map<unknown, unknown>();
+    const collect = (slot: WindowSlot, lookups: Iterable<unknown>) => {
+      for (const lookup of lookups) if (!changed.has(lookup)) changed.set(lookup, slot.keyOf(lookup));
+    };
+    for (const slot of slots) {
+      if (!slot.flushed || slot.dirtyAll) collect(slot, slot.contents.keys());
+      else if (slot.dirty) collect(slot, slot.dirty);
+    }
+    for (const slot of this.#dropped) collect(slot, slot.contents.keys());
+    for (const [lookup, key] of changed) {
+      backend.setCurrentKey(key);
+      const keyGroup = backend.currentKeyGroup ?? -1;
+      const before = this.#windows.value();
+      const list: WindowList = [];
+      for (const slot of slots) {
+        const held = slot.contents.get(lookup);
+        if (held !== undefined) list.push([slot.start, slot.end, this.#copyContents(held === UNDEFINED_CONTENTS ? undefined : held)]);
+      }
+      if (list.length > 0) this.#windows.update(list);
+      else if (before !== undefined) this.#windows.clear();
+      const had = this.#windowTimers(before, this.#flushedWatermark);
+      const has = this.#windowTimers(list, watermark);
+      for (const t of had) if (!has.has(t)) this.#timers.persistEventTimer(key, keyGroup, t, false);
+      for (const t of has) if (!had.has(t)) this.#timers.persistEventTimer(key, keyGroup, t, true);
+    }
+    for (const slot of slots) {
+      slot.flushed = true;
+      slot.dirty = null;
+      slot.dirtyAll = false;
+    }
+    this.#dropped = [];
+    this.#flushedWatermark = watermark;
+    if (current !== undefined) backend.setCurrentKey(current);
+  }
+
+  /** The event-time timers the per-key path holds for a key's windows at `watermark`. */
+  #windowTimers(list: WindowList | undefined, watermark: number): Set<number> {
+    const timers = new Set<number>();
+    for (const [, end] of list ?? []) {
+      if (end - 1 > watermark) timers.add(end - 1);
+      timers.add(end - 1 + this.#settings.allowedLateness);
+    }
+    return timers;
+  }
+
   /** Timers go into keyed state now, and window lists held by this snapshot are copied before their next change. */
   snapshotState(): void {
+    if (this.#bySlot) this.#flushSlots();
     this.#timers.flush();
     this.#epoch = {};
   }
@@ -188,6 +373,12 @@ export class WindowOperator implements StreamOperator<unknown, unknown> {
 
   processWatermark(timestamp: number): void {
     this.#timers.advanceWatermark(timestamp);
+    if (this.#bySlot) this.#advanceSlots(timestamp);
+    // the restored windows are all gone (each held a timer): the next ones go by window
+    else if (this.#fixed !== null && this.#noTimers()) {
+      this.#bySlot = true;
+      this.#flushedWatermark = timestamp;
+    }
     this.#out.emitWatermark?.(timestamp);
   }
 
@@ -256,7 +447,7 @@ export class WindowOperator implements StreamOperator<unknown, unknown> {
     list.push([start, end, contents]);
     this.#windows.update(list);
     if (!existing) this.#registerTimers(merged);
-    if (this.#settings.assigner.isEventTime && end - 1 <= watermark) this.#emit(merged, contents);
+    if (this.#settings.assigner.isEventTime && end - 1 <= watermark) this.#emit(merged, contents, this.#backend.getCurrentKey());
     return true;
   }
 
@@ -266,7 +457,7 @@ export class WindowOperator implements StreamOperator<unknown, unknown> {
     if (!windows) return;
     let kept = 0;
     for (const [start, end, contents] of windows) {
-      if (end - 1 === ts) this.#emit({ start, end }, contents);
+      if (end - 1 === ts) this.#emit({ start, end }, contents, this.#backend.getCurrentKey());
       if (end - 1 + lateness > ts) kept++;
     }
     if (kept === windows.length) return;
@@ -318,7 +509,7 @@ export class WindowOperator implements StreamOperator<unknown, unknown> {
   }
 
   /** Emits a window's result with the window's last timestamp (Flink: window.maxTimestamp()). */
-  #emit(window: TimeWindow, contents: unknown): void {
+  #emit(window: TimeWindow, contents: unknown, key: unknown): void {
     this.#timestamp.current = window.end - 1;
     const fn = this.#settings.fn;
     const out = this.#out;
@@ -337,7 +528,7 @@ export class WindowOperator implements StreamOperator<unknown, unknown> {
           currentProcessingTime: timers.currentProcessingTime(),
           output: (tag, value) => out.collect(new SideOutputRecord(tag.id, value)),
         };
-        fn.process(this.#backend.getCurrentKey(), context, contents as unknown[], out);
+        fn.process(key, context, contents as unknown[], out);
       }
     }
   }
