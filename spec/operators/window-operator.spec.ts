@@ -55,16 +55,26 @@ interface Side {
 
 const late = new OutputTag<unknown>('late');
 
-type Step =
-  | { record: [key: unknown, ts: number, value: number] }
-  | { watermark: number }
-  | { snapshot: true }
-  | { restore: true };
+/**
+ * The output with each run of results of one timestamp sorted: which key of a window comes first is
+ * not part of the semantics (timers of one time fire in no set order, in Flink too).
+ */
+function normalised(out: Side['out']): Array<[number | undefined, string]> {
+  const runs: Array<Array<[number | undefined, string]>> = [];
+  for (const [ts, r] of out) {
+    const last = runs.at(-1);
+    if (last && last[0]![0] === ts) last.push([ts, JSON.stringify(r)]);
+    else runs.push([[ts, JSON.stringify(r)]]);
+  }
+  return runs.flatMap((run) => run.sort((a, b) => (a[1] < b[1] ? -1 : a[1] > b[1] ? 1 : 0)));
+}
+
+type Step = { record: [key: unknown, ts: number, value: number] } | { watermark: number } | { snapshot: true } | { restore: true };
 
 /** Events of a few keys (strings, numbers, a tuple) with disorder, watermarks now and then, snapshots and restores. */
 function script(seed: number): Step[] {
   let s = seed;
-  const rnd = () => ((s = (s * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+  const rnd = () => (s = (s * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
   const keys: unknown[] = ['a', 'b', 'c', 1, 2, -0, ['t', 1]];
   const steps: Step[] = [];
   let maxTs = 0;
@@ -73,7 +83,7 @@ function script(seed: number): Step[] {
     maxTs = Math.max(maxTs, ts);
     steps.push({ record: [keys[Math.floor(rnd() * keys.length)], ts, i] });
     if (rnd() < 0.06) steps.push({ watermark: maxTs - 2000 });
-    if (rnd() < 0.02) steps.push({ snapshot: true });
+    if (rnd() < 0.05) steps.push({ snapshot: true });
     if (rnd() < 0.006) steps.push({ restore: true });
   }
   steps.push({ snapshot: true }, { watermark: MAX_WATERMARK }, { snapshot: true });
@@ -185,7 +195,7 @@ for (const c of cases) {
         }
       } else if ('watermark' in step) {
         for (const s of [bySlot, perKey]) s.op.processWatermark(step.watermark);
-        t.same(bySlot.out, perKey.out, `the same output up to watermark ${step.watermark}`);
+        t.same(normalised(bySlot.out), normalised(perKey.out), `the same output up to watermark ${step.watermark}`);
         if (bySlot.out.length !== perKey.out.length) break;
       } else if ('snapshot' in step) {
         checkpoint++;
@@ -211,7 +221,7 @@ for (const c of cases) {
       }
     }
     t.ok(bySlot.out.length > 50, `${bySlot.out.length} results`);
-    t.same(bySlot.out, perKey.out, 'the same output in the same order');
+    t.same(normalised(bySlot.out), normalised(perKey.out), 'the same output, in the same order but for keys of one time');
     t.equal(bySlot.op.numLateRecordsDropped, perKey.op.numLateRecordsDropped, `late records dropped: ${perKey.op.numLateRecordsDropped}`);
     t.equal(bySlot.op.numLateRecordsToSideOutput, perKey.op.numLateRecordsToSideOutput);
     t.comment(`${restores} restores, ${checkpoint} snapshots`);

@@ -240,17 +240,47 @@ export class InternalTimerService implements TimerService {
    * that any restore (another backend, another parallelism) fires them. Changes the backend's current key.
    */
   persistEventTimer(key: unknown, keyGroup: number, timestamp: number, present: boolean): void {
-    this.#backend.setCurrentKey(TIMERS_KEY, keyGroup);
-    const state = (this.#persisted ??= this.#backend.getMapState<string, [number, unknown]>({
-      kind: 'map',
-      name: `_timer_state/event_${this.name}`,
-    }));
+    const state = this.#persistedEventTimers(keyGroup);
     const id = `${timestamp}\u0000${keyId(key)}`;
     if (present) state.put(id, [timestamp, key]);
     else state.remove(id);
   }
 
+  /** Whether keyed state holds this event-time timer of `key` (see persistEventTimer). Changes the backend's current key. */
+  hasPersistedEventTimer(key: unknown, keyGroup: number, timestamp: number): boolean {
+    return this.#persistedEventTimers(keyGroup).contains(`${timestamp}\u0000${keyId(key)}`);
+  }
+
+  #persistedEventTimers(keyGroup: number): MapState<string, [number, unknown]> {
+    this.#backend.setCurrentKey(TIMERS_KEY, keyGroup);
+    return (this.#persisted ??= this.#backend.getMapState<string, [number, unknown]>({
+      kind: 'map',
+      name: `_timer_state/event_${this.name}`,
+    }));
+  }
+
   #persisted: MapState<string, [number, unknown]> | undefined;
+
+  /** The pending event-time timers, in no particular order. */
+  eventTimers(): Array<{ ts: number; key: unknown; keyGroup: number }> {
+    const out: Array<{ ts: number; key: unknown; keyGroup: number }> = [];
+    for (const bucket of this.#event.buckets.values())
+      for (const t of bucket.values()) out.push({ ts: t.ts, key: t.key, keyGroup: t.keyGroup });
+    return out;
+  }
+
+  /**
+   * Takes the pending event-time timers out of the queue without deleting them from keyed state: an
+   * operator that keeps its timers itself (see persistEventTimer) adopts restored ones this way.
+   */
+  forgetEventTimers(): void {
+    const q = this.#event;
+    for (const bucket of q.buckets.values()) for (const t of bucket.values()) t.live = false;
+    q.buckets.clear();
+    q.heap.items.length = 0;
+    q.size = 0;
+    q.added = q.added.filter((t) => t.live);
+  }
 
   /** Fires every event-time timer at or before `watermark`, oldest first, each under its key. */
   advanceWatermark(watermark: number): void {

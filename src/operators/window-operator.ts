@@ -3,7 +3,7 @@ import { HeapKeyedBackend } from '../backends/heap-keyed-backend.ts';
 import { lookupKey } from '../backends/keyed-snapshot-reader.ts';
 import type { KeyedStateBackend, ValueState } from '../backends/types.ts';
 import { JobDefinitionError } from '../errors.ts';
-import { MIN_WATERMARK, type ElementTimestamp } from './event-time.ts';
+import type { ElementTimestamp } from './event-time.ts';
 import { InternalTimerService } from './internal-timer-service.ts';
 import type { OperatorContext, Output, StreamOperator } from './operator.ts';
 import { SideOutputRecord, type OutputTag } from './output-tag.ts';
@@ -80,12 +80,18 @@ export class WindowOperator implements StreamOperator<unknown, unknown> {
   #bySlot = false;
   /** window end → the window of every key */
   readonly #slots = new Map<number, WindowSlot>();
+  /**
+   * window end → restored windows of keys that had fired already (their end - 1 timer was gone): they
+   * do not fire again at end - 1, only if a record comes (Flink's trigger registers end - 1 again), and
+   * are dropped after the lateness
+   */
+  readonly #fired = new Map<number, WindowSlot>();
+  /** restored timers no restored window explains: removed from keyed state at the next snapshot */
+  #strays: Array<{ ts: number; key: unknown; keyGroup: number }> = [];
   /** the window the last record went to (consecutive records mostly share it) */
   #lastSlot: WindowSlot | null = null;
   /** windows a snapshot wrote, dropped since: their keys' state and timers go at the next snapshot */
   #dropped: WindowSlot[] = [];
-  /** the watermark when the windows were last written to keyed state (which window timers it holds) */
-  #flushedWatermark = MIN_WATERMARK;
   /** late records dropped (no side output): Flink's numLateRecordsDropped */
   numLateRecordsDropped = 0;
   /** late records sent to the side output */
@@ -121,14 +127,69 @@ export class WindowOperator implements StreamOperator<unknown, unknown> {
     const { assigner } = this.#settings;
     if (this.#backend instanceof HeapKeyedBackend && assigner.isEventTime && !assigner.isMerging) {
       this.#fixed = assigner.fixedWindows();
-      // restored windows and their timers are finished on the per-key path; new ones go by window once none is left
-      this.#bySlot = this.#fixed !== null && this.#noTimers();
+      this.#bySlot = this.#fixed !== null && this.#adoptRestored();
     }
   }
 
-  #noTimers(): boolean {
+  /**
+   * Restored windows (found through their timers: every window has one until dropped) go into the
+   * slots, fired ones apart, and their timers leave the timer queue; they stay in keyed state as
+   * they are until a snapshot changes them. False (the per-key path): windows of another size or grid.
+   */
+  #adoptRestored(): boolean {
     const { event, processing } = this.#timers.counts;
-    return event === 0 && processing === 0;
+    if (processing > 0) return false;
+    if (event === 0) return true;
+    const { size, slide, offset } = this.#fixed!;
+    const backend = this.#backend;
+    const current = backend.getCurrentKey();
+    const currentGroup = backend.currentKeyGroup;
+    const restored = this.#timers.eventTimers();
+    const byKey = new Map<unknown, { key: unknown; keyGroup: number; ts: number[]; list: WindowList }>();
+    for (const t of restored) {
+      const lookup = lookupKey(t.key);
+      const e = byKey.get(lookup);
+      if (e) e.ts.push(t.ts);
+      else byKey.set(lookup, { key: t.key, keyGroup: t.keyGroup, ts: [t.ts], list: [] });
+    }
+    let aligned = true;
+    for (const e of byKey.values()) {
+      backend.setCurrentKey(e.key, e.keyGroup);
+      e.list = this.#windows.value() ?? [];
+      for (const [start, end] of e.list) if (end - start !== size || windowStart(start, offset, slide) !== start) aligned = false;
+    }
+    if (current !== undefined) backend.setCurrentKey(current, currentGroup);
+    if (!aligned) return false;
+    this.#timers.forgetEventTimers();
+    const place = (slots: Map<number, WindowSlot>, lookup: unknown, key: unknown, [start, end, contents]: WindowEntry) => {
+      let slot = slots.get(end);
+      if (slot === undefined) {
+        slots.set(end, (slot = new WindowSlot(start, end, slots === this.#fired)));
+        slot.flushed = true;
+      }
+      if (lookup !== key || Object.is(key, -0)) (slot.keys ??= new Map()).set(lookup, key);
+      // the backend's value (and a snapshot) still holds these contents: a copy is changed in place
+      slot.contents.set(lookup, contents === undefined ? UNDEFINED_CONTENTS : this.#copyContents(contents));
+    };
+    // windows whose end - 1 timer is pending, in the timers' order (the order the per-key path fires them in)
+    const pending = new Set<WindowEntry>();
+    for (const t of restored) {
+      const lookup = lookupKey(t.key);
+      const entry = byKey.get(lookup)!.list.find((w) => w[1] - 1 === t.ts);
+      if (entry === undefined || pending.has(entry)) continue;
+      pending.add(entry);
+      place(this.#slots, lookup, t.key, entry);
+    }
+    const lateness = this.#settings.allowedLateness;
+    for (const [lookup, e] of byKey) {
+      const explained = new Set<number>();
+      for (const entry of e.list) {
+        if (!pending.has(entry)) place(this.#fired, lookup, e.key, entry);
+        explained.add(entry[1] - 1).add(entry[1] - 1 + lateness);
+      }
+      for (const ts of e.ts) if (!explained.has(ts)) this.#strays.push({ ts, key: e.key, keyGroup: e.keyGroup });
+    }
+    return true;
   }
 
   get timers(): InternalTimerService {
@@ -180,6 +241,9 @@ export class WindowOperator implements StreamOperator<unknown, unknown> {
           list.push((entry = [w.start, w.end, this.#empty()]));
           // one set of timers per key and window, registered with the window (not per record)
           this.#registerTimers(w);
+        } else if (assigner.isEventTime && w.end - 1 > watermark) {
+          // a window restored after it fired fires again (Flink's trigger registers end - 1 on every record; one timer per key and time)
+          this.#timers.registerEventTimeTimer(w.end - 1);
         }
         entry[2] = this.#add(entry[2], record);
         // a late record within the allowed lateness fires its window again at once (Flink's EventTimeTrigger)
@@ -238,15 +302,31 @@ export class WindowOperator implements StreamOperator<unknown, unknown> {
         (slot.keys ??= new Map()).set(lookup, key);
       }
       const contents = slot.contents;
-      const held = contents.get(lookup);
+      let held = contents.get(lookup);
+      let moved = false;
+      if (held === undefined && this.#fired.size > 0) moved = (held = this.#unfire(end, lookup)) !== undefined;
       const before = held === undefined ? this.#empty() : held === UNDEFINED_CONTENTS ? undefined : held;
       const after = this.#add(before, record);
-      if (after !== held) contents.set(lookup, after === undefined ? UNDEFINED_CONTENTS : after);
+      if (after !== held || moved) contents.set(lookup, after === undefined ? UNDEFINED_CONTENTS : after);
       slot.touched(lookup);
       // a late record within the allowed lateness fires its window again at once (Flink's EventTimeTrigger)
       if (slot.fired) this.#emit(slot.window, after, key);
     }
     if (!accepted && ts + lateness <= watermark) this.#late(record);
+  }
+
+  /**
+   * A restored window that had fired gets a record: it leaves the fired ones, to fire again at its end
+   * (at once if the watermark passed it), as Flink's trigger registers its end - 1 timer again.
+   */
+  #unfire(end: number, lookup: unknown): unknown {
+    const fired = this.#fired.get(end);
+    const held = fired?.contents.get(lookup);
+    if (fired === undefined || held === undefined) return undefined;
+    // the key is written again at the next snapshot: the slot it goes to lists it
+    fired.contents.delete(lookup);
+    if (fired.contents.size === 0) this.#fired.delete(end);
+    return held;
   }
 
   /** Fires the windows the watermark passed (oldest first, each key in the order it came in) and drops those past their lateness. */
@@ -270,6 +350,11 @@ export class WindowOperator implements StreamOperator<unknown, unknown> {
         if (this.#lastSlot === slot) this.#lastSlot = null;
         if (slot.flushed) this.#dropped.push(slot);
       }
+    }
+    for (const slot of this.#fired.values()) {
+      if (slot.end - 1 + lateness > watermark) continue;
+      this.#fired.delete(slot.end);
+      this.#dropped.push(slot);
     }
   }
 
@@ -299,9 +384,13 @@ export class WindowOperator implements StreamOperator<unknown, unknown> {
    */
   #flushSlots(): void {
     const backend = this.#backend;
+    const timers = this.#timers;
     const current = backend.getCurrentKey();
-    const watermark = this.#timers.currentWatermark();
-    const slots = [...this.#slots.values()].sort((a, b) => a.end - b.end);
+    const currentGroup = backend.currentKeyGroup;
+    const lateness = this.#settings.allowedLateness;
+    for (const t of this.#strays) timers.persistEventTimer(t.key, t.keyGroup, t.ts, false);
+    this.#strays = [];
+    const slots = [...this.#slots.values(), ...this.#fired.values()].sort((a, b) => a.end - b.end);
     const changed = new Map<unknown, unknown>();
     const collect = (slot: WindowSlot, lookups: Iterable<unknown>) => {
       for (const lookup of lookups) if (!changed.has(lookup)) changed.set(lookup, slot.keyOf(lookup));
@@ -311,21 +400,31 @@ export class WindowOperator implements StreamOperator<unknown, unknown> {
       else if (slot.dirty) collect(slot, slot.dirty);
     }
     for (const slot of this.#dropped) collect(slot, slot.contents.keys());
+    const has = new Set<number>();
+    const candidates = new Set<number>();
     for (const [lookup, key] of changed) {
       backend.setCurrentKey(key);
       const keyGroup = backend.currentKeyGroup ?? -1;
       const before = this.#windows.value();
       const list: WindowList = [];
+      has.clear();
+      candidates.clear();
       for (const slot of slots) {
         const held = slot.contents.get(lookup);
-        if (held !== undefined) list.push([slot.start, slot.end, this.#copyContents(held === UNDEFINED_CONTENTS ? undefined : held)]);
+        if (held === undefined) continue;
+        list.push([slot.start, slot.end, this.#copyContents(held === UNDEFINED_CONTENTS ? undefined : held)]);
+        if (!slot.fired) has.add(slot.end - 1);
+        has.add(slot.end - 1 + lateness);
       }
       if (list.length > 0) this.#windows.update(list);
       else if (before !== undefined) this.#windows.clear();
-      const had = this.#windowTimers(before, this.#flushedWatermark);
-      const has = this.#windowTimers(list, watermark);
-      for (const t of had) if (!has.has(t)) this.#timers.persistEventTimer(key, keyGroup, t, false);
-      for (const t of has) if (!had.has(t)) this.#timers.persistEventTimer(key, keyGroup, t, true);
+      // the timers keyed state holds for the key are those of the windows it held: each is checked
+      for (const [, end] of before ?? []) candidates.add(end - 1).add(end - 1 + lateness);
+      for (const t of has) candidates.add(t);
+      for (const t of candidates) {
+        const want = has.has(t);
+        if (timers.hasPersistedEventTimer(key, keyGroup, t) !== want) timers.persistEventTimer(key, keyGroup, t, want);
+      }
     }
     for (const slot of slots) {
       slot.flushed = true;
@@ -333,18 +432,7 @@ export class WindowOperator implements StreamOperator<unknown, unknown> {
       slot.dirtyAll = false;
     }
     this.#dropped = [];
-    this.#flushedWatermark = watermark;
-    if (current !== undefined) backend.setCurrentKey(current);
-  }
-
-  /** The event-time timers the per-key path holds for a key's windows at `watermark`. */
-  #windowTimers(list: WindowList | undefined, watermark: number): Set<number> {
-    const timers = new Set<number>();
-    for (const [, end] of list ?? []) {
-      if (end - 1 > watermark) timers.add(end - 1);
-      timers.add(end - 1 + this.#settings.allowedLateness);
-    }
-    return timers;
+    if (current !== undefined) backend.setCurrentKey(current, currentGroup);
   }
 
   /** Timers go into keyed state now, and window lists held by this snapshot are copied before their next change. */
@@ -374,11 +462,6 @@ export class WindowOperator implements StreamOperator<unknown, unknown> {
   processWatermark(timestamp: number): void {
     this.#timers.advanceWatermark(timestamp);
     if (this.#bySlot) this.#advanceSlots(timestamp);
-    // the restored windows are all gone (each held a timer): the next ones go by window
-    else if (this.#fixed !== null && this.#noTimers()) {
-      this.#bySlot = true;
-      this.#flushedWatermark = timestamp;
-    }
     this.#out.emitWatermark?.(timestamp);
   }
 
