@@ -88,6 +88,10 @@ export class WindowOperator implements StreamOperator<unknown, unknown> {
   readonly #fired = new Map<number, WindowSlot>();
   /** restored timers no restored window explains: removed from keyed state at the next snapshot */
   #strays: Array<{ ts: number; key: unknown; keyGroup: number }> = [];
+  /** the aggregate function of an aggregate window (called without a dispatch per record) */
+  #aggregate: WindowAggregateFunction<unknown, unknown, unknown> | null = null;
+  /** the last window start (of the slide grid) computed */
+  #lastStart = NaN;
   /** the window the last record went to (consecutive records mostly share it) */
   #lastSlot: WindowSlot | null = null;
   /** windows a snapshot wrote, dropped since: their keys' state and timers go at the next snapshot */
@@ -127,6 +131,8 @@ export class WindowOperator implements StreamOperator<unknown, unknown> {
     const { assigner } = this.#settings;
     if (this.#backend instanceof HeapKeyedBackend && assigner.isEventTime && !assigner.isMerging) {
       this.#fixed = assigner.fixedWindows();
+      const fn = this.#settings.fn;
+      this.#aggregate = fn.kind === 'aggregate' ? fn.aggregate : null;
       this.#bySlot = this.#fixed !== null && this.#adoptRestored();
     }
   }
@@ -284,8 +290,15 @@ export class WindowOperator implements StreamOperator<unknown, unknown> {
     const { size, slide, offset } = this.#fixed!;
     const lateness = this.#settings.allowedLateness;
     const watermark = this.#timers.currentWatermark();
+    const key = this.#backend.getCurrentKey();
+    const keyed = (key !== null && typeof key === 'object') || Object.is(key, -0);
+    const lookup = keyed ? lookupKey(key) : key;
+    const aggregate = this.#aggregate;
+    // the last window start of the previous record still holds (a modulo per record saved)
+    let last = this.#lastStart;
+    if (!(ts >= last && ts - last < slide)) last = this.#lastStart = windowStart(ts, offset, slide);
     let accepted = false;
-    for (let start = windowStart(ts, offset, slide); start > ts - size; start -= slide) {
+    for (let start = last; start > ts - size; start -= slide) {
       const end = start + size;
       if (end - 1 + lateness <= watermark) continue;
       accepted = true;
@@ -295,18 +308,17 @@ export class WindowOperator implements StreamOperator<unknown, unknown> {
         if (slot === null) this.#slots.set(end, (slot = new WindowSlot(start, end, end - 1 <= watermark)));
         this.#lastSlot = slot;
       }
-      const key = this.#backend.getCurrentKey();
-      let lookup = key;
-      if ((key !== null && typeof key === 'object') || Object.is(key, -0)) {
-        lookup = lookupKey(key);
-        (slot.keys ??= new Map()).set(lookup, key);
-      }
+      if (keyed) (slot.keys ??= new Map()).set(lookup, key);
       const contents = slot.contents;
       let held = contents.get(lookup);
       let moved = false;
       if (held === undefined && this.#fired.size > 0) moved = (held = this.#unfire(end, lookup)) !== undefined;
-      const before = held === undefined ? this.#empty() : held === UNDEFINED_CONTENTS ? undefined : held;
-      const after = this.#add(before, record);
+      let after: unknown;
+      if (aggregate !== null) {
+        after = aggregate.add(record, held === undefined ? aggregate.createAccumulator() : held === UNDEFINED_CONTENTS ? undefined : held);
+      } else {
+        after = this.#add(held === undefined ? this.#empty() : held === UNDEFINED_CONTENTS ? undefined : held, record);
+      }
       if (after !== held || moved) contents.set(lookup, after === undefined ? UNDEFINED_CONTENTS : after);
       slot.touched(lookup);
       // a late record within the allowed lateness fires its window again at once (Flink's EventTimeTrigger)
