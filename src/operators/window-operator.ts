@@ -433,9 +433,10 @@ export class WindowOperator implements StreamOperator<unknown, unknown> {
       // the timers keyed state holds for the key are those of the windows it held: each is checked
       for (const [, end] of before ?? []) candidates.add(end - 1).add(end - 1 + lateness);
       for (const t of has) candidates.add(t);
+      // (a key without windows in keyed state has no timers there either: nothing to look up)
       for (const t of candidates) {
-        const want = has.has(t);
-        if (timers.hasPersistedEventTimer(key, keyGroup, t) !== want) timers.persistEventTimer(key, keyGroup, t, want);
+        if (!has.has(t)) timers.persistEventTimer(key, keyGroup, t, false);
+        else if (before === undefined || !timers.hasPersistedEventTimer(key, keyGroup, t)) timers.persistEventTimer(key, keyGroup, t, true);
       }
     }
     for (const slot of slots) {
