@@ -202,6 +202,15 @@ class TimerQueue {
     }
   }
 
+  /** Empties the queue and leaves keyed state as it is: the timers are not gone, someone else keeps them. */
+  forget(): void {
+    for (const t of this.timers()) t.live = false;
+    this.buckets.clear();
+    this.heap.clear();
+    this.size = 0;
+    this.added = this.added.filter((t) => t.live);
+  }
+
   /** A new timer, to be written at the next flush (dead entries are dropped when they outnumber the pending timers). */
   register(t: Timer): void {
     this.add(t);
@@ -215,6 +224,23 @@ class TimerQueue {
     this.size--;
     t.live = false;
     if (t.persisted) this.removed.push(t);
+  }
+
+  /**
+   * Takes out the earliest bucket due at `upTo` (whole: a timer a callback registers at its time again
+   * goes into a new bucket, fired next), or undefined when none is due.
+   */
+  pollDue(upTo: number): Bucket | undefined {
+    const heap = this.heap;
+    for (let ts = heap.peek(); ts !== undefined && ts <= upTo; ts = heap.peek()) {
+      heap.pop();
+      const bucket = this.buckets.get(ts);
+      // a timestamp whose timers were all deleted
+      if (bucket === undefined) continue;
+      this.buckets.delete(ts);
+      return bucket;
+    }
+    return undefined;
   }
 
   /** The earliest timestamp with timers (timestamps whose bucket emptied are dropped from the heap here). */
@@ -363,12 +389,7 @@ export class InternalTimerService implements TimerService {
    * operator that keeps its timers itself (see persistEventTimer) adopts restored ones this way.
    */
   forgetEventTimers(): void {
-    const q = this.#event;
-    for (const t of q.timers()) t.live = false;
-    q.buckets.clear();
-    q.heap.clear();
-    q.size = 0;
-    q.added = q.added.filter((t) => t.live);
+    this.#event.forget();
   }
 
   /** Fires every event-time timer at or before `watermark`, oldest first, each under its key. */
@@ -423,15 +444,7 @@ export class InternalTimerService implements TimerService {
 
   #fire(q: TimerQueue, upTo: number, fire: (ts: number, key: unknown) => void): void {
     const backend = this.#backend;
-    const heap = q.heap;
-    const buckets = q.buckets;
-    for (let ts = heap.peek(); ts !== undefined && ts <= upTo; ts = heap.peek()) {
-      heap.pop();
-      const bucket = buckets.get(ts);
-      // a timestamp whose timers were all deleted
-      if (bucket === undefined) continue;
-      // taken out whole: a timer a callback registers at this time again goes into a new bucket, fired next
-      buckets.delete(ts);
+    for (let bucket = q.pollDue(upTo); bucket !== undefined; bucket = q.pollDue(upTo)) {
       if (bucket instanceof Map) {
         for (const t of bucket.values()) {
           q.gone(t);
