@@ -31,6 +31,8 @@ export const TIMERS_KEY = '\u0000floe:timers';
 interface Timer {
   readonly ts: number;
   readonly key: unknown;
+  /** the key's lookup form (lookupKey), made once */
+  readonly lookup: unknown;
   readonly keyGroup: number;
   /** in keyed state since the last flush */
   persisted: boolean;
@@ -38,16 +40,44 @@ interface Timer {
   live: boolean;
 }
 
-/** A binary min-heap of timestamps: the due ones are taken from its top. */
+/**
+ * A binary min-heap of timestamps: the due ones are taken from its top. While timestamps come in
+ * ascending order (event-time timers mostly do: a record's time plus a delay, a window's end) it is
+ * a sorted array read from `head`, O(1) both ways; the first one out of order turns it into the heap
+ * (a sorted array is one already), and it is sorted again once empty.
+ */
 class TimestampHeap {
-  readonly items: number[] = [];
+  items: number[] = [];
+  /** sorted: the first pending item (items before it are taken); always 0 as a heap */
+  head = 0;
+  sorted = true;
   get size(): number {
-    return this.items.length;
+    return this.items.length - this.head;
   }
   peek(): number | undefined {
-    return this.items[0];
+    return this.items[this.head];
+  }
+  clear(): void {
+    this.items = [];
+    this.head = 0;
+    this.sorted = true;
   }
   push(ts: number): void {
+    const a = this.items;
+    if (this.sorted) {
+      if (a.length === this.head || a[a.length - 1]! <= ts) {
+        a.push(ts);
+        return;
+      }
+      if (this.head > 0) this.items = a.slice(this.head);
+      this.head = 0;
+      this.sorted = false;
+      this.#siftUp(ts);
+      return;
+    }
+    this.#siftUp(ts);
+  }
+  #siftUp(ts: number): void {
     const a = this.items;
     a.push(ts);
     let i = a.length - 1;
@@ -61,9 +91,24 @@ class TimestampHeap {
   }
   pop(): number | undefined {
     const a = this.items;
+    if (this.sorted) {
+      if (this.head === a.length) return undefined;
+      const top = a[this.head++];
+      if (this.head === a.length) {
+        a.length = 0;
+        this.head = 0;
+      } else if (this.head >= 4096 && this.head * 2 >= a.length) {
+        this.items = a.slice(this.head);
+        this.head = 0;
+      }
+      return top;
+    }
     const top = a[0];
     const last = a.pop();
-    if (a.length === 0 || last === undefined) return top;
+    if (a.length === 0 || last === undefined) {
+      this.sorted = true;
+      return top;
+    }
     let i = 0;
     const n = a.length;
     for (;;) {
@@ -86,13 +131,22 @@ function keyId(key: unknown): string {
 
 const timerId = (t: Timer): string => `${t.ts}\u0000${keyId(t.key)}`;
 
+/** Two lookup keys are one key (a Map's SameValueZero: NaN is NaN). */
+const sameLookup = (a: unknown, b: unknown): boolean => a === b || (a !== a && b !== b);
+
+/**
+ * The timers due at one timestamp: the timer itself while it is the only one (timers of a process
+ * function mostly have times of their own: no map per timer), a map by lookup key once there are more.
+ */
+type Bucket = Timer | Map<unknown, Timer>;
+
 /**
  * The pending timers of one time domain, bucketed by timestamp (a window's timers share their
  * window's end): the heap holds each timestamp once, its bucket the keys (by lookup key) due then.
  */
 class TimerQueue {
   readonly heap = new TimestampHeap();
-  readonly buckets = new Map<number, Map<unknown, Timer>>();
+  readonly buckets = new Map<number, Bucket>();
   size = 0;
   /** registered since the last flush (some may be gone already: skipped then) */
   added: Timer[] = [];
@@ -103,14 +157,58 @@ class TimerQueue {
     this.state = backend.getMapState<string, [number, unknown]>({ kind: 'map', name });
   }
 
+  /** The pending timer of `lookup` at `ts`. */
+  find(ts: number, lookup: unknown): Timer | undefined {
+    const bucket = this.buckets.get(ts);
+    if (bucket === undefined) return undefined;
+    if (bucket instanceof Map) return bucket.get(lookup);
+    return sameLookup(bucket.lookup, lookup) ? bucket : undefined;
+  }
+
   add(t: Timer): void {
-    let bucket = this.buckets.get(t.ts);
-    if (!bucket) {
-      this.buckets.set(t.ts, (bucket = new Map()));
+    const bucket = this.buckets.get(t.ts);
+    if (bucket === undefined) {
+      this.buckets.set(t.ts, t);
       this.heap.push(t.ts);
+    } else if (bucket instanceof Map) {
+      bucket.set(t.lookup, t);
+    } else {
+      this.buckets.set(
+        t.ts,
+        new Map([
+          [bucket.lookup, bucket],
+          [t.lookup, t],
+        ]),
+      );
     }
-    bucket.set(lookupKey(t.key), t);
     this.size++;
+  }
+
+  /** Takes a pending timer out of its bucket (its timestamp stays in the heap until `earliest` passes it). */
+  take(t: Timer): void {
+    const bucket = this.buckets.get(t.ts);
+    if (bucket === t) this.buckets.delete(t.ts);
+    else if (bucket instanceof Map) {
+      bucket.delete(t.lookup);
+      if (bucket.size === 0) this.buckets.delete(t.ts);
+    }
+  }
+
+  /** Every pending timer, by timestamp bucket. */
+  *timers(): IterableIterator<Timer> {
+    for (const bucket of this.buckets.values()) {
+      if (bucket instanceof Map) yield* bucket.values();
+      else yield bucket;
+    }
+  }
+
+  /** Empties the queue and leaves keyed state as it is: the timers are not gone, someone else keeps them. */
+  forget(): void {
+    for (const t of this.timers()) t.live = false;
+    this.buckets.clear();
+    this.heap.clear();
+    this.size = 0;
+    this.added = this.added.filter((t) => t.live);
   }
 
   /** A new timer, to be written at the next flush (dead entries are dropped when they outnumber the pending timers). */
@@ -126,6 +224,23 @@ class TimerQueue {
     this.size--;
     t.live = false;
     if (t.persisted) this.removed.push(t);
+  }
+
+  /**
+   * Takes out the earliest bucket due at `upTo` (whole: a timer a callback registers at its time again
+   * goes into a new bucket, fired next), or undefined when none is due.
+   */
+  pollDue(upTo: number): Bucket | undefined {
+    const heap = this.heap;
+    for (let ts = heap.peek(); ts !== undefined && ts <= upTo; ts = heap.peek()) {
+      heap.pop();
+      const bucket = this.buckets.get(ts);
+      // a timestamp whose timers were all deleted
+      if (bucket === undefined) continue;
+      this.buckets.delete(ts);
+      return bucket;
+    }
+    return undefined;
   }
 
   /** The earliest timestamp with timers (timestamps whose bucket emptied are dropped from the heap here). */
@@ -170,7 +285,8 @@ export class InternalTimerService implements TimerService {
     for (const q of [this.#event, this.#processing]) {
       for (let kg = start; kg <= end; kg++) {
         this.#backend.setCurrentKey(TIMERS_KEY, kg);
-        for (const [, [ts, key]] of q.state.entries()) q.add({ ts, key, keyGroup: kg, persisted: true, live: true });
+        for (const [, [ts, key]] of q.state.entries())
+          q.add({ ts, key, lookup: lookupKey(key), keyGroup: kg, persisted: true, live: true });
       }
     }
     if (current !== undefined) this.#backend.setCurrentKey(current);
@@ -236,6 +352,49 @@ export class InternalTimerService implements TimerService {
     this.#delete(this.#processing, timestamp);
   }
 
+  /**
+   * Writes (`present`) or removes one event-time timer of `key` in keyed state only, not in the queue:
+   * for an operator whose timers are implied by what it holds in memory (the window operator's heap
+   * windows fire by window, not by key) and must still be in its snapshots as if registered here, so
+   * that any restore (another backend, another parallelism) fires them. Changes the backend's current key.
+   */
+  persistEventTimer(key: unknown, keyGroup: number, timestamp: number, present: boolean): void {
+    const state = this.#persistedEventTimers(keyGroup);
+    const id = `${timestamp}\u0000${keyId(key)}`;
+    if (present) state.put(id, [timestamp, key]);
+    else state.remove(id);
+  }
+
+  /** Whether keyed state holds this event-time timer of `key` (see persistEventTimer). Changes the backend's current key. */
+  hasPersistedEventTimer(key: unknown, keyGroup: number, timestamp: number): boolean {
+    return this.#persistedEventTimers(keyGroup).contains(`${timestamp}\u0000${keyId(key)}`);
+  }
+
+  #persistedEventTimers(keyGroup: number): MapState<string, [number, unknown]> {
+    this.#backend.setCurrentKey(TIMERS_KEY, keyGroup);
+    return (this.#persisted ??= this.#backend.getMapState<string, [number, unknown]>({
+      kind: 'map',
+      name: `_timer_state/event_${this.name}`,
+    }));
+  }
+
+  #persisted: MapState<string, [number, unknown]> | undefined;
+
+  /** The pending event-time timers, in no particular order. */
+  eventTimers(): Array<{ ts: number; key: unknown; keyGroup: number }> {
+    const out: Array<{ ts: number; key: unknown; keyGroup: number }> = [];
+    for (const t of this.#event.timers()) out.push({ ts: t.ts, key: t.key, keyGroup: t.keyGroup });
+    return out;
+  }
+
+  /**
+   * Takes the pending event-time timers out of the queue without deleting them from keyed state: an
+   * operator that keeps its timers itself (see persistEventTimer) adopts restored ones this way.
+   */
+  forgetEventTimers(): void {
+    this.#event.forget();
+  }
+
   /** Fires every event-time timer at or before `watermark`, oldest first, each under its key. */
   advanceWatermark(watermark: number): void {
     this.#watermark = watermark;
@@ -272,34 +431,33 @@ export class InternalTimerService implements TimerService {
       });
     }
     // one timer per key and timestamp
-    if (q.buckets.get(timestamp)?.has(lookupKey(key))) return;
+    const lookup = lookupKey(key);
+    if (q.find(timestamp, lookup) !== undefined) return;
     const kg = this.#backend.currentKeyGroup;
     const keyGroup = kg === undefined || kg < 0 ? assignToKeyGroup(key, this.#backend.maxParallelism) : kg;
-    q.register({ ts: timestamp, key, keyGroup, persisted: false, live: true });
+    q.register({ ts: timestamp, key, lookup, keyGroup, persisted: false, live: true });
   }
 
   #delete(q: TimerQueue, timestamp: number): void {
-    const bucket = q.buckets.get(timestamp);
-    if (!bucket) return;
-    const lookup = lookupKey(this.#backend.getCurrentKey());
-    const t = bucket.get(lookup);
-    if (!t) return;
-    bucket.delete(lookup);
-    if (bucket.size === 0) q.buckets.delete(timestamp);
+    const t = q.find(timestamp, lookupKey(this.#backend.getCurrentKey()));
+    if (t === undefined) return;
+    q.take(t);
     q.gone(t);
   }
 
   #fire(q: TimerQueue, upTo: number, fire: (ts: number, key: unknown) => void): void {
     const backend = this.#backend;
-    for (let ts = q.earliest(); ts !== undefined && ts <= upTo; ts = q.earliest()) {
-      q.heap.pop();
-      const bucket = q.buckets.get(ts)!;
-      // taken out whole: a timer a callback registers at this time again goes into a new bucket, fired next
-      q.buckets.delete(ts);
-      for (const t of bucket.values()) {
-        q.gone(t);
-        backend.setCurrentKey(t.key, t.keyGroup);
-        fire(t.ts, t.key);
+    for (let bucket = q.pollDue(upTo); bucket !== undefined; bucket = q.pollDue(upTo)) {
+      if (bucket instanceof Map) {
+        for (const t of bucket.values()) {
+          q.gone(t);
+          backend.setCurrentKey(t.key, t.keyGroup);
+          fire(t.ts, t.key);
+        }
+      } else {
+        q.gone(bucket);
+        backend.setCurrentKey(bucket.key, bucket.keyGroup);
+        fire(bucket.ts, bucket.key);
       }
     }
   }

@@ -14,6 +14,19 @@ export abstract class WindowAssigner {
   readonly isMerging: boolean = false;
   abstract assignWindows(timestamp: number): TimeWindow[];
   abstract toString(): string;
+  /**
+   * Fixed-size windows (tumbling: slide = size; sliding): what assigns a timestamp's windows without
+   * making objects (starts from `windowStart(ts, offset, slide)` down, while start > ts - size); null for sessions.
+   */
+  fixedWindows(): FixedWindows | null {
+    return null;
+  }
+}
+
+export interface FixedWindows {
+  readonly size: number;
+  readonly slide: number;
+  readonly offset: number;
 }
 
 /** Flink's TimeWindow.getWindowStartWithOffset. */
@@ -65,6 +78,9 @@ class Tumbling extends WindowAssigner {
     const start = windowStart(timestamp, this.offset, this.size);
     return [{ start, end: start + this.size }];
   }
+  override fixedWindows(): FixedWindows {
+    return { size: this.size, slide: this.size, offset: this.offset };
+  }
   toString(): string {
     return `Tumbling${this.isEventTime ? 'EventTime' : 'ProcessingTime'}Windows(${this.size}, ${this.offset})`;
   }
@@ -84,6 +100,9 @@ class Sliding extends WindowAssigner {
     const last = windowStart(timestamp, this.offset, this.slide);
     for (let start = last; start > timestamp - this.size; start -= this.slide) windows.push({ start, end: start + this.size });
     return windows;
+  }
+  override fixedWindows(): FixedWindows {
+    return { size: this.size, slide: this.slide, offset: this.offset };
   }
   toString(): string {
     return `Sliding${this.isEventTime ? 'EventTime' : 'ProcessingTime'}Windows(${this.size}, ${this.slide}, ${this.offset})`;

@@ -1,11 +1,14 @@
 // The window operator (Flink's WindowOperator): assigns records to windows kept as keyed state, fires them with timers, handles lateness.
+import { HeapKeyedBackend } from '../backends/heap-keyed-backend.ts';
+import { lookupKey } from '../backends/keyed-snapshot-reader.ts';
 import type { KeyedStateBackend, ValueState } from '../backends/types.ts';
 import { JobDefinitionError } from '../errors.ts';
 import type { ElementTimestamp } from './event-time.ts';
 import { InternalTimerService } from './internal-timer-service.ts';
 import type { OperatorContext, Output, StreamOperator } from './operator.ts';
 import type { OutputTag } from './output-tag.ts';
-import type { TimeWindow, WindowAssigner } from './window-assigners.ts';
+import { windowStart, type FixedWindows, type TimeWindow, type WindowAssigner } from './window-assigners.ts';
+import { UNDEFINED_CONTENTS, WindowSlot } from './window-slot.ts';
 
 /** Flink's AggregateFunction, with `merge` (needed by session windows). */
 export interface WindowAggregateFunction<IN, ACC, OUT> {
@@ -66,6 +69,33 @@ export class WindowOperator implements StreamOperator<unknown, unknown> {
    * snapshot, and the tag a symbol no codec writes: a restored list is never taken for an owned one.
    */
   #epoch: object = {};
+  /**
+   * Fixed-size event-time windows on a heap backend: held by window (WindowSlot) instead of per key,
+   * fired by window instead of by a timer per key and window, written to keyed state (with the
+   * timers the per-key path would have) only when the operator snapshots. Null: the per-key path
+   * (merging or processing-time windows, off-heap backends).
+   */
+  #fixed: FixedWindows | null = null;
+  /** the windows are held in #slots now (else per key, in keyed state with their timers) */
+  #bySlot = false;
+  /** window end → the window of every key */
+  readonly #slots = new Map<number, WindowSlot>();
+  /**
+   * window end → restored windows of keys that had fired already (their end - 1 timer was gone): they
+   * do not fire again at end - 1, only if a record comes (Flink's trigger registers end - 1 again), and
+   * are dropped after the lateness
+   */
+  readonly #fired = new Map<number, WindowSlot>();
+  /** restored timers no restored window explains: removed from keyed state at the next snapshot */
+  #strays: Array<{ ts: number; key: unknown; keyGroup: number }> = [];
+  /** the aggregate function of an aggregate window (called without a dispatch per record) */
+  #aggregate: WindowAggregateFunction<unknown, unknown, unknown> | null = null;
+  /** the last window start (of the slide grid) computed */
+  #lastStart = NaN;
+  /** the window the last record went to (consecutive records mostly share it) */
+  #lastSlot: WindowSlot | null = null;
+  /** windows a snapshot wrote, dropped since: their keys' state and timers go at the next snapshot */
+  #dropped: WindowSlot[] = [];
   /** late records dropped (no side output): Flink's numLateRecordsDropped */
   numLateRecordsDropped = 0;
   /** late records sent to the side output */
@@ -98,6 +128,74 @@ export class WindowOperator implements StreamOperator<unknown, unknown> {
       context.requestWake,
     );
     this.#timers.restore();
+    const { assigner } = this.#settings;
+    if (this.#backend instanceof HeapKeyedBackend && assigner.isEventTime && !assigner.isMerging) {
+      this.#fixed = assigner.fixedWindows();
+      const fn = this.#settings.fn;
+      this.#aggregate = fn.kind === 'aggregate' ? fn.aggregate : null;
+      this.#bySlot = this.#fixed !== null && this.#adoptRestored();
+    }
+  }
+
+  /**
+   * Restored windows (found through their timers: every window has one until dropped) go into the
+   * slots, fired ones apart, and their timers leave the timer queue; they stay in keyed state as
+   * they are until a snapshot changes them. False (the per-key path): windows of another size or grid.
+   */
+  #adoptRestored(): boolean {
+    const { event, processing } = this.#timers.counts;
+    if (processing > 0) return false;
+    if (event === 0) return true;
+    const { size, slide, offset } = this.#fixed!;
+    const backend = this.#backend;
+    const current = backend.getCurrentKey();
+    const currentGroup = backend.currentKeyGroup;
+    const restored = this.#timers.eventTimers();
+    const byKey = new Map<unknown, { key: unknown; keyGroup: number; ts: number[]; list: WindowList }>();
+    for (const t of restored) {
+      const lookup = lookupKey(t.key);
+      const e = byKey.get(lookup);
+      if (e) e.ts.push(t.ts);
+      else byKey.set(lookup, { key: t.key, keyGroup: t.keyGroup, ts: [t.ts], list: [] });
+    }
+    let aligned = true;
+    for (const e of byKey.values()) {
+      backend.setCurrentKey(e.key, e.keyGroup);
+      e.list = this.#windows.value() ?? [];
+      for (const [start, end] of e.list) if (end - start !== size || windowStart(start, offset, slide) !== start) aligned = false;
+    }
+    if (current !== undefined) backend.setCurrentKey(current, currentGroup);
+    if (!aligned) return false;
+    this.#timers.forgetEventTimers();
+    const place = (slots: Map<number, WindowSlot>, lookup: unknown, key: unknown, [start, end, contents]: WindowEntry) => {
+      let slot = slots.get(end);
+      if (slot === undefined) {
+        slots.set(end, (slot = new WindowSlot(start, end, slots === this.#fired)));
+        slot.flushed = true;
+      }
+      if (lookup !== key || Object.is(key, -0)) (slot.keys ??= new Map()).set(lookup, key);
+      // the backend's value (and a snapshot) still holds these contents: a copy is changed in place
+      slot.contents.set(lookup, contents === undefined ? UNDEFINED_CONTENTS : this.#copyContents(contents));
+    };
+    // windows whose end - 1 timer is pending, in the timers' order (the order the per-key path fires them in)
+    const pending = new Set<WindowEntry>();
+    for (const t of restored) {
+      const lookup = lookupKey(t.key);
+      const entry = byKey.get(lookup)!.list.find((w) => w[1] - 1 === t.ts);
+      if (entry === undefined || pending.has(entry)) continue;
+      pending.add(entry);
+      place(this.#slots, lookup, t.key, entry);
+    }
+    const lateness = this.#settings.allowedLateness;
+    for (const [lookup, e] of byKey) {
+      const explained = new Set<number>();
+      for (const entry of e.list) {
+        if (!pending.has(entry)) place(this.#fired, lookup, e.key, entry);
+        explained.add(entry[1] - 1).add(entry[1] - 1 + lateness);
+      }
+      for (const ts of e.ts) if (!explained.has(ts)) this.#strays.push({ ts, key: e.key, keyGroup: e.keyGroup });
+    }
+    return true;
   }
 
   get timers(): InternalTimerService {
@@ -105,6 +203,10 @@ export class WindowOperator implements StreamOperator<unknown, unknown> {
   }
 
   processElement(record: unknown): void {
+    if (this.#bySlot) {
+      this.#processBySlot(record);
+      return;
+    }
     const { assigner, allowedLateness } = this.#settings;
     let ts: number;
     if (assigner.isEventTime) {
@@ -145,26 +247,210 @@ export class WindowOperator implements StreamOperator<unknown, unknown> {
           list.push((entry = [w.start, w.end, this.#empty()]));
           // one set of timers per key and window, registered with the window (not per record)
           this.#registerTimers(w);
+        } else if (assigner.isEventTime && w.end - 1 > watermark) {
+          // a window restored after it fired fires again (Flink's trigger registers end - 1 on every record; one timer per key and time)
+          this.#timers.registerEventTimeTimer(w.end - 1);
         }
         entry[2] = this.#add(entry[2], record);
         // a late record within the allowed lateness fires its window again at once (Flink's EventTimeTrigger)
-        if (assigner.isEventTime && w.end - 1 <= watermark) this.#emit(w, entry[2]);
+        if (assigner.isEventTime && w.end - 1 <= watermark) this.#emit(w, entry[2], this.#backend.getCurrentKey());
       }
       if (list) this.#windows.update(list);
     }
-    if (!accepted && assigner.isEventTime && ts + allowedLateness <= watermark) {
-      const tag = this.#settings.lateDataTag;
-      if (tag) {
-        this.numLateRecordsToSideOutput++;
-        this.#out.sideOutput?.(tag.id, record);
+    if (!accepted && assigner.isEventTime && ts + allowedLateness <= watermark) this.#late(record);
+  }
+
+  #late(record: unknown): void {
+    const tag = this.#settings.lateDataTag;
+    if (tag) {
+      this.numLateRecordsToSideOutput++;
+      this.#out.sideOutput?.(tag.id, record);
+    } else {
+      this.numLateRecordsDropped++;
+    }
+  }
+
+  #eventTimestamp(): number {
+    const t = this.#timestamp.current;
+    if (t === undefined) {
+      throw new JobDefinitionError(
+        'FLOE_NO_TIMESTAMP',
+        `operator '${this.#uid}': a record reached ${this.#settings.assigner.toString()} without an event timestamp`,
+        {
+          hint: 'call .assignTimestampsAndWatermarks(WatermarkStrategy...withTimestampAssigner(...)) before .keyBy(...).window(...)',
+        },
+      );
+    }
+    return t;
+  }
+
+  /** The windows held by window: the record's contents added in each of its windows, found by one lookup each. */
+  #processBySlot(record: unknown): void {
+    const ts = this.#eventTimestamp();
+    const { size, slide, offset } = this.#fixed!;
+    const lateness = this.#settings.allowedLateness;
+    const watermark = this.#timers.currentWatermark();
+    const key = this.#backend.getCurrentKey();
+    const keyed = (key !== null && typeof key === 'object') || Object.is(key, -0);
+    const lookup = keyed ? lookupKey(key) : key;
+    const aggregate = this.#aggregate;
+    // the last window start of the previous record still holds (a modulo per record saved)
+    let last = this.#lastStart;
+    if (!(ts >= last && ts - last < slide)) last = this.#lastStart = windowStart(ts, offset, slide);
+    let accepted = false;
+    for (let start = last; start > ts - size; start -= slide) {
+      const end = start + size;
+      if (end - 1 + lateness <= watermark) continue;
+      accepted = true;
+      let slot = this.#lastSlot;
+      if (slot === null || slot.end !== end) {
+        slot = this.#slots.get(end) ?? null;
+        if (slot === null) this.#slots.set(end, (slot = new WindowSlot(start, end, end - 1 <= watermark)));
+        this.#lastSlot = slot;
+      }
+      if (keyed) (slot.keys ??= new Map()).set(lookup, key);
+      const contents = slot.contents;
+      let held = contents.get(lookup);
+      let moved = false;
+      if (held === undefined && this.#fired.size > 0) moved = (held = this.#unfire(end, lookup)) !== undefined;
+      let after: unknown;
+      if (aggregate !== null) {
+        after = aggregate.add(record, held === undefined ? aggregate.createAccumulator() : held === UNDEFINED_CONTENTS ? undefined : held);
       } else {
-        this.numLateRecordsDropped++;
+        after = this.#add(held === undefined ? this.#empty() : held === UNDEFINED_CONTENTS ? undefined : held, record);
+      }
+      if (after !== held || moved) contents.set(lookup, after === undefined ? UNDEFINED_CONTENTS : after);
+      slot.touched(lookup);
+      // a late record within the allowed lateness fires its window again at once (Flink's EventTimeTrigger)
+      if (slot.fired) this.#emit(slot.window, after, key);
+    }
+    if (!accepted && ts + lateness <= watermark) this.#late(record);
+  }
+
+  /**
+   * A restored window that had fired gets a record: it leaves the fired ones, to fire again at its end
+   * (at once if the watermark passed it), as Flink's trigger registers its end - 1 timer again.
+   */
+  #unfire(end: number, lookup: unknown): unknown {
+    const fired = this.#fired.get(end);
+    const held = fired?.contents.get(lookup);
+    if (fired === undefined || held === undefined) return undefined;
+    // the key is written again at the next snapshot: the slot it goes to lists it
+    fired.contents.delete(lookup);
+    if (fired.contents.size === 0) this.#fired.delete(end);
+    return held;
+  }
+
+  /** Fires the windows the watermark passed (oldest first, each key in the order it came in) and drops those past their lateness. */
+  #advanceSlots(watermark: number): void {
+    const lateness = this.#settings.allowedLateness;
+    let due: WindowSlot[] | null = null;
+    for (const slot of this.#slots.values()) {
+      if ((!slot.fired && slot.end - 1 <= watermark) || slot.end - 1 + lateness <= watermark) (due ??= []).push(slot);
+    }
+    if (due === null) return;
+    due.sort((a, b) => a.end - b.end);
+    for (const slot of due) {
+      if (!slot.fired) {
+        slot.fired = true;
+        // the written window timer at end - 1 is gone now: every key's timers change at the next snapshot
+        if (slot.flushed) slot.dirtyAll = true;
+        this.#fireSlot(slot);
+      }
+      if (slot.end - 1 + lateness <= watermark) {
+        this.#slots.delete(slot.end);
+        if (this.#lastSlot === slot) this.#lastSlot = null;
+        if (slot.flushed) this.#dropped.push(slot);
       }
     }
+    for (const slot of this.#fired.values()) {
+      if (slot.end - 1 + lateness > watermark) continue;
+      this.#fired.delete(slot.end);
+      this.#dropped.push(slot);
+    }
+  }
+
+  #fireSlot(slot: WindowSlot): void {
+    const fn = this.#settings.fn;
+    const out = this.#out;
+    const ts = this.#timestamp;
+    if (fn.kind === 'aggregate') {
+      // the common case, without a call per key
+      const last = slot.end - 1;
+      const aggregate = fn.aggregate;
+      for (const held of slot.contents.values()) {
+        ts.current = last;
+        out.collect(aggregate.getResult(held === UNDEFINED_CONTENTS ? undefined : held));
+      }
+      return;
+    }
+    for (const [lookup, held] of slot.contents) {
+      this.#emit(slot.window, held === UNDEFINED_CONTENTS ? undefined : held, slot.keyOf(lookup));
+    }
+  }
+
+  /**
+   * Writes the windows held by window into keyed state, as the per-key path holds them: each changed
+   * key's list of windows, and its window timers (end - 1 while not fired, the cleanup time while
+   * the lateness lasts) in the timer service's state. Only keys changed since the last call.
+   */
+  #flushSlots(): void {
+    const backend = this.#backend;
+    const timers = this.#timers;
+    const current = backend.getCurrentKey();
+    const currentGroup = backend.currentKeyGroup;
+    const lateness = this.#settings.allowedLateness;
+    for (const t of this.#strays) timers.persistEventTimer(t.key, t.keyGroup, t.ts, false);
+    this.#strays = [];
+    const slots = [...this.#slots.values(), ...this.#fired.values()].sort((a, b) => a.end - b.end);
+    const changed = new Map<unknown, unknown>();
+    const collect = (slot: WindowSlot, lookups: Iterable<unknown>) => {
+      for (const lookup of lookups) if (!changed.has(lookup)) changed.set(lookup, slot.keyOf(lookup));
+    };
+    for (const slot of slots) {
+      if (!slot.flushed || slot.dirtyAll) collect(slot, slot.contents.keys());
+      else if (slot.dirty) collect(slot, slot.dirty);
+    }
+    for (const slot of this.#dropped) collect(slot, slot.contents.keys());
+    const has = new Set<number>();
+    const candidates = new Set<number>();
+    for (const [lookup, key] of changed) {
+      backend.setCurrentKey(key);
+      const keyGroup = backend.currentKeyGroup ?? -1;
+      const before = this.#windows.value();
+      const list: WindowList = [];
+      has.clear();
+      candidates.clear();
+      for (const slot of slots) {
+        const held = slot.contents.get(lookup);
+        if (held === undefined) continue;
+        list.push([slot.start, slot.end, this.#copyContents(held === UNDEFINED_CONTENTS ? undefined : held)]);
+        if (!slot.fired) has.add(slot.end - 1);
+        has.add(slot.end - 1 + lateness);
+      }
+      if (list.length > 0) this.#windows.update(list);
+      else if (before !== undefined) this.#windows.clear();
+      // the timers keyed state holds for the key are those of the windows it held: each is checked
+      for (const [, end] of before ?? []) candidates.add(end - 1).add(end - 1 + lateness);
+      for (const t of has) candidates.add(t);
+      // (a key without windows in keyed state has no timers there either: nothing to look up)
+      for (const t of candidates) {
+        if (!has.has(t)) timers.persistEventTimer(key, keyGroup, t, false);
+        else if (before === undefined || !timers.hasPersistedEventTimer(key, keyGroup, t)) timers.persistEventTimer(key, keyGroup, t, true);
+      }
+    }
+    for (const slot of slots) {
+      slot.flushed = true;
+      slot.dirty = null;
+      slot.dirtyAll = false;
+    }
+    this.#dropped = [];
+    if (current !== undefined) backend.setCurrentKey(current, currentGroup);
   }
 
   /** Timers go into keyed state now, and window lists held by this snapshot are copied before their next change. */
   snapshotState(): void {
+    if (this.#bySlot) this.#flushSlots();
     this.#timers.flush();
     this.#epoch = {};
   }
@@ -188,6 +474,7 @@ export class WindowOperator implements StreamOperator<unknown, unknown> {
 
   processWatermark(timestamp: number): void {
     this.#timers.advanceWatermark(timestamp);
+    if (this.#bySlot) this.#advanceSlots(timestamp);
     this.#out.emitWatermark?.(timestamp);
   }
 
@@ -256,7 +543,7 @@ export class WindowOperator implements StreamOperator<unknown, unknown> {
     list.push([start, end, contents]);
     this.#windows.update(list);
     if (!existing) this.#registerTimers(merged);
-    if (this.#settings.assigner.isEventTime && end - 1 <= watermark) this.#emit(merged, contents);
+    if (this.#settings.assigner.isEventTime && end - 1 <= watermark) this.#emit(merged, contents, this.#backend.getCurrentKey());
     return true;
   }
 
@@ -266,7 +553,7 @@ export class WindowOperator implements StreamOperator<unknown, unknown> {
     if (!windows) return;
     let kept = 0;
     for (const [start, end, contents] of windows) {
-      if (end - 1 === ts) this.#emit({ start, end }, contents);
+      if (end - 1 === ts) this.#emit({ start, end }, contents, this.#backend.getCurrentKey());
       if (end - 1 + lateness > ts) kept++;
     }
     if (kept === windows.length) return;
@@ -318,7 +605,7 @@ export class WindowOperator implements StreamOperator<unknown, unknown> {
   }
 
   /** Emits a window's result with the window's last timestamp (Flink: window.maxTimestamp()). */
-  #emit(window: TimeWindow, contents: unknown): void {
+  #emit(window: TimeWindow, contents: unknown, key: unknown): void {
     this.#timestamp.current = window.end - 1;
     const fn = this.#settings.fn;
     const out = this.#out;
@@ -337,7 +624,7 @@ export class WindowOperator implements StreamOperator<unknown, unknown> {
           currentProcessingTime: timers.currentProcessingTime(),
           output: (tag, value) => out.sideOutput?.(tag.id, value),
         };
-        fn.process(this.#backend.getCurrentKey(), context, contents as unknown[], out);
+        fn.process(key, context, contents as unknown[], out);
       }
     }
   }
