@@ -41,9 +41,9 @@ function sideOutputJob(dir: string, backend: 'fs' | 'level', unaligned: boolean,
     .readTextFile(join(dir, 'events.jsonl'))
     .uid('source')
     .map((l: string, ctx) => {
-      const until = performance.now() + 0.1;
+      const until = performance.now() + 0.2;
       while (performance.now() < until);
-      if (!thrown && ctx.attemptNumber === 0 && ctx.subtaskIndex === 0 && hooks.completed() >= 2) {
+      if (!thrown && ctx.attemptNumber === 0 && ctx.subtaskIndex === 0 && hooks.completed() >= 1) {
         thrown = true;
         throw new Error('injected failure');
       }
@@ -57,7 +57,19 @@ function sideOutputJob(dir: string, backend: 'fs' | 'level', unaligned: boolean,
     .uid('split');
   // the main output across a keyBy into windows; their late data is a side output read across another keyBy
   const windows = split
-    .assignTimestampsAndWatermarks(WatermarkStrategy.forBoundedOutOfOrderness<Event>('1s').withTimestampAssigner((e) => e.ts))
+    // a watermark after every record (1 s behind the largest timestamp): records out of order by more are late whatever the timing
+    .assignTimestampsAndWatermarks(
+      WatermarkStrategy.forGenerator<Event>(() => {
+        let max = -Infinity;
+        return {
+          onEvent(_e, ts, out) {
+            if (ts > max) max = ts;
+            out.emitWatermark(max - 1000);
+          },
+          onPeriodicEmit() {},
+        };
+      }).withTimestampAssigner((e) => e.ts),
+    )
     .uid('timestamps')
     .keyBy((e) => e.user)
     .window(TumblingEventTimeWindows.of(SIZE))
@@ -179,18 +191,18 @@ for (const [backend, unaligned] of [
       .sort();
     t.same(audits, expectedAudits, "the process function's side output, through a chained side output: each error once");
 
-    // which records came late depends on when watermarks went out; what is exact: each record is counted in its
-    // window or written as late, once, and each window fires once
+    // which records came late depends on when watermarks went out, and watermarks are not checkpointed: after the
+    // restore, a replayed record of a window that fired before the checkpoint is on time again and fires a second,
+    // partial result (as in Flink). What is exact: each record is counted in one window result or written as late, once
     const windows = visible(join(dir, 'windows')).map((l) => JSON.parse(l) as { key: string; start: number; n: number });
     const lateLines = visible(join(dir, 'late')).map((l) => (JSON.parse(l) as { late: number }).late);
     t.equal(new Set(lateLines).size, lateLines.length, 'no late record twice');
     t.ok(lateLines.length > 0, `some records were late (${lateLines.length})`);
-    const keys = windows.map((w) => `${w.key}@${w.start}`);
-    t.equal(new Set(keys).size, keys.length, 'each window fired once');
     const expected = new Map<string, number>();
     for (const e of EVENTS)
       if (!isError(e)) expected.set(`${e.user}@${windowOf(e.ts)}`, (expected.get(`${e.user}@${windowOf(e.ts)}`) ?? 0) + 1);
-    const got = new Map<string, number>(windows.map((w) => [`${w.key}@${w.start}`, w.n]));
+    const got = new Map<string, number>();
+    for (const w of windows) got.set(`${w.key}@${w.start}`, (got.get(`${w.key}@${w.start}`) ?? 0) + w.n);
     const byN = new Map(EVENTS.map((e) => [e.n, e]));
     for (const n of lateLines) {
       const e = byN.get(n)!;
