@@ -1,9 +1,8 @@
 // Real processes on loopback: side outputs routed by tag cross TaskManagers (across a keyBy and a rebalance) and are read chained there, exactly once with checkpoints.
-import { spawn } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
-import { bin, root } from '../helpers/cluster-run.ts';
+import { FloeRun, root } from '../helpers/floe-process.ts';
 
 const COUNT = 20_000;
 
@@ -15,31 +14,16 @@ function lines(dir: string): string[] {
 
 t.test('floe run -p 2 --taskmanagers 2: a side output crosses the wire and is read by a chained side output', async (t) => {
   const dir = t.testdir({});
-  const child = spawn(
-    process.execPath,
+  const run = new FloeRun(
     [
-      bin,
-      'run',
       join(root, 'spec/fixtures/side-output-cluster-job.ts'),
-      '-p',
-      '2',
-      '--taskmanagers',
-      '2',
-      '--state-backend',
-      'fs',
-      '--checkpoint-dir',
-      join(dir, 'chk'),
-      '--checkpoint-interval',
-      '100ms',
-      '--rest-port',
-      '0',
+      ...['-p', '2', '--taskmanagers', '2', '--state-backend', 'fs', '--checkpoint-dir', join(dir, 'chk')],
+      ...['--checkpoint-interval', '100ms', '--rest-port', '0'],
     ],
-    { cwd: root, env: { ...process.env, OUT: join(dir, 'out'), COUNT: String(COUNT) }, stdio: ['ignore', 'pipe', 'pipe'] },
+    { env: { OUT: join(dir, 'out'), COUNT: String(COUNT) } },
   );
-  let log = '';
-  child.stdout.on('data', (d: Buffer) => (log += d.toString()));
-  child.stderr.on('data', (d: Buffer) => (log += d.toString()));
-  const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+  const { code } = await run.exited;
+  const log = run.log;
   t.equal(code, 0, `the job finished:\n${log}`);
   t.match(log, /2 TaskManagers/, 'on two TaskManagers');
   const even = lines(join(dir, 'out', 'even')).sort();
