@@ -44,10 +44,13 @@ const runLoopBusy = (): boolean => runLoop.busy;
  * would make each operator's call to the next one megamorphic (every operator class behind one call
  * site), while a bound function is a call target V8 can check and inline at the calling operator.
  */
-function keyedInput(member: ChainMember, next: Output<unknown>): Output<unknown> {
+function keyedInput(member: ChainMember, next: Output<unknown>, watermarks: { handed: number }): Output<unknown> {
   const { operator, keySelector, keyed } = member;
   const emitWatermark = operator.processWatermark
-    ? (ts: number) => operator.processWatermark!(ts)
+    ? (ts: number) => {
+        watermarks.handed++;
+        operator.processWatermark!(ts);
+      }
     : (ts: number) => next.emitWatermark?.(ts);
   const emitWatermarkStatus = (status: 'idle' | 'active') => next.emitWatermarkStatus?.(status);
   if (!keySelector || !keyed) return { collect: operator.processElement.bind(operator), emitWatermark, emitWatermarkStatus };
@@ -85,6 +88,8 @@ export class OperatorChain {
   readonly timestamp: { current: number | undefined } = { current: undefined };
   /** members that act on processing time */
   #timed: ChainMember[] = [];
+  /** watermarks handed to operators that handle them (an operator whose timers fire late hands its watermark on late) */
+  readonly #watermarks = { handed: 0 };
   /** per member, the side output of the member before it that it reads (null: the main output) */
   readonly #tags: ReadonlyArray<string | null>;
 
@@ -160,7 +165,7 @@ export class OperatorChain {
     for (let i = this.members.length - 1; i >= 0; i--) {
       const m = this.members[i]!;
       await m.operator.open(context(m.uid, m.keyed, m.store), next);
-      next = keyedInput(m, next);
+      next = keyedInput(m, next, this.#watermarks);
       const tag = this.#tags[i];
       if (tag != null) next = sideOutputInput(tag, next);
     }
@@ -174,7 +179,7 @@ export class OperatorChain {
     this.head.emitWatermark?.(timestamp);
   }
 
-  /** Processing time: operators fire their due processing-time timers. */
+  /** Processing time: operators fire their due processing-time timers (some may go on asynchronously: see endBatch). */
   onProcessingTime(now: number): void {
     for (const m of this.#timed) m.operator.onProcessingTime!(now);
   }
@@ -190,8 +195,19 @@ export class OperatorChain {
     return this.#timed.length > 0;
   }
 
-  /** Runs after every data batch: lets buffering backends write their batch and busy operators finish. */
+  /**
+   * Runs after every data batch, and after a watermark or processing time when timers fire
+   * asynchronously (level): lets buffering backends write their batch and busy operators finish.
+   * Until nothing is pending: an operator's timers firing late pass its watermark on to the next
+   * operator then, whose own timers may fire asynchronously in turn.
+   */
   endBatch(): Promise<void> | undefined {
+    const handed = this.#watermarks.handed;
+    const pending = this.#endBatchOnce();
+    return pending && pending.then(() => (this.#watermarks.handed !== handed ? this.endBatch() : undefined));
+  }
+
+  #endBatchOnce(): Promise<void> | undefined {
     let pending: Promise<unknown>[] | undefined;
     for (const m of this.members) {
       const r = m.keyed?.endBatch();

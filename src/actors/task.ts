@@ -104,6 +104,10 @@ export class Task {
   readonly checkpointer: SubtaskCheckpointer;
   /** an async step (endBatch write, end of input) is under way: do not run */
   #busy = false;
+  /** a watermark went into the chain in this step: its timers may still be firing (level), waited for before anything else */
+  #watermarked = false;
+  /** the input ended while the task waited for a watermark's timers: end of input goes on once they are done */
+  #endAfterWatermark = false;
   #sourceEnded = false;
   /** stop --drain asked this source to end its input at its next step */
   #drainRequested = false;
@@ -176,6 +180,7 @@ export class Task {
         watermark: (ts) => {
           this.chain.processWatermark(ts);
           this.checkpointer.dirty = true;
+          this.#watermarked = true;
         },
         status: (status) => this.chain.head.emitWatermarkStatus?.(status),
       },
@@ -403,6 +408,13 @@ export class Task {
   }
 
   #stepInput(): boolean {
+    if (this.#endAfterWatermark) {
+      this.#endAfterWatermark = false;
+      if (this.gate.ended) {
+        this.actor.send({ type: 'INPUT_ENDED' });
+        return false;
+      }
+    }
     const next = this.gate.pollNext();
     if (next === null) {
       this.output.flush();
@@ -426,9 +438,19 @@ export class Task {
       this.#recordsIn += batch.length;
       this.checkpointer.dirty = true;
       if (!this.#awaitBatch()) return false;
-    } else if (this.gate.ended) {
-      this.actor.send({ type: 'INPUT_ENDED' });
-      return false;
+    } else {
+      // an operator fully handles a watermark (fires its due timers, their output) before anything else reaches it
+      if (this.#watermarked) {
+        this.#watermarked = false;
+        if (!this.#awaitBatch()) {
+          this.#endAfterWatermark = true;
+          return false;
+        }
+      }
+      if (this.gate.ended) {
+        this.actor.send({ type: 'INPUT_ENDED' });
+        return false;
+      }
     }
     if (!this.gate.hasInput()) {
       this.output.flush();

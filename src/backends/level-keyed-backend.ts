@@ -9,13 +9,24 @@ import { CheckpointError, UnrecoverableError } from '../errors.ts';
 import { IncrementalSnapshots, type IncrementalOptions } from './incremental-snapshots.ts';
 import { AbstractKeyedBackend } from './keyed-backend-base.ts';
 import { LevelChangelog } from './level-changelog.ts';
-import { keyTag } from './level-key-codec.ts';
+import { keyTag, statePrefix } from './level-key-codec.ts';
 import { estimate, fromStored, LevelTable, SlotQueue, toStored, type Slot } from './level-slot.ts';
 import { deltaChunks, fullChunks, getStored, type Db, type DbSnapshot } from './level-snapshot-scan.ts';
+import { HEAD_SIZE, LevelTimerQueue, type HeadTimer, type TimerRows } from './level-timer-queue.ts';
+import { indexKeyPrefix, restoreTimerRows, scanTimerIndex, timerIndexBound } from './level-timer-rows.ts';
 import { decodeValue, encodeValue, VALUE_ENCODING } from './level-value-codec.ts';
 import { dirNameOf } from './local-working-dir.ts';
 import { describeCause, isPermanentSystemError } from './system-error.ts';
-import type { KeyedBackendOptions, SnapshotRunner, StateHandle, StateKind } from './types.ts';
+import { isTimerState } from './timer-rows.ts';
+import type {
+  KeyedBackendOptions,
+  KeyedTimerQueue,
+  MapState,
+  MapStateDescriptor,
+  SnapshotRunner,
+  StateHandle,
+  StateKind,
+} from './types.ts';
 
 /** level (LevelDB, a native addon) is loaded by the first level backend: a run with another backend starts without it. */
 let LevelClass: typeof Level | undefined;
@@ -80,6 +91,10 @@ export class LevelKeyedBackend extends AbstractKeyedBackend<LevelTable> {
   #last: { stamp: number; table: LevelTable | null; slot: Slot | null } = { stamp: -1, table: null, slot: null };
   readonly #inc: IncrementalSnapshots<Changes>;
   readonly #runLoopBusy: () => boolean;
+  /** the timer queues by timer state name (timerStore) */
+  readonly #timerQueues = new Map<string, LevelTimerQueue>();
+  /** what a restore read of each timer state: its pending count and earliest timers, for its queue */
+  #restoredTimers = new Map<string, { count: number; head: HeadTimer[]; bound: string }>();
   /** reads that found the key in the cache / that went to LevelDB (observability and specs) */
   readonly stats = { hits: 0, misses: 0 };
 
@@ -127,6 +142,12 @@ export class LevelKeyedBackend extends AbstractKeyedBackend<LevelTable> {
   protected _createTable(name: string, kind: StateKind): LevelTable {
     const table = new LevelTable(this.#byId.length, name, kind);
     if (table.id > 0xffff) throw new RangeError('the level backend holds at most 65536 states per operator');
+    if (isTimerState(name)) {
+      const rows = new LevelTable(table.id, name, 'value');
+      const index = new LevelTable(table.id, name, 'value');
+      rows.transient = index.transient = index.unlogged = true;
+      table.timers = { rows, index };
+    }
     this.#byId.push(table);
     return table;
   }
@@ -214,20 +235,27 @@ export class LevelKeyedBackend extends AbstractKeyedBackend<LevelTable> {
         if (chained) chained.del(slot.key);
         else ops.push({ type: 'del', key: slot.key });
         this.#resize(slot, 0);
-        changes?.record(slot.key, null);
+        if (!slot.table.unlogged) changes?.record(slot.key, null);
       } else {
         const value = encodeValue(toStored(slot.table.kind, slot.value), slot.table.name);
         if (chained) chained.put(slot.key, value);
         else ops.push({ type: 'put', key: slot.key, value });
         this.#resize(slot, value.length);
-        changes?.record(slot.key, value);
+        if (!slot.table.unlogged) changes?.record(slot.key, value);
       }
     }
     const write: Promise<void> = this.#enqueue(() => (chained ? chained.write() : this.#db.batch(ops))).then(
       () => {
         this.#durable = gen;
         for (const slot of slots) {
-          if (slot.gen === gen && slot.cached && !slot.queued) {
+          if (slot.table.transient) {
+            // a timer's rows: read again only by a load of the index, from LevelDB
+            if (slot.gen === gen && slot.cached && !slot.dirty) {
+              slot.cached = false;
+              this.#cache.delete(slot.key);
+              this.#cacheBytes -= slot.size;
+            }
+          } else if (slot.gen === gen && slot.cached && !slot.queued) {
             slot.queued = true;
             this.#evictable.push(slot);
           }
@@ -281,6 +309,66 @@ export class LevelKeyedBackend extends AbstractKeyedBackend<LevelTable> {
     }
   }
 
+  /** Timer states are this backend's own (timerStore): map state accessors would see one value per key, not their rows. */
+  override getMapState<K, V>(descriptor: MapStateDescriptor<K, V>): MapState<K, V> {
+    if (isTimerState(descriptor.name))
+      throw new TypeError(`state '${descriptor.name}' holds timers: use timerStore() on the level backend`);
+    return super.getMapState(descriptor);
+  }
+
+  /** The timers of timer state `name`, in LevelDB (see LevelTimerQueue); restored ones are in it already. */
+  timerStore(name: string): KeyedTimerQueue {
+    let queue = this.#timerQueues.get(name);
+    if (queue) return queue;
+    if (this.disposed) throw new TypeError(`timerStore('${name}') after the backend was closed`);
+    const table = this._table(name, 'map');
+    const restored = this.#restoredTimers.get(name);
+    this.#restoredTimers.delete(name);
+    queue = new LevelTimerQueue(this.#timerRows(table), HEAD_SIZE, restored);
+    this.#timerQueues.set(name, queue);
+    return queue;
+  }
+
+  #timerRows(table: LevelTable): TimerRows {
+    const { rows, index } = table.timers!;
+    const start = this.keyGroupRange.start;
+    const indexPrefix = indexKeyPrefix(table.id);
+    return {
+      write: (t, present) => {
+        this.#writeRow(rows, table.prefix(t.keyGroup, t.keyGroup - start) + keyTag(t.id), present ? [t.ts, t.key] : undefined);
+        this.#writeRow(index, indexPrefix + t.sk, present ? t.key : undefined);
+      },
+      has: (keyGroup, id) => {
+        const key = table.prefix(keyGroup, keyGroup - start) + keyTag(id);
+        const slot = this.#cache.get(key);
+        if (slot) return slot.value !== undefined;
+        return this.#open && getStored(this.#db, key) !== undefined;
+      },
+      scan: (after, limit) => {
+        // every write so far goes to LevelDB first; the scan is queued after it
+        void this.#flush(true)?.catch(() => {});
+        return this.#enqueue(() => {
+          if (this.#writeError) throw this.#writeError;
+          return scanTimerIndex(this.#db, table.id, after, limit);
+        });
+      },
+    };
+  }
+
+  /** A blind write of one timer row into the overlay (its slot leaves the cache once on disk). */
+  #writeRow(table: LevelTable, key: string, value: unknown): void {
+    let slot = this.#cache.get(key);
+    if (!slot) {
+      slot = { table, key, value, dirty: false, gen: 0, hot: false, queued: true, cached: true, size: estimate(key, 0) };
+      this.#cache.set(key, slot);
+      this.#cacheBytes += slot.size;
+    }
+    slot.value = value;
+    if (slot.dirty) return;
+    slot.dirty = true;
+    this.#dirty.push(slot);
+  }
+
   protected _endBatch(): void | Promise<void> {
     this.#stamp++; // eviction below may drop the remembered slot
     const flushed = this.#flush();
@@ -329,10 +417,27 @@ export class LevelKeyedBackend extends AbstractKeyedBackend<LevelTable> {
     await this.#ready();
     await this.#tail;
     const { start } = this.keyGroupRange;
+    /** timer states' key groups written by an earlier part: a later part's value replaces their rows */
+    const timerGroups = new Set<string>();
     await this._forEachRestoredPart(handles, async (chunks) => {
       let batch = this.#db.batch();
       for (const [table, chunk] of chunks) {
         const prefix = table.prefix(chunk.keyGroup, chunk.keyGroup - start);
+        if (table.timers) {
+          if (timerGroups.has(prefix)) {
+            if (batch.length) await batch.write();
+            else await batch.close();
+            await this.#db.clear({ gte: prefix, lt: statePrefix(chunk.keyGroup, table.id + 1) });
+            batch = this.#db.batch();
+          }
+          timerGroups.add(prefix);
+          restoreTimerRows(batch, prefix, chunk);
+          if (batch.length >= RESTORE_BATCH) {
+            await batch.write();
+            batch = this.#db.batch();
+          }
+          continue;
+        }
         for (const key of chunk.deletes ?? []) batch.del(prefix + keyTag(key));
         for (const [key, value] of chunk.puts) batch.put(prefix + keyTag(key), encodeValue(value));
         if (batch.length >= RESTORE_BATCH) {
@@ -343,6 +448,12 @@ export class LevelKeyedBackend extends AbstractKeyedBackend<LevelTable> {
       if (batch.length) await batch.write();
       else await batch.close();
     });
+    // the timers' index and their earliest ones, for the timer queues the operators open next
+    this.#restoredTimers = new Map();
+    for (const table of this.#byId) {
+      if (table.timers)
+        this.#restoredTimers.set(table.name, await timerIndexBound(this.#db, table, this.keyGroupRange, HEAD_SIZE, RESTORE_BATCH));
+    }
     // the cache held the state before the restore
     for (const slot of this.#cache.values()) slot.cached = false;
     this.#cache.clear();

@@ -6,6 +6,15 @@ import type { StateKind } from './types.ts';
 /** A registered state: its id in the key prefix, and its key prefixes per local key group. */
 export class LevelTable {
   readonly prefixes: string[] = [];
+  /**
+   * A timer state's (timer-rows.ts): in LevelDB one row per timer (key: the key group's prefix, then
+   * the timer's id) instead of one map value per key, gathered into that map value in snapshots
+   */
+  timers: { rows: LevelTable; index: LevelTable } | null = null;
+  /** rows of timers: their slots leave the cache once written (nothing reads them again soon) */
+  transient = false;
+  /** the timer index: not in snapshots, so not in changelogs either (rebuilt on restore) */
+  unlogged = false;
   constructor(
     readonly id: number,
     readonly name: string,

@@ -5,8 +5,10 @@ import type { SnapshotPlan } from './incremental-snapshots.ts';
 import { LevelChangelog, UNKEPT } from './level-changelog.ts';
 import { decodeKey, KEY_PREFIX_CHARS, keyFromTag, keyGroupPrefix } from './level-key-codec.ts';
 import type { LevelTable } from './level-slot.ts';
+import { timerChunk } from './level-timer-rows.ts';
 import { decodeValue, VALUE_ENCODING } from './level-value-codec.ts';
-import { CHUNK_ENTRIES, type StoredChunk } from './snapshot-codec.ts';
+import { CHUNK_ENTRIES, type SnapshotChunk, type StoredChunk } from './snapshot-codec.ts';
+import { TIMERS_KEY } from './timer-rows.ts';
 import type { KeyGroupRange } from './types.ts';
 
 export type Db = Level<string, string>;
@@ -52,7 +54,7 @@ export async function* fullChunks(
   tables: LevelTable[],
   runLoopBusy: () => boolean,
   counts: { keys: number; chunks: number },
-): AsyncGenerator<StoredChunk> {
+): AsyncGenerator<StoredChunk | SnapshotChunk> {
   const it = db.iterator({
     snapshot: snap,
     gte: keyGroupPrefix(range.start),
@@ -61,6 +63,9 @@ export async function* fullChunks(
   });
   let chunk: StoredChunk | null = null;
   let prefix = '';
+  /** a timer state's rows in one key group, gathered into its one map value (see level-timer-rows.ts) */
+  let timers: SnapshotChunk | null = null;
+  let timerEntries: Array<[unknown, unknown]> = [];
   const batch = () => (runLoopBusy() ? SCAN_ENTRIES_BUSY : SCAN_ENTRIES_IDLE);
   let reading: Promise<Array<[string, string]>> | null = it.nextv(batch());
   try {
@@ -70,9 +75,28 @@ export async function* fullChunks(
       if (entries.length === 0) break;
       reading = it.nextv(batch());
       for (const [k, v] of entries) {
+        if (timers) {
+          if (k.startsWith(prefix)) {
+            timerEntries.push([keyFromTag(k.slice(KEY_PREFIX_CHARS)), decodeValue(v)]);
+            counts.keys++;
+            continue;
+          }
+          yield timers;
+          timers = null;
+        }
         if (!chunk || !k.startsWith(prefix) || chunk.keys.length === CHUNK_ENTRIES) {
           if (chunk) yield chunk;
+          chunk = null;
           const { keyGroup, stateId } = decodeKey(k);
+          const table = tables[stateId]!;
+          if (table.timers) {
+            timerEntries = [[keyFromTag(k.slice(KEY_PREFIX_CHARS)), decodeValue(v)]];
+            timers = { keyGroup, state: table.name, puts: [[TIMERS_KEY, timerEntries]] };
+            prefix = k.slice(0, KEY_PREFIX_CHARS);
+            counts.chunks++;
+            counts.keys++;
+            continue;
+          }
           chunk = {
             keyGroup,
             state: tables[stateId]!.name,
@@ -92,6 +116,7 @@ export async function* fullChunks(
       }
     }
     if (chunk) yield chunk;
+    if (timers) yield timers;
   } finally {
     // a read still under way (the consumer stopped early) must end before the iterator closes
     await reading?.catch(() => {});
@@ -106,7 +131,7 @@ export async function* deltaChunks(
   tables: LevelTable[],
   plan: Extract<SnapshotPlan<LevelChangelog>, { kind: 'delta' }>,
   counts: { keys: number; chunks: number },
-): AsyncGenerator<StoredChunk> {
+): AsyncGenerator<StoredChunk | SnapshotChunk> {
   const changes = LevelChangelog.merge(plan.segments);
   // sorted, so chunks come out by key group and state like a full scan (the prefix is ASCII)
   const sorted = [...changes.keys()].sort();
@@ -119,7 +144,21 @@ export async function* deltaChunks(
     const k = sorted[i]!;
     if (!chunk || !k.startsWith(prefix) || chunk.keys.length + deletes.length === CHUNK_ENTRIES) {
       if (chunk) yield chunk;
+      chunk = null;
       const { keyGroup, stateId } = decodeKey(k);
+      const table = tables[stateId]!;
+      if (table.timers) {
+        // a changed timer: the key group's whole map value as at the snapshot (a delta replaces a key's value)
+        const group = k.slice(0, KEY_PREFIX_CHARS);
+        while (i + 1 < sorted.length && sorted[i + 1]!.startsWith(group)) i++;
+        const c = await timerChunk(db, snap, table, keyGroup, true);
+        if (c) {
+          counts.chunks++;
+          counts.keys++;
+          yield c;
+        }
+        continue;
+      }
       deletes = [];
       chunk = {
         keyGroup,

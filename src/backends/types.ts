@@ -138,6 +138,39 @@ export interface SnapshotRunner {
  */
 export type KeyedBackendStatus = 'opening' | 'open' | 'closing' | 'closed';
 
+/** A pending timer of one key (the key group is its key's). */
+export interface KeyedTimer {
+  readonly ts: number;
+  readonly key: unknown;
+  readonly keyGroup: number;
+}
+
+/**
+ * The pending timers of one timer state kept by a backend itself (`timerStore`): the level backend
+ * keeps them in LevelDB, in the canonical form (map state under TIMERS_KEY per key group, see
+ * timer-rows.ts) plus an index by time, with only the earliest few on the heap. One timer per key and
+ * timestamp. Changes go through the backend's write path (written at `endBatch`, in every snapshot).
+ */
+export interface KeyedTimerQueue {
+  /** pending timers */
+  readonly size: number;
+  /** Registers a timer (nothing happens if it is pending already). */
+  add(ts: number, key: unknown, keyGroup: number): void;
+  /** Deletes a timer (nothing happens if it is not pending). */
+  remove(ts: number, key: unknown, keyGroup: number): void;
+  /**
+   * The earliest pending timer if the heap holds it; undefined when the heap part is empty: then
+   * either none is pending (`onHeap`) or `load()` brings the next ones.
+   */
+  peek(): KeyedTimer | undefined;
+  /** Takes out the timer `peek()` returned (it is gone from the store too). */
+  poll(): KeyedTimer | undefined;
+  /** every pending timer is on the heap (no `load()` needed) */
+  readonly onHeap: boolean;
+  /** Reads the next earliest timers from the store onto the heap. */
+  load(): Promise<void>;
+}
+
 export interface KeyedStateBackend {
   readonly maxParallelism: number;
   readonly keyGroupRange: KeyGroupRange;
@@ -152,6 +185,11 @@ export interface KeyedStateBackend {
   getMapState<K, V>(descriptor: MapStateDescriptor<K, V>): MapState<K, V>;
   getReducingState<T>(descriptor: ReducingStateDescriptor<T>): ReducingState<T>;
   getAggregatingState<IN, ACC, OUT>(descriptor: AggregatingStateDescriptor<IN, ACC, OUT>): AggregatingState<IN, OUT>;
+  /**
+   * The timers of timer state `name` kept off the heap (level): when a backend offers this, the timer
+   * service keeps its timers there instead of in its heap queue. One queue per name.
+   */
+  timerStore?(name: string): KeyedTimerQueue;
   /** Called after every data batch: backends that buffer writes (level) flush here. */
   endBatch(): void | Promise<void>;
   /** Synchronous part of a snapshot: captures a consistent view; later writes do not change it. */

@@ -1,7 +1,8 @@
 // Keyed timers (Flink's InternalTimerService): event-time and processing-time timers kept as keyed state, partitioned by key group.
-import type { KeyedStateBackend, MapState } from '../backends/types.ts';
+import type { KeyedStateBackend, KeyedTimerQueue, MapState } from '../backends/types.ts';
 import { assignToKeyGroup } from '../backends/key-groups.ts';
 import { lookupKey } from '../backends/keyed-snapshot-reader.ts';
+import { keyId, TIMERS_KEY } from '../backends/timer-rows.ts';
 import { JobDefinitionError } from '../errors.ts';
 import { MIN_WATERMARK } from './event-time.ts';
 
@@ -19,14 +20,18 @@ export type TimeDomain = 'event' | 'processing';
 
 /**
  * The timers of a key group are entries of one map state, held under a reserved key placed in that
- * key group: they are written with the keyed state, so every backend snapshots them (full and
- * incremental), savepoints carry them in the canonical format, and a rescale or a backend switch
- * moves them with their key groups. Entry: `<timestamp>\0<key id>` → [timestamp, key].
+ * key group (TIMERS_KEY, see timer-rows.ts): they are written with the keyed state, so every backend
+ * snapshots them (full and incremental), savepoints carry them in the canonical format, and a
+ * rescale or a backend switch moves them with their key groups. Entry: `<timestamp>\0<key id>` →
+ * [timestamp, key].
  *
- * They are written there when the operator snapshots (`flush`), not on each registration: a timer
- * registered and fired between two checkpoints (most of a window's) never touches the backend.
+ * On heap backends they are written there when the operator snapshots (`flush`), not on each
+ * registration: a timer registered and fired between two checkpoints (most of a window's) never
+ * touches the backend, and the pending ones are queued on the heap. A backend that keeps timers
+ * itself (`timerStore`: level, in LevelDB with only the earliest on the heap) gets every change at
+ * once; firing may then wait for its reads, and `advanceWatermark` returns a promise.
  */
-export const TIMERS_KEY = '\u0000floe:timers';
+export { TIMERS_KEY };
 
 interface Timer {
   readonly ts: number;
@@ -125,10 +130,6 @@ class TimestampHeap {
   }
 }
 
-function keyId(key: unknown): string {
-  return typeof key === 'string' ? `s${key}` : typeof key === 'number' ? `n${key}` : `j${JSON.stringify(key)}`;
-}
-
 const timerId = (t: Timer): string => `${t.ts}\u0000${keyId(t.key)}`;
 
 /** Two lookup keys are one key (a Map's SameValueZero: NaN is NaN). */
@@ -152,9 +153,16 @@ class TimerQueue {
   added: Timer[] = [];
   /** persisted ones deleted or fired since the last flush */
   removed: Timer[] = [];
-  readonly state: MapState<string, [number, unknown]>;
-  constructor(backend: KeyedStateBackend, name: string) {
-    this.state = backend.getMapState<string, [number, unknown]>({ kind: 'map', name });
+  #state: MapState<string, [number, unknown]> | undefined;
+  constructor(
+    readonly backend: KeyedStateBackend,
+    readonly name: string,
+  ) {
+    // registered now (a snapshot lists it) unless the backend keeps the timers itself
+    if (!backend.timerStore) this.#state = backend.getMapState<string, [number, unknown]>({ kind: 'map', name });
+  }
+  get state(): MapState<string, [number, unknown]> {
+    return (this.#state ??= this.backend.getMapState<string, [number, unknown]>({ kind: 'map', name: this.name }));
   }
 
   /** The pending timer of `lookup` at `ts`. */
@@ -265,6 +273,9 @@ export class InternalTimerService implements TimerService {
   #watermark = MIN_WATERMARK;
   #scheduled = Infinity;
   #timeout: ReturnType<typeof setTimeout> | null = null;
+  /** the backend's own queues (timerStore: level), null on heap backends */
+  readonly #stored: { event: KeyedTimerQueue; processing: KeyedTimerQueue } | null;
+  #disposed = false;
 
   constructor(
     readonly name: string,
@@ -276,10 +287,15 @@ export class InternalTimerService implements TimerService {
     this.#backend = backend;
     this.#event = new TimerQueue(backend, `_timer_state/event_${name}`);
     this.#processing = new TimerQueue(backend, `_timer_state/processing_${name}`);
+    this.#stored = backend.timerStore
+      ? { event: backend.timerStore(this.#event.name), processing: backend.timerStore(this.#processing.name) }
+      : null;
   }
 
   /** Reads the restored timers of this subtask's key groups into the queues; overdue processing-time timers fire at the next step. */
   restore(): void {
+    // a backend that keeps the timers restored them into its queues
+    if (this.#stored) return this.#schedule();
     const { start, end } = this.#backend.keyGroupRange;
     const current = this.#backend.getCurrentKey();
     for (const q of [this.#event, this.#processing]) {
@@ -298,6 +314,7 @@ export class InternalTimerService implements TimerService {
    * operator snapshots, before its keyed state is captured.
    */
   flush(): void {
+    if (this.#stored) return; // written with every change
     const backend = this.#backend;
     const current = backend.getCurrentKey();
     // with its key group: the key in hand may be TIMERS_KEY itself (a flush with no key in hand before), whose hash is no key group of this subtask
@@ -324,6 +341,8 @@ export class InternalTimerService implements TimerService {
 
   /** pending timers (event, processing) */
   get counts(): { event: number; processing: number } {
+    const stored = this.#stored;
+    if (stored) return { event: stored.event.size, processing: stored.processing.size };
     return { event: this.#event.size, processing: this.#processing.size };
   }
 
@@ -336,20 +355,20 @@ export class InternalTimerService implements TimerService {
   }
 
   registerEventTimeTimer(timestamp: number): void {
-    this.#register(this.#event, timestamp, 'registerEventTimeTimer');
+    this.#register(this.#event, this.#stored?.event, timestamp, 'registerEventTimeTimer');
   }
 
   deleteEventTimeTimer(timestamp: number): void {
-    this.#delete(this.#event, timestamp);
+    this.#delete(this.#event, this.#stored?.event, timestamp);
   }
 
   registerProcessingTimeTimer(timestamp: number): void {
-    this.#register(this.#processing, timestamp, 'registerProcessingTimeTimer');
+    this.#register(this.#processing, this.#stored?.processing, timestamp, 'registerProcessingTimeTimer');
     if (timestamp < this.#scheduled) this.#schedule();
   }
 
   deleteProcessingTimeTimer(timestamp: number): void {
-    this.#delete(this.#processing, timestamp);
+    this.#delete(this.#processing, this.#stored?.processing, timestamp);
   }
 
   /**
@@ -382,6 +401,7 @@ export class InternalTimerService implements TimerService {
 
   /** The pending event-time timers, in no particular order. */
   eventTimers(): Array<{ ts: number; key: unknown; keyGroup: number }> {
+    if (this.#stored) throw new TypeError('eventTimers(): the backend keeps the timers (heap backends only)');
     const out: Array<{ ts: number; key: unknown; keyGroup: number }> = [];
     for (const t of this.#event.timers()) out.push({ ts: t.ts, key: t.key, keyGroup: t.keyGroup });
     return out;
@@ -392,17 +412,31 @@ export class InternalTimerService implements TimerService {
    * operator that keeps its timers itself (see persistEventTimer) adopts restored ones this way.
    */
   forgetEventTimers(): void {
+    if (this.#stored) throw new TypeError('forgetEventTimers(): the backend keeps the timers (heap backends only)');
     this.#event.forget();
   }
 
-  /** Fires every event-time timer at or before `watermark`, oldest first, each under its key. */
-  advanceWatermark(watermark: number): void {
+  /**
+   * Fires every event-time timer at or before `watermark`, oldest first, each under its key. A
+   * promise when the firing goes on after reads of the backend (timerStore): the watermark is
+   * handled once it settles, and nothing else may reach the operator before.
+   */
+  advanceWatermark(watermark: number): Promise<void> | undefined {
     this.#watermark = watermark;
-    this.#fire(this.#event, watermark, (ts, key) => this.callbacks.onEventTime(ts, key));
+    const fire = (ts: number, key: unknown) => this.callbacks.onEventTime(ts, key);
+    if (this.#stored) return this.#fireStored(this.#stored.event, watermark, fire);
+    this.#fire(this.#event, watermark, fire);
+    return undefined;
   }
 
-  /** Fires the processing-time timers due at `now`. */
-  onProcessingTime(now: number): void {
+  /** Fires the processing-time timers due at `now` (a promise as advanceWatermark's). */
+  onProcessingTime(now: number): Promise<void> | undefined {
+    if (this.#stored) {
+      const firing = this.#fireStored(this.#stored.processing, now, (ts, key) => this.callbacks.onProcessingTime(ts, key));
+      if (firing) return firing.then(() => this.#schedule());
+      this.#schedule();
+      return undefined;
+    }
     const top = this.#processing.earliest();
     if (top === undefined || top > now) return;
     this.#fire(this.#processing, now, (ts, key) => this.callbacks.onProcessingTime(ts, key));
@@ -410,11 +444,12 @@ export class InternalTimerService implements TimerService {
   }
 
   dispose(): void {
+    this.#disposed = true;
     if (this.#timeout) clearTimeout(this.#timeout);
     this.#timeout = null;
   }
 
-  #register(q: TimerQueue, timestamp: number, what: string): void {
+  #register(q: TimerQueue, stored: KeyedTimerQueue | undefined, timestamp: number, what: string): void {
     if (typeof timestamp !== 'number' || !Number.isFinite(timestamp)) {
       throw new JobDefinitionError(
         'FLOE_BAD_TIMER',
@@ -430,15 +465,21 @@ export class InternalTimerService implements TimerService {
         hint: 'call .keyBy(...) before .process(...)',
       });
     }
+    const kg = this.#backend.currentKeyGroup;
+    const keyGroup = kg === undefined || kg < 0 ? assignToKeyGroup(key, this.#backend.maxParallelism) : kg;
+    if (stored) return stored.add(timestamp, key, keyGroup);
     // one timer per key and timestamp
     const lookup = lookupKey(key);
     if (q.find(timestamp, lookup) !== undefined) return;
-    const kg = this.#backend.currentKeyGroup;
-    const keyGroup = kg === undefined || kg < 0 ? assignToKeyGroup(key, this.#backend.maxParallelism) : kg;
     q.register({ ts: timestamp, key, lookup, keyGroup, persisted: false, live: true });
   }
 
-  #delete(q: TimerQueue, timestamp: number): void {
+  #delete(q: TimerQueue, stored: KeyedTimerQueue | undefined, timestamp: number): void {
+    if (stored) {
+      const key = this.#backend.getCurrentKey();
+      const kg = this.#backend.currentKeyGroup;
+      return stored.remove(timestamp, key, kg === undefined || kg < 0 ? assignToKeyGroup(key, this.#backend.maxParallelism) : kg);
+    }
     const t = q.find(timestamp, lookupKey(this.#backend.getCurrentKey()));
     if (t === undefined) return;
     q.take(t);
@@ -462,9 +503,48 @@ export class InternalTimerService implements TimerService {
     }
   }
 
+  /**
+   * Fires the due timers of a backend's queue: those on the heap at once; when the heap part runs
+   * dry with timers left in the backend, the rest after loading them (a promise).
+   */
+  #fireStored(q: KeyedTimerQueue, upTo: number, fire: (ts: number, key: unknown) => void): Promise<void> | undefined {
+    if (this.#fireHead(q, upTo, fire)) return undefined;
+    const more = async () => {
+      do await q.load();
+      while (!this.#disposed && !this.#fireHead(q, upTo, fire));
+    };
+    return more();
+  }
+
+  /** Fires the due timers on the heap; false if the backend may hold more due ones (a load is needed). */
+  #fireHead(q: KeyedTimerQueue, upTo: number, fire: (ts: number, key: unknown) => void): boolean {
+    const backend = this.#backend;
+    for (let t = q.peek(); ; t = q.peek()) {
+      if (t === undefined) return q.onHeap;
+      if (t.ts > upTo) return true;
+      q.poll();
+      backend.setCurrentKey(t.key, t.keyGroup);
+      fire(t.ts, t.key);
+    }
+  }
+
+  /** The earliest pending processing-time timestamp (a backend's queue may first have to load it: then it reschedules). */
+  #earliestProcessing(): number | undefined {
+    const stored = this.#stored?.processing;
+    if (!stored) return this.#processing.earliest();
+    const top = stored.peek();
+    if (top === undefined && !stored.onHeap) {
+      stored.load().then(
+        () => !this.#disposed && this.#schedule(),
+        () => {}, // a failed read: the backend's next write or snapshot fails the task
+      );
+    }
+    return top?.ts;
+  }
+
   /** Wakes the task when the earliest processing-time timer is due. */
   #schedule(): void {
-    const top = this.#processing.earliest();
+    const top = this.#earliestProcessing();
     if (this.#timeout) clearTimeout(this.#timeout);
     this.#timeout = null;
     this.#scheduled = top ?? Infinity;

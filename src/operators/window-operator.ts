@@ -473,13 +473,32 @@ export class WindowOperator implements StreamOperator<unknown, unknown> {
   }
 
   processWatermark(timestamp: number): void {
-    this.#timers.advanceWatermark(timestamp);
+    const firing = this.#timers.advanceWatermark(timestamp);
+    // timers firing after reads of the backend (level, never by slot): the watermark goes on after them
+    if (firing) return this.#wait(firing.then(() => this.#out.emitWatermark?.(timestamp)));
     if (this.#bySlot) this.#advanceSlots(timestamp);
     this.#out.emitWatermark?.(timestamp);
   }
 
   onProcessingTime(now: number): void {
-    this.#timers.onProcessingTime(now);
+    const firing = this.#timers.onProcessingTime(now);
+    if (firing) this.#wait(firing);
+  }
+
+  /** timers still firing (level): the task reads no more input until they are done */
+  #firing: Promise<void> | null = null;
+
+  #wait(firing: Promise<void>): void {
+    const after = this.#firing;
+    const p: Promise<void> = (after ? after.then(() => firing) : firing).finally(() => {
+      if (this.#firing === p) this.#firing = null;
+    });
+    p.catch(() => {}); // the task meets a failure through endBatch
+    this.#firing = p;
+  }
+
+  endBatch(): Promise<void> | undefined {
+    return this.#firing ?? undefined;
   }
 
   close(): void {

@@ -1,0 +1,63 @@
+// Keyed timers as keyed state: the reserved key and state names of the canonical form, and the level backend's sortable keys for them.
+
+/**
+ * The timers of a key group are entries of one map state (`_timer_state/event_<name>` or
+ * `_timer_state/processing_<name>`), held under this reserved key placed in that key group: every
+ * backend snapshots them (full and incremental), savepoints carry them in the canonical format, and a
+ * rescale or a backend switch moves them with their key groups. Entry: `timerId(ts, key)` → [ts, key].
+ */
+export const TIMERS_KEY = '\u0000floe:timers';
+
+/** Every timer state's name starts with this. */
+export const TIMER_STATE_PREFIX = '_timer_state/';
+
+export const isTimerState = (name: string): boolean => name.startsWith(TIMER_STATE_PREFIX);
+
+/** A key's part of a timer's id: tagged, so 1 and "1" stay two keys. */
+export function keyId(key: unknown): string {
+  return typeof key === 'string' ? `s${key}` : typeof key === 'number' ? `n${key}` : `j${JSON.stringify(key)}`;
+}
+
+/** The map-state key of a timer in the canonical form: `<timestamp>\0<key id>`. */
+export const timerId = (ts: number, key: unknown): string => `${ts}\u0000${keyId(key)}`;
+
+const f64 = new DataView(new ArrayBuffer(8));
+const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
+
+/**
+ * A timestamp as 16 hex digits that sort as the numbers do (IEEE 754 bits, sign flipped for positive
+ * numbers and every bit for negative ones): LevelDB's byte order is then time order.
+ */
+export function sortableTime(ts: number): string {
+  f64.setFloat64(0, ts === 0 ? 0 : ts); // -0 is 0
+  const negative = f64.getUint8(0) >= 0x80;
+  let s = '';
+  for (let i = 0; i < 8; i++) {
+    const b = f64.getUint8(i);
+    s += HEX[negative ? 255 - b : i === 0 ? b ^ 0x80 : b];
+  }
+  return s;
+}
+
+/** The timestamp back from its first 16 characters (sortableTime). */
+export function timeFromSortable(s: string): number {
+  const negative = parseInt(s.slice(0, 2), 16) < 0x80;
+  for (let i = 0; i < 8; i++) {
+    const b = parseInt(s.slice(2 * i, 2 * i + 2), 16);
+    f64.setUint8(i, negative ? 255 - b : i === 0 ? b ^ 0x80 : b);
+  }
+  return f64.getFloat64(0);
+}
+
+const ascii3 = (n: number) => String.fromCharCode(n >> 14, (n >> 7) & 127, n & 127);
+
+/**
+ * Where a timer sorts among the pending ones: time, key group, key id. Plain ASCII (a key id with
+ * other characters is escaped), so JavaScript's string order and LevelDB's byte order agree: the
+ * heap head of the level timer queue compares these with the keys LevelDB returns.
+ */
+export function timerSortKey(ts: number, keyGroup: number, key: unknown): string {
+  const id = keyId(key);
+  // eslint-disable-next-line no-control-regex
+  return sortableTime(ts) + ascii3(keyGroup) + (/^[\x00-\x7f]*$/.test(id) ? `a${id}` : `e${escape(id)}`);
+}
