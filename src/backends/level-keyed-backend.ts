@@ -42,6 +42,8 @@ export interface LevelBackendOptions extends IncrementalOptions {
   cacheBytes?: number;
   /** characters of changed values an incremental changelog segment keeps (default 4 Mi, see level-changelog.ts) */
   changelogValueChars?: number;
+  /** keyed timers a timer queue holds on the heap after a load (default 4096, see level-timer-queue.ts); specs make it small */
+  timerHeadSize?: number;
 }
 
 export const DEFAULT_CACHE_BYTES = 16 << 20;
@@ -91,6 +93,7 @@ export class LevelKeyedBackend extends AbstractKeyedBackend<LevelTable> {
   #last: { stamp: number; table: LevelTable | null; slot: Slot | null } = { stamp: -1, table: null, slot: null };
   readonly #inc: IncrementalSnapshots<Changes>;
   readonly #runLoopBusy: () => boolean;
+  readonly #timerHeadSize: number;
   /** the timer queues by timer state name (timerStore) */
   readonly #timerQueues = new Map<string, LevelTimerQueue>();
   /** what a restore read of each timer state: its pending count and earliest timers, for its queue */
@@ -101,6 +104,7 @@ export class LevelKeyedBackend extends AbstractKeyedBackend<LevelTable> {
   constructor(options: KeyedBackendOptions, backendOptions: LevelBackendOptions = {}) {
     super(options);
     this.#cacheLimit = Math.max(0, backendOptions.cacheBytes ?? DEFAULT_CACHE_BYTES);
+    this.#timerHeadSize = Math.max(1, backendOptions.timerHeadSize ?? HEAD_SIZE);
     this.location = join(
       backendOptions.localDir ?? DEFAULT_LEVEL_LOCAL_DIR,
       dirNameOf(options.jobId),
@@ -324,7 +328,7 @@ export class LevelKeyedBackend extends AbstractKeyedBackend<LevelTable> {
     const table = this._table(name, 'map');
     const restored = this.#restoredTimers.get(name);
     this.#restoredTimers.delete(name);
-    queue = new LevelTimerQueue(this.#timerRows(table), HEAD_SIZE, restored);
+    queue = new LevelTimerQueue(this.#timerRows(table), this.#timerHeadSize, restored);
     this.#timerQueues.set(name, queue);
     return queue;
   }
@@ -452,7 +456,10 @@ export class LevelKeyedBackend extends AbstractKeyedBackend<LevelTable> {
     this.#restoredTimers = new Map();
     for (const table of this.#byId) {
       if (table.timers)
-        this.#restoredTimers.set(table.name, await timerIndexBound(this.#db, table, this.keyGroupRange, HEAD_SIZE, RESTORE_BATCH));
+        this.#restoredTimers.set(
+          table.name,
+          await timerIndexBound(this.#db, table, this.keyGroupRange, this.#timerHeadSize, RESTORE_BATCH),
+        );
     }
     // the cache held the state before the restore
     for (const slot of this.#cache.values()) slot.cached = false;
