@@ -1,7 +1,9 @@
 // Windows and timers: tumbling one-minute event-time windows in floe against a plain loop doing the same windowing with a Map per window; keyed event-time timers per backend.
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { StreamExecutionEnvironment, TumblingEventTimeWindows, WatermarkStrategy, type Sink, type StreamOperator } from '../src/index.ts';
 import { keyGroupRangeForSubtask } from '../src/backends/key-groups.ts';
 import { createStateBackend } from '../src/backends/state-backend-registry.ts';
@@ -12,6 +14,8 @@ import { printTable, writeResults } from './report.ts';
 const KEYS = Number(process.env.FLOE_BENCH_KEYS ?? 1_000_000);
 const EVENTS = Number(process.env.FLOE_BENCH_EVENTS ?? 2_000_000);
 const TIMERS = (process.env.FLOE_BENCH_TIMERS ?? '1000000').split(',').map(Number);
+/** heap backends only up to this many timers (10M on the heap would exhaust it) */
+const TIMERS_HEAP_MAX = Number(process.env.FLOE_BENCH_TIMERS_HEAP_MAX ?? 1_000_000);
 const MINUTE = 60_000;
 const BASE = 1_700_000_000_000;
 // events spread over 10 minutes of event time, keys cycling: every window holds each key a few times
@@ -72,7 +76,18 @@ async function floe(): Promise<{ ms: number; results: number }> {
   return { ms: performance.now() - t0, results: CountingSink.count };
 }
 
-async function timers(backendName: 'memory' | 'fs' | 'level', count: number) {
+type TimersCase = {
+  backend: string;
+  timers: number;
+  'register ms': number;
+  'fire ms': number;
+  'CPU s': string;
+  fired: number;
+  'heap MB after register': string;
+};
+
+/** One timers case, in a process of its own (started with --expose-gc): its heap is its own. */
+async function timers(backendName: 'memory' | 'fs' | 'level', count: number): Promise<TimersCase> {
   const dir = mkdtempSync(join(tmpdir(), 'floe-timers-'));
   const preset = createStateBackend(backendName, { localDir: join(dir, 'local') });
   const b = preset.createKeyedBackend({
@@ -86,8 +101,10 @@ async function timers(backendName: 'memory' | 'fs' | 'level', count: number) {
   let fired = 0;
   const s = new InternalTimerService('bench', b, { onEventTime: () => void fired++, onProcessingTime: () => {} });
   s.restore();
-  global.gc?.();
+  const gc = global.gc ?? (() => {});
+  gc();
   const heap0 = process.memoryUsage().heapUsed;
+  const cpu0 = process.cpuUsage();
   const t0 = performance.now();
   for (let i = 0; i < count; i++) {
     b.setCurrentKey(i % 100_000);
@@ -96,11 +113,12 @@ async function timers(backendName: 'memory' | 'fs' | 'level', count: number) {
   }
   await b.endBatch();
   const registered = performance.now();
-  global.gc?.();
+  gc();
   const heap = process.memoryUsage().heapUsed - heap0;
-  s.advanceWatermark(Number.MAX_SAFE_INTEGER);
+  await s.advanceWatermark(Number.MAX_SAFE_INTEGER);
   await b.endBatch();
   const done = performance.now();
+  const cpu = process.cpuUsage(cpu0);
   await b.dispose();
   rmSync(dir, { recursive: true, force: true });
   return {
@@ -108,9 +126,17 @@ async function timers(backendName: 'memory' | 'fs' | 'level', count: number) {
     timers: count,
     'register ms': Math.round(registered - t0),
     'fire ms': Math.round(done - registered),
+    'CPU s': ((cpu.user + cpu.system) / 1e6).toFixed(1),
     fired,
-    'heap MB after register': (heap / 1e6).toFixed(0),
+    'heap MB after register': (heap / 1e6).toFixed(1),
   };
+}
+
+const CASE_FLAG = '--timers-case';
+if (process.argv.includes(CASE_FLAG)) {
+  const [name, count] = process.argv[process.argv.indexOf(CASE_FLAG) + 1]!.split(':');
+  console.log(JSON.stringify(await timers(name as 'memory' | 'fs' | 'level', Number(count))));
+  process.exit(0);
 }
 
 console.log(
@@ -150,11 +176,44 @@ console.log(
   `\nfloe / plain loop throughput ratio: ${ratio.toFixed(3)} (issue target ≥ 0.5)${resultsLoop === resultsFloe ? '' : ' — RESULT COUNTS DIFFER'}\n`,
 );
 
-console.log('event-time timers: registered over 100 000 keys, then all fired by one watermark\n');
-const timerRows = [];
-for (const count of TIMERS) for (const name of ['memory', 'fs', 'level'] as const) timerRows.push(await timers(name, count));
-printTable(timerRows);
 console.log(
-  '\n(the timer index is a heap in the JS heap on every backend: on level the timers are also in LevelDB, but the heap grows with them)',
+  'event-time timers: registered over 100 000 keys, then all fired by one watermark; each case in a process of its own (--expose-gc)\n',
+);
+const timerRows: TimersCase[] = [];
+const script = fileURLToPath(import.meta.url);
+for (const count of TIMERS) {
+  for (const name of ['memory', 'fs', 'level'] as const) {
+    if (name !== 'level' && count > TIMERS_HEAP_MAX) continue;
+    const argv = [
+      '--expose-gc',
+      '--max-old-space-size=8192',
+      '--conditions=floe-source',
+      '--import=tsx',
+      script,
+      CASE_FLAG,
+      `${name}:${count}`,
+    ];
+    const out = execFileSync(process.execPath, argv, { encoding: 'utf8', maxBuffer: 1 << 20 });
+    timerRows.push(JSON.parse(out.trim().split('\n').pop()!) as TimersCase);
+  }
+}
+printTable(timerRows);
+const levelRows = timerRows.filter((r) => r.backend === 'level');
+const memoryRow = timerRows.find((r) => r.backend === 'memory');
+const first = levelRows[0];
+const last = levelRows[levelRows.length - 1];
+if (first && last && last !== first) {
+  console.log(
+    `\nlevel heap after register: ${first['heap MB after register']} MB at ${first.timers.toLocaleString()} timers, ${last['heap MB after register']} MB at ${last.timers.toLocaleString()} (${(last.timers / first.timers).toFixed(0)}x the timers)`,
+  );
+}
+const levelAtMemory = memoryRow && levelRows.find((r) => r.timers === memoryRow.timers);
+if (memoryRow && levelAtMemory) {
+  console.log(
+    `level / memory at ${memoryRow.timers.toLocaleString()} timers: heap ${(Number(levelAtMemory['heap MB after register']) / Number(memoryRow['heap MB after register'])).toFixed(3)}, CPU ${(Number(levelAtMemory['CPU s']) / Number(memoryRow['CPU s'])).toFixed(1)}x`,
+  );
+}
+console.log(
+  '\n(memory and fs keep every pending timer in a heap queue on the JS heap; level keeps them in LevelDB, a row per timer plus an index by time, with only the earliest 4096 on the heap: its heap stays flat as timers grow)',
 );
 console.log(`results: ${writeResults('windows', { events: EVENTS, keys: KEYS, loopMs, floeMs, ratio, timers: timerRows })}`);

@@ -13,7 +13,7 @@ import { keyTag, statePrefix } from './level-key-codec.ts';
 import { estimate, fromStored, LevelTable, SlotQueue, toStored, type Slot } from './level-slot.ts';
 import { deltaChunks, fullChunks, getStored, type Db, type DbSnapshot } from './level-snapshot-scan.ts';
 import { HEAD_SIZE, LevelTimerQueue, type HeadTimer, type TimerRows } from './level-timer-queue.ts';
-import { indexKeyPrefix, restoreTimerRows, scanTimerIndex, timerIndexBound } from './level-timer-rows.ts';
+import { INDEX_KEYS, indexKeyPrefix, restoreTimerRows, scanTimerIndex, timerIndexBound } from './level-timer-rows.ts';
 import { decodeValue, encodeValue, VALUE_ENCODING } from './level-value-codec.ts';
 import { dirNameOf } from './local-working-dir.ts';
 import { describeCause, isPermanentSystemError } from './system-error.ts';
@@ -78,6 +78,14 @@ export class LevelKeyedBackend extends AbstractKeyedBackend<LevelTable> {
   #evictable = new SlotQueue();
   /** slots written since the last flush */
   #dirty: Slot[] = [];
+  /**
+   * timer rows (level-timer-rows.ts) written since the last flush, in order: LevelDB keys and
+   * encoded values (null: delete). They skip the slot cache (nothing reads a timer's rows soon)
+   */
+  #rowKeys: string[] = [];
+  #rowValues: Array<string | null> = [];
+  /** canonical timer rows not on disk yet: LevelDB key → flush generation * 2 + (1 if present) (read-your-writes of `has`) */
+  readonly #rowOverlay = new Map<string, number>();
   #gen = 0;
   /** the last flush generation whose write is on disk */
   #durable = 0;
@@ -146,12 +154,7 @@ export class LevelKeyedBackend extends AbstractKeyedBackend<LevelTable> {
   protected _createTable(name: string, kind: StateKind): LevelTable {
     const table = new LevelTable(this.#byId.length, name, kind);
     if (table.id > 0xffff) throw new RangeError('the level backend holds at most 65536 states per operator');
-    if (isTimerState(name)) {
-      const rows = new LevelTable(table.id, name, 'value');
-      const index = new LevelTable(table.id, name, 'value');
-      rows.transient = index.transient = index.unlogged = true;
-      table.timers = { rows, index };
-    }
+    table.timers = isTimerState(name);
     this.#byId.push(table);
     return table;
   }
@@ -218,15 +221,19 @@ export class LevelKeyedBackend extends AbstractKeyedBackend<LevelTable> {
    */
   #flush(force = false): Promise<void> | undefined {
     if (this.#writeError) return Promise.reject(this.#writeError);
-    if (this.#dirty.length === 0) return undefined;
+    if (this.#dirty.length === 0 && this.#rowKeys.length === 0) return undefined;
     if (this.#pendingWrite && !force) {
       // group commit: while a write is on its way, batches gather in the cache, up to a bound
-      if (this.#dirty.length < MAX_GATHERED) return undefined;
+      if (this.#dirty.length + (this.#rowKeys.length >> 1) < MAX_GATHERED) return undefined;
       return this.#pendingWrite.then(() => this.#flush());
     }
     const slots = this.#dirty;
     const gen = ++this.#gen;
     this.#dirty = [];
+    const rowKeys = this.#rowKeys;
+    const rowValues = this.#rowValues;
+    this.#rowKeys = [];
+    this.#rowValues = [];
     const changes = this.#inc.current;
     // a chained batch hands each operation to LevelDB's native WriteBatch at once (no op objects to
     // clone and re-read); before the database is open the operations wait in an array
@@ -239,27 +246,33 @@ export class LevelKeyedBackend extends AbstractKeyedBackend<LevelTable> {
         if (chained) chained.del(slot.key);
         else ops.push({ type: 'del', key: slot.key });
         this.#resize(slot, 0);
-        if (!slot.table.unlogged) changes?.record(slot.key, null);
+        changes?.record(slot.key, null);
       } else {
         const value = encodeValue(toStored(slot.table.kind, slot.value), slot.table.name);
         if (chained) chained.put(slot.key, value);
         else ops.push({ type: 'put', key: slot.key, value });
         this.#resize(slot, value.length);
-        if (!slot.table.unlogged) changes?.record(slot.key, value);
+        changes?.record(slot.key, value);
       }
+    }
+    for (let i = 0; i < rowKeys.length; i++) {
+      const key = rowKeys[i]!;
+      const value = rowValues[i]!;
+      if (value === null) {
+        if (chained) chained.del(key);
+        else ops.push({ type: 'del', key });
+      } else if (chained) chained.put(key, value);
+      else ops.push({ type: 'put', key, value });
+      // canonical rows (in key groups) go into deltas; index rows (past every key group) do not
+      if (changes && key < INDEX_KEYS) changes.record(key, value);
     }
     const write: Promise<void> = this.#enqueue(() => (chained ? chained.write() : this.#db.batch(ops))).then(
       () => {
         this.#durable = gen;
+        const overlay = this.#rowOverlay;
+        for (const key of rowKeys) if (overlay.get(key)! >> 1 === gen) overlay.delete(key);
         for (const slot of slots) {
-          if (slot.table.transient) {
-            // a timer's rows: read again only by a load of the index, from LevelDB
-            if (slot.gen === gen && slot.cached && !slot.dirty) {
-              slot.cached = false;
-              this.#cache.delete(slot.key);
-              this.#cacheBytes -= slot.size;
-            }
-          } else if (slot.gen === gen && slot.cached && !slot.queued) {
+          if (slot.gen === gen && slot.cached && !slot.queued) {
             slot.queued = true;
             this.#evictable.push(slot);
           }
@@ -334,18 +347,22 @@ export class LevelKeyedBackend extends AbstractKeyedBackend<LevelTable> {
   }
 
   #timerRows(table: LevelTable): TimerRows {
-    const { rows, index } = table.timers!;
+    const name = table.name;
     const start = this.keyGroupRange.start;
     const indexPrefix = indexKeyPrefix(table.id);
     return {
       write: (t, present) => {
-        this.#writeRow(rows, table.prefix(t.keyGroup, t.keyGroup - start) + keyTag(t.id), present ? [t.ts, t.key] : undefined);
-        this.#writeRow(index, indexPrefix + t.sk, present ? t.key : undefined);
+        const key = table.prefix(t.keyGroup, t.keyGroup - start) + keyTag(t.id);
+        // the next flush's generation: the entry leaves the overlay once that write is on disk
+        this.#rowOverlay.set(key, (this.#gen + 1) * 2 + (present ? 1 : 0));
+        this.#rowKeys.push(key, indexPrefix + t.sk);
+        if (present) this.#rowValues.push(encodeValue([t.ts, t.key], name), encodeValue(t.key, name));
+        else this.#rowValues.push(null, null);
       },
       has: (keyGroup, id) => {
         const key = table.prefix(keyGroup, keyGroup - start) + keyTag(id);
-        const slot = this.#cache.get(key);
-        if (slot) return slot.value !== undefined;
+        const written = this.#rowOverlay.get(key);
+        if (written !== undefined) return (written & 1) === 1;
         return this.#open && getStored(this.#db, key) !== undefined;
       },
       scan: (after, limit) => {
@@ -357,20 +374,6 @@ export class LevelKeyedBackend extends AbstractKeyedBackend<LevelTable> {
         });
       },
     };
-  }
-
-  /** A blind write of one timer row into the overlay (its slot leaves the cache once on disk). */
-  #writeRow(table: LevelTable, key: string, value: unknown): void {
-    let slot = this.#cache.get(key);
-    if (!slot) {
-      slot = { table, key, value, dirty: false, gen: 0, hot: false, queued: true, cached: true, size: estimate(key, 0) };
-      this.#cache.set(key, slot);
-      this.#cacheBytes += slot.size;
-    }
-    slot.value = value;
-    if (slot.dirty) return;
-    slot.dirty = true;
-    this.#dirty.push(slot);
   }
 
   protected _endBatch(): void | Promise<void> {
@@ -467,6 +470,9 @@ export class LevelKeyedBackend extends AbstractKeyedBackend<LevelTable> {
     this.#cacheBytes = 0;
     this.#evictable = new SlotQueue();
     this.#dirty = [];
+    this.#rowKeys = [];
+    this.#rowValues = [];
+    this.#rowOverlay.clear();
     this.#stamp++;
     this.#inc.reset();
   }

@@ -10,11 +10,7 @@ export class LevelTable {
    * A timer state's (timer-rows.ts): in LevelDB one row per timer (key: the key group's prefix, then
    * the timer's id) instead of one map value per key, gathered into that map value in snapshots
    */
-  timers: { rows: LevelTable; index: LevelTable } | null = null;
-  /** rows of timers: their slots leave the cache once written (nothing reads them again soon) */
-  transient = false;
-  /** the timer index: not in snapshots, so not in changelogs either (rebuilt on restore) */
-  unlogged = false;
+  timers = false;
   constructor(
     readonly id: number,
     readonly name: string,

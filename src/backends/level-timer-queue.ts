@@ -23,6 +23,10 @@ export interface TimerRows {
 /** Timers the heap holds after a load (it holds up to twice as many before it gives the latest back to LevelDB). */
 export const HEAD_SIZE = 4096;
 
+/** Sort-key order (time first: a number compare decides most pairs without reading the strings). */
+const before = (a: HeadTimer, b: HeadTimer): boolean => a.ts < b.ts || (a.ts === b.ts && a.sk < b.sk);
+const bySortKey = (a: HeadTimer, b: HeadTimer): number => (before(a, b) ? -1 : 1);
+
 /** Above every sort key (they start with a hex digit): the bound of a head that holds every pending timer. */
 export const TOP = '\u007f';
 
@@ -147,7 +151,7 @@ export class LevelTimerQueue implements KeyedTimerQueue {
 
   /** Gives the latest timers of an overfull head back to LevelDB (they are there already): the bound moves down. */
   #trim(): void {
-    const live = [...this.#byId.values()].sort((a, b) => (a.sk < b.sk ? -1 : 1));
+    const live = [...this.#byId.values()].sort(bySortKey);
     const kept = live.slice(0, this.headSize);
     this.#heap = kept;
     this.#byId = new Map(kept.map((t) => [t.id, t]));
@@ -157,7 +161,7 @@ export class LevelTimerQueue implements KeyedTimerQueue {
   #push(t: HeadTimer): void {
     // lazily deleted entries outnumbering the live ones are dropped first (a sorted array is a binary heap)
     if (this.#heap.length > 64 && this.#heap.length > 2 * this.#byId.size) {
-      this.#heap = [...this.#byId.values()].sort((a, b) => (a.sk < b.sk ? -1 : 1));
+      this.#heap = [...this.#byId.values()].sort(bySortKey);
     }
     this.#byId.set(t.id, t);
     const heap = this.#heap;
@@ -165,7 +169,7 @@ export class LevelTimerQueue implements KeyedTimerQueue {
     let i = heap.length - 1;
     while (i > 0) {
       const p = (i - 1) >> 1;
-      if (heap[p]!.sk <= t.sk) break;
+      if (!before(t, heap[p]!)) break;
       heap[i] = heap[p]!;
       i = p;
     }
@@ -182,8 +186,8 @@ export class LevelTimerQueue implements KeyedTimerQueue {
       const l = 2 * i + 1;
       if (l >= n) break;
       const r = l + 1;
-      const c = r < n && a[r]!.sk < a[l]!.sk ? r : l;
-      if (a[c]!.sk >= last.sk) break;
+      const c = r < n && before(a[r]!, a[l]!) ? r : l;
+      if (!before(a[c]!, last)) break;
       a[i] = a[c]!;
       i = c;
     }

@@ -1,11 +1,11 @@
 // Timers in the level backend's LevelDB: a row per timer in its key group (the canonical map entry) and an index row by time outside every key group.
 import type { Level } from 'level';
-import { keyFromTag, keyTag, KEY_PREFIX_CHARS, statePrefix } from './level-key-codec.ts';
+import { keyFromTag, keyGroupPrefix, keyTag, KEY_PREFIX_CHARS, statePrefix } from './level-key-codec.ts';
 import type { LevelTable } from './level-slot.ts';
 import { headTimer, TOP, type HeadTimer } from './level-timer-queue.ts';
 import { decodeValue, encodeValue } from './level-value-codec.ts';
 import type { SnapshotChunk } from './snapshot-codec.ts';
-import { timeFromSortable, TIMERS_KEY } from './timer-rows.ts';
+import { timeFromSortable, timerId, TIMERS_KEY } from './timer-rows.ts';
 import type { KeyGroupRange } from './types.ts';
 
 /**
@@ -20,15 +20,19 @@ type DbSnapshot = ReturnType<Db['snapshot']>;
 
 export const indexKeyPrefix = (stateId: number): string => statePrefix(INDEX_GROUP, stateId);
 
+/** Every key below this is in a key group; index rows are not. */
+export const INDEX_KEYS = keyGroupPrefix(INDEX_GROUP);
+
 /** Up to `limit` timers of the index of state `stateId` after sort key `after`, in time order. */
 export async function scanTimerIndex(db: Db, stateId: number, after: string, limit: number): Promise<HeadTimer[]> {
   const prefix = indexKeyPrefix(stateId);
   const entries = await db.iterator({ gt: prefix + after, lt: prefix + TOP, limit }).all();
-  return entries.map(([k, v]) => {
+  return entries.map(([k, v]): HeadTimer => {
     const sk = k.slice(KEY_PREFIX_CHARS);
     const ts = timeFromSortable(sk);
+    const key = decodeValue(v);
     const keyGroup = (sk.charCodeAt(16) << 14) | (sk.charCodeAt(17) << 7) | sk.charCodeAt(18);
-    return headTimer(ts, decodeValue(v), keyGroup);
+    return { ts, key, keyGroup, id: timerId(ts, key), sk };
   });
 }
 

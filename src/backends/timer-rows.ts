@@ -39,11 +39,13 @@ export function sortableTime(ts: number): string {
   return s;
 }
 
+const nibble = (c: number) => (c <= 0x39 ? c - 0x30 : c - 0x57);
+
 /** The timestamp back from its first 16 characters (sortableTime). */
 export function timeFromSortable(s: string): number {
-  const negative = parseInt(s.slice(0, 2), 16) < 0x80;
+  const negative = s.charCodeAt(0) < 0x38; // first byte below 0x80
   for (let i = 0; i < 8; i++) {
-    const b = parseInt(s.slice(2 * i, 2 * i + 2), 16);
+    const b = (nibble(s.charCodeAt(2 * i)) << 4) | nibble(s.charCodeAt(2 * i + 1));
     f64.setUint8(i, negative ? 255 - b : i === 0 ? b ^ 0x80 : b);
   }
   return f64.getFloat64(0);
