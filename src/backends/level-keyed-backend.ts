@@ -105,7 +105,7 @@ export class LevelKeyedBackend extends AbstractKeyedBackend<LevelTable> {
   /** the timer queues by timer state name (timerStore) */
   readonly #timerQueues = new Map<string, LevelTimerQueue>();
   /** what a restore read of each timer state: its pending count and earliest timers, for its queue */
-  #restoredTimers = new Map<string, { count: number; head: HeadTimer[]; bound: string }>();
+  #restoredTimers = new Map<string, { count: number; head: HeadTimer[]; bound: string; highest: string }>();
   /** reads that found the key in the cache / that went to LevelDB (observability and specs) */
   readonly stats = { hits: 0, misses: 0 };
 
@@ -263,8 +263,9 @@ export class LevelKeyedBackend extends AbstractKeyedBackend<LevelTable> {
         else ops.push({ type: 'del', key });
       } else if (chained) chained.put(key, value);
       else ops.push({ type: 'put', key, value });
-      // canonical rows (in key groups) go into deltas; index rows (past every key group) do not
-      if (changes && key < INDEX_KEYS) changes.record(key, value);
+      // canonical rows (in key groups) go into deltas, read back whole per key group (deltaChunks): no value
+      // kept; index rows (past every key group) are in no snapshot
+      if (changes && key < INDEX_KEYS) changes.record(key, null);
     }
     const write: Promise<void> = this.#enqueue(() => (chained ? chained.write() : this.#db.batch(ops))).then(
       () => {

@@ -52,6 +52,11 @@ export class LevelTimerQueue implements KeyedTimerQueue {
   /** the live timers of the head */
   #byId = new Map<string, HeadTimer>();
   #bound = TOP;
+  /**
+   * the greatest sort key ever written or restored: a timer beyond it cannot be pending, so it needs
+   * no read to find out (timers mostly come in time order: a record's time plus a delay, a window's end)
+   */
+  #highest = '';
   #loading: Promise<void> | null = null;
   /** changes beyond the bound since the running load's scan started: id → timer, or null when deleted */
   #journal: Map<string, HeadTimer | null> | null = null;
@@ -59,11 +64,12 @@ export class LevelTimerQueue implements KeyedTimerQueue {
   constructor(
     readonly rows: TimerRows,
     readonly headSize = HEAD_SIZE,
-    restored?: { count: number; head: HeadTimer[]; bound: string },
+    restored?: { count: number; head: HeadTimer[]; bound: string; highest: string },
   ) {
     if (restored) {
       this.size = restored.count;
       this.#bound = restored.bound;
+      this.#highest = restored.highest;
       for (const t of restored.head) this.#push(t);
     }
   }
@@ -84,9 +90,10 @@ export class LevelTimerQueue implements KeyedTimerQueue {
       this.#push(t);
       if (this.#byId.size > 2 * this.headSize && !this.#loading) this.#trim();
     } else {
-      if (this.rows.has(keyGroup, t.id)) return;
+      if (t.sk <= this.#highest && this.rows.has(keyGroup, t.id)) return;
       this.#journal?.set(t.id, t);
     }
+    if (t.sk > this.#highest) this.#highest = t.sk;
     this.size++;
     this.rows.write(t, true);
   }
@@ -98,7 +105,7 @@ export class LevelTimerQueue implements KeyedTimerQueue {
       if (held === undefined) return;
       this.#byId.delete(t.id);
     } else {
-      if (!this.rows.has(keyGroup, t.id)) return;
+      if (t.sk > this.#highest || !this.rows.has(keyGroup, t.id)) return;
       this.#journal?.set(t.id, null);
     }
     this.size--;
@@ -122,6 +129,8 @@ export class LevelTimerQueue implements KeyedTimerQueue {
     this.#byId.delete(t.id);
     this.size--;
     this.rows.write(t, false);
+    // half the head fired: the next timers are read while the rest fire (a failed read is met by the next load)
+    if (this.#loading === null && this.#bound !== TOP && this.#byId.size < this.headSize >> 1) this.load().catch(() => {});
     return t;
   }
 

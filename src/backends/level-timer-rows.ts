@@ -48,7 +48,7 @@ export function restoreTimerRows(batch: Batch, prefix: string, chunk: SnapshotCh
 
 /**
  * After a restore: writes the index rows of a timer state's restored timers and returns how many
- * there are with the earliest `headSize` of them (what its queue starts with).
+ * there are with the earliest `headSize` of them (what its queue starts with) and the greatest sort key.
  */
 export async function timerIndexBound(
   db: Db,
@@ -56,11 +56,12 @@ export async function timerIndexBound(
   range: KeyGroupRange,
   headSize: number,
   batchSize: number,
-): Promise<{ count: number; head: HeadTimer[]; bound: string }> {
+): Promise<{ count: number; head: HeadTimer[]; bound: string; highest: string }> {
   const indexPrefix = indexKeyPrefix(table.id);
   const bySortKey = (a: HeadTimer, b: HeadTimer) => (a.sk < b.sk ? -1 : 1);
   let earliest: HeadTimer[] = [];
   let count = 0;
+  let highest = '';
   let batch = db.batch();
   for (let kg = range.start; kg <= range.end; kg++) {
     const prefix = statePrefix(kg, table.id);
@@ -69,6 +70,7 @@ export async function timerIndexBound(
       const t = headTimer(ts, key, kg);
       batch.put(indexPrefix + t.sk, encodeValue(key));
       count++;
+      if (t.sk > highest) highest = t.sk;
       earliest.push(t);
       if (earliest.length >= 2 * headSize) earliest = earliest.sort(bySortKey).slice(0, headSize);
       if (batch.length >= batchSize) {
@@ -81,7 +83,7 @@ export async function timerIndexBound(
   else await batch.close();
   earliest.sort(bySortKey);
   if (earliest.length > headSize) earliest = earliest.slice(0, headSize);
-  return { count, head: earliest, bound: count > headSize ? earliest[earliest.length - 1]!.sk : TOP };
+  return { count, head: earliest, bound: count > headSize ? earliest[earliest.length - 1]!.sk : TOP, highest };
 }
 
 /**

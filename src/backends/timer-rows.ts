@@ -22,21 +22,25 @@ export function keyId(key: unknown): string {
 export const timerId = (ts: number, key: unknown): string => `${ts}\u0000${keyId(key)}`;
 
 const f64 = new DataView(new ArrayBuffer(8));
-const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
+/** hex digit character codes */
+const hexChar = (n: number) => (n < 10 ? 0x30 + n : 0x57 + n);
+const codes: number[] = new Array<number>(16);
 
 /**
  * A timestamp as 16 hex digits that sort as the numbers do (IEEE 754 bits, sign flipped for positive
- * numbers and every bit for negative ones): LevelDB's byte order is then time order.
+ * numbers and every bit for negative ones): LevelDB's byte order is then time order. Made in one
+ * call (no string per digit).
  */
 export function sortableTime(ts: number): string {
   f64.setFloat64(0, ts === 0 ? 0 : ts); // -0 is 0
   const negative = f64.getUint8(0) >= 0x80;
-  let s = '';
   for (let i = 0; i < 8; i++) {
-    const b = f64.getUint8(i);
-    s += HEX[negative ? 255 - b : i === 0 ? b ^ 0x80 : b];
+    const raw = f64.getUint8(i);
+    const b = negative ? 255 - raw : i === 0 ? raw ^ 0x80 : raw;
+    codes[2 * i] = hexChar(b >> 4);
+    codes[2 * i + 1] = hexChar(b & 15);
   }
-  return s;
+  return String.fromCharCode.apply(null, codes);
 }
 
 const nibble = (c: number) => (c <= 0x39 ? c - 0x30 : c - 0x57);
