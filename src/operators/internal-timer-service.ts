@@ -443,6 +443,27 @@ export class InternalTimerService implements TimerService {
     this.#schedule();
   }
 
+  /**
+   * For the operator: runs `then` (passing its watermark on) once a firing that `advanceWatermark`
+   * or `onProcessingTime` returned is done, after any earlier one; `pending` says what is still
+   * running, for the operator's `endBatch` (the task reads no more input until it settles).
+   */
+  after(firing: Promise<void>, then?: () => void): void {
+    const before = this.#pending;
+    const p: Promise<void> = (before ? before.then(() => firing) : firing).then(then).finally(() => {
+      if (this.#pending === p) this.#pending = undefined;
+    });
+    p.catch(() => {}); // the task meets a failure through endBatch
+    this.#pending = p;
+  }
+
+  /** the firing still under way (see after) */
+  get pending(): Promise<void> | undefined {
+    return this.#pending;
+  }
+
+  #pending: Promise<void> | undefined;
+
   dispose(): void {
     this.#disposed = true;
     if (this.#timeout) clearTimeout(this.#timeout);

@@ -173,8 +173,6 @@ export class ProcessOperator<IN, OUT> implements StreamOperator<IN, OUT> {
   /** present only when the function has timers (the chain passes watermarks straight on otherwise) */
   processWatermark?: (timestamp: number) => void;
   onProcessingTime?: (now: number) => void;
-  /** timers firing after reads of the backend (level), with the watermark to pass on after them: the task waits for it */
-  #firing: Promise<void> | null = null;
 
   open(context: OperatorContext, output: Output<OUT>): void {
     this.#out = output;
@@ -206,29 +204,21 @@ export class ProcessOperator<IN, OUT> implements StreamOperator<IN, OUT> {
       timers.restore();
       this.processWatermark = (ts) => {
         const firing = timers.advanceWatermark(ts);
-        if (firing) this.#wait(firing.then(() => output.emitWatermark?.(ts)));
+        // timers firing after reads of the backend (level): the watermark goes on after them
+        if (firing) timers.after(firing, () => output.emitWatermark?.(ts));
         else output.emitWatermark?.(ts);
       };
       this.onProcessingTime = (now) => {
         const firing = timers.onProcessingTime(now);
-        if (firing) this.#wait(firing);
+        if (firing) timers.after(firing);
       };
     }
     this.#fn.open?.(ctx as ProcessContext);
   }
 
-  #wait(firing: Promise<void>): void {
-    const after = this.#firing;
-    const p: Promise<void> = (after ? after.then(() => firing) : firing).finally(() => {
-      if (this.#firing === p) this.#firing = null;
-    });
-    p.catch(() => {}); // the task meets a failure through endBatch
-    this.#firing = p;
-  }
-
   /** Timers still firing (level): the task reads no more input until they are done. */
   endBatch(): Promise<void> | undefined {
-    return this.#firing ?? undefined;
+    return this.#ctx?.timers?.pending;
   }
 
   /** The function's timers go into keyed state before it is captured. */

@@ -475,30 +475,19 @@ export class WindowOperator implements StreamOperator<unknown, unknown> {
   processWatermark(timestamp: number): void {
     const firing = this.#timers.advanceWatermark(timestamp);
     // timers firing after reads of the backend (level, never by slot): the watermark goes on after them
-    if (firing) return this.#wait(firing.then(() => this.#out.emitWatermark?.(timestamp)));
+    if (firing) return this.#timers.after(firing, () => this.#out.emitWatermark?.(timestamp));
     if (this.#bySlot) this.#advanceSlots(timestamp);
     this.#out.emitWatermark?.(timestamp);
   }
 
   onProcessingTime(now: number): void {
     const firing = this.#timers.onProcessingTime(now);
-    if (firing) this.#wait(firing);
+    if (firing) this.#timers.after(firing);
   }
 
   /** timers still firing (level): the task reads no more input until they are done */
-  #firing: Promise<void> | null = null;
-
-  #wait(firing: Promise<void>): void {
-    const after = this.#firing;
-    const p: Promise<void> = (after ? after.then(() => firing) : firing).finally(() => {
-      if (this.#firing === p) this.#firing = null;
-    });
-    p.catch(() => {}); // the task meets a failure through endBatch
-    this.#firing = p;
-  }
-
   endBatch(): Promise<void> | undefined {
-    return this.#firing ?? undefined;
+    return this.#timers.pending;
   }
 
   close(): void {
