@@ -1,4 +1,8 @@
-// The keyed case of the throughput bench: bench/keyed-job.ts in fresh processes (start-up included), floe against a plain loop of the job's own functions, optionally a baseline checkout beside.
+// The keyed case of the throughput bench: bench/keyed-job.mjs in fresh processes (start-up included), floe against a plain loop of the job's own functions, optionally a baseline checkout beside.
+//
+// Every side is plain `node` running the same JavaScript file: the loop alone, or floe from a checkout's build
+// (dist/, what the package ships and an installed floe runs; built here first). Under a TypeScript loader the
+// floe side would also pay compiling floe's sources at every start (about 0.25 s of CPU), which no user pays.
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -8,12 +12,18 @@ import { generateText } from '../spec/fixtures/generate-text.ts';
 import { median, ratioText } from './baseline.ts';
 import { printTable, writeResults } from './report.ts';
 
-const JOB = fileURLToPath(new URL('./keyed-job.ts', import.meta.url));
+const JOB = fileURLToPath(new URL('./keyed-job.mjs', import.meta.url));
 
 interface Run {
   ms: number;
   cpuMs: number;
   checkpoints: number;
+}
+
+/** `npm run build` in the checkout at `root`: the floe side runs its dist/, which must be of its sources now. */
+function build(root: string): void {
+  console.log(`building ${join(root, 'dist')} (npm run build)...`);
+  execFileSync('npm', ['run', '--silent', 'build'], { cwd: root, stdio: ['ignore', 'ignore', 'inherit'] });
 }
 
 function lines(path: string): number {
@@ -34,6 +44,7 @@ export async function runKeyedCase(options: { baseline?: string | undefined }): 
   const baseline = options.baseline === undefined ? undefined : resolve(options.baseline);
   if (baseline && !existsSync(join(baseline, 'src/index.ts')))
     throw new Error(`--baseline ${baseline}: no src/index.ts there (give a floe checkout with its node_modules)`);
+  for (const root of [join(import.meta.dirname, '..'), ...(baseline ? [baseline] : [])]) build(root);
   const dir = mkdtempSync(join(tmpdir(), 'floe-bench-keyed-'));
   const input = join(dir, 'input.txt');
   console.log(`\nkeyed job, output 1% of input: generating ${words.toLocaleString()} words...`);
@@ -42,7 +53,14 @@ export async function runKeyedCase(options: { baseline?: string | undefined }): 
   const cases: Array<{ name: string; args: string[] }> = [
     { name: 'plain loop of the job functions', args: ['loop'] },
     { name: 'floe, exactly-once every 1 s', args: ['floe', '--checkpoint-ms', '1000'] },
-    ...(baseline ? [{ name: 'baseline floe, exactly-once every 1 s', args: ['floe', '--checkpoint-ms', '1000', '--floe', baseline] }] : []),
+    ...(baseline
+      ? [
+          {
+            name: 'baseline floe, exactly-once every 1 s',
+            args: ['floe', '--checkpoint-ms', '1000', '--floe', join(baseline, 'dist/index.js')],
+          },
+        ]
+      : []),
   ];
   const results = new Map<string, Run[]>(cases.map((c) => [c.name, []]));
   let expected: number | undefined;
@@ -52,7 +70,7 @@ export async function runKeyedCase(options: { baseline?: string | undefined }): 
       const c = cases[(k + round) % cases.length]!;
       const out = join(dir, `out-${round}-${k}`);
       const [mode, ...rest] = c.args;
-      const stdout = execFileSync(process.execPath, ['--import=tsx', JOB, mode!, input, out, ...rest], {
+      const stdout = execFileSync(process.execPath, [JOB, mode!, input, out, ...rest], {
         encoding: 'utf8',
         stdio: ['ignore', 'pipe', 'inherit'],
       });
@@ -87,7 +105,10 @@ export async function runKeyedCase(options: { baseline?: string | undefined }): 
       'vs loop (cpu)': (loopCpu / cpu).toFixed(2),
     });
   }
-  console.log(`\n${runs} interleaved rounds, fresh processes, start-up included; medians\n`);
+  console.log(`\n${runs} interleaved rounds, fresh processes, start-up included; medians`);
+  console.log(
+    `each side: plain \`node\` (${process.version}) running bench/keyed-job.mjs; floe imported from a checkout's dist/index.js\n`,
+  );
   printTable(rows);
   for (const c of cases.slice(1)) {
     const f = figures[c.name]!;

@@ -8,7 +8,6 @@ const HELPERS = new Set([
   'report.ts',
   'baseline.ts',
   'keyed-throughput.ts',
-  'keyed-job.ts',
   'word-count-job.ts',
   'word-count-pipeline.ts',
   'alignment-job.ts',

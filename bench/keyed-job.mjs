@@ -1,23 +1,24 @@
 // The keyed word count (split, tag, keyBy, reduce, keep 1 in 100), run by floe or by a plain loop of the same functions: one child process of `npm run bench -- throughput`, timed from its own start.
 //
-// node --import=tsx bench/keyed-job.ts <floe|loop> <input> <output> [--floe <checkout>] [--checkpoint-ms N]
-// prints one JSON line: { ms, cpuMs, records, checkpoints }. `--floe` names the checkout whose
-// src/index.ts runs the job (the baseline of a before/after run); the default is this one.
+// node bench/keyed-job.mjs <floe|loop> <input> <output> [--floe <entry>] [--checkpoint-ms N]
+// prints one JSON line: { ms, cpuMs, checkpoints }. `--floe` names the module the job imports floe from: a checkout's
+// dist/index.js (what an installed floe runs; the default is this checkout's). Plain JavaScript, so that both sides
+// run in plain `node` with no TypeScript loader: the process's start-up is what a user's would be.
 import { closeSync, openSync, readFileSync, writeSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 
 /** The job's own functions: what both sides call. */
-export const split = (line: string): string[] => line.split(' ').filter(Boolean);
-export const tag = (w: string): [string, number] => [w, 1];
-export const sum = (a: [string, number], b: [string, number]): [string, number] => [a[0], a[1] + b[1]];
+export const split = (line) => line.split(' ').filter(Boolean);
+export const tag = (w) => [w, 1];
+export const sum = (a, b) => [a[0], a[1] + b[1]];
 /** keeps the running counts that reach a multiple of 100: about 1% of the input */
-export const keep = (t: [string, number]): boolean => t[1] % 100 === 0;
+export const keep = (t) => t[1] % 100 === 0;
 
 /** The same job without floe: lines, split, tag, a Map of running results, keep, each kept result a JSON line. */
-function loop(input: string, output: string): number {
+function loop(input, output) {
   const fd = openSync(output, 'w');
-  const state = new Map<string, [string, number]>();
+  const state = new Map();
   let buffer = '';
   let records = 0;
   for (const line of readFileSync(input, 'utf8').split('\n')) {
@@ -40,10 +41,8 @@ function loop(input: string, output: string): number {
   return records;
 }
 
-async function floe(root: string, input: string, output: string, checkpointMs: number): Promise<number> {
-  const { FileSink, StreamExecutionEnvironment } = (await import(
-    pathToFileURL(join(root, 'src/index.ts')).href
-  )) as typeof import('../src/index.ts');
+async function floe(entry, input, output, checkpointMs) {
+  const { FileSink, StreamExecutionEnvironment } = await import(pathToFileURL(entry).href);
   const env = StreamExecutionEnvironment.getExecutionEnvironment({
     'parallelism.default': 1,
     ...(checkpointMs ? { 'execution.checkpointing.interval': checkpointMs, 'execution.checkpointing.mode': 'exactly-once' } : {}),
@@ -67,17 +66,22 @@ async function floe(root: string, input: string, output: string, checkpointMs: n
 }
 
 const [mode, input, output, ...rest] = process.argv.slice(2);
-const option = (name: string): string | undefined => {
+const option = (name) => {
   const i = rest.indexOf(name);
   return i < 0 ? undefined : rest[i + 1];
 };
 if ((mode !== 'floe' && mode !== 'loop') || !input || !output) {
-  console.error('usage: node --import=tsx bench/keyed-job.ts <floe|loop> <input> <output> [--floe <checkout>] [--checkpoint-ms N]');
+  console.error('usage: node bench/keyed-job.mjs <floe|loop> <input> <output> [--floe <entry>] [--checkpoint-ms N]');
   process.exit(2);
 }
 const checkpoints =
   mode === 'floe'
-    ? await floe(resolve(option('--floe') ?? join(import.meta.dirname, '..')), input, output, Number(option('--checkpoint-ms') ?? 0))
+    ? await floe(
+        resolve(option('--floe') ?? join(import.meta.dirname, '..', 'dist', 'index.js')),
+        input,
+        output,
+        Number(option('--checkpoint-ms') ?? 0),
+      )
     : (loop(input, output), 0);
 // performance.now() counts from the process's start: module loading and the job's start-up are included
 const cpu = process.cpuUsage();
