@@ -8,6 +8,7 @@ import type { KeySelector, Transformation } from '../graph/transformation.ts';
 import { runLoop } from './scheduler.ts';
 import type { OperatorContext, Output, RuntimeContext, SourceReader, StreamOperator } from '../operators/operator.ts';
 import type { TaskStateSnapshot } from '../checkpoint/state-handles.ts';
+import { RecordTimestamp } from '../operators/event-time.ts';
 
 export interface ChainMember {
   readonly uid: string;
@@ -82,7 +83,7 @@ export class OperatorChain {
   /** where the task feeds input records (or the source emits) */
   head!: Output<unknown>;
   /** the timestamp of the record in hand (event time), shared with the task's output writer */
-  readonly timestamp: { current: number | undefined } = { current: undefined };
+  readonly timestamp = new RecordTimestamp();
   /** members that act on processing time */
   #timed: ChainMember[] = [];
   /** per member, the side output of the member before it that it reads (null: the main output) */
