@@ -1,4 +1,4 @@
-// The contents of one window for each key that has it: a Map's interface, with integer keys found through an open-addressing index sized ahead.
+// The contents of one window for each key that has it: a Map's interface, integer keys found through an open-addressing index.
 
 /** A deleted entry's key (an entry keeps its position: the order of the others does not change). */
 const DELETED = Symbol('floe.deleted-window-entry');
@@ -13,11 +13,10 @@ const isIndexed = (key: unknown): key is number => typeof key === 'number' && (k
  * The window operator's per-key contents of one window (Flink keeps them as state per key and window
  * namespace). Entries sit in insertion order in two arrays, as a Map keeps them, so a window fires its
  * keys in the order they came in. Integer keys (ids, the usual numeric keys) are found through an
- * open-addressing index of positions, other keys through a Map: one window's index is sized for as
- * many keys as the window before it had, so a window of a million keys is not rehashed twenty times
- * as it fills, and a lookup touches the index and the entry, not a Map's bucket chain. On the path a
- * record takes per window: `find`, then `valueAt`/`setAt` or `insert` (one probe where a Map takes a
- * get and a set).
+ * open-addressing index of positions, other keys through a Map. A lookup touches the index and the
+ * entry, not a Map's bucket chain, and a window that fills as the one before it did is not copied and
+ * rehashed at every doubling (see #room). On the path a record takes per window: `find`, then
+ * `valueAt`/`setAt` or `insert` (one probe where a Map takes a get and a set).
  */
 export class WindowContents {
   #keys: unknown[];
@@ -31,7 +30,7 @@ export class WindowContents {
   #shift = 32;
   /** integer keys in the index (deleted ones included: their slots stay taken) */
   #indexed = 0;
-  /** the capacity a new index starts with */
+  /** about how many keys the window will hold (see #room) */
   readonly #expected: number;
   /** other keys → position */
   #other: Map<unknown, number> | null = null;
@@ -39,8 +38,8 @@ export class WindowContents {
   /** `expected`: about how many keys the window will hold (a hint; it grows past it) */
   constructor(expected = 0) {
     this.#expected = expected;
-    this.#keys = expected > 0 ? new Array(expected) : [];
-    this.#values = expected > 0 ? new Array(expected) : [];
+    this.#keys = new Array(16);
+    this.#values = new Array(16);
   }
 
   get size(): number {
@@ -75,25 +74,47 @@ export class WindowContents {
   /** Adds `key` (not held: `missing` is what `find` returned for it, with no change since). */
   insert(missing: number, key: unknown, value: unknown): void {
     const p = this.#count++;
+    if (p === this.#keys.length) this.#growEntries();
     this.#size++;
     if (isIndexed(key)) {
       const k = key | 0; // -0 is 0, as a Map keeps it
       this.#keys[p] = k;
       this.#values[p] = value;
-      if (this.#index === null) this.#resize(Math.max(16, this.#expected * 2));
-      else if ((this.#indexed + 1) * 2 > this.#index.length) this.#resize(this.#index.length * 2);
+      const index = this.#index;
+      if (index !== null && (this.#indexed + 1) * 2 <= index.length) index[-1 - missing] = p + 1;
       else {
-        this.#index[-1 - missing] = p + 1;
-        this.#indexed++;
-        return;
+        this.#resize(2 * Math.max(8, this.#room()));
+        this.#place(k, p);
       }
-      this.#place(k, p);
       this.#indexed++;
       return;
     }
     this.#keys[p] = key;
     this.#values[p] = value;
     (this.#other ??= new Map()).set(key, p);
+  }
+
+  /**
+   * How many entries to make room for when full: twice as many, and once the window holds a sixteenth
+   * of the keys the window before it had, all of those at once (not a copy and a rehash per doubling).
+   * A window that stays small (a few late keys) stays small.
+   */
+  #room(): number {
+    const twice = this.#count * 2;
+    return this.#count * 16 >= this.#expected ? Math.max(twice, this.#expected) : twice;
+  }
+
+  /** Longer entry arrays (holey, written in place up to their length: no growth per push). */
+  #growEntries(): void {
+    const length = Math.max(16, this.#room());
+    const keys: unknown[] = new Array(length);
+    const values: unknown[] = new Array(length);
+    for (let p = 0; p < this.#count - 1; p++) {
+      keys[p] = this.#keys[p];
+      values[p] = this.#values[p];
+    }
+    this.#keys = keys;
+    this.#values = values;
   }
 
   get(key: unknown): unknown {
