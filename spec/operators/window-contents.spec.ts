@@ -42,10 +42,18 @@ function same(t: Test, contents: WindowContents, model: Map<unknown, unknown>, w
 }
 
 t.test('as a Map under random sets, updates and deletes of every kind of key', async (t) => {
-  for (const expected of [0, 3, 1000]) {
+  // the first key decides how the window holds its keys (an integer: indexed; else a Map): both, with every kind of key after it
+  for (const [expected, first] of [
+    [0, 5],
+    [3, 5],
+    [1000, 5],
+    [0, 'first'],
+    [1000, { o: 2 }],
+  ] as const) {
     const next = random(expected + 1);
     const contents = new WindowContents(expected);
-    const model = new Map<unknown, unknown>();
+    const model = new Map<unknown, unknown>([[first, 0]]);
+    contents.insert(contents.find(first), first, 0);
     let wrong = 0;
     for (let i = 0; i < 20_000; i++) {
       const r = next();
@@ -65,8 +73,9 @@ t.test('as a Map under random sets, updates and deletes of every kind of key', a
         model.set(key, i);
       } else if (contents.get(key) !== model.get(key) || contents.has(key) !== model.has(key)) wrong++;
     }
-    t.equal(wrong, 0, `expected ${expected}: every lookup as the Map's`);
-    same(t, contents, model, `expected ${expected}`);
+    const what = `expected ${expected}, first key ${typeof first}`;
+    t.equal(wrong, 0, `${what}: every lookup as the Map's`);
+    same(t, contents, model, what);
     t.same([...contents.keys()], [...model.keys()]);
     t.same([...contents.values()], [...model.values()]);
     const seen: unknown[] = [];
@@ -76,15 +85,26 @@ t.test('as a Map under random sets, updates and deletes of every kind of key', a
 });
 
 t.test('-0 is 0 and NaN is NaN, as in a Map', async (t) => {
-  const contents = new WindowContents();
-  contents.set(-0, 'zero');
-  t.equal(contents.get(0), 'zero');
-  t.ok(Object.is([...contents.keys()][0], 0), 'kept as 0');
-  contents.set(NaN, 'nan');
-  t.equal(contents.get(NaN), 'nan');
-  t.ok(contents.delete(0));
-  t.notOk(contents.has(-0));
-  t.same([...contents.entries()], [[NaN, 'nan']]);
+  for (const first of [1, 's']) {
+    const contents = new WindowContents();
+    contents.set(first, 'first');
+    contents.set(-0, 'zero');
+    t.equal(contents.get(0), 'zero');
+    t.ok(Object.is([...contents.keys()][1], 0), 'kept as 0');
+    contents.set(NaN, 'nan');
+    t.equal(contents.get(NaN), 'nan');
+    t.ok(contents.delete(0));
+    t.notOk(contents.has(-0));
+    t.notOk(contents.delete(0));
+    t.same(
+      [...contents.entries()],
+      [
+        [first, 'first'],
+        [NaN, 'nan'],
+      ],
+    );
+    t.equal(contents.size, 2);
+  }
 });
 
 t.test('a million integer keys, strided and consecutive, sized ahead or not: all found, in order', async (t) => {

@@ -13,7 +13,8 @@ const isIndexed = (key: unknown): key is number => typeof key === 'number' && (k
  * The window operator's per-key contents of one window (Flink keeps them as state per key and window
  * namespace). Entries sit in insertion order in two arrays, as a Map keeps them, so a window fires its
  * keys in the order they came in. Integer keys (ids, the usual numeric keys) are found through an
- * open-addressing index of positions, other keys through a Map. A lookup touches the index and the
+ * open-addressing index of positions, other keys through a Map (a window whose first key is not an
+ * integer is a plain Map: see #map). A lookup touches the index and the
  * entry, not a Map's bucket chain, and a window that fills as the one before it did is not copied and
  * rehashed at every doubling (see #room). On the path a record takes per window: `find`, then
  * `valueAt`/`setAt` or `insert` (one probe where a Map takes a get and a set).
@@ -34,20 +35,36 @@ export class WindowContents {
   readonly #expected: number;
   /** other keys → position */
   #other: Map<unknown, number> | null = null;
+  /**
+   * A window whose first key is not an integer (strings, objects' lookup keys) is a plain Map of key →
+   * contents instead (a Map alone is what such keys cost least in): `find` then remembers the key and
+   * its contents for `valueAt`/`setAt`, and positions are 0 (held) or -1.
+   */
+  #map: Map<unknown, unknown> | null = null;
+  #foundKey: unknown = undefined;
+  #found: unknown = undefined;
 
   /** `expected`: about how many keys the window will hold (a hint; it grows past it) */
   constructor(expected = 0) {
     this.#expected = expected;
-    this.#keys = new Array(16);
-    this.#values = new Array(16);
+    this.#keys = [];
+    this.#values = [];
   }
 
   get size(): number {
-    return this.#size;
+    return this.#map !== null ? this.#map.size : this.#size;
   }
 
   /** The position of `key`, or a negative number (`insert` takes it) when the window does not hold it. */
   find(key: unknown): number {
+    const map = this.#map;
+    if (map !== null) {
+      const v = map.get(key);
+      if (v === undefined && !map.has(key)) return -1;
+      this.#foundKey = key;
+      this.#found = v;
+      return 0;
+    }
     if (isIndexed(key)) {
       const index = this.#index;
       if (index === null) return -1;
@@ -64,15 +81,21 @@ export class WindowContents {
   }
 
   valueAt(position: number): unknown {
-    return this.#values[position];
+    return this.#map !== null ? this.#found : this.#values[position];
   }
 
   setAt(position: number, value: unknown): void {
-    this.#values[position] = value;
+    if (this.#map !== null) this.#map.set(this.#foundKey, value);
+    else this.#values[position] = value;
   }
 
   /** Adds `key` (not held: `missing` is what `find` returned for it, with no change since). */
   insert(missing: number, key: unknown, value: unknown): void {
+    if (this.#map === null && this.#count === 0 && !isIndexed(key)) this.#map = new Map();
+    if (this.#map !== null) {
+      this.#map.set(key, value);
+      return;
+    }
     const p = this.#count++;
     if (p === this.#keys.length) this.#growEntries();
     this.#size++;
@@ -118,6 +141,7 @@ export class WindowContents {
   }
 
   get(key: unknown): unknown {
+    if (this.#map !== null) return this.#map.get(key);
     const p = this.find(key);
     return p >= 0 ? this.#values[p] : undefined;
   }
@@ -128,12 +152,13 @@ export class WindowContents {
 
   set(key: unknown, value: unknown): this {
     const p = this.find(key);
-    if (p >= 0) this.#values[p] = value;
+    if (p >= 0) this.setAt(p, value);
     else this.insert(p, key, value);
     return this;
   }
 
   delete(key: unknown): boolean {
+    if (this.#map !== null) return this.#map.delete(key);
     const p = this.find(key);
     if (p < 0) return false;
     // the index keeps pointing at the position (a deleted key matches nothing): probe chains stay whole
@@ -146,6 +171,7 @@ export class WindowContents {
 
   /** Calls `fn` for each entry in insertion order (firing a window: no iterator object per key). */
   forEach(fn: (value: unknown, key: unknown) => void): void {
+    if (this.#map !== null) return this.#map.forEach(fn);
     const keys = this.#keys;
     const values = this.#values;
     for (let p = 0; p < this.#count; p++) {
@@ -155,14 +181,17 @@ export class WindowContents {
   }
 
   *entries(): IterableIterator<[unknown, unknown]> {
+    if (this.#map !== null) return yield* this.#map.entries();
     for (let p = 0; p < this.#count; p++) if (this.#keys[p] !== DELETED) yield [this.#keys[p], this.#values[p]];
   }
 
   *keys(): IterableIterator<unknown> {
+    if (this.#map !== null) return yield* this.#map.keys();
     for (let p = 0; p < this.#count; p++) if (this.#keys[p] !== DELETED) yield this.#keys[p];
   }
 
   *values(): IterableIterator<unknown> {
+    if (this.#map !== null) return yield* this.#map.values();
     for (let p = 0; p < this.#count; p++) if (this.#keys[p] !== DELETED) yield this.#values[p];
   }
 
