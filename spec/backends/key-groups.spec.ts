@@ -43,3 +43,16 @@ t.test('the key group is the unsigned hash modulo max parallelism, for every max
   }
   t.equal(wrong, 0);
 });
+
+t.test('integer keys hash as their canonical string form (hashed without making it)', async (t) => {
+  const ints = [0, -0, 1, -1, 9, 10, 11, 99, 100, 12345, -98765, 999_999, 1_000_000, 2 ** 31 - 1, -(2 ** 31), 2 ** 30];
+  for (let i = 0; i < 5000; i++) ints.push(i * 7919 - 20_000_000, i);
+  let wrong = 0;
+  for (const k of ints) {
+    const viaString = murmurHash(`\u0000n${Object.is(k, -0) ? 0 : k}`);
+    if (murmurHash(k) !== viaString || assignToKeyGroup(k, 128) !== viaString % 128) wrong++;
+  }
+  t.equal(wrong, 0);
+  t.equal(murmurHash(-0), murmurHash(0));
+  t.not(murmurHash(2 ** 31), murmurHash(-(2 ** 31)), 'beyond 32 bits: the string form');
+});

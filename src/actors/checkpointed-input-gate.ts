@@ -4,11 +4,12 @@ import { BarrierHandler, type BarrierListener } from './barrier-handler.ts';
 import type { Channel } from './channel.ts';
 import { InputGate } from './input-gate.ts';
 import { StatusWatermarkValve, type ValveOutput } from './status-watermark-valve.ts';
+import type { RecordBatch } from './types.ts';
 
 /** A data batch and the input channel it came from. */
 export interface DataFromChannel {
   channel: number;
-  message: { type: 'data'; batch: unknown[] };
+  message: { type: 'data'; batch: RecordBatch };
 }
 
 /** What pollNext() returns when it read an event (barrier, cancel barrier, end of partition) and handled it itself. */

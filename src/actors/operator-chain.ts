@@ -8,6 +8,7 @@ import type { KeySelector, Transformation } from '../graph/transformation.ts';
 import { runLoop } from './scheduler.ts';
 import type { OperatorContext, Output, RuntimeContext, SourceReader, StreamOperator } from '../operators/operator.ts';
 import type { TaskStateSnapshot } from '../checkpoint/state-handles.ts';
+import { RecordTimestamp } from '../operators/event-time.ts';
 
 export interface ChainMember {
   readonly uid: string;
@@ -85,7 +86,7 @@ export class OperatorChain {
   /** where the task feeds input records (or the source emits) */
   head!: Output<unknown>;
   /** the timestamp of the record in hand (event time), shared with the task's output writer */
-  readonly timestamp: { current: number | undefined } = { current: undefined };
+  readonly timestamp = new RecordTimestamp();
   /** members that act on processing time */
   #timed: ChainMember[] = [];
   /** watermarks handed to operators that handle them (an operator whose timers fire late hands its watermark on late) */

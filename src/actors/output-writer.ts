@@ -1,25 +1,38 @@
 // Output writers: partition records onto a task's output channels, in batches (network buffers).
 import { assignToKeyGroup, subtaskForKeyGroup } from '../backends/key-groups.ts';
 import type { Partitioning } from '../graph/transformation.ts';
-import { MIN_WATERMARK, TimestampedRecord, type ElementTimestamp } from '../operators/event-time.ts';
+import { MIN_WATERMARK, RecordTimestamp } from '../operators/event-time.ts';
 import type { Output } from '../operators/operator.ts';
 import type { Channel } from './channel.ts';
-import type { ChannelMessage } from './types.ts';
+import type { ChannelMessage, RecordBatch } from './types.ts';
 
 /**
  * An empty batch whose elements may be any value: a `[]` literal starts as an array of small
  * integers, and the first record pushed into it changes its kind, which keeps V8 from inlining
  * `push` at the emit site (a builtin call per record).
  */
-function newBatch(): unknown[] {
+function newBatch(): RecordBatch {
   const batch: unknown[] = [undefined];
   batch.pop();
   return batch;
 }
 
+/** Adds `ts` (NaN: none) beside the batch's last record; the timestamps start with the first record that has one. */
+function stamp(batch: RecordBatch, ts: number): void {
+  let stamps = batch.timestamps;
+  if (stamps === undefined) {
+    if (ts !== ts) return;
+    // an array of doubles from the start (one that starts as small integers changes kind at the first timestamp)
+    stamps = batch.timestamps = [0.5];
+    stamps.pop();
+    for (let i = 1; i < batch.length; i++) stamps.push(NaN);
+  }
+  stamps.push(ts);
+}
+
 /** The channels of one outgoing edge (one per consumer subtask) and how records pick one. */
 export class EdgeWriter {
-  readonly #batches: unknown[][];
+  readonly #batches: RecordBatch[];
   #roundRobin: number;
 
   constructor(
@@ -35,38 +48,34 @@ export class EdgeWriter {
     this.#roundRobin = producerSubtask % channels.length;
   }
 
-  /** `wire` is what goes on the channel: the record, or the record with its timestamp */
-  emit(record: unknown, wire: unknown = record): void {
+  /** `ts` is the record's event timestamp, NaN for none: it goes beside the record in the batch */
+  emit(record: unknown, ts: number = NaN): void {
     // one consumer subtask (parallelism 1, or a forward edge's one channel): every partitioning picks it
-    if (this.channels.length === 1) {
-      const batch = this.#batches[0]!;
-      batch.push(wire);
-      if (batch.length >= this.batchSize) this.#send(0);
-      return;
-    }
+    if (this.channels.length === 1) return this.#add(0, record, ts);
     const p = this.partitioning;
     switch (p.type) {
       case 'forward':
-        return this.#add(0, wire);
+        return this.#add(0, record, ts);
       case 'hash': {
         const n = this.channels.length;
         const target =
           n === 1 ? 0 : subtaskForKeyGroup(this.maxParallelism, n, assignToKeyGroup(p.keySelector(record), this.maxParallelism));
-        return this.#add(target, wire);
+        return this.#add(target, record, ts);
       }
       case 'rebalance': {
         const target = this.#roundRobin;
         this.#roundRobin = (target + 1) % this.channels.length;
-        return this.#add(target, wire);
+        return this.#add(target, record, ts);
       }
       case 'broadcast':
-        for (let i = 0; i < this.channels.length; i++) this.#add(i, wire);
+        for (let i = 0; i < this.channels.length; i++) this.#add(i, record, ts);
     }
   }
 
-  #add(channel: number, record: unknown): void {
+  #add(channel: number, record: unknown, ts: number): void {
     const batch = this.#batches[channel]!;
     batch.push(record);
+    if (ts === ts || batch.timestamps !== undefined) stamp(batch, ts);
     if (batch.length >= this.batchSize) this.#send(channel);
   }
 
@@ -111,8 +120,8 @@ export class EdgeWriter {
  */
 export class OutputWriter implements Output<unknown> {
   recordsOut = 0;
-  /** the timestamp of the record being emitted, set by the chain (undefined: the record has none) */
-  timestamp: ElementTimestamp = { current: undefined };
+  /** the timestamp of the record being emitted, set by the chain (NaN: the record has none) */
+  timestamp = new RecordTimestamp();
   /** the last watermark sent: a watermark goes out only when it rises */
   currentWatermark = MIN_WATERMARK;
   readonly #main: EdgeWriter[];
@@ -124,10 +133,9 @@ export class OutputWriter implements Output<unknown> {
 
   collect(record: unknown): void {
     this.recordsOut++;
-    const ts = this.timestamp.current;
-    const wire = ts === undefined ? record : new TimestampedRecord(record, ts);
+    const ts = this.timestamp.value;
     const edges = this.#main;
-    for (let i = 0; i < edges.length; i++) edges[i]!.emit(record, wire);
+    for (let i = 0; i < edges.length; i++) edges[i]!.emit(record, ts);
   }
 
   /** a side output's record: only the edges reading `tag` get it (none: dropped, as Flink drops a tag nobody reads) */
@@ -135,9 +143,8 @@ export class OutputWriter implements Output<unknown> {
     const edges = this.#sides.get(tag);
     if (!edges) return;
     this.recordsOut++;
-    const ts = this.timestamp.current;
-    const wire = ts === undefined ? record : new TimestampedRecord(record, ts);
-    for (let i = 0; i < edges.length; i++) edges[i]!.emit(record, wire);
+    const ts = this.timestamp.value;
+    for (let i = 0; i < edges.length; i++) edges[i]!.emit(record, ts);
   }
 
   /** Sends the task's watermark after the records emitted before it, to every consumer. */

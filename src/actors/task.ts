@@ -20,7 +20,7 @@ import type { Channel } from './channel.ts';
 import { CheckpointedInputGate, EVENT } from './checkpointed-input-gate.ts';
 import { decodeBatch } from './in-flight-data.ts';
 import { OperatorChain, type ChainSetup } from './operator-chain.ts';
-import { MAX_WATERMARK, TimestampedRecord } from '../operators/event-time.ts';
+import { MAX_WATERMARK } from '../operators/event-time.ts';
 import { OutputWriter, type EdgeWriter } from './output-writer.ts';
 import { SubtaskCheckpointer } from './subtask-checkpointer.ts';
 import { phaseOf, taskMachine, type TaskMachine } from './task-machine.ts';
@@ -424,15 +424,17 @@ export class Task {
       const batch = next.message.batch;
       const head = this.chain.head;
       const timestamp = this.chain.timestamp;
-      for (let i = 0; i < batch.length; i++) {
-        const record = batch[i];
-        // records with an event timestamp travel wrapped; the chain reads the timestamp beside the value
-        if (record instanceof TimestampedRecord) {
-          timestamp.current = record.timestamp;
-          head.collect(record.value);
-        } else {
-          timestamp.current = undefined;
-          head.collect(record);
+      // event timestamps travel beside the records (NaN: none); set per record, as an operator may change it for what it emits
+      const stamps = batch.timestamps;
+      if (stamps === undefined) {
+        for (let i = 0; i < batch.length; i++) {
+          timestamp.value = NaN;
+          head.collect(batch[i]);
+        }
+      } else {
+        for (let i = 0; i < batch.length; i++) {
+          timestamp.value = stamps[i]!;
+          head.collect(batch[i]);
         }
       }
       this.#recordsIn += batch.length;

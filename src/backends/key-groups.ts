@@ -29,6 +29,49 @@ function murmurString32(s: string): number {
   return h ^ (h >>> 16);
 }
 
+/** The UTF-16 code units of an integer key's canonical form (`\u0000n` and its digits), written at its end per key: no string is made. */
+const units = new Int32Array(16);
+
+/**
+ * murmurString32(canonicalKey(key)) for an integer key above -2^31 and below 2^31, without making the
+ * string (a number-to-string conversion and a concatenation per keyed record, the larger part of
+ * hashing a number key): the digits are written as code units and hashed as murmurString32 hashes a string.
+ */
+function murmurInt32(key: number): number {
+  // from the end: the digits, '-', 'n', '\u0000' ('-0' is '0', as in canonicalKey); integer division by 10
+  let v = key < 0 ? -key : key;
+  let start = 16;
+  do {
+    units[--start] = 48 + (v % 10);
+    v = (v / 10) | 0;
+  } while (v !== 0);
+  if (key < 0) units[--start] = 45;
+  units[--start] = 110;
+  units[--start] = 0;
+  const n = 16 - start;
+  let h = 0;
+  let i = start;
+  for (; i + 1 < 16; i += 2) h = mix(h, units[i]! | (units[i + 1]! << 16));
+  if (i < 16) {
+    let k = Math.imul(units[i]!, 0xcc9e2d51);
+    k = (k << 15) | (k >>> 17);
+    h ^= Math.imul(k, 0x1b873593);
+  }
+  h ^= n * 2;
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  return h ^ (h >>> 16);
+}
+
+/** murmur3 (signed) of a key's canonical form. */
+function murmurKey32(key: unknown): number {
+  if (typeof key === 'string') return murmurString32(key);
+  if (typeof key === 'number' && (key | 0) === key && key !== -2147483648) return murmurInt32(key);
+  return murmurString32(canonicalKey(key));
+}
+
 /** A canonical string form of a key: strings as they are, other values tagged so types do not collide. */
 export function canonicalKey(key: unknown): string {
   switch (typeof key) {
@@ -49,7 +92,7 @@ export function canonicalKey(key: unknown): string {
 
 /** 32-bit murmur3 of the key's canonical form (UTF-16 code units; no encoding on the hot path). */
 export function murmurHash(key: unknown): number {
-  return murmurString32(typeof key === 'string' ? key : canonicalKey(key)) >>> 0;
+  return murmurKey32(key) >>> 0;
 }
 
 /**
@@ -75,7 +118,7 @@ export function computeKeyGroupForKeyHash(hash: number, maxParallelism: number):
 }
 
 export function assignToKeyGroup(key: unknown, maxParallelism: number): number {
-  return unsignedMod(murmurString32(typeof key === 'string' ? key : canonicalKey(key)), maxParallelism);
+  return unsignedMod(murmurKey32(key), maxParallelism);
 }
 
 export function keyGroupRangeForSubtask(maxParallelism: number, parallelism: number, subtaskIndex: number): KeyGroupRange {

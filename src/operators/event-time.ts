@@ -1,4 +1,4 @@
-// Event time's shared pieces: the record timestamp carried with each record, watermark bounds, durations of the API.
+// Event time's shared pieces: the timestamp of the record in hand, watermark bounds, durations of the API.
 import { parseDuration } from '../config/duration.ts';
 import { JobDefinitionError } from '../errors.ts';
 
@@ -8,22 +8,30 @@ export const MAX_WATERMARK = Number.MAX_SAFE_INTEGER;
 export const MIN_WATERMARK = Number.MIN_SAFE_INTEGER;
 
 /**
- * A record with its event timestamp on a channel (Flink's StreamRecord): only records that have a
- * timestamp are wrapped, so jobs without event time send their records as they are.
- */
-export class TimestampedRecord {
-  constructor(
-    readonly value: unknown,
-    readonly timestamp: number,
-  ) {}
-}
-
-/**
  * The timestamp of the record being processed, shared by a task's chain and its output writer:
  * an operator reads it for the record in hand and sets it for what it emits (a window its end - 1).
  */
 export interface ElementTimestamp {
   current: number | undefined;
+}
+
+/**
+ * The chain's ElementTimestamp: `value` is a number field (NaN while the record has no timestamp),
+ * so the task and the output writer set and read it per record without boxing a number into a
+ * heap object (a timestamp is not a small integer) or a write barrier; operators use `current`.
+ */
+export class RecordTimestamp implements ElementTimestamp {
+  /** the timestamp, NaN for none (timestamps are finite: the assigner and timers refuse others) */
+  value = NaN;
+
+  get current(): number | undefined {
+    const v = this.value;
+    return v === v ? v : undefined;
+  }
+
+  set current(ts: number | undefined) {
+    this.value = ts ?? NaN;
+  }
 }
 
 /** A duration of the API: milliseconds, or Flink's text ('2s', '1 min'); `what` names it in the error. */

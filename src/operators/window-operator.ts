@@ -94,6 +94,8 @@ export class WindowOperator implements StreamOperator<unknown, unknown> {
   #lastStart = NaN;
   /** the window the last record went to (consecutive records mostly share it) */
   #lastSlot: WindowSlot | null = null;
+  /** how many keys the last window that fired held: a new window's index is sized for as many */
+  #keysPerWindow = 0;
   /** windows a snapshot wrote, dropped since: their keys' state and timers go at the next snapshot */
   #dropped: WindowSlot[] = [];
   /** late records dropped (no side output): Flink's numLateRecordsDropped */
@@ -305,12 +307,17 @@ export class WindowOperator implements StreamOperator<unknown, unknown> {
       let slot = this.#lastSlot;
       if (slot === null || slot.end !== end) {
         slot = this.#slots.get(end) ?? null;
-        if (slot === null) this.#slots.set(end, (slot = new WindowSlot(start, end, end - 1 <= watermark)));
+        if (slot === null) {
+          const expected = Math.max(this.#keysPerWindow, this.#lastSlot?.contents.size ?? 0);
+          this.#slots.set(end, (slot = new WindowSlot(start, end, end - 1 <= watermark, expected)));
+        }
         this.#lastSlot = slot;
       }
       if (keyed) (slot.keys ??= new Map()).set(lookup, key);
       const contents = slot.contents;
-      let held = contents.get(lookup);
+      // one probe: the position of the key's contents, or where they go
+      const at = contents.find(lookup);
+      let held = at >= 0 ? contents.valueAt(at) : undefined;
       let moved = false;
       if (held === undefined && this.#fired.size > 0) moved = (held = this.#unfire(end, lookup)) !== undefined;
       let after: unknown;
@@ -319,7 +326,11 @@ export class WindowOperator implements StreamOperator<unknown, unknown> {
       } else {
         after = this.#add(held === undefined ? this.#empty() : held === UNDEFINED_CONTENTS ? undefined : held, record);
       }
-      if (after !== held || moved) contents.set(lookup, after === undefined ? UNDEFINED_CONTENTS : after);
+      if (after !== held || moved) {
+        const stored = after === undefined ? UNDEFINED_CONTENTS : after;
+        if (at >= 0) contents.setAt(at, stored);
+        else contents.insert(at, lookup, stored);
+      }
       slot.touched(lookup);
       // a late record within the allowed lateness fires its window again at once (Flink's EventTimeTrigger)
       if (slot.fired) this.#emit(slot.window, after, key);
@@ -374,19 +385,20 @@ export class WindowOperator implements StreamOperator<unknown, unknown> {
     const fn = this.#settings.fn;
     const out = this.#out;
     const ts = this.#timestamp;
+    this.#keysPerWindow = slot.contents.size;
     if (fn.kind === 'aggregate') {
       // the common case, without a call per key
       const last = slot.end - 1;
       const aggregate = fn.aggregate;
-      for (const held of slot.contents.values()) {
+      slot.contents.forEach((held) => {
         ts.current = last;
         out.collect(aggregate.getResult(held === UNDEFINED_CONTENTS ? undefined : held));
-      }
+      });
       return;
     }
-    for (const [lookup, held] of slot.contents) {
+    slot.contents.forEach((held, lookup) => {
       this.#emit(slot.window, held === UNDEFINED_CONTENTS ? undefined : held, slot.keyOf(lookup));
-    }
+    });
   }
 
   /**

@@ -1,5 +1,6 @@
 // One event-time window of every key, on the JS heap (Flink's window as the state namespace): what the window operator holds between checkpoints on heap backends.
 import type { TimeWindow } from './window-assigners.ts';
+import { WindowContents } from './window-contents.ts';
 
 /** Stands for contents that are `undefined` (a reduce over undefined records): a missing entry is `undefined`. */
 export const UNDEFINED_CONTENTS = Symbol('floe.undefined-contents');
@@ -12,7 +13,7 @@ export const UNDEFINED_CONTENTS = Symbol('floe.undefined-contents');
  */
 export class WindowSlot {
   /** lookup key → contents (the value, or UNDEFINED_CONTENTS), in the order the keys came into the window */
-  readonly contents = new Map<unknown, unknown>();
+  readonly contents: WindowContents;
   /** lookup key → key, for keys that are not their own lookup key (objects, -0) */
   keys: Map<unknown, unknown> | null = null;
   /** its last timestamp (end - 1) is at or below the watermark: it fired (a late record fires it again) */
@@ -27,7 +28,10 @@ export class WindowSlot {
     readonly start: number,
     readonly end: number,
     fired: boolean,
+    /** about how many keys it will hold (the window before it had): its index is sized for them */
+    expectedKeys = 0,
   ) {
+    this.contents = new WindowContents(expectedKeys);
     this.window = Object.freeze({ start, end });
     this.fired = fired;
   }
