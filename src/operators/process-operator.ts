@@ -16,6 +16,7 @@ import { JobDefinitionError } from '../errors.ts';
 import type { OperatorContext, Output, RuntimeContext, StreamOperator } from './operator.ts';
 import { InternalTimerService, type TimeDomain, type TimerService } from './internal-timer-service.ts';
 import type { OutputTag } from './output-tag.ts';
+import { MIN_WATERMARK } from './event-time.ts';
 
 /** What a process function sees besides the record: its runtime, the current key and its state. */
 export interface ProcessContext<K = unknown> extends RuntimeContext {
@@ -29,7 +30,7 @@ export interface ProcessContext<K = unknown> extends RuntimeContext {
   readonly timestamp: number | undefined;
   /** in onTimer: which kind of timer fired */
   readonly timeDomain: TimeDomain | undefined;
-  /** keyed streams whose function has onTimer: register and delete timers, read the watermark and the clock */
+  /** read the watermark and the clock; register and delete timers on keyed streams whose function has onTimer */
   timerService(): TimerService;
   /** emits `value` to the side output `tag` (read it with `getSideOutput(tag)` on the process's result), with the timestamp in hand */
   output<X>(tag: OutputTag<X>, value: X): void;
@@ -58,6 +59,9 @@ class KeyedProcessContext implements ProcessContext {
   /** set while onTimer runs */
   timeDomain: TimeDomain | undefined = undefined;
   firingTimestamp: number | undefined = undefined;
+  /** the operator's event time when it has no timer service of its own */
+  watermark = MIN_WATERMARK;
+  #clockOnly: TimerService | undefined;
 
   constructor(runtime: OperatorContext) {
     this.#runtime = runtime;
@@ -70,6 +74,19 @@ class KeyedProcessContext implements ProcessContext {
 
   timerService(): TimerService {
     if (this.timers) return this.timers;
+    // without timers the clock and the watermark can still be read (as Flink's ProcessFunction); only
+    // registering or deleting a timer is refused, with the reason
+    return (this.#clockOnly ??= {
+      currentProcessingTime: () => Date.now(),
+      currentWatermark: () => this.watermark,
+      registerEventTimeTimer: () => this.#noTimers(),
+      deleteEventTimeTimer: () => this.#noTimers(),
+      registerProcessingTimeTimer: () => this.#noTimers(),
+      deleteProcessingTimeTimer: () => this.#noTimers(),
+    });
+  }
+
+  #noTimers(): never {
     if (!this.#backend) {
       throw new JobDefinitionError(
         'FLOE_TIMER_NOT_KEYED',
@@ -170,7 +187,7 @@ export class ProcessOperator<IN, OUT> implements StreamOperator<IN, OUT> {
     this.#fn = typeof fn === 'function' ? { processElement: fn } : fn;
   }
 
-  /** present only when the function has timers (the chain passes watermarks straight on otherwise) */
+  /** fires the function's timers, or keeps the watermark for ctx.timerService().currentWatermark() */
   processWatermark?: (timestamp: number) => void;
   onProcessingTime?: (now: number) => void;
 
@@ -207,6 +224,11 @@ export class ProcessOperator<IN, OUT> implements StreamOperator<IN, OUT> {
         output.emitWatermark?.(ts);
       };
       this.onProcessingTime = (now) => timers.onProcessingTime(now);
+    } else {
+      this.processWatermark = (ts) => {
+        ctx.watermark = ts;
+        output.emitWatermark?.(ts);
+      };
     }
     this.#fn.open?.(ctx as ProcessContext);
   }

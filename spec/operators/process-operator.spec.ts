@@ -1,0 +1,45 @@
+// Process functions without timers of their own: ctx.timerService() still reads the watermark and the clock
+// (as Flink's ProcessFunction); only registering a timer is refused, with the code that says why.
+import t from 'tap';
+import { CollectSink, MIN_WATERMARK, StreamExecutionEnvironment, WatermarkStrategy } from '../../src/index.ts';
+
+const stamped = () =>
+  WatermarkStrategy.forGenerator<number>(() => ({
+    onEvent: (_e, ts, out) => out.emitWatermark(ts),
+    onPeriodicEmit: () => {},
+  })).withTimestampAssigner((n) => n);
+
+for (const keyed of [false, true]) {
+  t.test(`${keyed ? 'keyed' : 'not keyed'}, no onTimer: currentWatermark and currentProcessingTime are readable`, async (t) => {
+    const env = StreamExecutionEnvironment.getExecutionEnvironment({ 'parallelism.default': 1 });
+    const seen: Array<[number, number, boolean]> = [];
+    const before = Date.now();
+    const stream = env.fromCollection([10, 20, 30]).assignTimestampsAndWatermarks(stamped());
+    const fn = (n: number, ctx: { timerService(): { currentWatermark(): number; currentProcessingTime(): number } }) => {
+      const timers = ctx.timerService();
+      const now = timers.currentProcessingTime();
+      return [n, timers.currentWatermark(), now >= before && now <= Date.now()] as [number, number, boolean];
+    };
+    (keyed ? stream.keyBy((n) => n % 2).process(fn) : stream.process(fn)).sinkTo(new CollectSink(seen));
+    t.equal((await env.execute('watermark without timers')).status, 'FINISHED');
+    t.same(seen, [
+      [10, MIN_WATERMARK, true],
+      [20, 10, true],
+      [30, 20, true],
+    ]);
+  });
+}
+
+t.test('a timer on a stream that is not keyed: FLOE_TIMER_NOT_KEYED, even with onTimer', async (t) => {
+  const env = StreamExecutionEnvironment.getExecutionEnvironment({ 'parallelism.default': 1 });
+  env
+    .fromCollection([1])
+    .process({ processElement: (_x: number, ctx) => ctx.timerService().registerEventTimeTimer(5), onTimer: () => {} })
+    .sinkTo(new CollectSink([]));
+  const e = await env.execute('not keyed').then(
+    () => null,
+    (x: unknown) => x,
+  );
+  t.match(JSON.stringify(e), /FLOE_TIMER_NOT_KEYED/);
+  t.match(JSON.stringify(e), /keyBy/);
+});
