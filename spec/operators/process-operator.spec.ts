@@ -43,3 +43,35 @@ t.test('a timer on a stream that is not keyed: FLOE_TIMER_NOT_KEYED, even with o
   t.match(JSON.stringify(e), /FLOE_TIMER_NOT_KEYED/);
   t.match(JSON.stringify(e), /keyBy/);
 });
+
+// The README's timer example as written: processElement only registers a timer (two parameters, no return),
+// onTimer emits strings; `tsc --noEmit` of npm test compiles this (OUT must not be inferred as void).
+interface Ping {
+  device: string;
+  ts: number;
+}
+
+t.test("the README's timers example type-checks and alerts once per silent device", async (t) => {
+  const env = StreamExecutionEnvironment.getExecutionEnvironment({ 'parallelism.default': 1 });
+  const alerts: string[] = [];
+  const stream = env
+    .fromCollection<Ping>([
+      { device: 'a', ts: 1000 },
+      { device: 'b', ts: 2000 },
+      { device: 'a', ts: 9000 },
+    ])
+    .assignTimestampsAndWatermarks(WatermarkStrategy.forMonotonousTimestamps<Ping>().withTimestampAssigner((p) => p.ts));
+  stream
+    .keyBy((p: Ping) => p.device)
+    .process({
+      processElement(p: Ping, ctx) {
+        ctx.timerService().registerEventTimeTimer(p.ts + 5000); // one timer per key and timestamp
+      },
+      onTimer(timestamp, ctx, out) {
+        out.collect(`${ctx.currentKey} silent since ${timestamp - 5000}`);
+      },
+    })
+    .sinkTo(new CollectSink(alerts));
+  t.equal((await env.execute('readme timers')).status, 'FINISHED');
+  t.same(alerts.sort(), ['a silent since 1000', 'a silent since 9000', 'b silent since 2000']);
+});

@@ -38,10 +38,17 @@ export interface ProcessContext<K = unknown> extends RuntimeContext {
 
 export type ProcessFunctionFn<IN, OUT, K = unknown> = (value: IN, context: ProcessContext<K>, out: Output<OUT>) => OUT | void;
 
+/** T where TypeScript must not infer T from it (the classic form of NoInfer, which older TypeScript lacks). */
+type NotInferred<T> = [T][T extends unknown ? 0 : never];
+
 /** The object form, for functions that set state up once in `open` (Flink's RichFunction). */
 export interface ProcessFunctionObject<IN, OUT, K = unknown> {
   open?(context: ProcessContext<K>): void;
-  processElement(value: IN, context: ProcessContext<K>, out: Output<OUT>): OUT | void;
+  /**
+   * Its return type does not decide OUT (a processElement that only registers timers returns nothing, and
+   * `onTimer`'s `out.collect(...)` must still type-check): OUT comes from `out`'s use, `.process<OUT>(...)`, or is unknown.
+   */
+  processElement(value: IN, context: ProcessContext<K>, out: Output<OUT>): NotInferred<OUT> | void;
   /** a timer registered through `context.timerService()` fired (under its key) */
   onTimer?(timestamp: number, context: ProcessContext<K>, out: Output<OUT>): void;
   endInput?(out: Output<OUT>): void;
