@@ -75,3 +75,24 @@ t.test("the README's timers example type-checks and alerts once per silent devic
   t.equal((await env.execute('readme timers')).status, 'FINISHED');
   t.same(alerts.sort(), ['a silent since 1000', 'a silent since 9000', 'b silent since 2000']);
 });
+
+t.test('a timer on a stream that is not keyed fails the job at once, without restarts: a restart meets the same error', async (t) => {
+  const env = StreamExecutionEnvironment.getExecutionEnvironment({
+    'parallelism.default': 1,
+    'execution.checkpointing.interval': '50ms',
+    'restart-strategy.type': 'fixed-delay',
+    'restart-strategy.fixed-delay.attempts': 1000,
+    'restart-strategy.fixed-delay.delay': '1ms',
+  });
+  env
+    .fromCollection([1])
+    .process({ processElement: (_x: number, ctx) => ctx.timerService().registerEventTimeTimer(5), onTimer: () => {} })
+    .sinkTo(new CollectSink([]));
+  const e = (await env.execute('not keyed, restarts on').then(
+    () => null,
+    (x: unknown) => x,
+  )) as { code?: string; message?: string; result?: { restarts: number } } | null;
+  t.equal(e?.code, 'FLOE_JOB_FAILED');
+  t.match(e?.message, /FLOE_TIMER_NOT_KEYED.*not restarted: restarting cannot fix this/);
+  t.equal(e?.result?.restarts, 0);
+});
