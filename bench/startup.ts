@@ -14,8 +14,8 @@ const RUNS = Number(process.env.FLOE_BENCH_RUNS ?? 7);
 const root = fileURLToPath(new URL('../', import.meta.url));
 const bin = join(root, 'bin/floe.js');
 const dependencies = Object.keys(JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).dependencies as Record<string, string>)
-  // tsx is the TypeScript loader: a JavaScript job never loads it
-  .filter((name) => name !== 'tsx');
+  // tsx is the TypeScript loader: a JavaScript job never loads it; @types/* hold declarations only (no code to import)
+  .filter((name) => name !== 'tsx' && !name.startsWith('@types/'));
 
 // the job in a project of its own that installed floe, as a user's
 const project = mkdtempSync(join(tmpdir(), 'floe-bench-startup-'));

@@ -79,9 +79,24 @@ export class UnrecoverableError extends FloeError {
 export function isUnrecoverable(error: unknown): boolean {
   for (let e = error, depth = 0; e instanceof Error && depth < 8; e = e.cause, depth++) {
     if (e instanceof UnrecoverableError || e instanceof ConfigError) return true;
+    if (e instanceof JobDefinitionError && PIPELINE_MISUSE.has(e.code)) return true;
   }
   return false;
 }
+
+/**
+ * Job definition errors a task meets at run time, in the job's own functions: a restart runs the same
+ * code on the same records into the same error, so the job fails at once instead of restarting forever.
+ */
+const PIPELINE_MISUSE: ReadonlySet<string> = new Set([
+  'FLOE_TIMER_NOT_KEYED',
+  'FLOE_TIMER_NO_ONTIMER',
+  'FLOE_BAD_TIMER',
+  'FLOE_NO_TIMESTAMP',
+  'FLOE_AGGREGATE_MERGE',
+  'FLOE_STATE_NOT_KEYED',
+  'FLOE_WINDOW_NOT_KEYED',
+]);
 
 /**
  * A state value (or an in-flight record) of a type that cannot be written to a snapshot: a

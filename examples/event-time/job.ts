@@ -15,6 +15,7 @@ export default function job(env: StreamExecutionEnvironment) {
     .map((l: string) => JSON.parse(l) as Event)
     .uid('parse')
     .assignTimestampsAndWatermarks(WatermarkStrategy.forBoundedOutOfOrderness<Event>('2s').withTimestampAssigner((e) => e.ts))
+    .uid('timestamps')
     .keyBy((e) => e.user)
     .window(TumblingEventTimeWindows.of('1 min'))
     .allowedLateness('10s')

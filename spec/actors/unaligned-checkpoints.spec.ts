@@ -120,21 +120,22 @@ async function wordCountWithFailure(t: Test, backend: string, checkpointing: Rec
   });
   const result = await client.getJobExecutionResult();
   t.equal(result.status, 'FINISHED');
-  t.equal(thrown, 1, 'the failure was injected');
-  t.equal(result.restarts, 1);
+  // on a busy machine a run may end before two checkpoints with in-flight data completed: then nothing was
+  // injected, its results must still be exact, and untilRestoredWithInFlight runs the scenario again
+  t.equal(result.restarts, thrown, 'one restart per injected failure');
   const restoredId = restoredFrom[1];
   const expected = [...EXPECTED].flatMap(([w, c]) => Array.from({ length: c }, (_, i) => JSON.stringify([w, i + 1]))).sort();
   const actual = results.map((r) => JSON.stringify(r)).sort();
   t.equal(actual.length, expected.length, 'as many results as words');
   t.equal(firstDifference(actual, expected), null, 'every ["w",i] exactly once');
-  return { client, restoredId, restoredWithInFlight: restoredId != null && hasInFlight(completed.get(restoredId)) };
+  return { client, restoredId, restoredWithInFlight: thrown === 1 && restoredId != null && hasInFlight(completed.get(restoredId)) };
 }
 
 /**
  * The failure is thrown once the latest completed checkpoint holds in-flight data, but a checkpoint
  * already under way may still complete before the failover (more often on a loaded machine), and the
- * restart then restores that one. Runs the scenario (exactly once every time) until a restore has
- * replayed in-flight data, at most 4 times.
+ * restart then restores that one; on a busy machine the run may even end before the failure is injected.
+ * Runs the scenario (exactly once every time) until a restore has replayed in-flight data, at most 4 times.
  */
 async function untilRestoredWithInFlight(t: Test, backend: string, checkpointing: Record<string, unknown>) {
   let run = await wordCountWithFailure(t, backend, checkpointing);
@@ -143,7 +144,10 @@ async function untilRestoredWithInFlight(t: Test, backend: string, checkpointing
     run = await wordCountWithFailure(t, backend, checkpointing);
     tried.push(run.restoredId);
   }
-  t.ok(run.restoredWithInFlight, `restored from a checkpoint holding in-flight data (restored from ${tried.join(', ')})`);
+  t.ok(
+    run.restoredWithInFlight,
+    `a failure injected and restored from a checkpoint holding in-flight data (restored from ${tried.join(', ')})`,
+  );
   return run.client;
 }
 

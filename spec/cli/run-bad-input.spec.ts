@@ -147,6 +147,22 @@ export default function job(env: StreamExecutionEnvironment) {
   t.match(run.stderr, /bug at 5\n\s+at .*bug\.ts:3:\d+/, 'the stack, into the job file');
 });
 
+t.test("bad event-time input inside the job: the final error names the cause's code, the operator and the record", async (t) => {
+  const bad = t.testdir({
+    'bad-ts.mjs': `import { CollectSink, WatermarkStrategy } from 'floe';
+export default function job(env) {
+  env.fromCollection([{ ts: 1 }, { ts: '2023-01-01' }]).uid('source')
+    .assignTimestampsAndWatermarks(WatermarkStrategy.forMonotonousTimestamps().withTimestampAssigner((e) => e.ts)).uid('stamp')
+    .sinkTo(new CollectSink([])).uid('sink');
+}
+`,
+  });
+  const run = await floe(['run', join(bad, 'bad-ts.mjs')]);
+  t.not(run.code, 0);
+  t.match(run.stderr, /^error FLOE_JOB_FAILED: job 'bad-ts' failed: FLOE_BAD_TIMESTAMP: operator 'stamp': .*"2023-01-01"/m);
+  t.match(run.stderr, /^task .* failed in attempt 0: FLOE_BAD_TIMESTAMP /m);
+});
+
 t.test('floe run --inspect job.js: the optional URL took the job path; it is the job, inspected at the default URL', async (t) => {
   const run = await floe(['run', '--inspect', job, '--rest-port', '0'], dir);
   t.equal(run.code, 0, run.stderr);

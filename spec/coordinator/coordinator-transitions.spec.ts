@@ -390,6 +390,32 @@ t.test(
 );
 
 t.test(
+  'without checkpointing, a task that finished before START (a restored source given no split): a savepoint is refused at once',
+  async (t) => {
+    const options: CheckpointOptions = { kind: 'savepoint', alignment: 'aligned', targetDirectory: '/sp' };
+    let [snapshot] = initialTransition(machine, {
+      config: { ...CONFIG, enabled: false, intervalMs: 0 },
+      maxParallelism: 128,
+      now: () => 10,
+    });
+    const send = (event: CoordinatorEvent): Action[] => {
+      const [next, actions] = transition(machine, snapshot as Snapshot, event);
+      snapshot = next;
+      return actions as unknown as Action[];
+    };
+    send({ type: 'TASK_STATE_CHANGED', attempt: 0, subtask: id('v0#1'), state: 'finished' });
+    send({ type: 'START', attempt: 0, expected: ['v0#0', 'v0#1', 'v1#0'], sources: ['v0#0', 'v0#1'], parallelism: { v0: 2, v1: 1 } });
+    for (const key of ['v0#0', 'v1#0']) send({ type: 'TASK_STATE_CHANGED', attempt: 0, subtask: id(key), state: 'running' });
+    const refused = send({ type: 'TRIGGER', request: { options, requestId: 1 } });
+    t.same(triggered(refused), [], 'nothing triggered: the finished subtask would never acknowledge');
+    const answer = ofType(refused, 'xstate.emit')
+      .map((a) => a.params!.event as unknown as { type: string; requestId?: number; error?: { code: string } })
+      .find((e) => e.type === 'request-answered');
+    t.match(answer, { requestId: 1, error: { code: 'FLOE_CHECKPOINT_TASK_FINISHED' } }, 'answered at once, not when the job ends');
+  },
+);
+
+t.test(
   'web.checkpoints.history: the statistics keep that many checkpoints, the newest; a completion updates its entry in place',
   async (t) => {
     const c = coordinator({ historySize: 3 });

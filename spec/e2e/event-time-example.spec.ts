@@ -16,6 +16,7 @@ for (const args of [[], ['-p', '2', '--state-backend', 'level', '--checkpoint-di
     const { code } = await run.exited;
     t.equal(code, 0, run.log);
     t.match(run.log, /job FINISHED/);
+    t.notMatch(run.log, /FLOE_UID_MISSING/, 'the example gives every operator a uid, as the README asks of jobs');
     const r = check(dir);
     t.equal(r.events, 3000);
     t.ok(r.firings >= r.windows - r.late, 'a result for every window that got on-time events');

@@ -116,7 +116,8 @@ export function attachReporter(client: JobClient, options: ReporterOptions = {})
   });
   client.on('task-failed', ({ task, error, attempt }) => {
     const detail = error instanceof Error ? (error.stack ?? error.message) : String(error);
-    write(`task ${task} failed in attempt ${attempt}: ${detail}`);
+    const code = (error as { code?: unknown } | undefined)?.code;
+    write(`task ${task} failed in attempt ${attempt}: ${typeof code === 'string' && code.startsWith('FLOE_') ? `${code} ` : ''}${detail}`);
   });
   // the next line says what happened instead: restored from an older checkpoint, or no usable one (an error listing what was tried)
   client.on('restore-fallback', ({ checkpoint, reason }) => write(`warning: cannot restore ${checkpoint}: ${reason}`));

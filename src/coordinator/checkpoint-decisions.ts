@@ -253,6 +253,10 @@ const nameOf = (s: CoordinatorState, key: string) => s.names[key] ?? key;
 export function decideStart(s: CoordinatorState, e: StartEvent, now: number): Decision {
   const step = new Step(forAttempt(s, e.attempt) ?? s, now);
   step.set({ expected: [...e.expected], sources: [...e.sources], parallelism: { ...e.parallelism }, names: { ...e.names } });
+  // a task that finished before the attempt ran (a restored source subtask given no split, without checkpointing:
+  // it closes at once) counts as finished now, so a savepoint is refused at once instead of waiting for it
+  for (const [key, state] of Object.entries(step.state.tasks))
+    if (state === 'finished' && !(key in step.state.finished)) finished(step, key);
   if (s.config.enabled) scheduleTick(step, s.config.intervalMs);
   // every source ended before the attempt ran (their END_OF_INPUT came first): the final checkpoint starts now
   if (s.config.enabled && !s.held && e.sources.length > 0 && allSourcesEnded(step.state))

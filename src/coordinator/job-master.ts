@@ -305,12 +305,19 @@ export class JobMaster extends EventEmitter<JobEvents> {
     };
     if (status === 'FAILED') {
       const cause = failure ? deserializeError(failure) : undefined;
+      // the cause's own code is named: it says what to fix (FLOE_BAD_TIMESTAMP, FLOE_TIMER_NOT_KEYED, ...)
+      const causeCode = (cause as { code?: unknown } | undefined)?.code;
+      const message = cause instanceof Error ? cause.message : String(cause);
+      const what =
+        typeof causeCode === 'string' && causeCode.startsWith('FLOE_') && !message.includes(causeCode)
+          ? `${causeCode}: ${message}`
+          : message;
       const error =
         cause instanceof JobExecutionError
           ? cause
           : new JobExecutionError(
               'FLOE_JOB_FAILED',
-              `job '${this.jobName}' failed: ${cause instanceof Error ? cause.message : String(cause)} (${isUnrecoverable(cause) ? 'not restarted: restarting cannot fix this' : `restart strategy: ${this.settings.restartStrategy.description}`}, ${restarts} restarts)`,
+              `job '${this.jobName}' failed: ${what} (${isUnrecoverable(cause) ? 'not restarted: restarting cannot fix this' : `restart strategy: ${this.settings.restartStrategy.description}`}, ${restarts} restarts)`,
               { cause, hint: (cause as { hint?: string } | undefined)?.hint },
             );
       this.#settle.reject(Object.assign(error, { result: { ...result, error: cause } }));

@@ -16,6 +16,7 @@ import { JobDefinitionError } from '../errors.ts';
 import type { OperatorContext, Output, RuntimeContext, StreamOperator } from './operator.ts';
 import { InternalTimerService, type TimeDomain, type TimerService } from './internal-timer-service.ts';
 import type { OutputTag } from './output-tag.ts';
+import { MIN_WATERMARK } from './event-time.ts';
 
 /** What a process function sees besides the record: its runtime, the current key and its state. */
 export interface ProcessContext<K = unknown> extends RuntimeContext {
@@ -29,7 +30,7 @@ export interface ProcessContext<K = unknown> extends RuntimeContext {
   readonly timestamp: number | undefined;
   /** in onTimer: which kind of timer fired */
   readonly timeDomain: TimeDomain | undefined;
-  /** keyed streams whose function has onTimer: register and delete timers, read the watermark and the clock */
+  /** read the watermark and the clock; register and delete timers on keyed streams whose function has onTimer */
   timerService(): TimerService;
   /** emits `value` to the side output `tag` (read it with `getSideOutput(tag)` on the process's result), with the timestamp in hand */
   output<X>(tag: OutputTag<X>, value: X): void;
@@ -37,10 +38,17 @@ export interface ProcessContext<K = unknown> extends RuntimeContext {
 
 export type ProcessFunctionFn<IN, OUT, K = unknown> = (value: IN, context: ProcessContext<K>, out: Output<OUT>) => OUT | void;
 
+/** T where TypeScript must not infer T from it (the classic form of NoInfer, which older TypeScript lacks). */
+type NotInferred<T> = [T][T extends unknown ? 0 : never];
+
 /** The object form, for functions that set state up once in `open` (Flink's RichFunction). */
 export interface ProcessFunctionObject<IN, OUT, K = unknown> {
   open?(context: ProcessContext<K>): void;
-  processElement(value: IN, context: ProcessContext<K>, out: Output<OUT>): OUT | void;
+  /**
+   * Its return type does not decide OUT (a processElement that only registers timers returns nothing, and
+   * `onTimer`'s `out.collect(...)` must still type-check): OUT comes from `out`'s use, `.process<OUT>(...)`, or is unknown.
+   */
+  processElement(value: IN, context: ProcessContext<K>, out: Output<OUT>): NotInferred<OUT> | void;
   /** a timer registered through `context.timerService()` fired (under its key) */
   onTimer?(timestamp: number, context: ProcessContext<K>, out: Output<OUT>): void;
   endInput?(out: Output<OUT>): void;
@@ -58,6 +66,9 @@ class KeyedProcessContext implements ProcessContext {
   /** set while onTimer runs */
   timeDomain: TimeDomain | undefined = undefined;
   firingTimestamp: number | undefined = undefined;
+  /** the operator's event time when it has no timer service of its own */
+  watermark = MIN_WATERMARK;
+  #clockOnly: TimerService | undefined;
 
   constructor(runtime: OperatorContext) {
     this.#runtime = runtime;
@@ -70,6 +81,19 @@ class KeyedProcessContext implements ProcessContext {
 
   timerService(): TimerService {
     if (this.timers) return this.timers;
+    // without timers the clock and the watermark can still be read (as Flink's ProcessFunction); only
+    // registering or deleting a timer is refused, with the reason
+    return (this.#clockOnly ??= {
+      currentProcessingTime: () => Date.now(),
+      currentWatermark: () => this.watermark,
+      registerEventTimeTimer: () => this.#noTimers(),
+      deleteEventTimeTimer: () => this.#noTimers(),
+      registerProcessingTimeTimer: () => this.#noTimers(),
+      deleteProcessingTimeTimer: () => this.#noTimers(),
+    });
+  }
+
+  #noTimers(): never {
     if (!this.#backend) {
       throw new JobDefinitionError(
         'FLOE_TIMER_NOT_KEYED',
@@ -170,7 +194,7 @@ export class ProcessOperator<IN, OUT> implements StreamOperator<IN, OUT> {
     this.#fn = typeof fn === 'function' ? { processElement: fn } : fn;
   }
 
-  /** present only when the function has timers (the chain passes watermarks straight on otherwise) */
+  /** fires the function's timers, or keeps the watermark for ctx.timerService().currentWatermark() */
   processWatermark?: (timestamp: number) => void;
   onProcessingTime?: (now: number) => void;
 
@@ -211,6 +235,11 @@ export class ProcessOperator<IN, OUT> implements StreamOperator<IN, OUT> {
       this.onProcessingTime = (now) => {
         const firing = timers.onProcessingTime(now);
         if (firing) timers.after(firing);
+      };
+    } else {
+      this.processWatermark = (ts) => {
+        ctx.watermark = ts;
+        output.emitWatermark?.(ts);
       };
     }
     this.#fn.open?.(ctx as ProcessContext);

@@ -13,6 +13,14 @@ function describe(record: unknown): string {
   }
 }
 
+/** A returned timestamp as it was: a string in quotes (a number in quotes looks like a number otherwise). */
+function shown(value: unknown): string {
+  if (typeof value === 'string') return `${JSON.stringify(value)} (a string)`;
+  if (typeof value === 'bigint') return `${value}n (a bigint)`;
+  if (value !== null && typeof value === 'object') return describe(value);
+  return String(value);
+}
+
 export class TimestampsAndWatermarksOperator<T> implements StreamOperator<T, T> {
   #out!: Output<T>;
   #uid = '';
@@ -59,7 +67,7 @@ export class TimestampsAndWatermarksOperator<T> implements StreamOperator<T, T> 
     if (typeof ts !== 'number' || !Number.isFinite(ts)) {
       throw new UnrecoverableError(
         'FLOE_BAD_TIMESTAMP',
-        `operator '${this.#uid}': the timestamp assigner returned ${String(ts)} for record ${describe(record)}; a timestamp must be a finite number of epoch milliseconds`,
+        `operator '${this.#uid}': the timestamp assigner returned ${shown(ts)} for record ${describe(record)}; a timestamp must be a finite number of epoch milliseconds`,
         {
           hint: assigner
             ? 'make withTimestampAssigner return a number (e.g. Date.parse(e.time))'
@@ -68,8 +76,10 @@ export class TimestampsAndWatermarksOperator<T> implements StreamOperator<T, T> 
       );
     }
     this.#timestamp.current = ts;
-    this.#generator.onEvent(record, ts, this.#wm);
+    // the record goes out before the watermark its event may raise (as Flink): a watermark equal to the
+    // record's timestamp must not make that record late
     this.#out.collect(record);
+    this.#generator.onEvent(record, ts, this.#wm);
   }
 
   /** Periodic emission, checked after each batch (and when woken for idleness). */

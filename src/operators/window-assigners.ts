@@ -35,23 +35,33 @@ export function windowStart(timestamp: number, offset: number, size: number): nu
   return remainder < 0 ? timestamp - (remainder + size) : timestamp - remainder;
 }
 
-function sizeOf(value: string | number, what: string): number {
+/** The assigner a duration was given to, named in its error with an example of that assigner's use. */
+interface Caller {
+  name: string;
+  example: string;
+}
+
+function sizeOf(value: string | number, what: string, caller: Caller): number {
   if (typeof value === 'number' && value <= 0) {
-    throw new JobDefinitionError('FLOE_WINDOW_SIZE', `${what} must be larger than 0, got ${value}`, {
-      hint: 'e.g. TumblingEventTimeWindows.of("1 min")',
+    throw new JobDefinitionError('FLOE_WINDOW_SIZE', `${caller.name}: ${what} must be larger than 0, got ${value}`, {
+      hint: `e.g. ${caller.example}`,
     });
   }
   try {
     return durationOf(value, what);
   } catch (e) {
-    throw new JobDefinitionError('FLOE_WINDOW_SIZE', `${what} must be a duration larger than 0, got ${JSON.stringify(value)}`, {
-      cause: e,
-      hint: 'e.g. TumblingEventTimeWindows.of("1 min")',
-    });
+    throw new JobDefinitionError(
+      'FLOE_WINDOW_SIZE',
+      `${caller.name}: ${what} must be a duration larger than 0, got ${JSON.stringify(value)}`,
+      {
+        cause: e,
+        hint: `e.g. ${caller.example}`,
+      },
+    );
   }
 }
 
-function offsetOf(value: string | number | undefined, size: number): number {
+function offsetOf(value: string | number | undefined, size: number, caller: Caller): number {
   if (value === undefined) return 0;
   const negative = typeof value === 'number' ? value < 0 : value.trim().startsWith('-');
   const ms =
@@ -60,7 +70,7 @@ function offsetOf(value: string | number | undefined, size: number): number {
   if (Math.abs(ms) >= size)
     throw new JobDefinitionError(
       'FLOE_WINDOW_OFFSET',
-      `a window offset must be smaller than the window's size (${size} ms), got ${ms} ms`,
+      `${caller.name}: a window offset must be smaller than the window's ${caller.name.startsWith('Sliding') ? 'slide' : 'size'} (${size} ms), got ${ms} ms`,
       { hint: 'e.g. of("1 d", "-8 h") for days in UTC+8' },
     );
   return ms;
@@ -125,27 +135,42 @@ class Session extends WindowAssigner {
   }
 }
 
+const TUMBLING_EVENT: Caller = { name: 'TumblingEventTimeWindows.of', example: 'TumblingEventTimeWindows.of("1 min")' };
+const TUMBLING_PROCESSING: Caller = { name: 'TumblingProcessingTimeWindows.of', example: 'TumblingProcessingTimeWindows.of("1 min")' };
+const SLIDING_EVENT: Caller = { name: 'SlidingEventTimeWindows.of', example: 'SlidingEventTimeWindows.of("1 min", "10 s")' };
+const SLIDING_PROCESSING: Caller = { name: 'SlidingProcessingTimeWindows.of', example: 'SlidingProcessingTimeWindows.of("1 min", "10 s")' };
+const SESSION_EVENT: Caller = { name: 'EventTimeSessionWindows.withGap', example: 'EventTimeSessionWindows.withGap("5 min")' };
+const SESSION_PROCESSING: Caller = {
+  name: 'ProcessingTimeSessionWindows.withGap',
+  example: 'ProcessingTimeSessionWindows.withGap("5 min")',
+};
+
 function sliding(size: string | number, slide: string | number, offset: string | number | undefined, eventTime: boolean): Sliding {
-  const s = sizeOf(size, 'a window size');
-  const sl = sizeOf(slide, 'a window slide');
+  const caller = eventTime ? SLIDING_EVENT : SLIDING_PROCESSING;
+  const s = sizeOf(size, 'a window size', caller);
+  const sl = sizeOf(slide, 'a window slide', caller);
   if (sl > s)
-    throw new JobDefinitionError('FLOE_WINDOW_SLIDE', `a window's slide (${sl} ms) must not be larger than its size (${s} ms)`, {
-      hint: 'e.g. SlidingEventTimeWindows.of("1 min", "10 s")',
-    });
-  return new Sliding(s, sl, offsetOf(offset, sl), eventTime);
+    throw new JobDefinitionError(
+      'FLOE_WINDOW_SLIDE',
+      `${caller.name}: a window's slide (${sl} ms) must not be larger than its size (${s} ms)`,
+      {
+        hint: `e.g. ${caller.example}`,
+      },
+    );
+  return new Sliding(s, sl, offsetOf(offset, sl, caller), eventTime);
 }
 
 export const TumblingEventTimeWindows = {
   of(size: string | number, offset?: string | number): WindowAssigner {
-    const s = sizeOf(size, 'a window size');
-    return new Tumbling(s, offsetOf(offset, s), true);
+    const s = sizeOf(size, 'a window size', TUMBLING_EVENT);
+    return new Tumbling(s, offsetOf(offset, s, TUMBLING_EVENT), true);
   },
 };
 
 export const TumblingProcessingTimeWindows = {
   of(size: string | number, offset?: string | number): WindowAssigner {
-    const s = sizeOf(size, 'a window size');
-    return new Tumbling(s, offsetOf(offset, s), false);
+    const s = sizeOf(size, 'a window size', TUMBLING_PROCESSING);
+    return new Tumbling(s, offsetOf(offset, s, TUMBLING_PROCESSING), false);
   },
 };
 
@@ -158,9 +183,9 @@ export const SlidingProcessingTimeWindows = {
 };
 
 export const EventTimeSessionWindows = {
-  withGap: (gap: string | number): WindowAssigner => new Session(sizeOf(gap, 'a session gap'), true),
+  withGap: (gap: string | number): WindowAssigner => new Session(sizeOf(gap, 'a session gap', SESSION_EVENT), true),
 };
 
 export const ProcessingTimeSessionWindows = {
-  withGap: (gap: string | number): WindowAssigner => new Session(sizeOf(gap, 'a session gap'), false),
+  withGap: (gap: string | number): WindowAssigner => new Session(sizeOf(gap, 'a session gap', SESSION_PROCESSING), false),
 };
