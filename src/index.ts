@@ -42,6 +42,7 @@ export type { JobStatus } from './coordinator/job-master-machine.ts';
 export type { CheckpointStats, CompletedCheckpoint } from './checkpoint/completed-checkpoint.ts';
 export type {
   Output,
+  ReaderOutput,
   RuntimeContext,
   Source,
   SourceReader,

@@ -6,7 +6,7 @@ import type { OperatorState } from '../checkpoint/completed-checkpoint.ts';
 import type { CheckpointStorage } from '../storage/types.ts';
 import type { KeySelector, Transformation } from '../graph/transformation.ts';
 import { runLoop } from './scheduler.ts';
-import type { OperatorContext, Output, RuntimeContext, SourceReader, StreamOperator } from '../operators/operator.ts';
+import type { OperatorContext, Output, ReaderOutput, RuntimeContext, SourceReader, StreamOperator } from '../operators/operator.ts';
 import type { TaskStateSnapshot } from '../checkpoint/state-handles.ts';
 import { RecordTimestamp } from '../operators/event-time.ts';
 
@@ -78,6 +78,12 @@ function sideOutputInput(tag: string, next: Output<unknown>): Output<unknown> {
     emitWatermark: (ts) => next.emitWatermark?.(ts),
     emitWatermarkStatus: (status) => next.emitWatermarkStatus?.(status),
   };
+}
+
+/** The reader's output: per split where the operator behind the source reads per split (fromSource's per-split watermarks). */
+function readerOutput(operator: StreamOperator<unknown, unknown>, input: Output<unknown>): ReaderOutput<unknown> {
+  if (!operator.forSplit) return input;
+  return { ...input, forSplit: (id) => operator.forSplit!(id), releaseSplit: (id) => operator.releaseSplit?.(id) };
 }
 
 export class OperatorChain {
@@ -167,6 +173,7 @@ export class OperatorChain {
       const m = this.members[i]!;
       await m.operator.open(context(m.uid, m.keyed, m.store), next);
       next = keyedInput(m, next, this.#watermarks);
+      if (i === 0 && this.source) next = readerOutput(m.operator, next);
       const tag = this.#tags[i];
       if (tag != null) next = sideOutputInput(tag, next);
     }

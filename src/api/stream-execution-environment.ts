@@ -4,6 +4,7 @@ import { createStateBackend } from '../backends/state-backend-registry.ts';
 import { checkpointConfigFrom } from '../config/checkpoint-config.ts';
 import { Configuration } from '../config/configuration.ts';
 import type { WatermarkStrategy } from '../operators/watermark-strategy.ts';
+import { SourceTimestampsAndWatermarksOperator } from '../operators/source-timestamps-and-watermarks-operator.ts';
 import { CollectionSource } from '../connectors/collection-source.ts';
 import { SequenceSource } from '../connectors/sequence-source.ts';
 import { TextFileSource } from '../connectors/text-file-source.ts';
@@ -100,14 +101,20 @@ export class StreamExecutionEnvironment implements TransformationRegistry {
 
   /**
    * A stream read from `source`; with a WatermarkStrategy (Flink's fromSource(source, strategy, name)),
-   * timestamps and watermarks are generated inside each source subtask, chained to its reader.
+   * timestamps and watermarks are generated inside each source subtask, chained to its reader, and per
+   * split for a reader that emits per split (`ReaderOutput.forSplit`): the subtask's watermark is the
+   * minimum over its splits' watermarks.
    */
   fromSource<T>(source: Source<T>, strategyOrName?: WatermarkStrategy<T> | string, name?: string): DataStream<T> {
     const strategy = typeof strategyOrName === 'string' ? undefined : strategyOrName;
     const label = (typeof strategyOrName === 'string' ? strategyOrName : name) ?? source.name;
     const t = this.add({ kind: 'source', name: label, source: source as Source<unknown> });
     const stream = new DataStream<T>(this, t);
-    return strategy ? stream.assignTimestampsAndWatermarks(strategy) : stream;
+    if (!strategy) return stream;
+    if (typeof strategy.createGenerator !== 'function')
+      throw new TypeError('fromSource takes a WatermarkStrategy, e.g. WatermarkStrategy.forBoundedOutOfOrderness("2s"), or a name');
+    // named as assignTimestampsAndWatermarks' operator, so the generated uids behind it stay what they were
+    return stream.transform('Timestamps/Watermarks', () => new SourceTimestampsAndWatermarksOperator<T>(strategy));
   }
 
   /** The numbers from `from` to `to`, inclusive, split among the source's subtasks. */

@@ -3,7 +3,7 @@
 import type { ConsumerInfo, ConsumerMessages, DeliverPolicy, JetStreamManager, JsMsg, NatsConnection } from 'nats';
 import type { ListState } from '../backends/types.ts';
 import { UnrecoverableError } from '../errors.ts';
-import type { OperatorContext, Output, PollResult, Source, SourceReader } from '../operators/operator.ts';
+import type { OperatorContext, Output, PollResult, ReaderOutput, Source, SourceReader } from '../operators/operator.ts';
 import type { Configuration } from '../config/configuration.ts';
 import {
   checkNatsOptions,
@@ -167,6 +167,12 @@ function checkStart(start: JetStreamStart | undefined): void {
 /** The messages a split's consumer delivered and poll has not taken yet. */
 interface SplitFeed {
   split: JetStreamSplit;
+  /** the split's id for its output (its filter, unique in the reader by its place) */
+  id: string;
+  /** the split's own output, where the reader's output gives one (per-split watermarks); null: the reader's */
+  output: Output<unknown> | null;
+  /** its output was released: the split is done and drained */
+  released: boolean;
   queue: JsMsg[];
   head: number;
   /** no more messages will come (bounded run past its end) */
@@ -188,6 +194,8 @@ class JetStreamReader<T> implements SourceReader<T> {
   #error: unknown = null;
   #closing = false;
   #turn = 0;
+  /** each feed has its own output (asked for at the first poll) */
+  #splitOutputs = false;
 
   constructor(source: JetStreamSource<T>) {
     this.#source = source;
@@ -246,8 +254,11 @@ class JetStreamReader<T> implements SourceReader<T> {
         }));
       }
     }
-    this.#feeds = splits.map((split) => ({
+    this.#feeds = splits.map((split, i) => ({
       split,
+      id: `${i}:${split.filter}`,
+      output: null,
+      released: false,
       queue: [],
       head: 0,
       done: false,
@@ -346,9 +357,15 @@ class JetStreamReader<T> implements SourceReader<T> {
     return body.message !== undefined && body.message.seq <= split.end!;
   }
 
-  poll(output: Output<T>, max: number): PollResult {
+  poll(output: ReaderOutput<T>, max: number): PollResult {
     if (this.#error) throw this.#error;
     const feeds = this.#feeds;
+    // per-split watermarks (fromSource with a strategy): every split has its output from the start, so a
+    // split that has delivered nothing yet holds the subtask's watermark back until it does (or goes idle)
+    if (output.forSplit && !this.#splitOutputs) {
+      this.#splitOutputs = true;
+      for (const feed of feeds) feed.output = output.forSplit(feed.id);
+    }
     const { deserializer, onDeserializationError } = this.#source.options;
     let emitted = 0;
     let open = 0;
@@ -356,6 +373,7 @@ class JetStreamReader<T> implements SourceReader<T> {
     for (let k = 0; k < feeds.length && emitted < max; k++) {
       const feed = feeds[(this.#turn + k) % feeds.length]!;
       const { queue, split } = feed;
+      const out = (feed.output as Output<T> | null) ?? output;
       while (feed.head < queue.length && emitted < max) {
         const m = queue[feed.head]!;
         queue[feed.head++] = undefined as unknown as JsMsg; // let the message go
@@ -382,7 +400,7 @@ class JetStreamReader<T> implements SourceReader<T> {
         } else {
           record = decoder.decode(m.data) as T;
         }
-        output.collect(record);
+        out.collect(record);
         emitted++;
       }
       if (feed.head === queue.length && feed.head > 0) {
@@ -392,6 +410,11 @@ class JetStreamReader<T> implements SourceReader<T> {
         feed.drained = null;
       }
       if (!feed.done || feed.head < queue.length) open++;
+      else if (feed.output && !feed.released) {
+        // a bounded split read to its end no longer holds the subtask's watermark back
+        feed.released = true;
+        output.releaseSplit?.(feed.id);
+      }
     }
     this.#turn++;
     if (emitted > 0) return 'more';

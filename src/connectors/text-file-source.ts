@@ -3,7 +3,7 @@ import { accessSync, closeSync, constants, openSync, readSync, statSync } from '
 import { resolve } from 'node:path';
 import type { ListState, OperatorStateSnapshot } from '../backends/types.ts';
 import { JobDefinitionError } from '../errors.ts';
-import type { OperatorContext, Output, PollResult, Source, SourceReader } from '../operators/operator.ts';
+import type { OperatorContext, Output, PollResult, ReaderOutput, Source, SourceReader } from '../operators/operator.ts';
 
 /**
  * A byte range [start, end) of a file. It owns the lines that START inside it (Hadoop's line-reader
@@ -92,11 +92,18 @@ export function textFileSplit(path: string, size: number, subtaskIndex: number, 
   return { path, start, end, offset: start };
 }
 
+/** The split's id for its output: the file and where the split starts. */
+function splitId(split: TextFileSplit): string {
+  return `${split.path}@${split.start}`;
+}
+
 class TextFileReader implements SourceReader<string> {
   #state!: ListState<TextFileSplit>;
   /** splits in reading order; the first one is being read once `#begun` */
   #splits: TextFileSplit[] = [];
   #begun = false;
+  /** the begun split's own output, where the reader's output gives one (per-split watermarks) */
+  #out: Output<string> | null = null;
   #fd = -1;
   #fdPath = '';
   /** holds file bytes [#bufPos, #bufPos + #data.length); grows only for a line longer than it */
@@ -121,18 +128,24 @@ class TextFileReader implements SourceReader<string> {
     if (this.#splits.length > 0) this.#openFile(this.#splits[0]!.path);
   }
 
-  poll(output: Output<string>, max: number): PollResult {
+  poll(output: ReaderOutput<string>, max: number): PollResult {
     let emitted = 0;
+    let out = this.#out ?? output;
     while (emitted < max) {
       const split = this.#splits[0];
       if (!split) return 'end';
-      if (!this.#begun && (split.offset >= split.end || !this.#begin(split))) {
-        this.#finishSplit();
-        continue;
+      if (!this.#begun) {
+        if (split.offset >= split.end || !this.#begin(split)) {
+          this.#finishSplit(output);
+          continue;
+        }
+        // per-split watermarks (fromSource with a strategy): each split is read from its start in event time
+        this.#out = output.forSplit?.(splitId(split)) ?? null;
+        out = this.#out ?? output;
       }
       const lineStart = this.#cursor;
       if (this.#bufPos + lineStart >= split.end) {
-        this.#finishSplit();
+        this.#finishSplit(output);
         continue;
       }
       const nl = this.#nextNewline();
@@ -143,7 +156,7 @@ class TextFileReader implements SourceReader<string> {
       if (nl === -1) {
         // end of file: the rest is a last line without '\n', or nothing at all
         if (from === data.length) {
-          this.#finishSplit();
+          this.#finishSplit(output);
           continue;
         }
         lineEnd = data.length;
@@ -153,7 +166,7 @@ class TextFileReader implements SourceReader<string> {
         this.#cursor = nl + 1;
       }
       if (lineEnd > from && data[lineEnd - 1] === CR) lineEnd--;
-      output.collect(utf8Slice.call(data, from, lineEnd));
+      out.collect(utf8Slice.call(data, from, lineEnd));
       emitted++;
     }
     return 'more';
@@ -190,9 +203,11 @@ class TextFileReader implements SourceReader<string> {
     return true;
   }
 
-  #finishSplit(): void {
-    this.#splits.shift();
+  #finishSplit(output: ReaderOutput<string>): void {
+    const split = this.#splits.shift();
     this.#begun = false;
+    if (this.#out && split) output.releaseSplit?.(splitId(split));
+    this.#out = null;
   }
 
   /** Index in #data of the next '\n' at or after #cursor, reading more of the file as needed; -1 at end of file. */

@@ -19,6 +19,20 @@ export interface Output<T> {
   emitWatermarkStatus?(status: 'idle' | 'active'): void;
 }
 
+/**
+ * What a source reader's poll emits to (Flink's ReaderOutput). A reader with several splits asks for
+ * one output per split: with fromSource(source, strategy) each split then gets its own timestamp
+ * assigner and watermark generator, and the subtask's watermark is the minimum over its splits
+ * (a split idle per withIdleness excluded), so a fast split does not make a slow one's records late.
+ * Absent where nothing generates watermarks per split: the reader then collects into the output itself.
+ */
+export interface ReaderOutput<T> extends Output<T> {
+  /** the output of split `splitId` (Flink's createOutputForSplit); the same one for the same id until released */
+  forSplit?(splitId: string): Output<T>;
+  /** split `splitId` is finished: its watermark no longer holds the subtask's back (Flink's releaseOutputForSplit) */
+  releaseSplit?(splitId: string): void;
+}
+
 /** What user functions see of their runtime (Flink's RuntimeContext). */
 export interface RuntimeContext {
   readonly jobId: string;
@@ -52,6 +66,13 @@ export interface StreamOperator<IN, OUT> {
   open(context: OperatorContext, output: Output<OUT>): void | Promise<void>;
   processElement(record: IN): void;
   /**
+   * Chained right behind a source: the input of one of the reader's splits (fromSource's per-split
+   * watermarks); the chain hands it to the reader as `ReaderOutput.forSplit`.
+   */
+  forSplit?(splitId: string): Output<IN>;
+  /** the split's input is finished (the reader's `releaseSplit`) */
+  releaseSplit?(splitId: string): void;
+  /**
    * Event time: handles a watermark fully (fires due timers, emits their output), then passes it on
    * with `output.emitWatermark`. Without it the chain passes watermarks on itself.
    */
@@ -84,7 +105,7 @@ export type PollResult = 'more' | 'end' | 'idle';
 export interface SourceReader<T> {
   open(context: OperatorContext): void | Promise<void>;
   /** Emits at most `max` records. Returns 'end' once the source is exhausted. */
-  poll(output: Output<T>, max: number): PollResult;
+  poll(output: ReaderOutput<T>, max: number): PollResult;
   /** Writes the read position into operator state (called at the checkpoint barrier). */
   snapshotState(checkpointId: number): void;
   close?(): void | Promise<void>;

@@ -3,6 +3,7 @@ import { UnrecoverableError } from '../errors.ts';
 import { MAX_WATERMARK, MIN_WATERMARK, type ElementTimestamp } from './event-time.ts';
 import type { OperatorContext, Output, StreamOperator } from './operator.ts';
 import type { WatermarkGenerator, WatermarkOutput, WatermarkStrategy } from './watermark-strategy.ts';
+import { WatermarkOutputMultiplexer } from './watermark-output-multiplexer.ts';
 
 function describe(record: unknown): string {
   try {
@@ -21,25 +22,21 @@ function shown(value: unknown): string {
   return String(value);
 }
 
+/** The multiplexer's id of the subtask's own generator (records collected without a split). */
+const MAIN = '';
+
 export class TimestampsAndWatermarksOperator<T> implements StreamOperator<T, T> {
   #out!: Output<T>;
   #uid = '';
   #timestamp!: ElementTimestamp;
   #generator!: WatermarkGenerator<T>;
+  /** where the subtask's generator emits; null while it does not count (a source reader that emits per split) */
+  #wm: WatermarkOutput | null = null;
   #interval = 0;
   #lastEmit = 0;
-  #current = MIN_WATERMARK;
   #timer: ReturnType<typeof setInterval> | null = null;
-  readonly #wm: WatermarkOutput = {
-    emitWatermark: (ts) => {
-      // only rising watermarks go out (Flink's WatermarkEmitter)
-      if (ts <= this.#current) return;
-      this.#current = ts;
-      this.#out.emitWatermark?.(ts);
-    },
-    markIdle: () => this.#out.emitWatermarkStatus?.('idle'),
-    markActive: () => this.#out.emitWatermarkStatus?.('active'),
-  };
+  /** combines the subtask's generator with the splits' (only rising watermarks go out, as Flink's WatermarkEmitter) */
+  protected mux!: WatermarkOutputMultiplexer;
 
   constructor(
     readonly strategy: WatermarkStrategy<T>,
@@ -50,7 +47,13 @@ export class TimestampsAndWatermarksOperator<T> implements StreamOperator<T, T> 
     this.#out = output;
     this.#uid = context.operatorUid;
     this.#timestamp = context.elementTimestamp;
+    this.mux = new WatermarkOutputMultiplexer({
+      emitWatermark: (ts) => output.emitWatermark?.(ts),
+      markIdle: () => output.emitWatermarkStatus?.('idle'),
+      markActive: () => output.emitWatermarkStatus?.('active'),
+    });
     this.#generator = this.strategy.createGenerator(this.clock);
+    this.#wm = this.mux.register(MAIN);
     this.#interval = context.autoWatermarkInterval;
     this.#lastEmit = this.clock();
     // idleness is noticed without records: the task is woken each interval to ask the generator
@@ -61,6 +64,11 @@ export class TimestampsAndWatermarksOperator<T> implements StreamOperator<T, T> 
   }
 
   processElement(record: T): void {
+    this.collectWith(record, this.#generator, this.#wm ?? this.countMain(true)!);
+  }
+
+  /** Stamps `record`, emits it, then shows it to `generator` (the subtask's or a split's), which emits to `wm`. */
+  protected collectWith(record: T, generator: WatermarkGenerator<T>, wm: WatermarkOutput): void {
     const assigner = this.strategy.timestampAssigner;
     const previous = this.#timestamp.current ?? MIN_WATERMARK;
     const ts = assigner ? assigner(record, previous) : previous;
@@ -79,7 +87,20 @@ export class TimestampsAndWatermarksOperator<T> implements StreamOperator<T, T> 
     // the record goes out before the watermark its event may raise (as Flink): a watermark equal to the
     // record's timestamp must not make that record late
     this.#out.collect(record);
-    this.#generator.onEvent(record, ts, this.#wm);
+    generator.onEvent(record, ts, wm);
+  }
+
+  /**
+   * Whether the subtask's own generator counts in the combined watermark: it does unless the reader
+   * emits per split (a generator that never sees a record would hold the splits' watermark at the minimum).
+   */
+  protected countMain(counts: boolean): WatermarkOutput | null {
+    if (counts && !this.#wm) this.#wm = this.mux.register(MAIN);
+    if (!counts && this.#wm) {
+      this.#wm = null;
+      this.mux.unregister(MAIN);
+    }
+    return this.#wm;
   }
 
   /** Periodic emission, checked after each batch (and when woken for idleness). */
@@ -90,16 +111,21 @@ export class TimestampsAndWatermarksOperator<T> implements StreamOperator<T, T> 
   onProcessingTime(now: number): void {
     if (this.#interval <= 0 || now - this.#lastEmit < this.#interval) return;
     this.#lastEmit = now;
-    this.#generator.onPeriodicEmit(this.#wm);
+    this.mux.periodic(() => this.periodicEmit());
+  }
+
+  /** Asks every generator for its periodic watermark. */
+  protected periodicEmit(): void {
+    if (this.#wm) this.#generator.onPeriodicEmit(this.#wm);
   }
 
   /** Upstream watermarks are replaced by this operator's, except the final one (Flink). */
   processWatermark(timestamp: number): void {
-    if (timestamp === MAX_WATERMARK) this.#wm.emitWatermark(MAX_WATERMARK);
+    if (timestamp === MAX_WATERMARK) this.mux.emitCombined(MAX_WATERMARK);
   }
 
   endInput(): void {
-    this.#wm.emitWatermark(MAX_WATERMARK);
+    this.mux.emitCombined(MAX_WATERMARK);
   }
 
   close(): void {
