@@ -123,14 +123,27 @@ t.test('the multiplexer: no outputs emit nothing; an output emitting a watermark
 
 // ---- in a job: two splits in ONE source subtask ----
 
-/** Counts per split and 10 s window, as [split, window start, count] strings, sorted. */
-function windowed(source: SplitSource<Event>, strategy: WatermarkStrategy<Event>, perSubtask: boolean, out: string[]) {
+/**
+ * Counts per split and 10 s window, as 'split start count' strings; `fired` sees them as the windows
+ * fire (the collect sink hands its records over when the job ends).
+ */
+function windowed(
+  source: SplitSource<Event>,
+  strategy: WatermarkStrategy<Event>,
+  perSubtask: boolean,
+  out: string[],
+  fired: string[] = [],
+) {
   const env = StreamExecutionEnvironment.getExecutionEnvironment({ 'parallelism.default': 1, 'pipeline.auto-watermark-interval': 1 });
   const stream = perSubtask ? env.fromSource(source).assignTimestampsAndWatermarks(strategy) : env.fromSource(source, strategy, 'splits');
   stream
     .keyBy((e) => e.split)
     .window(TumblingEventTimeWindows.of('10s'))
-    .process((key, context, elements, o) => o.collect(`${key} ${context.window.start} ${[...elements].length}`))
+    .process((key, context, elements, o) => {
+      const line = `${key} ${context.window.start} ${[...elements].length}`;
+      fired.push(line);
+      o.collect(line);
+    })
     .sinkTo(new CollectSink(out));
   return env;
 }
@@ -155,7 +168,12 @@ const allWindows = (splits: string[]) => splits.flatMap((s) => [0, 1, 2, 3, 4, 5
 t.test('a split far ahead in event time does not make a slow split of the same subtask late', async (t) => {
   const out: string[] = [];
   const source = new SplitSource<Event>(fastAndSlow());
-  const env = windowed(source, WatermarkStrategy.forBoundedOutOfOrderness<Event>('2s').withTimestampAssigner((e) => e.ts), false, out);
+  const env = windowed(
+    source,
+    WatermarkStrategy.forBoundedOutOfOrderness<Event>('2s').withTimestampAssigner((e) => e.ts),
+    false,
+    out,
+  );
   t.equal((await env.execute('fast and slow split')).status, 'FINISHED');
   t.ok(source.log.perSplit, 'the reader was given an output per split');
   t.same(out.sort(), allWindows(['a', 'b']), 'every window complete: no record of b was late');
@@ -164,7 +182,12 @@ t.test('a split far ahead in event time does not make a slow split of the same s
 t.test('assignTimestampsAndWatermarks stays per subtask: there the fast split makes the slow one late (as Flink)', async (t) => {
   const out: string[] = [];
   const source = new SplitSource<Event>(fastAndSlow());
-  const env = windowed(source, WatermarkStrategy.forBoundedOutOfOrderness<Event>('2s').withTimestampAssigner((e) => e.ts), true, out);
+  const env = windowed(
+    source,
+    WatermarkStrategy.forBoundedOutOfOrderness<Event>('2s').withTimestampAssigner((e) => e.ts),
+    true,
+    out,
+  );
   t.equal((await env.execute('per subtask')).status, 'FINISHED');
   t.notOk(source.log.perSplit, 'no output per split');
   const b = out.filter((line) => line.startsWith('b '));
@@ -183,12 +206,11 @@ function silentSplit(release: boolean, endWhen: () => boolean) {
  * watermark passed it before the end of input) or `patience` ms passed. Returns whether it fired first.
  */
 async function firesBeforeTheEnd(release: boolean, strategy: WatermarkStrategy<Event>, patience: number): Promise<boolean> {
-  const out: string[] = [];
-  const fired = () => out.includes(`a ${40 * SEC} 10`);
+  const fired: string[] = [];
   let firedFirst = false;
   const deadline = Date.now() + patience;
-  const source = silentSplit(release, () => (firedFirst = fired()) || Date.now() > deadline);
-  const result = await windowed(source, strategy, false, out).execute('silent split');
+  const source = silentSplit(release, () => (firedFirst = fired.includes(`a ${40 * SEC} 10`)) || Date.now() > deadline);
+  const result = await windowed(source, strategy, false, [], fired).execute('silent split');
   if (result.status !== 'FINISHED') throw new Error(`job ${result.status}`);
   return firedFirst;
 }
