@@ -4,7 +4,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t from 'tap';
 import { AckPolicy, connect } from 'nats';
-import { CollectSink, JetStreamSource, StreamExecutionEnvironment, type JobClient } from '../../src/index.ts';
+import {
+  CollectSink,
+  JetStreamSource,
+  StreamExecutionEnvironment,
+  TumblingEventTimeWindows,
+  WatermarkStrategy,
+  type JobClient,
+} from '../../src/index.ts';
 import { publishLines } from '../fixtures/jetstream-data.ts';
 import { NatsServer, natsServerAvailable } from '../helpers/nats-server.ts';
 import { freePort } from '../helpers/free-port.ts';
@@ -53,6 +60,55 @@ t.test('bounded, four subject splits over three subtasks, with a deserializer se
   t.same([first.text, first.subject], ['line 0', 'src.0']);
   t.ok(Math.abs(first.timestamp - Date.now()) < 3_600_000, 'the timestamp is the server time in ms since the epoch');
 });
+
+t.test(
+  'fromSource with a strategy: two subjects in ONE subtask, one far ahead in event time: watermarks per subject, no record late',
+  async (t) => {
+    // ev.fast is a minute ahead of ev.slow in event time; both are read by one subtask, fast first
+    const nc = await connect({ servers: nats.url });
+    const events: Array<{ subject: string; ts: number }> = [];
+    for (let i = 0; i < 200; i++) events.push({ subject: 'ev.fast', ts: 60_000 + i * 300 });
+    for (let i = 0; i < 60; i++) events.push({ subject: 'ev.slow', ts: i * 1000 });
+    try {
+      await (await nc.jetstreamManager()).streams.add({ name: 'ev', subjects: ['ev.>'] });
+      const js = nc.jetstream();
+      await Promise.all(events.map((e) => js.publish(e.subject, JSON.stringify({ ts: e.ts }))));
+    } finally {
+      await nc.close();
+    }
+    const source = new JetStreamSource({
+      servers: nats.url,
+      stream: 'ev',
+      subjects: ['ev.fast', 'ev.slow'],
+      bounded: true,
+      deserializer: (data, info) => ({ subject: info.subject, ts: (JSON.parse(new TextDecoder().decode(data)) as { ts: number }).ts }),
+    });
+    // small polls: the subjects' records interleave over many polls, with periodic watermarks between them
+    const env = StreamExecutionEnvironment.getExecutionEnvironment({
+      'parallelism.default': 1,
+      'pipeline.auto-watermark-interval': 1,
+      'taskmanager.network.batch-size': 8,
+    });
+    const out: string[] = [];
+    env
+      .fromSource(
+        source,
+        WatermarkStrategy.forBoundedOutOfOrderness<{ subject: string; ts: number }>('2s').withTimestampAssigner((e) => e.ts),
+        'ev',
+      )
+      .keyBy((e) => e.subject)
+      .window(TumblingEventTimeWindows.of('10s'))
+      .process((subject, context, elements, o) => o.collect(`${subject} ${context.window.start} ${[...elements].length}`))
+      .sinkTo(new CollectSink(out));
+    t.equal((await env.execute('per-subject watermarks')).status, 'FINISHED');
+    const expected = new Map<string, number>();
+    for (const e of events) {
+      const key = `${e.subject} ${e.ts - (e.ts % 10_000)}`;
+      expected.set(key, (expected.get(key) ?? 0) + 1);
+    }
+    t.same(out.sort(), [...expected].map(([key, n]) => `${key} ${n}`).sort(), 'every window complete: nothing of ev.slow was late');
+  },
+);
 
 t.test('start positions: a sequence, latest (nothing in a bounded run), a time', async (t) => {
   const fromSeq = await collect(new JetStreamSource({ servers: nats.url, stream: 'src', bounded: true, start: { sequence: 3991 } }), 1);
