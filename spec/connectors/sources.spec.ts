@@ -5,7 +5,7 @@ import t from 'tap';
 import { CollectionSource } from '../../src/connectors/collection-source.ts';
 import { SequenceSource } from '../../src/connectors/sequence-source.ts';
 import { TextFileSource } from '../../src/connectors/text-file-source.ts';
-import type { OperatorContext, Source, SourceReader } from '../../src/operators/operator.ts';
+import type { OperatorContext, ReaderOutput, Source, SourceReader } from '../../src/operators/operator.ts';
 import { collector, freshContexts, restoredContexts, snapshotAll } from '../helpers/operator-context.ts';
 
 type Reader<T> = SourceReader<T>;
@@ -182,6 +182,40 @@ t.test('text file: resumes exactly at every checkpoint position', async (t) => {
     }
   }
 });
+
+t.test(
+  'text file: a reader with several splits (restored 3 → 1) gives each its own output (per-split watermarks) and releases it once read',
+  async (t) => {
+    const content = Array.from({ length: 30 }, (_, i) => `line ${i}`).join('\n') + '\n';
+    const dir = t.testdir({ 'in.txt': content });
+    const source = new TextFileSource(join(dir, 'in.txt'));
+    const ctx3 = freshContexts(3);
+    const snap = checkpoint(openReaders(source, ctx3), ctx3, 1);
+    const [reader] = openReaders(source, restoredContexts(snap, 1, 1));
+    const log: string[] = [];
+    const bySplit = new Map<string, string[]>();
+    const output: ReaderOutput<string> = {
+      collect: () => log.push('collected without a split'),
+      forSplit: (id) => {
+        log.push(`open ${id}`);
+        const lines: string[] = [];
+        bySplit.set(id, lines);
+        return { collect: (line) => lines.push(line) };
+      },
+      releaseSplit: (id) => log.push(`release ${id}`),
+    };
+    while (reader!.poll(output, 4) !== 'end');
+    reader!.close?.();
+    const ids = [...bySplit.keys()];
+    t.equal(ids.length, 3, 'three splits');
+    t.same(
+      log,
+      ids.flatMap((id) => [`open ${id}`, `release ${id}`]),
+      'one after the other, each released once read',
+    );
+    t.same([...bySplit.values()].flat(), expectedLines(content), 'every line once, through its split');
+  },
+);
 
 t.test('text file: resume mid-file after rescale 2→3 and 3→1', async (t) => {
   const content = Array.from({ length: 50_000 }, (_, i) => `line ${i} ${'ß'.repeat(i % 11)}`).join('\n') + '\n';
