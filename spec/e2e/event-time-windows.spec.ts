@@ -202,6 +202,9 @@ t.test('sliding and session windows on event time', async (t) => {
     { user: 'b', ts: base + 3500, n: 5 },
     { user: 'a', ts: base + 10_000, n: 6 },
     { user: 'a', ts: base + 11_000, n: 7 },
+    // exactly a gap apart: one session (windows that touch merge, as Flink's)
+    { user: 'c', ts: base + 20_000, n: 8 },
+    { user: 'c', ts: base + 23_000, n: 9 },
   ];
   const env = StreamExecutionEnvironment.getExecutionEnvironment({ 'parallelism.default': 2 });
   const sessions: string[] = [];
@@ -230,13 +233,13 @@ t.test('sliding and session windows on event time', async (t) => {
   await env.execute('sliding-session');
   t.same(
     sessions.sort(),
-    ['a [0, 5000) 1,3,4', 'a [10000, 14000) 6,7', 'b [0, 3000) 2', 'b [3500, 6500) 5'],
-    'sessions merge events closer than the gap, not farther',
+    ['a [0, 5000) 1,3,4', 'a [10000, 14000) 6,7', 'b [0, 3000) 2', 'b [3500, 6500) 5', 'c [20000, 26000) 8,9'],
+    'sessions merge events at most the gap apart, not farther',
   );
-  // a's windows of 4 s every 2 s: [-2,2):2 [0,4):3 [2,6):1 [8,12):2 [10,14):2 ; b: [-2,2):1 [0,4):2 [2,6):1
+  // a's windows of 4 s every 2 s: [-2,2):2 [0,4):3 [2,6):1 [8,12):2 [10,14):2 ; b: [-2,2):1 [0,4):2 [2,6):1 ; c: [18,22):1 [20,24):2 [22,26):1
   t.same(
     sliding.map(Number).sort((x, y) => x - y),
-    [1, 1, 1, 2, 2, 2, 2, 3],
+    [1, 1, 1, 1, 1, 2, 2, 2, 2, 2, 3],
     'every sliding window of every key',
   );
 });

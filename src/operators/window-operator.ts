@@ -537,11 +537,12 @@ export class WindowOperator implements StreamOperator<unknown, unknown> {
     let end = w.end;
     const windows = this.#windows.value() ?? [];
     const overlapping: WindowEntry[] = [];
-    // widen until stable: a window joining can make the merged one reach another
+    // widen until stable: a window joining can make the merged one reach another; windows that touch merge too
+    // (Flink's TimeWindow.intersects: events exactly a gap apart are one session)
     for (let grew = true; grew;) {
       grew = false;
       for (const entry of windows) {
-        if (!overlapping.includes(entry) && entry[0] < end && start < entry[1]) {
+        if (!overlapping.includes(entry) && entry[0] <= end && start <= entry[1]) {
           overlapping.push(entry);
           start = Math.min(start, entry[0]);
           end = Math.max(end, entry[1]);
