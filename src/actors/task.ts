@@ -123,7 +123,7 @@ export class Task {
   #backPressuredMs = 0;
   /** when the task found no output credit, -1 while it has some */
   #backPressuredSince = -1;
-  /** the completion notification under way: closing waits for it (sinks commit before they close) */
+  /** the completion notifications under way: closing waits for them all (sinks commit before they close) */
   #notified: Promise<void> = Promise.resolve();
   readonly #setup: ChainSetup;
   readonly #wake: () => void;
@@ -218,7 +218,12 @@ export class Task {
           this.#guarded(() => this.checkpointer.snapshotFinishing({ type: 'barrier', checkpointId, timestamp, options })),
         declineNotReady: (_, { checkpointId }) => this.checkpointer.declineNotReady(checkpointId, this.phase),
         drain: () => this.#requestDrain(),
-        notifyComplete: (_, { checkpointId }) => void (this.#notified = this.#async(this.checkpointer.notifyComplete(checkpointId))),
+        notifyComplete: (_, { checkpointId }) => {
+          // every one, not just the last: the final checkpoint's may have nothing to commit and return
+          // at once while an earlier one's commit still runs (closing would end its connection under it)
+          const notified = this.#async(this.checkpointer.notifyComplete(checkpointId));
+          this.#notified = Promise.all([this.#notified, notified]).then(() => undefined);
+        },
         notifyAborted: (_, { checkpointId }) => void this.#async(this.checkpointer.notifyAborted(checkpointId)),
         endInput: () => this.#endInput(),
         close: () => this.#close(),
