@@ -1,9 +1,8 @@
 // End to end: sliding and session windows survive a failure on every backend, aligned and unaligned; sessions open at the restore merge with what comes after it.
-import { join } from 'node:path';
 import t from 'tap';
-import { EventTimeSessionWindows, SlidingEventTimeWindows, type JobClient } from '../../src/index.ts';
+import { EventTimeSessionWindows, SlidingEventTimeWindows } from '../../src/index.ts';
 import { sessionCounts, slidingCounts } from '../fixtures/events.ts';
-import { EVENTS, INPUT, visible, windowJob } from '../fixtures/window-job.ts';
+import { EVENTS, RECOVERY_MODES, checkRecovery } from '../fixtures/window-job.ts';
 
 const GAP = 3000;
 const cases = [
@@ -33,39 +32,9 @@ t.test('the expectations are not trivial: many sessions per user, some merged fr
 });
 
 for (const c of cases) {
-  for (const [backend, unaligned] of [
-    ['memory', false],
-    ['fs', false],
-    ['level', false],
-    ['level', true],
-  ] as const) {
-    t.test(`${c.name}, ${backend}${unaligned ? ', unaligned' : ''}: a failure mid-run, every window exactly once`, async (t) => {
-      const dir = t.testdir({ 'events.jsonl': INPUT });
-      let completed = 0;
-      const env = windowJob(
-        t,
-        dir,
-        {
-          backend,
-          parallelism: 2,
-          failAfter: 1,
-          slowMs: 0.1,
-          windows: c.windows,
-          config: unaligned ? { 'execution.checkpointing.unaligned': true } : {},
-        },
-        { completed: () => completed },
-      );
-      const client: JobClient = await env.executeAsync(`windows-${backend}`);
-      const restored: Array<number | null> = [];
-      client.on('checkpoint-completed', () => completed++);
-      client.on('running', ({ restoredFrom }) => restored.push(restoredFrom));
-      const result = await client.getJobExecutionResult();
-      t.equal(result.status, 'FINISHED');
-      t.equal(result.restarts, 1, 'the injected failure restarted the job');
-      t.ok(restored[1] !== null && restored[1] !== undefined, `the restart restored checkpoint ${restored[1]}`);
-      const lines = visible(join(dir, 'out')).sort();
-      t.equal(lines.length, c.expected.length, 'one line per user and window');
-      t.same(lines, c.expected, 'every window once, with its exact count');
-    });
+  for (const [backend, unaligned] of RECOVERY_MODES) {
+    t.test(`${c.name}, ${backend}${unaligned ? ', unaligned' : ''}: a failure mid-run, every window exactly once`, (t) =>
+      checkRecovery(t, backend, unaligned, c.expected, c.windows),
+    );
   }
 }

@@ -10,23 +10,30 @@ function mix(h: number, k: number): number {
   return (Math.imul(h, 5) + 0xe6546b64) | 0;
 }
 
-/** murmur3 of `s` as a signed 32-bit integer: callers turn it unsigned only where they must (a uint32 above 2^31 is a double to V8). */
-function murmurString32(s: string): number {
-  let h = 0;
-  const n = s.length;
-  let i = 0;
-  for (; i + 1 < n; i += 2) h = mix(h, s.charCodeAt(i) | (s.charCodeAt(i + 1) << 16));
-  if (i < n) {
-    let k = Math.imul(s.charCodeAt(i), 0xcc9e2d51);
-    k = (k << 15) | (k >>> 17);
-    h ^= Math.imul(k, 0x1b873593);
-  }
+/** murmur3's last odd UTF-16 code unit. */
+function tail(h: number, unit: number): number {
+  let k = Math.imul(unit, 0xcc9e2d51);
+  k = (k << 15) | (k >>> 17);
+  return h ^ Math.imul(k, 0x1b873593);
+}
+
+/** murmur3's finalization of a hash over `n` UTF-16 code units (2n bytes). */
+function finish(h: number, n: number): number {
   h ^= n * 2;
   h ^= h >>> 16;
   h = Math.imul(h, 0x85ebca6b);
   h ^= h >>> 13;
   h = Math.imul(h, 0xc2b2ae35);
   return h ^ (h >>> 16);
+}
+
+/** murmur3 of `s` as a signed 32-bit integer: callers turn it unsigned only where they must (a uint32 above 2^31 is a double to V8). */
+function murmurString32(s: string): number {
+  let h = 0;
+  const n = s.length;
+  let i = 0;
+  for (; i + 1 < n; i += 2) h = mix(h, s.charCodeAt(i) | (s.charCodeAt(i + 1) << 16));
+  return finish(i < n ? tail(h, s.charCodeAt(i)) : h, n);
 }
 
 /** The UTF-16 code units of an integer key's canonical form (`\u0000n` and its digits), written at its end per key: no string is made. */
@@ -52,17 +59,7 @@ function murmurInt32(key: number): number {
   let h = 0;
   let i = start;
   for (; i + 1 < 16; i += 2) h = mix(h, units[i]! | (units[i + 1]! << 16));
-  if (i < 16) {
-    let k = Math.imul(units[i]!, 0xcc9e2d51);
-    k = (k << 15) | (k >>> 17);
-    h ^= Math.imul(k, 0x1b873593);
-  }
-  h ^= n * 2;
-  h ^= h >>> 16;
-  h = Math.imul(h, 0x85ebca6b);
-  h ^= h >>> 13;
-  h = Math.imul(h, 0xc2b2ae35);
-  return h ^ (h >>> 16);
+  return finish(i < 16 ? tail(h, units[i]!) : h, n);
 }
 
 /** murmur3 (signed) of a key's canonical form. */
