@@ -4,7 +4,9 @@ import { keyGroupRangeForSubtask, assignToKeyGroup } from '../../src/backends/ke
 import { MemoryStateBackend } from '../../src/backends/memory-backend.ts';
 import { MemoryCheckpointStorage } from '../../src/storage/memory-checkpoint-storage.ts';
 import { decodeSnapshot, encodeSnapshotStream, readSnapshotStream } from '../../src/backends/snapshot-codec.ts';
-import type { KeyedStateBackend, StateHandle } from '../../src/backends/types.ts';
+import type { KeyedStateBackend, StateHandle, TaskStateStorage } from '../../src/backends/types.ts';
+import { HeapKeyedBackend } from '../../src/backends/heap-keyed-backend.ts';
+import { seeded as random } from '../../src/bench/seeded-random.ts';
 
 const make = (p = 1, i = 0, max = 128, cap?: number): KeyedStateBackend =>
   new MemoryStateBackend().createKeyedBackend({
@@ -304,3 +306,117 @@ t.test('snapshot stream encoder: every value decodes to itself, plain values on 
     ],
   ]);
 });
+
+t.test(
+  'model: keys written, cleared and written again while several snapshots run; every snapshot, full or a delta, restores the state of its capture',
+  async (t) => {
+    const KEYS = 120;
+    // the key of one cell per key group, set with an explicit group as the timer service does
+    const PINNED = '\u0000pinned';
+    const GROUPS = [3, 40, 77, assignToKeyGroup(PINNED, 128)];
+    for (const incremental of [false, true]) {
+      const rnd = random(incremental ? 11 : 5);
+      const base = new MemoryCheckpointStorage({ maxSnapshotSize: 1 << 30 }).forSubtask('op', 0);
+      // a write pulls the snapshot stream a chunk per turn of the run loop: the test's writes land mid-snapshot
+      const storage: TaskStateStorage = {
+        read: (h) => base.read(h),
+        write: (id, scope, data) =>
+          base.write(
+            id,
+            scope,
+            (async function* () {
+              for await (const bytes of data as AsyncIterable<Uint8Array>) {
+                await new Promise((r) => setImmediate(r));
+                yield bytes;
+              }
+            })(),
+          ),
+      };
+      const options = {
+        jobId: 'j',
+        operatorUid: 'op',
+        subtaskIndex: 0,
+        maxParallelism: 128,
+        keyGroupRange: { start: 0, end: 127 },
+        storage,
+      };
+      const b = new HeapKeyedBackend(options, { incremental, materializationInterval: 4, maxDeltaRatio: 10 });
+      // model: `${state} ${key} ${group}` -> value (lists and map entries as arrays)
+      const model = new Map<string, unknown>();
+      const at = (k: number) => (k % 2 ? `k${k}` : k);
+      const where = (k: number): [unknown, number | undefined] => (k < KEYS ? [at(k), undefined] : [PINNED, GROUPS[k - KEYS]!]);
+      const id = (state: string, k: number) => `${state} ${k}`;
+      const op = () => {
+        const k = Math.floor(rnd() * (KEYS + GROUPS.length));
+        const [key, group] = where(k);
+        b.setCurrentKey(key, group);
+        const v = b.getState<number>({ kind: 'value', name: 'v' });
+        const l = b.getListState<number>({ kind: 'list', name: 'l' });
+        const m = b.getMapState<string, number>({ kind: 'map', name: 'm' });
+        const x = Math.floor(rnd() * 1000);
+        const r = rnd();
+        if (r < 0.3) (v.update(x), model.set(id('v', k), x));
+        else if (r < 0.45) (v.clear(), model.delete(id('v', k)));
+        else if (r < 0.65) (l.add(x), model.set(id('l', k), [...((model.get(id('l', k)) as number[]) ?? []), x]));
+        else if (r < 0.75) (l.clear(), model.delete(id('l', k)));
+        else if (r < 0.9) {
+          m.put(`e${x % 3}`, x);
+          const e = new Map((model.get(id('m', k)) as Array<[string, number]>) ?? []);
+          model.set(id('m', k), [...e.set(`e${x % 3}`, x)].sort());
+        } else {
+          // every state of the key cleared: its cell empties, and may be made again by a later write
+          (v.clear(), l.clear(), m.remove('e0'), m.remove('e1'), m.remove('e2'));
+          for (const s of ['v', 'l', 'm']) model.delete(id(s, k));
+        }
+      };
+      const running: Array<{ checkpoint: number; handle: Promise<StateHandle | null>; expected: Map<string, unknown> }> = [];
+      const done: Array<{ checkpoint: number; handle: StateHandle | null; expected: Map<string, unknown> }> = [];
+      let checkpoint = 0;
+      for (let round = 0; round < 60; round++) {
+        for (let i = 0; i < 40; i++) op();
+        if (rnd() < 0.4) {
+          checkpoint++;
+          const expected = new Map(model);
+          const runner = b.snapshot(checkpoint);
+          // a task runs the asynchronous part after the synchronous one; records in between make cells it must skip
+          for (let i = 0; i < 10; i++) op();
+          running.push({ checkpoint, handle: runner.run(), expected });
+        }
+        await new Promise((r) => setImmediate(r));
+        if (running.length > 2 || (running.length > 0 && rnd() < 0.3)) {
+          const s = running.shift()!;
+          const handle = await s.handle;
+          b.notifyCheckpointComplete(s.checkpoint);
+          done.push({ ...s, handle });
+        }
+      }
+      for (const s of running) done.push({ ...s, handle: await s.handle });
+      t.ok(done.length > 15, `${done.length} snapshots taken`);
+      if (incremental)
+        t.ok(
+          done.some((s) => s.handle?.type === 'incremental' && s.handle.deltas.length > 0),
+          'deltas among them',
+        );
+      for (const s of done) {
+        const r = new HeapKeyedBackend({ ...options, storage: base });
+        if (s.handle) await r.restore([s.handle]);
+        const seen = new Map<string, unknown>();
+        for (let k = 0; k < KEYS + GROUPS.length; k++) {
+          const [key, group] = where(k);
+          r.setCurrentKey(key, group);
+          const v = r.getState<number>({ kind: 'value', name: 'v' }).value();
+          const l = r.getListState<number>({ kind: 'list', name: 'l' }).get();
+          const m = [...r.getMapState<string, number>({ kind: 'map', name: 'm' }).entries()].sort();
+          if (v !== undefined) seen.set(id('v', k), v);
+          if (l.length) seen.set(id('l', k), l);
+          if (m.length) seen.set(id('m', k), m);
+        }
+        t.same(
+          Object.fromEntries(seen),
+          Object.fromEntries(s.expected),
+          `checkpoint ${s.checkpoint} (${incremental ? 'incremental' : 'full'})`,
+        );
+      }
+    }
+  },
+);

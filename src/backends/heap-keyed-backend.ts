@@ -1,173 +1,305 @@
-// Keyed state on the JS heap, per key group, with copy-on-write snapshots (memory and fs presets).
+// Keyed state on the JS heap: one cell per key (its key group and a value per state), snapshots copy a cell's values only when it is written while they run (memory and fs presets).
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import { IncrementalSnapshots, type IncrementalOptions, type SnapshotPlan } from './incremental-snapshots.ts';
+import { assignToKeyGroup } from './key-groups.ts';
 import { AbstractKeyedBackend } from './keyed-backend-base.ts';
 import { lookupKey } from './keyed-snapshot-reader.ts';
 import { CHUNK_ENTRIES, type EntryChunk, type SnapshotChunk } from './snapshot-codec.ts';
 import type { KeyedBackendOptions, SnapshotRunner, StateHandle, StateKind } from './types.ts';
 
 /**
- * A value whose key the map key does not give back: an object key (looked up by its canonical
- * string) or -0 (a Map key of -0 is +0). Every other key is its own lookup key, and its value is
- * stored in the map as it is: no object per key (48 bytes each, and a pointer to chase per key in
- * a snapshot). Never changed once made: a snapshot may hold it.
+ * One key's state: its key group, found once when the key is first written (a later record of the key
+ * costs one Map lookup in `setCurrentKey`, no murmur hash), and its value in each registered state.
+ * Flink's heap backend keeps the like per key (its StateMapEntry). Values are never changed in place
+ * while a snapshot may hold them: containers are copied on their first change after a snapshot.
  */
-class KeyedValue {
+class Cell {
+  /** the snapshot epoch of the cell's last write: a write in a later epoch is the first since a snapshot */
+  epoch: number;
+  /** the states written in `epoch`, as bits (a table's `bit`) */
+  dirty = 0;
+  /** the value in the first registered state (undefined: none) */
+  v0: unknown = undefined;
+  /** the values in the other states, by table index - 1 */
+  more: unknown[] | undefined = undefined;
   constructor(
+    /** the key as the user gave it (an object key's lookup key is its canonical string) */
     readonly key: unknown,
-    readonly value: unknown,
-  ) {}
+    readonly group: number,
+    epoch: number,
+  ) {
+    this.epoch = epoch;
+  }
 }
 
-/** lookup key -> the value, or a KeyedValue for keys the lookup key does not give back */
-type Group = Map<unknown, unknown>;
-
-const needsKey = (key: unknown): boolean => (key !== null && typeof key === 'object') || Object.is(key, -0);
-
-/** One registered state: a map per key group of the backend's range, copied on the first write after a snapshot. */
+/** One registered state: an index into every cell's values. */
 class StateTable {
-  groups: Group[];
-  /**
-   * some value of this table is a KeyedValue (an object or -0 key wrote it): until then a read returns
-   * what the map holds without asking (an instanceof per read was a tenth of a keyed record's cost)
-   */
-  keyedValues = false;
-  /** groups[i] is shared with a snapshot when copiedAt[i] < the backend's epoch */
-  copiedAt: number[];
+  /** this state's bit in a cell's `dirty`; states past the 30th share the last bit */
+  readonly bit: number;
   constructor(
     readonly name: string,
     readonly kind: StateKind,
-    size: number,
+    readonly index: number,
   ) {
-    this.groups = Array.from({ length: size }, () => new Map());
-    this.copiedAt = new Array(size).fill(0);
+    this.bit = 1 << Math.min(index, 30);
   }
 }
 
-/** where a snapshot's cache-warming reads end up, so that the compiler keeps them */
-let warmth = 0;
+const NONE: readonly Capture[] = [];
 
-/** A key removed since the previous snapshot (a tombstone in the changelog). */
-class Removed {
-  constructor(readonly key: unknown) {}
+/** No state holds a value for the cell's key. */
+const isEmpty = (c: Cell): boolean => c.v0 === undefined && (c.more === undefined || c.more.every((v) => v === undefined));
+
+/** A cell's values as they are now, in table order. */
+const valuesOf = (c: Cell): unknown[] => (c.more === undefined ? [c.v0] : [c.v0, ...c.more]);
+
+/**
+ * A snapshot between its capture and the end of its run: the values of the cells written since the
+ * capture, as they were (a cell's first write after the capture keeps them here), and the cells made
+ * since, which it skips.
+ */
+class Capture {
+  readonly before = new Map<Cell, unknown[]>();
+  readonly fresh = new Set<Cell>();
+  constructor(readonly epoch: number) {}
+
+  /** The value of `c` in the state at `index`, as it was at the capture. */
+  valueOf(c: Cell, index: number): unknown {
+    if (this.before.size !== 0) {
+      const kept = this.before.get(c);
+      if (kept !== undefined) return kept[index];
+    }
+    return index === 0 ? c.v0 : c.more?.[index - 1];
+  }
 }
 
 /**
- * Changes since the previous snapshot: per state, per local key group, lookup key -> the value last
- * written, as the group map holds it (or a tombstone). Values of an ended epoch never change again
- * (containers are copied on their first change after a snapshot), so a delta reads them directly
- * instead of looking every key up again.
+ * Changes since the previous snapshot: every cell written, with the bits of the states written. A delta
+ * reads the cells' values as its capture saw them.
  */
-type Changes = Map<StateTable, Array<Map<unknown, unknown> | undefined>>;
+type Changes = Map<Cell, number>;
 
-/** The changes of `table` per local key group over `segments`, latest first wins (one segment is used as it is, not copied). */
-function changedKeys(segments: Changes[], table: StateTable): Array<Map<unknown, unknown> | undefined> {
-  const tracked = segments.map((seg) => seg.get(table)).filter((groups) => groups !== undefined);
-  if (tracked.length <= 1) return tracked[0] ?? [];
-  const merged: Array<Map<unknown, unknown> | undefined> = [];
-  for (const groups of tracked) {
-    groups.forEach((keys, g) => {
-      if (!keys) return;
-      const into = (merged[g] ??= new Map());
-      for (const [lookup, key] of keys) into.set(lookup, key);
-    });
-  }
-  return merged;
+/** lookup key -> cell */
+type Cells = Map<unknown, Cell>;
+
+/** The states a change's bits name. */
+function tablesOf(mask: number, tables: StateTable[]): StateTable[] {
+  return tables.filter((t) => (mask & t.bit) !== 0);
 }
 
-const changeCount = (c: Changes): number => {
-  let n = 0;
-  for (const groups of c.values()) for (const g of groups) n += g?.size ?? 0;
-  return n;
-};
+/** Lists `cells` into `out` up to `n` of them (no iterator result object per cell: a plain function V8 optimises whole). */
+function take(cells: Iterator<Cell>, n: number, out: (c: Cell) => void): boolean {
+  for (let i = 0; i < n; i++) {
+    const r = cells.next();
+    if (r.done) return false;
+    out(r.value);
+  }
+  return true;
+}
 
 export class HeapKeyedBackend extends AbstractKeyedBackend<StateTable> {
   #epoch = 1;
   /** containers (lists, maps) created or copied since the last snapshot: safe to mutate in place */
   #owned = new WeakSet<object>();
+  /** every key's cell, by lookup key, in the key's own key group */
+  readonly #cells: Cells = new Map();
   /**
-   * the current key is its own lookup key (any key but an object): `#lookup` is then `currentKey`,
-   * not a second copy of it (storing a young key into this long-lived object costs a write barrier's
-   * slow path, once per record)
+   * cells of keys set with an explicit key group that is not the key's own (the timer service keeps
+   * one key per key group): per key group, by lookup key
    */
-  #ownLookup = true;
-  /** an object key's lookup key (its canonical string) */
-  #objectLookup: unknown;
-  /** the current key is not its own lookup key: its values are stored as KeyedValue */
-  #keyed = false;
-  /** the current key's group, as an index into a table's groups */
-  #group = 0;
-  /** the first key group of the range (what index 0 of a table's groups holds) */
-  readonly #firstGroup: number;
+  readonly #pinned = new Map<number, Cells>();
+  /** the current key's cell; undefined until its first write */
+  #cell: Cell | undefined = undefined;
+  /** the current key's lookup key */
+  #lookup: unknown = undefined;
+  /** the current key's explicit key group when its cell is pinned, -1 when the key is in its own group */
+  #pin = -1;
+  /** `dispose()` was called: `setCurrentKey` takes the base's way, which refuses */
+  #closed = false;
+  /** snapshots captured and still running (weak: a runner dropped unrun releases its capture) */
+  #captures: Array<WeakRef<Capture>> = [];
+  /** cells emptied while a snapshot ran: they leave the maps once none runs */
+  #emptied: Cell[] = [];
   readonly #inc: IncrementalSnapshots<Changes>;
 
   constructor(options: KeyedBackendOptions, incremental: IncrementalOptions = {}) {
     super(options);
-    this.#firstGroup = options.keyGroupRange.start;
-    this.#inc = new IncrementalSnapshots<Changes>(incremental, () => new Map(), changeCount);
+    this.#inc = new IncrementalSnapshots<Changes>(
+      incremental,
+      () => new Map(),
+      (c) => c.size,
+    );
     this._opened(); // nothing to open: the state lives in this object
   }
 
-  /** Records the current key of `table` as changed (incremental checkpoints only). */
-  #track(table: StateTable, change: unknown): void {
-    const changes = this.#inc.current;
-    if (!changes) return;
-    let groups = changes.get(table);
-    if (!groups) changes.set(table, (groups = []));
-    (groups[this.#group] ??= new Map()).set(this.#lookup, change);
-  }
-
-  get #lookup(): unknown {
-    return this.#ownLookup ? this.currentKey : this.#objectLookup;
-  }
-
-  protected _setCurrentKey(key: unknown, keyGroup: number): void {
-    // strings, the usual keys, are their own lookup keys: no calls to find that out
-    if (typeof key === 'string') {
-      this.#ownLookup = true;
-      this.#keyed = false;
-    } else {
-      const lookup = lookupKey(key);
-      this.#ownLookup = lookup === key;
-      this.#objectLookup = lookup;
-      this.#keyed = needsKey(key);
+  /**
+   * A key seen before gives its key group from its cell: one Map lookup, no hash (its cell's group is in
+   * this backend's range, or it would not have been made). Other keys take the base's way.
+   */
+  override setCurrentKey(key: unknown, keyGroup?: number): void {
+    if (keyGroup === undefined && !this.#closed) {
+      const lookup = typeof key === 'string' ? key : lookupKey(key);
+      const cell = this.#cells.get(lookup);
+      if (cell !== undefined) {
+        // the cell's key (equal to `key`): storing the record's young key into this long-lived object
+        // would cost a write barrier's slow path per record; `#lookup` is only read while `#cell` is unset
+        this.currentKey = cell.key;
+        this.currentKeyGroup = cell.group;
+        this.#cell = cell;
+        this.#pin = -1;
+        return;
+      }
     }
-    this.#group = keyGroup - this.#firstGroup;
+    super.setCurrentKey(key, keyGroup);
+  }
+
+  protected _setCurrentKey(key: unknown, keyGroup: number, hashed: boolean): void {
+    const lookup = typeof key === 'string' ? key : lookupKey(key);
+    this.#lookup = lookup;
+    if (hashed) {
+      // a key without a cell (setCurrentKey looked): made on its first write
+      this.#cell = this.#closed ? undefined : this.#cells.get(lookup);
+      this.#pin = -1;
+      return;
+    }
+    // an explicit key group: the key's own cell if it is the key's own group, else a pinned one
+    const cell = this.#cells.get(lookup);
+    if (cell !== undefined ? cell.group === keyGroup : assignToKeyGroup(key, this.maxParallelism) === keyGroup) {
+      this.#cell = cell;
+      this.#pin = -1;
+    } else {
+      this.#cell = this.#pinned.get(keyGroup)?.get(lookup);
+      this.#pin = keyGroup;
+    }
   }
 
   protected _createTable(name: string, kind: StateKind): StateTable {
-    return new StateTable(name, kind, this.keyGroupRange.end - this.keyGroupRange.start + 1);
+    return new StateTable(name, kind, this.tables.size);
   }
 
   _get(table: StateTable): unknown {
-    const v = table.groups[this.#group]!.get(this.#lookup);
-    return table.keyedValues && v instanceof KeyedValue ? v.value : v;
-  }
-
-  /** The group map, copied first if a snapshot still holds it. */
-  #writable(table: StateTable): Group {
-    const g = this.#group;
-    if (table.copiedAt[g]! < this.#epoch) {
-      table.groups[g] = new Map(table.groups[g]);
-      table.copiedAt[g] = this.#epoch;
-    }
-    return table.groups[g]!;
+    const c = this.#cell;
+    if (c === undefined) return undefined;
+    const i = table.index;
+    return i === 0 ? c.v0 : c.more?.[i - 1];
   }
 
   _put(table: StateTable, value: unknown): void {
-    let stored = value;
-    if (this.#keyed) {
-      stored = new KeyedValue(this.currentKey, value);
-      table.keyedValues = true;
-    }
-    this.#writable(table).set(this.#lookup, stored);
-    this.#track(table, stored);
+    let c = this.#cell;
+    if (c === undefined) c = this.#newCell(table);
+    else if (c.epoch !== this.#epoch || (c.dirty & table.bit) === 0) this.#firstWrite(c, table);
+    const i = table.index;
+    if (i === 0) c.v0 = value;
+    else this.#setMore(c, i, value);
   }
 
   _remove(table: StateTable): void {
-    if (!table.groups[this.#group]!.has(this.#lookup)) return;
-    this.#writable(table).delete(this.#lookup);
-    this.#track(table, new Removed(this.currentKey));
+    const c = this.#cell;
+    if (c === undefined || this._get(table) === undefined) return;
+    if (c.epoch !== this.#epoch || (c.dirty & table.bit) === 0) this.#firstWrite(c, table);
+    const i = table.index;
+    if (i === 0) c.v0 = undefined;
+    else c.more![i - 1] = undefined;
+    if (isEmpty(c)) this.#empty(c);
+  }
+
+  #setMore(c: Cell, i: number, value: unknown): void {
+    const more = (c.more ??= []);
+    while (more.length < i - 1) more.push(undefined);
+    more[i - 1] = value;
+  }
+
+  /** The current key's cell, made now (its first write), or found again where a restore put it. */
+  #newCell(table: StateTable): Cell {
+    const cells = this.#pin < 0 ? this.#cells : this.#pinnedCells(this.#pin);
+    let c = cells.get(this.#lookup);
+    if (c !== undefined) {
+      this.#cell = c;
+      if (c.epoch !== this.#epoch || (c.dirty & table.bit) === 0) this.#firstWrite(c, table);
+      return c;
+    }
+    c = new Cell(this.currentKey, this.currentKeyGroup, this.#epoch);
+    c.dirty = table.bit;
+    cells.set(this.#lookup, c);
+    this.#cell = c;
+    for (const cap of this.#running()) cap.fresh.add(c);
+    this.#inc.current?.set(c, table.bit);
+    return c;
+  }
+
+  #pinnedCells(group: number): Cells {
+    let cells = this.#pinned.get(group);
+    if (!cells) this.#pinned.set(group, (cells = new Map()));
+    return cells;
+  }
+
+  /** The first write of `table` in `c` since a snapshot: running snapshots keep the values they saw, the change is tracked. */
+  #firstWrite(c: Cell, table: StateTable): void {
+    if (c.epoch !== this.#epoch) {
+      if (this.#captures.length !== 0) {
+        let values: unknown[] | undefined;
+        for (const cap of this.#running()) {
+          if (cap.fresh.has(c) || cap.before.has(c)) continue;
+          cap.before.set(c, (values ??= valuesOf(c)));
+        }
+      }
+      c.epoch = this.#epoch;
+      c.dirty = 0;
+    }
+    c.dirty |= table.bit;
+    const changes = this.#inc.current;
+    if (changes) changes.set(c, (changes.get(c) ?? 0) | table.bit);
+  }
+
+  /** A cell without values leaves its map, once no running snapshot may still list it. */
+  #empty(c: Cell): void {
+    if (this.#running().length !== 0) {
+      this.#emptied.push(c);
+      return;
+    }
+    this.#drop(c);
+  }
+
+  #drop(c: Cell): void {
+    const lookup = lookupKey(c.key);
+    const own = this.#cells.get(lookup);
+    if (own === c) this.#cells.delete(lookup);
+    else {
+      const pinned = this.#pinned.get(c.group);
+      if (pinned?.get(lookup) === c) pinned.delete(lookup);
+    }
+    if (this.#cell === c) this.#cell = undefined;
+  }
+
+  /** The captures of snapshots still running (dropped runners' captures are let go here). */
+  #running(): readonly Capture[] {
+    if (this.#captures.length === 0) return NONE;
+    const live: Capture[] = [];
+    const refs: Array<WeakRef<Capture>> = [];
+    for (const ref of this.#captures) {
+      const cap = ref.deref();
+      if (cap === undefined) continue;
+      live.push(cap);
+      refs.push(ref);
+    }
+    if (refs.length !== this.#captures.length) this.#captures = refs;
+    return live;
+  }
+
+  /** A snapshot's run ended: its capture is let go, and emptied cells leave once no snapshot runs. */
+  #release(cap: Capture): void {
+    this.#captures = this.#captures.filter((ref) => {
+      const c = ref.deref();
+      return c !== undefined && c !== cap;
+    });
+    if (this.#captures.length === 0) this.#purge();
+  }
+
+  /** Cells emptied while snapshots ran leave their maps (unless written again since). */
+  #purge(): void {
+    const emptied = this.#emptied;
+    this.#emptied = [];
+    for (const c of emptied) if (isEmpty(c)) this.#drop(c);
   }
 
   /** A container value that may be mutated in place: copied once per snapshot epoch. */
@@ -194,55 +326,64 @@ export class HeapKeyedBackend extends AbstractKeyedBackend<StateTable> {
   protected _endBatch(): void {}
 
   protected _snapshot(checkpointId: number): SnapshotRunner {
-    // capture: the current group maps, which later writes copy instead of changing (O(groups))
-    const captured = [...this.tables.values()].map((t) => ({ table: t, groups: [...t.groups] }));
+    // capture: a new epoch (O(1)); a cell written from now on keeps its values for this snapshot first
+    if (this.#emptied.length !== 0 && this.#running().length === 0) this.#purge();
+    const cap = new Capture(this.#epoch);
+    this.#captures.push(new WeakRef(cap));
     this.#epoch++;
     this.#owned = new WeakSet();
     const plan = this.#inc.plan(checkpointId);
     const states = this._stateKinds();
+    const tables = [...this.tables.values()];
     return {
-      run: () => {
-        const counts = { keys: 0, chunks: 0 };
-        const chunks = plan.kind === 'full' ? this.#fullChunks(captured, counts) : this.#deltaChunks(captured, plan, counts);
-        return this.#inc.writeSnapshot(this.options.storage, plan, { maxParallelism: this.maxParallelism, states }, chunks, counts);
+      run: async () => {
+        try {
+          const counts = { keys: 0, chunks: 0 };
+          const chunks = plan.kind === 'full' ? this.#fullChunks(cap, tables, counts) : this.#deltaChunks(cap, tables, plan, counts);
+          return await this.#inc.writeSnapshot(this.options.storage, plan, { maxParallelism: this.maxParallelism, states }, chunks, counts);
+        } finally {
+          this.#release(cap);
+        }
       },
     };
   }
 
-  async *#fullChunks(
-    captured: Array<{ table: StateTable; groups: Group[] }>,
-    counts: { keys: number; chunks: number },
-  ): AsyncGenerator<EntryChunk> {
+  /** The cells `cap` lists, per local key group (listed in slices: a big state must not block the run loop). */
+  async #cellsByGroup(cap: Capture): Promise<Cell[][]> {
+    const { start, end } = this.keyGroupRange;
+    const groups: Cell[][] = Array.from({ length: end - start + 1 }, () => []);
+    const fresh = cap.fresh;
+    const add = (c: Cell) => {
+      if (fresh.size === 0 || !fresh.has(c)) groups[c.group - start]!.push(c);
+    };
+    const sources = [this.#cells, ...this.#pinned.values()].map((m) => m.values());
+    for (const cells of sources) {
+      while (take(cells, 16_384, add)) await yieldToLoop();
+    }
+    return groups;
+  }
+
+  async *#fullChunks(cap: Capture, tables: StateTable[], counts: { keys: number; chunks: number }): AsyncGenerator<EntryChunk> {
     const { start } = this.keyGroupRange;
-    const size = this.keyGroupRange.end - start + 1;
+    const groups = await this.#cellsByGroup(cap);
     let budget = performance.now() + 4;
-    // keys and values go to the encoder as two arrays (no [key, value] pairs). A group is listed by
-    // forEach, not by iterating group.entries() here: that iterator allocates a result object per entry
-    // inside this generator (1M entries, 64 MB of garbage and a marking cycle over the whole state)
+    // keys and values go to the encoder as two arrays (no [key, value] pairs). A group of one chunk
+    // goes out as the arrays themselves: the encoder is done with a chunk before it asks for the next.
     const keys: unknown[] = [];
     const values: unknown[] = [];
-    let n = 0;
-    let touched = 0;
-    // listing a group also reads each key: loads that do not depend on each other run many at once and
-    // bring the group into the cache, so encoding it does not wait on memory key by key (1M keys over
-    // two subtasks, far bigger than the CPU caches). A group of one chunk goes out as the arrays
-    // themselves: the encoder is done with a chunk before it asks for the next.
-    const list = (v: unknown, k: unknown) => {
-      if (v instanceof KeyedValue) {
-        keys[n] = v.key;
-        values[n++] = v.value;
-        return;
-      }
-      keys[n] = k;
-      values[n++] = v;
-      if (typeof k === 'string') touched += k.length;
-    };
-    for (let g = 0; g < size; g++) {
-      for (const { table, groups } of captured) {
-        const group = groups[g]!;
-        if (group.size === 0) continue;
-        n = 0;
-        group.forEach(list);
+    for (let g = 0; g < groups.length; g++) {
+      const cells = groups[g]!;
+      if (cells.length === 0) continue;
+      for (const table of tables) {
+        const index = table.index;
+        let n = 0;
+        for (const c of cells) {
+          const v = cap.valueOf(c, index);
+          if (v === undefined) continue;
+          keys[n] = c.key;
+          values[n++] = v;
+        }
+        if (n === 0) continue;
         keys.length = values.length = n;
         const mapValues = table.kind === 'map';
         for (let i = 0; i < n; i += CHUNK_ENTRIES) {
@@ -260,36 +401,52 @@ export class HeapKeyedBackend extends AbstractKeyedBackend<StateTable> {
         }
       }
       if (performance.now() > budget) {
-        warmth = touched;
         await yieldToLoop(); // big snapshots must not block the run loop
         budget = performance.now() + 4;
       }
     }
   }
 
-  /** Every key changed since the confirmed chain, as it was at the snapshot: a put, or a delete if gone. */
+  /**
+   * Every key changed since the confirmed chain, as it was at the snapshot: a put, or a delete if gone.
+   * A key emptied and written again is two cells: its put wins over its delete.
+   */
   async *#deltaChunks(
-    captured: Array<{ table: StateTable; groups: Group[] }>,
+    cap: Capture,
+    tables: StateTable[],
     plan: Extract<SnapshotPlan<Changes>, { kind: 'delta' }>,
     counts: { keys: number; chunks: number },
   ): AsyncGenerator<SnapshotChunk> {
     const { start } = this.keyGroupRange;
+    let changed: Changes = plan.segments[0] ?? new Map();
+    if (plan.segments.length > 1) {
+      changed = new Map();
+      for (const seg of plan.segments) for (const [c, mask] of seg) changed.set(c, (changed.get(c) ?? 0) | mask);
+    }
+    // per state, per local key group: lookup key -> [key, value] to put, or the key to delete
+    const entries = new Map<StateTable, Array<Map<unknown, { key: unknown; put: boolean; value: unknown }>>>();
+    for (const [c, mask] of changed) {
+      for (const table of tablesOf(mask, tables)) {
+        const v = cap.valueOf(c, table.index);
+        let groups = entries.get(table);
+        if (!groups) entries.set(table, (groups = []));
+        const byKey = (groups[c.group - start] ??= new Map());
+        const lookup = lookupKey(c.key);
+        if (v === undefined && byKey.get(lookup)?.put) continue;
+        byKey.set(lookup, { key: c.key, put: v !== undefined, value: v });
+      }
+    }
     let budget = performance.now() + 4;
-    for (const { table } of captured) {
-      const perGroup = changedKeys(plan.segments, table);
-      for (let g = 0; g < perGroup.length; g++) {
-        const keys = perGroup[g];
-        if (!keys) continue;
-        const map = table.kind === 'map';
+    for (const [table, groups] of entries) {
+      const map = table.kind === 'map';
+      for (let g = 0; g < groups.length; g++) {
+        const byKey = groups[g];
+        if (!byKey) continue;
         let puts: Array<[unknown, unknown]> = [];
         let deletes: unknown[] = [];
-        for (const [lookup, v] of keys) {
-          if (v instanceof Removed) deletes.push(v.key);
-          else {
-            const keyed = v instanceof KeyedValue;
-            const value = keyed ? v.value : v;
-            puts.push([keyed ? v.key : lookup, map ? [...(value as Map<unknown, unknown>).values()] : value]);
-          }
+        for (const e of byKey.values()) {
+          if (!e.put) deletes.push(e.key);
+          else puts.push([e.key, map ? [...(e.value as Map<unknown, unknown>).values()] : e.value]);
           if (puts.length + deletes.length === CHUNK_ENTRIES) {
             counts.keys += CHUNK_ENTRIES;
             counts.chunks++;
@@ -318,21 +475,42 @@ export class HeapKeyedBackend extends AbstractKeyedBackend<StateTable> {
   }
 
   protected async _restore(handles: StateHandle[]): Promise<void> {
-    const { start } = this.keyGroupRange;
+    const cellFor = (key: unknown, group: number, create: boolean): Cell | undefined => {
+      const lookup = lookupKey(key);
+      const own = this.#cells.get(lookup);
+      if (own !== undefined && own.group === group) return own;
+      const cells = own === undefined && assignToKeyGroup(key, this.maxParallelism) === group ? this.#cells : this.#pinned.get(group);
+      const c = cells?.get(lookup);
+      if (c !== undefined || !create) return c;
+      const made = new Cell(key, group, this.#epoch);
+      (cells ?? this.#pinnedCells(group)).set(lookup, made);
+      return made;
+    };
     await this._forEachRestoredPart(handles, (chunks) => {
       for (const [table, chunk] of chunks) {
-        const map = table.groups[chunk.keyGroup - start]!;
-        for (const key of chunk.deletes ?? []) map.delete(lookupKey(key));
+        const i = table.index;
+        for (const key of chunk.deletes ?? []) {
+          const c = cellFor(key, chunk.keyGroup, false);
+          if (c === undefined) continue;
+          if (i === 0) c.v0 = undefined;
+          else if (c.more) c.more[i - 1] = undefined;
+          if (isEmpty(c)) this.#drop(c);
+        }
         for (const [key, value] of chunk.puts) {
           const v = table.kind === 'map' ? new Map((value as Array<[unknown, unknown]>).map((e) => [lookupKey(e[0]), e])) : value;
-          if (needsKey(key)) table.keyedValues = true;
-          map.set(lookupKey(key), needsKey(key) ? new KeyedValue(key, v) : v);
+          const c = cellFor(key, chunk.keyGroup, true)!;
+          if (i === 0) c.v0 = v;
+          else this.#setMore(c, i, v);
         }
       }
     });
-    for (const t of this.tables.values()) t.copiedAt.fill(this.#epoch);
+    // the current key's cell may be a restored one now
+    this.#cell = undefined;
+    if (this.currentKeyGroup >= 0) this._setCurrentKey(this.currentKey, this.currentKeyGroup, false);
     this.#inc.reset();
   }
 
-  protected _dispose(): void {}
+  protected _dispose(): void {
+    this.#closed = true;
+  }
 }

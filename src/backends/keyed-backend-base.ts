@@ -90,7 +90,7 @@ export abstract class AbstractKeyedBackend<T extends KeyedStateTable> implements
     if (kg < this.#firstKeyGroup || kg > this.#lastKeyGroup) this.#refuseKey(key, kg);
     this.currentKey = key;
     this.currentKeyGroup = kg;
-    this._setCurrentKey(key, kg);
+    this._setCurrentKey(key, kg, keyGroup === undefined);
   }
 
   /** The key group of the key the last `setCurrentKey` set (timers keep it instead of hashing the key again). */
@@ -180,8 +180,12 @@ export abstract class AbstractKeyedBackend<T extends KeyedStateTable> implements
 
   // ---- what each backend implements ----
 
-  /** Makes the current key `key`, in this backend's key group `keyGroup` (checked already). */
-  protected abstract _setCurrentKey(key: unknown, keyGroup: number): void;
+  /**
+   * Makes the current key `key`, in this backend's key group `keyGroup` (checked already); `hashed`:
+   * the group is the key's own (its hash's), not one the caller gave.
+   */
+  protected abstract _setCurrentKey(key: unknown, keyGroup: number, hashed: boolean): void;
+
   /** A table for a state registered now (the name is new). */
   protected abstract _createTable(name: string, kind: StateKind): T;
   abstract _get(table: T): unknown;
