@@ -22,6 +22,8 @@ class Cell {
   v0: unknown = undefined;
   /** the values in the other states, by table index - 1 */
   more: unknown[] | undefined = undefined;
+  /** where the cell is in its key group's list */
+  slot = -1;
   constructor(
     /** the key as the user gave it (an object key's lookup key is its canonical string) */
     readonly key: unknown,
@@ -54,14 +56,18 @@ const isEmpty = (c: Cell): boolean => c.v0 === undefined && (c.more === undefine
 const valuesOf = (c: Cell): unknown[] => (c.more === undefined ? [c.v0] : [c.v0, ...c.more]);
 
 /**
- * A snapshot between its capture and the end of its run: the values of the cells written since the
- * capture, as they were (a cell's first write after the capture keeps them here), and the cells made
- * since, which it skips.
+ * A snapshot between its capture and the end of its run: how long each key group's list of cells was
+ * (cells made since come after: lists only grow while a snapshot runs), and the values of the cells
+ * written since the capture, as they were (a cell's first write after the capture keeps them here).
  */
 class Capture {
   readonly before = new Map<Cell, unknown[]>();
-  readonly fresh = new Set<Cell>();
-  constructor(readonly epoch: number) {}
+  constructor(readonly lengths: number[]) {}
+
+  /** `c` was there at the capture. */
+  holds(c: Cell, firstGroup: number): boolean {
+    return c.slot < this.lengths[c.group - firstGroup]!;
+  }
 
   /** The value of `c` in the state at `index`, as it was at the capture. */
   valueOf(c: Cell, index: number): unknown {
@@ -82,21 +88,6 @@ type Changes = Map<Cell, number>;
 /** lookup key -> cell */
 type Cells = Map<unknown, Cell>;
 
-/** The states a change's bits name. */
-function tablesOf(mask: number, tables: StateTable[]): StateTable[] {
-  return tables.filter((t) => (mask & t.bit) !== 0);
-}
-
-/** Lists `cells` into `out` up to `n` of them (no iterator result object per cell: a plain function V8 optimises whole). */
-function take(cells: Iterator<Cell>, n: number, out: (c: Cell) => void): boolean {
-  for (let i = 0; i < n; i++) {
-    const r = cells.next();
-    if (r.done) return false;
-    out(r.value);
-  }
-  return true;
-}
-
 export class HeapKeyedBackend extends AbstractKeyedBackend<StateTable> {
   #epoch = 1;
   /** containers (lists, maps) created or copied since the last snapshot: safe to mutate in place */
@@ -108,6 +99,9 @@ export class HeapKeyedBackend extends AbstractKeyedBackend<StateTable> {
    * one key per key group): per key group, by lookup key
    */
   readonly #pinned = new Map<number, Cells>();
+  /** every cell (own and pinned) per local key group: what a full snapshot lists, in the order made */
+  readonly #groups: Cell[][];
+  readonly #firstGroup: number;
   /** the current key's cell; undefined until its first write */
   #cell: Cell | undefined = undefined;
   /** the current key's lookup key */
@@ -124,6 +118,8 @@ export class HeapKeyedBackend extends AbstractKeyedBackend<StateTable> {
 
   constructor(options: KeyedBackendOptions, incremental: IncrementalOptions = {}) {
     super(options);
+    this.#firstGroup = options.keyGroupRange.start;
+    this.#groups = Array.from({ length: options.keyGroupRange.end - options.keyGroupRange.start + 1 }, () => []);
     this.#inc = new IncrementalSnapshots<Changes>(
       incremental,
       () => new Map(),
@@ -218,12 +214,19 @@ export class HeapKeyedBackend extends AbstractKeyedBackend<StateTable> {
       if (c.epoch !== this.#epoch || (c.dirty & table.bit) === 0) this.#firstWrite(c, table);
       return c;
     }
-    c = new Cell(this.currentKey, this.currentKeyGroup, this.#epoch);
+    c = this.#make(cells, this.#lookup, this.currentKey, this.currentKeyGroup);
     c.dirty = table.bit;
-    cells.set(this.#lookup, c);
     this.#cell = c;
-    for (const cap of this.#running()) cap.fresh.add(c);
     this.#inc.current?.set(c, table.bit);
+    return c;
+  }
+
+  #make(cells: Cells, lookup: unknown, key: unknown, group: number): Cell {
+    const c = new Cell(key, group, this.#epoch);
+    const list = this.#groups[group - this.#firstGroup]!;
+    c.slot = list.length;
+    list.push(c);
+    cells.set(lookup, c);
     return c;
   }
 
@@ -239,7 +242,7 @@ export class HeapKeyedBackend extends AbstractKeyedBackend<StateTable> {
       if (this.#captures.length !== 0) {
         let values: unknown[] | undefined;
         for (const cap of this.#running()) {
-          if (cap.fresh.has(c) || cap.before.has(c)) continue;
+          if (!cap.holds(c, this.#firstGroup) || cap.before.has(c)) continue;
           cap.before.set(c, (values ??= valuesOf(c)));
         }
       }
@@ -247,8 +250,8 @@ export class HeapKeyedBackend extends AbstractKeyedBackend<StateTable> {
       c.dirty = 0;
     }
     c.dirty |= table.bit;
-    const changes = this.#inc.current;
-    if (changes) changes.set(c, (changes.get(c) ?? 0) | table.bit);
+    // a segment is an epoch: the cell's bits of this epoch are its change
+    this.#inc.current?.set(c, c.dirty);
   }
 
   /** A cell without values leaves its map, once no running snapshot may still list it. */
@@ -260,7 +263,16 @@ export class HeapKeyedBackend extends AbstractKeyedBackend<StateTable> {
     this.#drop(c);
   }
 
+  /** `c` leaves its maps and its group's list (never while a snapshot runs: the lists must only grow then). */
   #drop(c: Cell): void {
+    if (c.slot < 0) return; // dropped already (a cell may be emptied twice while snapshots run)
+    const list = this.#groups[c.group - this.#firstGroup]!;
+    const last = list.pop()!;
+    if (last !== c) {
+      list[c.slot] = last;
+      last.slot = c.slot;
+    }
+    c.slot = -1;
     const lookup = lookupKey(c.key);
     const own = this.#cells.get(lookup);
     if (own === c) this.#cells.delete(lookup);
@@ -328,7 +340,7 @@ export class HeapKeyedBackend extends AbstractKeyedBackend<StateTable> {
   protected _snapshot(checkpointId: number): SnapshotRunner {
     // capture: a new epoch (O(1)); a cell written from now on keeps its values for this snapshot first
     if (this.#emptied.length !== 0 && this.#running().length === 0) this.#purge();
-    const cap = new Capture(this.#epoch);
+    const cap = new Capture(this.#groups.map((list) => list.length));
     this.#captures.push(new WeakRef(cap));
     this.#epoch++;
     this.#owned = new WeakSet();
@@ -348,24 +360,9 @@ export class HeapKeyedBackend extends AbstractKeyedBackend<StateTable> {
     };
   }
 
-  /** The cells `cap` lists, per local key group (listed in slices: a big state must not block the run loop). */
-  async #cellsByGroup(cap: Capture): Promise<Cell[][]> {
-    const { start, end } = this.keyGroupRange;
-    const groups: Cell[][] = Array.from({ length: end - start + 1 }, () => []);
-    const fresh = cap.fresh;
-    const add = (c: Cell) => {
-      if (fresh.size === 0 || !fresh.has(c)) groups[c.group - start]!.push(c);
-    };
-    const sources = [this.#cells, ...this.#pinned.values()].map((m) => m.values());
-    for (const cells of sources) {
-      while (take(cells, 16_384, add)) await yieldToLoop();
-    }
-    return groups;
-  }
-
   async *#fullChunks(cap: Capture, tables: StateTable[], counts: { keys: number; chunks: number }): AsyncGenerator<EntryChunk> {
     const { start } = this.keyGroupRange;
-    const groups = await this.#cellsByGroup(cap);
+    const groups = this.#groups;
     let budget = performance.now() + 4;
     // keys and values go to the encoder as two arrays (no [key, value] pairs). A group of one chunk
     // goes out as the arrays themselves: the encoder is done with a chunk before it asks for the next.
@@ -373,11 +370,13 @@ export class HeapKeyedBackend extends AbstractKeyedBackend<StateTable> {
     const values: unknown[] = [];
     for (let g = 0; g < groups.length; g++) {
       const cells = groups[g]!;
-      if (cells.length === 0) continue;
+      const listed = cap.lengths[g]!;
+      if (listed === 0) continue;
       for (const table of tables) {
         const index = table.index;
         let n = 0;
-        for (const c of cells) {
+        for (let i = 0; i < listed; i++) {
+          const c = cells[i]!;
           const v = cap.valueOf(c, index);
           if (v === undefined) continue;
           keys[n] = c.key;
@@ -409,7 +408,8 @@ export class HeapKeyedBackend extends AbstractKeyedBackend<StateTable> {
 
   /**
    * Every key changed since the confirmed chain, as it was at the snapshot: a put, or a delete if gone.
-   * A key emptied and written again is two cells: its put wins over its delete.
+   * A key emptied, dropped and made again is two cells: the dropped one changed first, so its delete comes
+   * first, in an earlier chunk or earlier in the same one (a chunk's deletes are applied before its puts).
    */
   async *#deltaChunks(
     cap: Capture,
@@ -423,30 +423,24 @@ export class HeapKeyedBackend extends AbstractKeyedBackend<StateTable> {
       changed = new Map();
       for (const seg of plan.segments) for (const [c, mask] of seg) changed.set(c, (changed.get(c) ?? 0) | mask);
     }
-    // per state, per local key group: lookup key -> [key, value] to put, or the key to delete
-    const entries = new Map<StateTable, Array<Map<unknown, { key: unknown; put: boolean; value: unknown }>>>();
+    // per state, per local key group: the changed cells
+    const byTable = tables.map(() => [] as Array<Cell[] | undefined>);
     for (const [c, mask] of changed) {
-      for (const table of tablesOf(mask, tables)) {
-        const v = cap.valueOf(c, table.index);
-        let groups = entries.get(table);
-        if (!groups) entries.set(table, (groups = []));
-        const byKey = (groups[c.group - start] ??= new Map());
-        const lookup = lookupKey(c.key);
-        if (v === undefined && byKey.get(lookup)?.put) continue;
-        byKey.set(lookup, { key: c.key, put: v !== undefined, value: v });
-      }
+      for (const table of tables) if ((mask & table.bit) !== 0) (byTable[table.index]![c.group - start] ??= []).push(c);
     }
     let budget = performance.now() + 4;
-    for (const [table, groups] of entries) {
+    for (const table of tables) {
+      const groups = byTable[table.index]!;
       const map = table.kind === 'map';
       for (let g = 0; g < groups.length; g++) {
-        const byKey = groups[g];
-        if (!byKey) continue;
+        const cells = groups[g];
+        if (!cells) continue;
         let puts: Array<[unknown, unknown]> = [];
         let deletes: unknown[] = [];
-        for (const e of byKey.values()) {
-          if (!e.put) deletes.push(e.key);
-          else puts.push([e.key, map ? [...(e.value as Map<unknown, unknown>).values()] : e.value]);
+        for (const c of cells) {
+          const v = cap.valueOf(c, table.index);
+          if (v === undefined) deletes.push(c.key);
+          else puts.push([c.key, map ? [...(v as Map<unknown, unknown>).values()] : v]);
           if (puts.length + deletes.length === CHUNK_ENTRIES) {
             counts.keys += CHUNK_ENTRIES;
             counts.chunks++;
@@ -470,21 +464,23 @@ export class HeapKeyedBackend extends AbstractKeyedBackend<StateTable> {
     }
   }
 
+  /** The cell of `key` in key group `group`, own or pinned. */
+  #cellOf(key: unknown, group: number): Cell | undefined {
+    const lookup = lookupKey(key);
+    const own = this.#cells.get(lookup);
+    return own !== undefined && own.group === group ? own : this.#pinned.get(group)?.get(lookup);
+  }
+
   protected _notifyCheckpointComplete(checkpointId: number): void {
     this.#inc.confirm(checkpointId);
   }
 
   protected async _restore(handles: StateHandle[]): Promise<void> {
     const cellFor = (key: unknown, group: number, create: boolean): Cell | undefined => {
-      const lookup = lookupKey(key);
-      const own = this.#cells.get(lookup);
-      if (own !== undefined && own.group === group) return own;
-      const cells = own === undefined && assignToKeyGroup(key, this.maxParallelism) === group ? this.#cells : this.#pinned.get(group);
-      const c = cells?.get(lookup);
-      if (c !== undefined || !create) return c;
-      const made = new Cell(key, group, this.#epoch);
-      (cells ?? this.#pinnedCells(group)).set(lookup, made);
-      return made;
+      const found = this.#cellOf(key, group);
+      if (found !== undefined || !create) return found;
+      const own = !this.#cells.has(lookupKey(key)) && assignToKeyGroup(key, this.maxParallelism) === group;
+      return this.#make(own ? this.#cells : this.#pinnedCells(group), lookupKey(key), key, group);
     };
     await this._forEachRestoredPart(handles, (chunks) => {
       for (const [table, chunk] of chunks) {
