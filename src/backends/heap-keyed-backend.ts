@@ -154,7 +154,7 @@ export class HeapKeyedBackend extends AbstractKeyedBackend<StateTable> {
     this.#lookup = lookup;
     if (hashed) {
       // a key without a cell (setCurrentKey looked): made on its first write
-      this.#cell = this.#closed ? undefined : this.#cells.get(lookup);
+      this.#cell = this.#cells.get(lookup);
       this.#pin = -1;
       return;
     }
