@@ -153,8 +153,8 @@ export class HeapKeyedBackend extends AbstractKeyedBackend<StateTable> {
     const lookup = typeof key === 'string' ? key : lookupKey(key);
     this.#lookup = lookup;
     if (hashed) {
-      // a key without a cell (setCurrentKey looked): made on its first write
-      this.#cell = this.#cells.get(lookup);
+      // a key without a cell (setCurrentKey looked, or the backend is closing and refused already): made on its first write
+      this.#cell = undefined;
       this.#pin = -1;
       return;
     }
