@@ -9,7 +9,6 @@ import { CollectionSource } from '../connectors/collection-source.ts';
 import { SequenceSource } from '../connectors/sequence-source.ts';
 import { TextFileSource } from '../connectors/text-file-source.ts';
 import type { RestorePoint } from '../savepoints/restore-point.ts';
-import { claimSavepoint } from '../savepoints/savepoint-operations.ts';
 import type { StateBackend } from '../backends/types.ts';
 import { createCheckpointStorage } from '../storage/checkpoint-storage-factory.ts';
 import { JobMaster, type JobResult, type JobSettings } from '../coordinator/job-master.ts';
@@ -201,6 +200,11 @@ export class StreamExecutionEnvironment implements TransformationRegistry {
       this.#inspect === undefined
         ? undefined
         : await (await import('./inspection.ts')).createInspection(this.#inspect, this.#inspectOptions);
+    // restore mode claim: the job deletes the savepoint once a checkpoint of its own completes
+    const claim =
+      fromSavepoint && this.config.get('execution.savepoint-restore-mode') === 'claim'
+        ? (await import('../savepoints/savepoint-operations.ts')).claimSavepoint
+        : undefined;
     const master = new JobMaster(jobId, jobName, graph, {
       checkpoint,
       backend,
@@ -216,7 +220,7 @@ export class StreamExecutionEnvironment implements TransformationRegistry {
     });
     const stop = () => inspection?.stop();
     master.result.then(stop, stop);
-    if (fromSavepoint && this.config.get('execution.savepoint-restore-mode') === 'claim') claimSavepoint(master, restore.path);
+    if (claim) claim(master, restore!.path);
     master.start();
     return new JobClient(master, graph.generatedUids, undefined, {
       savepointsDir: this.config.get('state.savepoints.dir'),

@@ -7,7 +7,6 @@ import { loadNativeDecoding } from '../checkpoint/state-value-codec.ts';
 import { SavepointError } from '../errors.ts';
 import type { CheckpointStorage } from '../storage/types.ts';
 import { checksumOf } from '../storage/durable-files.ts';
-import { writeSavepoint } from './savepoint-writer.ts';
 
 /** A savepoint's state file read from its absolute path and checked against its handle's checksum. */
 export async function readVerified(handle: StateHandle): Promise<Uint8Array> {
@@ -59,5 +58,7 @@ export async function persistCheckpoint(
     return undefined;
   }
   const { targetDirectory, drained } = checkpoint.savepoint;
+  // loaded for a job's first savepoint: a job that takes none starts without it
+  const { writeSavepoint } = await import('./savepoint-writer.ts');
   return writeSavepoint(checkpoint, targetDirectory, { jobId: job.jobId, jobName: job.jobName, storage, drained });
 }
