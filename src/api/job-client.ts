@@ -1,10 +1,13 @@
 // JobClient: a handle on a submitted job — id, status, checkpoints, savepoints, stop, cancel, result.
 import type { CheckpointOptions } from '../checkpoint/types.ts';
-import { endWithSavepoint, triggerSavepoint, type StopOptions } from '../savepoints/savepoint-operations.ts';
+import type { StopOptions } from '../savepoints/savepoint-operations.ts';
 import type { RestorePoint } from '../savepoints/restore-point.ts';
 import type { JobEvents, JobMaster, JobResult } from '../coordinator/job-master.ts';
 import type { JobStatus } from '../coordinator/job-master-machine.ts';
 import type { CheckpointStats, CompletedCheckpoint } from '../checkpoint/completed-checkpoint.ts';
+
+/** Savepoints' code, loaded when a job takes its first one: every operation starts by checking its directory on disk anyway. */
+const savepointOperations = () => import('../savepoints/savepoint-operations.ts');
 
 export class JobClient {
   constructor(
@@ -50,7 +53,8 @@ export class JobClient {
   }
 
   /** Takes a savepoint under `targetDirectory` (default state.savepoints.dir); resolves with its path. */
-  triggerSavepoint(targetDirectory?: string): Promise<string> {
+  async triggerSavepoint(targetDirectory?: string): Promise<string> {
+    const { triggerSavepoint } = await savepointOperations();
     return triggerSavepoint(this.master, targetDirectory ?? this.options.savepointsDir);
   }
 
@@ -59,11 +63,13 @@ export class JobClient {
    * savepoint). If the savepoint fails, the job keeps running and the promise rejects with the cause.
    */
   async stopWithSavepoint(targetDirectory?: string, options: StopOptions = {}): Promise<string> {
+    const { endWithSavepoint } = await savepointOperations();
     return (await endWithSavepoint(this.master, targetDirectory ?? this.options.savepointsDir, 'stop', options)).path;
   }
 
   /** Takes a savepoint, then cancels the job; all-or-nothing as stopWithSavepoint. */
   async cancelWithSavepoint(targetDirectory?: string): Promise<string> {
+    const { endWithSavepoint } = await savepointOperations();
     return (await endWithSavepoint(this.master, targetDirectory ?? this.options.savepointsDir, 'cancel')).path;
   }
 

@@ -1,6 +1,6 @@
 // The execution environment: configuration, sources, and execute()/executeAsync().
-import { customAlphabet } from 'nanoid';
-import { createStateBackend } from '../backends/state-backend-registry.ts';
+import { randomBytes } from 'node:crypto';
+import { loadStateBackend } from '../backends/state-backend-loader.ts';
 import { checkpointConfigFrom } from '../config/checkpoint-config.ts';
 import { Configuration } from '../config/configuration.ts';
 import type { WatermarkStrategy } from '../operators/watermark-strategy.ts';
@@ -8,8 +8,7 @@ import { SourceTimestampsAndWatermarksOperator } from '../operators/source-times
 import { CollectionSource } from '../connectors/collection-source.ts';
 import { SequenceSource } from '../connectors/sequence-source.ts';
 import { TextFileSource } from '../connectors/text-file-source.ts';
-import { loadRestorePoint, type RestorePoint } from '../savepoints/restore-point.ts';
-import { claimSavepoint } from '../savepoints/savepoint-operations.ts';
+import type { RestorePoint } from '../savepoints/restore-point.ts';
 import type { StateBackend } from '../backends/types.ts';
 import { createCheckpointStorage } from '../storage/checkpoint-storage-factory.ts';
 import { JobMaster, type JobResult, type JobSettings } from '../coordinator/job-master.ts';
@@ -18,11 +17,11 @@ import { buildJobGraph, type JobGraph } from '../graph/job-graph.ts';
 import type { Transformation } from '../graph/transformation.ts';
 import type { Source } from '../operators/operator.ts';
 import { DataStream, type TransformationRegistry } from './data-stream.ts';
-import { createInspection, type InspectionOptions, type InspectOption } from './inspection.ts';
+import type { InspectionOptions, InspectOption } from './inspection.ts';
 import { JobClient } from './job-client.ts';
 
 /** Job ids as Flink's: 32 hex digits (never starting with '-', which a CLI would read as an option). */
-const newJobId = customAlphabet('0123456789abcdef', 32);
+const newJobId = () => randomBytes(16).toString('hex');
 
 export class StreamExecutionEnvironment implements TransformationRegistry {
   /** the pipeline built since the last execute: each job runs what was built for it, once (Flink clears them too) */
@@ -165,19 +164,23 @@ export class StreamExecutionEnvironment implements TransformationRegistry {
   async #submit(graph: JobGraph, jobName: string): Promise<JobClient> {
     const checkpoint = checkpointConfigFrom(this.config);
     const type = this.config.get('state.backend.type');
+    // the preset's code is loaded here, for the preset the job names: a memory job never loads LevelDB's
     const backend =
       this.#backend ??
-      createStateBackend(type, {
+      (await loadStateBackend(type, {
         incremental: this.config.get('execution.checkpointing.incremental'),
         localDir: this.config.get('state.backend.level.localdir'),
         materializationInterval: this.config.get('state.backend.incremental.materialization-interval'),
         cacheBytes: this.config.get('state.backend.level.cache-size'),
-      });
+      }));
     // a savepoint or retained checkpoint is validated and matched to the job's uids before any task starts;
     // its state files are read from where they are
     const recoveryPath = this.config.get('execution.state-recovery.path');
     const allowNonRestoredState = this.config.get('execution.savepoint.ignore-unclaimed-state');
-    const restore: RestorePoint | null = recoveryPath ? await loadRestorePoint(recoveryPath, graph, { allowNonRestoredState }) : null;
+    // loaded only to restore: a fresh job's start-up skips it
+    const restore: RestorePoint | null = recoveryPath
+      ? await (await import('../savepoints/restore-point.ts')).loadRestorePoint(recoveryPath, graph, { allowNonRestoredState })
+      : null;
     const fromSavepoint = restore?.kind === 'savepoint';
     const restartStrategy = restartStrategyFrom(this.config); // a bad one is refused before anything is made on disk
     const jobId = newJobId();
@@ -186,14 +189,22 @@ export class StreamExecutionEnvironment implements TransformationRegistry {
     await backend.prepareJob?.(jobId);
     let storage;
     try {
-      storage = createCheckpointStorage(this.config, jobId, files);
+      storage = await createCheckpointStorage(this.config, jobId, files);
     } catch (error) {
       await backend.releaseJob?.(jobId);
       throw error;
     }
     // a run killed before its first checkpoint completes is resumed from where this one was restored from
     if (restore) await storage.recordRestoreOrigin?.({ kind: restore.kind, path: restore.path, checkpointId: restore.checkpoint.id });
-    const inspection = this.#inspect === undefined ? undefined : await createInspection(this.#inspect, this.#inspectOptions);
+    const inspection =
+      this.#inspect === undefined
+        ? undefined
+        : await (await import('./inspection.ts')).createInspection(this.#inspect, this.#inspectOptions);
+    // restore mode claim: the job deletes the savepoint once a checkpoint of its own completes
+    const claim =
+      fromSavepoint && this.config.get('execution.savepoint-restore-mode') === 'claim'
+        ? (await import('../savepoints/savepoint-operations.ts')).claimSavepoint
+        : undefined;
     const master = new JobMaster(jobId, jobName, graph, {
       checkpoint,
       backend,
@@ -209,7 +220,7 @@ export class StreamExecutionEnvironment implements TransformationRegistry {
     });
     const stop = () => inspection?.stop();
     master.result.then(stop, stop);
-    if (fromSavepoint && this.config.get('execution.savepoint-restore-mode') === 'claim') claimSavepoint(master, restore.path);
+    if (claim) claim(master, restore!.path);
     master.start();
     return new JobClient(master, graph.generatedUids, undefined, {
       savepointsDir: this.config.get('state.savepoints.dir'),

@@ -1,4 +1,6 @@
 // Values of the level backend: the state value format (MessagePack, as in snapshots) carried through LevelDB as Latin-1 text.
+// msgpackr's full entry: its native string extraction for every value read back (the codec loads msgpackr/pack)
+import 'msgpackr';
 import { copyingValuePackr, packStateValueLatin1 } from '../checkpoint/state-value-codec.ts';
 
 /**

@@ -1,5 +1,7 @@
 // The state value format: the one MessagePack encoding of values in working state, snapshots, savepoints and in-flight data.
-import { addExtension, Packr } from 'msgpackr';
+// 'msgpackr/pack' is msgpackr's encoder and decoder without its native string extraction, whose addon costs a job's
+// start-up a few ms: loadNativeDecoding loads it before a large decode
+import { addExtension, Packr } from 'msgpackr/pack';
 import { StateValueError } from '../errors.ts';
 import { isPackedLeaf, isWellFormed, LONE_SURROGATE_TAG, MAP_TAG, ValueWriter } from './value-writer.ts';
 
@@ -69,6 +71,22 @@ const options = { structuredClone: true, useRecords: false, moreTypes: true } as
 export const valuePackr = new Packr(options);
 /** The same, with decoded binary data copied out of the source (the source buffer is reused). */
 export const copyingValuePackr = new Packr({ ...options, copyBuffers: true });
+
+let nativeDecoding: Promise<void> | undefined;
+
+/**
+ * Turns on msgpackr's native string extraction (msgpackr-extract), which decodes large string-heavy
+ * buffers faster; the values decoded are the same without it. Importing msgpackr's full entry sets it
+ * for every Packr. Readers of snapshots and checkpoint metadata await this before they decode, so a
+ * job that restores nothing never loads the native addon (it is optional: without it, decoding is
+ * msgpackr's JavaScript).
+ */
+export function loadNativeDecoding(): Promise<void> {
+  return (nativeDecoding ??= import('msgpackr').then(
+    () => undefined,
+    () => undefined,
+  ));
+}
 
 /**
  * Encodes `value` into `w` at its position; `what` names it in errors (`state "counts"`, `an

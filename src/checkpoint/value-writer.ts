@@ -1,5 +1,5 @@
 // The state value format's fast writer: MessagePack written straight into a buffer for the values state holds.
-import { Packr } from 'msgpackr';
+import { Packr } from 'msgpackr/pack';
 
 /** Extension types of the format: `m` is floe's own (a Map as one array `[k0, v0, k1, v1, ...]`), `s` is msgpackr's Set. */
 export const MAP_TAG = 0x6d;

@@ -1,4 +1,6 @@
 // The frames of floe's cluster websockets: TaskManager <-> JobManager (control) and TaskManager <-> TaskManager (data), one codec.
+// msgpackr's full entry: its native string extraction for the frames decoded (the codec loads msgpackr/pack)
+import 'msgpackr';
 import { packStateValue, valuePackr } from '../checkpoint/state-value-codec.ts';
 import type { ChannelMessage } from '../actors/types.ts';
 import { fromWireBatch, toWireBatch, type WrappedBatch } from '../actors/wire-batch.ts';

@@ -224,7 +224,7 @@ export class TaskManager extends EventEmitter<TaskManagerEvents> {
           cacheBytes: config.get('state.backend.level.cache-size'),
         });
         await backend.prepareJob?.(d.jobId);
-        const storage = createCheckpointStorage(config, d.jobId, type !== 'memory');
+        const storage = await createCheckpointStorage(config, d.jobId, type !== 'memory');
         return { graph, config, backend, storage };
       })();
       this.#jobs.set(d.jobId, job);

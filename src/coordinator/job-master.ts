@@ -5,6 +5,7 @@ import type { Task } from '../actors/task.ts';
 import type { CheckpointStats, CompletedCheckpoint } from '../checkpoint/completed-checkpoint.ts';
 import { CHECKPOINT_COORDINATOR, JOB_MASTER } from '../checkpoint/control-messages.ts';
 import { deserializeError, serializeError } from '../checkpoint/serialized-error.ts';
+import { loadNativeDecoding } from '../checkpoint/state-value-codec.ts';
 import { subtaskKey, type CheckpointOptions, type SubtaskId } from '../checkpoint/types.ts';
 import type { StateBackend } from '../backends/types.ts';
 import type { CheckpointStorage, JobEndStatus, RestoreWarning } from '../storage/types.ts';
@@ -230,7 +231,9 @@ export class JobMaster extends EventEmitter<JobEvents> {
   /** The newest retained checkpoint of this job that validates (damaged ones reported), else the one the job was started from. */
   async #restorePoint(): Promise<CompletedCheckpoint | null> {
     const report = (warning: RestoreWarning) => this.emit('restore-fallback', warning);
-    return (await this.settings.storage.restorePoint(report)) ?? this.settings.restore ?? null;
+    const restore = (await this.settings.storage.restorePoint(report)) ?? this.settings.restore ?? null;
+    if (restore) await loadNativeDecoding(); // the attempt decodes its snapshots and in-flight data next
+    return restore;
   }
 
   #startAttempt(attempt: number, restore: CompletedCheckpoint | null): void {

@@ -2,7 +2,6 @@
 import { basename, dirname } from 'node:path';
 import type { StateHandle } from '../backends/types.ts';
 import type { CompletedCheckpoint } from '../checkpoint/completed-checkpoint.ts';
-import { resolveRestorePath } from '../storage/checkpoint-recovery.ts';
 import { readStateFile } from '../storage/read-state-file.ts';
 import type { RestoreWarning } from '../storage/types.ts';
 import { StateReader } from './state-reader.ts';
@@ -24,6 +23,8 @@ export class RetainedCheckpoint extends StateReader {
    * damaged one is reported and the one before it tried, as a restore does.
    */
   static async load(path: string, report?: (warning: RestoreWarning) => void): Promise<RetainedCheckpoint> {
+    // loaded here: importing floe (which exports RetainedCheckpoint) skips checkpoint recovery's code
+    const { resolveRestorePath } = await import('../storage/checkpoint-recovery.ts');
     const { dir, checkpoint } = await resolveRestorePath(path, report);
     return new RetainedCheckpoint(dir, checkpoint);
   }

@@ -3,13 +3,14 @@ import { readFile } from 'node:fs/promises';
 import { isAbsolute } from 'node:path';
 import type { StateHandle, TaskStateStorage } from '../backends/types.ts';
 import type { CompletedCheckpoint } from '../checkpoint/completed-checkpoint.ts';
+import { loadNativeDecoding } from '../checkpoint/state-value-codec.ts';
 import { SavepointError } from '../errors.ts';
 import type { CheckpointStorage } from '../storage/types.ts';
 import { checksumOf } from '../storage/durable-files.ts';
-import { writeSavepoint } from './savepoint-writer.ts';
 
 /** A savepoint's state file read from its absolute path and checked against its handle's checksum. */
 export async function readVerified(handle: StateHandle): Promise<Uint8Array> {
+  await loadNativeDecoding(); // what is read is decoded next
   if (handle.type === 'bytes') return handle.bytes;
   if (handle.type !== 'file') throw new TypeError('readVerified reads one part of a snapshot: a file or bytes handle');
   const bytes = await readFile(handle.path).catch((cause: Error) => {
@@ -57,5 +58,7 @@ export async function persistCheckpoint(
     return undefined;
   }
   const { targetDirectory, drained } = checkpoint.savepoint;
+  // loaded for a job's first savepoint: a job that takes none starts without it
+  const { writeSavepoint } = await import('./savepoint-writer.ts');
   return writeSavepoint(checkpoint, targetDirectory, { jobId: job.jobId, jobName: job.jobName, storage, drained });
 }

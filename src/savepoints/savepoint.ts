@@ -3,10 +3,14 @@ import { cp, readdir, rm } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { SavepointError } from '../errors.ts';
-import { loadSavepoint, readSavepointMetadata, savepointCheckpoint } from './savepoint-loader.ts';
-import { formatVersionFor, METADATA_FILE, writeMetadataFile, type SavepointMetadata } from './savepoint-metadata.ts';
+import type { CompletedCheckpoint } from '../checkpoint/completed-checkpoint.ts';
+import type { SavepointMetadata } from './savepoint-metadata.ts';
 import { readVerified } from './savepoint-storage.ts';
 import { StateReader } from './state-reader.ts';
+
+// loaded by the operations that read or write a savepoint's _metadata: importing floe (which exports Savepoint) skips them
+const loader = () => import('./savepoint-loader.ts');
+const metadataFiles = () => import('./savepoint-metadata.ts');
 
 export type { KeyedEntry, OperatorSummary, StateSummary } from './state-reader.ts';
 
@@ -15,19 +19,22 @@ export class Savepoint extends StateReader {
   private constructor(
     path: string,
     readonly metadata: SavepointMetadata,
+    checkpoint: CompletedCheckpoint,
   ) {
-    super('savepoint', path, savepointCheckpoint({ dir: path, metadata }), readVerified);
+    super('savepoint', path, checkpoint, readVerified);
   }
 
   /** Opens a savepoint after verifying `_metadata` and every state file's checksum. */
   static async load(path: string): Promise<Savepoint> {
+    const { loadSavepoint, savepointCheckpoint } = await loader();
     const { dir, metadata } = await loadSavepoint(path);
-    return new Savepoint(dir, metadata);
+    return new Savepoint(dir, metadata, savepointCheckpoint({ dir, metadata }));
   }
 
   /** Copies the savepoint to `output` with operator `from` renamed to `to` (the original stays as it is). */
   async renameUid(from: string, to: string, output: string): Promise<Savepoint> {
     this.operatorOf(from);
+    const { formatVersionFor, METADATA_FILE, writeMetadataFile } = await metadataFiles();
     const op = this.metadata.operators[from]!;
     if (this.metadata.operators[to]) {
       throw new SavepointError('FLOE_SAVEPOINT_UID_TAKEN', `savepoint ${this.path} already has an operator with uid '${to}'`, {
@@ -49,7 +56,7 @@ export class Savepoint extends StateReader {
 
   /** Deletes a savepoint directory; refuses anything whose `_metadata` is not a savepoint's. */
   static async dispose(path: string): Promise<string> {
-    const { dir } = readSavepointMetadata(path);
+    const { dir } = (await loader()).readSavepointMetadata(path);
     await rm(dir, { recursive: true });
     return dir;
   }

@@ -2,8 +2,8 @@
 import { closeSync, createReadStream, openSync, readSync } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
 import { isAbsolute, join, relative, resolve } from 'node:path';
-import { Packr } from 'msgpackr';
-import { packStateValue, valuePackr } from '../checkpoint/state-value-codec.ts';
+import { Packr } from 'msgpackr/pack';
+import { loadNativeDecoding, packStateValue, valuePackr } from '../checkpoint/state-value-codec.ts';
 import type { CompletedCheckpoint } from '../checkpoint/completed-checkpoint.ts';
 import { CheckpointError } from '../errors.ts';
 import { checksumOf, newChecksum, writeAtomic } from './durable-files.ts';
@@ -129,7 +129,7 @@ export async function loadCheckpoint(dir: string, options: LoadOptions = {}): Pr
   const file = join(root, METADATA_FILE);
   let bytes: Buffer;
   try {
-    bytes = await readFile(file);
+    [bytes] = await Promise.all([readFile(file), loadNativeDecoding()]);
   } catch (cause) {
     const code = (cause as NodeJS.ErrnoException).code;
     const dirExists = await stat(root).then(

@@ -3,7 +3,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ConfigReader } from '../config/config-options.ts';
 import { ConfigError } from '../errors.ts';
-import { FileCheckpointStorage } from './file-checkpoint-storage.ts';
 import { MemoryCheckpointStorage } from './memory-checkpoint-storage.ts';
 import type { CheckpointStorage } from './types.ts';
 
@@ -12,9 +11,10 @@ export const DEFAULT_LOCAL_RECOVERY_DIR = join(tmpdir(), 'floe-local-recovery');
 
 /**
  * `files`: the backend needs file storage (fs, level, or a backend object given with a checkpoint
- * directory set); otherwise snapshots stay in the coordinator's memory.
+ * directory set); otherwise snapshots stay in the coordinator's memory. File storage's code is loaded
+ * only for a job that writes files: a memory job's start-up skips it.
  */
-export function createCheckpointStorage(conf: ConfigReader, jobId: string, files: boolean): CheckpointStorage {
+export async function createCheckpointStorage(conf: ConfigReader, jobId: string, files: boolean): Promise<CheckpointStorage> {
   const numRetained = conf.get('state.checkpoints.num-retained');
   if (!files) return new MemoryCheckpointStorage({ maxSnapshotSize: conf.get('state.backend.memory.max-snapshot-size'), numRetained });
   const dir = conf.get('state.checkpoints.dir');
@@ -27,6 +27,7 @@ export function createCheckpointStorage(conf: ConfigReader, jobId: string, files
       },
     );
   }
+  const { FileCheckpointStorage } = await import('./file-checkpoint-storage.ts');
   return new FileCheckpointStorage({
     dir,
     jobId,

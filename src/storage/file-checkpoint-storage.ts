@@ -5,6 +5,7 @@ import { isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { nanoid } from 'nanoid';
 import type { SnapshotScope, StateHandle, TaskStateStorage } from '../backends/types.ts';
 import type { CompletedCheckpoint } from '../checkpoint/completed-checkpoint.ts';
+import { loadNativeDecoding } from '../checkpoint/state-value-codec.ts';
 import { CheckpointError, ConfigError, JobExecutionError } from '../errors.ts';
 import { loadCheckpoint, writeMetadata } from './checkpoint-metadata.ts';
 import { RESTORED_FROM_FILE, type RestoreOrigin } from './checkpoint-recovery.ts';
@@ -226,6 +227,7 @@ export class FileCheckpointStorage implements CheckpointStorage {
   }
 
   async #read(handle: StateHandle): Promise<Uint8Array> {
+    await loadNativeDecoding(); // what is read is decoded next (a restore)
     if (handle.type === 'bytes') return handle.bytes;
     if (handle.type !== 'file') {
       throw new CheckpointError(

@@ -2,6 +2,7 @@
 import { isAbsolute } from 'node:path';
 import type { SnapshotScope, StateHandle, TaskStateStorage } from '../backends/types.ts';
 import type { CompletedCheckpoint } from '../checkpoint/completed-checkpoint.ts';
+import { loadNativeDecoding } from '../checkpoint/state-value-codec.ts';
 import { CheckpointError } from '../errors.ts';
 import { readStateFile } from './read-state-file.ts';
 import type { CheckpointStorage } from './types.ts';
@@ -42,6 +43,7 @@ export class MemoryCheckpointStorage implements CheckpointStorage {
         return { type: 'bytes', bytes, size: bytes.length };
       },
       async read(handle: StateHandle): Promise<Uint8Array> {
+        await loadNativeDecoding(); // what is read is decoded next (a restore)
         if (handle.type === 'bytes') return handle.bytes;
         // a checkpoint or savepoint loaded from disk carries absolute paths: a job on the memory backend may restore it
         if (handle.type === 'file' && isAbsolute(handle.path)) return readStateFile(handle.path, handle.size, handle.checksum);
