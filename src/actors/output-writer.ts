@@ -6,17 +6,21 @@ import type { Output } from '../operators/operator.ts';
 import type { Channel } from './channel.ts';
 import type { ChannelMessage, RecordBatch } from './types.ts';
 
-/** Records a batch is created with room for, at most: a bigger one grows as records are added. */
-const PREALLOCATED = 4096;
+/**
+ * Record slots an edge's batches are created with, over all its channels: a batch past its room
+ * grows as records are added, so an edge to many consumers holds little for channels that stay idle.
+ */
+const ROOM_PER_EDGE = 4096;
 
 /**
- * An empty batch with room for `size` records, filled by index: a `[]` grows its backing store
- * about ten times on the way to 512 records (each a copy and garbage), and a `[]` literal starts as
- * an array of small integers whose kind the first record changes, which kept V8 from inlining the
- * store at the emit site. Its length is set to the records in it when it goes out.
+ * An empty batch with room for `room` records, filled by index: a `[]` grows its backing store
+ * about ten times on the way to 512 records (each a copy and garbage: 7% of a keyed word count's
+ * allocation), and a `[]` literal starts as an array of small integers whose kind the first record
+ * changes, which kept V8 from inlining the store at the emit site. Its length is set to the records
+ * in it when it goes out.
  */
-function newBatch(size: number): RecordBatch {
-  return new Array(Math.min(size, PREALLOCATED));
+function newBatch(room: number): RecordBatch {
+  return new Array(room);
 }
 
 /** Sets the timestamp `ts` (NaN: none) of record `i`, the batch's last; the timestamps start with the first record that has one. */
@@ -35,9 +39,11 @@ function stamp(batch: RecordBatch, i: number, ts: number): void {
 /** The channels of one outgoing edge (one per consumer subtask) and how records pick one. */
 export class EdgeWriter {
   readonly #batches: RecordBatch[];
-  /** records in each channel's batch (its length is its room until it goes out) */
+  /** records in each channel's batch (until it goes out its length is its room, or the records once past it) */
   readonly #filled: number[];
   readonly #single: boolean;
+  /** record slots each new batch is created with */
+  readonly #room: number;
   #roundRobin: number;
 
   constructor(
@@ -49,7 +55,8 @@ export class EdgeWriter {
     /** the producer's output this edge carries: a side output's tag, or null for the main output */
     readonly outputTag: string | null = null,
   ) {
-    this.#batches = channels.map(() => newBatch(batchSize));
+    this.#room = Math.min(batchSize, Math.ceil(ROOM_PER_EDGE / channels.length));
+    this.#batches = channels.map(() => newBatch(this.#room));
     this.#filled = channels.map(() => 0);
     this.#single = channels.length === 1;
     this.#roundRobin = producerSubtask % channels.length;
@@ -100,7 +107,7 @@ export class EdgeWriter {
     const batch = this.#batches[channel]!;
     const n = this.#filled[channel]!;
     if (batch.length !== n) batch.length = n;
-    this.#batches[channel] = newBatch(this.batchSize);
+    this.#batches[channel] = newBatch(this.#room);
     this.#filled[channel] = 0;
     this.channels[channel]!.push({ type: 'data', batch });
   }
