@@ -108,6 +108,8 @@ export class HeapKeyedBackend extends AbstractKeyedBackend<StateTable> {
   #lookup: unknown = undefined;
   /** the current key's explicit key group when its cell is pinned, -1 when the key is in its own group */
   #pin = -1;
+  /** the backend owns every key group: no key can be out of range */
+  readonly #wholeRange: boolean;
   /** `dispose()` was called: `setCurrentKey` takes the base's way, which refuses */
   #closed = false;
   /** snapshots captured and still running (weak: a runner dropped unrun releases its capture) */
@@ -119,6 +121,7 @@ export class HeapKeyedBackend extends AbstractKeyedBackend<StateTable> {
   constructor(options: KeyedBackendOptions, incremental: IncrementalOptions = {}) {
     super(options);
     this.#firstGroup = options.keyGroupRange.start;
+    this.#wholeRange = options.keyGroupRange.start === 0 && options.keyGroupRange.end === options.maxParallelism - 1;
     this.#groups = Array.from({ length: options.keyGroupRange.end - options.keyGroupRange.start + 1 }, () => []);
     this.#inc = new IncrementalSnapshots<Changes>(
       incremental,
@@ -130,7 +133,10 @@ export class HeapKeyedBackend extends AbstractKeyedBackend<StateTable> {
 
   /**
    * A key seen before gives its key group from its cell: one Map lookup, no hash (its cell's group is in
-   * this backend's range, or it would not have been made). Other keys take the base's way.
+   * this backend's range, or it would not have been made). A key without one, on a backend owning every
+   * key group, is hashed only if a cell is made for it or its group is asked for (an operator that keeps
+   * its own per-key data, as the window operator's slots, writes keyed state only at snapshots). Other
+   * keys take the base's way, which hashes the key and refuses one out of range.
    */
   override setCurrentKey(key: unknown, keyGroup?: number): void {
     if (keyGroup === undefined && !this.#closed) {
@@ -139,9 +145,15 @@ export class HeapKeyedBackend extends AbstractKeyedBackend<StateTable> {
       if (cell !== undefined) {
         // the cell's key (equal to `key`): storing the record's young key into this long-lived object
         // would cost a write barrier's slow path per record; `#lookup` is only read while `#cell` is unset
-        this.currentKey = cell.key;
-        this.currentKeyGroup = cell.group;
+        this._setCurrentKeyKnown(cell.key, cell.group);
         this.#cell = cell;
+        this.#pin = -1;
+        return;
+      }
+      if (this.#wholeRange) {
+        this._setCurrentKeyUnhashed(key);
+        this.#cell = undefined;
+        this.#lookup = lookup;
         this.#pin = -1;
         return;
       }

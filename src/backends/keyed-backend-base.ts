@@ -42,6 +42,8 @@ const OPEN = 1;
 const CLOSING = 2;
 const CLOSED = 3;
 const STATUS: readonly KeyedBackendStatus[] = ['opening', 'open', 'closing', 'closed'];
+/** `currentKeyGroup` of a key made current without hashing it */
+const UNHASHED = -2;
 
 /** A chunk of a snapshot being restored, in this backend's key groups, with its state's table. */
 export type RestoredChunk<T> = readonly [table: T, chunk: SnapshotChunk];
@@ -89,12 +91,33 @@ export abstract class AbstractKeyedBackend<T extends KeyedStateTable> implements
     const kg = keyGroup ?? assignToKeyGroup(key, this.maxParallelism);
     if (kg < this.#firstKeyGroup || kg > this.#lastKeyGroup) this.#refuseKey(key, kg);
     this.currentKey = key;
-    this.currentKeyGroup = kg;
+    this.#currentKeyGroup = kg;
     this._setCurrentKey(key, kg, keyGroup === undefined);
   }
 
+  /** the current key's group: -1 before any key, UNHASHED until asked for when the key was set without hashing it */
+  #currentKeyGroup = -1;
+
   /** The key group of the key the last `setCurrentKey` set (timers keep it instead of hashing the key again). */
-  currentKeyGroup = -1;
+  get currentKeyGroup(): number {
+    if (this.#currentKeyGroup === UNHASHED) this.#currentKeyGroup = assignToKeyGroup(this.currentKey, this.maxParallelism);
+    return this.#currentKeyGroup;
+  }
+
+  /**
+   * For a backend owning every key group, where no key can be out of range: makes `key` current without
+   * hashing it (its group is found when asked for). The caller checks the lifecycle.
+   */
+  protected _setCurrentKeyUnhashed(key: unknown): void {
+    this.currentKey = key;
+    this.#currentKeyGroup = UNHASHED;
+  }
+
+  /** Makes `key` current, in `keyGroup`, which the backend knows is the key's and in its range. The caller checks the lifecycle. */
+  protected _setCurrentKeyKnown(key: unknown, keyGroup: number): void {
+    this.currentKey = key;
+    this.#currentKeyGroup = keyGroup;
+  }
 
   /** The key the last `setCurrentKey` set (after `dispose()` too: it is only a value). */
   getCurrentKey(): unknown {
