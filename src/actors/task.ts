@@ -214,6 +214,7 @@ export class Task {
           this.#guarded(() => this.checkpointer.triggerAtSource({ type: 'barrier', checkpointId, timestamp, options })),
         snapshotBeforeEndOfPartition: (_, { checkpointId, timestamp, options }) =>
           this.#guarded(() => this.checkpointer.triggerAtSource({ type: 'barrier', checkpointId, timestamp, options })),
+        snapshotFinal: () => this.checkpointer.snapshotFinal(),
         snapshotFinishing: (_, { checkpointId, timestamp, options }) =>
           this.#guarded(() => this.checkpointer.snapshotFinishing({ type: 'barrier', checkpointId, timestamp, options })),
         declineNotReady: (_, { checkpointId }) => this.checkpointer.declineNotReady(checkpointId, this.phase),
