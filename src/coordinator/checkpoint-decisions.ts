@@ -255,7 +255,8 @@ export function decideStart(s: CoordinatorState, e: StartEvent, now: number): De
   const step = new Step(forAttempt(s, e.attempt) ?? s, now);
   step.set({ expected: [...e.expected], sources: [...e.sources], parallelism: { ...e.parallelism }, names: { ...e.names } });
   // a task that finished before the attempt ran (a restored source subtask given no split, without checkpointing:
-  // it closes at once) counts as finished now, so a savepoint is refused at once instead of waiting for it
+  // it closes at once, its FINAL_STATE first) counts as finished now: savepoints hold its final state (or, if its
+  // final snapshot failed, are refused at once instead of waiting for it)
   for (const [key, state] of Object.entries(step.state.tasks))
     if (state === 'finished' && !(key in step.state.finished)) finished(step, key);
   if (s.config.enabled) scheduleTick(step, s.config.intervalMs);
