@@ -162,7 +162,7 @@ function tasksFinishedError(s: CoordinatorState, keys: readonly string[]): Seria
   return {
     name: 'CheckpointError',
     code: 'FLOE_CHECKPOINT_TASK_FINISHED',
-    message: `${names} already finished (input ended) and its final state is not known (its final snapshot failed), so no savepoint can hold it`,
+    message: `${names} already finished (input ended) and its final state is not known (without periodic checkpointing only a source's task sends it, and its final snapshot may have failed), so no savepoint can hold it`,
     hint: "the job runs on and ends by itself; run it with --checkpoint-interval to keep finished tasks' state in checkpoints",
   };
 }
