@@ -123,7 +123,7 @@ export const ERROR_CODES = {
   },
   FLOE_CHECKPOINT_TASK_FINISHED: {
     class: 'CheckpointError',
-    when: 'a savepoint or checkpoint of a job without checkpointing after a task finished (its final state is kept nowhere)',
+    when: "a savepoint or checkpoint of a job without checkpointing after a task that is not a source's finished, or a source's final snapshot failed (its final state is known nowhere)",
   },
   FLOE_JOB_FAILED: {
     class: 'JobExecutionError',

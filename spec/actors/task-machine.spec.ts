@@ -149,7 +149,11 @@ t.test(
     const plain = task({ checkpointingEnabled: false });
     plain.run();
     plain.send({ type: 'INPUT_ENDED' });
-    t.same(plain.send({ type: 'INPUT_FLUSHED', dirty: true }), ['close']);
+    t.same(
+      plain.send({ type: 'INPUT_FLUSHED', dirty: true }),
+      ['snapshotFinal', 'close'],
+      'its final snapshot goes to the coordinator as its final state, then it closes',
+    );
   },
 );
 
@@ -164,17 +168,21 @@ t.test(
     t.same(source.trigger(2), [], 'deferred while end of input is flushed');
     t.same(
       source.send({ type: 'INPUT_FLUSHED', dirty: true }),
-      ['snapshotBeforeEndOfPartition', 'close'],
-      'taken, then the task closes (no final checkpoint to wait for)',
+      ['snapshotBeforeEndOfPartition', 'snapshotFinal', 'close'],
+      'taken, then its final snapshot, then the task closes (no final checkpoint to wait for)',
     );
     t.same(source.value, { finishing: 'closing' });
-    t.same(source.trigger(3), ['declineNotReady'], 'one that comes while it closes is declined at once');
+    t.same(source.trigger(3), [], 'one that comes while it closes waits for the finished report (acknowledged with its final state)');
     const stale = task({ checkpointingEnabled: false });
     stale.run();
     stale.send({ type: 'SNAPSHOT_TAKEN', checkpointId: 4 });
     stale.send({ type: 'INPUT_ENDED' });
     stale.trigger(4);
-    t.same(stale.send({ type: 'INPUT_FLUSHED', dirty: false }), ['close'], 'a trigger it already snapshotted is not taken again');
+    t.same(
+      stale.send({ type: 'INPUT_FLUSHED', dirty: false }),
+      ['snapshotFinal', 'close'],
+      'a trigger it already snapshotted is not taken again',
+    );
   },
 );
 

@@ -110,6 +110,7 @@ const messages: { [K in ControlMessage['type']]: Extract<ControlMessage, { type:
     ),
   },
   END_OF_INPUT: { type: 'END_OF_INPUT', attempt: 3, subtask },
+  FINAL_STATE: { type: 'FINAL_STATE', attempt: 3, subtask, state },
   TASK_METRICS: {
     type: 'TASK_METRICS',
     attempt: 3,
@@ -206,6 +207,7 @@ t.test('addresses: a task message goes to the coordinator, the job master or bot
   t.same(to(messages.DECLINE_CHECKPOINT), ['checkpoint-coordinator']);
   t.same(to(messages.TASK_STATE_CHANGED), ['checkpoint-coordinator', 'job-master']);
   t.same(to(messages.END_OF_INPUT), ['checkpoint-coordinator', 'job-master']);
+  t.same(to(messages.FINAL_STATE), ['checkpoint-coordinator']);
   t.same(to(messages.TASK_FAILED), ['job-master']);
   t.same(to(messages.TASK_METRICS), ['job-master']);
   t.equal(taskSystemId(subtask, 3), 'task:v1#2:3');

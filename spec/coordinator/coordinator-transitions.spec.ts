@@ -1,6 +1,7 @@
 // The checkpoint coordinator as pure transitions on a simulated clock: each event in, the next snapshot and the actions it decided out.
 import t from 'tap';
 import { initialTransition, transition, type SnapshotFrom } from 'xstate';
+import type { TaskStateSnapshot } from '../../src/checkpoint/state-handles.ts';
 import type { CheckpointOptions, SubtaskId } from '../../src/checkpoint/types.ts';
 import type { CheckpointConfig } from '../../src/config/checkpoint-config.ts';
 import { checkpointCoordinatorMachine, type CoordinatorEvent } from '../../src/coordinator/checkpoint-coordinator.ts';
@@ -412,6 +413,59 @@ t.test(
       .map((a) => a.params!.event as unknown as { type: string; requestId?: number; error?: { code: string } })
       .find((e) => e.type === 'request-answered');
     t.match(answer, { requestId: 1, error: { code: 'FLOE_CHECKPOINT_TASK_FINISHED' } }, 'answered at once, not when the job ends');
+  },
+);
+
+t.test(
+  'without checkpointing, a task that sent its final state (FINAL_STATE) before it finished: savepoints go on, holding that state',
+  async (t) => {
+    const options: CheckpointOptions = { kind: 'savepoint', alignment: 'aligned', targetDirectory: '/sp' };
+    const off = { enabled: false, intervalMs: 0 };
+    const finalState: TaskStateSnapshot = {
+      'op-v0#0': { keyed: null, operator: { splits: { mode: 'split', items: [] } }, finished: true },
+    };
+    const answered = (actions: Action[]) =>
+      ofType(actions, 'xstate.emit')
+        .map((a) => a.params!.event as unknown as { type: string; requestId?: number; checkpoint?: { operators: object } })
+        .find((e) => e.type === 'request-answered');
+
+    // finished, then a savepoint: the finished subtask acknowledges it with its final state at once
+    const after = coordinator(off);
+    after.send({ type: 'FINAL_STATE', attempt: 0, subtask: id('v0#0'), state: finalState });
+    after.send({ type: 'TASK_STATE_CHANGED', attempt: 0, subtask: id('v0#0'), state: 'finished' });
+    const triggered1 = after.at(20, { type: 'TRIGGER', request: { options, requestId: 1 } });
+    t.same(answered(triggered1), undefined, 'not refused');
+    t.same(after.context.pending[1]!.notYetAcked, ['v1#0'], 'the finished subtask acknowledged with its final state');
+    after.ack(1, 'v1#0');
+    const done = answered(after.send({ type: 'PERSISTED', checkpointId: 1, externalPointer: '/sp/a' }));
+    t.match(done, { requestId: 1, checkpoint: { operators: { 'op-v0#0': { subtasks: [finalState['op-v0#0']] } } } });
+
+    // a savepoint pending when the subtask closes (its trigger ignored while closing): acknowledged as it finishes
+    const racing = coordinator(off);
+    racing.at(30, { type: 'TRIGGER', request: { options, requestId: 2 } });
+    racing.ack(1, 'v1#0');
+    racing.send({ type: 'FINAL_STATE', attempt: 0, subtask: id('v0#0'), state: finalState });
+    const finished = racing.send({ type: 'TASK_STATE_CHANGED', attempt: 0, subtask: id('v0#0'), state: 'finished' });
+    t.same(aborted(finished), [], 'not aborted');
+    t.same(ofType(finished, 'persistCheckpoint').length, 1, 'fully acknowledged: made durable');
+
+    // finished before START (a restored source subtask given no split): its final state came first too
+    let [snapshot] = initialTransition(machine, { config: { ...CONFIG, ...off }, maxParallelism: 128, now: () => 10 });
+    const send = (event: CoordinatorEvent): Action[] => {
+      const [next, actions] = transition(machine, snapshot as Snapshot, event);
+      snapshot = next;
+      return actions as unknown as Action[];
+    };
+    send({ type: 'FINAL_STATE', attempt: 0, subtask: id('v0#1'), state: finalState });
+    send({ type: 'TASK_STATE_CHANGED', attempt: 0, subtask: id('v0#1'), state: 'finished' });
+    send({ type: 'START', attempt: 0, expected: ['v0#0', 'v0#1', 'v1#0'], sources: ['v0#0', 'v0#1'], parallelism: { v0: 2, v1: 1 } });
+    for (const key of ['v0#0', 'v1#0']) send({ type: 'TASK_STATE_CHANGED', attempt: 0, subtask: id(key), state: 'running' });
+    t.same(triggered(send({ type: 'TRIGGER', request: { options, requestId: 3 } })), [1], 'triggered at the running source');
+    t.same(snapshot.context.pending[1]!.notYetAcked, ['v0#0', 'v1#0']);
+    // a stale attempt's final state is ignored
+    const stale = send({ type: 'FINAL_STATE', attempt: -1, subtask: id('v0#0'), state: finalState });
+    t.same(stale, []);
+    t.notOk('v0#0' in snapshot.context.lastAcked);
   },
 );
 

@@ -2,7 +2,7 @@
 import type { FromTaskMessage } from '../checkpoint/control-messages.ts';
 import { codedCause, serializeError } from '../checkpoint/serialized-error.ts';
 import type { ChannelStateSnapshot, TaskStateSnapshot } from '../checkpoint/state-handles.ts';
-import type { Barrier, SubtaskId } from '../checkpoint/types.ts';
+import type { Barrier, CheckpointOptions, SubtaskId } from '../checkpoint/types.ts';
 import { CheckpointError } from '../errors.ts';
 import type { AbortReason, BarrierListener } from './barrier-handler.ts';
 import type { CheckpointedInputGate } from './checkpointed-input-gate.ts';
@@ -44,6 +44,10 @@ export interface CheckpointerSetup {
   inputFinished?(): boolean;
 }
 
+/** The final snapshot of a task without periodic checkpointing: in no checkpoint (the coordinator's ids start at 1). */
+export const FINAL_SNAPSHOT_ID = 0;
+const FINAL: CheckpointOptions = { kind: 'checkpoint', alignment: 'aligned' };
+
 export class SubtaskCheckpointer implements BarrierListener {
   /** data was processed since the last snapshot: a final checkpoint must come later (set by the task per batch) */
   dirty = false;
@@ -66,6 +70,30 @@ export class SubtaskCheckpointer implements BarrierListener {
   /** A task whose input ended (and was flushed) snapshots directly: no barrier can reach it, none goes on. */
   snapshotFinishing(barrier: Barrier): void {
     this.#acknowledgeWhenDone(this.#takeSnapshot(barrier, 0, false));
+  }
+
+  /**
+   * Without periodic checkpointing, the task's input ended and was flushed: it takes the snapshot a final checkpoint
+   * would take (marked finished) and sends it to the coordinator as its final state, so savepoints taken after the
+   * task finished hold it (Flink's FLIP-147). The task closes only after it is written (settled) and reports finished
+   * after it was sent. It belongs to no checkpoint: id 0, which the coordinator never gives one, so no abort discards
+   * its files. If it fails the task still finishes (its sinks committed at endInput): the coordinator then refuses
+   * savepoints with FLOE_CHECKPOINT_TASK_FINISHED.
+   */
+  snapshotFinal(): void {
+    const { subtask, attempt } = this.setup;
+    let taken: TakenSnapshot;
+    try {
+      taken = this.#takeSnapshot({ type: 'barrier', checkpointId: FINAL_SNAPSHOT_ID, timestamp: Date.now(), options: FINAL }, 0, false);
+    } catch {
+      return;
+    }
+    taken.completion.then(
+      ({ state }) => {
+        if (this.setup.isActive()) this.setup.send({ type: 'FINAL_STATE', attempt, subtask, state });
+      },
+      () => {},
+    );
   }
 
   declineNotReady(checkpointId: number, phase: string): void {

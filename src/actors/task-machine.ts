@@ -101,6 +101,8 @@ export const taskMachine = setup({
     snapshotFinishing: runtime<TriggerCheckpoint>(),
     /** without periodic checkpointing: a savepoint that came while the input was flushed, its barrier ahead of end of partition */
     snapshotBeforeEndOfPartition: runtime<TriggerCheckpoint>(),
+    /** without periodic checkpointing: the final snapshot, sent to the coordinator as the task's final state before it closes */
+    snapshotFinal: runtime(),
     /** the task is not where a checkpoint can start (the runtime names its phase) */
     declineNotReady: runtime<{ checkpointId: number }>(),
     drain: runtime(),
@@ -252,13 +254,18 @@ export const taskMachine = setup({
             NOTIFY_CHECKPOINT_ABORTED: { actions: { type: 'notifyAborted', params: notification } },
             SNAPSHOT_TAKEN: { actions: 'recordSnapshot' },
             INPUT_FLUSHED: [
-              // no final checkpoint to wait for: a savepoint that came meanwhile is taken now, then the task closes
+              // no final checkpoint to wait for: a savepoint that came meanwhile is taken now; the final snapshot makes
+              // the task's final state known to the coordinator, then the task closes
               {
                 guard: and(['checkpointingDisabled', 'hasNewDeferredTrigger']),
                 target: 'closing',
-                actions: [{ type: 'snapshotBeforeEndOfPartition', params: ({ context }) => context.deferredTrigger! }, 'recordFlushed'],
+                actions: [
+                  { type: 'snapshotBeforeEndOfPartition', params: ({ context }) => context.deferredTrigger! },
+                  'recordFlushed',
+                  'snapshotFinal',
+                ],
               },
-              { guard: 'checkpointingDisabled', target: 'closing' },
+              { guard: 'checkpointingDisabled', target: 'closing', actions: 'snapshotFinal' },
               {
                 guard: 'hasNewDeferredTrigger',
                 target: 'waiting',
@@ -294,15 +301,10 @@ export const taskMachine = setup({
           entry: 'close',
           on: {
             CLOSED: '#task.finished',
-            // with checkpointing, its final checkpoint completed: once finished, the coordinator acknowledges later
-            // checkpoints with that state (declining failed the checkpoint that happened to start as the job ended)
-            TRIGGER_CHECKPOINT: [
-              {
-                guard: 'checkpointingDisabled',
-                actions: { type: 'declineNotReady', params: ({ event }) => ({ checkpointId: event.checkpointId }) },
-              },
-              {},
-            ],
+            // its final state is in its final checkpoint (or, without checkpointing, its final snapshot): once finished,
+            // the coordinator acknowledges later checkpoints with that state (declining failed the checkpoint or
+            // savepoint that happened to start as the task closed)
+            TRIGGER_CHECKPOINT: {},
           },
         },
       },

@@ -214,6 +214,12 @@ export class Task {
           this.#guarded(() => this.checkpointer.triggerAtSource({ type: 'barrier', checkpointId, timestamp, options })),
         snapshotBeforeEndOfPartition: (_, { checkpointId, timestamp, options }) =>
           this.#guarded(() => this.checkpointer.triggerAtSource({ type: 'barrier', checkpointId, timestamp, options })),
+        // a source's task only: its state is small, and it may finish long before the job does (a subtask given no
+        // split); a task behind it finishes only once every source feeding it ended, as the job ends, and would
+        // serialise all its keyed state at the end of every job without checkpointing
+        snapshotFinal: () => {
+          if (this.chain.source) this.checkpointer.snapshotFinal();
+        },
         snapshotFinishing: (_, { checkpointId, timestamp, options }) =>
           this.#guarded(() => this.checkpointer.snapshotFinishing({ type: 'barrier', checkpointId, timestamp, options })),
         declineNotReady: (_, { checkpointId }) => this.checkpointer.declineNotReady(checkpointId, this.phase),

@@ -53,7 +53,7 @@ export type CheckpointAbortCode =
   | 'FLOE_CHECKPOINT_JOB_SUSPENDED'
   /** still pending when the job ended: discarded, nothing went wrong with it */
   | 'FLOE_CHECKPOINT_DISCARDED'
-  /** without periodic checkpointing, a task finished before it took part: its final state is not kept (not counted) */
+  /** without periodic checkpointing, a task finished and its final state is not known (its final snapshot failed; not counted) */
   | 'FLOE_CHECKPOINT_TASK_FINISHED';
 
 export interface CheckpointAbortCause {
@@ -152,6 +152,17 @@ export interface EndOfInput {
   subtask: SubtaskId;
 }
 
+/**
+ * Without periodic checkpointing, a task whose input ended and was flushed: its final state (the snapshot a final
+ * checkpoint would take), sent before it reports finished, so savepoints taken after it finished hold it (FLIP-147).
+ */
+export interface TaskFinalState {
+  type: 'FINAL_STATE';
+  attempt: number;
+  subtask: SubtaskId;
+  state: TaskStateSnapshot;
+}
+
 export interface TaskMetrics {
   type: 'TASK_METRICS';
   attempt: number;
@@ -160,7 +171,8 @@ export interface TaskMetrics {
 }
 
 export type ToTaskMessage = DeployTask | TriggerCheckpoint | NotifyCheckpointComplete | NotifyCheckpointAborted | CancelTask | DrainTask;
-export type FromTaskMessage = AcknowledgeCheckpoint | DeclineCheckpoint | TaskStateChanged | TaskFailed | EndOfInput | TaskMetrics;
+export type FromTaskMessage =
+  AcknowledgeCheckpoint | DeclineCheckpoint | TaskStateChanged | TaskFailed | EndOfInput | TaskFinalState | TaskMetrics;
 export type ControlMessage = ToTaskMessage | FromTaskMessage;
 export type ControlMessageType = ControlMessage['type'];
 
@@ -176,6 +188,7 @@ export const CONTROL_MESSAGE_TYPES: readonly ControlMessageType[] = [
   'TASK_STATE_CHANGED',
   'TASK_FAILED',
   'END_OF_INPUT',
+  'FINAL_STATE',
   'TASK_METRICS',
 ];
 
@@ -196,6 +209,7 @@ export function recipientsOf(message: FromTaskMessage): readonly string[] {
   switch (message.type) {
     case 'ACKNOWLEDGE_CHECKPOINT':
     case 'DECLINE_CHECKPOINT':
+    case 'FINAL_STATE':
       return COORDINATOR_ONLY;
     case 'TASK_STATE_CHANGED':
     case 'END_OF_INPUT':

@@ -8,6 +8,7 @@ import {
   type CheckpointAbortCause,
   type DeclineCheckpoint,
   type EndOfInput,
+  type TaskFinalState,
   type TaskStateChanged,
   type ToTaskMessage,
 } from '../checkpoint/control-messages.ts';
@@ -17,6 +18,7 @@ import {
   decideAcknowledge,
   decideDecline,
   decideEndOfInput,
+  decideFinalState,
   decideHold,
   decidePersisted,
   decidePersistFailed,
@@ -58,6 +60,7 @@ export type CoordinatorEvent =
   | DeclineCheckpoint
   | TaskStateChanged
   | EndOfInput
+  | TaskFinalState
   | { type: 'TIMEOUT'; checkpointId: number }
   /** stop/cancel with a savepoint: no periodic checkpoint may complete after the savepoint; RESUME if it fails */
   | { type: 'HOLD' }
@@ -181,6 +184,7 @@ export const checkpointCoordinatorMachine = setup({
         TRIGGER: { actions: on<'TRIGGER'>((c, e) => decideTriggerRefused(c, e.request)) },
         TASK_STATE_CHANGED: { actions: on<'TASK_STATE_CHANGED'>((c, e) => decideTaskState(c, e, false, c.now())) },
         END_OF_INPUT: { actions: on<'END_OF_INPUT'>((c, e) => decideEndOfInput(c, e, false, c.now())) },
+        FINAL_STATE: { actions: on<'FINAL_STATE'>((c, e) => decideFinalState(c, e)) },
         RESUME: { actions: on<'RESUME'>((c) => decideHold(c, false, false, c.now())) },
         SHUTDOWN: 'done',
       },
@@ -194,6 +198,7 @@ export const checkpointCoordinatorMachine = setup({
         TIMEOUT: { actions: on<'TIMEOUT'>((c, e) => decideTimeout(c, e.checkpointId, c.now())) },
         TASK_STATE_CHANGED: { actions: on<'TASK_STATE_CHANGED'>((c, e) => decideTaskState(c, e, true, c.now())) },
         END_OF_INPUT: { actions: on<'END_OF_INPUT'>((c, e) => decideEndOfInput(c, e, true, c.now())) },
+        FINAL_STATE: { actions: on<'FINAL_STATE'>((c, e) => decideFinalState(c, e)) },
         RESUME: { actions: on<'RESUME'>((c) => decideHold(c, false, true, c.now())) },
         PERSISTED: { actions: on<'PERSISTED'>((c, e) => decidePersisted(c, e.checkpointId, e.externalPointer, c.now())) },
         PERSIST_FAILED: { actions: on<'PERSIST_FAILED'>((c, e) => decidePersistFailed(c, e.checkpointId, e.error, c.now())) },

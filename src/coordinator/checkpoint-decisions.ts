@@ -5,6 +5,7 @@ import type {
   CheckpointAbortCause,
   DeclineCheckpoint,
   EndOfInput,
+  TaskFinalState,
   TaskStateChanged,
 } from '../checkpoint/control-messages.ts';
 import type { SerializedError } from '../checkpoint/serialized-error.ts';
@@ -161,8 +162,8 @@ function tasksFinishedError(s: CoordinatorState, keys: readonly string[]): Seria
   return {
     name: 'CheckpointError',
     code: 'FLOE_CHECKPOINT_TASK_FINISHED',
-    message: `${names} already finished (input ended): without periodic checkpointing a finished task's final state is not kept, so no savepoint can hold it`,
-    hint: 'a job without checkpointing takes savepoints while every task runs; run it with --checkpoint-interval to take them after some tasks finished',
+    message: `${names} already finished (input ended) and its final state is not known (without periodic checkpointing only a source's task sends it, and its final snapshot may have failed), so no savepoint can hold it`,
+    hint: "the job runs on and ends by itself; run it with --checkpoint-interval to keep finished tasks' state in checkpoints",
   };
 }
 
@@ -254,7 +255,8 @@ export function decideStart(s: CoordinatorState, e: StartEvent, now: number): De
   const step = new Step(forAttempt(s, e.attempt) ?? s, now);
   step.set({ expected: [...e.expected], sources: [...e.sources], parallelism: { ...e.parallelism }, names: { ...e.names } });
   // a task that finished before the attempt ran (a restored source subtask given no split, without checkpointing:
-  // it closes at once) counts as finished now, so a savepoint is refused at once instead of waiting for it
+  // it closes at once, its FINAL_STATE first) counts as finished now: savepoints hold its final state (or, if its
+  // final snapshot failed, are refused at once instead of waiting for it)
   for (const [key, state] of Object.entries(step.state.tasks))
     if (state === 'finished' && !(key in step.state.finished)) finished(step, key);
   if (s.config.enabled) scheduleTick(step, s.config.intervalMs);
@@ -393,6 +395,20 @@ function finishing(step: Step, key: string): void {
 function finalCheckpointIfSourcesEnded(step: Step, key: string): void {
   const s = step.state;
   if (s.sources.includes(key) && allSourcesEnded(s)) request(step, { options: { kind: 'checkpoint', alignment: 'aligned' } });
+}
+
+/**
+ * Without periodic checkpointing, a task's final state (its snapshot as its input ended), sent before it reports
+ * finished: recorded as the state it acknowledges later checkpoints with, as a final checkpoint's acknowledgement is.
+ */
+export function decideFinalState(s: CoordinatorState, m: TaskFinalState): Decision {
+  const moved = forAttempt(s, m.attempt);
+  if (!moved) return { state: s, effects: [] };
+  const key = subtaskKey(m.subtask);
+  const lastAcked = { ...moved.lastAcked, [key]: m.state };
+  // it reports finished after this message; should it come first, its final state is still taken from here on
+  const finished = key in moved.finished ? { ...moved.finished, [key]: m.state } : moved.finished;
+  return { state: { ...moved, lastAcked, finished }, effects: [] };
 }
 
 /** A source is exhausted (it runs on until its final checkpoint reaches it): if it was the last one, that checkpoint starts now. */

@@ -134,7 +134,8 @@ export const allSourcesEnded = (s: CoordinatorState): boolean => s.sources.every
 
 /**
  * Subtasks that finished without a known final state: without periodic checkpointing a task closes
- * as soon as its input ends, so no snapshot holds what it ended with, and no savepoint can either.
+ * as soon as its input ends and sends its final snapshot (FINAL_STATE) first; if that snapshot
+ * failed, nothing holds what it ended with, and no savepoint can either.
  */
 export function finishedWithoutState(s: CoordinatorState): string[] {
   return s.config.enabled ? [] : Object.keys(s.finished).filter((k) => !(k in s.lastAcked));

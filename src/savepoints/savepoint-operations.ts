@@ -34,7 +34,7 @@ export function savepointFailureHint(status: string, cause: unknown): string {
     return `the job ${now}, no savepoint was taken; to run it again, start it anew (floe run), or from its latest retained checkpoint or savepoint with -s`;
   }
   if (code === 'FLOE_CHECKPOINT_TASK_FINISHED') {
-    return 'the job runs on; without checkpointing savepoints are taken while every task runs: run it with --checkpoint-interval to take them after some tasks finished';
+    return "the job runs on; a task finished without a known final state (without checkpointing only a source's task sends one): run it with --checkpoint-interval to keep finished tasks' state in checkpoints";
   }
   if (status === 'RESTARTING') return 'the job is restarting after a failure (floe list shows its status); try again once it is RUNNING';
   return 'the job keeps running; fix the cause above and try again';
