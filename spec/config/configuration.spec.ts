@@ -113,7 +113,7 @@ t.test('defaults', async (t) => {
   t.equal(conf.get('state.backend.type'), 'memory');
   t.equal(conf.get('state.backend.memory.max-snapshot-size'), 5 * 1024 * 1024);
   t.equal(conf.get('state.checkpoints.dir'), undefined);
-  t.equal(conf.get('taskmanager.network.memory.buffers-per-channel'), 4);
+  t.equal(conf.get('taskmanager.network.memory.buffers-per-channel'), 2);
   t.equal(conf.get('taskmanager.network.batch-size'), 512);
   t.equal(conf.get('restart-strategy.exponential-delay.backoff-multiplier'), 1.5);
   t.equal(conf.get('restart-strategy.exponential-delay.max-backoff'), 60_000);

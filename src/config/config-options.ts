@@ -227,7 +227,7 @@ export const CONFIG_OPTIONS: { readonly [K in ConfigKey]: ConfigOption<ConfigVal
   },
   'taskmanager.network.memory.buffers-per-channel': {
     type: 'int',
-    default: 4,
+    default: 2,
     min: 1,
     description: 'Credits per channel: network buffers a producer may send before the consumer frees one.',
   },
