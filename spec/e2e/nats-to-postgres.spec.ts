@@ -115,13 +115,25 @@ t.test(
     const first = new FloeRun(args, { env });
     await until(() => first.child.exitCode !== null || first.pid !== undefined, 'the first run', 120_000);
     const pid = first.pid!;
-    const gids = async () => (await query<{ gid: string }>(postgres.url, 'SELECT gid FROM pg_prepared_xacts')).map((r) => r.gid);
+    const gids = async () =>
+      (await query<{ gid: string }>(postgres.url, 'SELECT gid FROM pg_prepared_xacts ORDER BY gid')).map((r) => r.gid);
     // freeze the process while a transaction is prepared and not yet committed, then kill it: it leaves that one behind
     let left: string[] = [];
+    // a PREPARE TRANSACTION the process sent before it was frozen still completes on the server: the prepared
+    // set is read until two readings 300 ms apart agree
+    const settled = async () => {
+      let before = await gids();
+      for (;;) {
+        await new Promise((r) => setTimeout(r, 300));
+        const now = await gids();
+        if (now.join() === before.join()) return now;
+        before = now;
+      }
+    };
     while (left.length === 0 && first.child.exitCode === null) {
       if ((await gids()).length === 0) continue;
       process.kill(pid, 'SIGSTOP');
-      left = await gids();
+      left = await settled();
       if (left.length === 0) process.kill(pid, 'SIGCONT');
     }
     process.kill(pid, 'SIGKILL');
