@@ -217,16 +217,13 @@ export class HeapKeyedBackend extends AbstractKeyedBackend<StateTable> {
     more[i - 1] = value;
   }
 
-  /** The current key's cell, made now (its first write), or found again where a restore put it. */
+  /**
+   * The current key's cell, made now (its first write). `#cell` is unset only where the key has no cell:
+   * `setCurrentKey` looked it up, a dropped cell left its map, and a restore sets the current key again.
+   */
   #newCell(table: StateTable): Cell {
     const cells = this.#pin < 0 ? this.#cells : this.#pinnedCells(this.#pin);
-    let c = cells.get(this.#lookup);
-    if (c !== undefined) {
-      this.#cell = c;
-      if (c.epoch !== this.#epoch || (c.dirty & table.bit) === 0) this.#firstWrite(c, table);
-      return c;
-    }
-    c = this.#make(cells, this.#lookup, this.currentKey, this.currentKeyGroup);
+    const c = this.#make(cells, this.#lookup, this.currentKey, this.currentKeyGroup);
     c.dirty = table.bit;
     this.#cell = c;
     this.#inc.current?.set(c, table.bit);
