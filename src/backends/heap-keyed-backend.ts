@@ -101,7 +101,6 @@ export class HeapKeyedBackend extends AbstractKeyedBackend<StateTable> {
   readonly #pinned = new Map<number, Cells>();
   /** every cell (own and pinned) per local key group: what a full snapshot lists, in the order made */
   readonly #groups: Cell[][];
-  readonly #firstGroup: number;
   /** the current key's cell; undefined until its first write */
   #cell: Cell | undefined = undefined;
   /** the current key's lookup key */
@@ -120,7 +119,6 @@ export class HeapKeyedBackend extends AbstractKeyedBackend<StateTable> {
 
   constructor(options: KeyedBackendOptions, incremental: IncrementalOptions = {}) {
     super(options);
-    this.#firstGroup = options.keyGroupRange.start;
     this.#wholeRange = options.keyGroupRange.start === 0 && options.keyGroupRange.end === options.maxParallelism - 1;
     this.#groups = Array.from({ length: options.keyGroupRange.end - options.keyGroupRange.start + 1 }, () => []);
     this.#inc = new IncrementalSnapshots<Changes>(
@@ -171,14 +169,19 @@ export class HeapKeyedBackend extends AbstractKeyedBackend<StateTable> {
       return;
     }
     // an explicit key group: the key's own cell if it is the key's own group, else a pinned one
-    const cell = this.#cells.get(lookup);
-    if (cell !== undefined ? cell.group === keyGroup : assignToKeyGroup(key, this.maxParallelism) === keyGroup) {
-      this.#cell = cell;
+    const own = this.#cells.get(lookup);
+    if (this.#isOwn(key, own, keyGroup)) {
+      this.#cell = own;
       this.#pin = -1;
     } else {
       this.#cell = this.#pinned.get(keyGroup)?.get(lookup);
       this.#pin = keyGroup;
     }
+  }
+
+  /** `key` in key group `group` belongs in the map of keys in their own group, not pinned to `group` (`own`: its cell there). */
+  #isOwn(key: unknown, own: Cell | undefined, group: number): boolean {
+    return own !== undefined ? own.group === group : assignToKeyGroup(key, this.maxParallelism) === group;
   }
 
   protected _createTable(name: string, kind: StateKind): StateTable {
@@ -232,7 +235,7 @@ export class HeapKeyedBackend extends AbstractKeyedBackend<StateTable> {
 
   #make(cells: Cells, lookup: unknown, key: unknown, group: number): Cell {
     const c = new Cell(key, group, this.#epoch);
-    const list = this.#groups[group - this.#firstGroup]!;
+    const list = this.#groups[group - this.keyGroupRange.start]!;
     c.slot = list.length;
     list.push(c);
     cells.set(lookup, c);
@@ -251,7 +254,7 @@ export class HeapKeyedBackend extends AbstractKeyedBackend<StateTable> {
       if (this.#captures.length !== 0) {
         let values: unknown[] | undefined;
         for (const cap of this.#running()) {
-          if (!cap.holds(c, this.#firstGroup) || cap.before.has(c)) continue;
+          if (!cap.holds(c, this.keyGroupRange.start) || cap.before.has(c)) continue;
           cap.before.set(c, (values ??= valuesOf(c)));
         }
       }
@@ -275,7 +278,7 @@ export class HeapKeyedBackend extends AbstractKeyedBackend<StateTable> {
   /** `c` leaves its maps and its group's list (never while a snapshot runs: the lists must only grow then). */
   #drop(c: Cell): void {
     if (c.slot < 0) return; // dropped already (a cell may be emptied twice while snapshots run)
-    const list = this.#groups[c.group - this.#firstGroup]!;
+    const list = this.#groups[c.group - this.keyGroupRange.start]!;
     const last = list.pop()!;
     if (last !== c) {
       list[c.slot] = last;
@@ -473,23 +476,16 @@ export class HeapKeyedBackend extends AbstractKeyedBackend<StateTable> {
     }
   }
 
-  /** The cell of `key` in key group `group`, own or pinned. */
-  #cellOf(key: unknown, group: number): Cell | undefined {
-    const lookup = lookupKey(key);
-    const own = this.#cells.get(lookup);
-    return own !== undefined && own.group === group ? own : this.#pinned.get(group)?.get(lookup);
-  }
-
   protected _notifyCheckpointComplete(checkpointId: number): void {
     this.#inc.confirm(checkpointId);
   }
 
   protected async _restore(handles: StateHandle[]): Promise<void> {
     const cellFor = (key: unknown, group: number, create: boolean): Cell | undefined => {
-      const found = this.#cellOf(key, group);
-      if (found !== undefined || !create) return found;
-      const own = !this.#cells.has(lookupKey(key)) && assignToKeyGroup(key, this.maxParallelism) === group;
-      return this.#make(own ? this.#cells : this.#pinnedCells(group), lookupKey(key), key, group);
+      const lookup = lookupKey(key);
+      const own = this.#cells.get(lookup);
+      const cells = this.#isOwn(key, own, group) ? this.#cells : create ? this.#pinnedCells(group) : this.#pinned.get(group);
+      return cells?.get(lookup) ?? (create ? this.#make(cells!, lookup, key, group) : undefined);
     };
     await this._forEachRestoredPart(handles, (chunks) => {
       for (const [table, chunk] of chunks) {
