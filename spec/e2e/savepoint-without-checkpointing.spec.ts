@@ -2,7 +2,7 @@
 import { execFile } from 'node:child_process';
 import { readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { checkOutput } from '../../examples/big-state/check.ts';
 import { CheckpointError, type CodeOf } from '../../src/errors.ts';
 import { savepointFailureHint } from '../../src/savepoints/savepoint-operations.ts';
@@ -18,10 +18,19 @@ function floe(args: string[]): Promise<{ code: number; stdout: string; stderr: s
   });
 }
 
+/** The gated count's environment: its keys and rounds, gate file and output under `dir`. */
+const jobEnv = (dir: string, keys: number, rounds: number, env: NodeJS.ProcessEnv = {}) => ({
+  KEYS: String(keys),
+  ROUNDS: String(rounds),
+  GATE_FILE: join(dir, 'gate'),
+  OUT: join(dir, 'out'),
+  ...env,
+});
+
 /** `floe run` of the gated count without checkpointing, REST on a free port; resolves once it serves. */
 async function start(dir: string, keys: number, rounds: number, extra: string[] = [], env: NodeJS.ProcessEnv = {}) {
   const run = new FloeRun([JOB, '--rest-port', '0', '-D', `state.savepoints.dir=${join(dir, 'sp')}`, ...extra], {
-    env: { KEYS: String(keys), ROUNDS: String(rounds), GATE_FILE: join(dir, 'gate'), OUT: join(dir, 'out'), ...env },
+    env: jobEnv(dir, keys, rounds, env),
   });
   const [, port] = await run.waitFor(/REST API listening on http:\/\/127\.0\.0\.1:(\d+)/);
   const m = ['-m', `127.0.0.1:${port}`];
@@ -33,6 +42,39 @@ async function start(dir: string, keys: number, rounds: number, extra: string[] 
 
 const setGate = (dir: string, n: number | string) => writeFileSync(join(dir, 'gate'), String(n));
 const hidden = (dir: string) => readdirSync(join(dir, 'out')).filter((f) => /^\..*\.(inprogress|pending-\d+)$/.test(f));
+
+/**
+ * `floe stop --savepoint-path` of the running job, then `floe run -s` of its savepoint with the gate open:
+ * every key counted 1..rounds exactly once across both runs.
+ */
+async function stopThenResume(
+  t: Test,
+  dir: string,
+  job: { run: FloeRun; m: string[]; jobId: string },
+  keys: number,
+  rounds: number,
+  env: NodeJS.ProcessEnv = {},
+) {
+  const { run, m, jobId } = job;
+  const stop = await floe(['stop', '--savepoint-path', join(dir, 'sp', 'stopped'), jobId, ...m]);
+  t.equal(stop.code, 0, `floe stop --savepoint-path succeeds: ${stop.stderr}`);
+  const path = /Path: (\S+)/.exec(stop.stdout)?.[1];
+  t.ok(path?.startsWith(join(dir, 'sp', 'stopped', 'savepoint-')), `stop prints the savepoint: ${stop.stdout}`);
+  t.equal((await run.exited).code, 0, 'the stopped run exits 0');
+  t.match(run.log, /job FINISHED/);
+
+  setGate(dir, keys * rounds);
+  const resumed = new FloeRun([JOB, '-s', path!], { env: jobEnv(dir, keys, rounds, env) });
+  t.teardown(() => void resumed.child.kill('SIGKILL'));
+  t.equal((await resumed.exited).code, 0, `the restored run finishes: ${resumed.log}`);
+  t.match(resumed.log, /restored from savepoint/);
+  t.same(
+    await checkOutput(join(dir, 'out'), keys, rounds),
+    { lines: keys * rounds, missing: 0, duplicates: 0, unexpected: 0, examples: [] },
+    'every key counted 1..ROUNDS exactly once across both runs',
+  );
+  t.same(hidden(dir), [], 'no in-progress or pending files left');
+}
 
 t.test("a failed savepoint's hint says what is true of the job when the failure is reported", async (t) => {
   const aborted = (code: CodeOf<'CheckpointError'>) =>
@@ -68,26 +110,7 @@ t.test('no --checkpoint-interval: floe savepoint, then stop --savepoint-path, th
   t.ok(run.isFloeRunning(), 'the job runs on after the savepoint');
 
   setGate(dir, 6000);
-  const stop = await floe(['stop', '--savepoint-path', join(dir, 'sp', 'stopped'), jobId, ...m]);
-  t.equal(stop.code, 0, `floe stop --savepoint-path succeeds: ${stop.stderr}`);
-  const path = /Path: (\S+)/.exec(stop.stdout)?.[1];
-  t.ok(path?.startsWith(join(dir, 'sp', 'stopped', 'savepoint-')), `stop prints the savepoint: ${stop.stdout}`);
-  t.equal((await run.exited).code, 0, 'the stopped run exits 0');
-  t.match(run.log, /job FINISHED/);
-
-  setGate(dir, KEYS * ROUNDS);
-  const resumed = new FloeRun([JOB, '-s', path!], {
-    env: { KEYS: String(KEYS), ROUNDS: String(ROUNDS), GATE_FILE: join(dir, 'gate'), OUT: join(dir, 'out') },
-  });
-  t.teardown(() => void resumed.child.kill('SIGKILL'));
-  t.equal((await resumed.exited).code, 0, `the restored run finishes: ${resumed.log}`);
-  t.match(resumed.log, /restored from savepoint/);
-  t.same(
-    await checkOutput(join(dir, 'out'), KEYS, ROUNDS),
-    { lines: KEYS * ROUNDS, missing: 0, duplicates: 0, unexpected: 0, examples: [] },
-    'every key counted 1..ROUNDS exactly once across both runs',
-  );
-  t.same(hidden(dir), [], 'no in-progress or pending files left');
+  await stopThenResume(t, dir, { run, m, jobId }, KEYS, ROUNDS);
 });
 
 t.test(
@@ -132,26 +155,7 @@ t.test(
     t.equal(sp.code, 0, `floe savepoint succeeds: ${sp.stderr}`);
     t.match(sp.stdout, /Savepoint completed\. Path: .*savepoint-/);
     t.same(/\((\w+)\)/.exec((await floe(['list', ...m])).stdout)?.[1], 'RUNNING', 'the job runs on');
-    const stop = await floe(['stop', '--savepoint-path', join(dir, 'sp', 'stopped'), jobId, ...m]);
-    t.equal(stop.code, 0, `floe stop --savepoint-path succeeds: ${stop.stderr}`);
-    const path = /Path: (\S+)/.exec(stop.stdout)?.[1];
-    t.ok(path?.startsWith(join(dir, 'sp', 'stopped', 'savepoint-')), `stop prints the savepoint: ${stop.stdout}`);
-    t.equal((await run.exited).code, 0, 'the stopped run exits 0');
-    t.match(run.log, /job FINISHED/);
-
     // restored, the finished subtask resumes at its end (an empty state would read its records again)
-    setGate(dir, TOTAL);
-    const resumed = new FloeRun([JOB, '-s', path!], {
-      env: { KEYS: String(KEYS), ROUNDS: String(ROUNDS), GATE_FILE: join(dir, 'gate'), OUT: join(dir, 'out'), ...env },
-    });
-    t.teardown(() => void resumed.child.kill('SIGKILL'));
-    t.equal((await resumed.exited).code, 0, `the restored run finishes: ${resumed.log}`);
-    t.match(resumed.log, /restored from savepoint/);
-    t.same(
-      await checkOutput(join(dir, 'out'), KEYS, ROUNDS),
-      { lines: TOTAL, missing: 0, duplicates: 0, unexpected: 0, examples: [] },
-      'every key counted 1..ROUNDS exactly once across both runs',
-    );
-    t.same(hidden(dir), [], 'no in-progress or pending files left');
+    await stopThenResume(t, dir, { run, m, jobId }, KEYS, ROUNDS, env);
   },
 );
