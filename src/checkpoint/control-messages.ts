@@ -53,7 +53,7 @@ export type CheckpointAbortCode =
   | 'FLOE_CHECKPOINT_JOB_SUSPENDED'
   /** still pending when the job ended: discarded, nothing went wrong with it */
   | 'FLOE_CHECKPOINT_DISCARDED'
-  /** without periodic checkpointing, a task finished and its final state is not known (its final snapshot failed; not counted) */
+  /** without periodic checkpointing, a task finished and its final state is not known (a task behind a source, or a source whose final snapshot failed; not counted) */
   | 'FLOE_CHECKPOINT_TASK_FINISHED';
 
 export interface CheckpointAbortCause {

@@ -134,8 +134,9 @@ export const allSourcesEnded = (s: CoordinatorState): boolean => s.sources.every
 
 /**
  * Subtasks that finished without a known final state: without periodic checkpointing a task closes
- * as soon as its input ends and sends its final snapshot (FINAL_STATE) first; if that snapshot
- * failed, nothing holds what it ended with, and no savepoint can either.
+ * as soon as its input ends; a source's task sends its final snapshot (FINAL_STATE) first. A task behind a
+ * source, or a source whose final snapshot failed, leaves nothing that holds what it ended with, and no
+ * savepoint can hold it either.
  */
 export function finishedWithoutState(s: CoordinatorState): string[] {
   return s.config.enabled ? [] : Object.keys(s.finished).filter((k) => !(k in s.lastAcked));
