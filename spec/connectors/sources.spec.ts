@@ -183,6 +183,40 @@ t.test('text file: resumes exactly at every checkpoint position', async (t) => {
   }
 });
 
+t.test('text file: malformed UTF-8 resumes at the right byte (a replacement character is not the bytes it replaces)', async (t) => {
+  // a Latin-1 é, bytes that are never UTF-8, a sequence cut by a newline, and a 64 KiB line so a chunk ends mid-line
+  const lines = [
+    Buffer.from('caf\xe9', 'latin1'),
+    Buffer.from([0xff, 0xfe, 0x41]),
+    Buffer.from([0x78, 0xe6, 0x97]),
+    Buffer.from('日本'),
+    Buffer.alloc(0),
+  ];
+  lines.push(Buffer.from('\xe9'.repeat(70_000), 'latin1'), Buffer.from('end'));
+  const content = Buffer.concat(lines.flatMap((l, i) => (i === 0 ? [l] : [Buffer.from('\n'), l])));
+  const expected = lines.map((l) => l.toString('utf8'));
+  const dir = t.testdir({ 'in.txt': content });
+  const source = new TextFileSource(join(dir, 'in.txt'));
+  for (const p of [1, 2, 3]) {
+    for (let k = 0; k <= expected.length; k++) {
+      const ctx = freshContexts(p);
+      const readers = openReaders(source, ctx);
+      let left = k;
+      const before = readers.flatMap((r) => {
+        const got = drain(r, 1, left);
+        left -= got.length;
+        return got;
+      });
+      const snap = checkpoint(readers, ctx, 1);
+      readers.forEach((r) => r.close?.());
+      const resumed = openReaders(source, restoredContexts(snap, p, 1));
+      const after = resumed.flatMap((r) => drain(r, 2));
+      resumed.forEach((r) => r.close?.());
+      t.same([...before, ...after].sort(), [...expected].sort(), `p=${p}, ${k} lines before`);
+    }
+  }
+});
+
 t.test(
   'text file: a reader with several splits (restored 3 → 1) gives each its own output (per-split watermarks) and releases it once read',
   async (t) => {
