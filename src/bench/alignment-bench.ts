@@ -1,11 +1,11 @@
 // The alignment benchmark: runs a scenario on the real runtime in each checkpointing mode and measures what barriers cost.
 import { resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { JobClient } from '../api/job-client.ts';
 import { StreamExecutionEnvironment } from '../api/stream-execution-environment.ts';
 import { LocalCluster } from '../cluster/local-cluster.ts';
 import type { CheckpointStats } from '../checkpoint/completed-checkpoint.ts';
 import { ConfigError } from '../errors.ts';
+import { entryPoint } from '../package-files.ts';
 import { subtaskName } from '../graph/job-graph.ts';
 import type { Scenario } from './scenario.ts';
 import { LEVEL_ENV, SCENARIO_ENV } from './scenario-job-file.ts';
@@ -67,7 +67,7 @@ export interface ClusterRun {
   scenarioPath: string;
 }
 
-const SCENARIO_JOB_FILE = fileURLToPath(new URL(`./scenario-job-file.${import.meta.url.endsWith('.ts') ? 'ts' : 'js'}`, import.meta.url));
+const SCENARIO_JOB_FILE = entryPoint('bench/scenario-job-file');
 
 /** Starts the TaskManagers and points the environment's job at them. */
 async function startCluster(env: StreamExecutionEnvironment, run: ClusterRun, level: number): Promise<LocalCluster> {

@@ -1,7 +1,6 @@
 // `floe bench alignment [scenario.yaml...]`: runs alignment scenarios in every mode, prints tables, writes JSON and SVG charts.
 import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
 // the bench itself (and yaml, for its scenarios) is loaded when a bench runs, not at every start of the CLI
 import type { ModeResult } from '../bench/alignment-bench.ts';
@@ -10,8 +9,9 @@ import { MODES, type BenchMode } from '../bench/bench-modes.ts';
 import type { Scenario } from '../bench/scenario.ts';
 import { parseDuration } from '../config/duration.ts';
 import { ConfigError, FloeError } from '../errors.ts';
+import { packagePath } from '../package-files.ts';
 
-export const SHIPPED_SCENARIOS = fileURLToPath(new URL('../../bench/scenarios/', import.meta.url));
+export const SHIPPED_SCENARIOS = packagePath('bench', 'scenarios');
 
 export interface AlignmentBenchOptions {
   modes: string;

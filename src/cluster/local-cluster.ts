@@ -1,11 +1,11 @@
 // `floe run --taskmanagers N`: this process is the JobManager; N TaskManager child processes run the job's subtasks.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import type { ExecutionOptions, JobExecution } from '../coordinator/execution-graph.ts';
+import { packagePath } from '../package-files.ts';
 import { JobManagerEndpoint } from './job-manager-endpoint.ts';
 import { RemoteExecution, type ClusterJob } from './remote-execution.ts';
 
-const FLOE_BIN = fileURLToPath(new URL('../../bin/floe.js', import.meta.url));
+const FLOE_BIN = packagePath('bin', 'floe.js');
 /** a TaskManager that keeps dying at start must not be replaced forever */
 const MAX_REPLACEMENTS = 20;
 

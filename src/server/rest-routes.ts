@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { JobClient } from '../api/job-client.ts';
 import { FloeError, RestError } from '../errors.ts';
+import { packagePath } from '../package-files.ts';
 import { Savepoint } from '../savepoints/savepoint.ts';
 import { checkpointConfigView, checkpointsView, checkpointView, subtaskCheckpointsView } from './checkpoint-views.ts';
 import type { JobRecord } from './job-tracker.ts';
@@ -20,7 +21,7 @@ import type { RouteContext } from './route-context.ts';
 import { triggerView } from './savepoint-triggers.ts';
 import { backpressureView, subtaskMetricsView, taskManagersView, vertexDetails, watermarksView } from './vertex-views.ts';
 
-const VERSION = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+const VERSION = (JSON.parse(readFileSync(packagePath('package.json'), 'utf8')) as { version: string }).version;
 const TERMINAL = new Set(['FINISHED', 'FAILED', 'CANCELED']);
 
 /** Flink's TriggerId: 32 hex digits */

@@ -2,10 +2,11 @@
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { dirname, join, sep } from 'node:path';
+import { FROM_SOURCE, packagePath } from '../package-files.ts';
 
-const ASSETS_DIR = fileURLToPath(new URL('./assets/', import.meta.url));
+// from source, the folder beside this file; built, the copy `npm run build` makes in dist/
+const ASSETS_DIR = packagePath(FROM_SOURCE ? 'src' : 'dist', 'web', 'assets') + sep;
 const require = createRequire(import.meta.url);
 
 const TYPES: Record<string, string> = {
