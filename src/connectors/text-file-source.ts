@@ -24,7 +24,7 @@ const CHUNK = 64 * 1024;
  * the whole string alive as long as any slice of it (or of a line) lives: a line kept in state holds on to
  * at most this much, where decoding the whole chunk would pin 64 KiB per kept line.
  */
-const DECODE_WINDOW = 2048;
+const DECODE_WINDOW = 1024;
 
 const NEWLINE = 10;
 const CR = 13;
