@@ -555,7 +555,13 @@ class PostgresSinkWriter<T> implements StreamOperator<T, never> {
     // notifications may overlap: commits go one after another on the control connection
     const control = this.#control!;
     const commits = this.#commits.then(async () => {
-      for (const txn of due) await control.query(`COMMIT PREPARED ${quoteLiteral(txn.gid)}`);
+      try {
+        for (const txn of due) await control.query(`COMMIT PREPARED ${quoteLiteral(txn.gid)}`);
+      } catch (error) {
+        // the server went away mid-commit: the task fails as on any lost connection (pg's own error said nothing of it)
+        if (this.#lost || isConnectionError(error)) throw this.#connectionLost(error);
+        throw error;
+      }
     });
     this.#commits = commits.catch(() => {});
     await commits;
