@@ -246,6 +246,10 @@ export const ERROR_CODES = {
   FLOE_UID_MISSING: { class: 'FloeWarning', when: 'operators without `.uid(...)`: their state cannot follow them once the job changes' },
   FLOE_SINK_OTHER_JOB_PARTS: { class: 'FloeWarning', when: "a FileSink directory that already holds another job's part files" },
   FLOE_INSPECTOR_UNREACHABLE: { class: 'FloeWarning', when: 'no inspector listens at the `--inspect` URL: the job runs on' },
+  FLOE_TASK_FINAL_STATE_FAILED: {
+    class: 'FloeWarning',
+    when: "without checkpointing, a source's task could not snapshot its final state: later savepoints are refused",
+  },
   FLOE_POSTGRES_LINGERING_TRANSACTIONS: {
     class: 'FloeWarning',
     when: 'a fresh PostgresSink without transactionalIdPrefix finds prepared transactions of another run of its operator',

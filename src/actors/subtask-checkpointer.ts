@@ -4,6 +4,7 @@ import { codedCause, serializeError } from '../checkpoint/serialized-error.ts';
 import type { ChannelStateSnapshot, TaskStateSnapshot } from '../checkpoint/state-handles.ts';
 import type { Barrier, CheckpointOptions, SubtaskId } from '../checkpoint/types.ts';
 import { CheckpointError } from '../errors.ts';
+import { emitFloeWarning } from '../warnings.ts';
 import type { AbortReason, BarrierListener } from './barrier-handler.ts';
 import type { CheckpointedInputGate } from './checkpointed-input-gate.ts';
 import { estimateBytes, type InFlightData } from './in-flight-data.ts';
@@ -77,22 +78,30 @@ export class SubtaskCheckpointer implements BarrierListener {
    * would take (marked finished) and sends it to the coordinator as its final state, so savepoints taken after the
    * task finished hold it (Flink's FLIP-147). The task closes only after it is written (settled) and reports finished
    * after it was sent. It belongs to no checkpoint: id 0, which the coordinator never gives one, so no abort discards
-   * its files. If it fails the task still finishes (its sinks committed at endInput): the coordinator then refuses
-   * savepoints with FLOE_CHECKPOINT_TASK_FINISHED.
+   * its files. If it fails the task still finishes (its sinks committed at endInput), with a warning: the coordinator
+   * then refuses savepoints with FLOE_CHECKPOINT_TASK_FINISHED, and the warning says why.
    */
   snapshotFinal(): void {
     const { subtask, attempt } = this.setup;
     let taken: TakenSnapshot;
     try {
       taken = this.#takeSnapshot({ type: 'barrier', checkpointId: FINAL_SNAPSHOT_ID, timestamp: Date.now(), options: FINAL }, 0, false);
-    } catch {
-      return;
+    } catch (error) {
+      return this.#finalStateFailed(error);
     }
     taken.completion.then(
       ({ state }) => {
         if (this.setup.isActive()) this.setup.send({ type: 'FINAL_STATE', attempt, subtask, state });
       },
-      () => {},
+      (error: unknown) => this.#finalStateFailed(error),
+    );
+  }
+
+  #finalStateFailed(error: unknown): void {
+    emitFloeWarning(
+      'FLOE_TASK_FINAL_STATE_FAILED',
+      `task ${this.setup.taskName} finished, but its final state could not be snapshotted: ${(error as Error)?.message ?? String(error)}; savepoints of this job are refused from now on`,
+      'take savepoints before the sources end, or turn on checkpointing (execution.checkpointing.interval), whose final checkpoint holds the state instead',
     );
   }
 
