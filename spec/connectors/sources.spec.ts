@@ -1,7 +1,7 @@
 // Sources: sequence splits, collection and text-file resume exactly from operator state, text-file line ownership.
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { CollectionSource } from '../../src/connectors/collection-source.ts';
 import { SequenceSource } from '../../src/connectors/sequence-source.ts';
 import { TextFileSource } from '../../src/connectors/text-file-source.ts';
@@ -154,16 +154,15 @@ t.test('text file: every line exactly once for 1..7 splits', async (t) => {
   });
 });
 
-t.test('text file: resumes exactly at every checkpoint position', async (t) => {
-  const content = 'a\r\n\nbb\nccc\n' + 'é'.repeat(100) + '\n\nlast';
-  const dir = t.testdir({ 'in.txt': content });
-  const source = new TextFileSource(join(dir, 'in.txt'));
-  const expected = expectedLines(content);
+/**
+ * For each parallelism p and each k: k lines read (spread over the subtasks in order), a checkpoint, more lines
+ * read and lost with a failure, then a restore at each of `restoredAt(p)`: every line exactly once.
+ */
+function resumesAtEveryLine(t: Test, source: TextFileSource, expected: string[], restoredAt: (p: number) => number[]): void {
   for (const p of [1, 2, 3]) {
     for (let k = 0; k <= expected.length; k++) {
       const ctx = freshContexts(p);
       const readers = openReaders(source, ctx);
-      // read k lines in total before the checkpoint, spread over the subtasks in order
       let left = k;
       const before = readers.flatMap((r) => {
         const got = drain(r, 1, left);
@@ -173,7 +172,7 @@ t.test('text file: resumes exactly at every checkpoint position', async (t) => {
       const snap = checkpoint(readers, ctx, 1);
       readers.forEach((r) => drain(r, 2)); // lost with the failure
       readers.forEach((r) => r.close?.());
-      for (const q of [p, 1, 3]) {
+      for (const q of restoredAt(p)) {
         const resumed = openReaders(source, restoredContexts(snap, q, 1));
         const after = resumed.flatMap((r) => drain(r, 2));
         resumed.forEach((r) => r.close?.());
@@ -181,6 +180,12 @@ t.test('text file: resumes exactly at every checkpoint position', async (t) => {
       }
     }
   }
+}
+
+t.test('text file: resumes exactly at every checkpoint position', async (t) => {
+  const content = 'a\r\n\nbb\nccc\n' + 'é'.repeat(100) + '\n\nlast';
+  const dir = t.testdir({ 'in.txt': content });
+  resumesAtEveryLine(t, new TextFileSource(join(dir, 'in.txt')), expectedLines(content), (p) => [p, 1, 3]);
 });
 
 t.test('text file: malformed UTF-8 resumes at the right byte (a replacement character is not the bytes it replaces)', async (t) => {
@@ -194,27 +199,13 @@ t.test('text file: malformed UTF-8 resumes at the right byte (a replacement char
   ];
   lines.push(Buffer.from('\xe9'.repeat(70_000), 'latin1'), Buffer.from('end'));
   const content = Buffer.concat(lines.flatMap((l, i) => (i === 0 ? [l] : [Buffer.from('\n'), l])));
-  const expected = lines.map((l) => l.toString('utf8'));
   const dir = t.testdir({ 'in.txt': content });
-  const source = new TextFileSource(join(dir, 'in.txt'));
-  for (const p of [1, 2, 3]) {
-    for (let k = 0; k <= expected.length; k++) {
-      const ctx = freshContexts(p);
-      const readers = openReaders(source, ctx);
-      let left = k;
-      const before = readers.flatMap((r) => {
-        const got = drain(r, 1, left);
-        left -= got.length;
-        return got;
-      });
-      const snap = checkpoint(readers, ctx, 1);
-      readers.forEach((r) => r.close?.());
-      const resumed = openReaders(source, restoredContexts(snap, p, 1));
-      const after = resumed.flatMap((r) => drain(r, 2));
-      resumed.forEach((r) => r.close?.());
-      t.same([...before, ...after].sort(), [...expected].sort(), `p=${p}, ${k} lines before`);
-    }
-  }
+  resumesAtEveryLine(
+    t,
+    new TextFileSource(join(dir, 'in.txt')),
+    lines.map((l) => l.toString('utf8')),
+    (p) => [p],
+  );
 });
 
 t.test(

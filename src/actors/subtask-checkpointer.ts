@@ -100,7 +100,7 @@ export class SubtaskCheckpointer implements BarrierListener {
   #finalStateFailed(error: unknown): void {
     emitFloeWarning(
       'FLOE_TASK_FINAL_STATE_FAILED',
-      `task ${this.setup.taskName} finished, but its final state could not be snapshotted: ${(error as Error)?.message ?? String(error)}; savepoints of this job are refused from now on`,
+      `task ${this.setup.taskName} finished, but its final state could not be snapshotted: ${serializeError(error).message}; savepoints of this job are refused from now on`,
       'take savepoints before the sources end, or turn on checkpointing (execution.checkpointing.interval), whose final checkpoint holds the state instead',
     );
   }

@@ -121,9 +121,9 @@ class TextFileReader implements SourceReader<string> {
   /** the end of the file was read */
   #eof = false;
   /**
-   * The lines being read, decoded as one string: whole lines the split owns ('\n'-ended, but for a file's
-   * last). One decode per chunk instead of one per line: a third of the decoding time, as each call has its
-   * cost and V8's UTF-8 decoder scans its input twice. Lines are slices of it.
+   * The lines being read, decoded as one string: whole lines the split owns within DECODE_WINDOW bytes ('\n'-ended,
+   * but for a file's last). One decode per window instead of one per line, as each call has its cost and V8's UTF-8
+   * decoder scans its input twice. Lines are slices of it.
    */
   #text = '';
   /** index in #text of the next unread line */
@@ -240,8 +240,6 @@ class TextFileReader implements SourceReader<string> {
   #finishSplit(output: ReaderOutput<string>): void {
     const split = this.#splits.shift();
     this.#begun = false;
-    this.#text = '';
-    this.#cursor = 0;
     if (this.#out && split) output.releaseSplit?.(splitId(split));
     this.#out = null;
   }
@@ -266,9 +264,10 @@ class TextFileReader implements SourceReader<string> {
         if (from === data.length) return false; // end of file
         return this.#decode(from, data.length); // the file's last line, without '\n'
       }
-      // the split ends with the line holding its last byte: lines starting after it are the next split's
+      // the split ends with the line holding its last byte (at or after `from`, checked above): lines starting
+      // after it are the next split's
       const lastByte = split.end - 1 - this.#bufPos;
-      const to = lastByte < last ? data.indexOf(NEWLINE, Math.max(from, lastByte)) + 1 : last + 1;
+      const to = lastByte < last ? data.indexOf(NEWLINE, lastByte) + 1 : last + 1;
       return this.#decode(from, to);
     }
   }
